@@ -3,6 +3,20 @@ package dev.ember.cache.table;
 /**
  * How a row is updated from its summed gradient, and how much optimizer state it carries.
  * The state is stored right after the row's {@code dim} weights and moves with the row.
+ *
+ * <p>The arithmetic is fixed to the operation so that Java, OpenCL and CUDA agree bit for bit:
+ * fp32 throughout, no fused multiply-add, correctly rounded divide and sqrt, sums taken in the
+ * order written. {@code g} is the row's gradient, already summed over its occurrences in
+ * ascending batch position ({@code g = ((0 + g_p0) + g_p1) + ...}).
+ * <pre>
+ * SGD:             w[c] = w[c] - (lr * g[c])
+ * ROWWISE_ADAGRAD: s = 0; for c in 0..dim-1: s = s + (g[c] * g[c])
+ *                  a = a + (s / dim)
+ *                  d = sqrt(a) + eps
+ *                  w[c] = w[c] - ((lr * g[c]) / d)
+ * ADAGRAD:         a[c] = a[c] + (g[c] * g[c])
+ *                  w[c] = w[c] - ((lr * g[c]) / (sqrt(a[c]) + eps))
+ * </pre>
  */
 public enum Optimizer {
     /** {@code w -= lr * g}. No state. */
