@@ -6,6 +6,7 @@ import dev.ember.cache.table.RowInit;
 import dev.ember.cache.table.RowLayout;
 import dev.ember.cache.table.RowUpdate;
 import dev.ember.cache.table.TableSpec;
+import net.openhft.chronicle.bytes.BytesStore;
 import net.openhft.chronicle.bytes.RandomDataInput;
 import net.openhft.chronicle.core.values.LongValue;
 import net.openhft.chronicle.hash.Data;
@@ -13,13 +14,10 @@ import net.openhft.chronicle.map.ChronicleMap;
 import net.openhft.chronicle.map.ExternalMapQueryContext;
 import net.openhft.chronicle.map.MapEntry;
 import net.openhft.chronicle.values.Values;
-import org.roaringbitmap.longlong.Roaring64Bitmap;
 
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
@@ -43,7 +41,6 @@ import java.nio.ByteOrder;
  * which rows are logged. Not thread-safe: one batch operation at a time.
  */
 public final class ColdTable implements AutoCloseable {
-    private static final VarHandle FLOATS = MethodHandles.byteArrayViewVarHandle(float[].class, ByteOrder.LITTLE_ENDIAN);
 
     static {
         if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
@@ -63,7 +60,7 @@ public final class ColdTable implements AutoCloseable {
     private final ChronicleMap<LongValue, byte[]> map;
     private final WorkerPool pool;
     private final UndoLog undo;
-    private final Roaring64Bitmap logged = new Roaring64Bitmap();
+    private final RowSet logged;
     private final ColdCounters counters = new ColdCounters();
     private final Scratch[] scratch;
     private final long[] partitionNew;
@@ -91,11 +88,14 @@ public final class ColdTable implements AutoCloseable {
         final float[] row;
         final float[] grad;
         final byte[] bytes;
+        /** {@link #bytes} as Chronicle bytes: wrapping once avoids a wrapper per write. */
+        final BytesStore<?, byte[]> store;
 
         Scratch(int floatsPerRow, int dim, int rowBytes) {
             row = new float[floatsPerRow];
             grad = new float[dim];
             bytes = new byte[rowBytes];
+            store = BytesStore.wrap(bytes);
         }
     }
 
@@ -123,6 +123,7 @@ public final class ColdTable implements AutoCloseable {
             scratch[p] = new Scratch(floatsPerRow, dim, rowBytes);
         }
         this.partitionNew = new long[pool.threads()];
+        this.logged = new RowSet(spec.rows());
     }
 
     public TableSpec spec() {
@@ -174,7 +175,7 @@ public final class ColdTable implements AutoCloseable {
 
     /** Rows whose pre-image is logged since the last checkpoint. */
     public long rowsLogged() {
-        return logged.getLongCardinality();
+        return logged.size();
     }
 
     /** Copies the full row (weights and state) of each unique id of {@code ids} into {@code out}. */
@@ -316,7 +317,7 @@ public final class ColdTable implements AutoCloseable {
                         + bytes.remaining() + " bytes, rows have " + rowBytes);
             }
             bytes.duplicate().get(s.bytes);
-            Data<byte[]> v = c.wrapValueAsData(s.bytes);
+            Data<byte[]> v = c.wrapValueBytesAsData(s.store, 0, rowBytes);
             if (e != null) {
                 e.doReplaceValue(v);
             } else {
@@ -388,9 +389,9 @@ public final class ColdTable implements AutoCloseable {
                 }
                 RowUpdate.apply(layout, row, g, argLr, argEps);
                 for (int k = 0; k < floatsPerRow; k++) {
-                    FLOATS.set(s.bytes, 4 * k, row[k]);
+                    putFloat(s.bytes, 4 * k, row[k]);
                 }
-                Data<byte[]> nv = c.wrapValueAsData(s.bytes);
+                Data<byte[]> nv = c.wrapValueBytesAsData(s.store, 0, rowBytes);
                 if (e != null) {
                     e.doReplaceValue(nv);
                 } else {
@@ -399,6 +400,14 @@ public final class ColdTable implements AutoCloseable {
                 }
             }
         }
+    }
+
+    private static void putFloat(byte[] b, int off, float v) {
+        int bits = Float.floatToRawIntBits(v);
+        b[off] = (byte) bits;
+        b[off + 1] = (byte) (bits >>> 8);
+        b[off + 2] = (byte) (bits >>> 16);
+        b[off + 3] = (byte) (bits >>> 24);
     }
 
     private void putRange(int partition, int from, int to) {
@@ -414,7 +423,7 @@ public final class ColdTable implements AutoCloseable {
             try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key)) {
                 c.updateLock().lock();
                 MapEntry<LongValue, byte[]> e = c.entry();
-                Data<byte[]> nv = c.wrapValueAsData(s.bytes);
+                Data<byte[]> nv = c.wrapValueBytesAsData(s.store, 0, rowBytes);
                 if (e != null) {
                     e.doReplaceValue(nv);
                 } else {
