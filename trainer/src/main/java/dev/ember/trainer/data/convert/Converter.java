@@ -52,9 +52,16 @@ public final class Converter {
     static final int BLOCK_BYTES = 4 << 20;
 
     private final ConvertSettings s;
+    private final int blockBytes;
 
     public Converter(ConvertSettings settings) {
+        this(settings, BLOCK_BYTES);
+    }
+
+    /** With small blocks, tests exercise many blocks and workers on small files. */
+    Converter(ConvertSettings settings, int blockBytes) {
         this.s = settings;
+        this.blockBytes = blockBytes;
     }
 
     /** Converts, or returns at once when the folder holds an up-to-date conversion. */
@@ -175,7 +182,7 @@ public final class Converter {
         BlockingQueue<TextBlock> free = new ArrayBlockingQueue<>(threads * 2 + 1);
         BlockingQueue<TextBlock> work = new ArrayBlockingQueue<>(threads * 2 + 1);
         for (int i = 0; i < threads * 2 + 1; i++) {
-            free.add(new TextBlock(BLOCK_BYTES));
+            free.add(new TextBlock(blockBytes));
         }
         TextBlock end = new TextBlock(1);
         AtomicBoolean stop = new AtomicBoolean();
