@@ -15,6 +15,8 @@ import picocli.CommandLine.Command;
                 CommandLine.HelpCommand.class,
                 InspectCommand.class,
                 StoreCommand.class,
+                ConvertCommand.class,
+                GenDataCommand.class,
         })
 public final class EmberCli implements Runnable {
     /** Exit code for bad arguments or configuration, as picocli uses. */
@@ -29,7 +31,14 @@ public final class EmberCli implements Runnable {
 
     /** The configured command line; tests run it in-process. */
     public static CommandLine commandLine() {
-        return new CommandLine(new EmberCli());
+        CommandLine cl = new CommandLine(new EmberCli());
+        // a bad value is one line naming it, and exit code 2 (not a page of usage)
+        cl.setParameterExceptionHandler((ex, args) -> {
+            CommandLine c = ex.getCommandLine();
+            c.getErr().println(c.getCommandName() + ": " + ex.getMessage() + " (see --help)");
+            return EXIT_USAGE;
+        });
+        return cl;
     }
 
     @Override
