@@ -16,27 +16,29 @@ import java.util.Arrays;
  * <p>The batch is cut into {@code chunks} fixed row ranges ({@code ceil(batch / chunks)} rows
  * each, independent of the thread count). One task per chunk runs the whole forward and
  * backward pass for its rows and sums its rows' weight gradients, in row order, into the
- * chunk's own partial vector; a second pass adds the partials in chunk order. So results are
+ * chunk's own partial gradient; a second pass adds the partials in chunk order. So results are
  * bit-identical for any number of threads. No allocation per step.
  *
  * <pre>
- * buffers (row-major, sample r's row at r * width; B bottom layers, L layers, S = widest layer):
+ * buffers (B bottom layers, L layers, S = widest layer, n = tables + 1 interaction vectors;
+ * [rows][cols] is an array of row arrays, see {@link Gemm} for why; [a][b][c] flat is one array):
  *  dense      [maxBatch][bottom0]
- *  emb        [tables][maxBatch][dim]      pooled vectors in, table t at t * maxBatch * dim
- *  embGrad    [tables][maxBatch][dim]      their gradients out
- *  act[l]     [maxBatch][out(l)]           each layer's output after ReLU; act[L-1] the logits
- *  topIn      [maxBatch][dim + n(n-1)/2]   act[B-1] row, then the pairwise dots
- *  gradA/B    [maxBatch][S]                ping-pong gradients of the layer outputs (stride S)
- *  params     [P]  by ParameterLayout: W (out x in) then b, per layer
- *  paramsT    [P]  W^T (in x out) at the same offsets, refreshed after each update (forward reads it)
- *  partial    [chunks][P]                  per-chunk weight gradients; grad [P] their sum
- *  state      [P]  Adagrad accumulators (empty for SGD)
+ *  emb        flat [tables][maxBatch][dim]   pooled vectors in: table t, sample r at (t * maxBatch + r) * dim
+ *  embGrad    flat [tables][maxBatch][dim]   their gradients out, same layout
+ *  act[l]     [maxBatch][out(l)]             layer l's output after its ReLU; act[L-1][r][0] the logit
+ *  topInput   [maxBatch][dim + n(n-1)/2]     act[B-1][r], then the pairwise dots (i, j < i)
+ *  gradA/B    [maxBatch][S]                  ping-pong gradients of the layer outputs
+ *  w[l]       [out(l)][in(l)], bias[l] [out(l)]   as PyTorch's nn.Linear; wT[l] [in(l)][out(l)]
+ *             its transpose, refreshed after each update (the forward pass reads it)
+ *  partialW   [chunks][l][out][in], partialB [chunks][l][out]   each chunk's weight gradient
+ *  gradW, gradBias: their sum in chunk order; stateW, stateBias: Adagrad accumulators (SGD: none)
+ * The host blobs and {@link #getParameterGradient} use the flat {@link ParameterLayout}.
  * </pre>
  */
 public final class CpuDenseBackend implements DenseBackend {
     /** Chunks the batch is cut into: enough for 16 threads. */
     public static final int DEFAULT_CHUNKS = 16;
-    /** Floats of parameters updated by one task. */
+    /** Weights updated by one task. */
     private static final int PARAMETER_BLOCK = 16 * 1024;
 
     private final ModelConfig config;
@@ -48,28 +50,29 @@ public final class CpuDenseBackend implements DenseBackend {
     private final int layers;
     private final int vectors;
     private final int dim;
-    private final int topIn;
-    private final int stride;
-    private final int size;
 
-    private final float[] dense;
+    private final float[][] dense;
     private final float[] emb;
     private final float[] embGrad;
-    private final float[][] act;
-    private final float[] topInput;
-    private final float[] gradA;
-    private final float[] gradB;
+    private final float[][][] act;
+    private final float[][] topInput;
+    private final float[][] gradA;
+    private final float[][] gradB;
     private final float[] labels;
     private final float[] probabilities;
     private final float[][] vectorScratch;
     private final float[][] vectorGradScratch;
     private final double[] lossPartial;
 
-    private final float[] params;
-    private final float[] paramsT;
-    private final float[] partial;
-    private final float[] grad;
-    private final float[] state;
+    private final float[][][] w;
+    private final float[][] bias;
+    private final float[][][] wT;
+    private final float[][][][] partialW;
+    private final float[][][] partialB;
+    private final float[][][] gradW;
+    private final float[][] gradBias;
+    private final float[][][] stateW;
+    private final float[][] stateBias;
     private final DenseOptimizer optimizer;
     private final float epsilon;
     private float learningRate;
@@ -120,36 +123,45 @@ public final class CpuDenseBackend implements DenseBackend {
         layers = config.layers();
         vectors = config.interactionVectors();
         dim = config.dim();
-        topIn = config.topInput();
-        stride = config.maxWidth();
-        size = layout.size();
-        if ((long) maxBatch * Math.max(stride, config.tables() * dim) > Integer.MAX_VALUE - 16 || (long) chunks * size > Integer.MAX_VALUE - 16) {
-            throw new IllegalArgumentException("maxBatch " + maxBatch + " (or chunks " + chunks
-                    + ") is too large for the CPU backend's arrays; lower maxBatch");
+        if ((long) maxBatch * config.tables() * dim > Integer.MAX_VALUE - 16) {
+            throw new IllegalArgumentException("maxBatch " + maxBatch + " x " + config.tables() + " tables x dim " + dim
+                    + " floats do not fit one Java array; lower maxBatch");
         }
-        dense = new float[maxBatch * config.denseFeatures()];
+        int stride = config.maxWidth();
+        dense = new float[maxBatch][config.denseFeatures()];
         emb = new float[maxBatch * config.tables() * dim];
         embGrad = new float[emb.length];
-        act = new float[layers][];
+        act = new float[layers][][];
         for (int l = 0; l < layers; l++) {
-            act[l] = new float[maxBatch * config.outputWidth(l)];
+            act[l] = new float[maxBatch][config.outputWidth(l)];
         }
-        topInput = new float[maxBatch * topIn];
-        gradA = new float[maxBatch * stride];
-        gradB = new float[maxBatch * stride];
+        topInput = new float[maxBatch][config.topInput()];
+        gradA = new float[maxBatch][stride];
+        gradB = new float[maxBatch][stride];
         labels = new float[maxBatch];
         probabilities = new float[maxBatch];
         vectorScratch = new float[chunks][vectors * dim];
         vectorGradScratch = new float[chunks][vectors * dim];
         lossPartial = new double[chunks];
 
-        params = new float[size];
-        paramsT = new float[size];
-        partial = new float[chunks * size];
-        grad = new float[size];
         optimizer = initial.optimizer().kind();
         epsilon = initial.optimizer().epsilon();
-        state = new float[optimizer.hasState() ? size : 0];
+        w = weightShaped();
+        bias = biasShaped();
+        wT = new float[layers][][];
+        for (int l = 0; l < layers; l++) {
+            wT[l] = new float[config.inputWidth(l)][config.outputWidth(l)];
+        }
+        partialW = new float[chunks][][][];
+        partialB = new float[chunks][][];
+        for (int c = 0; c < chunks; c++) {
+            partialW[c] = weightShaped();
+            partialB[c] = biasShaped();
+        }
+        gradW = weightShaped();
+        gradBias = biasShaped();
+        stateW = optimizer.hasState() ? weightShaped() : null;
+        stateBias = optimizer.hasState() ? biasShaped() : null;
 
         int blocks = 0;
         for (int l = 0; l < layers; l++) {
@@ -169,6 +181,22 @@ public final class CpuDenseBackend implements DenseBackend {
         }
         runner = new ChunkRunner(threads, "ember-dense");
         restoreState(initial);
+    }
+
+    private float[][][] weightShaped() {
+        float[][][] a = new float[layers][][];
+        for (int l = 0; l < layers; l++) {
+            a[l] = new float[config.outputWidth(l)][config.inputWidth(l)];
+        }
+        return a;
+    }
+
+    private float[][] biasShaped() {
+        float[][] a = new float[layers][];
+        for (int l = 0; l < layers; l++) {
+            a[l] = new float[config.outputWidth(l)];
+        }
+        return a;
     }
 
     private int rowsPerBlock(int l) {
@@ -193,7 +221,10 @@ public final class CpuDenseBackend implements DenseBackend {
     @Override
     public void putDense(float[] src, int offset, int batch) {
         checkBatch(batch);
-        System.arraycopy(src, offset, dense, 0, batch * config.denseFeatures());
+        int d = config.denseFeatures();
+        for (int r = 0; r < batch; r++) {
+            System.arraycopy(src, offset + r * d, dense[r], 0, d);
+        }
     }
 
     @Override
@@ -267,68 +298,73 @@ public final class CpuDenseBackend implements DenseBackend {
             if (l == bottomLayers) {
                 interactionForward(c, r0, m);
             }
-            int in = config.inputWidth(l);
             int out = config.outputWidth(l);
-            float[] x = input(l);
-            Gemm.multiply(x, r0 * in, in, paramsT, layout.weightOffset(l), out, params, layout.biasOffset(l),
-                    act[l], r0 * out, out, m, in, out);
+            Gemm.multiply(input(l), wT[l], bias[l], act[l], r0, m, config.inputWidth(l), out);
             if (config.relu(l)) {
-                Gemm.relu(act[l], r0 * out, out, m, out);
+                Gemm.relu(act[l], r0, m, out);
             }
         }
-        float[] logits = act[layers - 1];
+        float[][] logits = act[layers - 1];
         double sum = 0;
         for (int r = r0; r < r0 + m; r++) {
-            sum += LogLoss.loss(logits[r], labels[r]);
-            probabilities[r] = (float) LogLoss.probability(logits[r]);
+            float z = logits[r][0];
+            sum += LogLoss.loss(z, labels[r]);
+            probabilities[r] = (float) LogLoss.probability(z);
         }
         lossPartial[c] = sum;
     }
 
     /** The input rows of layer {@code l}: dense features, the previous output, or the interaction. */
-    private float[] input(int l) {
+    private float[][] input(int l) {
         return l == 0 ? dense : l == bottomLayers ? topInput : act[l - 1];
+    }
+
+    /** Gathers sample {@code r}'s interaction vectors (bottom output, then one per table) into {@code v}. */
+    private void gatherVectors(int r, float[] v) {
+        System.arraycopy(act[bottomLayers - 1][r], 0, v, 0, dim);
+        for (int t = 0; t < vectors - 1; t++) {
+            System.arraycopy(emb, (t * maxBatch + r) * dim, v, (t + 1) * dim, dim);
+        }
     }
 
     private void interactionForward(int c, int r0, int m) {
         float[] v = vectorScratch[c];
-        float[] bottomOut = act[bottomLayers - 1];
-        int tableStride = maxBatch * dim;
         for (int r = r0; r < r0 + m; r++) {
-            System.arraycopy(bottomOut, r * dim, v, 0, dim);
-            for (int t = 0; t < vectors - 1; t++) {
-                System.arraycopy(emb, t * tableStride + r * dim, v, (t + 1) * dim, dim);
-            }
-            System.arraycopy(v, 0, topInput, r * topIn, dim);
-            DotInteraction.forward(v, 0, vectors, dim, topInput, r * topIn + dim);
+            gatherVectors(r, v);
+            System.arraycopy(v, 0, topInput[r], 0, dim);
+            DotInteraction.forward(v, 0, vectors, dim, topInput[r], dim);
         }
     }
 
     private void backwardRows(int c, int r0, int m) {
-        int pOff = c * size;
-        Arrays.fill(partial, pOff, pOff + size, 0f);
-        float[] logits = act[layers - 1];
+        float[][][] pw = partialW[c];
+        float[][] pb = partialB[c];
+        for (int l = 0; l < layers; l++) {
+            for (float[] row : pw[l]) {
+                Arrays.fill(row, 0f);
+            }
+            Arrays.fill(pb[l], 0f);
+        }
+        float[][] logits = act[layers - 1];
         float invBatch = 1f / batch;
-        float[] cur = gradA;
-        float[] next = gradB;
+        float[][] cur = gradA;
+        float[][] next = gradB;
         for (int r = r0; r < r0 + m; r++) {
-            cur[r * stride] = (float) (LogLoss.probability(logits[r]) - labels[r]) * invBatch;
+            cur[r][0] = (float) (LogLoss.probability(logits[r][0]) - labels[r]) * invBatch;
         }
         for (int l = layers - 1; l >= 0; l--) {
             int in = config.inputWidth(l);
             int out = config.outputWidth(l);
-            int g0 = r0 * stride;
             if (config.relu(l)) {
-                Gemm.reluBackward(act[l], r0 * out, out, cur, g0, stride, m, out);
+                Gemm.reluBackward(act[l], cur, r0, m, out);
             }
-            Gemm.accumulateWeightGradient(cur, g0, stride, input(l), r0 * in, in, partial, pOff + layout.weightOffset(l),
-                    m, out, in);
-            Gemm.accumulateColumnSums(cur, g0, stride, partial, pOff + layout.biasOffset(l), m, out);
+            Gemm.accumulateWeightGradient(cur, input(l), pw[l], r0, m, out, in);
+            Gemm.accumulateColumnSums(cur, pb[l], r0, m, out);
             if (l == 0) {
                 break;
             }
-            Gemm.multiply(cur, g0, stride, params, layout.weightOffset(l), in, null, 0, next, g0, stride, m, out, in);
-            float[] t = cur;
+            Gemm.multiply(cur, w[l], null, next, r0, m, out, in);
+            float[][] t = cur;
             cur = next;
             next = t;
             if (l == bottomLayers) {
@@ -338,70 +374,78 @@ public final class CpuDenseBackend implements DenseBackend {
     }
 
     /** Turns the top input's gradient rows (in {@code g}) into the bottom output's, in place, and the embeddings'. */
-    private void interactionBackward(int c, int r0, int m, float[] g) {
+    private void interactionBackward(int c, int r0, int m, float[][] g) {
         float[] v = vectorScratch[c];
         float[] dv = vectorGradScratch[c];
-        float[] bottomOut = act[bottomLayers - 1];
-        int tableStride = maxBatch * dim;
         for (int r = r0; r < r0 + m; r++) {
-            System.arraycopy(bottomOut, r * dim, v, 0, dim);
-            for (int t = 0; t < vectors - 1; t++) {
-                System.arraycopy(emb, t * tableStride + r * dim, v, (t + 1) * dim, dim);
-            }
-            int gi = r * stride;
-            DotInteraction.backward(v, 0, vectors, dim, g, gi + dim, dv, 0);
+            gatherVectors(r, v);
+            float[] gr = g[r];
+            DotInteraction.backward(v, 0, vectors, dim, gr, dim, dv, 0);
             for (int d = 0; d < dim; d++) {
-                g[gi + d] += dv[d];
+                gr[d] += dv[d];
             }
             for (int t = 0; t < vectors - 1; t++) {
-                System.arraycopy(dv, (t + 1) * dim, embGrad, t * tableStride + r * dim, dim);
+                System.arraycopy(dv, (t + 1) * dim, embGrad, (t * maxBatch + r) * dim, dim);
             }
         }
     }
 
-    /** Sums the chunk partials of one parameter block into {@code grad}, in chunk order. */
+    /** Sums the chunk partials of one parameter block into the gradient, in chunk order. */
     private void reduceBlock(int b) {
         int l = blockLayer[b];
         int in = config.inputWidth(l);
-        reduceRange(layout.weightOffset(l) + blockRow0[b] * in, layout.weightOffset(l) + blockRow1[b] * in);
-        reduceRange(layout.biasOffset(l) + blockRow0[b], layout.biasOffset(l) + blockRow1[b]);
+        for (int o = blockRow0[b]; o < blockRow1[b]; o++) {
+            float[] g = gradW[l][o];
+            System.arraycopy(partialW[0][l][o], 0, g, 0, in);
+            for (int c = 1; c < usedChunks; c++) {
+                float[] p = partialW[c][l][o];
+                for (int i = 0; i < in; i++) {
+                    g[i] += p[i];
+                }
+            }
+            float s = partialB[0][l][o];
+            for (int c = 1; c < usedChunks; c++) {
+                s += partialB[c][l][o];
+            }
+            gradBias[l][o] = s;
+        }
     }
 
-    private void reduceRange(int from, int to) {
-        System.arraycopy(partial, from, grad, from, to - from);
-        for (int c = 1; c < usedChunks; c++) {
-            int pOff = c * size;
-            for (int i = from; i < to; i++) {
-                grad[i] += partial[pOff + i];
+    /** Applies the optimizer to one parameter block and refreshes its column of {@code wT}. */
+    private void updateBlock(int b) {
+        int l = blockLayer[b];
+        float lr = learningRate;
+        float[][] t = wT[l];
+        for (int o = blockRow0[b]; o < blockRow1[b]; o++) {
+            float[] row = w[l][o];
+            if (optimizer == DenseOptimizer.SGD) {
+                sgd(row, gradW[l][o], lr);
+                bias[l][o] -= lr * gradBias[l][o];
+            } else {
+                adagrad(row, gradW[l][o], stateW[l][o], lr, epsilon);
+                float g = gradBias[l][o];
+                float a = stateBias[l][o] + g * g;
+                stateBias[l][o] = a;
+                bias[l][o] -= lr * (g / ((float) Math.sqrt(a) + epsilon));
+            }
+            for (int i = 0; i < row.length; i++) {
+                t[i][o] = row[i];
             }
         }
     }
 
-    /** Applies the optimizer to one parameter block and refreshes its columns of {@code paramsT}. */
-    private void updateBlock(int b) {
-        int l = blockLayer[b];
-        int in = config.inputWidth(l);
-        int out = config.outputWidth(l);
-        int w = layout.weightOffset(l);
-        updateRange(w + blockRow0[b] * in, w + blockRow1[b] * in);
-        updateRange(layout.biasOffset(l) + blockRow0[b], layout.biasOffset(l) + blockRow1[b]);
-        Gemm.transpose(params, w, paramsT, w, out, in, blockRow0[b], blockRow1[b]);
+    private static void sgd(float[] w, float[] g, float lr) {
+        for (int i = 0; i < w.length; i++) {
+            w[i] -= lr * g[i];
+        }
     }
 
-    private void updateRange(int from, int to) {
-        float lr = learningRate;
-        if (optimizer == DenseOptimizer.SGD) {
-            for (int i = from; i < to; i++) {
-                params[i] -= lr * grad[i];
-            }
-        } else {
-            float eps = epsilon;
-            for (int i = from; i < to; i++) {
-                float g = grad[i];
-                float a = state[i] + g * g;
-                state[i] = a;
-                params[i] -= lr * (g / ((float) Math.sqrt(a) + eps));
-            }
+    /** PyTorch's Adagrad step: {@code a += g*g; w -= lr * (g / (sqrt(a) + eps))}. */
+    private static void adagrad(float[] w, float[] g, float[] a, float lr, float eps) {
+        for (int i = 0; i < w.length; i++) {
+            float acc = a[i] + g[i] * g[i];
+            a[i] = acc;
+            w[i] -= lr * (g[i] / ((float) Math.sqrt(acc) + eps));
         }
     }
 
@@ -420,10 +464,10 @@ public final class CpuDenseBackend implements DenseBackend {
 
     @Override
     public void getParameterGradient(float[] dst) {
-        if (dst.length != size) {
-            throw new IllegalArgumentException("parameter gradient needs " + size + " floats, got " + dst.length);
+        if (dst.length != layout.size()) {
+            throw new IllegalArgumentException("parameter gradient needs " + layout.size() + " floats, got " + dst.length);
         }
-        System.arraycopy(grad, 0, dst, 0, size);
+        flatten(gradW, gradBias, dst);
     }
 
     @Override
@@ -434,8 +478,13 @@ public final class CpuDenseBackend implements DenseBackend {
 
     @Override
     public ModelState saveState() {
-        return new ModelState(config, new OptimizerSettings(optimizer, learningRate, epsilon), updates, params.clone(),
-                state.clone());
+        float[] params = new float[layout.size()];
+        flatten(w, bias, params);
+        float[] state = new float[optimizer.hasState() ? layout.size() : 0];
+        if (optimizer.hasState()) {
+            flatten(stateW, stateBias, state);
+        }
+        return new ModelState(config, new OptimizerSettings(optimizer, learningRate, epsilon), updates, params, state);
     }
 
     @Override
@@ -448,14 +497,40 @@ public final class CpuDenseBackend implements DenseBackend {
             throw new IllegalArgumentException("saved model was trained with " + s.optimizer() + " but this backend uses "
                     + optimizer + " (eps " + epsilon + "); set the dense optimizer to the saved one");
         }
-        System.arraycopy(s.parameters(), 0, params, 0, size);
-        System.arraycopy(s.optimizerState(), 0, state, 0, state.length);
+        unflatten(s.parameters(), w, bias);
+        if (optimizer.hasState()) {
+            unflatten(s.optimizerState(), stateW, stateBias);
+        }
         learningRate = s.optimizer().learningRate();
         updates = s.updates();
         gradientReady = false;
         for (int l = 0; l < layers; l++) {
-            int w = layout.weightOffset(l);
-            Gemm.transpose(params, w, paramsT, w, config.outputWidth(l), config.inputWidth(l), 0, config.outputWidth(l));
+            for (int o = 0; o < config.outputWidth(l); o++) {
+                for (int i = 0; i < config.inputWidth(l); i++) {
+                    wT[l][i][o] = w[l][o][i];
+                }
+            }
+        }
+    }
+
+    /** Copies per-layer rows into the flat {@link ParameterLayout}. */
+    private void flatten(float[][][] weights, float[][] biases, float[] dst) {
+        for (int l = 0; l < layers; l++) {
+            int in = config.inputWidth(l);
+            for (int o = 0; o < config.outputWidth(l); o++) {
+                System.arraycopy(weights[l][o], 0, dst, layout.weightOffset(l) + o * in, in);
+            }
+            System.arraycopy(biases[l], 0, dst, layout.biasOffset(l), config.outputWidth(l));
+        }
+    }
+
+    private void unflatten(float[] src, float[][][] weights, float[][] biases) {
+        for (int l = 0; l < layers; l++) {
+            int in = config.inputWidth(l);
+            for (int o = 0; o < config.outputWidth(l); o++) {
+                System.arraycopy(src, layout.weightOffset(l) + o * in, weights[l][o], 0, in);
+            }
+            System.arraycopy(src, layout.biasOffset(l), biases[l], 0, config.outputWidth(l));
         }
     }
 
