@@ -163,6 +163,29 @@ class CpuDenseBackendTest {
     }
 
     @Test
+    void aStepAllocatesNothing() {
+        ModelConfig small = ModelConfig.of(4, new int[] {5, 32, 8}, new int[] {ModelConfig.topInputWidth(4, 8), 16, 1});
+        int batch = 64;
+        RandomBatch data = new RandomBatch(small, batch, 3);
+        float[] g = new float[batch * small.dim()];
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        try (CpuDenseBackend backend = new CpuDenseBackend(ModelState.initial(small, OptimizerSettings.adagrad(0.01f), 1), batch, 1)) {
+            long allocated = 0;
+            for (int s = 0; s < 8; s++) {
+                long before = mx.getCurrentThreadAllocatedBytes();
+                data.putInto(backend);
+                backend.step(batch).mean();
+                backend.forward(batch).mean();
+                for (int t = 0; t < small.tables(); t++) {
+                    backend.getEmbeddingGradient(t, g, 0, batch);
+                }
+                allocated = mx.getCurrentThreadAllocatedBytes() - before; // the first steps load classes
+            }
+            assertEquals(0, allocated, "bytes allocated by one step after warm-up");
+        }
+    }
+
+    @Test
     void rejectsBadInputWithClearErrors() {
         ModelConfig small = ModelConfig.of(2, new int[] {3, 4}, new int[] {ModelConfig.topInputWidth(2, 4), 1});
         ModelState initial = ModelState.initial(small, OptimizerSettings.sgd(0.1f), 1);
