@@ -113,6 +113,7 @@ public final class DecayingCounters implements RowScores {
 
     /** Counts one access of {@code row} of {@code table} at the current step. */
     public void record(int table, long row) {
+        recorded.increment();
         if (frozen) {
             append(((long) table << 32) | row);
             return;
@@ -206,7 +207,6 @@ public final class DecayingCounters implements RowScores {
         }
         values.set(row, old + weight);
         totals[table] += weight;
-        recorded.increment();
     }
 
     private void applyStep(long newStep) {
@@ -251,9 +251,6 @@ public final class DecayingCounters implements RowScores {
             log = bigger;
         }
         log.putLong(entry);
-        if (entry >= 0) {
-            recorded.increment();
-        }
     }
 
     /** Checkpoint form: decay, clock, then per table the touched rows and their stored values. */

@@ -19,7 +19,7 @@ class SampleClassifierTest {
             batch[t] = new PooledBatch(16, 16);
         }
         long[] hot = new long[1];
-        for (int round = 0; round < 200; round++) {
+        for (int round = 0; round < 40; round++) {
             List<Set<Long>> sets = HotSetTest.randomSets(rnd, 0.9);
             HotSet h = HotSetTest.hotSet(round, sets);
             int samples = rnd.nextInt(300);
