@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
         description = "Trains recommendation models whose embedding tables do not fit on a GPU.",
         subcommands = {
                 CommandLine.HelpCommand.class,
+                TrainCommand.class,
                 InspectCommand.class,
                 StoreCommand.class,
                 ConvertCommand.class,
