@@ -1,18 +1,15 @@
-package dev.ember.trainer.model.cpu;
-
-import dev.ember.trainer.model.DenseBackend;
-import dev.ember.trainer.model.ModelConfig;
+package dev.ember.trainer.model;
 
 import java.util.SplittableRandom;
 
-/** A random batch (normal dense features, uniform pooled vectors, 0/1 labels) from a seed, in host arrays. */
-final class RandomBatch {
-    final int batch;
-    final float[] dense;
-    final float[][] emb;
-    final float[] labels;
+/** A random batch from a seed, in host arrays: dense features uniform in [-1, 1), pooled vectors in [-0.5, 0.5), a quarter of labels 1. */
+public final class RandomBatch {
+    public final int batch;
+    public final float[] dense;
+    public final float[][] emb;
+    public final float[] labels;
 
-    RandomBatch(ModelConfig config, int batch, long seed) {
+    public RandomBatch(ModelConfig config, int batch, long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
         this.batch = batch;
         dense = new float[batch * config.denseFeatures()];
@@ -31,7 +28,7 @@ final class RandomBatch {
         }
     }
 
-    void putInto(DenseBackend backend) {
+    public void putInto(DenseBackend backend) {
         backend.putDense(dense, 0, batch);
         for (int t = 0; t < emb.length; t++) {
             backend.putEmbedding(t, emb[t], 0, batch);
@@ -39,11 +36,11 @@ final class RandomBatch {
         backend.putLabels(labels, 0, batch);
     }
 
-    double[] denseAsDouble() {
+    public double[] denseAsDouble() {
         return toDouble(dense);
     }
 
-    double[][] embAsDouble() {
+    public double[][] embAsDouble() {
         double[][] e = new double[emb.length][];
         for (int t = 0; t < emb.length; t++) {
             e[t] = toDouble(emb[t]);
@@ -51,11 +48,11 @@ final class RandomBatch {
         return e;
     }
 
-    double[] labelsAsDouble() {
+    public double[] labelsAsDouble() {
         return toDouble(labels);
     }
 
-    static double[] toDouble(float[] f) {
+    public static double[] toDouble(float[] f) {
         double[] d = new double[f.length];
         for (int i = 0; i < f.length; i++) {
             d[i] = f[i];
