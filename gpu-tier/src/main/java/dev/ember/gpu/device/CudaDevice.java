@@ -666,6 +666,12 @@ public final class CudaDevice implements Device {
         private final CUfunc_st function;
         private final BytePointer block = new BytePointer(8L * MAX_ARGS);
         private final LongPointer argv = new LongPointer(MAX_ARGS);
+        /**
+         * The same address array, typed as cuLaunchKernel's {@code void**} overload: passing the
+         * LongPointer through the plain {@code Pointer} overload fails with CUDA_ERROR_INVALID_VALUE
+         * (seen on an H200, driver 580), the PointerPointer overload works.
+         */
+        private final PointerPointer<?> params = new PointerPointer<>(argv);
 
         CudaKernel(String kernelName, CUfunc_st function) {
             this.kernelName = kernelName;
@@ -721,7 +727,7 @@ public final class CudaDevice implements Device {
                 return;
             }
             bind();
-            check(cuLaunchKernel(function, groups, 1, 1, groupSize, 1, 1, 0, stream(s), argv, (Pointer) null),
+            check(cuLaunchKernel(function, groups, 1, 1, groupSize, 1, 1, 0, stream(s), params, (PointerPointer<?>) null),
                     "cuLaunchKernel(" + kernelName + ")");
         }
     }
