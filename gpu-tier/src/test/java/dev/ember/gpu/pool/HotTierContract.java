@@ -448,7 +448,8 @@ public abstract class HotTierContract {
 
     @Test
     void aBudgetBeyondFreeDeviceMemoryIsAClearErrorBeforeAnyAllocation() {
-        RowLayout layout = RowLayout.of(16, Optimizer.SGD);
+        // Wide rows keep the slot count of a budget above a 141 GB card's memory under 2^31.
+        RowLayout layout = RowLayout.of(256, Optimizer.SGD);
         long tooMuch = device.freeMemory() + (1L << 30);
         long before = device.freeMemory();
         DeviceMemoryException e = assertThrows(DeviceMemoryException.class, () -> new SlotPool(device, layout, tooMuch));
