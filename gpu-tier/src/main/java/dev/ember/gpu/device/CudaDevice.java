@@ -665,20 +665,17 @@ public final class CudaDevice implements Device {
         private final String kernelName;
         private final CUfunc_st function;
         private final BytePointer block = new BytePointer(8L * MAX_ARGS);
-        private final LongPointer argv = new LongPointer(MAX_ARGS);
-        /**
-         * The same address array, typed as cuLaunchKernel's {@code void**} overload: passing the
-         * LongPointer through the plain {@code Pointer} overload fails with CUDA_ERROR_INVALID_VALUE
-         * (seen on an H200, driver 580), the PointerPointer overload works.
-         */
-        private final PointerPointer<?> params = new PointerPointer<>(argv);
+        private final PointerPointer<Pointer> argv = new PointerPointer<>(MAX_ARGS);
 
         CudaKernel(String kernelName, CUfunc_st function) {
             this.kernelName = kernelName;
             this.function = function;
             block.fill(0);
+            // argv[i] = &block[8 i], written through a long view of argv's own memory. (The
+            // Pointer overload of cuLaunchKernel passes void** by pointer-to-pointer: wrong here.)
+            LongPointer slots = new LongPointer(argv);
             for (int i = 0; i < MAX_ARGS; i++) {
-                argv.put(i, block.address() + 8L * i);
+                slots.put(i, block.address() + 8L * i);
             }
         }
 
@@ -727,7 +724,7 @@ public final class CudaDevice implements Device {
                 return;
             }
             bind();
-            check(cuLaunchKernel(function, groups, 1, 1, groupSize, 1, 1, 0, stream(s), params, (PointerPointer<?>) null),
+            check(cuLaunchKernel(function, groups, 1, 1, groupSize, 1, 1, 0, stream(s), argv, (PointerPointer<?>) null),
                     "cuLaunchKernel(" + kernelName + ")");
         }
     }

@@ -84,6 +84,7 @@ public final class SlotPool implements HotTier {
     private long residentEnd;
 
     private final List<TableEntry> tables = new ArrayList<>();
+    private int[] slotScratch = new int[1024];
 
     // Staging for moves: two chunks, each | rows | slots (int) | flags (byte) | on both sides.
     private final int chunkRows;
@@ -431,20 +432,21 @@ public final class SlotPool implements HotTier {
             throw new IllegalStateException("table " + t.spec.name() + ": promoting " + count + " rows into a pool with "
                     + free + " free slots (capacity " + capacity + "); demote rows or raise the hot budget");
         }
-        for (int i = 0; i < count; i++) {
-            if (t.map.get(rows[i]) >= 0) {
-                throw new IllegalArgumentException("table " + t.spec.name() + ": row " + rows[i] + " is already hot");
-            }
-        }
+        // One map operation per row: insert, and undo the inserts if a row turns out to be held.
+        int[] slotOf = scratch(count);
         for (int i = 0; i < count; i++) {
             int slot = takeSlot();
             if (!t.map.putIfAbsent(rows[i], slot)) {
                 giveSlot(slot);
-                for (int j = 0; j < i; j++) {
-                    giveSlot(t.map.remove(rows[j]));
+                for (int j = i - 1; j >= 0; j--) {
+                    t.map.remove(rows[j]);
+                    giveSlot(slotOf[j]);
                 }
-                throw new IllegalArgumentException("table " + t.spec.name() + ": row " + rows[i] + " appears twice in one promote");
+                boolean held = t.map.get(rows[i]) >= 0;
+                throw new IllegalArgumentException("table " + t.spec.name() + ": row " + rows[i]
+                        + (held ? " is already hot" : " appears twice in one promote"));
             }
+            slotOf[i] = slot;
         }
         ByteBuffer source = src.duplicate();
         beginTransfer();
@@ -457,7 +459,7 @@ public final class SlotPool implements HotTier {
             view.put(0, source, start * rowBytes, n * rowBytes);
             long slots = p + (long) chunkRows * rowBytes;
             for (int i = 0; i < n; i++) {
-                UNSAFE.putInt(slots + 4L * i, t.map.get(rows[start + i]));
+                UNSAFE.putInt(slots + 4L * i, slotOf[start + i]);
             }
             device.copyToDevice(pinned[h], 0, stagedRows[h], 0, (long) n * rowBytes, transfer);
             device.copyToDevice(pinned[h], (long) chunkRows * rowBytes, stagedSlots[h], 0, 4L * n, transfer);
@@ -476,7 +478,11 @@ public final class SlotPool implements HotTier {
         checkRows(t, rows, count);
         checkBuffer(dst, count, "read", "destination");
         checkDirtyOut(dirtyOut, count);
-        readOut(t, rows, count, dst, dirtyOut);
+        int[] slotOf = scratch(count);
+        for (int i = 0; i < count; i++) {
+            slotOf[i] = slotOf(t, rows[i]);
+        }
+        readOut(slotOf, count, dst, dirtyOut);
     }
 
     @Override
@@ -488,16 +494,29 @@ public final class SlotPool implements HotTier {
         checkRows(t, rows, count);
         checkBuffer(dst, count, "demote", "destination");
         checkDirtyOut(dirtyOut, count);
-        int dirtyRows = readOut(t, rows, count, dst, dirtyOut);
+        // One map operation per row: unmap, and map back if a row turns out not to be held.
+        int[] slotOf = scratch(count);
         for (int i = 0; i < count; i++) {
-            giveSlot(t.map.remove(rows[i]));
+            int slot = t.map.remove(rows[i]);
+            if (slot < 0) {
+                for (int j = i - 1; j >= 0; j--) {
+                    t.map.putIfAbsent(rows[j], slotOf[j]);
+                }
+                throw new IllegalArgumentException("table " + t.spec.name() + ": row " + rows[i] + " is not hot"
+                        + (appearsBefore(rows, i, rows[i]) ? " (it appears twice in one demote)" : ""));
+            }
+            slotOf[i] = slot;
+        }
+        int dirtyRows = readOut(slotOf, count, dst, dirtyOut);
+        for (int i = 0; i < count; i++) {
+            giveSlot(slotOf[i]);
         }
         rowsDemoted.add(count);
         return dirtyRows;
     }
 
     /** Copies rows out through the two staging chunks (chunk k+1's copy overlaps chunk k's drain). */
-    private int readOut(TableEntry t, long[] rows, int count, ByteBuffer dst, boolean[] dirtyOut) {
+    private int readOut(int[] slotOf, int count, ByteBuffer dst, boolean[] dirtyOut) {
         int[] heldBy = {-1, -1};
         int dirtyRows = 0;
         beginTransfer();
@@ -514,9 +533,7 @@ public final class SlotPool implements HotTier {
             int start = k * chunkRows;
             int n = Math.min(chunkRows, count - start);
             long slots = pinned[h].address() + (long) chunkRows * rowBytes;
-            for (int i = 0; i < n; i++) {
-                UNSAFE.putInt(slots + 4L * i, slotOf(t, rows[start + i]));
-            }
+            UNSAFE.copyMemory(slotOf, INT_BASE + 4L * start, null, slots, 4L * n);
             device.copyToDevice(pinned[h], (long) chunkRows * rowBytes, stagedSlots[h], 0, 4L * n, transfer);
             readRows.arg(0, weights).arg(1, state).arg(2, dirty).arg(3, dim).arg(4, stateFloats)
                     .arg(5, stagedSlots[h]).arg(6, stagedRows[h]).arg(7, stagedFlags[h]).arg(8, n);
@@ -791,6 +808,23 @@ public final class SlotPool implements HotTier {
             }
             throw e;
         }
+    }
+
+    /** A reused int array of at least {@code n} entries (grows, never shrinks). */
+    private int[] scratch(int n) {
+        if (slotScratch.length < n) {
+            slotScratch = new int[Math.max(n, 2 * slotScratch.length)];
+        }
+        return slotScratch;
+    }
+
+    private static boolean appearsBefore(long[] rows, int upTo, long row) {
+        for (int j = 0; j < upTo; j++) {
+            if (rows[j] == row) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private int takeSlot() {

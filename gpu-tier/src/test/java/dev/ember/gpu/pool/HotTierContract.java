@@ -448,7 +448,8 @@ public abstract class HotTierContract {
 
     @Test
     void aBudgetBeyondFreeDeviceMemoryIsAClearErrorBeforeAnyAllocation() {
-        RowLayout layout = RowLayout.of(16, Optimizer.SGD);
+        // Wide rows keep the slot count of a budget above a 141 GB card's memory under 2^31.
+        RowLayout layout = RowLayout.of(256, Optimizer.SGD);
         long tooMuch = device.freeMemory() + (1L << 30);
         long before = device.freeMemory();
         DeviceMemoryException e = assertThrows(DeviceMemoryException.class, () -> new SlotPool(device, layout, tooMuch));
@@ -559,6 +560,13 @@ public abstract class HotTierContract {
                     () -> f.pool.promote(f.table, new long[] {6}, 1, ByteBuffer.allocateDirect(8)));
             assertMessage(IllegalArgumentException.class, "is not hot",
                     () -> f.pool.read(f.table, new long[] {6}, 1, ByteBuffer.allocateDirect(64), null));
+            assertMessage(IllegalArgumentException.class, "row 6 is not hot",
+                    () -> f.pool.demote(f.table, new long[] {f.hot[0], 6}, 2, ByteBuffer.allocateDirect(64), null));
+            assertMessage(IllegalArgumentException.class, "appears twice in one demote",
+                    () -> f.pool.demote(f.table, new long[] {f.hot[1], f.hot[1]}, 2, ByteBuffer.allocateDirect(64), null));
+            assertTrue(f.pool.contains(f.table, f.hot[0]) && f.pool.contains(f.table, f.hot[1]), "a failed demote keeps its rows");
+            assertEquals(10, f.pool.used());
+            assertRowsEqual(f, f.hot, f.hot.length);
             DedupedIds d = new DedupedIds().build(one);
             assertMessage(IllegalArgumentException.class, "learning rate", () -> f.pool.apply(f.table, d, small, Float.NaN, 1e-8f));
             assertMessage(IllegalArgumentException.class, "eps", () -> f.pool.apply(f.table, d, small, 0.1f, 0f));
