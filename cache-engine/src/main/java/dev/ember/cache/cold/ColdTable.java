@@ -8,6 +8,8 @@ import dev.ember.cache.table.RowUpdate;
 import dev.ember.cache.table.TableSpec;
 import net.openhft.chronicle.bytes.BytesStore;
 import net.openhft.chronicle.bytes.RandomDataInput;
+import net.openhft.chronicle.core.Jvm;
+import net.openhft.chronicle.core.UnsafeMemory;
 import net.openhft.chronicle.core.values.LongValue;
 import net.openhft.chronicle.hash.Data;
 import net.openhft.chronicle.map.ChronicleMap;
@@ -75,6 +77,7 @@ public final class ColdTable implements AutoCloseable {
     private long[] argIds;
     private int[] argIndex;
     private ByteBuffer argBuf;
+    private long argAddress;
     private DedupedIds argDeduped;
     private float argLr;
     private float argEps;
@@ -195,6 +198,7 @@ public final class ColdTable implements AutoCloseable {
         checkBuffer(out, (long) count * rowBytes, "out");
         argIds = ids;
         argBuf = out;
+        argAddress = Jvm.address(out);
         pool.run(count, gatherTask);
         argBuf = null;
         counters.gathers.increment();
@@ -332,22 +336,35 @@ public final class ColdTable implements AutoCloseable {
         }
     }
 
+    /**
+     * Copies a stored row to {@code dst[at..at+rowBytes)}: one memory copy from the mapped entry
+     * (bounds of {@code dst} were checked for the whole batch), or int by int if Chronicle ever
+     * hands out a value that is not in direct memory.
+     */
+    private void copyValue(Data<byte[]> v, ByteBuffer dst, long dstAddress, int at) {
+        RandomDataInput in = v.bytes();
+        long off = v.offset();
+        if (in.isDirectMemory()) {
+            UnsafeMemory.MEMORY.copyMemory(in.addressForRead(off), dstAddress + at, rowBytes);
+            return;
+        }
+        for (int b = 0; b < rowBytes; b += 4) {
+            dst.putInt(at + b, in.readInt(off + b));
+        }
+    }
+
     private void gatherRange(int partition, int from, int to) {
         Scratch s = scratch[partition];
         long[] ids = argIds;
         ByteBuffer out = argBuf;
+        long outAddress = argAddress;
         for (int u = from; u < to; u++) {
             int base = u * rowBytes;
             s.key.writeLong(0, ids[u]);
             try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key, 0, KEY_BYTES)) {
                 MapEntry<LongValue, byte[]> e = c.entry();
                 if (e != null) {
-                    Data<byte[]> v = e.value();
-                    RandomDataInput in = v.bytes();
-                    long off = v.offset();
-                    for (int b = 0; b < rowBytes; b += 4) {
-                        out.putInt(base + b, in.readInt(off + b));
-                    }
+                    copyValue(e.value(), out, outAddress, base);
                     continue;
                 }
             }
@@ -446,6 +463,7 @@ public final class ColdTable implements AutoCloseable {
         long[] ids = argIds;
         int[] idx = argIndex;
         ByteBuffer buf = staging;
+        long stagingAddress = Jvm.address(buf);
         int recBytes = UndoLog.recordBytes(rowBytes);
         long absent = 0;
         for (int i = from; i < to; i++) {
@@ -458,12 +476,7 @@ public final class ColdTable implements AutoCloseable {
                 present = e != null;
                 int base = off + UndoLog.RECORD_HEAD;
                 if (present) {
-                    Data<byte[]> v = e.value();
-                    RandomDataInput in = v.bytes();
-                    long voff = v.offset();
-                    for (int b = 0; b < rowBytes; b += 4) {
-                        buf.putInt(base + b, in.readInt(voff + b));
-                    }
+                    copyValue(e.value(), buf, stagingAddress, base);
                 } else {
                     for (int b = 0; b < rowBytes; b += 4) {
                         buf.putInt(base + b, 0);
