@@ -44,6 +44,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * local dictionaries are merged into one vocabulary per table (or mapped through reused ones),
  * and the columns are copied into {@code data.bin} with their final ids, in parallel. Ids, the
  * order of samples and the vocabularies do not depend on the thread count.
+ *
+ * <p>{@code -Dember.convert.timing=true} prints the time of each phase to stderr.
  */
 public final class Converter {
     /** Malformed lines named in the result and meta.json; malformed.tsv lists up to {@link #RECORDED}. */
@@ -62,6 +64,14 @@ public final class Converter {
     Converter(ConvertSettings settings, int blockBytes) {
         this.s = settings;
         this.blockBytes = blockBytes;
+    }
+
+    /**
+     * Converts {@code settings.input()} unless an up-to-date conversion exists, then opens it:
+     * what {@code ember train --data FILE} does with a TSV file.
+     */
+    public static BinaryDataset convertAndOpen(ConvertSettings settings) throws IOException {
+        return BinaryDataset.open(new Converter(settings).run().outDir());
     }
 
     /** Converts, or returns at once when the folder holds an up-to-date conversion. */
