@@ -234,20 +234,17 @@ public final class Converter {
                         .continuousUpdate().build();
             }
             while (!stop.get()) {
-                TextBlock b = free.take();
+                TextBlock b = takeChecked(free, running);
                 if (!reader.next(b)) {
                     break;
                 }
-                work.put(b);
+                putChecked(work, b, running);
                 if (bar != null) {
                     bar.stepTo(reader.position() >> 20);
                 }
-                if (anyFailed(running)) {
-                    break;
-                }
             }
             for (int i = 0; i < threads; i++) {
-                work.put(end);
+                putChecked(work, end, running);
             }
             for (Future<?> f : running) {
                 f.get();
@@ -268,15 +265,33 @@ public final class Converter {
         return size;
     }
 
-    private static boolean anyFailed(List<Future<?>> running) throws InterruptedException,
+    /** Throws a worker's failure, if one failed (workers only end early by failing). */
+    private static void checkWorkers(List<Future<?>> running) throws InterruptedException,
             java.util.concurrent.ExecutionException {
         for (Future<?> f : running) {
             if (f.isDone()) {
-                f.get(); // throws the worker's failure
-                return true;
+                f.get();
             }
         }
-        return false;
+    }
+
+    /** Waits for a free block without hanging when the workers have died. */
+    private static TextBlock takeChecked(BlockingQueue<TextBlock> q, List<Future<?>> running)
+            throws InterruptedException, java.util.concurrent.ExecutionException {
+        while (true) {
+            TextBlock b = q.poll(100, java.util.concurrent.TimeUnit.MILLISECONDS);
+            if (b != null) {
+                return b;
+            }
+            checkWorkers(running);
+        }
+    }
+
+    private static void putChecked(BlockingQueue<TextBlock> q, TextBlock b, List<Future<?>> running)
+            throws InterruptedException, java.util.concurrent.ExecutionException {
+        while (!q.offer(b, 100, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+            checkWorkers(running);
+        }
     }
 
     private static IOException unwrap(java.util.concurrent.ExecutionException e) {
