@@ -222,6 +222,7 @@ public final class CpuDenseBackend implements DenseBackend {
     public void putDense(float[] src, int offset, int batch) {
         checkBatch(batch);
         int d = config.denseFeatures();
+        checkArray("dense features", -1, src, offset, batch * d);
         for (int r = 0; r < batch; r++) {
             System.arraycopy(src, offset + r * d, dense[r], 0, d);
         }
@@ -231,12 +232,14 @@ public final class CpuDenseBackend implements DenseBackend {
     public void putEmbedding(int table, float[] src, int offset, int batch) {
         checkTable(table);
         checkBatch(batch);
+        checkArray("pooled embeddings of table ", table, src, offset, batch * dim);
         System.arraycopy(src, offset, emb, table * maxBatch * dim, batch * dim);
     }
 
     @Override
     public void putLabels(float[] src, int offset, int batch) {
         checkBatch(batch);
+        checkArray("labels", -1, src, offset, batch);
         for (int r = 0; r < batch; r++) {
             float y = src[offset + r];
             if (!(y >= 0f && y <= 1f)) {
@@ -452,6 +455,7 @@ public final class CpuDenseBackend implements DenseBackend {
     @Override
     public void getPredictions(float[] dst, int offset, int batch) {
         checkBatch(batch);
+        checkArray("predictions", -1, dst, offset, batch);
         System.arraycopy(probabilities, 0, dst, offset, batch);
     }
 
@@ -459,6 +463,7 @@ public final class CpuDenseBackend implements DenseBackend {
     public void getEmbeddingGradient(int table, float[] dst, int offset, int batch) {
         checkTable(table);
         checkBatch(batch);
+        checkArray("embedding gradient of table ", table, dst, offset, batch * dim);
         System.arraycopy(embGrad, table * maxBatch * dim, dst, offset, batch * dim);
     }
 
@@ -543,6 +548,14 @@ public final class CpuDenseBackend implements DenseBackend {
         if (batch < 1 || batch > maxBatch) {
             throw new IllegalArgumentException("batch " + batch + " is outside [1, maxBatch " + maxBatch
                     + "]; build the backend with a larger maxBatch");
+        }
+    }
+
+    /** Checks that {@code floats} fit {@code array} from {@code offset}; the message (with {@code table} if not -1) is built only on failure. */
+    private static void checkArray(String what, int table, float[] array, int offset, int floats) {
+        if (offset < 0 || (long) offset + floats > array.length) {
+            throw new IllegalArgumentException(what + (table < 0 ? "" : table) + ": " + floats + " floats from offset " + offset
+                    + " do not fit an array of " + array.length);
         }
     }
 
