@@ -73,6 +73,7 @@ public final class HitRateAgainstBudget {
             }
         }
         plot(results, out.resolve("hit-rate-vs-budget.png"));
+        writeTimeline(out, steps);
         for (Row r : results) {
             System.out.printf(Locale.ROOT, "%-8s budget %4.0f%%: oracle %.3f  FAE static %.3f  static(100%%) %.3f  Ember %.3f"
                     + "  (Ember/oracle %.3f, FAE/oracle %.3f; large tables: oracle %.3f FAE %.3f Ember %.3f;"
@@ -157,6 +158,22 @@ public final class HitRateAgainstBudget {
                 served.drift();
             }
             served.fill(batch, samples);
+            if (drift) {
+                if (s % BUCKET_STEPS == 0) {
+                    TIMELINE.add(new long[4]);
+                }
+                long[] bucket = TIMELINE.get(TIMELINE.size() - 1);
+                int b = TIMELINE_BUDGET;
+                for (int t = 0; t < tables.size(); t++) {
+                    for (int i = 0; i < samples; i++) {
+                        long id = batch[t].id(i);
+                        bucket[1] += served.rank(t, i) <= oracleK[b][t] ? 1 : 0;
+                        bucket[2] += faeSets[b].contains(t, id) ? 1 : 0;
+                        bucket[3] += ember[b].contains(t, id) ? 1 : 0;
+                    }
+                }
+                bucket[0] += (long) tables.size() * samples;
+            }
             if (s >= measureFrom) {
                 for (int t = 0; t < tables.size(); t++) {
                     for (int i = 0; i < samples; i++) {
@@ -206,6 +223,10 @@ public final class HitRateAgainstBudget {
     }
 
     static double halfLife = 150;
+    static final int BUCKET_STEPS = 50;
+    static final int TIMELINE_BUDGET = 1; // index into BUDGETS: 5%
+    /** Drift stream, per bucket of BUCKET_STEPS steps at the 5% budget: [lookups, oracle, FAE, Ember] hits. */
+    static final List<long[]> TIMELINE = new ArrayList<>();
     static final int PERIOD_STEPS = 100;
     static final double MARGIN = 0.1;
 
@@ -222,6 +243,32 @@ public final class HitRateAgainstBudget {
             add(chart, "FAE static 5% profile (" + stream + ")", x, r.stream().mapToDouble(Row::faeStatic).toArray(), stream);
         }
         BitmapEncoder.saveBitmap(chart, png.toString(), BitmapEncoder.BitmapFormat.PNG);
+    }
+
+    /** The drift stream's hit rate over time at the 5% budget: CSV and PNG. */
+    static void writeTimeline(Path out, int steps) throws IOException {
+        int n = TIMELINE.size();
+        double[] x = new double[n];
+        double[][] y = new double[3][n];
+        try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(out.resolve("hit-rate-drift-timeline.csv")))) {
+            w.println("step,oracle,fae_static_5pct,ember_retiered");
+            for (int i = 0; i < n; i++) {
+                long[] b = TIMELINE.get(i);
+                x[i] = (double) i * BUCKET_STEPS;
+                for (int k = 0; k < 3; k++) {
+                    y[k][i] = (double) b[k + 1] / b[0];
+                }
+                w.printf(Locale.ROOT, "%d,%.4f,%.4f,%.4f%n", i * BUCKET_STEPS, y[0][i], y[1][i], y[2][i]);
+            }
+        }
+        XYChart chart = new XYChartBuilder().width(900).height(500)
+                .title("Hit rate over time, hot rows move at step " + steps / 2 + " (budget 5% of rows)")
+                .xAxisTitle("step (" + BUCKET_STEPS + "-step buckets)").yAxisTitle("hit rate").build();
+        chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideSW);
+        chart.addSeries("oracle", x, y[0]).setMarker(SeriesMarkers.NONE);
+        chart.addSeries("FAE static 5% profile", x, y[1]).setMarker(SeriesMarkers.NONE);
+        chart.addSeries("Ember re-tiered", x, y[2]).setMarker(SeriesMarkers.NONE);
+        BitmapEncoder.saveBitmap(chart, out.resolve("hit-rate-drift-timeline.png").toString(), BitmapEncoder.BitmapFormat.PNG);
     }
 
     private static void add(XYChart chart, String name, double[] x, double[] y, String stream) {
