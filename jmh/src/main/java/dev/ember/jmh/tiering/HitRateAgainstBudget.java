@@ -2,8 +2,10 @@ package dev.ember.jmh.tiering;
 
 import dev.ember.cache.batch.PooledBatch;
 import dev.ember.cache.hotset.HotSet;
+import dev.ember.cache.hotset.HotSetDiff;
 import dev.ember.cache.knob.Budget;
 import dev.ember.cache.knob.HotRowChooser;
+import dev.ember.cache.knob.Hysteresis;
 import dev.ember.cache.knob.KnobChoice;
 import dev.ember.cache.knob.KnobMode;
 import dev.ember.cache.popularity.DecayingCounters;
@@ -44,7 +46,8 @@ public final class HitRateAgainstBudget {
 
     /** Hit rates over all lookups, and over lookups of the large tables (Kaggle rows >= 1M) where placement matters. */
     record Row(String stream, double budget, double oracle, double faeStatic, double fullStatic, double ember,
-               double largeOracle, double largeFae, double largeEmber, double evalMillisMean, double evalMillisMax) {
+               double largeOracle, double largeFae, double largeEmber, double evalMillisMean, double evalMillisMax,
+               double promotionsPerEval, long promotionsMax) {
     }
 
     public static void main(String[] args) throws IOException {
@@ -57,19 +60,20 @@ public final class HitRateAgainstBudget {
         List<TableSpec> tables = KaggleTables.tables(scale, Optimizer.SGD);
         long rows = tables.stream().mapToLong(TableSpec::rows).sum();
         System.out.printf(Locale.ROOT, "%d tables, %d rows, exponent %.2f, %d steps x %d samples; Ember: half-life %.0f"
-                + " steps, knob every %d steps, margin %.2f%n", tables.size(), rows, EXPONENT, steps, samples, halfLife,
-                PERIOD_STEPS, MARGIN);
+                + " steps, knob every %d steps, %s%n", tables.size(), rows, EXPONENT, steps, samples, halfLife,
+                PERIOD_STEPS, Hysteresis.DEFAULT);
         List<Row> results = new ArrayList<>();
         results.addAll(run(tables, steps, samples, false));
         results.addAll(run(tables, steps, samples, true));
         try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(out.resolve("hit-rate-vs-budget.csv")))) {
             w.println("stream,budget_pct_rows,oracle,fae_static_5pct,static_100pct,ember_retiered,ember_over_oracle,"
-                    + "fae_over_oracle,large_oracle,large_fae_static,large_ember,knob_eval_ms_mean,knob_eval_ms_max");
+                    + "fae_over_oracle,large_oracle,large_fae_static,large_ember,knob_eval_ms_mean,knob_eval_ms_max,"
+                    + "promotions_per_eval_measured,promotions_max_measured");
             for (Row r : results) {
-                w.printf(Locale.ROOT, "%s,%.0f,%.4f,%.4f,%.4f,%.4f,%.3f,%.3f,%.4f,%.4f,%.4f,%.1f,%.1f%n", r.stream(),
+                w.printf(Locale.ROOT, "%s,%.0f,%.4f,%.4f,%.4f,%.4f,%.3f,%.3f,%.4f,%.4f,%.4f,%.1f,%.1f,%.0f,%d%n", r.stream(),
                         r.budget() * 100, r.oracle(), r.faeStatic(), r.fullStatic(), r.ember(), r.ember() / r.oracle(),
                         r.faeStatic() / r.oracle(), r.largeOracle(), r.largeFae(), r.largeEmber(), r.evalMillisMean(),
-                        r.evalMillisMax());
+                        r.evalMillisMax(), r.promotionsPerEval(), r.promotionsMax());
             }
         }
         plot(results, out.resolve("hit-rate-vs-budget.png"));
@@ -77,10 +81,10 @@ public final class HitRateAgainstBudget {
         for (Row r : results) {
             System.out.printf(Locale.ROOT, "%-8s budget %4.0f%%: oracle %.3f  FAE static %.3f  static(100%%) %.3f  Ember %.3f"
                     + "  (Ember/oracle %.3f, FAE/oracle %.3f; large tables: oracle %.3f FAE %.3f Ember %.3f;"
-                    + " knob %.0f ms mean, %.0f max)%n",
+                    + " knob %.0f ms mean, %.0f max; %.0f promotions per evaluation, %d max)%n",
                     r.stream(), r.budget() * 100, r.oracle(), r.faeStatic(), r.fullStatic(), r.ember(),
                     r.ember() / r.oracle(), r.faeStatic() / r.oracle(), r.largeOracle(), r.largeFae(), r.largeEmber(),
-                    r.evalMillisMean(), r.evalMillisMax());
+                    r.evalMillisMean(), r.evalMillisMax(), r.promotionsPerEval(), r.promotionsMax());
         }
     }
 
@@ -124,7 +128,7 @@ public final class HitRateAgainstBudget {
             }
         }
         HotSet empty = HotSet.empty(tables);
-        HotRowChooser plain = new HotRowChooser(0);
+        HotRowChooser plain = new HotRowChooser(Hysteresis.NONE);
         HotSet[] faeSets = new HotSet[n];
         HotSet[] fullSets = new HotSet[n];
         for (int b = 0; b < n; b++) {
@@ -136,7 +140,7 @@ public final class HitRateAgainstBudget {
         // Pass 2: the same stream, served; Ember's counters and knob per budget; hits counted.
         ZipfWorkload served = new ZipfWorkload(tables, EXPONENT, SEED);
         DecayingCounters counters = new DecayingCounters(tables, DecayingCounters.decayForHalfLife(halfLife));
-        HotRowChooser knob = new HotRowChooser(MARGIN);
+        HotRowChooser knob = new HotRowChooser(Hysteresis.DEFAULT);
         HotSet[] ember = new HotSet[n];
         java.util.Arrays.fill(ember, empty);
         long lookups = 0;
@@ -153,6 +157,9 @@ public final class HitRateAgainstBudget {
         double[] evalSum = new double[n];
         double[] evalMax = new double[n];
         int[] evals = new int[n];
+        long[] promotions = new long[n];
+        long[] promotionsMax = new long[n];
+        int measuredEvals = 0;
         for (int s = 0; s < steps; s++) {
             if (s == driftAt) {
                 served.drift();
@@ -201,8 +208,14 @@ public final class HitRateAgainstBudget {
             counters.record(batch);
             counters.advanceTo(s + 1);
             if ((s + 1) % PERIOD_STEPS == 0) {
+                measuredEvals += s >= measureFrom ? 1 : 0;
                 for (int b = 0; b < n; b++) {
                     KnobChoice c = knob.choose(counters, ember[b], budgetBytes[b], KnobMode.CACHE);
+                    if (s >= measureFrom) {
+                        long p = HotSetDiff.between(ember[b], c.hotSet()).promoteCount();
+                        promotions[b] += p;
+                        promotionsMax[b] = Math.max(promotionsMax[b], p);
+                    }
                     ember[b] = c.hotSet();
                     double ms = c.evaluationNanos() / 1e6;
                     evalSum[b] += ms;
@@ -217,7 +230,7 @@ public final class HitRateAgainstBudget {
             rowsOut.add(new Row(name, BUDGETS[b], (double) oracleHits[b] / lookups, (double) faeHits[b] / lookups,
                     (double) fullHits[b] / lookups, (double) emberHits[b] / lookups, (double) largeHits[0][b] / largeLookups,
                     (double) largeHits[1][b] / largeLookups, (double) largeHits[2][b] / largeLookups,
-                    evalSum[b] / evals[b], evalMax[b]));
+                    evalSum[b] / evals[b], evalMax[b], (double) promotions[b] / Math.max(1, measuredEvals), promotionsMax[b]));
         }
         return rowsOut;
     }
@@ -228,7 +241,6 @@ public final class HitRateAgainstBudget {
     /** Drift stream, per bucket of BUCKET_STEPS steps at the 5% budget: [lookups, oracle, FAE, Ember] hits. */
     static final List<long[]> TIMELINE = new ArrayList<>();
     static final int PERIOD_STEPS = 100;
-    static final double MARGIN = 0.1;
 
     static void plot(List<Row> rows, Path png) throws IOException {
         XYChart chart = new XYChartBuilder().width(900).height(560)

@@ -7,6 +7,7 @@ import dev.ember.cache.hotset.MoveChunk;
 import dev.ember.cache.hotset.SampleClassifier;
 import dev.ember.cache.knob.Budget;
 import dev.ember.cache.knob.HotRowChooser;
+import dev.ember.cache.knob.Hysteresis;
 import dev.ember.cache.knob.KnobChoice;
 import dev.ember.cache.knob.KnobMode;
 import dev.ember.cache.popularity.DecayingCounters;
@@ -57,7 +58,7 @@ public class TieringBenchmarks {
         HotSet incumbent;
         HotSet drifted;
         long budgetBytes;
-        HotRowChooser chooser = new HotRowChooser(0.1);
+        HotRowChooser chooser = new HotRowChooser(Hysteresis.DEFAULT);
         PooledBatch[] batch;
 
         @Setup(Level.Trial)
