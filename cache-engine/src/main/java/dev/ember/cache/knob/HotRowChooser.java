@@ -15,8 +15,8 @@ import org.roaringbitmap.RoaringBitmap;
  *  63      62            32 31           0
  *  | 0 | MAX - floatBits(s') |     row     |      ascending = score descending, then row ascending
  * </pre>
- * where {@code s'} is the row's score, times {@code 1 + margin} if the row is in the incumbent
- * hot set (hysteresis: a challenger must beat an incumbent by the margin to displace it). Scores
+ * where {@code s'} is the row's score, raised by {@link Hysteresis#boost} if the row is in the
+ * incumbent hot set (a challenger must beat an incumbent by the margin to displace it). Scores
  * are ranked as fp32; rows whose scores agree to fp32 precision tie and go by row id.
  *
  * <p>Then a greedy merge over tables takes the row with the largest gain per byte
@@ -26,18 +26,14 @@ import org.roaringbitmap.RoaringBitmap;
  * before sorting (a selection on the packed keys), which bounds the sort by the budget.
  */
 public final class HotRowChooser {
-    private final double margin;
+    private final Hysteresis hysteresis;
 
-    /** {@code margin}: how much a challenger's score must exceed an incumbent's (0.1 = 10%). */
-    public HotRowChooser(double margin) {
-        if (!(margin >= 0 && margin < 10)) {
-            throw new IllegalArgumentException("hysteresis margin must be in [0, 10), got " + margin);
-        }
-        this.margin = margin;
+    public HotRowChooser(Hysteresis hysteresis) {
+        this.hysteresis = java.util.Objects.requireNonNull(hysteresis, "hysteresis");
     }
 
-    public double margin() {
-        return margin;
+    public Hysteresis hysteresis() {
+        return hysteresis;
     }
 
     /** Chooses the rows for {@code budgetBytes}; {@code incumbent} gets the hysteresis bonus. */
@@ -52,7 +48,6 @@ public final class HotRowChooser {
         long[][] keys = new long[n][];
         int[] counts = new int[n];
         double[] totals = new double[n];
-        double bonus = 1.0 + margin;
         for (int t = 0; t < n; t++) {
             rowBytes[t] = tables.get(t).layout().bytesPerRow();
             totals[t] = scores.total(t);
@@ -62,7 +57,7 @@ public final class HotRowChooser {
             final int table = t;
             scores.forEachScored(t, (row, s) -> {
                 if (s > 0) {
-                    double boosted = incumbent.contains(table, row) ? s * bonus : s;
+                    double boosted = incumbent.contains(table, row) ? hysteresis.boost(s) : s;
                     k[c[0]++] = pack((float) boosted, row);
                 }
             });

@@ -52,12 +52,13 @@ public final class KnobSchedule implements AutoCloseable {
     private long evaluations;
 
     /**
+     * @param hysteresis what a challenger must beat an incumbent by ({@link Hysteresis#DEFAULT})
      * @param counters  the online counters (the step thread owns their clock and records)
      * @param incumbent the hot set in force now
      * @param period    steps between evaluations, > 0
      * @param lag       steps from an evaluation's start to its use, in [0, period]
      */
-    public KnobSchedule(DecayingCounters counters, HotSet incumbent, KnobMode mode, Budget budget, double margin,
+    public KnobSchedule(DecayingCounters counters, HotSet incumbent, KnobMode mode, Budget budget, Hysteresis hysteresis,
                         int period, int lag) {
         if (period <= 0) {
             throw new IllegalArgumentException("knob period must be > 0 steps, got " + period);
@@ -72,7 +73,7 @@ public final class KnobSchedule implements AutoCloseable {
         this.tables = counters.tables();
         this.mode = mode;
         this.budget = budget;
-        this.chooser = new HotRowChooser(margin);
+        this.chooser = new HotRowChooser(hysteresis);
         this.period = period;
         this.lag = lag;
         this.incumbent = incumbent;
@@ -109,8 +110,8 @@ public final class KnobSchedule implements AutoCloseable {
         return mode;
     }
 
-    public double margin() {
-        return chooser.margin();
+    public Hysteresis hysteresis() {
+        return chooser.hysteresis();
     }
 
     /** The last choice handed out, or null. */
@@ -190,7 +191,8 @@ public final class KnobSchedule implements AutoCloseable {
             Budget b = budget;
             out.writeLong(b.bytes());
             out.writeDouble(b.fraction());
-            out.writeDouble(chooser.margin());
+            out.writeDouble(chooser.hysteresis().margin());
+            out.writeDouble(chooser.hysteresis().sigmas());
             out.writeInt(period);
             out.writeInt(lag);
             out.writeLong(evaluations);
@@ -221,12 +223,12 @@ public final class KnobSchedule implements AutoCloseable {
             }
             KnobMode mode = KnobMode.valueOf(in.readUTF());
             Budget budget = new Budget(in.readLong(), in.readDouble());
-            double margin = in.readDouble();
+            Hysteresis hysteresis = new Hysteresis(in.readDouble(), in.readDouble());
             int period = in.readInt();
             int lag = in.readInt();
             long evaluations = in.readLong();
             HotSet incumbent = HotSet.fromBytes(readBlob(in), tables);
-            KnobSchedule s = new KnobSchedule(counters, incumbent, mode, budget, margin, period, lag);
+            KnobSchedule s = new KnobSchedule(counters, incumbent, mode, budget, hysteresis, period, lag);
             s.evaluations = evaluations;
             if (in.readBoolean()) {
                 s.applyStep = in.readLong();

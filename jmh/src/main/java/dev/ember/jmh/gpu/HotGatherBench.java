@@ -118,7 +118,7 @@ public class HotGatherBench {
 
     @Benchmark
     public void gather(Bytes counter) {
-        gather.launch(stream, (int) (((long) bags * lanes + 255) / 256), 256);
+        gather.launch(stream, (int) ((KernelSources.gatherThreads(bags, lanes) + 255) / 256), 256);
         stream.synchronize();
         counter.bytes += gatherBytes;
     }

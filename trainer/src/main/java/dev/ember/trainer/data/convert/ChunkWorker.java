@@ -49,12 +49,22 @@ final class ChunkWorker {
     private final int[] idCount = new int[CriteoSchema.TABLES];
     private ByteBuffer staging = ByteBuffer.allocateDirect(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
 
+    /** Frees the dictionaries and closes the temporary file. */
+    void close() throws IOException {
+        for (KeyDictionary d : dicts) {
+            if (d != null) {
+                d.close();
+            }
+        }
+        temp.close();
+    }
+
     ChunkWorker(int index, boolean multiHot, int maxBag, Path tempFile) throws IOException {
         this.index = index;
         this.multiHot = multiHot;
         this.parser = new CriteoLineParser(multiHot, maxBag);
         for (int t = 0; t < dicts.length; t++) {
-            dicts[t] = new KeyDictionary(1 << 10);
+            dicts[t] = new KeyDictionary(1 << 14); // most tables stay below; big ones grow
         }
         Arrays.fill(bagMin, Long.MAX_VALUE);
         Arrays.fill(bagMax, Long.MIN_VALUE);
@@ -98,7 +108,7 @@ final class ChunkWorker {
                     }
                     KeyDictionary dict = dicts[t];
                     for (int j = 0; j < bs; j++) {
-                        ids[t][c + j] = dict.add(parser.key(t, j), 1, position(seq, n, j));
+                        ids[t][c + j] = dict.addInOrder(parser.key(t, j), position(seq, n, j));
                     }
                     idCount[t] = c + bs;
                     if (multiHot) {

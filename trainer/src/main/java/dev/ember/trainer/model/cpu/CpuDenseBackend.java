@@ -27,6 +27,8 @@ import java.util.Arrays;
  *  embGrad    flat [tables][maxBatch][dim]   their gradients out, same layout
  *  act[l]     [maxBatch][out(l)]             layer l's output after its ReLU; act[L-1][r][0] the logit
  *  topInput   [maxBatch][dim + n(n-1)/2]     act[B-1][r], then the pairwise dots (i, j < i)
+ *  per chunk, column-wise for {@link DotInteraction} (R = ceil(maxBatch / chunks) rows):
+ *             vectors [n*dim][R], their gradients [n*dim][R], dots and their gradients [n(n-1)/2][R]
  *  gradA/B    [maxBatch][S]                  ping-pong gradients of the layer outputs
  *  w[l]       [out(l)][in(l)], bias[l] [out(l)]   as PyTorch's nn.Linear; wT[l] [in(l)][out(l)]
  *             its transpose, refreshed after each update (the forward pass reads it)
@@ -60,8 +62,9 @@ public final class CpuDenseBackend implements DenseBackend {
     private final float[][] gradB;
     private final float[] labels;
     private final float[] probabilities;
-    private final float[][] vectorScratch;
-    private final float[][] vectorGradScratch;
+    private final float[][][] vectorScratch;
+    private final float[][][] vectorGradScratch;
+    private final float[][][] dotScratch;
     private final double[] lossPartial;
 
     private final float[][][] w;
@@ -140,8 +143,10 @@ public final class CpuDenseBackend implements DenseBackend {
         gradB = new float[maxBatch][stride];
         labels = new float[maxBatch];
         probabilities = new float[maxBatch];
-        vectorScratch = new float[chunks][vectors * dim];
-        vectorGradScratch = new float[chunks][vectors * dim];
+        int chunkRows = (maxBatch + chunks - 1) / chunks;
+        vectorScratch = new float[chunks][vectors * dim][chunkRows];
+        vectorGradScratch = new float[chunks][vectors * dim][chunkRows];
+        dotScratch = new float[chunks][config.interactionPairs()][chunkRows];
         lossPartial = new double[chunks];
 
         optimizer = initial.optimizer().kind();
@@ -222,6 +227,7 @@ public final class CpuDenseBackend implements DenseBackend {
     public void putDense(float[] src, int offset, int batch) {
         checkBatch(batch);
         int d = config.denseFeatures();
+        checkArray("dense features", -1, src, offset, batch * d);
         for (int r = 0; r < batch; r++) {
             System.arraycopy(src, offset + r * d, dense[r], 0, d);
         }
@@ -231,12 +237,14 @@ public final class CpuDenseBackend implements DenseBackend {
     public void putEmbedding(int table, float[] src, int offset, int batch) {
         checkTable(table);
         checkBatch(batch);
+        checkArray("pooled embeddings of table ", table, src, offset, batch * dim);
         System.arraycopy(src, offset, emb, table * maxBatch * dim, batch * dim);
     }
 
     @Override
     public void putLabels(float[] src, int offset, int batch) {
         checkBatch(batch);
+        checkArray("labels", -1, src, offset, batch);
         for (int r = 0; r < batch; r++) {
             float y = src[offset + r];
             if (!(y >= 0f && y <= 1f)) {
@@ -319,20 +327,38 @@ public final class CpuDenseBackend implements DenseBackend {
         return l == 0 ? dense : l == bottomLayers ? topInput : act[l - 1];
     }
 
-    /** Gathers sample {@code r}'s interaction vectors (bottom output, then one per table) into {@code v}. */
-    private void gatherVectors(int r, float[] v) {
-        System.arraycopy(act[bottomLayers - 1][r], 0, v, 0, dim);
+    /** Gathers the chunk's interaction vectors (bottom output, then one per table) column-wise into {@code v}. */
+    private void gatherVectors(int r0, int m, float[][] v) {
+        float[][] bottomOut = act[bottomLayers - 1];
+        for (int s = 0; s < m; s++) {
+            float[] row = bottomOut[r0 + s];
+            for (int d = 0; d < dim; d++) {
+                v[d][s] = row[d];
+            }
+        }
         for (int t = 0; t < vectors - 1; t++) {
-            System.arraycopy(emb, (t * maxBatch + r) * dim, v, (t + 1) * dim, dim);
+            for (int s = 0; s < m; s++) {
+                int e = (t * maxBatch + r0 + s) * dim;
+                for (int d = 0; d < dim; d++) {
+                    v[(t + 1) * dim + d][s] = emb[e + d];
+                }
+            }
         }
     }
 
     private void interactionForward(int c, int r0, int m) {
-        float[] v = vectorScratch[c];
-        for (int r = r0; r < r0 + m; r++) {
-            gatherVectors(r, v);
-            System.arraycopy(v, 0, topInput[r], 0, dim);
-            DotInteraction.forward(v, 0, vectors, dim, topInput[r], dim);
+        float[][] v = vectorScratch[c];
+        float[][] z = dotScratch[c];
+        gatherVectors(r0, m, v);
+        DotInteraction.forward(v, vectors, dim, z, m);
+        float[][] bottomOut = act[bottomLayers - 1];
+        int pairs = z.length;
+        for (int s = 0; s < m; s++) {
+            float[] row = topInput[r0 + s];
+            System.arraycopy(bottomOut[r0 + s], 0, row, 0, dim);
+            for (int p = 0; p < pairs; p++) {
+                row[dim + p] = z[p][s];
+            }
         }
     }
 
@@ -375,17 +401,29 @@ public final class CpuDenseBackend implements DenseBackend {
 
     /** Turns the top input's gradient rows (in {@code g}) into the bottom output's, in place, and the embeddings'. */
     private void interactionBackward(int c, int r0, int m, float[][] g) {
-        float[] v = vectorScratch[c];
-        float[] dv = vectorGradScratch[c];
-        for (int r = r0; r < r0 + m; r++) {
-            gatherVectors(r, v);
-            float[] gr = g[r];
-            DotInteraction.backward(v, 0, vectors, dim, gr, dim, dv, 0);
-            for (int d = 0; d < dim; d++) {
-                gr[d] += dv[d];
+        float[][] v = vectorScratch[c];
+        float[][] dv = vectorGradScratch[c];
+        float[][] dz = dotScratch[c];
+        int pairs = dz.length;
+        for (int s = 0; s < m; s++) {
+            float[] row = g[r0 + s];
+            for (int p = 0; p < pairs; p++) {
+                dz[p][s] = row[dim + p];
             }
-            for (int t = 0; t < vectors - 1; t++) {
-                System.arraycopy(dv, (t + 1) * dim, embGrad, (t * maxBatch + r) * dim, dim);
+        }
+        DotInteraction.backward(v, dz, dv, vectors, dim, m);
+        for (int s = 0; s < m; s++) {
+            float[] row = g[r0 + s];
+            for (int d = 0; d < dim; d++) {
+                row[d] += dv[d][s];
+            }
+        }
+        for (int t = 0; t < vectors - 1; t++) {
+            for (int s = 0; s < m; s++) {
+                int e = (t * maxBatch + r0 + s) * dim;
+                for (int d = 0; d < dim; d++) {
+                    embGrad[e + d] = dv[(t + 1) * dim + d][s];
+                }
             }
         }
     }
@@ -452,6 +490,7 @@ public final class CpuDenseBackend implements DenseBackend {
     @Override
     public void getPredictions(float[] dst, int offset, int batch) {
         checkBatch(batch);
+        checkArray("predictions", -1, dst, offset, batch);
         System.arraycopy(probabilities, 0, dst, offset, batch);
     }
 
@@ -459,6 +498,7 @@ public final class CpuDenseBackend implements DenseBackend {
     public void getEmbeddingGradient(int table, float[] dst, int offset, int batch) {
         checkTable(table);
         checkBatch(batch);
+        checkArray("embedding gradient of table ", table, dst, offset, batch * dim);
         System.arraycopy(embGrad, table * maxBatch * dim, dst, offset, batch * dim);
     }
 
@@ -543,6 +583,14 @@ public final class CpuDenseBackend implements DenseBackend {
         if (batch < 1 || batch > maxBatch) {
             throw new IllegalArgumentException("batch " + batch + " is outside [1, maxBatch " + maxBatch
                     + "]; build the backend with a larger maxBatch");
+        }
+    }
+
+    /** Checks that {@code floats} fit {@code array} from {@code offset}; the message (with {@code table} if not -1) is built only on failure. */
+    private static void checkArray(String what, int table, float[] array, int offset, int floats) {
+        if (offset < 0 || (long) offset + floats > array.length) {
+            throw new IllegalArgumentException(what + (table < 0 ? "" : table) + ": " + floats + " floats from offset " + offset
+                    + " do not fit an array of " + array.length);
         }
     }
 

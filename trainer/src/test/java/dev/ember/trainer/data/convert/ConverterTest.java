@@ -395,6 +395,17 @@ class ConverterTest {
     }
 
     @Test
+    void anEmptyFileGivesAnEmptyDataset() throws IOException {
+        Path in = dir.resolve("nothing.tsv");
+        Files.writeString(in, "");
+        BinaryDataset data = Converter.convertAndOpen(settings(in, "nothing"));
+        assertEquals(0, data.samples());
+        assertEquals(0, data.train().batches(64));
+        assertEquals(1, data.rows(0));
+        assertTrue(Converter.convertAndOpen(settings(in, "nothing")).samples() == 0);
+    }
+
+    @Test
     void badSettingsNameTheOption() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> ConvertSettings.defaults(generated).withTestFraction(1.5));

@@ -55,6 +55,34 @@ class GeneratorTest {
         }
     }
 
+    @Test
+    void driftMovesThePopularRowsHalfWay() throws IOException {
+        for (double drift : new double[] {0, 1}) {
+            Path f = dir.resolve("drift" + drift + ".tsv");
+            Generator.run(GenSettings.defaults(f, 20_000, 2).withScale(0.01).withDrift(drift).withThreads(2));
+            List<String> lines = Files.readAllLines(f);
+            CriteoLineParser p = new CriteoLineParser();
+            java.util.Set<Long> firstHalf = new java.util.HashSet<>();
+            int seenBefore = 0;
+            for (int i = 0; i < lines.size(); i++) {
+                byte[] b = lines.get(i).getBytes(StandardCharsets.US_ASCII);
+                assertTrue(p.parse(b, 0, b.length));
+                long k = p.key(2, 0);
+                if (i < 10_000) {
+                    firstHalf.add(k);
+                } else if (firstHalf.contains(k)) {
+                    seenBefore++;
+                }
+            }
+            // without drift most of the second half's values were seen before; with full drift none
+            if (drift == 0) {
+                assertTrue(seenBefore > 5_000, "seen before: " + seenBefore);
+            } else {
+                assertEquals(0, seenBefore);
+            }
+        }
+    }
+
     /** Least-squares slope of log(count) on log(rank) over the top ranks. */
     static double fitExponent(int[] counts, int ranks) {
         int[] sorted = counts.clone();
