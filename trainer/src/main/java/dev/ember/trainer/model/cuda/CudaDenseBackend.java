@@ -348,6 +348,7 @@ public final class CudaDenseBackend implements DenseBackend {
     @Override
     public void putDense(float[] src, int offset, int batch) {
         checkBatch(batch);
+        checkArray("dense features", -1, src, offset, batch * denseWidth);
         fillSlot().put(0, src, offset, batch * denseWidth);
         denseRows[fill] = batch;
     }
@@ -356,6 +357,7 @@ public final class CudaDenseBackend implements DenseBackend {
     public void putEmbedding(int table, float[] src, int offset, int batch) {
         checkTable(table);
         checkBatch(batch);
+        checkArray("pooled embeddings of table ", table, src, offset, batch * dim);
         fillSlot().put(embOffset + table * maxBatch * dim, src, offset, batch * dim);
         embRows[fill][table] = batch;
     }
@@ -363,6 +365,7 @@ public final class CudaDenseBackend implements DenseBackend {
     @Override
     public void putLabels(float[] src, int offset, int batch) {
         checkBatch(batch);
+        checkArray("labels", -1, src, offset, batch);
         for (int r = 0; r < batch; r++) {
             float y = src[offset + r];
             if (!(y >= 0f && y <= 1f)) {
@@ -576,6 +579,7 @@ public final class CudaDenseBackend implements DenseBackend {
     @Override
     public void getPredictions(float[] dst, int offset, int batch) {
         checkBatch(batch);
+        checkArray("predictions", -1, dst, offset, batch);
         device.copyToHost(dProb, 0, out, 0, 4L * batch, stream);
         stream.synchronize();
         outView.get(0, dst, offset, batch);
@@ -585,6 +589,7 @@ public final class CudaDenseBackend implements DenseBackend {
     public void getEmbeddingGradient(int table, float[] dst, int offset, int batch) {
         checkTable(table);
         checkBatch(batch);
+        checkArray("embedding gradient of table ", table, dst, offset, batch * dim);
         if (embGradRowsOnHost < batch) {
             // One transfer of every table's rows serves the following calls of this step.
             int rows = Math.max(batch, lastBatch);
@@ -701,6 +706,13 @@ public final class CudaDenseBackend implements DenseBackend {
         if (batch < 1 || batch > maxBatch) {
             throw new IllegalArgumentException("batch " + batch + " is outside [1, maxBatch " + maxBatch
                     + "]; build the backend with a larger maxBatch");
+        }
+    }
+
+    private static void checkArray(String what, int table, float[] array, int offset, int floats) {
+        if (offset < 0 || (long) offset + floats > array.length) {
+            throw new IllegalArgumentException(what + (table < 0 ? "" : table) + ": " + floats + " floats from offset " + offset
+                    + " do not fit an array of " + array.length);
         }
     }
 
