@@ -165,3 +165,35 @@ extern "C" __global__ void dlrm_adagrad(float* __restrict__ w, const float* __re
     a[i] = acc;
     w[i] = __fsub_rn(w[i], __fmul_rn(lr[0], __fdiv_rn(gi, __fadd_rn(__fsqrt_rn(acc), eps))));
 }
+
+// Bias gradient, first pass: partial[k][c] = sum of g[r][c] over the k-th chunk of chunkRows rows,
+// ascending. Thread per (chunk, column): every column sum has (rows / chunkRows) parallel parts, so
+// a narrow layer (one logit) is not summed by one thread over the whole batch.
+extern "C" __global__ void dlrm_column_partials(const float* __restrict__ g, float* __restrict__ partial,
+        int rows, int cols, int chunkRows)
+{
+    int chunks = (rows + chunkRows - 1) / chunkRows;
+    i64 i = (i64) blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= (i64) chunks * cols) return;
+    int c = (int) (i % cols);
+    int k = (int) (i / cols);
+    int r1 = min(rows, (k + 1) * chunkRows);
+    float s = 0.0f;
+    for (int r = k * chunkRows; r < r1; r++) {
+        s = __fadd_rn(s, g[(i64) r * cols + c]);
+    }
+    partial[i] = s;
+}
+
+// Bias gradient, second pass: out[c] = sum of the chunks' partials, in chunk order (deterministic).
+extern "C" __global__ void dlrm_column_total(const float* __restrict__ partial, float* __restrict__ out,
+        int chunks, int cols)
+{
+    int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= cols) return;
+    float s = 0.0f;
+    for (int k = 0; k < chunks; k++) {
+        s = __fadd_rn(s, partial[(i64) k * cols + c]);
+    }
+    out[c] = s;
+}

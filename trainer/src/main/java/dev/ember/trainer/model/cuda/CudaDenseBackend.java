@@ -24,7 +24,7 @@ import java.nio.FloatBuffer;
 
 /**
  * The DLRM dense model on an NVIDIA GPU: cuBLAS SGEMMs for the MLP layers and the kernels of
- * {@code dlrm.cu} (bias and ReLU, dot interaction, sigmoid and cross-entropy, SGD and Adagrad) for
+ * {@code dlrm.cu} (bias and ReLU, dot interaction, sigmoid and cross-entropy, bias gradients, SGD and Adagrad) for
  * everything else. Everything runs on the device's default stream: the {@code put} methods fill
  * page-locked staging and the step copies it in asynchronously; a step never waits for the
  * device. The host waits only in {@link StepLoss#mean()}, in the {@code get} methods, in
@@ -47,7 +47,7 @@ import java.nio.FloatBuffer;
  *   forward     Y  = X W^T     as  Y^T  = W   X^T   sgemm(T, N, m=out, n=batch, k=in)
  *   input grad  dX = dY W      as  dX^T = W^T dY^T  sgemm(N, N, m=in,  n=batch, k=out)
  *   weight grad dW = dY^T X    as  dW^T = X^T dY    sgemm(N, T, m=in,  n=out,   k=batch)
- *   bias grad   db = dY^T 1                         sgemv(N, m=out, n=batch) with a vector of ones
+ *   bias grad   db = column sums of dY              dlrm.cu, two passes (chunks of 64 rows, then chunks)
  *
  * device buffers (B = maxBatch, L layers, n = tables + 1, S = widest activation):
  *   dense    [B][bottom0]            labels [B]            prob [B]     loss double [B], sum double [1]
@@ -57,7 +57,7 @@ import java.nio.FloatBuffer;
  *   top      [B][dim + n(n-1)/2]     the bottom output, then the pairwise dots (dlrm.cu)
  *   gradA/B  [B][S]                  ping-pong gradients of layer outputs, packed [batch][width]
  *   params, grad, state [P]          the flat ParameterLayout vector (state: Adagrad only)
- *   lr [1], ones [B]
+ *   lr [1], partial [ceil(B / 64)][S]  bias-gradient partial sums
  * pinned staging: in[2] = dense [B][bottom0] | emb [tables][B][dim] | labels [B] (double-buffered);
  *   out [max(P, B)] for gradients, predictions and state; embOut [tables][B][dim]; loss double [1]
  * </pre>
@@ -67,6 +67,8 @@ public final class CudaDenseBackend implements DenseBackend {
     public static final int MAX_GRAPHS = 16;
     private static final int THREADS = 256;
     private static final int REDUCE_THREADS = 1024;
+    /** Rows summed by one thread in the first pass of a bias gradient. */
+    private static final int CHUNK_ROWS = 64;
     private static final String SOURCE = "dlrm.cu";
     private static final int FORWARD = 0;
     private static final int FORWARD_BACKWARD = 1;
@@ -105,21 +107,20 @@ public final class CudaDenseBackend implements DenseBackend {
     private final DeviceBuffer dGrad;
     private final DeviceBuffer dState;
     private final DeviceBuffer dLr;
-    private final DeviceBuffer dOnes;
+    private final DeviceBuffer dPartial;
 
     /** Per layer: device addresses and cuBLAS operands, fixed at construction. */
     private final long[] actAddr;
     private final long[] biasAddr;
     private final long[] gradAddr;
+    private final long[] gradBiasAddr;
     private final long[] nextAddr;
     private final DeviceFloats[] pWeight;
     private final DeviceFloats[] pInput;
     private final DeviceFloats[] pAct;
     private final DeviceFloats[] pGradW;
-    private final DeviceFloats[] pGradB;
     private final DeviceFloats[] pGrad;
     private final DeviceFloats[] pNext;
-    private final DeviceFloats pOnes;
     private final FloatPointer one = new FloatPointer(1f);
     private final FloatPointer zero = new FloatPointer(0f);
 
@@ -129,6 +130,8 @@ public final class CudaDenseBackend implements DenseBackend {
     private final Kernel interactionBackward;
     private final Kernel lossKernel;
     private final Kernel lossSum;
+    private final Kernel columnPartials;
+    private final Kernel columnTotal;
     private final Kernel sgd;
     private final Kernel adagrad;
 
@@ -222,19 +225,17 @@ public final class CudaDenseBackend implements DenseBackend {
         dGrad = floats(parameters);
         dState = optimizer.hasState() ? floats(parameters) : null;
         dLr = floats(1);
-        dOnes = floats(maxBatch);
-        check(cudart.cuMemsetD32Async(device.address(dOnes), Float.floatToRawIntBits(1f), maxBatch, device.raw(stream)),
-                "cuMemsetD32Async(ones)");
+        dPartial = floats((long) ((maxBatch + CHUNK_ROWS - 1) / CHUNK_ROWS) * widest);
 
         actAddr = new long[layers];
         biasAddr = new long[layers];
         gradAddr = new long[layers];
+        gradBiasAddr = new long[layers];
         nextAddr = new long[layers];
         pWeight = new DeviceFloats[layers];
         pInput = new DeviceFloats[layers];
         pAct = new DeviceFloats[layers];
         pGradW = new DeviceFloats[layers];
-        pGradB = new DeviceFloats[layers];
         pGrad = new DeviceFloats[layers];
         pNext = new DeviceFloats[layers];
         long params = device.address(dParams);
@@ -246,7 +247,7 @@ public final class CudaDenseBackend implements DenseBackend {
             biasAddr[l] = params + 4L * layout.biasOffset(l);
             pWeight[l] = new DeviceFloats(params + 4L * layout.weightOffset(l));
             pGradW[l] = new DeviceFloats(grad + 4L * layout.weightOffset(l));
-            pGradB[l] = new DeviceFloats(grad + 4L * layout.biasOffset(l));
+            gradBiasAddr[l] = grad + 4L * layout.biasOffset(l);
             pAct[l] = new DeviceFloats(actAddr[l]);
             long input = l == 0 ? device.address(dDense) : l == bottomLayers ? device.address(dTop) : 0;
             pInput[l] = input != 0 ? new DeviceFloats(input) : null;
@@ -264,7 +265,6 @@ public final class CudaDenseBackend implements DenseBackend {
                 pInput[l] = pAct[l - 1];
             }
         }
-        pOnes = new DeviceFloats(device.address(dOnes));
 
         biasRelu = device.kernel(SOURCE, "dlrm_bias_relu");
         reluBackward = device.kernel(SOURCE, "dlrm_relu_backward");
@@ -272,6 +272,8 @@ public final class CudaDenseBackend implements DenseBackend {
         interactionBackward = device.kernel(SOURCE, "dlrm_interaction_backward");
         lossKernel = device.kernel(SOURCE, "dlrm_loss");
         lossSum = device.kernel(SOURCE, "dlrm_loss_sum");
+        columnPartials = device.kernel(SOURCE, "dlrm_column_partials");
+        columnTotal = device.kernel(SOURCE, "dlrm_column_total");
         sgd = device.kernel(SOURCE, "dlrm_sgd");
         adagrad = device.kernel(SOURCE, "dlrm_adagrad");
 
@@ -541,8 +543,11 @@ public final class CudaDenseBackend implements DenseBackend {
                 launch(reluBackward, (long) batch * outW);
             }
             gemm(cublas.CUBLAS_OP_N, cublas.CUBLAS_OP_T, inW, outW, batch, pInput[l], inW, pGrad[l], outW, pGradW[l], inW);
-            blasCheck(cublas.cublasSgemv_v2(blas, cublas.CUBLAS_OP_N, outW, batch, one, pGrad[l], outW, pOnes, 1, zero,
-                    pGradB[l], 1), "cublasSgemv (bias gradient)");
+            int chunks = (batch + CHUNK_ROWS - 1) / CHUNK_ROWS;
+            columnPartials.arg(0, gradAddr[l]).arg(1, dPartial).arg(2, batch).arg(3, outW).arg(4, CHUNK_ROWS);
+            launch(columnPartials, (long) chunks * outW);
+            columnTotal.arg(0, dPartial).arg(1, gradBiasAddr[l]).arg(2, chunks).arg(3, outW);
+            launch(columnTotal, outW);
             if (l == 0) {
                 break;
             }
@@ -682,7 +687,7 @@ public final class CudaDenseBackend implements DenseBackend {
             }
         }
         for (DeviceBuffer b : new DeviceBuffer[] {dDense, dEmb, dEmbGrad, dLabels, dTop, dProb, dLoss, dLossSum, dParams,
-                dGrad, dState, dLr, dOnes, dGrad2[0], dGrad2[1]}) {
+                dGrad, dState, dLr, dPartial, dGrad2[0], dGrad2[1]}) {
             if (b != null) {
                 b.close();
             }
