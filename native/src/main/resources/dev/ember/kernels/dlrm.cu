@@ -197,3 +197,17 @@ extern "C" __global__ void dlrm_column_total(const float* __restrict__ partial, 
     }
     out[c] = s;
 }
+
+// Split-K weight gradient, second pass: out[i] = sum of parts partial products, in part order
+// (deterministic; the first pass is one cuBLAS strided-batched product per chunk of batch rows).
+extern "C" __global__ void dlrm_sum_partials(const float* __restrict__ partial, float* __restrict__ out,
+        i64 n, int parts)
+{
+    i64 i = (i64) blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    float s = partial[i];
+    for (int k = 1; k < parts; k++) {
+        s = __fadd_rn(s, partial[(i64) k * n + i]);
+    }
+    out[i] = s;
+}

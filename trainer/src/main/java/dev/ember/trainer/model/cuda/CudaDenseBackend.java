@@ -46,7 +46,8 @@ import java.nio.FloatBuffer;
  *   Y   [batch][out]  ld out       Y^T  out x batch
  *   forward     Y  = X W^T     as  Y^T  = W   X^T   sgemm(T, N, m=out, n=batch, k=in)
  *   input grad  dX = dY W      as  dX^T = W^T dY^T  sgemm(N, N, m=in,  n=batch, k=out)
- *   weight grad dW = dY^T X    as  dW^T = X^T dY    sgemm(N, T, m=in,  n=out,   k=batch)
+ *   weight grad dW = dY^T X    as  dW^T = X^T dY    sgemm(N, T, m=in,  n=out,   k=batch), split over
+ *                                                   chunks of batch rows when it has few output tiles
  *   bias grad   db = column sums of dY              dlrm.cu, two passes (chunks of 64 rows, then chunks)
  *
  * device buffers (B = maxBatch, L layers, n = tables + 1, S = widest activation):
@@ -57,7 +58,8 @@ import java.nio.FloatBuffer;
  *   top      [B][dim + n(n-1)/2]     the bottom output, then the pairwise dots (dlrm.cu)
  *   gradA/B  [B][S]                  ping-pong gradients of layer outputs, packed [batch][width]
  *   params, grad, state [P]          the flat ParameterLayout vector (state: Adagrad only)
- *   lr [1], partial [ceil(B / 64)][S]  bias-gradient partial sums
+ *   lr [1], partial: bias-gradient partial sums [ceil(B / 64)][S], or split weight-gradient
+ *            partial products [parts][out][in] (used one after the other, never together)
  * pinned staging: in[2] = dense [B][bottom0] | emb [tables][B][dim] | labels [B] (double-buffered);
  *   out [max(P, B)] for gradients, predictions and state; embOut [tables][B][dim]; loss double [1]
  * </pre>
@@ -69,6 +71,10 @@ public final class CudaDenseBackend implements DenseBackend {
     private static final int REDUCE_THREADS = 1024;
     /** Rows summed by one thread in the first pass of a bias gradient. */
     private static final int CHUNK_ROWS = 64;
+    /** Output tiles a split weight gradient aims at: two per SM of an H100/H200. */
+    private static final int TARGET_TILES = 264;
+    /** The shortest chunk of batch rows a split weight gradient sums in one product. */
+    private static final int MIN_SPLIT_ROWS = 128;
     private static final String SOURCE = "dlrm.cu";
     private static final int FORWARD = 0;
     private static final int FORWARD_BACKWARD = 1;
@@ -108,6 +114,10 @@ public final class CudaDenseBackend implements DenseBackend {
     private final DeviceBuffer dState;
     private final DeviceBuffer dLr;
     private final DeviceBuffer dPartial;
+    private final DeviceFloats pPartial;
+    private final DeviceFloats restA = new DeviceFloats(0);
+    private final DeviceFloats restB = new DeviceFloats(0);
+    private final DeviceFloats restC = new DeviceFloats(0);
 
     /** Per layer: device addresses and cuBLAS operands, fixed at construction. */
     private final long[] actAddr;
@@ -132,6 +142,7 @@ public final class CudaDenseBackend implements DenseBackend {
     private final Kernel lossSum;
     private final Kernel columnPartials;
     private final Kernel columnTotal;
+    private final Kernel sumPartials;
     private final Kernel sgd;
     private final Kernel adagrad;
 
@@ -225,7 +236,19 @@ public final class CudaDenseBackend implements DenseBackend {
         dGrad = floats(parameters);
         dState = optimizer.hasState() ? floats(parameters) : null;
         dLr = floats(1);
-        dPartial = floats((long) ((maxBatch + CHUNK_ROWS - 1) / CHUNK_ROWS) * widest);
+        long partialFloats = (long) ((maxBatch + CHUNK_ROWS - 1) / CHUNK_ROWS) * widest;
+        for (int l = 0; l < config.layers(); l++) {
+            long in = config.inputWidth(l);
+            long outW = config.outputWidth(l);
+            // Any batch up to maxBatch splits into at most min(ceil(maxBatch / MIN_SPLIT_ROWS), wanted) parts.
+            if (splitRows(maxBatch, (int) in, (int) outW) > 0) {
+                int tiles = (int) (((in + 127) / 128) * ((outW + 127) / 128));
+                long parts = Math.min((maxBatch + MIN_SPLIT_ROWS - 1) / MIN_SPLIT_ROWS, (TARGET_TILES + tiles - 1) / tiles + 1);
+                partialFloats = Math.max(partialFloats, parts * in * outW);
+            }
+        }
+        dPartial = floats(partialFloats);
+        pPartial = new DeviceFloats(device.address(dPartial));
 
         actAddr = new long[layers];
         biasAddr = new long[layers];
@@ -274,6 +297,7 @@ public final class CudaDenseBackend implements DenseBackend {
         lossSum = device.kernel(SOURCE, "dlrm_loss_sum");
         columnPartials = device.kernel(SOURCE, "dlrm_column_partials");
         columnTotal = device.kernel(SOURCE, "dlrm_column_total");
+        sumPartials = device.kernel(SOURCE, "dlrm_sum_partials");
         sgd = device.kernel(SOURCE, "dlrm_sgd");
         adagrad = device.kernel(SOURCE, "dlrm_adagrad");
 
@@ -542,7 +566,7 @@ public final class CudaDenseBackend implements DenseBackend {
                 reluBackward.arg(0, gradAddr[l]).arg(1, actAddr[l]).arg(2, (long) batch * outW);
                 launch(reluBackward, (long) batch * outW);
             }
-            gemm(cublas.CUBLAS_OP_N, cublas.CUBLAS_OP_T, inW, outW, batch, pInput[l], inW, pGrad[l], outW, pGradW[l], inW);
+            weightGradient(l, batch, inW, outW);
             int chunks = (batch + CHUNK_ROWS - 1) / CHUNK_ROWS;
             columnPartials.arg(0, gradAddr[l]).arg(1, dPartial).arg(2, batch).arg(3, outW).arg(4, CHUNK_ROWS);
             launch(columnPartials, (long) chunks * outW);
@@ -558,6 +582,48 @@ public final class CudaDenseBackend implements DenseBackend {
                 launch(interactionBackward, (long) batch * (tables + 1) * dim);
             }
         }
+    }
+
+    /**
+     * {@code dW^T = X^T dY} over the batch. A product with few output tiles and a long batch
+     * dimension keeps most SMs idle, so the batch is cut into chunks of {@link #splitRows} rows:
+     * one strided-batched SGEMM writes a partial product per chunk (the last, shorter chunk by a
+     * plain SGEMM) and {@code dlrm_sum_partials} adds them in chunk order.
+     */
+    private void weightGradient(int l, int batch, int inW, int outW) {
+        int rows = splitRows(batch, inW, outW);
+        if (rows == 0) {
+            gemm(cublas.CUBLAS_OP_N, cublas.CUBLAS_OP_T, inW, outW, batch, pInput[l], inW, pGrad[l], outW, pGradW[l], inW);
+            return;
+        }
+        int full = batch / rows;
+        int rest = batch - full * rows;
+        long size = (long) inW * outW;
+        blasCheck(cublas.cublasSgemmStridedBatched(blas, cublas.CUBLAS_OP_N, cublas.CUBLAS_OP_T, inW, outW, rows, one,
+                pInput[l], inW, (long) rows * inW, pGrad[l], outW, (long) rows * outW, zero, pPartial, inW, size, full),
+                "cublasSgemmStridedBatched (weight gradient)");
+        if (rest > 0) {
+            long at = (long) full * rows;
+            gemm(cublas.CUBLAS_OP_N, cublas.CUBLAS_OP_T, inW, outW, rest, restA.at(pInput[l].address() + 4 * at * inW), inW,
+                    restB.at(gradAddr[l] + 4 * at * outW), outW, restC.at(device.address(dPartial) + 4 * full * size), inW);
+        }
+        sumPartials.arg(0, dPartial).arg(1, pGradW[l].address()).arg(2, size).arg(3, full + (rest > 0 ? 1 : 0));
+        launch(sumPartials, size);
+    }
+
+    /**
+     * Rows per chunk of a split weight gradient, or 0 to run it as one product: enough chunks that
+     * the product has about {@link #TARGET_TILES} 128 x 128 output tiles in all, each chunk at least
+     * {@link #MIN_SPLIT_ROWS} rows (a multiple of 32).
+     */
+    static int splitRows(int batch, int inW, int outW) {
+        int tiles = ((inW + 127) / 128) * ((outW + 127) / 128);
+        int wanted = (TARGET_TILES + tiles - 1) / tiles;
+        if (wanted <= 1 || batch < 2 * MIN_SPLIT_ROWS) {
+            return 0;
+        }
+        int rows = Math.max(MIN_SPLIT_ROWS, ((batch + wanted - 1) / wanted + 31) / 32 * 32);
+        return rows >= batch ? 0 : rows;
     }
 
     private void applyOptimizer() {

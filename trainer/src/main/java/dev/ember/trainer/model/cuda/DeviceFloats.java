@@ -12,4 +12,10 @@ final class DeviceFloats extends FloatPointer {
         super();
         this.address = deviceAddress;
     }
+
+    /** Points this operand elsewhere (a scratch operand reused for offsets computed per call). */
+    DeviceFloats at(long deviceAddress) {
+        this.address = deviceAddress;
+        return this;
+    }
 }
