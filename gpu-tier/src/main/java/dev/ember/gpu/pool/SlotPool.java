@@ -85,6 +85,7 @@ public final class SlotPool implements HotTier {
 
     private final List<TableEntry> tables = new ArrayList<>();
     private int[] slotScratch = new int[1024];
+    private int[] idScratch = new int[1024];
     private final List<PinnedBuffer> rowBuffers = new ArrayList<>();
 
     // Staging for moves: two chunks, each | rows | slots (int) | flags (byte) | on both sides.
@@ -115,10 +116,10 @@ public final class SlotPool implements HotTier {
 
     private static final class TableEntry {
         final TableSpec spec;
-        final RowSlotMap map;
+        final StripedRowSlotMap map;
         final long base;
 
-        TableEntry(TableSpec spec, RowSlotMap map, long base) {
+        TableEntry(TableSpec spec, StripedRowSlotMap map, long base) {
             this.spec = spec;
             this.map = map;
             this.base = base;
@@ -237,7 +238,7 @@ public final class SlotPool implements HotTier {
     @Override
     public int addTable(TableSpec spec) {
         checkLayout(spec);
-        tables.add(new TableEntry(spec, new RowSlotMap(1024), -1));
+        tables.add(new TableEntry(spec, new StripedRowSlotMap(1 << 14), -1));
         return tables.size() - 1;
     }
 
@@ -476,19 +477,21 @@ public final class SlotPool implements HotTier {
             int h = k & 1;
             int n = Math.min(chunkRows, count - start);
             for (int i = start; i < start + n; i++) {
-                int slot = takeSlot();
-                if (!t.map.putIfAbsent(rows[i], slot)) {
-                    giveSlot(slot);
-                    for (int j = i - 1; j >= 0; j--) {
-                        t.map.remove(rows[j]);
-                        giveSlot(slotOf[j]);
-                    }
-                    boolean held = t.map.get(rows[i]) >= 0;
-                    endTransfer();
-                    throw new IllegalArgumentException("table " + t.spec.name() + ": row " + rows[i]
-                            + (held ? " is already hot" : " appears twice in one promote"));
+                slotOf[i] = takeSlot();
+            }
+            int bad = t.map.insertAll(rows, start, start + n, slotOf);
+            if (bad >= 0) {
+                for (int i = start + n - 1; i >= start; i--) {
+                    giveSlot(slotOf[i]);
                 }
-                slotOf[i] = slot;
+                for (int j = start - 1; j >= 0; j--) {
+                    t.map.remove(rows[j]);
+                    giveSlot(slotOf[j]);
+                }
+                boolean held = t.map.get(rows[bad]) >= 0;
+                endTransfer();
+                throw new IllegalArgumentException("table " + t.spec.name() + ": row " + rows[bad]
+                        + (held ? " is already hot" : " appears twice in one promote"));
             }
             chunkDone[h].synchronize();
             long slots = pinned[h].address() + (long) chunkRows * rowBytes;
@@ -525,8 +528,15 @@ public final class SlotPool implements HotTier {
         checkBuffer(dst, count, "read", "destination");
         checkDirtyOut(dirtyOut, count);
         readOut((start, n, slotOf) -> {
-            for (int i = start; i < start + n; i++) {
-                slotOf[i] = slotOf(t, rows[i]);
+            if (t.resident()) {
+                for (int i = start; i < start + n; i++) {
+                    slotOf[i] = slotOf(t, rows[i]);
+                }
+                return;
+            }
+            int bad = t.map.lookupAll(rows, start, start + n, slotOf);
+            if (bad >= 0) {
+                throw new IllegalArgumentException("table " + t.spec.name() + ": row " + rows[bad] + " is not hot");
             }
         }, count, dst, dirtyOut);
     }
@@ -543,16 +553,13 @@ public final class SlotPool implements HotTier {
         // One map operation per row, chunk by chunk: unmap, and map every row of this call back
         // if one turns out not to be held (the destination's bytes are then unspecified).
         int dirtyRows = readOut((start, n, slotOf) -> {
-            for (int i = start; i < start + n; i++) {
-                int slot = t.map.remove(rows[i]);
-                if (slot < 0) {
-                    for (int j = i - 1; j >= 0; j--) {
-                        t.map.putIfAbsent(rows[j], slotOf[j]);
-                    }
-                    throw new IllegalArgumentException("table " + t.spec.name() + ": row " + rows[i] + " is not hot"
-                            + (appearsBefore(rows, i, rows[i]) ? " (it appears twice in one demote)" : ""));
+            int bad = t.map.removeAll(rows, start, start + n, slotOf);
+            if (bad >= 0) {
+                for (int j = start - 1; j >= 0; j--) {
+                    t.map.putIfAbsent(rows[j], slotOf[j]);
                 }
-                slotOf[i] = slot;
+                throw new IllegalArgumentException("table " + t.spec.name() + ": row " + rows[bad] + " is not hot"
+                        + (appearsBefore(rows, bad, rows[bad]) ? " (it appears twice in one demote)" : ""));
             }
         }, count, dst, dirtyOut);
         int[] slotOf = slotScratch;
@@ -686,8 +693,17 @@ public final class SlotPool implements HotTier {
         b.gatherStaged.synchronize();
         long slots = b.gatherStage;
         long[] idArray = batch.ids();
-        for (int i = 0; i < ids; i++) {
-            UNSAFE.putInt(slots + 4L * i, slotOfInBag(t, idArray[i], batch, i));
+        if (t.resident()) {
+            for (int i = 0; i < ids; i++) {
+                UNSAFE.putInt(slots + 4L * i, slotOfInBag(t, idArray[i], batch, i));
+            }
+        } else {
+            int[] found = idScratch(ids);
+            int bad = t.map.lookupAll(idArray, 0, ids, found);
+            if (bad >= 0) {
+                slotOfInBag(t, idArray[bad], batch, bad);
+            }
+            UNSAFE.copyMemory(found, INT_BASE, null, slots, 4L * ids);
         }
         long offsets = slots + 4L * b.maxIds();
         UNSAFE.copyMemory(batch.offsets(), INT_BASE, null, offsets, 4L * (bags + 1));
@@ -728,8 +744,17 @@ public final class SlotPool implements HotTier {
         long starts = uSlots + 4L * b.maxIds();
         long bagsOf = starts + 4L * (b.maxIds() + 1);
         long[] unique = dedup.unique();
-        for (int u = 0; u < uniques; u++) {
-            UNSAFE.putInt(uSlots + 4L * u, slotOf(t, unique[u]));
+        if (t.resident()) {
+            for (int u = 0; u < uniques; u++) {
+                UNSAFE.putInt(uSlots + 4L * u, slotOf(t, unique[u]));
+            }
+        } else {
+            int[] found = idScratch(uniques);
+            int bad = t.map.lookupAll(unique, 0, uniques, found);
+            if (bad >= 0) {
+                slotOf(t, unique[bad]);
+            }
+            UNSAFE.copyMemory(found, INT_BASE, null, uSlots, 4L * uniques);
         }
         int[] occBag = dedup.occBag();
         int maxBags = b.maxBags();
@@ -877,6 +902,14 @@ public final class SlotPool implements HotTier {
             slotScratch = new int[Math.max(n, 2 * slotScratch.length)];
         }
         return slotScratch;
+    }
+
+    /** A reused int array for a batch's translated ids. */
+    private int[] idScratch(int n) {
+        if (idScratch.length < n) {
+            idScratch = new int[Math.max(n, 2 * idScratch.length)];
+        }
+        return idScratch;
     }
 
     private static boolean appearsBefore(long[] rows, int upTo, long row) {
