@@ -85,7 +85,6 @@ public final class SlotPool implements HotTier {
 
     private final List<TableEntry> tables = new ArrayList<>();
     private int[] slotScratch = new int[1024];
-    private int[] idScratch = new int[1024];
     private final List<PinnedBuffer> rowBuffers = new ArrayList<>();
 
     // Staging for moves: two chunks, each | rows | slots (int) | flags (byte) | on both sides.
@@ -116,10 +115,10 @@ public final class SlotPool implements HotTier {
 
     private static final class TableEntry {
         final TableSpec spec;
-        final StripedRowSlotMap map;
+        final RowSlotMap map;
         final long base;
 
-        TableEntry(TableSpec spec, StripedRowSlotMap map, long base) {
+        TableEntry(TableSpec spec, RowSlotMap map, long base) {
             this.spec = spec;
             this.map = map;
             this.base = base;
@@ -238,7 +237,7 @@ public final class SlotPool implements HotTier {
     @Override
     public int addTable(TableSpec spec) {
         checkLayout(spec);
-        tables.add(new TableEntry(spec, new StripedRowSlotMap(1 << 14), -1));
+        tables.add(new TableEntry(spec, new RowSlotMap(1024), -1));
         return tables.size() - 1;
     }
 
@@ -477,21 +476,19 @@ public final class SlotPool implements HotTier {
             int h = k & 1;
             int n = Math.min(chunkRows, count - start);
             for (int i = start; i < start + n; i++) {
-                slotOf[i] = takeSlot();
-            }
-            int bad = t.map.insertAll(rows, start, start + n, slotOf);
-            if (bad >= 0) {
-                for (int i = start + n - 1; i >= start; i--) {
-                    giveSlot(slotOf[i]);
+                int slot = takeSlot();
+                if (!t.map.putIfAbsent(rows[i], slot)) {
+                    giveSlot(slot);
+                    for (int j = i - 1; j >= 0; j--) {
+                        t.map.remove(rows[j]);
+                        giveSlot(slotOf[j]);
+                    }
+                    boolean held = t.map.get(rows[i]) >= 0;
+                    endTransfer();
+                    throw new IllegalArgumentException("table " + t.spec.name() + ": row " + rows[i]
+                            + (held ? " is already hot" : " appears twice in one promote"));
                 }
-                for (int j = start - 1; j >= 0; j--) {
-                    t.map.remove(rows[j]);
-                    giveSlot(slotOf[j]);
-                }
-                boolean held = t.map.get(rows[bad]) >= 0;
-                endTransfer();
-                throw new IllegalArgumentException("table " + t.spec.name() + ": row " + rows[bad]
-                        + (held ? " is already hot" : " appears twice in one promote"));
+                slotOf[i] = slot;
             }
             chunkDone[h].synchronize();
             long slots = pinned[h].address() + (long) chunkRows * rowBytes;
@@ -528,15 +525,8 @@ public final class SlotPool implements HotTier {
         checkBuffer(dst, count, "read", "destination");
         checkDirtyOut(dirtyOut, count);
         readOut((start, n, slotOf) -> {
-            if (t.resident()) {
-                for (int i = start; i < start + n; i++) {
-                    slotOf[i] = slotOf(t, rows[i]);
-                }
-                return;
-            }
-            int bad = t.map.lookupAll(rows, start, start + n, slotOf);
-            if (bad >= 0) {
-                throw new IllegalArgumentException("table " + t.spec.name() + ": row " + rows[bad] + " is not hot");
+            for (int i = start; i < start + n; i++) {
+                slotOf[i] = slotOf(t, rows[i]);
             }
         }, count, dst, dirtyOut);
     }
@@ -553,13 +543,16 @@ public final class SlotPool implements HotTier {
         // One map operation per row, chunk by chunk: unmap, and map every row of this call back
         // if one turns out not to be held (the destination's bytes are then unspecified).
         int dirtyRows = readOut((start, n, slotOf) -> {
-            int bad = t.map.removeAll(rows, start, start + n, slotOf);
-            if (bad >= 0) {
-                for (int j = start - 1; j >= 0; j--) {
-                    t.map.putIfAbsent(rows[j], slotOf[j]);
+            for (int i = start; i < start + n; i++) {
+                int slot = t.map.remove(rows[i]);
+                if (slot < 0) {
+                    for (int j = i - 1; j >= 0; j--) {
+                        t.map.putIfAbsent(rows[j], slotOf[j]);
+                    }
+                    throw new IllegalArgumentException("table " + t.spec.name() + ": row " + rows[i] + " is not hot"
+                            + (appearsBefore(rows, i, rows[i]) ? " (it appears twice in one demote)" : ""));
                 }
-                throw new IllegalArgumentException("table " + t.spec.name() + ": row " + rows[bad] + " is not hot"
-                        + (appearsBefore(rows, bad, rows[bad]) ? " (it appears twice in one demote)" : ""));
+                slotOf[i] = slot;
             }
         }, count, dst, dirtyOut);
         int[] slotOf = slotScratch;
@@ -693,17 +686,8 @@ public final class SlotPool implements HotTier {
         b.gatherStaged.synchronize();
         long slots = b.gatherStage;
         long[] idArray = batch.ids();
-        if (t.resident()) {
-            for (int i = 0; i < ids; i++) {
-                UNSAFE.putInt(slots + 4L * i, slotOfInBag(t, idArray[i], batch, i));
-            }
-        } else {
-            int[] found = idScratch(ids);
-            int bad = t.map.lookupAll(idArray, 0, ids, found);
-            if (bad >= 0) {
-                slotOfInBag(t, idArray[bad], batch, bad);
-            }
-            UNSAFE.copyMemory(found, INT_BASE, null, slots, 4L * ids);
+        for (int i = 0; i < ids; i++) {
+            UNSAFE.putInt(slots + 4L * i, slotOfInBag(t, idArray[i], batch, i));
         }
         long offsets = slots + 4L * b.maxIds();
         UNSAFE.copyMemory(batch.offsets(), INT_BASE, null, offsets, 4L * (bags + 1));
@@ -744,17 +728,8 @@ public final class SlotPool implements HotTier {
         long starts = uSlots + 4L * b.maxIds();
         long bagsOf = starts + 4L * (b.maxIds() + 1);
         long[] unique = dedup.unique();
-        if (t.resident()) {
-            for (int u = 0; u < uniques; u++) {
-                UNSAFE.putInt(uSlots + 4L * u, slotOf(t, unique[u]));
-            }
-        } else {
-            int[] found = idScratch(uniques);
-            int bad = t.map.lookupAll(unique, 0, uniques, found);
-            if (bad >= 0) {
-                slotOf(t, unique[bad]);
-            }
-            UNSAFE.copyMemory(found, INT_BASE, null, uSlots, 4L * uniques);
+        for (int u = 0; u < uniques; u++) {
+            UNSAFE.putInt(uSlots + 4L * u, slotOf(t, unique[u]));
         }
         int[] occBag = dedup.occBag();
         int maxBags = b.maxBags();
@@ -902,14 +877,6 @@ public final class SlotPool implements HotTier {
             slotScratch = new int[Math.max(n, 2 * slotScratch.length)];
         }
         return slotScratch;
-    }
-
-    /** A reused int array for a batch's translated ids. */
-    private int[] idScratch(int n) {
-        if (idScratch.length < n) {
-            idScratch = new int[Math.max(n, 2 * idScratch.length)];
-        }
-        return idScratch;
     }
 
     private static boolean appearsBefore(long[] rows, int upTo, long row) {
