@@ -259,6 +259,11 @@ public final class Store implements AutoCloseable {
         return dir;
     }
 
+    /** The threads table operations run on, besides the caller's (for measuring CPU time). */
+    public long[] workerThreadIds() {
+        return pool.workerThreadIds();
+    }
+
     public List<ColdTable> tables() {
         return Collections.unmodifiableList(tables);
     }
