@@ -29,7 +29,7 @@ import java.util.zip.GZIPOutputStream;
  *
  * <p>Training-part occurrences of signal-table rows are counted off-heap (one {@code int} per
  * possible row, atomically); the held-out samples keep their label, planted logit and signal
- * rows so the ceilings can be scored once the counts are complete.
+ * rows (off-heap) so the ceilings can be scored once the counts are complete.
  */
 public final class Generator {
     static final int CHUNK = 1 << 14;
@@ -47,7 +47,8 @@ public final class Generator {
     private final byte[] heldLabel;
     private final float[] heldPlanted;
     private final float[] heldBase;
-    private final int[][] heldRow;
+    /** Held-out sample h's row in signal table j at int index {@code h * signal.length + j} (-1 = empty). */
+    private final ByteBuffer heldRow;
 
     public Generator(GenSettings settings) {
         this.s = settings;
@@ -75,7 +76,10 @@ public final class Generator {
         heldLabel = new byte[(int) held];
         heldPlanted = new float[(int) held];
         heldBase = new float[(int) held];
-        heldRow = new int[signal.length][(int) held];
+        if (held * signal.length * 4 > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("held-out part too large: " + held + " samples (lower --samples)");
+        }
+        heldRow = ByteBuffer.allocateDirect((int) (held * signal.length * 4)).order(ByteOrder.nativeOrder());
     }
 
     public PlantedModel model() {
@@ -198,7 +202,7 @@ public final class Generator {
                 heldPlanted[h] = (float) logit;
                 heldBase[h] = (float) base;
                 for (int j = 0; j < signal.length; j++) {
-                    heldRow[j][h] = row[signal[j]];
+                    heldRow.putInt((h * signal.length + j) * 4, row[signal[j]]);
                 }
             }
             if (b.length - p < 400) {
@@ -254,7 +258,7 @@ public final class Generator {
         for (int h = 0; h < held; h++) {
             double score = heldBase[h];
             for (int j = 0; j < signal.length; j++) {
-                int r = heldRow[j][h];
+                int r = heldRow.getInt((h * signal.length + j) * 4);
                 if (r >= 0) {
                     score += (int) INTS.get(counts[j], r * 4) >= k ? model.weight(signal[j], r) : mean[j];
                 }
