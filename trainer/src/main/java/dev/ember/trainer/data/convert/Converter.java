@@ -331,7 +331,6 @@ public final class Converter {
      */
     private Vocabularies build(ChunkWorker[] workers, ExecutorService pool) throws IOException {
         Vocabulary[] v = new Vocabulary[CriteoSchema.TABLES];
-        KeyDictionary[] merged = new KeyDictionary[CriteoSchema.TABLES];
         forEachTable(pool, t -> {
             int expected = 0;
             for (ChunkWorker w : workers) {
@@ -344,7 +343,6 @@ public final class Converter {
                     d.setValue(e, m.add(d.key(e), d.count(e), d.first(e))); // local entry -> merged entry
                 }
             }
-            merged[t] = m;
             v[t] = Vocabulary.build(t, m, s.vocabulary());
             for (ChunkWorker w : workers) {
                 KeyDictionary d = w.dicts[t];
