@@ -414,6 +414,18 @@ class ConverterTest {
     }
 
     @Test
+    void oneConversionPerFolderAtATime() throws IOException {
+        Path out = dir.resolve("locked");
+        Files.createDirectories(out);
+        try (var ch = java.nio.channels.FileChannel.open(out.resolve(".lock"), java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.WRITE); var held = ch.lock()) {
+            IOException e = assertThrows(IOException.class, () -> new Converter(settings(generated, "locked")).run());
+            assertTrue(e.getMessage().contains("is writing"), e.getMessage());
+        }
+        assertEquals(30_000, new Converter(settings(generated, "locked")).run().samples());
+    }
+
+    @Test
     void anEmptyFileGivesAnEmptyDataset() throws IOException {
         Path in = dir.resolve("nothing.tsv");
         Files.writeString(in, "");
