@@ -49,7 +49,7 @@ public final class KnobSchedule implements AutoCloseable {
     private KnobChoice ready;
     private long applyStep = -1;
     private volatile KnobChoice lastChoice;
-    private long evaluations;
+    private volatile long evaluations;
 
     /**
      * @param hysteresis what a challenger must beat an incumbent by ({@link Hysteresis#DEFAULT})

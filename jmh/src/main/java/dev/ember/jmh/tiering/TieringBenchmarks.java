@@ -150,6 +150,18 @@ public class TieringBenchmarks {
         return m.sets.commit(m.chunk);
     }
 
+    /**
+     * Setting a new target at the step the knob hands it out: the two Roaring differences per
+     * table against the current hot set (on the step thread).
+     */
+    @Benchmark
+    @BenchmarkMode(Mode.AverageTime)
+    @OutputTimeUnit(TimeUnit.MICROSECONDS)
+    public long retarget(Pinning p, Tiered t) {
+        p.sets.retarget(t.drifted);
+        return p.sets.pendingPromotions();
+    }
+
     /** Hot sets with a re-tiering pending, for pinning. */
     @State(Scope.Thread)
     public static class Pinning {
