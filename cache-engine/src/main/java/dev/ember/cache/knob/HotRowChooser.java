@@ -112,7 +112,7 @@ public final class HotRowChooser {
         }
         HotSet chosen = HotSet.of(incumbent.generation() + 1, tables, maps);
         return new KnobChoice(chosen, budgetBytes, chosen.hotBytes(), hitDen > 0 ? hitNum / hitDen : 0, allHot,
-                System.nanoTime() - start);
+                System.nanoTime() - start, null);
     }
 
     /** The packed sort key: ascending order = score descending, then row ascending. */
