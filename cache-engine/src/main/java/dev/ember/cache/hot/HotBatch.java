@@ -1,0 +1,29 @@
+package dev.ember.cache.hot;
+
+/**
+ * A batch's pooled rows and per-bag gradients, living where the {@link HotTier} that made it
+ * computes. Opaque on purpose: the trainer reaches the device buffers through the concrete class
+ * of its tier; everything else moves data through the host copies below.
+ *
+ * <pre>
+ *  pooled:    bag 0: dim floats | bag 1: dim floats | ...   (gather writes)
+ *  gradients: bag 0: dim floats | bag 1: dim floats | ...   (apply reads)
+ * </pre>
+ */
+public interface HotBatch extends AutoCloseable {
+
+    int maxBags();
+
+    int maxIds();
+
+    int dim();
+
+    /** Copies the first {@code bags} pooled bags into {@code dst} (waits for the gather). */
+    void readPooled(float[] dst, int bags);
+
+    /** Sets the gradients of the first {@code bags} bags from {@code src}. */
+    void writeGradients(float[] src, int bags);
+
+    @Override
+    void close();
+}

@@ -1,0 +1,122 @@
+package dev.ember.cache.hot;
+
+import dev.ember.cache.batch.DedupedIds;
+import dev.ember.cache.batch.PooledBatch;
+import dev.ember.cache.table.RowLayout;
+import dev.ember.cache.table.TableSpec;
+
+import java.nio.ByteBuffer;
+
+/**
+ * Rows of one {@link RowLayout} held in accelerator memory ("slots"), shared by every table of
+ * that layout. What the tiered store needs and nothing device-specific: the store decides which
+ * rows are hot; the tier holds them, pools them into batches and applies their gradients.
+ *
+ * <p>Rules the caller keeps (DESIGN.md, Rows and owners): rows move ({@link #promote},
+ * {@link #demote}) only between steps and only when no in-flight batch uses them; a row is in the
+ * tier at most once. Row bytes crossing this interface are the cold tier's format: {@code dim}
+ * weights then the optimizer state, little-endian fp32, {@link RowLayout#bytesPerRow()} each,
+ * packed in the order of the {@code rows} array.
+ *
+ * <p>Operations are ordered as issued; {@link #gather} and {@link #apply} may still run on the
+ * device when they return ({@link #sync()} waits), while {@link #promote}'s source buffer and
+ * {@link #demote}'s output are safe to use when those calls return.
+ */
+public interface HotTier extends AutoCloseable {
+
+    /** The layout every row in this tier has. */
+    RowLayout layout();
+
+    /**
+     * Registers a table whose rows enter through {@link #promote}; row to slot translation runs
+     * on the host. Returns the handle used by every other call.
+     */
+    int addTable(TableSpec spec);
+
+    /**
+     * Registers a table whose rows all live here ({@code device} mode): row {@code r} sits in a
+     * fixed slot (identity map), starting at {@link dev.ember.cache.table.RowInit}'s value for
+     * {@code (seed, tableNumber, r)}. Needs {@code spec.rows()} free slots in one run.
+     */
+    int addResidentTable(TableSpec spec, long seed, int tableNumber);
+
+    /** The budget the slots were sized from, in bytes. */
+    long budgetBytes();
+
+    /** Device bytes one slot costs (row, state and dirty flag). */
+    long bytesPerSlot();
+
+    /** Slots the budget buys. */
+    long capacity();
+
+    /** Slots holding rows (resident tables included). */
+    long used();
+
+    /**
+     * Grows or shrinks the slot pool to {@code budgetBytes}, keeping every row. Shrinking below
+     * the rows held is an error (demote first); a budget beyond the device's free memory is an
+     * error raised before anything is allocated; on any failure the tier is unchanged.
+     */
+    void resize(long budgetBytes);
+
+    /** Whether {@code row} of {@code table} is held here. */
+    boolean contains(int table, long row);
+
+    /** Rows of {@code table} held here. */
+    long rowCount(int table);
+
+    /**
+     * A host buffer for {@code rows} packed rows (little-endian) that {@link #promote} reads and
+     * {@link #demote}/{@link #read} write fastest: page-locked memory the device copies straight
+     * from and to, with no staging copy. Owned by the tier and freed when it closes; the cold tier
+     * can gather rows into it. Any other buffer works too, through the tier's own staging.
+     */
+    ByteBuffer newRowBuffer(int rows);
+
+    /**
+     * Writes rows into free slots from {@code src} (packed rows, position 0 onwards). The rows
+     * start clean. A row already held, a full pool or a short buffer is an error that leaves the
+     * tier unchanged.
+     */
+    void promote(int table, long[] rows, int count, ByteBuffer src);
+
+    /**
+     * Copies held rows into {@code dst} (packed, position 0 onwards) and tells in {@code dirty}
+     * (may be null) which were updated since promotion or the last {@link #clearDirty}. The rows
+     * stay held.
+     */
+    void read(int table, long[] rows, int count, ByteBuffer dst, boolean[] dirty);
+
+    /** As {@link #read}, then frees the rows' slots. Returns how many of them were dirty. */
+    int demote(int table, long[] rows, int count, ByteBuffer dst, boolean[] dirty);
+
+    /** Whether a held row was updated since promotion or its last {@link #clearDirty}. */
+    boolean isDirty(int table, long row);
+
+    /** Marks held rows clean (after their bytes were persisted elsewhere). */
+    void clearDirty(int table, long[] rows, int count);
+
+    /** A batch buffer for up to {@code maxBags} bags of up to {@code maxIds} ids in total. */
+    HotBatch newBatch(int maxBags, int maxIds);
+
+    /**
+     * Pools the rows of {@code batch} (every id must be held for {@code table}) into
+     * {@code out}: bag {@code b} becomes {@code sum(row[id] for id in bag b)} over the weights,
+     * summed in bag order from 0. An empty bag pools to zeros.
+     */
+    void gather(int table, PooledBatch batch, HotBatch out);
+
+    /**
+     * Updates the rows of {@code dedup} (built from the batch whose per-bag gradients
+     * {@code grads} holds) with the table's optimizer as {@link dev.ember.cache.table.Optimizer}
+     * fixes it, each row's gradient summed over its bags in {@code dedup}'s order. Marks the rows
+     * dirty. {@code eps} is ignored by SGD.
+     */
+    void apply(int table, DedupedIds dedup, HotBatch grads, float lr, float eps);
+
+    /** Waits for every operation issued so far. */
+    void sync();
+
+    @Override
+    void close();
+}

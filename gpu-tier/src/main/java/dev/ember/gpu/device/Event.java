@@ -1,0 +1,14 @@
+package dev.ember.gpu.device;
+
+/** A point in a stream's work. */
+public interface Event extends AutoCloseable {
+
+    /** Moves the event to the current end of {@code stream}'s work (events are reused, not re-created). */
+    void record(Stream stream);
+
+    /** Blocks until the work before the event is done. */
+    void synchronize();
+
+    @Override
+    void close();
+}

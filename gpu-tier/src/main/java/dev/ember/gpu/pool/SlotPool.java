@@ -1,0 +1,1014 @@
+package dev.ember.gpu.pool;
+
+import dev.ember.cache.batch.DedupedIds;
+import dev.ember.cache.batch.PooledBatch;
+import dev.ember.cache.hot.HotBatch;
+import dev.ember.cache.hot.HotTier;
+import dev.ember.cache.table.Optimizer;
+import dev.ember.cache.table.RowInit;
+import dev.ember.cache.table.RowLayout;
+import dev.ember.cache.table.TableSpec;
+import dev.ember.gpu.device.Device;
+import dev.ember.gpu.device.DeviceBuffer;
+import dev.ember.gpu.device.DeviceMemoryException;
+import dev.ember.gpu.device.Event;
+import dev.ember.gpu.device.Kernel;
+import dev.ember.gpu.device.KernelSources;
+import dev.ember.gpu.device.PinnedBuffer;
+import dev.ember.gpu.device.Stream;
+import dev.ember.gpu.device.UnsafeMemory;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+import java.util.concurrent.atomic.LongAdder;
+
+import static dev.ember.gpu.device.UnsafeMemory.UNSAFE;
+
+/**
+ * The hot tier on a {@link Device}: one pool of slots for every table of one {@link RowLayout},
+ * sized from a byte budget that can change while rows are held.
+ *
+ * <p>Device memory, for {@code capacity} slots (weights apart from state so that a gather reads
+ * only weights, in aligned float4 pieces when {@code dim % 4 == 0}):
+ * <pre>
+ *  weights: | slot 0: dim floats | slot 1: dim floats | ...           4 * dim * capacity bytes
+ *  state:   | slot 0: s floats   | slot 1: s floats   | ...           4 * s * capacity (s = 0, 1 or dim)
+ *  dirty:   | slot 0: 1 byte     | slot 1: 1 byte     | ...           capacity bytes, set by apply
+ * </pre>
+ * so one slot costs {@code 4 * (dim + s) + 1} bytes of the budget. Outside the budget: two
+ * staging chunks of {@value #STAGING_BYTES} bytes each for promotion and demotion, and each batch's
+ * buffers ({@link SlotBatch}).
+ *
+ * <p>Host side, per table: a {@link RowSlotMap} (row to slot, off-heap; see there why the
+ * translation runs on the host), or for resident tables a base slot (identity map). Free slots:
+ * a bump pointer {@code next} and an off-heap stack of slots freed below it.
+ *
+ * <p>Streams: gathers and applies run on the device's default stream; promotion, demotion and
+ * dirty-bit changes on a transfer stream, through two pinned staging chunks so that the copy of
+ * one chunk overlaps the slot kernel of the other and other work on the compute stream. Events
+ * order the two streams (transfers wait for compute work issued before them; the next gather or
+ * apply waits for transfers issued before it).
+ *
+ * <p>One thread uses a pool at a time. Counters are {@link LongAdder}s, bumped here and read
+ * elsewhere.
+ */
+public final class SlotPool implements HotTier {
+    static final int STAGING_BYTES = 4 << 20;
+    private static final long INT_BASE = UNSAFE.arrayBaseOffset(int[].class);
+    private static final int GROUP = 256;
+
+    private final Device device;
+    private final RowLayout layout;
+    private final int dim;
+    private final int stateFloats;
+    private final int rowBytes;
+    private final long slotBytes;
+    private final Stream compute;
+    private final Stream transfer;
+    private final Event computeMark;
+    private final Event transferMark;
+    private boolean transferPending;
+
+    private DeviceBuffer weights;
+    private DeviceBuffer state;
+    private DeviceBuffer dirty;
+    private long capacity;
+    private long budget;
+
+    private long next;
+    private long freeStack;
+    private long freeStackCapacity;
+    private int freeCount;
+    private long residentEnd;
+
+    private final List<TableEntry> tables = new ArrayList<>();
+    private int[] slotScratch = new int[1024];
+    private final List<PinnedBuffer> rowBuffers = new ArrayList<>();
+
+    // Staging for moves: two chunks, each | rows | slots (int) | flags (byte) | on both sides.
+    private final int chunkRows;
+    private final PinnedBuffer[] pinned = new PinnedBuffer[2];
+    private final DeviceBuffer[] stagedRows = new DeviceBuffer[2];
+    private final DeviceBuffer[] stagedSlots = new DeviceBuffer[2];
+    private final DeviceBuffer[] stagedFlags = new DeviceBuffer[2];
+    private final Event[] chunkDone = new Event[2];
+
+    private final Kernel gatherF4;
+    private final Kernel gatherF1;
+    private final Kernel applyKernel;
+    private final Kernel writeRows;
+    private final Kernel readRows;
+    private final Kernel setDirty;
+    private final Kernel moveSlots;
+    private final Kernel initRows;
+    private final PinnedBuffer probe;
+
+    private final LongAdder gathers = new LongAdder();
+    private final LongAdder idsGathered = new LongAdder();
+    private final LongAdder applies = new LongAdder();
+    private final LongAdder rowsApplied = new LongAdder();
+    private final LongAdder rowsPromoted = new LongAdder();
+    private final LongAdder rowsDemoted = new LongAdder();
+    private boolean closed;
+
+    private static final class TableEntry {
+        final TableSpec spec;
+        final RowSlotMap map;
+        final long base;
+
+        TableEntry(TableSpec spec, RowSlotMap map, long base) {
+            this.spec = spec;
+            this.map = map;
+            this.base = base;
+        }
+
+        boolean resident() {
+            return map == null;
+        }
+    }
+
+    /**
+     * A pool for rows of {@code layout} on {@code device} with {@code budgetBytes} of slots.
+     * A budget beyond the device's free memory is an error before anything is allocated.
+     */
+    public SlotPool(Device device, RowLayout layout, long budgetBytes) {
+        this.device = device;
+        this.layout = layout;
+        this.dim = layout.dim();
+        this.stateFloats = layout.stateFloats();
+        this.rowBytes = layout.bytesPerRow();
+        this.slotBytes = rowBytes + 1L;
+        long cap = slotsFor(budgetBytes);
+        this.chunkRows = Math.max(1, STAGING_BYTES / rowBytes);
+        long stagingDevice = 2L * ((long) chunkRows * rowBytes + 4L * chunkRows + chunkRows);
+        checkFits(cap * slotBytes + stagingDevice, budgetBytes, "the hot-tier budget");
+        this.compute = device.defaultStream();
+        List<AutoCloseable> made = new ArrayList<>();
+        try {
+            this.transfer = track(made, device.newStream());
+            this.computeMark = track(made, device.newEvent());
+            this.transferMark = track(made, device.newEvent());
+            for (int h = 0; h < 2; h++) {
+                pinned[h] = track(made, device.allocatePinned((long) chunkRows * rowBytes + 4L * chunkRows + chunkRows));
+                stagedRows[h] = track(made, device.allocate((long) chunkRows * rowBytes));
+                stagedSlots[h] = track(made, device.allocate(4L * chunkRows));
+                stagedFlags[h] = track(made, device.allocate(chunkRows));
+                chunkDone[h] = track(made, device.newEvent());
+            }
+            this.probe = track(made, device.allocatePinned(16));
+            DeviceBuffer[] slots = allocateSlots(cap);
+            weights = slots[0];
+            state = slots[1];
+            dirty = slots[2];
+        } catch (RuntimeException e) {
+            for (AutoCloseable c : made) {
+                closeQuietly(c);
+            }
+            throw e;
+        }
+        this.capacity = cap;
+        this.budget = budgetBytes;
+        this.freeStackCapacity = cap;
+        this.freeStack = UnsafeMemory.allocate(4L * cap, "the free-slot stack");
+        this.gatherF4 = device.kernel(KernelSources.GATHER_F4);
+        this.gatherF1 = device.kernel(KernelSources.GATHER_F1);
+        this.applyKernel = device.kernel(applyKernelName(layout.optimizer()));
+        this.writeRows = device.kernel(KernelSources.WRITE_ROWS);
+        this.readRows = device.kernel(KernelSources.READ_ROWS);
+        this.setDirty = device.kernel(KernelSources.SET_DIRTY);
+        this.moveSlots = device.kernel(KernelSources.MOVE_SLOTS);
+        this.initRows = device.kernel(KernelSources.INIT_ROWS);
+    }
+
+    private static String applyKernelName(Optimizer o) {
+        switch (o) {
+            case SGD: return KernelSources.APPLY_SGD;
+            case ROWWISE_ADAGRAD: return KernelSources.APPLY_ROWWISE_ADAGRAD;
+            case ADAGRAD: return KernelSources.APPLY_ADAGRAD;
+            default: throw new AssertionError(o);
+        }
+    }
+
+    public Device device() {
+        return device;
+    }
+
+    /** The stream gathers and applies run on (the trainer orders its own work after it). */
+    public Stream computeStream() {
+        return compute;
+    }
+
+    /** Slot weights on the device ({@code capacity x dim} floats), for the trainer's kernels. */
+    public DeviceBuffer weights() {
+        return weights;
+    }
+
+    public long gathers() {
+        return gathers.sum();
+    }
+
+    public long idsGathered() {
+        return idsGathered.sum();
+    }
+
+    public long applies() {
+        return applies.sum();
+    }
+
+    public long rowsApplied() {
+        return rowsApplied.sum();
+    }
+
+    public long rowsPromoted() {
+        return rowsPromoted.sum();
+    }
+
+    public long rowsDemoted() {
+        return rowsDemoted.sum();
+    }
+
+    @Override
+    public RowLayout layout() {
+        return layout;
+    }
+
+    @Override
+    public int addTable(TableSpec spec) {
+        checkLayout(spec);
+        tables.add(new TableEntry(spec, new RowSlotMap(1024), -1));
+        return tables.size() - 1;
+    }
+
+    @Override
+    public int addResidentTable(TableSpec spec, long seed, int tableNumber) {
+        checkLayout(spec);
+        if (next + spec.rows() > capacity) {
+            throw new IllegalArgumentException("table " + spec.name() + ": resident needs " + spec.rows()
+                    + " slots in one run, the pool has " + (capacity - next) + " after slot " + next
+                    + " (raise the hot budget to at least " + (next + spec.rows()) * slotBytes + " bytes)");
+        }
+        long base = next;
+        settleTransfers();
+        initRows.arg(0, weights).arg(1, state).arg(2, dirty).arg(3, dim).arg(4, stateFloats)
+                .arg(5, base).arg(6, 0L).arg(7, spec.rows()).arg(8, seed).arg(9, tableNumber)
+                .arg(10, RowInit.scale(spec.rows()));
+        initRows.launch(compute, groups(spec.rows() * (dim + stateFloats)), GROUP);
+        next += spec.rows();
+        residentEnd = next;
+        tables.add(new TableEntry(spec, null, base));
+        return tables.size() - 1;
+    }
+
+    private void checkLayout(TableSpec spec) {
+        checkOpen();
+        if (!spec.layout().equals(layout)) {
+            throw new IllegalArgumentException("table " + spec.name() + " has layout " + spec.layout()
+                    + "; this pool holds " + layout + " (one pool per row layout)");
+        }
+    }
+
+    @Override
+    public long budgetBytes() {
+        return budget;
+    }
+
+    @Override
+    public long bytesPerSlot() {
+        return slotBytes;
+    }
+
+    @Override
+    public long capacity() {
+        return capacity;
+    }
+
+    @Override
+    public long used() {
+        return next - freeCount;
+    }
+
+    @Override
+    public boolean contains(int table, long row) {
+        TableEntry t = table(table);
+        if (t.resident()) {
+            return row >= 0 && row < t.spec.rows();
+        }
+        return t.map.get(row) >= 0;
+    }
+
+    @Override
+    public long rowCount(int table) {
+        TableEntry t = table(table);
+        return t.resident() ? t.spec.rows() : t.map.size();
+    }
+
+    // ---------------------------------------------------------------- resize
+
+    @Override
+    public void resize(long budgetBytes) {
+        checkOpen();
+        long cap = slotsFor(budgetBytes);
+        long held = used();
+        if (cap < held) {
+            throw new IllegalStateException("cannot shrink the hot pool to " + budgetBytes + " bytes (" + cap
+                    + " slots): it holds " + held + " rows; demote " + (held - cap) + " rows first");
+        }
+        if (cap < residentEnd) {
+            throw new IllegalStateException("cannot shrink the hot pool to " + cap + " slots: resident tables use slots 0.."
+                    + (residentEnd - 1));
+        }
+        if (cap == capacity) {
+            budget = budgetBytes;
+            return;
+        }
+        checkFits(cap * slotBytes, budgetBytes, "the new hot-tier budget");
+        long newStack = UnsafeMemory.allocate(4L * cap, "the free-slot stack");
+        DeviceBuffer[] fresh;
+        try {
+            fresh = allocateSlots(cap);
+        } catch (RuntimeException e) {
+            UnsafeMemory.free(newStack);
+            throw e;
+        }
+        // Nothing can fail from here on: the pool changes only now.
+        settleTransfers();
+        if (cap < capacity) {
+            compact(cap);
+        }
+        long keep = Math.min(cap, capacity);
+        device.copy(weights, 0, fresh[0], 0, 4L * dim * keep, compute);
+        if (stateFloats > 0) {
+            device.copy(state, 0, fresh[1], 0, 4L * stateFloats * keep, compute);
+        }
+        device.copy(dirty, 0, fresh[2], 0, keep, compute);
+        compute.synchronize();
+        weights.close();
+        state.close();
+        dirty.close();
+        weights = fresh[0];
+        state = fresh[1];
+        dirty = fresh[2];
+        UNSAFE.copyMemory(freeStack, newStack, 4L * Math.min(freeCount, cap));
+        UnsafeMemory.free(freeStack);
+        freeStack = newStack;
+        freeStackCapacity = cap;
+        capacity = cap;
+        budget = budgetBytes;
+    }
+
+    /**
+     * Moves every mapped row held in a slot at or above {@code cap} into a free slot below it,
+     * then rebuilds the free slots below {@code cap}. Resident slots lie below {@code residentEnd <= cap}.
+     */
+    private void compact(long cap) {
+        device.synchronize();
+        BitSet usedBelow = new BitSet((int) cap);
+        usedBelow.set(0, (int) residentEnd);
+        List<long[]> movers = new ArrayList<>();
+        for (int t = 0; t < tables.size(); t++) {
+            TableEntry e = tables.get(t);
+            if (e.resident()) {
+                continue;
+            }
+            final int table = t;
+            e.map.forEach((row, slot) -> {
+                if (slot < cap) {
+                    usedBelow.set(slot);
+                } else {
+                    movers.add(new long[] {table, row, slot});
+                }
+            });
+        }
+        int target = usedBelow.nextClearBit(0);
+        int h = 0;
+        int n = 0;
+        long from = pinned[h].address() + (long) chunkRows * rowBytes;
+        long to = pinned[1 - h].address() + (long) chunkRows * rowBytes;
+        for (long[] m : movers) {
+            int dst = target;
+            usedBelow.set(dst);
+            target = usedBelow.nextClearBit(dst + 1);
+            tables.get((int) m[0]).map.replace(m[1], dst);
+            UNSAFE.putInt(from + 4L * n, (int) m[2]);
+            UNSAFE.putInt(to + 4L * n, dst);
+            if (++n == chunkRows) {
+                moveChunk(n);
+                n = 0;
+            }
+        }
+        if (n > 0) {
+            moveChunk(n);
+        }
+        next = usedBelow.length();
+        freeCount = 0;
+        for (int s = usedBelow.nextClearBit(0); s < next; s = usedBelow.nextClearBit(s + 1)) {
+            UNSAFE.putInt(freeStack + 4L * freeCount++, s);
+        }
+    }
+
+    private void moveChunk(int n) {
+        long off = (long) chunkRows * rowBytes;
+        device.copyToDevice(pinned[0], off, stagedSlots[0], 0, 4L * n, compute);
+        device.copyToDevice(pinned[1], off, stagedSlots[1], 0, 4L * n, compute);
+        moveSlots.arg(0, weights).arg(1, state).arg(2, dirty).arg(3, dim).arg(4, stateFloats)
+                .arg(5, stagedSlots[0]).arg(6, stagedSlots[1]).arg(7, n);
+        moveSlots.launch(compute, groups((long) n * (dim + stateFloats)), GROUP);
+        compute.synchronize();
+    }
+
+    // ---------------------------------------------------------------- promote, read, demote
+
+    /**
+     * A host buffer of {@code rows} rows that promote reads and demote and read write without an
+     * extra copy: it is the device's page-locked memory, so the copy engine moves rows straight
+     * from and to it. The cold tier can gather rows into it. Freed when the pool closes.
+     */
+    @Override
+    public ByteBuffer newRowBuffer(int rows) {
+        checkOpen();
+        if (rows <= 0 || (long) rows * rowBytes > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("a row buffer holds 1.." + Integer.MAX_VALUE / rowBytes + " rows of "
+                    + rowBytes + " bytes, asked " + rows);
+        }
+        PinnedBuffer p = device.allocatePinned((long) rows * rowBytes);
+        rowBuffers.add(p);
+        return p.buffer().order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /** The row buffer {@code b} lies in (from its position 0), or null for any other buffer. */
+    private PinnedBuffer rowBufferOf(ByteBuffer b, long bytes) {
+        if (!b.isDirect() || rowBuffers.isEmpty()) {
+            return null;
+        }
+        long a = UnsafeMemory.address(b);
+        for (PinnedBuffer p : rowBuffers) {
+            if (a >= p.address() && a + bytes <= p.address() + p.bytes()) {
+                return p;
+            }
+        }
+        return null;
+    }
+
+    @Override
+    public void promote(int table, long[] rows, int count, ByteBuffer src) {
+        TableEntry t = table(table);
+        if (t.resident()) {
+            throw new IllegalArgumentException("table " + t.spec.name() + " is resident (device mode): its rows are always held");
+        }
+        checkRows(t, rows, count);
+        checkBuffer(src, count, "promote", "source");
+        long free = capacity - used();
+        if (count > free) {
+            throw new IllegalStateException("table " + t.spec.name() + ": promoting " + count + " rows into a pool with "
+                    + free + " free slots (capacity " + capacity + "); demote rows or raise the hot budget");
+        }
+        PinnedBuffer direct = rowBufferOf(src, (long) count * rowBytes);
+        long directBase = direct == null ? 0 : UnsafeMemory.address(src) - direct.address();
+        int[] slotOf = scratch(count);
+        ByteBuffer source = src.duplicate();
+        beginTransfer();
+        // Chunk by chunk: the host maps chunk k+1's rows (one map operation per row) while the
+        // copy engine moves chunk k. A row found held undoes every insert of this call; the slots
+        // written so far are free again and unreachable, so the tier is unchanged.
+        for (int start = 0, k = 0; start < count; start += chunkRows, k++) {
+            int h = k & 1;
+            int n = Math.min(chunkRows, count - start);
+            for (int i = start; i < start + n; i++) {
+                int slot = takeSlot();
+                if (!t.map.putIfAbsent(rows[i], slot)) {
+                    giveSlot(slot);
+                    for (int j = i - 1; j >= 0; j--) {
+                        t.map.remove(rows[j]);
+                        giveSlot(slotOf[j]);
+                    }
+                    boolean held = t.map.get(rows[i]) >= 0;
+                    endTransfer();
+                    throw new IllegalArgumentException("table " + t.spec.name() + ": row " + rows[i]
+                            + (held ? " is already hot" : " appears twice in one promote"));
+                }
+                slotOf[i] = slot;
+            }
+            chunkDone[h].synchronize();
+            long slots = pinned[h].address() + (long) chunkRows * rowBytes;
+            UNSAFE.copyMemory(slotOf, INT_BASE + 4L * start, null, slots, 4L * n);
+            if (direct != null) {
+                device.copyToDevice(direct, directBase + (long) start * rowBytes, stagedRows[h], 0, (long) n * rowBytes, transfer);
+            } else {
+                pinned[h].buffer().put(0, source, start * rowBytes, n * rowBytes);
+                device.copyToDevice(pinned[h], 0, stagedRows[h], 0, (long) n * rowBytes, transfer);
+            }
+            device.copyToDevice(pinned[h], (long) chunkRows * rowBytes, stagedSlots[h], 0, 4L * n, transfer);
+            writeRows.arg(0, weights).arg(1, state).arg(2, dirty).arg(3, dim).arg(4, stateFloats)
+                    .arg(5, stagedSlots[h]).arg(6, stagedRows[h]).arg(7, n);
+            writeRows.launch(transfer, groups((long) n * (dim + stateFloats)), GROUP);
+            chunkDone[h].record(transfer);
+        }
+        endTransfer();
+        if (direct != null) {
+            // The caller may refill its row buffer when this returns.
+            transfer.synchronize();
+        }
+        rowsPromoted.add(count);
+    }
+
+    /** Fills {@code slotOf[start .. start + n)} for the rows of one chunk, or throws. */
+    private interface ChunkSlots {
+        void fill(int start, int n, int[] slotOf);
+    }
+
+    @Override
+    public void read(int table, long[] rows, int count, ByteBuffer dst, boolean[] dirtyOut) {
+        TableEntry t = table(table);
+        checkRows(t, rows, count);
+        checkBuffer(dst, count, "read", "destination");
+        checkDirtyOut(dirtyOut, count);
+        readOut((start, n, slotOf) -> {
+            for (int i = start; i < start + n; i++) {
+                slotOf[i] = slotOf(t, rows[i]);
+            }
+        }, count, dst, dirtyOut);
+    }
+
+    @Override
+    public int demote(int table, long[] rows, int count, ByteBuffer dst, boolean[] dirtyOut) {
+        TableEntry t = table(table);
+        if (t.resident()) {
+            throw new IllegalArgumentException("table " + t.spec.name() + " is resident (device mode): its rows cannot be demoted");
+        }
+        checkRows(t, rows, count);
+        checkBuffer(dst, count, "demote", "destination");
+        checkDirtyOut(dirtyOut, count);
+        // One map operation per row, chunk by chunk: unmap, and map every row of this call back
+        // if one turns out not to be held (the destination's bytes are then unspecified).
+        int dirtyRows = readOut((start, n, slotOf) -> {
+            for (int i = start; i < start + n; i++) {
+                int slot = t.map.remove(rows[i]);
+                if (slot < 0) {
+                    for (int j = i - 1; j >= 0; j--) {
+                        t.map.putIfAbsent(rows[j], slotOf[j]);
+                    }
+                    throw new IllegalArgumentException("table " + t.spec.name() + ": row " + rows[i] + " is not hot"
+                            + (appearsBefore(rows, i, rows[i]) ? " (it appears twice in one demote)" : ""));
+                }
+                slotOf[i] = slot;
+            }
+        }, count, dst, dirtyOut);
+        int[] slotOf = slotScratch;
+        for (int i = 0; i < count; i++) {
+            giveSlot(slotOf[i]);
+        }
+        rowsDemoted.add(count);
+        return dirtyRows;
+    }
+
+    /**
+     * Copies rows out through the two staging chunks: while the copy engine moves chunk k, the
+     * host translates chunk k+1 and drains chunk k-1. Into a row buffer, rows go straight from
+     * the device to it.
+     */
+    private int readOut(ChunkSlots translate, int count, ByteBuffer dst, boolean[] dirtyOut) {
+        PinnedBuffer direct = rowBufferOf(dst, (long) count * rowBytes);
+        long directBase = direct == null ? 0 : UnsafeMemory.address(dst) - direct.address();
+        int[] slotOf = scratch(count);
+        int[] heldBy = {-1, -1};
+        int dirtyRows = 0;
+        beginTransfer();
+        int chunks = (count + chunkRows - 1) / chunkRows;
+        try {
+            for (int k = 0; k < chunks + 2; k++) {
+                int h = k & 1;
+                if (heldBy[h] >= 0) {
+                    dirtyRows += drain(heldBy[h], h, count, direct == null ? dst : null, dirtyOut);
+                    heldBy[h] = -1;
+                }
+                if (k >= chunks) {
+                    continue;
+                }
+                int start = k * chunkRows;
+                int n = Math.min(chunkRows, count - start);
+                translate.fill(start, n, slotOf);
+                long slots = pinned[h].address() + (long) chunkRows * rowBytes;
+                UNSAFE.copyMemory(slotOf, INT_BASE + 4L * start, null, slots, 4L * n);
+                device.copyToDevice(pinned[h], (long) chunkRows * rowBytes, stagedSlots[h], 0, 4L * n, transfer);
+                readRows.arg(0, weights).arg(1, state).arg(2, dirty).arg(3, dim).arg(4, stateFloats)
+                        .arg(5, stagedSlots[h]).arg(6, stagedRows[h]).arg(7, stagedFlags[h]).arg(8, n);
+                readRows.launch(transfer, groups((long) n * (dim + stateFloats)), GROUP);
+                if (direct != null) {
+                    device.copyToHost(stagedRows[h], 0, direct, directBase + (long) start * rowBytes, (long) n * rowBytes, transfer);
+                } else {
+                    device.copyToHost(stagedRows[h], 0, pinned[h], 0, (long) n * rowBytes, transfer);
+                }
+                device.copyToHost(stagedFlags[h], 0, pinned[h], (long) chunkRows * rowBytes + 4L * chunkRows, n, transfer);
+                chunkDone[h].record(transfer);
+                heldBy[h] = k;
+            }
+        } finally {
+            endTransfer();
+        }
+        return dirtyRows;
+    }
+
+    private int drain(int k, int h, int count, ByteBuffer dst, boolean[] dirtyOut) {
+        chunkDone[h].synchronize();
+        int start = k * chunkRows;
+        int n = Math.min(chunkRows, count - start);
+        if (dst != null) {
+            dst.put(start * rowBytes, pinned[h].buffer(), 0, n * rowBytes);
+        }
+        long flags = pinned[h].address() + (long) chunkRows * rowBytes + 4L * chunkRows;
+        int d = 0;
+        for (int i = 0; i < n; i++) {
+            boolean isDirty = UNSAFE.getByte(flags + i) != 0;
+            if (isDirty) {
+                d++;
+            }
+            if (dirtyOut != null) {
+                dirtyOut[start + i] = isDirty;
+            }
+        }
+        return d;
+    }
+
+    @Override
+    public boolean isDirty(int table, long row) {
+        TableEntry t = table(table);
+        int slot = slotOf(t, row);
+        settleTransfers();
+        device.copyToHost(dirty, slot, probe, 0, 1, compute);
+        compute.synchronize();
+        return UNSAFE.getByte(probe.address()) != 0;
+    }
+
+    @Override
+    public void clearDirty(int table, long[] rows, int count) {
+        TableEntry t = table(table);
+        checkRows(t, rows, count);
+        beginTransfer();
+        for (int start = 0, k = 0; start < count; start += chunkRows, k++) {
+            int h = k & 1;
+            int n = Math.min(chunkRows, count - start);
+            chunkDone[h].synchronize();
+            long slots = pinned[h].address() + (long) chunkRows * rowBytes;
+            for (int i = 0; i < n; i++) {
+                UNSAFE.putInt(slots + 4L * i, slotOf(t, rows[start + i]));
+            }
+            device.copyToDevice(pinned[h], (long) chunkRows * rowBytes, stagedSlots[h], 0, 4L * n, transfer);
+            setDirty.arg(0, dirty).arg(1, stagedSlots[h]).arg(2, n).arg(3, 0);
+            setDirty.launch(transfer, groups(n), GROUP);
+            chunkDone[h].record(transfer);
+        }
+        endTransfer();
+    }
+
+    // ---------------------------------------------------------------- gather, apply
+
+    @Override
+    public HotBatch newBatch(int maxBags, int maxIds) {
+        checkOpen();
+        if (maxBags <= 0 || maxIds <= 0) {
+            throw new IllegalArgumentException("a batch needs maxBags > 0 and maxIds > 0, got " + maxBags + ", " + maxIds);
+        }
+        return new SlotBatch(this, device, maxBags, maxIds, dim);
+    }
+
+    @Override
+    public void gather(int table, PooledBatch batch, HotBatch out) {
+        TableEntry t = table(table);
+        SlotBatch b = batch(out);
+        int bags = batch.bagCount();
+        int ids = batch.idCount();
+        if (bags > b.maxBags() || ids > b.maxIds()) {
+            throw new IllegalArgumentException("table " + t.spec.name() + ": batch of " + bags + " bags and " + ids
+                    + " ids exceeds the batch buffer (" + b.maxBags() + " bags, " + b.maxIds() + " ids); make it with newBatch");
+        }
+        b.gatherStaged.synchronize();
+        long slots = b.gatherStage;
+        long[] idArray = batch.ids();
+        for (int i = 0; i < ids; i++) {
+            UNSAFE.putInt(slots + 4L * i, slotOfInBag(t, idArray[i], batch, i));
+        }
+        long offsets = slots + 4L * b.maxIds();
+        UNSAFE.copyMemory(batch.offsets(), INT_BASE, null, offsets, 4L * (bags + 1));
+        settleTransfers();
+        b.upload(slots, b.slots, 4L * ids, compute);
+        b.upload(offsets, b.offsets, 4L * (bags + 1), compute);
+        b.gatherStaged.record(compute);
+        if (bags > 0) {
+            boolean wide = (dim & 3) == 0;
+            int lanes = Math.min(32, wide ? dim >> 2 : dim);
+            Kernel k = wide ? gatherF4 : gatherF1;
+            k.arg(0, weights).arg(1, dim).arg(2, b.slots).arg(3, b.offsets).arg(4, bags).arg(5, b.pooled).arg(6, lanes);
+            k.launch(compute, groups(KernelSources.gatherThreads(bags, lanes)), GROUP);
+        }
+        gathers.increment();
+        idsGathered.add(ids);
+    }
+
+    @Override
+    public void apply(int table, DedupedIds dedup, HotBatch grads, float lr, float eps) {
+        TableEntry t = table(table);
+        SlotBatch b = batch(grads);
+        if (!Float.isFinite(lr)) {
+            throw new IllegalArgumentException("learning rate must be finite, got " + lr);
+        }
+        if (layout.optimizer() != Optimizer.SGD && !(eps > 0 && Float.isFinite(eps))) {
+            throw new IllegalArgumentException(layout.optimizer() + " needs a finite eps > 0, got " + eps);
+        }
+        int uniques = dedup.uniqueCount();
+        int[] occStart = dedup.occStart();
+        int occ = uniques == 0 ? 0 : occStart[uniques];
+        if (occ > b.maxIds()) {
+            throw new IllegalArgumentException("table " + t.spec.name() + ": " + occ + " ids exceed the batch buffer's "
+                    + b.maxIds() + "; make it with newBatch");
+        }
+        b.applyStaged.synchronize();
+        long uSlots = b.applyStage;
+        long starts = uSlots + 4L * b.maxIds();
+        long bagsOf = starts + 4L * (b.maxIds() + 1);
+        long[] unique = dedup.unique();
+        for (int u = 0; u < uniques; u++) {
+            UNSAFE.putInt(uSlots + 4L * u, slotOf(t, unique[u]));
+        }
+        int[] occBag = dedup.occBag();
+        int maxBags = b.maxBags();
+        for (int k = 0; k < occ; k++) {
+            int bag = occBag[k];
+            if (bag < 0 || bag >= maxBags) {
+                throw new IllegalArgumentException("table " + t.spec.name() + ": occurrence in bag " + bag
+                        + " is outside the batch buffer's " + maxBags + " bags");
+            }
+        }
+        UNSAFE.copyMemory(occStart, INT_BASE, null, starts, 4L * (uniques + 1));
+        UNSAFE.copyMemory(occBag, INT_BASE, null, bagsOf, 4L * occ);
+        settleTransfers();
+        b.upload(uSlots, b.uniqueSlots, 4L * uniques, compute);
+        b.upload(starts, b.occStart, 4L * (uniques + 1), compute);
+        b.upload(bagsOf, b.occBag, 4L * occ, compute);
+        b.applyStaged.record(compute);
+        if (uniques > 0) {
+            Kernel k = applyKernel;
+            int i = 0;
+            k.arg(i++, weights);
+            if (stateFloats > 0) {
+                k.arg(i++, state);
+            }
+            k.arg(i++, dirty).arg(i++, dim).arg(i++, b.uniqueSlots).arg(i++, b.occStart).arg(i++, b.occBag)
+                    .arg(i++, uniques).arg(i++, b.gradients).arg(i++, lr);
+            if (stateFloats > 0) {
+                k.arg(i, eps);
+            }
+            k.launch(compute, uniques, applyGroup());
+        }
+        applies.increment();
+        rowsApplied.add(uniques);
+    }
+
+    private int applyGroup() {
+        int g = Math.min(128, (dim + 31) & ~31);
+        return Math.max(32, g);
+    }
+
+    @Override
+    public void sync() {
+        device.synchronize();
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        device.synchronize();
+        closed = true;
+        for (TableEntry t : tables) {
+            if (t.map != null) {
+                t.map.close();
+            }
+        }
+        weights.close();
+        state.close();
+        dirty.close();
+        for (int h = 0; h < 2; h++) {
+            pinned[h].close();
+            stagedRows[h].close();
+            stagedSlots[h].close();
+            stagedFlags[h].close();
+            chunkDone[h].close();
+        }
+        probe.close();
+        for (PinnedBuffer p : rowBuffers) {
+            p.close();
+        }
+        computeMark.close();
+        transferMark.close();
+        transfer.close();
+        UnsafeMemory.free(freeStack);
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /** Transfers start after compute work issued so far (a demoted row may just have been updated). */
+    private void beginTransfer() {
+        checkOpen();
+        computeMark.record(compute);
+        transfer.waitFor(computeMark);
+    }
+
+    private void endTransfer() {
+        transferMark.record(transfer);
+        transferPending = true;
+    }
+
+    /** Compute work issued from now on starts after the transfers issued so far. */
+    private void settleTransfers() {
+        if (transferPending) {
+            compute.waitFor(transferMark);
+            transferPending = false;
+        }
+    }
+
+    private long slotsFor(long budgetBytes) {
+        if (budgetBytes <= 0) {
+            throw new IllegalArgumentException("hot budget must be > 0 bytes, got " + budgetBytes);
+        }
+        // Checked before the slot-count limit: on a large card a budget beyond free memory would
+        // otherwise be reported as too many slots (seen on an H200's OpenCL platform).
+        long free = device.freeMemory();
+        if (budgetBytes > free) {
+            throw new DeviceMemoryException("hot budget of " + budgetBytes + " bytes exceeds " + device.name() + "'s "
+                    + free + " bytes free of " + device.totalMemory() + " (lower the hot budget)");
+        }
+        long cap = budgetBytes / slotBytes;
+        if (cap < 1) {
+            throw new IllegalArgumentException("hot budget of " + budgetBytes + " bytes buys no slot; one slot of "
+                    + layout + " costs " + slotBytes + " bytes");
+        }
+        if (cap > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("hot budget of " + budgetBytes + " bytes gives " + cap + " slots; at most "
+                    + Integer.MAX_VALUE + " slots per pool (lower the hot budget)");
+        }
+        return cap;
+    }
+
+    private void checkFits(long deviceBytes, long budgetBytes, String what) {
+        long free = device.freeMemory();
+        if (deviceBytes > free) {
+            throw new DeviceMemoryException(what + " of " + budgetBytes + " bytes needs " + deviceBytes
+                    + " bytes of device memory; " + device.name() + " has " + free + " free of " + device.totalMemory()
+                    + " (lower the hot budget)");
+        }
+    }
+
+    private DeviceBuffer[] allocateSlots(long cap) {
+        DeviceBuffer[] out = new DeviceBuffer[3];
+        try {
+            out[0] = device.allocate(4L * dim * cap);
+            out[1] = device.allocate(Math.max(4L, 4L * stateFloats * cap));
+            out[2] = device.allocate(cap);
+            return out;
+        } catch (RuntimeException e) {
+            for (DeviceBuffer b : out) {
+                if (b != null) {
+                    b.close();
+                }
+            }
+            throw e;
+        }
+    }
+
+    /** A reused int array of at least {@code n} entries (grows, never shrinks). */
+    private int[] scratch(int n) {
+        if (slotScratch.length < n) {
+            slotScratch = new int[Math.max(n, 2 * slotScratch.length)];
+        }
+        return slotScratch;
+    }
+
+    private static boolean appearsBefore(long[] rows, int upTo, long row) {
+        for (int j = 0; j < upTo; j++) {
+            if (rows[j] == row) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private int takeSlot() {
+        if (freeCount > 0) {
+            return UNSAFE.getInt(freeStack + 4L * --freeCount);
+        }
+        return (int) next++;
+    }
+
+    private void giveSlot(int slot) {
+        if (slot == next - 1) {
+            next--;
+        } else {
+            UNSAFE.putInt(freeStack + 4L * freeCount++, slot);
+        }
+    }
+
+    private TableEntry table(int table) {
+        checkOpen();
+        if (table < 0 || table >= tables.size()) {
+            throw new IllegalArgumentException("no table with handle " + table + " in this pool (" + tables.size() + " tables)");
+        }
+        return tables.get(table);
+    }
+
+    private SlotBatch batch(HotBatch b) {
+        if (!(b instanceof SlotBatch) || ((SlotBatch) b).pool != this) {
+            throw new IllegalArgumentException("batch " + b + " was not made by this pool's newBatch");
+        }
+        SlotBatch s = (SlotBatch) b;
+        s.checkOpen();
+        return s;
+    }
+
+    private int slotOf(TableEntry t, long row) {
+        if (t.resident()) {
+            if (row < 0 || row >= t.spec.rows()) {
+                throw new IllegalArgumentException("table " + t.spec.name() + ": row " + row + " is outside [0, " + t.spec.rows() + ")");
+            }
+            return (int) (t.base + row);
+        }
+        int slot = t.map.get(row);
+        if (slot < 0) {
+            throw new IllegalArgumentException("table " + t.spec.name() + ": row " + row + " is not hot");
+        }
+        return slot;
+    }
+
+    private int slotOfInBag(TableEntry t, long row, PooledBatch batch, int position) {
+        if (t.resident()) {
+            if (row >= 0 && row < t.spec.rows()) {
+                return (int) (t.base + row);
+            }
+        } else {
+            int slot = t.map.get(row);
+            if (slot >= 0) {
+                return slot;
+            }
+        }
+        throw new IllegalArgumentException("table " + t.spec.name() + ": id " + row + " at position " + position
+                + " of the batch is not hot" + (t.resident() ? " (outside [0, " + t.spec.rows() + "))" : ""));
+    }
+
+    private void checkRows(TableEntry t, long[] rows, int count) {
+        if (count < 0 || count > rows.length) {
+            throw new IllegalArgumentException("count must be in 0.." + rows.length + " (the rows array), got " + count);
+        }
+        for (int i = 0; i < count; i++) {
+            if (rows[i] < 0 || rows[i] >= t.spec.rows()) {
+                throw new IllegalArgumentException("table " + t.spec.name() + ": row " + rows[i] + " is outside [0, "
+                        + t.spec.rows() + ")");
+            }
+        }
+    }
+
+    private void checkBuffer(ByteBuffer b, int count, String op, String what) {
+        long need = (long) count * rowBytes;
+        if (b.limit() < need) {
+            throw new IllegalArgumentException(op + ": " + count + " rows of " + rowBytes + " bytes need " + need
+                    + " bytes; the " + what + " buffer's limit is " + b.limit());
+        }
+        if (b.isReadOnly() && !"promote".equals(op)) {
+            throw new IllegalArgumentException(op + ": the " + what + " buffer is read-only");
+        }
+    }
+
+    private static void checkDirtyOut(boolean[] dirtyOut, int count) {
+        if (dirtyOut != null && dirtyOut.length < count) {
+            throw new IllegalArgumentException("dirty flags array holds " + dirtyOut.length + " flags, " + count + " needed");
+        }
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("hot pool used after close");
+        }
+    }
+
+    private static int groups(long threads) {
+        long g = (threads + GROUP - 1) / GROUP;
+        if (g > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("launch of " + threads + " threads is too large");
+        }
+        return (int) g;
+    }
+
+    private static <T extends AutoCloseable> T track(List<AutoCloseable> made, T c) {
+        made.add(c);
+        return c;
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        try {
+            c.close();
+        } catch (Exception ignored) {
+            // Cleaning up after a failed construction; the original error is what matters.
+        }
+    }
+}

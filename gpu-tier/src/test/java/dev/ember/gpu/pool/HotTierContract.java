@@ -1,0 +1,631 @@
+package dev.ember.gpu.pool;
+
+import dev.ember.cache.batch.DedupedIds;
+import dev.ember.cache.batch.PooledBatch;
+import dev.ember.cache.hot.HotBatch;
+import dev.ember.cache.table.Optimizer;
+import dev.ember.cache.table.RowInit;
+import dev.ember.cache.table.RowLayout;
+import dev.ember.cache.table.TableSpec;
+import dev.ember.gpu.device.Device;
+import dev.ember.gpu.device.DeviceMemoryException;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import org.opentest4j.TestAbortedException;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * The hot tier's contract, run against every backend (JCTools' habit: one abstract suite, a
+ * subclass per device). Results must equal {@link ReferenceTier} bit for bit; gathers and SGD
+ * steps also stay within the classic bound {@code (n + 1) u sum|x|} of a float64 computation.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+public abstract class HotTierContract {
+    private static final float U = 0x1p-24f;
+    private Device device;
+
+    /** The device under test; skip through an assumption when it is absent. */
+    protected abstract Device openDevice();
+
+    private String skipped;
+
+    @BeforeAll
+    void open() {
+        try {
+            device = openDevice();
+        } catch (TestAbortedException e) {
+            skipped = e.getMessage();
+        }
+    }
+
+    /** Skips each test (not the class) so every backend reports the same test count. */
+    @BeforeEach
+    void requireDevice() {
+        assumeTrue(skipped == null, () -> skipped);
+    }
+
+    @AfterAll
+    void close() {
+        if (device != null) {
+            device.close();
+        }
+    }
+
+    // ---------------------------------------------------------------- fixtures
+
+    private static final class Fixture implements AutoCloseable {
+        final SlotPool pool;
+        final ReferenceTier ref;
+        final TableSpec spec;
+        final int table;
+        final long[] hot;
+        final Random rnd;
+
+        Fixture(Device device, RowLayout layout, long budgetSlots, int hotRows, long seed) {
+            rnd = new Random(seed);
+            spec = new TableSpec("t", 100_000, layout.dim(), layout.optimizer());
+            pool = new SlotPool(device, layout, budgetSlots * (layout.bytesPerRow() + 1L));
+            ref = new ReferenceTier(layout);
+            table = pool.addTable(spec);
+            Set<Long> ids = new LinkedHashSet<>();
+            while (ids.size() < hotRows) {
+                ids.add((long) rnd.nextInt((int) spec.rows()));
+            }
+            hot = ids.stream().mapToLong(Long::longValue).toArray();
+            for (long id : hot) {
+                ref.put(id, randomRow(layout, rnd));
+            }
+            pool.promote(table, hot, hot.length, ref.pack(hot, hot.length));
+        }
+
+        /** Bags of 0..maxBag ids drawn with skew from the hot rows, so ids repeat within and across bags. */
+        PooledBatch batch(int bags, int maxBag) {
+            PooledBatch b = new PooledBatch(bags * maxBag, bags);
+            for (int i = 0; i < bags; i++) {
+                int n = rnd.nextInt(maxBag + 1);
+                for (int j = 0; j < n; j++) {
+                    double x = rnd.nextDouble();
+                    b.add(hot[(int) (x * x * x * hot.length)]);
+                }
+                b.endBag();
+            }
+            return b;
+        }
+
+        @Override
+        public void close() {
+            pool.close();
+        }
+    }
+
+    static float[] randomRow(RowLayout layout, Random rnd) {
+        float[] r = new float[layout.floatsPerRow()];
+        for (int c = 0; c < layout.dim(); c++) {
+            r[c] = (float) (rnd.nextGaussian() * 0.5);
+        }
+        for (int c = layout.dim(); c < r.length; c++) {
+            r[c] = rnd.nextFloat();
+        }
+        return r;
+    }
+
+    static float[] randomGrads(int bags, int dim, Random rnd) {
+        float[] g = new float[bags * dim];
+        for (int i = 0; i < g.length; i++) {
+            g[i] = (float) (rnd.nextGaussian() * 0.1);
+        }
+        return g;
+    }
+
+    private static void assertBits(float[] expected, float[] actual, int n, String what) {
+        for (int i = 0; i < n; i++) {
+            if (Float.floatToRawIntBits(expected[i]) != Float.floatToRawIntBits(actual[i])) {
+                throw new AssertionError(what + ": element " + i + " differs: expected " + expected[i] + " ("
+                        + Integer.toHexString(Float.floatToRawIntBits(expected[i])) + "), got " + actual[i] + " ("
+                        + Integer.toHexString(Float.floatToRawIntBits(actual[i])) + ")");
+            }
+        }
+    }
+
+    private static void assertRowsEqual(Fixture f, long[] ids, int count) {
+        ByteBuffer out = ByteBuffer.allocateDirect(count * f.spec.layout().bytesPerRow()).order(ByteOrder.LITTLE_ENDIAN);
+        f.pool.read(f.table, ids, count, out, null);
+        for (int i = 0; i < count; i++) {
+            assertBits(f.ref.rows.get(ids[i]), ReferenceTier.unpack(out, i, f.spec.layout()),
+                    f.spec.layout().floatsPerRow(), "row " + ids[i]);
+        }
+    }
+
+    // ---------------------------------------------------------------- gather
+
+    @ParameterizedTest(name = "dim {0}")
+    @ValueSource(ints = {16, 7, 64})
+    void pooledGatherMatchesReferenceBitForBit(int dim) {
+        try (Fixture f = new Fixture(device, RowLayout.of(dim, Optimizer.SGD), 2048, 500, 11 + dim);
+             HotBatch out = f.pool.newBatch(256, 256 * 8)) {
+            for (int round = 0; round < 3; round++) {
+                PooledBatch b = f.batch(256, 8);
+                f.pool.gather(f.table, b, out);
+                float[] got = new float[256 * dim];
+                out.readPooled(got, b.bagCount());
+                assertBits(f.ref.gather(b), got, b.bagCount() * dim, "gather round " + round);
+            }
+        }
+    }
+
+    @Test
+    void pooledGatherStaysWithinFloat64BoundThatGrowsWithTerms() {
+        int dim = 16;
+        try (Fixture f = new Fixture(device, RowLayout.of(dim, Optimizer.SGD), 1024, 400, 5);
+             HotBatch out = f.pool.newBatch(64, 64 * 200)) {
+            PooledBatch b = f.batch(64, 200);
+            f.pool.gather(f.table, b, out);
+            float[] got = new float[64 * dim];
+            out.readPooled(got, 64);
+            for (int bag = 0; bag < 64; bag++) {
+                int n = b.offsets()[bag + 1] - b.offsets()[bag];
+                for (int c = 0; c < dim; c++) {
+                    double exact = 0;
+                    double abs = 0;
+                    for (int i = b.offsets()[bag]; i < b.offsets()[bag + 1]; i++) {
+                        float x = f.ref.rows.get(b.id(i))[c];
+                        exact += x;
+                        abs += Math.abs(x);
+                    }
+                    double bound = (n + 1) * (double) U * abs;
+                    double err = Math.abs(got[bag * dim + c] - exact);
+                    assertTrue(err <= bound, "bag " + bag + " (" + n + " terms) col " + c + ": error " + err + " > " + bound);
+                }
+            }
+        }
+    }
+
+    @Test
+    void emptyBagsPoolToZerosAndAnEmptyBatchIsFine() {
+        try (Fixture f = new Fixture(device, RowLayout.of(8, Optimizer.SGD), 64, 10, 3);
+             HotBatch out = f.pool.newBatch(4, 8)) {
+            PooledBatch b = new PooledBatch(8, 4);
+            b.endBag().add(f.hot[0]).endBag().endBag();
+            f.pool.gather(f.table, b, out);
+            float[] got = new float[4 * 8];
+            out.readPooled(got, 3);
+            float[] want = f.ref.gather(b);
+            assertBits(want, got, 24, "gather with empty bags");
+            f.pool.gather(f.table, new PooledBatch(1, 1), out);
+            f.pool.sync();
+        }
+    }
+
+    @Test
+    void duplicatesWithinAndAcrossBagsAreSummedInOrder() {
+        int dim = 12;
+        try (Fixture f = new Fixture(device, RowLayout.of(dim, Optimizer.SGD), 64, 4, 8);
+             HotBatch out = f.pool.newBatch(3, 12)) {
+            long a = f.hot[0];
+            long b = f.hot[1];
+            PooledBatch batch = new PooledBatch(12, 3);
+            batch.add(a).add(a).add(b).add(a).endBag().add(b).endBag().add(a).add(b).add(b).endBag();
+            f.pool.gather(f.table, batch, out);
+            float[] got = new float[3 * dim];
+            out.readPooled(got, 3);
+            assertBits(f.ref.gather(batch), got, 3 * dim, "gather with duplicates");
+            DedupedIds d = new DedupedIds().build(batch);
+            float[] g = randomGrads(3, dim, f.rnd);
+            out.writeGradients(g, 3);
+            f.pool.apply(f.table, d, out, 0.05f, 1e-8f);
+            f.ref.apply(d, g, 0.05f, 1e-8f);
+            assertRowsEqual(f, new long[] {a, b}, 2);
+        }
+    }
+
+    // ---------------------------------------------------------------- apply
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Optimizer.class)
+    void applyMatchesReferenceBitForBitWithEachOptimizer(Optimizer opt) {
+        for (int dim : new int[] {16, 5}) {
+            try (Fixture f = new Fixture(device, RowLayout.of(dim, opt), 1024, 300, 21 + dim);
+                 HotBatch buf = f.pool.newBatch(128, 128 * 6)) {
+                DedupedIds d = new DedupedIds();
+                for (int step = 0; step < 4; step++) {
+                    PooledBatch b = f.batch(128, 6);
+                    f.pool.gather(f.table, b, buf);
+                    float[] got = new float[128 * dim];
+                    buf.readPooled(got, b.bagCount());
+                    assertBits(f.ref.gather(b), got, b.bagCount() * dim, opt + " dim " + dim + " step " + step + " gather");
+                    d.build(b);
+                    float[] g = randomGrads(b.bagCount(), dim, f.rnd);
+                    buf.writeGradients(g, b.bagCount());
+                    f.pool.apply(f.table, d, buf, 0.1f, 1e-6f);
+                    f.ref.apply(d, g, 0.1f, 1e-6f);
+                }
+                assertRowsEqual(f, f.hot, f.hot.length);
+            }
+        }
+    }
+
+    @Test
+    void sgdStepStaysWithinFloat64BoundThatGrowsWithOccurrences() {
+        int dim = 8;
+        float lr = 0.5f;
+        try (Fixture f = new Fixture(device, RowLayout.of(dim, Optimizer.SGD), 256, 50, 31);
+             HotBatch buf = f.pool.newBatch(512, 512)) {
+            PooledBatch b = f.batch(512, 1);
+            DedupedIds d = new DedupedIds().build(b);
+            float[] g = randomGrads(b.bagCount(), dim, f.rnd);
+            buf.writeGradients(g, b.bagCount());
+            f.pool.apply(f.table, d, buf, lr, 0f);
+            ByteBuffer out = ByteBuffer.allocateDirect(d.uniqueCount() * dim * 4).order(ByteOrder.LITTLE_ENDIAN);
+            f.pool.read(f.table, d.unique(), d.uniqueCount(), out, null);
+            for (int u = 0; u < d.uniqueCount(); u++) {
+                float[] w0 = f.ref.rows.get(d.unique()[u]);
+                int k = d.occStart()[u + 1] - d.occStart()[u];
+                for (int c = 0; c < dim; c++) {
+                    double sum = 0;
+                    double abs = 0;
+                    for (int j = d.occStart()[u]; j < d.occStart()[u + 1]; j++) {
+                        sum += g[d.occBag()[j] * dim + c];
+                        abs += Math.abs(g[d.occBag()[j] * dim + c]);
+                    }
+                    double exact = w0[c] - (double) lr * sum;
+                    float got = out.getFloat((u * dim + c) * 4);
+                    double bound = U * ((k + 2) * lr * abs + Math.abs(w0[c]) + Math.abs(exact));
+                    assertTrue(Math.abs(got - exact) <= bound, "got " + got + ", float64 " + exact + ": row " + d.unique()[u] + " (" + k + " occurrences) col " + c
+                            + ": error " + Math.abs(got - exact) + " > " + bound);
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- promote, demote, dirty
+
+    @Test
+    void promotedRowsReadBackExactlyAndStartClean() {
+        RowLayout layout = RowLayout.of(6, Optimizer.ADAGRAD);
+        try (Fixture f = new Fixture(device, layout, 20_000, 12_000, 41)) {
+            assertEquals(12_000, f.pool.used());
+            assertEquals(12_000, f.pool.rowCount(f.table));
+            assertTrue(f.pool.contains(f.table, f.hot[5]));
+            ByteBuffer out = ByteBuffer.allocateDirect(f.hot.length * layout.bytesPerRow()).order(ByteOrder.LITTLE_ENDIAN);
+            boolean[] dirty = new boolean[f.hot.length];
+            f.pool.read(f.table, f.hot, f.hot.length, out, dirty);
+            for (int i = 0; i < f.hot.length; i++) {
+                assertBits(f.ref.rows.get(f.hot[i]), ReferenceTier.unpack(out, i, layout), layout.floatsPerRow(), "row " + f.hot[i]);
+                assertFalse(dirty[i], "a promoted row starts clean");
+            }
+        }
+    }
+
+    @Test
+    void rowsMoveInSeveralChunksThroughStagingAndThroughRowBuffers() {
+        int dim = 512;
+        RowLayout layout = RowLayout.of(dim, Optimizer.ROWWISE_ADAGRAD);
+        int n = 5000; // 2052-byte rows: 2044 rows a staging chunk, so three chunks
+        try (SlotPool pool = new SlotPool(device, layout, 2L * n * (layout.bytesPerRow() + 1L))) {
+            int table = pool.addTable(new TableSpec("wide", 1_000_000, dim, Optimizer.ROWWISE_ADAGRAD));
+            ReferenceTier ref = new ReferenceTier(layout);
+            Random rnd = new Random(13);
+            long[] a = new long[n];
+            long[] b = new long[n];
+            for (int i = 0; i < n; i++) {
+                a[i] = 2L * i;
+                b[i] = 2L * i + 1;
+                ref.put(a[i], randomRow(layout, rnd));
+                ref.put(b[i], randomRow(layout, rnd));
+            }
+            pool.promote(table, a, n, ref.pack(a, n));
+            ByteBuffer rowBuffer = pool.newRowBuffer(n);
+            rowBuffer.put(0, ref.pack(b, n), 0, n * layout.bytesPerRow());
+            pool.promote(table, b, n, rowBuffer);
+            rowBuffer.put(0, ByteBuffer.allocate(n * layout.bytesPerRow()), 0, n * layout.bytesPerRow());
+            ByteBuffer out = pool.newRowBuffer(n);
+            boolean[] dirty = new boolean[n];
+            pool.read(table, b, n, out, dirty);
+            for (int i = 0; i < n; i += 7) {
+                assertBits(ref.rows.get(b[i]), ReferenceTier.unpack(out, i, layout), layout.floatsPerRow(), "row buffer read " + i);
+            }
+            int moved = pool.demote(table, a, n, out, dirty);
+            assertEquals(0, moved);
+            for (int i = 0; i < n; i += 7) {
+                assertBits(ref.rows.get(a[i]), ReferenceTier.unpack(out, i, layout), layout.floatsPerRow(), "row buffer demote " + i);
+            }
+            ByteBuffer plain = ByteBuffer.allocate(n * layout.bytesPerRow());
+            pool.demote(table, b, n, plain, null);
+            for (int i = 0; i < n; i += 7) {
+                assertBits(ref.rows.get(b[i]), ReferenceTier.unpack(plain, i, layout), layout.floatsPerRow(), "heap demote " + i);
+            }
+            assertEquals(0, pool.used());
+            // A row found held in the last chunk undoes the whole call.
+            pool.promote(table, new long[] {b[n - 1]}, 1, ref.pack(new long[] {b[n - 1]}, 1));
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> pool.promote(table, b, n, ref.pack(b, n)));
+            assertTrue(e.getMessage().contains("already hot"), e.getMessage());
+            assertEquals(1, pool.used());
+            assertFalse(pool.contains(table, b[0]));
+        }
+    }
+
+    @Test
+    void demoteReturnsUpdatedRowsWithDirtyFlagsAndFreesSlots() {
+        int dim = 4;
+        RowLayout layout = RowLayout.of(dim, Optimizer.ROWWISE_ADAGRAD);
+        try (Fixture f = new Fixture(device, layout, 256, 100, 51);
+             HotBatch buf = f.pool.newBatch(8, 8)) {
+            PooledBatch b = new PooledBatch(8, 8);
+            b.add(f.hot[0]).endBag().add(f.hot[2]).add(f.hot[0]).endBag();
+            DedupedIds d = new DedupedIds().build(b);
+            float[] g = randomGrads(2, dim, f.rnd);
+            buf.writeGradients(g, 2);
+            f.pool.apply(f.table, d, buf, 0.3f, 1e-8f);
+            f.ref.apply(d, g, 0.3f, 1e-8f);
+            assertTrue(f.pool.isDirty(f.table, f.hot[0]));
+            assertFalse(f.pool.isDirty(f.table, f.hot[1]));
+            long[] leave = {f.hot[0], f.hot[1], f.hot[2]};
+            ByteBuffer out = ByteBuffer.allocateDirect(3 * layout.bytesPerRow()).order(ByteOrder.LITTLE_ENDIAN);
+            boolean[] dirty = new boolean[3];
+            int n = f.pool.demote(f.table, leave, 3, out, dirty);
+            assertEquals(2, n);
+            assertArrayEquals(new boolean[] {true, false, true}, dirty);
+            for (int i = 0; i < 3; i++) {
+                assertBits(f.ref.rows.get(leave[i]), ReferenceTier.unpack(out, i, layout), layout.floatsPerRow(), "demoted row " + i);
+                assertFalse(f.pool.contains(f.table, leave[i]));
+            }
+            assertEquals(97, f.pool.used());
+            PooledBatch gone = new PooledBatch(1, 1);
+            gone.add(f.hot[1]).endBag();
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> f.pool.gather(f.table, gone, buf));
+            assertTrue(e.getMessage().contains("row " + f.hot[1]) || e.getMessage().contains("id " + f.hot[1]), e.getMessage());
+            // The freed slots take new rows, which read back as promoted.
+            for (int i = 0; i < 3; i++) {
+                f.ref.put(leave[i], randomRow(layout, f.rnd));
+            }
+            f.pool.promote(f.table, leave, 3, f.ref.pack(leave, 3));
+            assertRowsEqual(f, f.hot, f.hot.length);
+            assertFalse(f.pool.isDirty(f.table, f.hot[0]));
+        }
+    }
+
+    @Test
+    void applySetsDirtyOnlyOnUpdatedRowsAndClearDirtyResets() {
+        int dim = 8;
+        try (Fixture f = new Fixture(device, RowLayout.of(dim, Optimizer.SGD), 512, 200, 61);
+             HotBatch buf = f.pool.newBatch(64, 64 * 3)) {
+            PooledBatch b = f.batch(64, 3);
+            DedupedIds d = new DedupedIds().build(b);
+            buf.writeGradients(randomGrads(b.bagCount(), dim, f.rnd), b.bagCount());
+            f.pool.apply(f.table, d, buf, 0.1f, 0f);
+            Set<Long> touched = new java.util.HashSet<>();
+            for (int u = 0; u < d.uniqueCount(); u++) {
+                touched.add(d.unique()[u]);
+            }
+            boolean[] dirty = new boolean[f.hot.length];
+            f.pool.read(f.table, f.hot, f.hot.length, ByteBuffer.allocateDirect(f.hot.length * dim * 4), dirty);
+            for (int i = 0; i < f.hot.length; i++) {
+                assertEquals(touched.contains(f.hot[i]), dirty[i], "dirty flag of row " + f.hot[i]);
+            }
+            f.pool.clearDirty(f.table, f.hot, f.hot.length);
+            f.pool.read(f.table, f.hot, f.hot.length, ByteBuffer.allocateDirect(f.hot.length * dim * 4), dirty);
+            for (boolean x : dirty) {
+                assertFalse(x);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- budget
+
+    @Test
+    void growingAndShrinkingTheBudgetKeepsEveryRow() {
+        int dim = 8;
+        RowLayout layout = RowLayout.of(dim, Optimizer.ADAGRAD);
+        long slot = layout.bytesPerRow() + 1L;
+        try (Fixture f = new Fixture(device, layout, 1000, 600, 71);
+             HotBatch buf = f.pool.newBatch(100, 400)) {
+            f.pool.resize(3000 * slot);
+            assertEquals(3000, f.pool.capacity());
+            assertRowsEqual(f, f.hot, f.hot.length);
+            // Demote every other row so live slots are spread out, then shrink: compaction moves rows down.
+            List<Long> keep = new ArrayList<>();
+            List<Long> drop = new ArrayList<>();
+            for (int i = 0; i < f.hot.length; i++) {
+                (i % 2 == 0 ? drop : keep).add(f.hot[i]);
+            }
+            long[] dropIds = drop.stream().mapToLong(Long::longValue).toArray();
+            f.pool.demote(f.table, dropIds, dropIds.length, ByteBuffer.allocateDirect(dropIds.length * layout.bytesPerRow()), null);
+            for (long id : dropIds) {
+                f.ref.remove(id);
+            }
+            f.pool.resize(320 * slot);
+            assertEquals(320, f.pool.capacity());
+            assertEquals(300, f.pool.used());
+            long[] keepIds = keep.stream().mapToLong(Long::longValue).toArray();
+            assertRowsEqual(f, keepIds, keepIds.length);
+            PooledBatch b = new PooledBatch(400, 100);
+            Random r = new Random(3);
+            for (int i = 0; i < 100; i++) {
+                for (int j = 0; j < 4; j++) {
+                    b.add(keepIds[r.nextInt(keepIds.length)]);
+                }
+                b.endBag();
+            }
+            f.pool.gather(f.table, b, buf);
+            float[] got = new float[100 * dim];
+            buf.readPooled(got, 100);
+            assertBits(f.ref.gather(b), got, 100 * dim, "gather after shrink");
+            // The freed capacity takes new rows.
+            long[] more = new long[20];
+            for (int i = 0; i < 20; i++) {
+                more[i] = 99_000 + i;
+                f.ref.put(more[i], randomRow(layout, f.rnd));
+            }
+            f.pool.promote(f.table, more, 20, f.ref.pack(more, 20));
+            assertRowsEqual(f, more, 20);
+            assertRowsEqual(f, keepIds, keepIds.length);
+        }
+    }
+
+    @Test
+    void shrinkingBelowTheRowsHeldIsAnErrorAndChangesNothing() {
+        RowLayout layout = RowLayout.of(4, Optimizer.SGD);
+        try (Fixture f = new Fixture(device, layout, 200, 150, 81)) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> f.pool.resize(100 * 17L));
+            assertTrue(e.getMessage().contains("demote 50 rows first"), e.getMessage());
+            assertEquals(200, f.pool.capacity());
+            assertRowsEqual(f, f.hot, f.hot.length);
+        }
+    }
+
+    @Test
+    void aBudgetBeyondFreeDeviceMemoryIsAClearErrorBeforeAnyAllocation() {
+        // Wide rows keep the slot count of a budget above a 141 GB card's memory under 2^31.
+        RowLayout layout = RowLayout.of(256, Optimizer.SGD);
+        long tooMuch = device.freeMemory() + (1L << 30);
+        long before = device.freeMemory();
+        DeviceMemoryException e = assertThrows(DeviceMemoryException.class, () -> new SlotPool(device, layout, tooMuch));
+        assertTrue(e.getMessage().contains("lower the hot budget"), e.getMessage());
+        try (Fixture f = new Fixture(device, layout, 100, 50, 91)) {
+            DeviceMemoryException g = assertThrows(DeviceMemoryException.class, () -> f.pool.resize(tooMuch));
+            assertTrue(g.getMessage().contains("free"), g.getMessage());
+            assertEquals(100, f.pool.capacity());
+            assertRowsEqual(f, f.hot, f.hot.length);
+        }
+        assertTrue(device.freeMemory() >= before - (64L << 20), "a failed pool leaks no device memory");
+    }
+
+    @Test
+    void promotingBeyondCapacityIsAnErrorAndChangesNothing() {
+        RowLayout layout = RowLayout.of(4, Optimizer.SGD);
+        try (Fixture f = new Fixture(device, layout, 100, 90, 101)) {
+            long[] more = new long[20];
+            for (int i = 0; i < 20; i++) {
+                more[i] = 99_500 + i;
+            }
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> f.pool.promote(f.table, more, 20, ByteBuffer.allocateDirect(20 * 16)));
+            assertTrue(e.getMessage().contains("10 free slots"), e.getMessage());
+            assertEquals(90, f.pool.used());
+            assertFalse(f.pool.contains(f.table, more[0]));
+        }
+    }
+
+    // ---------------------------------------------------------------- resident (device mode)
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Optimizer.class)
+    void residentTablesStartAtRowInitAndTrainInPlace(Optimizer opt) {
+        int dim = 8;
+        RowLayout layout = RowLayout.of(dim, opt);
+        TableSpec a = new TableSpec("a", 300, dim, opt);
+        TableSpec b = new TableSpec("b", 500, dim, opt);
+        try (SlotPool pool = new SlotPool(device, layout, 1000 * (layout.bytesPerRow() + 1L));
+             HotBatch buf = pool.newBatch(32, 64)) {
+            int ta = pool.addResidentTable(a, 42L, 0);
+            int tb = pool.addResidentTable(b, 42L, 1);
+            assertEquals(800, pool.used());
+            ReferenceTier ref = new ReferenceTier(layout);
+            float[] row = new float[layout.floatsPerRow()];
+            long[] all = new long[500];
+            for (int r = 0; r < 500; r++) {
+                all[r] = r;
+                RowInit.fill(42L, 1, r, layout, RowInit.scale(500), row, 0);
+                ref.put(r, row);
+            }
+            ByteBuffer out = ByteBuffer.allocateDirect(500 * layout.bytesPerRow()).order(ByteOrder.LITTLE_ENDIAN);
+            pool.read(tb, all, 500, out, null);
+            for (int r = 0; r < 500; r++) {
+                assertBits(ref.rows.get((long) r), ReferenceTier.unpack(out, r, layout), layout.floatsPerRow(), "initial row " + r);
+            }
+            Random rnd = new Random(7);
+            PooledBatch batch = new PooledBatch(64, 32);
+            for (int i = 0; i < 32; i++) {
+                batch.add(rnd.nextInt(500)).add(rnd.nextInt(500)).endBag();
+            }
+            pool.gather(tb, batch, buf);
+            float[] got = new float[32 * dim];
+            buf.readPooled(got, 32);
+            assertBits(ref.gather(batch), got, 32 * dim, "resident gather");
+            DedupedIds d = new DedupedIds().build(batch);
+            float[] g = randomGrads(32, dim, rnd);
+            buf.writeGradients(g, 32);
+            pool.apply(tb, d, buf, 0.2f, 1e-7f);
+            ref.apply(d, g, 0.2f, 1e-7f);
+            pool.read(tb, all, 500, out, null);
+            for (int r = 0; r < 500; r++) {
+                assertBits(ref.rows.get((long) r), ReferenceTier.unpack(out, r, layout), layout.floatsPerRow(), "trained row " + r);
+            }
+            assertTrue(pool.contains(ta, 299));
+            assertFalse(pool.contains(ta, 300));
+            assertThrows(IllegalArgumentException.class, () -> pool.demote(ta, new long[] {1}, 1, ByteBuffer.allocateDirect(64), null));
+        }
+    }
+
+    // ---------------------------------------------------------------- bad arguments
+
+    @Test
+    void badArgumentsAreClearErrors() {
+        RowLayout layout = RowLayout.of(4, Optimizer.ROWWISE_ADAGRAD);
+        try (Fixture f = new Fixture(device, layout, 100, 10, 111);
+             SlotPool other = new SlotPool(device, layout, 10 * (layout.bytesPerRow() + 1L));
+             HotBatch small = f.pool.newBatch(2, 2);
+             HotBatch foreign = other.newBatch(2, 2)) {
+            assertMessage(IllegalArgumentException.class, "layout",
+                    () -> f.pool.addTable(new TableSpec("x", 10, 8, Optimizer.SGD)));
+            assertMessage(IllegalArgumentException.class, "no table with handle 7", () -> f.pool.contains(7, 0));
+            PooledBatch big = new PooledBatch(3, 3);
+            big.add(f.hot[0]).endBag().add(f.hot[1]).endBag().add(f.hot[2]).endBag();
+            assertMessage(IllegalArgumentException.class, "exceeds the batch buffer", () -> f.pool.gather(f.table, big, small));
+            PooledBatch one = new PooledBatch(1, 1);
+            one.add(f.hot[0]).endBag();
+            assertMessage(IllegalArgumentException.class, "not made by this pool", () -> f.pool.gather(f.table, one, foreign));
+            assertMessage(IllegalArgumentException.class, "outside [0, 100000)",
+                    () -> f.pool.promote(f.table, new long[] {100_000}, 1, ByteBuffer.allocateDirect(64)));
+            assertMessage(IllegalArgumentException.class, "already hot",
+                    () -> f.pool.promote(f.table, new long[] {f.hot[0]}, 1, ByteBuffer.allocateDirect(64)));
+            assertMessage(IllegalArgumentException.class, "appears twice",
+                    () -> f.pool.promote(f.table, new long[] {5, 5}, 2, ByteBuffer.allocateDirect(64)));
+            assertFalse(f.pool.contains(f.table, 5), "a failed promote leaves nothing behind");
+            assertEquals(10, f.pool.used());
+            assertMessage(IllegalArgumentException.class, "limit is 8",
+                    () -> f.pool.promote(f.table, new long[] {6}, 1, ByteBuffer.allocateDirect(8)));
+            assertMessage(IllegalArgumentException.class, "is not hot",
+                    () -> f.pool.read(f.table, new long[] {6}, 1, ByteBuffer.allocateDirect(64), null));
+            assertMessage(IllegalArgumentException.class, "row 6 is not hot",
+                    () -> f.pool.demote(f.table, new long[] {f.hot[0], 6}, 2, ByteBuffer.allocateDirect(64), null));
+            assertMessage(IllegalArgumentException.class, "appears twice in one demote",
+                    () -> f.pool.demote(f.table, new long[] {f.hot[1], f.hot[1]}, 2, ByteBuffer.allocateDirect(64), null));
+            assertTrue(f.pool.contains(f.table, f.hot[0]) && f.pool.contains(f.table, f.hot[1]), "a failed demote keeps its rows");
+            assertEquals(10, f.pool.used());
+            assertRowsEqual(f, f.hot, f.hot.length);
+            DedupedIds d = new DedupedIds().build(one);
+            assertMessage(IllegalArgumentException.class, "learning rate", () -> f.pool.apply(f.table, d, small, Float.NaN, 1e-8f));
+            assertMessage(IllegalArgumentException.class, "eps", () -> f.pool.apply(f.table, d, small, 0.1f, 0f));
+            assertMessage(IllegalArgumentException.class, "maxBags", () -> small.writeGradients(new float[100], 3));
+            assertMessage(IllegalArgumentException.class, "buys no slot", () -> f.pool.resize(3));
+            assertMessage(IllegalArgumentException.class, "count must be", () -> f.pool.clearDirty(f.table, new long[1], 2));
+        }
+    }
+
+    private static void assertMessage(Class<? extends Throwable> type, String part, org.junit.jupiter.api.function.Executable e) {
+        Throwable t = assertThrows(type, e);
+        assertTrue(t.getMessage() != null && t.getMessage().contains(part), "message '" + t.getMessage() + "' should name '" + part + "'");
+    }
+}
