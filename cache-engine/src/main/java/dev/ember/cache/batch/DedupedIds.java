@@ -90,6 +90,14 @@ public final class DedupedIds {
         return occStart;
     }
 
+    /**
+     * The unique index of each id of the batch, by batch position: pooling sums a bag's rows in
+     * bag order through this, whichever tier each row comes from.
+     */
+    public int[] uniqueOf() {
+        return occUnique;
+    }
+
     /** The bag of each occurrence, grouped by unique id, ascending batch position within a group. */
     public int[] occBag() {
         return occBag;

@@ -836,6 +836,13 @@ public final class SlotPool implements HotTier {
         if (budgetBytes <= 0) {
             throw new IllegalArgumentException("hot budget must be > 0 bytes, got " + budgetBytes);
         }
+        // Checked before the slot-count limit: on a large card a budget beyond free memory would
+        // otherwise be reported as too many slots (seen on an H200's OpenCL platform).
+        long free = device.freeMemory();
+        if (budgetBytes > free) {
+            throw new DeviceMemoryException("hot budget of " + budgetBytes + " bytes exceeds " + device.name() + "'s "
+                    + free + " bytes free of " + device.totalMemory() + " (lower the hot budget)");
+        }
         long cap = budgetBytes / slotBytes;
         if (cap < 1) {
             throw new IllegalArgumentException("hot budget of " + budgetBytes + " bytes buys no slot; one slot of "

@@ -13,6 +13,11 @@ import picocli.CommandLine.Command;
         description = "Trains recommendation models whose embedding tables do not fit on a GPU.",
         subcommands = {
                 CommandLine.HelpCommand.class,
+                TrainCommand.class,
+                InspectCommand.class,
+                StoreCommand.class,
+                ConvertCommand.class,
+                GenDataCommand.class,
         })
 public final class EmberCli implements Runnable {
     /** Exit code for bad arguments or configuration, as picocli uses. */
@@ -27,7 +32,14 @@ public final class EmberCli implements Runnable {
 
     /** The configured command line; tests run it in-process. */
     public static CommandLine commandLine() {
-        return new CommandLine(new EmberCli());
+        CommandLine cl = new CommandLine(new EmberCli());
+        // a bad value is one line naming it, and exit code 2 (not a page of usage)
+        cl.setParameterExceptionHandler((ex, args) -> {
+            CommandLine c = ex.getCommandLine();
+            c.getErr().println(c.getCommandName() + ": " + ex.getMessage() + " (see --help)");
+            return EXIT_USAGE;
+        });
+        return cl;
     }
 
     @Override

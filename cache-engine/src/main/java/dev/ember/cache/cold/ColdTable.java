@@ -1,0 +1,543 @@
+package dev.ember.cache.cold;
+
+import dev.ember.cache.batch.DedupedIds;
+import dev.ember.cache.durability.UndoLog;
+import dev.ember.cache.table.RowInit;
+import dev.ember.cache.table.RowLayout;
+import dev.ember.cache.table.RowUpdate;
+import dev.ember.cache.table.TableSpec;
+import net.openhft.chronicle.bytes.BytesStore;
+import net.openhft.chronicle.bytes.RandomDataInput;
+import net.openhft.chronicle.core.Jvm;
+import net.openhft.chronicle.core.UnsafeMemory;
+import net.openhft.chronicle.core.values.LongValue;
+import net.openhft.chronicle.hash.Data;
+import net.openhft.chronicle.map.ChronicleMap;
+import net.openhft.chronicle.map.ExternalMapQueryContext;
+import net.openhft.chronicle.map.MapEntry;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * The cold copy of one table: a persisted Chronicle Map from row id to row bytes
+ * ({@link RowLayout}: weights, then optimizer state, little-endian fp32). Rows never written are
+ * not stored and read as {@link RowInit}.
+ *
+ * <p>Batched operations only. Row {@code u} of a batch goes to bytes
+ * {@code [u*bytesPerRow, (u+1)*bytesPerRow)} of the caller's buffer:
+ * <pre>
+ *  out:   | row u0: w[0..dim) state | row u1: ... | ...         (uniqueCount x bytesPerRow)
+ *  grads: | bag 0: g[0..dim)        | bag 1: ...  | ...         (bags x dim floats, apply)
+ * </pre>
+ * Work is split into the pool's fixed partitions; each row is touched by exactly one partition,
+ * so results never depend on the thread count. Nothing is allocated per row: each partition
+ * reuses its key, float and byte scratch, and Chronicle's query contexts are reused per thread.
+ * Lookups pass the key as its 8 stored bytes ({@code queryContext(BytesStore, 0, 8)}): marshalling
+ * a {@code LongValue} key cost about 3x the whole lookup. Values are read in place and written
+ * through {@code doReplaceValue} (same size: in place, entry checksum updated by Chronicle).
+ *
+ * <p>Before the first in-place change of a row since the last checkpoint, its pre-image (or its
+ * absence) is appended to the {@link UndoLog} and forced; a per-checkpoint Roaring bitmap records
+ * which rows are logged. Not thread-safe: one batch operation at a time, and none while the
+ * store checkpoints (checkpoints happen at step boundaries).
+ */
+public final class ColdTable implements AutoCloseable {
+
+    static {
+        if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
+            throw new ExceptionInInitializerError("Ember's cold tier needs a little-endian CPU");
+        }
+    }
+
+    private static final int KEY_BYTES = Long.BYTES;
+
+    private final TableSpec spec;
+    private final int index;
+    private final RowLayout layout;
+    private final int dim;
+    private final int floatsPerRow;
+    private final int rowBytes;
+    private final long seed;
+    private final float scale;
+    private final File file;
+    private final ChronicleMap<LongValue, byte[]> map;
+    private final WorkerPool pool;
+    private final UndoLog undo;
+    private final RowSet logged;
+    private final ColdCounters counters = new ColdCounters();
+    private final Scratch[] scratch;
+    private final long[] partitionNew;
+    private final long capacity;
+
+    // Per-call arguments of the partition tasks (set before pool.run, read inside).
+    private long[] argIds;
+    private int[] argIndex;
+    private ByteBuffer argBuf;
+    private long argAddress;
+    private DedupedIds argDeduped;
+    private float argLr;
+    private float argEps;
+    private int[] need = new int[64];
+    private ByteBuffer staging = ByteBuffer.allocateDirect(64 * 128).order(ByteOrder.LITTLE_ENDIAN);
+
+    private final WorkerPool.RangeTask gatherTask = this::gatherRange;
+    private final WorkerPool.RangeTask applyTask = this::applyRange;
+    private final WorkerPool.RangeTask putTask = this::putRange;
+    private final WorkerPool.RangeTask preImageTask = this::preImageRange;
+    private final WorkerPool.RangeTask presenceTask = this::presenceRange;
+
+    /** Per-partition scratch: everything a partition needs to touch rows without allocating. */
+    private static final class Scratch {
+        /** The key as the map stores it (8 bytes, little-endian): no key marshalling per lookup. */
+        final BytesStore<?, Void> key = BytesStore.nativeStoreWithFixedCapacity(KEY_BYTES);
+        final float[] row;
+        final float[] grad;
+        final byte[] bytes;
+        /** {@link #bytes} as Chronicle bytes: wrapping once avoids a wrapper per write. */
+        final BytesStore<?, byte[]> store;
+
+        Scratch(int floatsPerRow, int dim, int rowBytes) {
+            row = new float[floatsPerRow];
+            grad = new float[dim];
+            bytes = new byte[rowBytes];
+            store = BytesStore.wrap(bytes);
+        }
+    }
+
+    /**
+     * @param index the table's number in its store (hashed into {@link RowInit})
+     * @param undo  null to run without pre-images (benchmarks only: a crash is then unrecoverable)
+     */
+    public ColdTable(TableSpec spec, int index, long seed, long capacity, File file,
+                     ChronicleMap<LongValue, byte[]> map, WorkerPool pool, UndoLog undo) {
+        this.spec = spec;
+        this.index = index;
+        this.layout = spec.layout();
+        this.dim = spec.dim();
+        this.floatsPerRow = layout.floatsPerRow();
+        this.rowBytes = layout.bytesPerRow();
+        this.seed = seed;
+        this.scale = RowInit.scale(spec.rows());
+        this.capacity = capacity;
+        this.file = file;
+        this.map = map;
+        this.pool = pool;
+        this.undo = undo;
+        this.scratch = new Scratch[pool.threads()];
+        for (int p = 0; p < scratch.length; p++) {
+            scratch[p] = new Scratch(floatsPerRow, dim, rowBytes);
+        }
+        this.partitionNew = new long[pool.threads()];
+        this.logged = new RowSet(spec.rows());
+    }
+
+    public TableSpec spec() {
+        return spec;
+    }
+
+    public String name() {
+        return spec.name();
+    }
+
+    public int index() {
+        return index;
+    }
+
+    public int bytesPerRow() {
+        return rowBytes;
+    }
+
+    public long rowsStored() {
+        return map.longSize();
+    }
+
+    public long capacity() {
+        return capacity;
+    }
+
+    /** Rows that can still be stored before inserts are refused. */
+    public long headroom() {
+        return capacity - map.longSize();
+    }
+
+    public File file() {
+        return file;
+    }
+
+    /** Bytes of the map file (all allocated at creation). */
+    public long bytesOnDisk() {
+        return file.length();
+    }
+
+    /** Bytes of off-heap memory the map has mapped. */
+    public long bytesMapped() {
+        return map.offHeapMemoryUsed();
+    }
+
+    public ColdCounters counters() {
+        return counters;
+    }
+
+    /** Rows whose pre-image is logged since the last checkpoint. */
+    public long rowsLogged() {
+        return logged.size();
+    }
+
+    /** Copies the full row (weights and state) of each unique id of {@code ids} into {@code out}. */
+    public void gather(DedupedIds ids, ByteBuffer out) {
+        gather(ids.unique(), ids.uniqueCount(), out);
+    }
+
+    /** Copies the full rows of {@code ids[0..count)} into {@code out}, row {@code i} at {@code i*bytesPerRow}. */
+    public void gather(long[] ids, int count, ByteBuffer out) {
+        checkIds(ids, count);
+        checkBuffer(out, (long) count * rowBytes, "out");
+        argIds = ids;
+        argBuf = out;
+        argAddress = Jvm.address(out);
+        pool.run(count, gatherTask);
+        argBuf = null;
+        counters.gathers.increment();
+        counters.rowsRead.add(count);
+    }
+
+    /**
+     * Applies per-bag gradients ({@code dim} floats per bag, in {@code grads}) to every unique id of
+     * {@code ids} with the table's optimizer: an id's gradient is the sum of its bags' gradients in
+     * ascending batch position (see {@link dev.ember.cache.table.Optimizer}).
+     *
+     * @throws CapacityExceededException before any change when the new rows would not fit
+     */
+    public void apply(DedupedIds ids, ByteBuffer grads, float lr, float eps) {
+        int n = ids.uniqueCount();
+        checkIds(ids.unique(), n);
+        int[] occBag = ids.occBag();
+        int occurrences = ids.occStart()[n];
+        int maxBag = -1;
+        for (int i = 0; i < occurrences; i++) {
+            maxBag = Math.max(maxBag, occBag[i]);
+        }
+        checkBuffer(grads, (long) (maxBag + 1) * dim * Float.BYTES, "grads");
+        prepareWrite(ids.unique(), n);
+        argDeduped = ids;
+        argBuf = grads;
+        argLr = lr;
+        argEps = eps;
+        pool.run(n, applyTask);
+        argBuf = null;
+        argDeduped = null;
+        counters.applies.increment();
+        counters.rowsWritten.add(n);
+    }
+
+    /**
+     * Stores full rows (weights and state) from {@code rows} for the distinct ids
+     * {@code ids[0..count)}, row {@code i} at {@code i*bytesPerRow}: how the hot tier hands rows back.
+     */
+    public void put(long[] ids, int count, ByteBuffer rows) {
+        checkIds(ids, count);
+        checkBuffer(rows, (long) count * rowBytes, "rows");
+        prepareWrite(ids, count);
+        argIds = ids;
+        argBuf = rows;
+        pool.run(count, putTask);
+        argBuf = null;
+        counters.rowsWritten.add(count);
+    }
+
+    /**
+     * Capacity check, then pre-images of rows not yet logged since the checkpoint, forced to disk.
+     * Throws before any change.
+     */
+    private void prepareWrite(long[] ids, int n) {
+        argIds = ids;
+        java.util.Arrays.fill(partitionNew, 0);
+        int m = 0;
+        int recBytes = UndoLog.recordBytes(rowBytes);
+        if (undo != null) {
+            if (need.length < n) {
+                need = new int[Math.max(n, need.length * 2)];
+            }
+            for (int i = 0; i < n; i++) {
+                if (!logged.contains(ids[i])) {
+                    need[m++] = i;
+                }
+            }
+            long bytes = (long) m * recBytes;
+            if (staging.capacity() < bytes) {
+                staging = ByteBuffer.allocateDirect((int) Math.min(Integer.MAX_VALUE, Math.max(bytes, 2L * staging.capacity())))
+                        .order(ByteOrder.LITTLE_ENDIAN);
+            }
+            argIndex = need;
+            pool.run(m, preImageTask);
+        } else {
+            pool.run(n, presenceTask);
+        }
+        long newRows = 0;
+        for (long c : partitionNew) {
+            newRows += c;
+        }
+        long stored = map.longSize();
+        if (stored + newRows > capacity) {
+            throw new CapacityExceededException(spec.name(), stored, newRows, capacity);
+        }
+        if (undo != null && m > 0) {
+            try {
+                undo.append(staging, m * recBytes);
+            } catch (IOException e) {
+                throw new UncheckedIOException("table " + spec.name() + ": writing pre-images to " + undo.file()
+                        + " failed; no row was changed", e);
+            }
+            for (int i = 0; i < m; i++) {
+                logged.add(ids[need[i]]);
+            }
+            counters.preImagesLogged.add(m);
+        }
+    }
+
+    /** A checkpoint completed: every row's next change needs a new pre-image. */
+    public void checkpointed() {
+        logged.clear();
+    }
+
+    /** Forces the map file's pages to the device. */
+    public void force() throws IOException {
+        MapFiles.force(file);
+    }
+
+    /** Sets a row back to its checkpoint value during rollback (never logged: the log is being undone). */
+    public void restore(long row, boolean present, ByteBuffer bytes) {
+        Scratch s = scratch[0];
+        s.key.writeLong(0, row);
+        try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key, 0, KEY_BYTES)) {
+            c.updateLock().lock();
+            MapEntry<LongValue, byte[]> e = c.entry();
+            if (!present) {
+                if (e != null) {
+                    e.doRemove();
+                }
+                return;
+            }
+            if (bytes.remaining() != rowBytes) {
+                throw new IllegalStateException("table " + spec.name() + ": undo record of row " + row + " has "
+                        + bytes.remaining() + " bytes, rows have " + rowBytes);
+            }
+            bytes.duplicate().get(s.bytes);
+            Data<byte[]> v = c.wrapValueBytesAsData(s.store, 0, rowBytes);
+            if (e != null) {
+                e.doReplaceValue(v);
+            } else {
+                c.absentEntry().doInsert(v);
+            }
+        }
+    }
+
+    /**
+     * Copies a stored row to {@code dst[at..at+rowBytes)}: one memory copy from the mapped entry
+     * (bounds of {@code dst} were checked for the whole batch), or int by int if Chronicle ever
+     * hands out a value that is not in direct memory.
+     */
+    private void copyValue(Data<byte[]> v, ByteBuffer dst, long dstAddress, int at) {
+        RandomDataInput in = v.bytes();
+        long off = v.offset();
+        if (in.isDirectMemory()) {
+            UnsafeMemory.MEMORY.copyMemory(in.addressForRead(off), dstAddress + at, rowBytes);
+            return;
+        }
+        for (int b = 0; b < rowBytes; b += 4) {
+            dst.putInt(at + b, in.readInt(off + b));
+        }
+    }
+
+    private void gatherRange(int partition, int from, int to) {
+        Scratch s = scratch[partition];
+        long[] ids = argIds;
+        ByteBuffer out = argBuf;
+        long outAddress = argAddress;
+        for (int u = from; u < to; u++) {
+            int base = u * rowBytes;
+            s.key.writeLong(0, ids[u]);
+            try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key, 0, KEY_BYTES)) {
+                MapEntry<LongValue, byte[]> e = c.entry();
+                if (e != null) {
+                    copyValue(e.value(), out, outAddress, base);
+                    continue;
+                }
+            }
+            long id = ids[u];
+            for (int c = 0; c < dim; c++) {
+                out.putFloat(base + 4 * c, RowInit.weight(seed, index, id, c, scale));
+            }
+            for (int c = dim; c < floatsPerRow; c++) {
+                out.putFloat(base + 4 * c, 0.0f);
+            }
+        }
+    }
+
+    private void applyRange(int partition, int from, int to) {
+        Scratch s = scratch[partition];
+        DedupedIds d = argDeduped;
+        long[] ids = d.unique();
+        int[] occStart = d.occStart();
+        int[] occBag = d.occBag();
+        ByteBuffer grads = argBuf;
+        float[] g = s.grad;
+        float[] row = s.row;
+        for (int u = from; u < to; u++) {
+            java.util.Arrays.fill(g, 0.0f);
+            for (int o = occStart[u], end = occStart[u + 1]; o < end; o++) {
+                int base = occBag[o] * dim * 4;
+                for (int c = 0; c < dim; c++) {
+                    g[c] = g[c] + grads.getFloat(base + 4 * c);
+                }
+            }
+            long id = ids[u];
+            s.key.writeLong(0, id);
+            try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key, 0, KEY_BYTES)) {
+                c.updateLock().lock();
+                MapEntry<LongValue, byte[]> e = c.entry();
+                if (e != null) {
+                    Data<byte[]> v = e.value();
+                    RandomDataInput in = v.bytes();
+                    long off = v.offset();
+                    for (int k = 0; k < floatsPerRow; k++) {
+                        row[k] = in.readFloat(off + 4L * k);
+                    }
+                } else {
+                    RowInit.fill(seed, index, id, layout, scale, row, 0);
+                }
+                RowUpdate.apply(layout, row, g, argLr, argEps);
+                for (int k = 0; k < floatsPerRow; k++) {
+                    putFloat(s.bytes, 4 * k, row[k]);
+                }
+                Data<byte[]> nv = c.wrapValueBytesAsData(s.store, 0, rowBytes);
+                if (e != null) {
+                    e.doReplaceValue(nv);
+                } else {
+                    c.absentEntry().doInsert(nv);
+                    counters.rowsInserted.increment();
+                }
+            }
+        }
+    }
+
+    private static void putFloat(byte[] b, int off, float v) {
+        int bits = Float.floatToRawIntBits(v);
+        b[off] = (byte) bits;
+        b[off + 1] = (byte) (bits >>> 8);
+        b[off + 2] = (byte) (bits >>> 16);
+        b[off + 3] = (byte) (bits >>> 24);
+    }
+
+    private void putRange(int partition, int from, int to) {
+        Scratch s = scratch[partition];
+        long[] ids = argIds;
+        ByteBuffer rows = argBuf;
+        for (int u = from; u < to; u++) {
+            int base = u * rowBytes;
+            for (int b = 0; b < rowBytes; b++) {
+                s.bytes[b] = rows.get(base + b);
+            }
+            s.key.writeLong(0, ids[u]);
+            try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key, 0, KEY_BYTES)) {
+                c.updateLock().lock();
+                MapEntry<LongValue, byte[]> e = c.entry();
+                Data<byte[]> nv = c.wrapValueBytesAsData(s.store, 0, rowBytes);
+                if (e != null) {
+                    e.doReplaceValue(nv);
+                } else {
+                    c.absentEntry().doInsert(nv);
+                    counters.rowsInserted.increment();
+                }
+            }
+        }
+    }
+
+    /** Writes the pre-image record of each row {@code argIds[argIndex[i]]} at slot {@code i} of the staging buffer. */
+    private void preImageRange(int partition, int from, int to) {
+        Scratch s = scratch[partition];
+        long[] ids = argIds;
+        int[] idx = argIndex;
+        ByteBuffer buf = staging;
+        long stagingAddress = Jvm.address(buf);
+        int recBytes = UndoLog.recordBytes(rowBytes);
+        long absent = 0;
+        for (int i = from; i < to; i++) {
+            long id = ids[idx[i]];
+            int off = i * recBytes;
+            s.key.writeLong(0, id);
+            boolean present;
+            try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key, 0, KEY_BYTES)) {
+                MapEntry<LongValue, byte[]> e = c.entry();
+                present = e != null;
+                int base = off + UndoLog.RECORD_HEAD;
+                if (present) {
+                    copyValue(e.value(), buf, stagingAddress, base);
+                } else {
+                    for (int b = 0; b < rowBytes; b += 4) {
+                        buf.putInt(base + b, 0);
+                    }
+                    absent++;
+                }
+            }
+            UndoLog.putHead(buf, off, index, id, present, rowBytes);
+            UndoLog.seal(buf, off, rowBytes);
+        }
+        partitionNew[partition] = absent;
+    }
+
+    private void presenceRange(int partition, int from, int to) {
+        Scratch s = scratch[partition];
+        long[] ids = argIds;
+        long absent = 0;
+        for (int u = from; u < to; u++) {
+            s.key.writeLong(0, ids[u]);
+            try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key, 0, KEY_BYTES)) {
+                if (c.entry() == null) {
+                    absent++;
+                }
+            }
+        }
+        partitionNew[partition] = absent;
+    }
+
+    private void checkIds(long[] ids, int count) {
+        long rows = spec.rows();
+        for (int i = 0; i < count; i++) {
+            long id = ids[i];
+            if (id < 0 || id >= rows) {
+                throw new IllegalArgumentException("table " + spec.name() + ": id " + id + " is outside [0, " + rows + ")");
+            }
+        }
+    }
+
+    private void checkBuffer(ByteBuffer buf, long needed, String what) {
+        if (!buf.isDirect()) {
+            throw new IllegalArgumentException("table " + spec.name() + ": " + what + " must be a direct (off-heap) ByteBuffer");
+        }
+        if (buf.order() != ByteOrder.LITTLE_ENDIAN) {
+            throw new IllegalArgumentException("table " + spec.name() + ": " + what + " must be little-endian (ByteOrder.LITTLE_ENDIAN)");
+        }
+        if (buf.capacity() < needed) {
+            throw new IllegalArgumentException("table " + spec.name() + ": " + what + " holds " + buf.capacity()
+                    + " bytes, the batch needs " + needed);
+        }
+    }
+
+    /** The underlying map, for whole-table copies (grow, digests). */
+    public ChronicleMap<LongValue, byte[]> map() {
+        return map;
+    }
+
+    @Override
+    public void close() {
+        map.close();
+        for (Scratch s : scratch) {
+            s.key.releaseLast();
+        }
+    }
+}

@@ -1,0 +1,456 @@
+package dev.ember.cache.hotset;
+
+import dev.ember.cache.batch.PooledBatch;
+import dev.ember.cache.table.TableSpec;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.List;
+import java.util.concurrent.atomic.LongAdder;
+import org.roaringbitmap.RoaringBitmap;
+
+/**
+ * The published hot set, the rows in-flight batches use, and the moves that take the current
+ * hot set to a target one in bounded chunks.
+ *
+ * <p><b>Generations.</b> {@link #current()} is an immutable {@link HotSet}; each committed chunk
+ * publishes a new one with generation + 1 (a volatile write), so readers never see a bitmap
+ * change.
+ *
+ * <p><b>Pinning.</b> A batch is built against a generation: {@link #pin} returns the current
+ * snapshot and, atomically with it, counts every (table, row) of the batch as pinned;
+ * {@link #release} uncounts them when the batch's updates are applied. {@link #planChunk} never
+ * takes a pinned row: its move is deferred (it stays pending and is retried by later chunks).
+ * Hence every row a pinned batch uses has the same owner in its generation as in the current
+ * one, whatever generations were published since, and a pipeline of in-flight batches (lookahead)
+ * does not block re-tiering of the other rows. While a chunk is planned but not yet committed or
+ * aborted its rows are in transit, so {@link #pin} waits for it (chunks are small and bounded).
+ *
+ * <p><b>Moves.</b> {@link #retarget} sets the target and computes
+ * {@code promote = target.andNot(current)}, {@code demote = current.andNot(target)}; that costs
+ * time in proportion to the hot set, so the knob's thread computes it ahead with
+ * {@link #prepare} and the step thread adopts it with {@link #retarget(PreparedTarget)}.
+ * {@link #planChunk} fills a {@link MoveChunk} with up to its capacity of unpinned moves,
+ * demotions first; promotions only while the hot bytes stay within {@code max(bytes when
+ * retargeted, target bytes)}, so the hot tier never needs more room than it already had or the
+ * target needs. The store copies the rows (promotion: cold -> hot; demotion: write back dirty
+ * rows) and then calls {@link #commit}, which publishes the next generation and drops the
+ * moved rows from the pending sets: each pending move is taken exactly once.
+ */
+public final class HotSets {
+    private static final int BLOB_MAGIC = 0x45485332; // "EHS2"
+
+    private final List<TableSpec> tables;
+    private final PinCounts pins;
+    private final int[] rowBytes;
+    private volatile HotSet current;
+
+    // Guarded by this.
+    private HotSet target;
+    private RoaringBitmap[] pendingPromote;
+    private RoaringBitmap[] pendingDemote;
+    private long byteLimit;
+    private boolean chunkOpen;
+    private long mark;
+    private RoaringBitmap[] movedSinceMark;
+    private final LongAdder slowRetargets = new LongAdder();
+
+    private final LongAdder pinnedBatches = new LongAdder();
+    private final LongAdder deferredMoves = new LongAdder();
+    private final LongAdder promoted = new LongAdder();
+    private final LongAdder demoted = new LongAdder();
+
+    public HotSets(HotSet initial) {
+        this.current = initial;
+        this.tables = initial.tables();
+        this.pins = new PinCounts(1 << 16);
+        this.rowBytes = new int[tables.size()];
+        for (int t = 0; t < rowBytes.length; t++) {
+            rowBytes[t] = tables.get(t).layout().bytesPerRow();
+        }
+    }
+
+    /** The published snapshot; never changes under the reader. */
+    public HotSet current() {
+        return current;
+    }
+
+    public List<TableSpec> tables() {
+        return tables;
+    }
+
+    /**
+     * Pins every id of a batch ({@code perTable[t]} holds table t's ids) and returns the
+     * generation to build it against. Waits while a chunk is in transit.
+     */
+    public synchronized HotSet pin(PooledBatch[] perTable) {
+        checkTables(perTable);
+        boolean interrupted = false;
+        while (chunkOpen) {
+            try {
+                wait();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        for (int t = 0; t < perTable.length; t++) {
+            PooledBatch b = perTable[t];
+            long[] ids = b.ids();
+            for (int i = 0, n = b.idCount(); i < n; i++) {
+                checkRow(t, ids[i]);
+            }
+        }
+        for (int t = 0; t < perTable.length; t++) {
+            PooledBatch b = perTable[t];
+            long[] ids = b.ids();
+            for (int i = 0, n = b.idCount(); i < n; i++) {
+                pins.increment(PinCounts.key(t, ids[i]));
+            }
+        }
+        pinnedBatches.increment();
+        return current;
+    }
+
+    /** Releases a batch pinned by {@link #pin}; the batch must be unchanged since. */
+    public synchronized void release(PooledBatch[] perTable) {
+        checkTables(perTable);
+        for (int t = 0; t < perTable.length; t++) {
+            PooledBatch b = perTable[t];
+            long[] ids = b.ids();
+            for (int i = 0, n = b.idCount(); i < n; i++) {
+                pins.decrement(PinCounts.key(t, ids[i]));
+            }
+        }
+        pinnedBatches.decrement();
+    }
+
+    public synchronized boolean isPinned(int table, long row) {
+        return row >= 0 && row <= HotSet.MAX_ROWS && pins.contains(PinCounts.key(table, row));
+    }
+
+    /** Batches pinned and not yet released. */
+    public long pinnedBatches() {
+        return pinnedBatches.sum();
+    }
+
+    /**
+     * Makes {@code next}'s rows the target (its generation number is ignored: each committed
+     * chunk publishes current + 1). Replaces any earlier target; moves already committed stay.
+     */
+    public synchronized void retarget(HotSet next) {
+        if (chunkOpen) {
+            throw new IllegalStateException("retarget while a move chunk is in transit: commit or abort it first");
+        }
+        checkTarget(next);
+        HotSetDiff diff = HotSetDiff.between(current, next);
+        target = next;
+        pendingPromote = new RoaringBitmap[tables.size()];
+        pendingDemote = new RoaringBitmap[tables.size()];
+        for (int t = 0; t < pendingPromote.length; t++) {
+            pendingPromote[t] = diff.promote(t);
+            pendingDemote[t] = diff.demote(t);
+        }
+        byteLimit = Math.max(current.hotBytes(), next.hotBytes());
+    }
+
+    /**
+     * A target with its differences computed off the step path: {@link #prepare} runs on any
+     * thread (the knob's), {@link #retarget(PreparedTarget)} on the step thread then only adopts
+     * them and corrects the rows committed since, so it costs the moves since the preparation, not
+     * the size of the hot set.
+     */
+    public static final class PreparedTarget {
+        final HotSet target;
+        final HotSetDiff diff;
+        final long mark;
+
+        private PreparedTarget(HotSet target, HotSetDiff diff, long mark) {
+            this.target = target;
+            this.diff = diff;
+            this.mark = mark;
+        }
+
+        public HotSet target() {
+            return target;
+        }
+    }
+
+    /**
+     * Computes the differences between the current hot set and {@code next} for a later
+     * {@link #retarget(PreparedTarget)}; safe on any thread, and the expensive part runs outside
+     * the lock. Only the latest preparation can be adopted cheaply; an older one falls back to a
+     * full recomputation.
+     */
+    public PreparedTarget prepare(HotSet next) {
+        checkTarget(next);
+        HotSet base;
+        long m;
+        synchronized (this) {
+            base = current;
+            m = ++mark;
+            movedSinceMark = new RoaringBitmap[tables.size()];
+            for (int t = 0; t < movedSinceMark.length; t++) {
+                movedSinceMark[t] = new RoaringBitmap();
+            }
+        }
+        return new PreparedTarget(next, HotSetDiff.between(base, next), m);
+    }
+
+    /** As {@link #retarget(HotSet)}, adopting differences computed by {@link #prepare}. */
+    public synchronized void retarget(PreparedTarget prepared) {
+        if (chunkOpen) {
+            throw new IllegalStateException("retarget while a move chunk is in transit: commit or abort it first");
+        }
+        if (prepared.mark != mark || movedSinceMark == null) {
+            slowRetargets.increment();
+            retarget(prepared.target);
+            return;
+        }
+        HotSet next = prepared.target;
+        pendingPromote = new RoaringBitmap[tables.size()];
+        pendingDemote = new RoaringBitmap[tables.size()];
+        for (int t = 0; t < pendingPromote.length; t++) {
+            RoaringBitmap promote = prepared.diff.promote(t);
+            RoaringBitmap demote = prepared.diff.demote(t);
+            // Rows committed since the preparation: their pending state follows the current owner.
+            // Bitmap algebra over the moved rows M costs in proportion to M, not to the hot set.
+            RoaringBitmap moved = movedSinceMark[t];
+            if (!moved.isEmpty()) {
+                promote.andNot(moved);
+                demote.andNot(moved);
+                RoaringBitmap wanted = RoaringBitmap.and(moved, next.bitmap(t));
+                RoaringBitmap hot = RoaringBitmap.and(moved, current.bitmap(t));
+                promote.or(RoaringBitmap.andNot(wanted, hot));
+                demote.or(RoaringBitmap.andNot(hot, wanted));
+            }
+            pendingPromote[t] = promote;
+            pendingDemote[t] = demote;
+        }
+        target = next;
+        byteLimit = Math.max(current.hotBytes(), next.hotBytes());
+        movedSinceMark = null;
+        mark++;
+    }
+
+    /** Prepared targets that were stale and fell back to a full recomputation on the step thread. */
+    public long slowRetargets() {
+        return slowRetargets.sum();
+    }
+
+    /** The target set by {@link #retarget}, or null. */
+    public synchronized HotSet target() {
+        return target;
+    }
+
+    public synchronized long pendingPromotions() {
+        return count(pendingPromote);
+    }
+
+    public synchronized long pendingDemotions() {
+        return count(pendingDemote);
+    }
+
+    /** True when no move is pending (the current hot set has the target's rows). */
+    public synchronized boolean settled() {
+        return pendingPromote == null || (count(pendingPromote) == 0 && count(pendingDemote) == 0);
+    }
+
+    /**
+     * Plans the next chunk: up to {@code chunk.capacity()} unpinned moves, demotions first.
+     * Returns false (and leaves nothing open) when no move can be made now: none pending, or all
+     * pending ones pinned, or promotions blocked by room until pinned demotions go.
+     */
+    public synchronized boolean planChunk(MoveChunk chunk) {
+        if (chunkOpen) {
+            throw new IllegalStateException("a move chunk is already in transit: commit or abort it first");
+        }
+        chunk.clear();
+        if (pendingPromote == null) {
+            return false;
+        }
+        int cap = chunk.capacity();
+        long bytes = current.hotBytes();
+        for (int t = 0; t < pendingDemote.length && chunk.size() < cap; t++) {
+            RoaringBitmap pending = pendingDemote[t];
+            long r = pending.isEmpty() ? -1 : pending.nextValue(0);
+            while (r >= 0 && chunk.size() < cap) {
+                if (pins.contains(PinCounts.key(t, r))) {
+                    deferredMoves.increment();
+                } else {
+                    chunk.demoteTable[chunk.demoteCount] = t;
+                    chunk.demoteRow[chunk.demoteCount++] = (int) r;
+                    bytes -= rowBytes[t];
+                }
+                r = r == HotSet.MAX_ROWS ? -1 : pending.nextValue((int) r + 1);
+            }
+        }
+        for (int t = 0; t < pendingPromote.length && chunk.size() < cap; t++) {
+            RoaringBitmap pending = pendingPromote[t];
+            long r = pending.isEmpty() ? -1 : pending.nextValue(0);
+            while (r >= 0 && chunk.size() < cap && bytes + rowBytes[t] <= byteLimit) {
+                if (pins.contains(PinCounts.key(t, r))) {
+                    deferredMoves.increment();
+                } else {
+                    chunk.promoteTable[chunk.promoteCount] = t;
+                    chunk.promoteRow[chunk.promoteCount++] = (int) r;
+                    bytes += rowBytes[t];
+                }
+                r = r == HotSet.MAX_ROWS ? -1 : pending.nextValue((int) r + 1);
+            }
+        }
+        if (chunk.size() == 0) {
+            return false;
+        }
+        chunk.basedOn = current.generation();
+        chunkOpen = true;
+        return true;
+    }
+
+    /** Publishes the generation with the chunk's rows moved; returns it. */
+    public synchronized HotSet commit(MoveChunk chunk) {
+        checkOpen(chunk);
+        int n = tables.size();
+        RoaringBitmap[] up = new RoaringBitmap[n];
+        RoaringBitmap[] down = new RoaringBitmap[n];
+        for (int i = 0; i < chunk.demoteCount; i++) {
+            int t = chunk.demoteTable[i];
+            (down[t] == null ? down[t] = new RoaringBitmap() : down[t]).add(chunk.demoteRow[i]);
+        }
+        for (int i = 0; i < chunk.promoteCount; i++) {
+            int t = chunk.promoteTable[i];
+            (up[t] == null ? up[t] = new RoaringBitmap() : up[t]).add(chunk.promoteRow[i]);
+        }
+        for (int t = 0; t < n; t++) {
+            if (up[t] != null) {
+                pendingPromote[t].andNot(up[t]);
+                if (movedSinceMark != null) {
+                    movedSinceMark[t].or(up[t]);
+                }
+            }
+            if (down[t] != null) {
+                pendingDemote[t].andNot(down[t]);
+                if (movedSinceMark != null) {
+                    movedSinceMark[t].or(down[t]);
+                }
+            }
+        }
+        HotSet next = current.next(up, down);
+        current = next;
+        promoted.add(chunk.promoteCount);
+        demoted.add(chunk.demoteCount);
+        chunkOpen = false;
+        chunk.clear();
+        notifyAll();
+        return next;
+    }
+
+    /** Gives up a planned chunk (the copy failed): nothing is published, its moves stay pending. */
+    public synchronized void abort(MoveChunk chunk) {
+        checkOpen(chunk);
+        chunkOpen = false;
+        chunk.clear();
+        notifyAll();
+    }
+
+    public long deferredMoves() {
+        return deferredMoves.sum();
+    }
+
+    public long promotedRows() {
+        return promoted.sum();
+    }
+
+    public long demotedRows() {
+        return demoted.sum();
+    }
+
+    /** Checkpoint form: the current snapshot and the target (if any). No chunk may be in transit. */
+    public synchronized byte[] toBytes() {
+        if (chunkOpen) {
+            throw new IllegalStateException("checkpoint while a move chunk is in transit: commit or abort it first");
+        }
+        try {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            DataOutputStream out = new DataOutputStream(bytes);
+            out.writeInt(BLOB_MAGIC);
+            writeBlob(out, current.toBytes());
+            out.writeBoolean(target != null);
+            if (target != null) {
+                writeBlob(out, target.toBytes());
+            }
+            out.flush();
+            return bytes.toByteArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Restores {@link #toBytes()}: the same current generation, target and pending moves. */
+    public static HotSets fromBytes(byte[] blob, List<TableSpec> tables) {
+        try {
+            DataInputStream in = new DataInputStream(new ByteArrayInputStream(blob));
+            if (in.readInt() != BLOB_MAGIC) {
+                throw new IllegalArgumentException("not a hot-sets blob (bad magic)");
+            }
+            HotSets sets = new HotSets(HotSet.fromBytes(readBlob(in), tables));
+            if (in.readBoolean()) {
+                sets.retarget(HotSet.fromBytes(readBlob(in), tables));
+            }
+            return sets;
+        } catch (IOException e) {
+            throw new IllegalArgumentException("truncated hot-sets blob", e);
+        }
+    }
+
+    private static void writeBlob(DataOutputStream out, byte[] b) throws IOException {
+        out.writeInt(b.length);
+        out.write(b);
+    }
+
+    private static byte[] readBlob(DataInputStream in) throws IOException {
+        byte[] b = new byte[in.readInt()];
+        in.readFully(b);
+        return b;
+    }
+
+    private void checkTarget(HotSet next) {
+        if (!next.tables().equals(tables)) {
+            throw new IllegalArgumentException("target hot set is over different tables: " + next.tables() + " vs " + tables);
+        }
+    }
+
+    private void checkOpen(MoveChunk chunk) {
+        if (!chunkOpen || chunk.basedOn != current.generation()) {
+            throw new IllegalStateException("this chunk is not the one in transit (plan it with planChunk first)");
+        }
+    }
+
+    private void checkTables(PooledBatch[] perTable) {
+        if (perTable.length != tables.size()) {
+            throw new IllegalArgumentException("batch has " + perTable.length + " tables, the hot set has " + tables.size());
+        }
+    }
+
+    private void checkRow(int t, long row) {
+        if (row < 0 || row >= tables.get(t).rows()) {
+            throw new IllegalArgumentException("table " + tables.get(t).name() + ": id " + row
+                    + " is outside [0, " + tables.get(t).rows() + ")");
+        }
+    }
+
+    private static long count(RoaringBitmap[] maps) {
+        long n = 0;
+        if (maps != null) {
+            for (RoaringBitmap b : maps) {
+                n += b.getLongCardinality();
+            }
+        }
+        return n;
+    }
+}

@@ -1,0 +1,75 @@
+package dev.ember.cache.hotset;
+
+/**
+ * One bounded batch of row moves planned by {@link HotSets#planChunk}: demotions (hot -> cold,
+ * write back if dirty) then promotions (cold -> hot). Reused across chunks; filling it allocates
+ * nothing.
+ *
+ * <pre>
+ *  demoteTable: | t t t |        demoteRow: | r r r |     (demoteCount used)
+ *  promoteTable:| t t t t |      promoteRow:| r r r r |   (promoteCount used)
+ * </pre>
+ */
+public final class MoveChunk {
+    final int[] demoteTable;
+    final int[] demoteRow;
+    final int[] promoteTable;
+    final int[] promoteRow;
+    int demoteCount;
+    int promoteCount;
+    long basedOn = -1;
+
+    /** A chunk of at most {@code capacity} moves (demotions and promotions together). */
+    public MoveChunk(int capacity) {
+        if (capacity <= 0) {
+            throw new IllegalArgumentException("move chunk capacity must be > 0, got " + capacity);
+        }
+        demoteTable = new int[capacity];
+        demoteRow = new int[capacity];
+        promoteTable = new int[capacity];
+        promoteRow = new int[capacity];
+    }
+
+    public int capacity() {
+        return demoteRow.length;
+    }
+
+    public int demoteCount() {
+        return demoteCount;
+    }
+
+    public int promoteCount() {
+        return promoteCount;
+    }
+
+    public int size() {
+        return demoteCount + promoteCount;
+    }
+
+    public int demoteTable(int i) {
+        return demoteTable[i];
+    }
+
+    public long demoteRow(int i) {
+        return demoteRow[i];
+    }
+
+    public int promoteTable(int i) {
+        return promoteTable[i];
+    }
+
+    public long promoteRow(int i) {
+        return promoteRow[i];
+    }
+
+    /** The generation this chunk was planned against; committing it publishes generation + 1. */
+    public long basedOn() {
+        return basedOn;
+    }
+
+    void clear() {
+        demoteCount = 0;
+        promoteCount = 0;
+        basedOn = -1;
+    }
+}

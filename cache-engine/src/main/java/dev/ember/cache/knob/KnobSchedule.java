@@ -1,0 +1,305 @@
+package dev.ember.cache.knob;
+
+import dev.ember.cache.hotset.HotSet;
+import dev.ember.cache.hotset.HotSets;
+import dev.ember.cache.popularity.DecayingCounters;
+import dev.ember.cache.table.TableSpec;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * When the knob runs: every {@code period} steps it chooses the next hot set from the
+ * counters, on a background thread, and hands the choice back {@code lag} steps later.
+ *
+ * <p>The step thread calls {@link #onStep(long)} at every step boundary, after moving the
+ * counters' clock to that step and before recording the next batch. At a multiple of
+ * {@code period} it freezes the counters (they log the accesses meanwhile; see
+ * {@link DecayingCounters#freeze()}), reads the budget (so a budget change takes effect at the
+ * next evaluation) and starts the choice. At {@code step + lag} it waits for the choice if
+ * still running, thaws the counters and returns it; the caller retargets the hot sets to it.
+ * So the choice depends only on the counters at a fixed step, the incumbent and the budget:
+ * the same run gives the same hot sets whatever the thread timing, and a resumed run the same
+ * as an uninterrupted one. {@code lag = 0} chooses on the step thread.
+ *
+ * <p>Hysteresis: the incumbent passed to the chooser is the previous choice (the target the
+ * hot set moves to), whose rows a challenger must beat by the margin.
+ */
+public final class KnobSchedule implements AutoCloseable {
+    private static final int BLOB_MAGIC = 0x454B5331; // "EKS1"
+
+    private final DecayingCounters counters;
+    private final List<TableSpec> tables;
+    private final KnobMode mode;
+    private final HotRowChooser chooser;
+    private final int period;
+    private final int lag;
+    private final HotSets prepareAgainst;
+    private volatile Budget budget;
+    private ExecutorService executor;
+
+    private HotSet incumbent;
+    private Future<KnobChoice> running;
+    private KnobChoice ready;
+    private long applyStep = -1;
+    private volatile KnobChoice lastChoice;
+    private volatile long evaluations;
+
+    /**
+     * @param hysteresis what a challenger must beat an incumbent by ({@link Hysteresis#DEFAULT})
+     * @param counters  the online counters (the step thread owns their clock and records)
+     * @param incumbent the hot set in force now
+     * @param period    steps between evaluations, > 0
+     * @param lag       steps from an evaluation's start to its use, in [0, period]
+     */
+    public KnobSchedule(DecayingCounters counters, HotSet incumbent, KnobMode mode, Budget budget, Hysteresis hysteresis,
+                        int period, int lag) {
+        this(counters, incumbent, mode, budget, hysteresis, period, lag, null);
+    }
+
+    /**
+     * As above; each choice also comes with its differences against {@code prepareAgainst}
+     * computed on the knob's thread ({@link KnobChoice#retarget(HotSets)} then costs the step
+     * thread next to nothing).
+     */
+    public KnobSchedule(DecayingCounters counters, HotSet incumbent, KnobMode mode, Budget budget, Hysteresis hysteresis,
+                        int period, int lag, HotSets prepareAgainst) {
+        if (period <= 0) {
+            throw new IllegalArgumentException("knob period must be > 0 steps, got " + period);
+        }
+        if (lag < 0 || lag > period) {
+            throw new IllegalArgumentException("knob lag must be in [0, period=" + period + "] steps, got " + lag);
+        }
+        if (!incumbent.tables().equals(counters.tables())) {
+            throw new IllegalArgumentException("hot set and counters are over different tables");
+        }
+        this.counters = counters;
+        this.tables = counters.tables();
+        this.mode = mode;
+        this.budget = budget;
+        this.chooser = new HotRowChooser(hysteresis);
+        this.period = period;
+        this.lag = lag;
+        this.incumbent = incumbent;
+        this.prepareAgainst = prepareAgainst;
+    }
+
+    /**
+     * Call at every step boundary ({@code step} = steps completed). Returns the new choice when
+     * one is due at this step, else null.
+     */
+    public KnobChoice onStep(long step) {
+        KnobChoice out = null;
+        if ((running != null || ready != null) && step >= applyStep) {
+            out = complete();
+        }
+        if (step > 0 && step % period == 0 && running == null && ready == null) {
+            start(step);
+            if (lag == 0) {
+                out = complete();
+            }
+        }
+        return out;
+    }
+
+    /** Sets the budget used from the next evaluation on (safe from any thread, e.g. JMX). */
+    public void setBudget(Budget budget) {
+        this.budget = java.util.Objects.requireNonNull(budget, "budget");
+    }
+
+    public Budget budget() {
+        return budget;
+    }
+
+    public KnobMode mode() {
+        return mode;
+    }
+
+    public Hysteresis hysteresis() {
+        return chooser.hysteresis();
+    }
+
+    /** The last choice handed out, or null. */
+    public KnobChoice lastChoice() {
+        return lastChoice;
+    }
+
+    public long evaluations() {
+        return evaluations;
+    }
+
+    /** True while an evaluation has started and not been handed out. */
+    public boolean pending() {
+        return running != null || ready != null;
+    }
+
+    private void start(long step) {
+        long budgetBytes = budget.resolve(tables);
+        HotSet base = incumbent;
+        counters.freeze();
+        applyStep = step + lag;
+        if (lag == 0) {
+            ready = chooseAndPrepare(base, budgetBytes);
+            return;
+        }
+        if (executor == null) {
+            executor = Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "ember-knob");
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        running = executor.submit(() -> chooseAndPrepare(base, budgetBytes));
+    }
+
+    private KnobChoice chooseAndPrepare(HotSet base, long budgetBytes) {
+        KnobChoice c = chooser.choose(counters, base, budgetBytes, mode);
+        if (prepareAgainst == null) {
+            return c;
+        }
+        return new KnobChoice(c.hotSet(), c.budgetBytes(), c.usedBytes(), c.hitRate(), c.allHotRate(), c.evaluationNanos(),
+                prepareAgainst.prepare(c.hotSet()));
+    }
+
+    /** Waits for the running choice, thaws the counters; keeps the choice in {@code ready}. */
+    private void finish() {
+        if (running != null) {
+            try {
+                ready = running.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for the knob's evaluation", e);
+            } catch (ExecutionException e) {
+                throw new IllegalStateException("the knob's evaluation failed", e.getCause());
+            } finally {
+                running = null;
+            }
+        }
+        if (counters.frozen()) {
+            counters.thaw();
+        }
+    }
+
+    private KnobChoice complete() {
+        finish();
+        KnobChoice choice = ready;
+        ready = null;
+        applyStep = -1;
+        incumbent = choice.hotSet();
+        lastChoice = choice;
+        evaluations++;
+        return choice;
+    }
+
+    /**
+     * Checkpoint form. Completes a running evaluation first (and thaws the counters, which does
+     * not change what they will hold), so checkpoint this before the counters.
+     */
+    public byte[] toBytes() {
+        finish();
+        try {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            DataOutputStream out = new DataOutputStream(bytes);
+            out.writeInt(BLOB_MAGIC);
+            out.writeUTF(mode.name());
+            Budget b = budget;
+            out.writeLong(b.bytes());
+            out.writeDouble(b.fraction());
+            out.writeDouble(chooser.hysteresis().margin());
+            out.writeDouble(chooser.hysteresis().sigmas());
+            out.writeInt(period);
+            out.writeInt(lag);
+            out.writeLong(evaluations);
+            writeBlob(out, incumbent.toBytes());
+            out.writeBoolean(ready != null);
+            if (ready != null) {
+                out.writeLong(applyStep);
+                writeChoice(out, ready);
+            }
+            out.writeBoolean(lastChoice != null);
+            if (lastChoice != null) {
+                writeChoice(out, lastChoice);
+            }
+            out.flush();
+            return bytes.toByteArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Restores {@link #toBytes()} over restored counters. */
+    public static KnobSchedule fromBytes(byte[] blob, DecayingCounters counters) {
+        return fromBytes(blob, counters, null);
+    }
+
+    /** Restores {@link #toBytes()} over restored counters, preparing choices against restored hot sets. */
+    public static KnobSchedule fromBytes(byte[] blob, DecayingCounters counters, HotSets prepareAgainst) {
+        List<TableSpec> tables = counters.tables();
+        try {
+            DataInputStream in = new DataInputStream(new ByteArrayInputStream(blob));
+            if (in.readInt() != BLOB_MAGIC) {
+                throw new IllegalArgumentException("not a knob blob (bad magic)");
+            }
+            KnobMode mode = KnobMode.valueOf(in.readUTF());
+            Budget budget = new Budget(in.readLong(), in.readDouble());
+            Hysteresis hysteresis = new Hysteresis(in.readDouble(), in.readDouble());
+            int period = in.readInt();
+            int lag = in.readInt();
+            long evaluations = in.readLong();
+            HotSet incumbent = HotSet.fromBytes(readBlob(in), tables);
+            KnobSchedule s = new KnobSchedule(counters, incumbent, mode, budget, hysteresis, period, lag, prepareAgainst);
+            s.evaluations = evaluations;
+            if (in.readBoolean()) {
+                s.applyStep = in.readLong();
+                s.ready = readChoice(in, tables);
+            }
+            if (in.readBoolean()) {
+                s.lastChoice = readChoice(in, tables);
+            }
+            return s;
+        } catch (IOException e) {
+            throw new IllegalArgumentException("truncated knob blob", e);
+        }
+    }
+
+    private static void writeChoice(DataOutputStream out, KnobChoice c) throws IOException {
+        writeBlob(out, c.hotSet().toBytes());
+        out.writeLong(c.budgetBytes());
+        out.writeLong(c.usedBytes());
+        out.writeDouble(c.hitRate());
+        out.writeDouble(c.allHotRate());
+        out.writeLong(c.evaluationNanos());
+    }
+
+    private static KnobChoice readChoice(DataInputStream in, List<TableSpec> tables) throws IOException {
+        HotSet h = HotSet.fromBytes(readBlob(in), tables);
+        // A restored choice has no prepared differences: its retarget recomputes them once.
+        return new KnobChoice(h, in.readLong(), in.readLong(), in.readDouble(), in.readDouble(), in.readLong(), null);
+    }
+
+    private static void writeBlob(DataOutputStream out, byte[] b) throws IOException {
+        out.writeInt(b.length);
+        out.write(b);
+    }
+
+    private static byte[] readBlob(DataInputStream in) throws IOException {
+        byte[] b = new byte[in.readInt()];
+        in.readFully(b);
+        return b;
+    }
+
+    @Override
+    public void close() {
+        if (executor != null) {
+            executor.shutdownNow();
+        }
+    }
+}

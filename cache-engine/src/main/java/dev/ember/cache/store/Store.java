@@ -1,0 +1,472 @@
+package dev.ember.cache.store;
+
+import dev.ember.cache.cold.ColdTable;
+import dev.ember.cache.cold.MapFiles;
+import dev.ember.cache.cold.WorkerPool;
+import dev.ember.cache.durability.AtomicFiles;
+import dev.ember.cache.durability.Manifest;
+import dev.ember.cache.durability.UndoLog;
+import dev.ember.cache.jmx.MBeans;
+import dev.ember.cache.jmx.TableView;
+import dev.ember.cache.table.TableSpec;
+import net.openhft.chronicle.core.values.LongValue;
+import net.openhft.chronicle.map.ChronicleMap;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A directory of cold tables with exact checkpoints. One writer process at a time.
+ *
+ * <pre>
+ *  dir/manifest      last completed checkpoint ({@link Manifest}), replaced atomically
+ *  dir/&lt;table&gt;.cm    one persisted Chronicle Map per table, preallocated
+ *  dir/undo.log      pre-images since that checkpoint ({@link UndoLog})
+ *  dir/lock          OS lock of the writer, holding its pid
+ *  dir/writer.open   present while a writer has the store open: its absence means a clean close
+ * </pre>
+ *
+ * Opening always yields exactly the last completed checkpoint: after a crash Chronicle's recovery
+ * repairs the maps, the undo log's pre-images are put back, and the row counts are checked against
+ * the manifest. Updates made after the last checkpoint are rolled back even after a clean close,
+ * so tables always agree with the manifest's step, RNG state and blobs.
+ */
+public final class Store implements AutoCloseable {
+    public static final String MANIFEST = "manifest";
+    public static final String UNDO_LOG = "undo.log";
+    public static final String OPEN_MARKER = "writer.open";
+    public static final String MAP_SUFFIX = ".cm";
+    private static final String GROW_SUFFIX = ".cm.grow";
+
+    private final Path dir;
+    private final StoreConfig config;
+    private final StoreLock lock;
+    private final WorkerPool pool;
+    private final UndoLog undo;
+    private final List<ColdTable> tables;
+    private final MBeans mbeans;
+    private volatile Manifest manifest;
+    private volatile double lastCheckpointMillis = -1;
+    private volatile long lastCheckpointBytes;
+    private long writesAtCheckpoint;
+    private boolean closed;
+
+    private Store(Path dir, StoreConfig config, StoreLock lock, WorkerPool pool, UndoLog undo,
+                  List<ColdTable> tables, Manifest manifest) {
+        this.dir = dir;
+        this.config = config;
+        this.lock = lock;
+        this.pool = pool;
+        this.undo = undo;
+        this.tables = tables;
+        this.manifest = manifest;
+        this.mbeans = config.jmx() ? new MBeans(dir.toString()) : null;
+        if (mbeans != null) {
+            mbeans.registerStore(new StoreView(this));
+            for (ColdTable t : tables) {
+                mbeans.registerTable(t.name(), new TableView(t));
+            }
+        }
+    }
+
+    /** Creates a new store in {@code dir} (created if missing; refused if it already holds a store). */
+    public static Store create(Path dir, StoreConfig config) {
+        if (config.tables().isEmpty()) {
+            throw new StoreException("store " + dir + ": no tables given (StoreConfig.builder().table(...))");
+        }
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new StoreException("cannot create store directory " + dir + ": " + e.getMessage(), e);
+        }
+        StoreLock lock = StoreLock.acquire(dir);
+        List<ColdTable> made = new ArrayList<>();
+        WorkerPool pool = null;
+        UndoLog undo = null;
+        try {
+            if (Files.exists(dir.resolve(MANIFEST))) {
+                throw new StoreException("store " + dir + " already exists (" + dir.resolve(MANIFEST)
+                        + "); open it instead, or choose an empty directory");
+            }
+            for (TableSpec spec : config.tables()) {
+                Path f = mapFile(dir, spec.name());
+                if (Files.exists(f)) {
+                    throw new StoreException(f + " exists but the store has no manifest (an interrupted create?);"
+                            + " delete " + dir + " and create it again");
+                }
+            }
+            pool = new WorkerPool(config.threads(), "ember-cold");
+            undo = UndoLog.open(dir.resolve(UNDO_LOG), 0, config.syncUndoLog());
+            undo.reset(0);
+            List<Manifest.TableState> states = new ArrayList<>();
+            for (int i = 0; i < config.tables().size(); i++) {
+                TableSpec spec = config.tables().get(i);
+                long capacity = config.capacity(spec);
+                File f = mapFile(dir, spec.name()).toFile();
+                ChronicleMap<LongValue, byte[]> map = MapFiles.create(f, spec.name(), capacity, spec.layout().bytesPerRow());
+                made.add(new ColdTable(spec, i, config.seed(), capacity, f, map, pool, config.undoLog() ? undo : null));
+                states.add(new Manifest.TableState(spec, capacity, 0));
+            }
+            Manifest m = new Manifest(0, 0, config.seed(), System.currentTimeMillis(), new long[0], states, Map.of());
+            AtomicFiles.replace(dir.resolve(MANIFEST), m.encode());
+            markOpen(dir, config);
+            return new Store(dir, config, lock, pool, undo, made, m);
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(made, pool, undo);
+            lock.close();
+            if (e instanceof StoreException) {
+                throw (StoreException) e;
+            }
+            throw new StoreException("cannot create store " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Opens an existing store at its last completed checkpoint. Tables in {@code config} (if any)
+     * must equal the manifest's; the manifest's seed and capacities are used.
+     */
+    public static Store open(Path dir, StoreConfig config) {
+        StoreLock lock = StoreLock.acquire(dir);
+        List<ColdTable> opened = new ArrayList<>();
+        WorkerPool pool = null;
+        UndoLog undo = null;
+        try {
+            Manifest m = readManifest(dir);
+            checkSpecs(dir, m, config);
+            for (Manifest.TableState t : m.tables()) {
+                Files.deleteIfExists(dir.resolve(t.spec().name() + GROW_SUFFIX));
+            }
+            Path marker = dir.resolve(OPEN_MARKER);
+            boolean crashed = Files.exists(marker);
+            if (crashed && Files.readString(marker, StandardCharsets.US_ASCII).contains("undo=off")) {
+                throw new StoreException("store " + dir + " was written without an undo log (StoreConfig.undoLog(false))"
+                        + " and not closed cleanly after its last checkpoint (" + marker + "): its tables cannot be"
+                        + " restored to that checkpoint; recreate it");
+            }
+            pool = new WorkerPool(config.threads(), "ember-cold");
+            undo = UndoLog.open(dir.resolve(UNDO_LOG), m.epoch(), config.syncUndoLog());
+            UndoLog journal = config.undoLog() ? undo : null;
+            List<String> corruptions = new ArrayList<>();
+            for (int i = 0; i < m.tables().size(); i++) {
+                Manifest.TableState t = m.tables().get(i);
+                File f = mapFile(dir, t.spec().name()).toFile();
+                ChronicleMap<LongValue, byte[]> map;
+                try {
+                    map = MapFiles.open(f, t.spec().name(), t.capacity(), t.spec().layout().bytesPerRow(), crashed, corruptions);
+                } catch (IOException | RuntimeException e) {
+                    throw new StoreException("store " + dir + ": cannot open table file " + f + ": " + e.getMessage(), e);
+                }
+                opened.add(new ColdTable(t.spec(), i, m.seed(), t.capacity(), f, map, pool, journal));
+            }
+            rollBack(dir, m, undo, opened);
+            for (int i = 0; i < opened.size(); i++) {
+                ColdTable t = opened.get(i);
+                long expected = m.tables().get(i).rowsStored();
+                if (t.rowsStored() != expected) {
+                    throw new StoreException("store " + dir + ": table file " + t.file() + " holds " + t.rowsStored()
+                            + " rows after recovery, the last checkpoint (step " + m.step() + ") recorded " + expected
+                            + (corruptions.isEmpty() ? "" : "; Chronicle reported: " + String.join("; ", corruptions))
+                            + "; the store cannot be restored");
+                }
+                t.force();
+            }
+            undo.reset(m.epoch());
+            markOpen(dir, config);
+            return new Store(dir, config, lock, pool, undo, opened, m);
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(opened, pool, undo);
+            lock.close();
+            if (e instanceof StoreException) {
+                throw (StoreException) e;
+            }
+            throw new StoreException("cannot open store " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Reads the last completed checkpoint without opening the store (no lock; safe beside a writer). */
+    public static Manifest readManifest(Path dir) {
+        Path file = dir.resolve(MANIFEST);
+        try {
+            return Manifest.decode(Files.readAllBytes(file), file.toString());
+        } catch (NoSuchFileException e) {
+            throw new StoreException(dir + " is not an Ember store: " + file + " is missing");
+        } catch (IOException e) {
+            throw new StoreException("store " + dir + ": cannot read " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void rollBack(Path dir, Manifest m, UndoLog undo, List<ColdTable> tables) throws IOException {
+        if (undo.epoch() < m.epoch()) {
+            return; // crashed after the manifest was replaced, before the log was reset: the log is spent
+        }
+        if (undo.epoch() > m.epoch()) {
+            throw new StoreException("store " + dir + ": undo log " + undo.file() + " is at checkpoint " + undo.epoch()
+                    + " but the manifest at " + m.epoch() + "; the store cannot be restored");
+        }
+        undo.replay((table, row, present, bytes) -> {
+            if (table < 0 || table >= tables.size()) {
+                throw new StoreException("store " + dir + ": undo log " + undo.file() + " names table number " + table
+                        + ", the manifest has " + tables.size() + " tables; the store cannot be restored");
+            }
+            tables.get(table).restore(row, present, bytes);
+        });
+    }
+
+    private static void checkSpecs(Path dir, Manifest m, StoreConfig config) {
+        if (config.tables().isEmpty()) {
+            return;
+        }
+        List<TableSpec> want = config.tables();
+        if (want.size() != m.tables().size()) {
+            throw new StoreException("store " + dir + " has " + m.tables().size() + " tables " + names(m)
+                    + ", the configuration gives " + want.size());
+        }
+        for (int i = 0; i < want.size(); i++) {
+            TableSpec have = m.tables().get(i).spec();
+            TableSpec w = want.get(i);
+            if (!have.equals(w)) {
+                throw new StoreException("store " + dir + ": table " + i + " is " + have + " in " + dir.resolve(MANIFEST)
+                        + " but the configuration gives " + w + "; a store's tables cannot change (use a new store)");
+            }
+        }
+    }
+
+    private static List<String> names(Manifest m) {
+        List<String> n = new ArrayList<>();
+        m.tables().forEach(t -> n.add(t.spec().name()));
+        return n;
+    }
+
+    private static void markOpen(Path dir, StoreConfig config) throws IOException {
+        Files.writeString(dir.resolve(OPEN_MARKER), "pid=" + ProcessHandle.current().pid()
+                + " undo=" + (config.undoLog() ? "on" : "off") + "\n", StandardCharsets.US_ASCII);
+        AtomicFiles.forceDirectory(dir);
+    }
+
+    static Path mapFile(Path dir, String table) {
+        return dir.resolve(table + MAP_SUFFIX);
+    }
+
+    public Path directory() {
+        return dir;
+    }
+
+    /** The threads table operations run on, besides the caller's (for measuring CPU time). */
+    public long[] workerThreadIds() {
+        return pool.workerThreadIds();
+    }
+
+    public List<ColdTable> tables() {
+        return Collections.unmodifiableList(tables);
+    }
+
+    public ColdTable table(String name) {
+        for (ColdTable t : tables) {
+            if (t.name().equals(name)) {
+                return t;
+            }
+        }
+        throw new StoreException("store " + dir + " has no table " + name + " (tables: " + names(manifest) + ")");
+    }
+
+    /** The last completed checkpoint. */
+    public Manifest lastCheckpoint() {
+        return manifest;
+    }
+
+    public boolean undoLogEnabled() {
+        return config.undoLog();
+    }
+
+    public long undoLogBytes() {
+        return undo.recordBytes();
+    }
+
+    /** Duration of the last checkpoint this process took, in ms (-1: none yet). */
+    public double lastCheckpointMillis() {
+        return lastCheckpointMillis;
+    }
+
+    /** Bytes the last checkpoint wrote: the manifest plus the pre-images it retired. */
+    public long lastCheckpointBytes() {
+        return lastCheckpointBytes;
+    }
+
+    /**
+     * Makes the current state the one every later open returns: forces the tables, replaces the
+     * manifest atomically, then empties the undo log. A crash before the manifest's rename leaves
+     * the previous checkpoint; after it, this one.
+     *
+     * @param blobs opaque named state of callers (trainer weights, tiering state), restored as is
+     */
+    public synchronized Manifest checkpoint(long step, long[] rngState, Map<String, byte[]> blobs) {
+        checkOpen();
+        long t0 = System.nanoTime();
+        Manifest prev = manifest;
+        try {
+            for (ColdTable t : tables) {
+                t.force();
+            }
+            List<Manifest.TableState> states = new ArrayList<>();
+            for (int i = 0; i < tables.size(); i++) {
+                ColdTable t = tables.get(i);
+                states.add(new Manifest.TableState(t.spec(), t.capacity(), t.rowsStored()));
+            }
+            Manifest next = new Manifest(prev.epoch() + 1, step, prev.seed(), System.currentTimeMillis(),
+                    rngState.clone(), states, blobs);
+            byte[] bytes = next.encode();
+            long retired = undo.recordBytes();
+            AtomicFiles.replace(dir.resolve(MANIFEST), bytes);
+            manifest = next;
+            undo.reset(next.epoch());
+            for (ColdTable t : tables) {
+                t.checkpointed();
+            }
+            writesAtCheckpoint = totalWrites();
+            lastCheckpointBytes = bytes.length + retired;
+            lastCheckpointMillis = (System.nanoTime() - t0) / 1e6;
+            return next;
+        } catch (IOException e) {
+            throw new StoreException("store " + dir + ": checkpoint at step " + step + " failed: " + e.getMessage()
+                    + "; the last completed checkpoint (step " + manifest.step() + ") still stands", e);
+        }
+    }
+
+    /**
+     * Rebuilds {@code table} with room for {@code newCapacity} rows, keeping every row: a new file is
+     * built beside the old one, checked, then renamed over it; the manifest records the capacity
+     * last. Needs no updates since the last checkpoint (open, grow, then train).
+     */
+    public synchronized void grow(String name, long newCapacity) {
+        checkOpen();
+        ColdTable old = table(name);
+        if (old.rowsLogged() > 0) {
+            throw new StoreException("store " + dir + ": table " + name + " has updates since the last checkpoint;"
+                    + " checkpoint (or reopen) before growing it");
+        }
+        if (newCapacity <= old.capacity()) {
+            throw new StoreException("table " + name + ": new capacity " + newCapacity + " must exceed the current "
+                    + old.capacity() + " (--rows)");
+        }
+        if (newCapacity > old.spec().rows()) {
+            throw new StoreException("table " + name + ": capacity " + newCapacity + " exceeds its " + old.spec().rows()
+                    + " ids; more rows can never be stored (--rows at most " + old.spec().rows() + ")");
+        }
+        Path target = mapFile(dir, name);
+        Path beside = dir.resolve(name + GROW_SUFFIX);
+        int rowBytes = old.bytesPerRow();
+        try {
+            Files.deleteIfExists(beside);
+            long copied;
+            try (ChronicleMap<LongValue, byte[]> fresh = MapFiles.create(beside.toFile(), name, newCapacity, rowBytes)) {
+                copied = MapCopy.copy(old.map(), fresh);
+                if (copied != old.rowsStored() || fresh.longSize() != copied) {
+                    throw new StoreException("table " + name + ": copy holds " + fresh.longSize() + " rows, the table "
+                            + old.rowsStored() + "; " + target + " is unchanged");
+                }
+                MapCopy.verify(old.map(), fresh, name);
+            }
+            MapFiles.force(beside.toFile());
+            int index = tables.indexOf(old);
+            old.close();
+            Files.move(beside, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            AtomicFiles.forceDirectory(dir);
+            ChronicleMap<LongValue, byte[]> map = MapFiles.open(target.toFile(), name, newCapacity, rowBytes, false,
+                    new ArrayList<>());
+            ColdTable grown = new ColdTable(old.spec(), old.index(), manifest.seed(), newCapacity, target.toFile(), map,
+                    pool, config.undoLog() ? undo : null);
+            tables.set(index, grown);
+            if (mbeans != null) {
+                mbeans.close();
+                mbeans.registerStore(new StoreView(this));
+                for (ColdTable t : tables) {
+                    mbeans.registerTable(t.name(), new TableView(t));
+                }
+            }
+            List<Manifest.TableState> states = new ArrayList<>(manifest.tables());
+            Manifest.TableState s = states.get(index);
+            states.set(index, new Manifest.TableState(s.spec(), newCapacity, s.rowsStored()));
+            Manifest next = manifest.withTables(states);
+            AtomicFiles.replace(dir.resolve(MANIFEST), next.encode());
+            manifest = next;
+        } catch (IOException e) {
+            throw new StoreException("table " + name + ": grow failed: " + e.getMessage() + " (" + target
+                    + " is unchanged unless the rename completed)", e);
+        }
+    }
+
+    /** Opens the store at {@code dir}, grows one table, closes it. */
+    public static void grow(Path dir, String table, long newCapacity) {
+        try (Store s = open(dir, StoreConfig.builder().jmx(false).build())) {
+            s.grow(table, newCapacity);
+        }
+    }
+
+    private long totalWrites() {
+        long n = 0;
+        for (ColdTable t : tables) {
+            n += t.counters().rowsWritten();
+        }
+        return n;
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new StoreException("store " + dir + " is closed");
+        }
+    }
+
+    /**
+     * Closes the store. Updates since the last checkpoint are rolled back at the next open. Without
+     * an undo log, a store written since its last checkpoint stays marked unrestorable.
+     */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (mbeans != null) {
+            mbeans.close();
+        }
+        boolean restorable = config.undoLog() || totalWrites() == writesAtCheckpoint;
+        closeQuietly(tables, pool, undo);
+        if (restorable) {
+            try {
+                Files.deleteIfExists(dir.resolve(OPEN_MARKER));
+            } catch (IOException ignored) {
+                // the next open then runs Chronicle's recovery: slower, still correct
+            }
+        }
+        lock.close();
+    }
+
+    private static void closeQuietly(List<ColdTable> tables, WorkerPool pool, UndoLog undo) {
+        for (ColdTable t : tables) {
+            try {
+                t.close();
+            } catch (RuntimeException ignored) {
+                // closing the rest matters more
+            }
+        }
+        if (pool != null) {
+            pool.close();
+        }
+        if (undo != null) {
+            try {
+                undo.close();
+            } catch (IOException ignored) {
+                // nothing pending: every append was forced
+            }
+        }
+    }
+}

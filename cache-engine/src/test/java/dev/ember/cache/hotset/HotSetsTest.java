@@ -1,0 +1,263 @@
+package dev.ember.cache.hotset;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.ember.cache.batch.PooledBatch;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+class HotSetsTest {
+    static final int TABLES = HotSetTest.TABLES.size();
+
+    @Test
+    void chunksCoverTheDifferenceExactlyOnceAndPublishOneGenerationEach() {
+        SplittableRandom rnd = new SplittableRandom(3);
+        for (int round = 0; round < 10; round++) {
+            List<Set<Long>> cur = HotSetTest.randomSets(rnd, 0.2);
+            List<Set<Long>> next = HotSetTest.randomSets(rnd, 0.2);
+            HotSet start = HotSetTest.hotSet(5, cur);
+            HotSet target = HotSetTest.hotSet(99, next);
+            HotSets sets = new HotSets(start);
+            sets.retarget(target);
+            long limit = Math.max(start.hotBytes(), target.hotBytes());
+            List<Set<Long>> promoted = emptySets();
+            List<Set<Long>> demoted = emptySets();
+            MoveChunk chunk = new MoveChunk(1 + rnd.nextInt(5_000));
+            long generation = start.generation();
+            while (sets.planChunk(chunk)) {
+                assertTrue(chunk.size() <= chunk.capacity());
+                assertEquals(generation, chunk.basedOn());
+                for (int i = 0; i < chunk.demoteCount(); i++) {
+                    assertTrue(demoted.get(chunk.demoteTable(i)).add(chunk.demoteRow(i)), "demoted twice");
+                }
+                for (int i = 0; i < chunk.promoteCount(); i++) {
+                    assertTrue(promoted.get(chunk.promoteTable(i)).add(chunk.promoteRow(i)), "promoted twice");
+                }
+                HotSet published = sets.commit(chunk);
+                assertEquals(++generation, published.generation());
+                assertTrue(published.hotBytes() <= limit, "hot bytes past max(current, target)");
+            }
+            assertTrue(sets.settled());
+            for (int t = 0; t < TABLES; t++) {
+                Set<Long> p = new HashSet<>(next.get(t));
+                p.removeAll(cur.get(t));
+                Set<Long> d = new HashSet<>(cur.get(t));
+                d.removeAll(next.get(t));
+                assertEquals(p, promoted.get(t));
+                assertEquals(d, demoted.get(t));
+            }
+            assertTrue(sets.current().sameRows(target));
+            assertTrue(start.sameRows(HotSetTest.hotSet(5, cur)), "an old generation never changes");
+        }
+    }
+
+    @Test
+    void pinnedRowsAreDeferredUntilReleasedAndTheirOwnerNeverChangesMeanwhile() {
+        SplittableRandom rnd = new SplittableRandom(4);
+        List<Set<Long>> cur = HotSetTest.randomSets(rnd, 0.1);
+        List<Set<Long>> next = HotSetTest.randomSets(rnd, 0.1);
+        HotSets sets = new HotSets(HotSetTest.hotSet(0, cur));
+        // Two in-flight batches that use rows on both sides of the move, with repeats.
+        PooledBatch[] b1 = batchTouching(rnd, cur, next);
+        PooledBatch[] b2 = batchTouching(rnd, cur, next);
+        HotSet g1 = sets.pin(b1);
+        HotSet g2 = sets.pin(b2);
+        assertEquals(2, sets.pinnedBatches());
+        sets.retarget(HotSetTest.hotSet(1, next));
+        MoveChunk chunk = new MoveChunk(97);
+        int chunks = 0;
+        while (sets.planChunk(chunk)) {
+            for (int i = 0; i < chunk.demoteCount(); i++) {
+                assertFalse(sets.isPinned(chunk.demoteTable(i), chunk.demoteRow(i)));
+            }
+            for (int i = 0; i < chunk.promoteCount(); i++) {
+                assertFalse(sets.isPinned(chunk.promoteTable(i), chunk.promoteRow(i)));
+            }
+            sets.commit(chunk);
+            chunks++;
+        }
+        assertTrue(chunks > 1);
+        assertFalse(sets.settled(), "pinned rows in the difference must still be pending");
+        assertTrue(sets.deferredMoves() > 0);
+        for (PooledBatch[] b : List.of(b1, b2)) {
+            HotSet built = b == b1 ? g1 : g2;
+            for (int t = 0; t < TABLES; t++) {
+                for (int i = 0; i < b[t].idCount(); i++) {
+                    long row = b[t].id(i);
+                    assertEquals(built.contains(t, row), sets.current().contains(t, row),
+                            "a pinned row changed owner: table " + t + " row " + row);
+                }
+            }
+        }
+        // Left pending: the pinned rows of the difference, and promotions that wait for room
+        // until pinned demotions go (the hot tier never holds more than max(current, target)).
+        long pending = sets.pendingPromotions() + sets.pendingDemotions();
+        long pinnedMoves = pendingExpected(cur, next, b1, b2);
+        assertTrue(pending >= pinnedMoves);
+        if (pending > pinnedMoves) {
+            long limit = Math.max(HotSetTest.hotSet(0, cur).hotBytes(), HotSetTest.hotSet(1, next).hotBytes());
+            assertTrue(sets.current().hotBytes() + 68 > limit, "unpinned promotions left although there is room");
+        }
+        sets.release(b1);
+        sets.release(b2);
+        assertEquals(0, sets.pinnedBatches());
+        while (sets.planChunk(chunk)) {
+            sets.commit(chunk);
+        }
+        assertTrue(sets.settled());
+        assertTrue(sets.current().sameRows(HotSetTest.hotSet(1, next)));
+        assertThrows(IllegalStateException.class, () -> sets.release(b1), "double release");
+    }
+
+    @Test
+    void pinWaitsForTheChunkInTransitAndAbortLeavesMovesPending() throws Exception {
+        SplittableRandom rnd = new SplittableRandom(5);
+        List<Set<Long>> cur = HotSetTest.randomSets(rnd, 0.1);
+        List<Set<Long>> next = HotSetTest.randomSets(rnd, 0.1);
+        HotSets sets = new HotSets(HotSetTest.hotSet(0, cur));
+        sets.retarget(HotSetTest.hotSet(1, next));
+        long pending = sets.pendingPromotions() + sets.pendingDemotions();
+        MoveChunk chunk = new MoveChunk(10);
+        assertTrue(sets.planChunk(chunk));
+        sets.abort(chunk);
+        assertEquals(pending, sets.pendingPromotions() + sets.pendingDemotions());
+        assertEquals(0, sets.current().generation());
+
+        assertTrue(sets.planChunk(chunk));
+        PooledBatch[] b = batchTouching(rnd, cur, next);
+        CompletableFuture<HotSet> pinned = CompletableFuture.supplyAsync(() -> sets.pin(b));
+        Thread.sleep(200);
+        assertFalse(pinned.isDone(), "pin must wait while rows are in transit");
+        sets.commit(chunk);
+        assertEquals(1, pinned.get(10, TimeUnit.SECONDS).generation());
+        assertThrows(IllegalStateException.class, () -> sets.commit(chunk), "commit of a chunk not in transit");
+    }
+
+    @Test
+    void aPreparedTargetAdoptedAfterMoreCommitsMovesExactlyTheRemainingDifference() {
+        SplittableRandom rnd = new SplittableRandom(8);
+        for (int round = 0; round < 6; round++) {
+            List<Set<Long>> cur = HotSetTest.randomSets(rnd, 0.1);
+            HotSet first = HotSetTest.hotSet(1, HotSetTest.randomSets(rnd, 0.1));
+            HotSet second = HotSetTest.hotSet(2, HotSetTest.randomSets(rnd, 0.1));
+            HotSets sets = new HotSets(HotSetTest.hotSet(0, cur));
+            sets.retarget(first);
+            MoveChunk chunk = new MoveChunk(500);
+            for (int i = 0; i < 3 && sets.planChunk(chunk); i++) {
+                sets.commit(chunk);
+            }
+            HotSets.PreparedTarget stale = sets.prepare(first);
+            HotSets.PreparedTarget latest = sets.prepare(second);
+            HotSets.PreparedTarget prepared = round % 2 == 0 ? latest : stale;
+            HotSet expectedTarget = round % 2 == 0 ? second : first;
+            // Moves towards the first target go on while the knob's thread prepares.
+            for (int i = 0; i < 4 && sets.planChunk(chunk); i++) {
+                sets.commit(chunk);
+            }
+            long slow = sets.slowRetargets();
+            sets.retarget(prepared);
+            assertEquals(round % 2 == 0 ? slow : slow + 1, sets.slowRetargets(), "only a stale preparation is recomputed");
+            HotSet at = sets.current();
+            List<Set<Long>> promoted = emptySets();
+            List<Set<Long>> demoted = emptySets();
+            while (sets.planChunk(chunk)) {
+                for (int i = 0; i < chunk.demoteCount(); i++) {
+                    assertTrue(demoted.get(chunk.demoteTable(i)).add(chunk.demoteRow(i)));
+                }
+                for (int i = 0; i < chunk.promoteCount(); i++) {
+                    assertTrue(promoted.get(chunk.promoteTable(i)).add(chunk.promoteRow(i)));
+                }
+                sets.commit(chunk);
+            }
+            for (int t = 0; t < TABLES; t++) {
+                Set<Long> p = HotSetTest.toSet(expectedTarget.rowsCopy(t));
+                p.removeAll(HotSetTest.toSet(at.rowsCopy(t)));
+                Set<Long> d = HotSetTest.toSet(at.rowsCopy(t));
+                d.removeAll(HotSetTest.toSet(expectedTarget.rowsCopy(t)));
+                assertEquals(p, promoted.get(t), "round " + round + " table " + t);
+                assertEquals(d, demoted.get(t), "round " + round + " table " + t);
+            }
+            assertTrue(sets.current().sameRows(expectedTarget));
+        }
+    }
+
+    @Test
+    void blobRestoresCurrentTargetAndPendingMoves() {
+        SplittableRandom rnd = new SplittableRandom(6);
+        List<Set<Long>> cur = HotSetTest.randomSets(rnd, 0.2);
+        List<Set<Long>> next = HotSetTest.randomSets(rnd, 0.2);
+        HotSets sets = new HotSets(HotSetTest.hotSet(3, cur));
+        sets.retarget(HotSetTest.hotSet(4, next));
+        MoveChunk chunk = new MoveChunk(1000);
+        sets.planChunk(chunk);
+        sets.commit(chunk);
+        HotSets back = HotSets.fromBytes(sets.toBytes(), HotSetTest.TABLES);
+        assertEquals(sets.current().generation(), back.current().generation());
+        assertTrue(back.current().sameRows(sets.current()));
+        assertTrue(back.target().sameRows(sets.target()));
+        assertEquals(sets.pendingPromotions(), back.pendingPromotions());
+        assertEquals(sets.pendingDemotions(), back.pendingDemotions());
+    }
+
+    @Test
+    void idsOutsideATableAreRefusedBeforeAnythingIsPinned() {
+        HotSets sets = new HotSets(HotSet.empty(HotSetTest.TABLES));
+        PooledBatch[] b = new PooledBatch[TABLES];
+        for (int t = 0; t < TABLES; t++) {
+            b[t] = new PooledBatch(4, 4).clear().add(1).endBag();
+        }
+        b[2].add(70_000).endBag();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> sets.pin(b));
+        assertTrue(e.getMessage().contains("t2") && e.getMessage().contains("70000"), e.getMessage());
+        assertFalse(sets.isPinned(0, 1));
+    }
+
+    private static long pendingExpected(List<Set<Long>> cur, List<Set<Long>> next, PooledBatch[] b1, PooledBatch[] b2) {
+        long n = 0;
+        for (int t = 0; t < TABLES; t++) {
+            Set<Long> used = new HashSet<>();
+            for (PooledBatch[] b : List.of(b1, b2)) {
+                for (int i = 0; i < b[t].idCount(); i++) {
+                    used.add(b[t].id(i));
+                }
+            }
+            for (long r : used) {
+                if (cur.get(t).contains(r) != next.get(t).contains(r)) {
+                    n++;
+                }
+            }
+        }
+        return n;
+    }
+
+    private static PooledBatch[] batchTouching(SplittableRandom rnd, List<Set<Long>> cur, List<Set<Long>> next) {
+        PooledBatch[] b = new PooledBatch[TABLES];
+        for (int t = 0; t < TABLES; t++) {
+            List<Long> pool = new ArrayList<>(cur.get(t));
+            pool.addAll(next.get(t));
+            b[t] = new PooledBatch(8, 8).clear();
+            for (int s = 0; s < 64; s++) {
+                long id = pool.isEmpty() ? 0 : pool.get(rnd.nextInt(Math.min(pool.size(), 50)));
+                b[t].add(id).endBag();
+            }
+        }
+        return b;
+    }
+
+    private static List<Set<Long>> emptySets() {
+        List<Set<Long>> l = new ArrayList<>();
+        for (int t = 0; t < TABLES; t++) {
+            l.add(new HashSet<>());
+        }
+        return l;
+    }
+}

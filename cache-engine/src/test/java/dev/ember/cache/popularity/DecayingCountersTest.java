@@ -1,0 +1,174 @@
+package dev.ember.cache.popularity;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.ember.cache.table.Optimizer;
+import dev.ember.cache.table.TableSpec;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+class DecayingCountersTest {
+    static final List<TableSpec> TABLES = List.of(
+            new TableSpec("a", 5_000, 8, Optimizer.SGD),
+            new TableSpec("b", 300, 8, Optimizer.SGD));
+
+    /** The plain float64 definition: every step multiply every counter by decay, add 1 per access. */
+    static final class Reference {
+        final double decay;
+        final List<Map<Integer, Double>> counts = List.of(new HashMap<>(), new HashMap<>());
+
+        Reference(double decay) {
+            this.decay = decay;
+        }
+
+        void step() {
+            for (Map<Integer, Double> m : counts) {
+                m.replaceAll((k, v) -> v * decay);
+            }
+        }
+
+        void record(int t, int row) {
+            counts.get(t).merge(row, 1.0, Double::sum);
+        }
+    }
+
+    @Test
+    void equalsAFloat64ReferenceOfTheExactDecayAcrossRenormalisations() {
+        for (double decay : new double[] {1.0, 0.99, 0.5}) {
+            // decay 0.5: the forward weight passes 2^256 every 256 steps, so this renormalises 5 times.
+            SplittableRandom rnd = new SplittableRandom(17);
+            DecayingCounters c = new DecayingCounters(TABLES, decay);
+            Reference ref = new Reference(decay);
+            for (int step = 1; step <= 1_500; step++) {
+                c.advanceTo(step);
+                ref.step();
+                int n = rnd.nextInt(40);
+                for (int i = 0; i < n; i++) {
+                    int t = rnd.nextInt(2);
+                    int row = (int) Math.min(TABLES.get(t).rows() - 1, (long) (Math.pow(rnd.nextDouble(), 4) * TABLES.get(t).rows()));
+                    c.record(t, row);
+                    ref.record(t, row);
+                }
+                if (step % 97 == 0) {
+                    check(c, ref);
+                }
+            }
+            check(c, ref);
+        }
+    }
+
+    static void check(DecayingCounters c, Reference ref) {
+        for (int t = 0; t < 2; t++) {
+            Map<Integer, Double> expected = ref.counts.get(t);
+            double total = 0;
+            for (int row = 0; row < TABLES.get(t).rows(); row++) {
+                double e = expected.getOrDefault(row, 0.0);
+                total += e;
+                assertEquals(e, c.score(t, row), 1e-9 * Math.max(1, e) + 1e-11, "decay " + c.decay() + " table " + t + " row " + row);
+            }
+            assertEquals(total, c.total(t), 1e-9 * Math.max(1, total));
+            Map<Integer, Double> seen = new HashMap<>();
+            c.forEachScored(t, (row, s) -> seen.put(row, s));
+            for (Map.Entry<Integer, Double> e : seen.entrySet()) {
+                assertEquals(c.score(t, e.getKey()), e.getValue(), 1e-12 * Math.max(1, e.getValue()));
+            }
+            for (Map.Entry<Integer, Double> e : expected.entrySet()) {
+                if (e.getValue() >= 1e-11) {
+                    assertTrue(seen.containsKey(e.getKey()), "scored rows must include row " + e.getKey());
+                }
+            }
+        }
+    }
+
+    @Test
+    void freezingLogsAndThawingReplaysBitForBit() {
+        SplittableRandom rnd = new SplittableRandom(5);
+        DecayingCounters direct = new DecayingCounters(TABLES, 0.6);
+        DecayingCounters frozen = new DecayingCounters(TABLES, 0.6);
+        for (int step = 1; step <= 1_200; step++) {
+            if (step % 300 == 1) {
+                frozen.freeze();
+            }
+            direct.advanceTo(step);
+            frozen.advanceTo(step);
+            double before = frozen.score(0, 0);
+            for (int i = 0; i < 20; i++) {
+                int t = rnd.nextInt(2);
+                int row = rnd.nextInt(t == 0 ? 50 : 300);
+                direct.record(t, row);
+                frozen.record(t, row);
+            }
+            if (frozen.frozen()) {
+                assertEquals(before, frozen.score(0, 0), "frozen counts stand still");
+            }
+            if (step % 300 == 150) {
+                frozen.thaw();
+            }
+        }
+        assertEquals(direct.recorded(), frozen.recorded());
+        assertBitIdentical(direct, frozen);
+    }
+
+    @Test
+    void blobRestoresExactlyAndTheRestoredCountersContinueIdentically() {
+        SplittableRandom rnd = new SplittableRandom(9);
+        DecayingCounters c = new DecayingCounters(TABLES, 0.7);
+        DecayingCounters restored = null;
+        for (int step = 1; step <= 1_000; step++) {
+            c.advanceTo(step);
+            if (restored != null) {
+                restored.advanceTo(step);
+            }
+            for (int i = 0; i < 30; i++) {
+                int t = rnd.nextInt(2);
+                int row = rnd.nextInt(t == 0 ? 2_000 : 300);
+                c.record(t, row);
+                if (restored != null) {
+                    restored.record(t, row);
+                }
+            }
+            if (step == 400) {
+                restored = DecayingCounters.fromBytes(c.toBytes(), TABLES);
+                assertBitIdentical(c, restored);
+            }
+        }
+        assertBitIdentical(c, restored);
+        c.freeze();
+        IllegalStateException e = assertThrows(IllegalStateException.class, c::toBytes);
+        assertTrue(e.getMessage().contains("knob"), e.getMessage());
+        DecayingCounters last = restored;
+        assertThrows(IllegalArgumentException.class,
+                () -> DecayingCounters.fromBytes(last.toBytes(), List.of(TABLES.get(0), new TableSpec("b", 301, 8, Optimizer.SGD))));
+    }
+
+    @Test
+    void badSettingsAreRefusedNamingThem() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new DecayingCounters(TABLES, 1.5));
+        assertTrue(e.getMessage().contains("decay"));
+        DecayingCounters c = new DecayingCounters(TABLES, 0.9);
+        c.advanceTo(10);
+        e = assertThrows(IllegalArgumentException.class, () -> c.advanceTo(9));
+        assertTrue(e.getMessage().contains("step 9"));
+        assertEquals(0.5, Math.pow(DecayingCounters.decayForHalfLife(20), 20), 1e-12);
+    }
+
+    static void assertBitIdentical(DecayingCounters x, DecayingCounters y) {
+        assertBitIdenticalOver(TABLES, x, y);
+    }
+
+    static void assertBitIdenticalOver(List<TableSpec> tables, DecayingCounters x, DecayingCounters y) {
+        for (int t = 0; t < tables.size(); t++) {
+            assertEquals(x.scoredRows(t), y.scoredRows(t));
+            assertEquals(Double.doubleToRawLongBits(x.total(t)), Double.doubleToRawLongBits(y.total(t)));
+            for (int row = 0; row < tables.get(t).rows(); row++) {
+                assertEquals(Double.doubleToRawLongBits(x.score(t, row)), Double.doubleToRawLongBits(y.score(t, row)),
+                        "table " + t + " row " + row);
+            }
+        }
+    }
+}

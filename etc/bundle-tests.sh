@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs Ember's whole JUnit suite from a bundle built with `ember bundle --with-tests`, on a
+# machine with no JVM or Maven (the GPU machine). JUnit XML reports go to the given folder.
+# usage: etc/bundle-tests.sh REPORTS_DIR [extra ConsoleLauncher options]
+set -uo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+reports="${1:?usage: bundle-tests.sh REPORTS_DIR}"; shift
+mkdir -p "$reports"
+scan=$(ls "$here"/test/ember-*-tests.jar | paste -sd:)
+exec "$here/runtime/bin/java" @"$here/etc/jvm.options" -Dember.root="$here" -Xmx4g \
+  -Dorg.lwjgl.opencl.libname=libOpenCL.so.1 \
+  -cp "$here/lib/*:$here/test/*" org.junit.platform.console.ConsoleLauncher execute \
+  --scan-class-path "$scan" --reports-dir "$reports" --disable-banner --details=summary "$@"

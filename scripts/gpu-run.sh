@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs on the GPU machine (the device tool's copy of this tree, with dist/ember-bundle.tar.xz
+# carried): unpacks the bundle, records the card, runs the whole JUnit suite (host, OpenCL on the
+# NVIDIA platform, CUDA) and then any JMH suites named, writing everything under $OUT.
+# EMBER_BUNDLE names another bundle to unpack (default dist/ember-bundle.tar.xz).
+# usage: scripts/gpu-run.sh [tests] [bench 'JMH args'] ...
+set -uo pipefail
+out="${OUT:?OUT must name the results folder}"
+b=/tmp/ember-bundle
+rm -rf "$b" && mkdir -p "$b" && tar xJf "${EMBER_BUNDLE:-dist/ember-bundle.tar.xz}" -C "$b" || exit 1
+e="$b/ember"
+{ nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv; nproc; uname -r; } > "$out/machine.txt" 2>&1
+cat "$out/machine.txt"
+export EMBER_JAVA_OPTS="-Dember.kernel.cache=/tmp/ember-kernels"
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    tests)
+      "$e/etc/bundle-tests.sh" /tmp/junit --details=tree > "$out/tests.log" 2>&1
+      echo "tests exit: $?"
+      cp /tmp/junit/TEST-junit-jupiter.xml "$out/junit-gpu.xml"
+      grep -E "tests (successful|failed|skipped|found)" "$out/tests.log"
+      grep -E "✘|MethodSource|=> " "$out/tests.log" | head -60
+      ;;
+    bench)
+      shift
+      # shellcheck disable=SC2086
+      "$e/ember" bench $1 -rf json -rff "$out/jmh-$(date +%s).json" 2>&1 | tee -a "$out/jmh.log" | grep -E "^(Benchmark|dev\.ember|#.*Warm|Iteration)" | grep -v Iteration
+      ;;
+    *) echo "unknown step $1"; exit 2 ;;
+  esac
+  shift
+done

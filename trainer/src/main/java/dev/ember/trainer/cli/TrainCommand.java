@@ -1,0 +1,242 @@
+package dev.ember.trainer.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ember.trainer.data.BinaryDataset;
+import dev.ember.trainer.data.CriteoSchema;
+import dev.ember.trainer.data.convert.ConvertResult;
+import dev.ember.trainer.data.convert.ConvertSettings;
+import dev.ember.trainer.data.convert.Converter;
+import dev.ember.trainer.data.gen.GenSettings;
+import dev.ember.trainer.data.gen.Generator;
+import dev.ember.trainer.model.ModelConfig;
+import dev.ember.trainer.train.Mode;
+import dev.ember.trainer.train.ModeResult;
+import dev.ember.trainer.train.TrainSettings;
+import dev.ember.trainer.train.Trainer;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code ember train}: trains DLRM on a data file (or, with no {@code --data}, on generated
+ * Criteo-shaped data kept under {@code ember-runs/}), one mode after another, then prints a
+ * table and one JSON line per mode.
+ */
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Train DLRM with embeddings in Ember's tiered store.",
+                "With no arguments: generates Criteo-shaped data under ember-runs/, trains each mode in a "
+                        + "store of its own, evaluates on the held-out part, and reports."})
+public final class TrainCommand implements Callable<Integer> {
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--data", paramLabel = "FILE",
+            description = "Criteo TSV (.gz allowed) or a folder made by `ember convert`; default: generated data")
+    Path data;
+
+    @Option(names = "--mode", paramLabel = "MODE", defaultValue = "all",
+            description = "baseline or all (default: ${DEFAULT-VALUE})")
+    String mode;
+
+    @Option(names = "--samples", paramLabel = "N", defaultValue = "300000",
+            description = "samples of generated data when no --data is given (default: ${DEFAULT-VALUE})")
+    long samples;
+
+    @Option(names = "--scale", paramLabel = "X", defaultValue = "0.02",
+            description = "generated tables are the Kaggle sizes times X (default: ${DEFAULT-VALUE})")
+    double scale;
+
+    @Option(names = "--batch", paramLabel = "N", defaultValue = "2048", description = "batch size (default: ${DEFAULT-VALUE})")
+    int batch;
+
+    @Option(names = "--steps", paramLabel = "N", defaultValue = "0",
+            description = "training steps; 0 = one epoch (default: ${DEFAULT-VALUE})")
+    long steps;
+
+    @Option(names = "--lr", paramLabel = "RATE", defaultValue = "0.1",
+            description = "SGD learning rate, embeddings and MLPs (default: ${DEFAULT-VALUE})")
+    float lr;
+
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "1", description = "model, store and data seed (default: ${DEFAULT-VALUE})")
+    long seed;
+
+    @Option(names = "--threads", paramLabel = "N", description = "host threads (default: all cores)")
+    Integer threads;
+
+    @Option(names = "--run-dir", paramLabel = "DIR",
+            description = "folder for this run's stores (default: ember-runs/run-<time>)")
+    Path runDir;
+
+    @Option(names = "--store", paramLabel = "DIR",
+            description = "the store folder of a single mode (default: <run-dir>/store-<mode>)")
+    Path store;
+
+    @Option(names = "--resume", description = "continue the store's last checkpoint (needs --store or --run-dir)")
+    boolean resume;
+
+    @Option(names = "--checkpoint-every", paramLabel = "STEPS", defaultValue = "0",
+            description = "steps between checkpoints; 0 = at the end only (default: ${DEFAULT-VALUE})")
+    long checkpointEvery;
+
+    @Option(names = "--eval-samples", paramLabel = "N", defaultValue = "0",
+            description = "held-out samples to evaluate; 0 = all (default: ${DEFAULT-VALUE})")
+    long evalSamples;
+
+    @Option(names = "--no-progress", description = "no progress bar")
+    boolean noProgress;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter err = spec.commandLine().getErr();
+        PrintWriter out = spec.commandLine().getOut();
+        List<String> bad = new ArrayList<>();
+        EnumSet<Mode> modes = parseModes(mode, bad);
+        if (data != null && !Files.exists(data)) {
+            bad.add("--data: no such file or folder: " + data);
+        }
+        if (samples < 1000) {
+            bad.add("--samples must be >= 1000, got " + samples);
+        }
+        if (!(scale > 0 && scale <= 1)) {
+            bad.add("--scale must be in (0, 1], got " + scale);
+        }
+        if (resume && store == null && runDir == null) {
+            bad.add("--resume needs --store or --run-dir (the store to continue)");
+        }
+        if (store != null && modes.size() > 1) {
+            bad.add("--store names one store: pick one --mode, or use --run-dir");
+        }
+        int threadCount = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+        List<TrainSettings> runs = new ArrayList<>();
+        Path dir = runDir != null ? runDir : Path.of("ember-runs", "run-"
+                + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        for (Mode m : modes) {
+            try {
+                runs.add(new TrainSettings(m, store != null ? store : dir.resolve("store-" + m.label()), batch, steps,
+                        lr, seed, threadCount, evalSamples, checkpointEvery, resume, !noProgress));
+            } catch (IllegalArgumentException e) {
+                if (!bad.contains(e.getMessage())) {
+                    bad.add(e.getMessage());
+                }
+            }
+        }
+        if (!bad.isEmpty()) {
+            bad.forEach(m -> err.println("ember train: " + m));
+            return EmberCli.EXIT_USAGE;
+        }
+        BinaryDataset dataset;
+        try {
+            dataset = BinaryDataset.open(prepareData(out, threadCount));
+        } catch (IllegalArgumentException e) {
+            err.println("ember train: " + e.getMessage());
+            return EmberCli.EXIT_USAGE;
+        }
+        ModelConfig model = ModelConfig.kaggle();
+        List<ModeResult> results = new ArrayList<>();
+        for (TrainSettings s : runs) {
+            Files.createDirectories(s.storeDir().toAbsolutePath().getParent());
+            long total = s.steps() > 0 ? s.steps() : dataset.train().batches(s.batchSize());
+            try (ProgressBar bar = progress(s, total)) {
+                long[] last = {System.nanoTime(), 0};
+                ModeResult r = new Trainer(s, model).run(dataset, step -> {
+                    if (bar != null) {
+                        bar.stepTo(step);
+                        long now = System.nanoTime();
+                        if (now - last[0] > 1_000_000_000L) {
+                            bar.setExtraMessage(String.format(Locale.ROOT, "%,.0f samples/s",
+                                    (step - last[1]) * s.batchSize() / ((now - last[0]) / 1e9)));
+                            last[0] = now;
+                            last[1] = step;
+                        }
+                    }
+                });
+                results.add(r);
+            } catch (IllegalArgumentException | IllegalStateException e) {
+                err.println("ember train: " + s.mode().label() + ": " + e.getMessage());
+                return 1;
+            }
+        }
+        printTable(out, results);
+        ObjectMapper json = new ObjectMapper();
+        for (ModeResult r : results) {
+            out.println(json.writeValueAsString(r));
+        }
+        out.flush();
+        return 0;
+    }
+
+    private Path prepareData(PrintWriter out, int threadCount) throws Exception {
+        Path tsv = data;
+        if (tsv == null) {
+            Path dir = Path.of("ember-runs", "data");
+            Files.createDirectories(dir);
+            tsv = dir.resolve(String.format(Locale.ROOT, "synthetic-%d-x%s-s%d.tsv", samples, scale, seed));
+            if (!Files.exists(tsv)) {
+                out.printf("generating %,d Criteo-shaped samples into %s%n", samples, tsv);
+                out.flush();
+                Generator.run(GenSettings.defaults(tsv, samples, seed).withScale(scale).withThreads(threadCount)
+                        .withProgress(!noProgress));
+            }
+        }
+        if (Files.isDirectory(tsv)) {
+            return tsv.resolve(BinaryDataset.DATA_FILE);
+        }
+        ConvertResult r = new Converter(ConvertSettings.defaults(tsv).withThreads(threadCount)
+                .withProgress(!noProgress)).run();
+        if (!r.upToDate()) {
+            out.printf("converted %,d samples (%,d malformed lines skipped) into %s%n", r.samples(), r.malformed(), r.outDir());
+        }
+        return r.outDir().resolve(BinaryDataset.DATA_FILE);
+    }
+
+    private ProgressBar progress(TrainSettings s, long total) {
+        if (!s.progress()) {
+            return null;
+        }
+        return new ProgressBarBuilder().setTaskName("train " + s.mode().label()).setInitialMax(total)
+                .setStyle(ProgressBarStyle.ASCII).setUnit(" steps", 1).showSpeed().continuousUpdate().build();
+    }
+
+    static EnumSet<Mode> parseModes(String text, List<String> bad) {
+        if (text.equalsIgnoreCase("all")) {
+            return EnumSet.allOf(Mode.class);
+        }
+        EnumSet<Mode> modes = EnumSet.noneOf(Mode.class);
+        for (String part : text.split(",")) {
+            try {
+                modes.add(Mode.valueOf(part.trim().toUpperCase(Locale.ROOT)));
+            } catch (IllegalArgumentException e) {
+                bad.add("--mode: unknown mode '" + part.trim() + "'; known: all, "
+                        + String.join(", ", EnumSet.allOf(Mode.class).stream().map(Mode::label).toList()));
+            }
+        }
+        return modes;
+    }
+
+    private static void printTable(PrintWriter out, List<ModeResult> results) {
+        out.printf("%n%-9s %-6s %8s %12s %7s %8s %8s %8s %12s %10s%n", "mode", "device", "steps", "samples/s", "AUC",
+                "logloss", "accuracy", "hit rate", "host rows", "cold s");
+        for (ModeResult r : results) {
+            out.printf(Locale.ROOT, "%-9s %-6s %8d %,12.0f %7.4f %8.4f %8.4f %8.3f %,12d %10.2f%n", r.mode(), r.device(),
+                    r.steps(), r.samplesPerSecond(), r.auc(), r.logLoss(), r.accuracy(), r.hitRate(), r.hostGathers(),
+                    r.coldGatherSeconds());
+        }
+    }
+
+    static int tables() {
+        return CriteoSchema.TABLES;
+    }
+}

@@ -1,0 +1,24 @@
+package dev.ember.trainer.train;
+
+import dev.ember.trainer.data.Batch;
+
+/**
+ * Where a training mode's embedding rows live: the pooled lookups of a batch, and the update of
+ * the rows that batch used. Implementations differ only in where rows live, never in arithmetic:
+ * a bag sums its rows in bag order ({@code 0 + r0 + r1 + ...}) and a row's gradient is the sum of
+ * its bags' gradients in ascending batch position (see {@link dev.ember.cache.batch.DedupedIds}).
+ */
+public interface EmbeddingPath extends AutoCloseable {
+
+    /** Pools each table's bags of {@code batch} into {@code pooled[t]} ({@code batch.size() x dim}, row-major). */
+    void lookup(Batch batch, float[][] pooled);
+
+    /** Applies per-bag gradients {@code grads[t]} ({@code size x dim}) to the rows of the last {@link #lookup}. */
+    void update(float[][] grads, float learningRate);
+
+    /** Counters since the start: host row gathers, hot and cold ids served. */
+    PathCounters counters();
+
+    @Override
+    void close();
+}

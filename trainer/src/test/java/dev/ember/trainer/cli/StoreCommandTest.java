@@ -1,0 +1,78 @@
+package dev.ember.trainer.cli;
+
+import dev.ember.cache.batch.DedupedIds;
+import dev.ember.cache.batch.PooledBatch;
+import dev.ember.cache.cold.ColdTable;
+import dev.ember.cache.store.Store;
+import dev.ember.cache.store.StoreConfig;
+import dev.ember.cache.table.Optimizer;
+import dev.ember.cache.table.TableSpec;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class StoreCommandTest {
+    @TempDir
+    Path dir;
+
+    private String[] run(String... args) {
+        CommandLine cli = EmberCli.commandLine();
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        cli.setOut(new PrintWriter(out));
+        cli.setErr(new PrintWriter(err));
+        int code = cli.execute(args);
+        return new String[] {Integer.toString(code), out.toString(), err.toString()};
+    }
+
+    @Test
+    void infoShowsTablesAndGrowRaisesCapacityKeepingRows() {
+        TableSpec spec = new TableSpec("items", 10_000, 4, Optimizer.SGD);
+        float[] before = new float[4];
+        try (Store s = Store.create(dir, StoreConfig.builder().table(spec, 100).headroom(1.0).jmx(false).build())) {
+            ColdTable t = s.table("items");
+            long[] ids = {5, 6, 7};
+            DedupedIds d = new DedupedIds().build(new PooledBatch(3, 3).setOneHot(ids, 3));
+            ByteBuffer g = ByteBuffer.allocateDirect(64).order(ByteOrder.LITTLE_ENDIAN);
+            g.putFloat(0, 1f);
+            t.apply(d, g, 0.5f, 0f);
+            t.gather(d, g);
+            for (int c = 0; c < 4; c++) {
+                before[c] = g.getFloat(4 * c);
+            }
+            s.checkpoint(12, new long[0], Map.of());
+        }
+        String[] info = run("store", "info", dir.toString());
+        assertEquals("0", info[0], info[2]);
+        assertTrue(info[1].contains("step 12"), info[1]);
+        assertTrue(info[1].matches("(?s).*items\\s+10000\\s+4\\s+SGD\\s+3\\s+100\\s+97\\s+\\d+.*"), info[1]);
+
+        String[] grow = run("store", "grow", dir.toString(), "--table", "items", "--rows", "5000");
+        assertEquals("0", grow[0], grow[2]);
+        assertTrue(grow[1].contains("100 -> 5000"), grow[1]);
+        assertTrue(run("store", "info", dir.toString())[1].matches("(?s).*items\\s+10000\\s+4\\s+SGD\\s+3\\s+5000\\s+4997.*"));
+        try (Store s = Store.open(dir, StoreConfig.builder().jmx(false).build())) {
+            ByteBuffer out = ByteBuffer.allocateDirect(16).order(ByteOrder.LITTLE_ENDIAN);
+            s.table("items").gather(new long[] {5}, 1, out);
+            for (int c = 0; c < 4; c++) {
+                assertEquals(Float.floatToRawIntBits(before[c]), Float.floatToRawIntBits(out.getFloat(4 * c)));
+            }
+        }
+
+        String[] missing = run("store", "grow", dir.toString(), "--table", "nope", "--rows", "5");
+        assertEquals(Integer.toString(EmberCli.EXIT_USAGE), missing[0]);
+        assertTrue(missing[2].contains("no table nope"), missing[2]);
+        String[] notAStore = run("store", "info", dir.resolve("absent").toString());
+        assertTrue(notAStore[2].contains("is not an Ember store"), notAStore[2]);
+    }
+}
