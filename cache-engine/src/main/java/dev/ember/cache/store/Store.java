@@ -112,7 +112,7 @@ public final class Store implements AutoCloseable {
                 long capacity = config.capacity(spec);
                 File f = mapFile(dir, spec.name()).toFile();
                 ChronicleMap<LongValue, byte[]> map = MapFiles.create(f, spec.name(), capacity, spec.layout().bytesPerRow());
-                made.add(new ColdTable(spec, i, config.seed(), capacity, f, map, pool, config.undoLog() ? undo : null));
+                made.add(new ColdTable(spec, i, config.seed(), capacity, f, map, pool, config.undoLog() ? undo : null, config.positionIndex()));
                 states.add(new Manifest.TableState(spec, capacity, 0));
             }
             Manifest m = new Manifest(0, 0, config.seed(), System.currentTimeMillis(), new long[0], states, Map.of());
@@ -164,7 +164,7 @@ public final class Store implements AutoCloseable {
                 } catch (IOException | RuntimeException e) {
                     throw new StoreException("store " + dir + ": cannot open table file " + f + ": " + e.getMessage(), e);
                 }
-                opened.add(new ColdTable(t.spec(), i, m.seed(), t.capacity(), f, map, pool, journal));
+                opened.add(new ColdTable(t.spec(), i, m.seed(), t.capacity(), f, map, pool, journal, config.positionIndex()));
             }
             rollBack(dir, m, undo, opened);
             for (int i = 0; i < opened.size(); i++) {
@@ -383,7 +383,7 @@ public final class Store implements AutoCloseable {
             ChronicleMap<LongValue, byte[]> map = MapFiles.open(target.toFile(), name, newCapacity, rowBytes, false,
                     new ArrayList<>());
             ColdTable grown = new ColdTable(old.spec(), old.index(), manifest.seed(), newCapacity, target.toFile(), map,
-                    pool, config.undoLog() ? undo : null);
+                    pool, config.undoLog() ? undo : null, config.positionIndex());
             tables.set(index, grown);
             if (mbeans != null) {
                 mbeans.close();
