@@ -393,7 +393,7 @@ public final class ColdTable implements AutoCloseable {
         RandomDataInput in = v.bytes();
         long off = v.offset();
         if (in.isDirectMemory()) {
-            UnsafeMemory.MEMORY.copyMemory(in.addressForRead(off), dstAddress + at, rowBytes);
+            UnsafeMemory.copyMemory(in.addressForRead(off), dstAddress + at, rowBytes);
             return;
         }
         for (int b = 0; b < rowBytes; b += 4) {
@@ -410,7 +410,7 @@ public final class ColdTable implements AutoCloseable {
             int base = u * rowBytes;
             long at = positionOf(ids[u]);
             if (at != 0) {
-                UnsafeMemory.MEMORY.copyMemory(at, outAddress + base, rowBytes);
+                UnsafeMemory.copyMemory(at, outAddress + base, rowBytes);
                 continue;
             }
             s.key.writeLong(0, ids[u]);
@@ -527,7 +527,7 @@ public final class ColdTable implements AutoCloseable {
             int off = i * recBytes;
             long at = positionOf(id);
             if (at != 0) {
-                UnsafeMemory.MEMORY.copyMemory(at, stagingAddress + off + UndoLog.RECORD_HEAD, rowBytes);
+                UnsafeMemory.copyMemory(at, stagingAddress + off + UndoLog.RECORD_HEAD, rowBytes);
                 UndoLog.putHead(buf, off, index, id, true, rowBytes);
                 UndoLog.seal(buf, off, rowBytes);
                 continue;
