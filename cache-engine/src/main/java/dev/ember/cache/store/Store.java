@@ -134,6 +134,7 @@ public final class Store implements AutoCloseable {
      * must equal the manifest's; the manifest's seed and capacities are used.
      */
     public static Store open(Path dir, StoreConfig config) {
+        readManifest(dir); // not a store: say so before leaving a lock file behind
         StoreLock lock = StoreLock.acquire(dir);
         List<ColdTable> opened = new ArrayList<>();
         WorkerPool pool = null;

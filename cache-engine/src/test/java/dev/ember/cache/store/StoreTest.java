@@ -221,6 +221,16 @@ class StoreTest {
     }
 
     @Test
+    void openingADirectoryThatIsNotAStoreSaysSoAndLeavesNothingBehind() throws Exception {
+        Path empty = Files.createDirectories(dir.resolve("empty"));
+        StoreException e = assertThrows(StoreException.class, () -> Store.open(empty, StoreConfig.existing()));
+        assertTrue(e.getMessage().contains("is not an Ember store"), e.getMessage());
+        try (var files = Files.list(empty)) {
+            assertEquals(0, files.count());
+        }
+    }
+
+    @Test
     void createRefusesAnExistingStore() {
         Store.create(dir, config(100)).close();
         StoreException e = assertThrows(StoreException.class, () -> Store.create(dir, config(100)));
