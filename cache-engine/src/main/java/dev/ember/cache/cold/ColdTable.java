@@ -42,8 +42,9 @@ import java.nio.ByteOrder;
  *
  * <p>Before the first in-place change of a row since the last checkpoint, its pre-image (or its
  * absence) is appended to the {@link UndoLog} and forced; a per-checkpoint Roaring bitmap records
- * which rows are logged. Not thread-safe: one batch operation at a time, and none while the
- * store checkpoints (checkpoints happen at step boundaries).
+ * which rows are logged. Batch operations on one table are serialized (its monitor, uncontended in
+ * the usual one-caller use); a store checkpoint holds every table's monitor, so it never sees half
+ * a batch. Operations on different tables share the worker pool and so run one after another.
  */
 public final class ColdTable implements AutoCloseable {
 
@@ -204,7 +205,7 @@ public final class ColdTable implements AutoCloseable {
     }
 
     /** Copies the full rows of {@code ids[0..count)} into {@code out}, row {@code i} at {@code i*bytesPerRow}. */
-    public void gather(long[] ids, int count, ByteBuffer out) {
+    public synchronized void gather(long[] ids, int count, ByteBuffer out) {
         checkIds(ids, count);
         checkBuffer(out, (long) count * rowBytes, "out");
         argIds = ids;
@@ -223,7 +224,7 @@ public final class ColdTable implements AutoCloseable {
      *
      * @throws CapacityExceededException before any change when the new rows would not fit
      */
-    public void apply(DedupedIds ids, ByteBuffer grads, float lr, float eps) {
+    public synchronized void apply(DedupedIds ids, ByteBuffer grads, float lr, float eps) {
         int n = ids.uniqueCount();
         checkIds(ids.unique(), n);
         int[] occBag = ids.occBag();
@@ -249,7 +250,7 @@ public final class ColdTable implements AutoCloseable {
      * Stores full rows (weights and state) from {@code rows} for the distinct ids
      * {@code ids[0..count)}, row {@code i} at {@code i*bytesPerRow}: how the hot tier hands rows back.
      */
-    public void put(long[] ids, int count, ByteBuffer rows) {
+    public synchronized void put(long[] ids, int count, ByteBuffer rows) {
         checkIds(ids, count);
         checkBuffer(rows, (long) count * rowBytes, "rows");
         prepareWrite(ids, count);
@@ -311,7 +312,7 @@ public final class ColdTable implements AutoCloseable {
     }
 
     /** A checkpoint completed: every row's next change needs a new pre-image. */
-    public void checkpointed() {
+    public synchronized void checkpointed() {
         logged.clear();
     }
 
@@ -321,7 +322,7 @@ public final class ColdTable implements AutoCloseable {
     }
 
     /** Sets a row back to its checkpoint value during rollback (never logged: the log is being undone). */
-    public void restore(long row, boolean present, ByteBuffer bytes) {
+    public synchronized void restore(long row, boolean present, ByteBuffer bytes) {
         forget(row);
         Scratch s = scratch[0];
         s.key.writeLong(0, row);
@@ -597,7 +598,7 @@ public final class ColdTable implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         map.close();
         for (Scratch s : scratch) {
             s.key.releaseLast();

@@ -307,9 +307,20 @@ public final class Store implements AutoCloseable {
      * the previous checkpoint; after it, this one.
      *
      * @param blobs opaque named state of callers (trainer weights, tiering state), restored as is
+     *              (a blob's bytes are not copied: do not change them while this runs)
      */
     public synchronized Manifest checkpoint(long step, long[] rngState, Map<String, byte[]> blobs) {
         checkOpen();
+        return checkpointHolding(0, step, rngState, blobs);
+    }
+
+    /** Takes table {@code i}'s monitor (and, recursively, the rest in order), then checkpoints. */
+    private Manifest checkpointHolding(int held, long step, long[] rngState, Map<String, byte[]> blobs) {
+        if (held < tables.size()) {
+            synchronized (tables.get(held)) {
+                return checkpointHolding(held + 1, step, rngState, blobs);
+            }
+        }
         long t0 = System.nanoTime();
         Manifest prev = manifest;
         try {
