@@ -8,94 +8,44 @@
 
 #define EMBER_MAX_DIM 1024
 
-// Pooled gather. A group of lanesPerBag work-items owns EMBER_GATHER_BAGS bags, g, g + G, ...
-// (G = ceil(bags / EMBER_GATHER_BAGS)), walking their ids in step so that several row loads are in
-// flight; each bag is summed in its own id order, from 0 (same scheme as ember.cu).
-#define EMBER_GATHER_BAGS 4
-
+// Pooled gather, dim % 4 == 0: lanesPerBag work-items per bag, each owning float4 columns.
 __kernel void ember_gather_f4(__global const float* restrict weights, int dim,
         __global const int* restrict slots, __global const int* restrict offsets, int bags,
         __global float* restrict out, int lanesPerBag)
 {
     long tid = get_global_id(0);
-    int groups = (bags + EMBER_GATHER_BAGS - 1) / EMBER_GATHER_BAGS;
-    int g = (int) (tid / lanesPerBag);
+    int bag = (int) (tid / lanesPerBag);
     int lane = (int) (tid % lanesPerBag);
-    if (g >= groups) return;
+    if (bag >= bags) return;
     int quads = dim >> 2;
-    int begin[EMBER_GATHER_BAGS];
-    int len[EMBER_GATHER_BAGS];
-    int longest = 0;
-    for (int k = 0; k < EMBER_GATHER_BAGS; k++) {
-        int b = g + k * groups;
-        begin[k] = b < bags ? offsets[b] : 0;
-        len[k] = b < bags ? offsets[b + 1] - begin[k] : 0;
-        longest = max(longest, len[k]);
-    }
+    int begin = offsets[bag];
+    int end = offsets[bag + 1];
     for (int q = lane; q < quads; q += lanesPerBag) {
-        float4 acc[EMBER_GATHER_BAGS];
-        for (int k = 0; k < EMBER_GATHER_BAGS; k++) {
-            acc[k] = (float4) (0.0f, 0.0f, 0.0f, 0.0f);
+        float4 acc = (float4) (0.0f, 0.0f, 0.0f, 0.0f);
+        for (int i = begin; i < end; i++) {
+            acc = acc + vload4(q, weights + (size_t) slots[i] * dim);
         }
-        for (int j = 0; j < longest; j++) {
-            float4 v[EMBER_GATHER_BAGS];
-            for (int k = 0; k < EMBER_GATHER_BAGS; k++) {
-                if (j < len[k]) {
-                    v[k] = vload4(q, weights + (size_t) slots[begin[k] + j] * dim);
-                }
-            }
-            for (int k = 0; k < EMBER_GATHER_BAGS; k++) {
-                if (j < len[k]) {
-                    acc[k] = acc[k] + v[k];
-                }
-            }
-        }
-        for (int k = 0; k < EMBER_GATHER_BAGS; k++) {
-            int b = g + k * groups;
-            if (b < bags) {
-                vstore4(acc[k], q, out + (size_t) b * dim);
-            }
-        }
+        vstore4(acc, q, out + (size_t) bag * dim);
     }
 }
 
-// Pooled gather, any dim: as ember_gather_f4 with one float per work-item.
+// Pooled gather, any dim: lanesPerBag work-items per bag, one float each.
 __kernel void ember_gather_f1(__global const float* restrict weights, int dim,
         __global const int* restrict slots, __global const int* restrict offsets, int bags,
         __global float* restrict out, int lanesPerBag)
 {
     long tid = get_global_id(0);
-    int groups = (bags + EMBER_GATHER_BAGS - 1) / EMBER_GATHER_BAGS;
-    int g = (int) (tid / lanesPerBag);
+    int bag = (int) (tid / lanesPerBag);
     int lane = (int) (tid % lanesPerBag);
-    if (g >= groups) return;
-    int begin[EMBER_GATHER_BAGS];
-    int len[EMBER_GATHER_BAGS];
-    int longest = 0;
-    for (int k = 0; k < EMBER_GATHER_BAGS; k++) {
-        int b = g + k * groups;
-        begin[k] = b < bags ? offsets[b] : 0;
-        len[k] = b < bags ? offsets[b + 1] - begin[k] : 0;
-        longest = max(longest, len[k]);
-    }
+    if (bag >= bags) return;
+    int begin = offsets[bag];
+    int end = offsets[bag + 1];
     for (int c = lane; c < dim; c += lanesPerBag) {
-        float acc[EMBER_GATHER_BAGS];
-        for (int k = 0; k < EMBER_GATHER_BAGS; k++) {
-            acc[k] = 0.0f;
+        float acc = 0.0f;
+        for (int i = begin; i < end; i++) {
+            acc = acc + weights[(size_t) slots[i] * dim + c];
         }
-        for (int j = 0; j < longest; j++) {
-            for (int k = 0; k < EMBER_GATHER_BAGS; k++) {
-                if (j < len[k]) {
-                    acc[k] = acc[k] + weights[(size_t) slots[begin[k] + j] * dim + c];
-                }
-            }
-        }
-        for (int k = 0; k < EMBER_GATHER_BAGS; k++) {
-            int b = g + k * groups;
-            if (b < bags) {
-                out[(size_t) b * dim + c] = acc[k];
-            }
-        }
+        out[(size_t) bag * dim + c] = acc;
     }
 }
 

@@ -11,115 +11,51 @@
 typedef unsigned char uchar;
 typedef unsigned long long u64;
 
-// Pooled gather. A group of lanesPerBag threads owns EMBER_GATHER_BAGS bags, g, g + G, g + 2G, ...
-// (G = ceil(bags / EMBER_GATHER_BAGS)), and walks their ids in step, so each thread has that many
-// independent row loads in flight; consecutive lanes read consecutive 16-byte pieces of a row, so
-// a row is read in full lines. Each bag is still summed in its own id order, from 0.
-#define EMBER_GATHER_BAGS 4
-
+// Pooled gather, dim % 4 == 0: lanesPerBag threads per bag, each owning float4 columns.
+// Consecutive lanes read consecutive 16-byte pieces of a row: a row is read in full lines.
 extern "C" __global__ void ember_gather_f4(const float* __restrict__ weights, int dim,
         const int* __restrict__ slots, const int* __restrict__ offsets, int bags,
         float* __restrict__ out, int lanesPerBag)
 {
     long long tid = (long long) blockIdx.x * blockDim.x + threadIdx.x;
-    int groups = (bags + EMBER_GATHER_BAGS - 1) / EMBER_GATHER_BAGS;
-    int g = (int) (tid / lanesPerBag);
+    int bag = (int) (tid / lanesPerBag);
     int lane = (int) (tid % lanesPerBag);
-    if (g >= groups) return;
+    if (bag >= bags) return;
     int quads = dim >> 2;
-    int begin[EMBER_GATHER_BAGS];
-    int len[EMBER_GATHER_BAGS];
-    int longest = 0;
-#pragma unroll
-    for (int k = 0; k < EMBER_GATHER_BAGS; k++) {
-        int b = g + k * groups;
-        begin[k] = b < bags ? __ldg(offsets + b) : 0;
-        len[k] = b < bags ? __ldg(offsets + b + 1) - begin[k] : 0;
-        longest = max(longest, len[k]);
-    }
+    int begin = __ldg(offsets + bag);
+    int end = __ldg(offsets + bag + 1);
+    float4* dst = reinterpret_cast<float4*>(out + (size_t) bag * dim);
     for (int q = lane; q < quads; q += lanesPerBag) {
-        float4 acc[EMBER_GATHER_BAGS];
-#pragma unroll
-        for (int k = 0; k < EMBER_GATHER_BAGS; k++) {
-            acc[k] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        float4 acc = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        for (int i = begin; i < end; i++) {
+            const float4* row = reinterpret_cast<const float4*>(weights + (size_t) __ldg(slots + i) * dim);
+            float4 v = __ldg(row + q);
+            acc.x = __fadd_rn(acc.x, v.x);
+            acc.y = __fadd_rn(acc.y, v.y);
+            acc.z = __fadd_rn(acc.z, v.z);
+            acc.w = __fadd_rn(acc.w, v.w);
         }
-        for (int j = 0; j < longest; j++) {
-            float4 v[EMBER_GATHER_BAGS];
-#pragma unroll
-            for (int k = 0; k < EMBER_GATHER_BAGS; k++) {
-                if (j < len[k]) {
-                    int slot = __ldg(slots + begin[k] + j);
-                    v[k] = __ldg(reinterpret_cast<const float4*>(weights + (size_t) slot * dim) + q);
-                }
-            }
-#pragma unroll
-            for (int k = 0; k < EMBER_GATHER_BAGS; k++) {
-                if (j < len[k]) {
-                    acc[k].x = __fadd_rn(acc[k].x, v[k].x);
-                    acc[k].y = __fadd_rn(acc[k].y, v[k].y);
-                    acc[k].z = __fadd_rn(acc[k].z, v[k].z);
-                    acc[k].w = __fadd_rn(acc[k].w, v[k].w);
-                }
-            }
-        }
-#pragma unroll
-        for (int k = 0; k < EMBER_GATHER_BAGS; k++) {
-            int b = g + k * groups;
-            if (b < bags) {
-                reinterpret_cast<float4*>(out + (size_t) b * dim)[q] = acc[k];
-            }
-        }
+        dst[q] = acc;
     }
 }
 
-// Pooled gather, any dim: as ember_gather_f4 with one float per lane.
+// Pooled gather, any dim: lanesPerBag threads per bag, one float each.
 extern "C" __global__ void ember_gather_f1(const float* __restrict__ weights, int dim,
         const int* __restrict__ slots, const int* __restrict__ offsets, int bags,
         float* __restrict__ out, int lanesPerBag)
 {
     long long tid = (long long) blockIdx.x * blockDim.x + threadIdx.x;
-    int groups = (bags + EMBER_GATHER_BAGS - 1) / EMBER_GATHER_BAGS;
-    int g = (int) (tid / lanesPerBag);
+    int bag = (int) (tid / lanesPerBag);
     int lane = (int) (tid % lanesPerBag);
-    if (g >= groups) return;
-    int begin[EMBER_GATHER_BAGS];
-    int len[EMBER_GATHER_BAGS];
-    int longest = 0;
-#pragma unroll
-    for (int k = 0; k < EMBER_GATHER_BAGS; k++) {
-        int b = g + k * groups;
-        begin[k] = b < bags ? __ldg(offsets + b) : 0;
-        len[k] = b < bags ? __ldg(offsets + b + 1) - begin[k] : 0;
-        longest = max(longest, len[k]);
-    }
+    if (bag >= bags) return;
+    int begin = __ldg(offsets + bag);
+    int end = __ldg(offsets + bag + 1);
     for (int c = lane; c < dim; c += lanesPerBag) {
-        float acc[EMBER_GATHER_BAGS];
-#pragma unroll
-        for (int k = 0; k < EMBER_GATHER_BAGS; k++) {
-            acc[k] = 0.0f;
+        float acc = 0.0f;
+        for (int i = begin; i < end; i++) {
+            acc = __fadd_rn(acc, __ldg(weights + (size_t) __ldg(slots + i) * dim + c));
         }
-        for (int j = 0; j < longest; j++) {
-            float v[EMBER_GATHER_BAGS];
-#pragma unroll
-            for (int k = 0; k < EMBER_GATHER_BAGS; k++) {
-                if (j < len[k]) {
-                    v[k] = __ldg(weights + (size_t) __ldg(slots + begin[k] + j) * dim + c);
-                }
-            }
-#pragma unroll
-            for (int k = 0; k < EMBER_GATHER_BAGS; k++) {
-                if (j < len[k]) {
-                    acc[k] = __fadd_rn(acc[k], v[k]);
-                }
-            }
-        }
-#pragma unroll
-        for (int k = 0; k < EMBER_GATHER_BAGS; k++) {
-            int b = g + k * groups;
-            if (b < bags) {
-                out[(size_t) b * dim + c] = acc[k];
-            }
-        }
+        out[(size_t) bag * dim + c] = acc;
     }
 }
 

@@ -42,8 +42,9 @@ import java.nio.ByteOrder;
  *
  * <p>Before the first in-place change of a row since the last checkpoint, its pre-image (or its
  * absence) is appended to the {@link UndoLog} and forced; a per-checkpoint Roaring bitmap records
- * which rows are logged. Not thread-safe: one batch operation at a time, and none while the
- * store checkpoints (checkpoints happen at step boundaries).
+ * which rows are logged. Batch operations on one table are serialized (its monitor, uncontended in
+ * the usual one-caller use); a store checkpoint holds every table's monitor, so it never sees half
+ * a batch. Operations on different tables share the worker pool and so run one after another.
  */
 public final class ColdTable implements AutoCloseable {
 
@@ -72,6 +73,8 @@ public final class ColdTable implements AutoCloseable {
     private final Scratch[] scratch;
     private final long[] partitionNew;
     private final long capacity;
+    /** Off-heap {@code long[rows]}: where row {@code id}'s value lies in the mapping (0: not known yet); 0 when off. */
+    private final long positions;
 
     // Per-call arguments of the partition tasks (set before pool.run, read inside).
     private long[] argIds;
@@ -111,9 +114,11 @@ public final class ColdTable implements AutoCloseable {
     /**
      * @param index the table's number in its store (hashed into {@link RowInit})
      * @param undo  null to run without pre-images (benchmarks only: a crash is then unrecoverable)
+     * @param positionIndex keep an off-heap index of where each row's value lies in the mapped file
+     *                      (8 bytes x rows): gathers of known rows then skip Chronicle's lookup
      */
     public ColdTable(TableSpec spec, int index, long seed, long capacity, File file,
-                     ChronicleMap<LongValue, byte[]> map, WorkerPool pool, UndoLog undo) {
+                     ChronicleMap<LongValue, byte[]> map, WorkerPool pool, UndoLog undo, boolean positionIndex) {
         this.spec = spec;
         this.index = index;
         this.layout = spec.layout();
@@ -133,6 +138,13 @@ public final class ColdTable implements AutoCloseable {
         }
         this.partitionNew = new long[pool.threads()];
         this.logged = new RowSet(spec.rows());
+        if (positionIndex) {
+            long bytes = Math.multiplyExact(spec.rows(), (long) Long.BYTES);
+            this.positions = UnsafeMemory.MEMORY.allocate(bytes);
+            UnsafeMemory.MEMORY.setMemory(positions, bytes, (byte) 0);
+        } else {
+            this.positions = 0;
+        }
     }
 
     public TableSpec spec() {
@@ -193,7 +205,7 @@ public final class ColdTable implements AutoCloseable {
     }
 
     /** Copies the full rows of {@code ids[0..count)} into {@code out}, row {@code i} at {@code i*bytesPerRow}. */
-    public void gather(long[] ids, int count, ByteBuffer out) {
+    public synchronized void gather(long[] ids, int count, ByteBuffer out) {
         checkIds(ids, count);
         checkBuffer(out, (long) count * rowBytes, "out");
         argIds = ids;
@@ -212,7 +224,7 @@ public final class ColdTable implements AutoCloseable {
      *
      * @throws CapacityExceededException before any change when the new rows would not fit
      */
-    public void apply(DedupedIds ids, ByteBuffer grads, float lr, float eps) {
+    public synchronized void apply(DedupedIds ids, ByteBuffer grads, float lr, float eps) {
         int n = ids.uniqueCount();
         checkIds(ids.unique(), n);
         int[] occBag = ids.occBag();
@@ -238,7 +250,7 @@ public final class ColdTable implements AutoCloseable {
      * Stores full rows (weights and state) from {@code rows} for the distinct ids
      * {@code ids[0..count)}, row {@code i} at {@code i*bytesPerRow}: how the hot tier hands rows back.
      */
-    public void put(long[] ids, int count, ByteBuffer rows) {
+    public synchronized void put(long[] ids, int count, ByteBuffer rows) {
         checkIds(ids, count);
         checkBuffer(rows, (long) count * rowBytes, "rows");
         prepareWrite(ids, count);
@@ -300,7 +312,7 @@ public final class ColdTable implements AutoCloseable {
     }
 
     /** A checkpoint completed: every row's next change needs a new pre-image. */
-    public void checkpointed() {
+    public synchronized void checkpointed() {
         logged.clear();
     }
 
@@ -310,7 +322,8 @@ public final class ColdTable implements AutoCloseable {
     }
 
     /** Sets a row back to its checkpoint value during rollback (never logged: the log is being undone). */
-    public void restore(long row, boolean present, ByteBuffer bytes) {
+    public synchronized void restore(long row, boolean present, ByteBuffer bytes) {
+        forget(row);
         Scratch s = scratch[0];
         s.key.writeLong(0, row);
         try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key, 0, KEY_BYTES)) {
@@ -336,6 +349,42 @@ public final class ColdTable implements AutoCloseable {
         }
     }
 
+    /*
+     * The position index. Entries of fixed size never move while the map is open: a replace of the
+     * same size writes in place and inserts never relocate other entries; only a removal (rollback,
+     * before any batch) frees one, and it forgets the row first. Reading through a known position
+     * skips Chronicle's segment lock: safe because every writer of this table is in this process
+     * and batch operations on a table never overlap.
+     */
+
+    private long positionOf(long id) {
+        return positions == 0 ? 0 : UnsafeMemory.MEMORY.readLong(positions + id * Long.BYTES);
+    }
+
+    private void remember(long id, Data<byte[]> v) {
+        if (positions != 0) {
+            RandomDataInput in = v.bytes();
+            if (in.isDirectMemory()) {
+                UnsafeMemory.MEMORY.writeLong(positions + id * Long.BYTES, in.addressForRead(v.offset()));
+            }
+        }
+    }
+
+    private void rememberInserted(long id, ExternalMapQueryContext<LongValue, byte[], ?> c) {
+        if (positions != 0) {
+            MapEntry<LongValue, byte[]> e = c.entry();
+            if (e != null) {
+                remember(id, e.value());
+            }
+        }
+    }
+
+    private void forget(long id) {
+        if (positions != 0) {
+            UnsafeMemory.MEMORY.writeLong(positions + id * Long.BYTES, 0L);
+        }
+    }
+
     /**
      * Copies a stored row to {@code dst[at..at+rowBytes)}: one memory copy from the mapped entry
      * (bounds of {@code dst} were checked for the whole batch), or int by int if Chronicle ever
@@ -345,7 +394,7 @@ public final class ColdTable implements AutoCloseable {
         RandomDataInput in = v.bytes();
         long off = v.offset();
         if (in.isDirectMemory()) {
-            UnsafeMemory.MEMORY.copyMemory(in.addressForRead(off), dstAddress + at, rowBytes);
+            UnsafeMemory.copyMemory(in.addressForRead(off), dstAddress + at, rowBytes);
             return;
         }
         for (int b = 0; b < rowBytes; b += 4) {
@@ -360,11 +409,17 @@ public final class ColdTable implements AutoCloseable {
         long outAddress = argAddress;
         for (int u = from; u < to; u++) {
             int base = u * rowBytes;
+            long at = positionOf(ids[u]);
+            if (at != 0) {
+                UnsafeMemory.copyMemory(at, outAddress + base, rowBytes);
+                continue;
+            }
             s.key.writeLong(0, ids[u]);
             try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key, 0, KEY_BYTES)) {
                 MapEntry<LongValue, byte[]> e = c.entry();
                 if (e != null) {
                     copyValue(e.value(), out, outAddress, base);
+                    remember(ids[u], e.value());
                     continue;
                 }
             }
@@ -420,6 +475,7 @@ public final class ColdTable implements AutoCloseable {
                 } else {
                     c.absentEntry().doInsert(nv);
                     counters.rowsInserted.increment();
+                    rememberInserted(id, c);
                 }
             }
         }
@@ -452,6 +508,7 @@ public final class ColdTable implements AutoCloseable {
                 } else {
                     c.absentEntry().doInsert(nv);
                     counters.rowsInserted.increment();
+                    rememberInserted(ids[u], c);
                 }
             }
         }
@@ -469,6 +526,13 @@ public final class ColdTable implements AutoCloseable {
         for (int i = from; i < to; i++) {
             long id = ids[idx[i]];
             int off = i * recBytes;
+            long at = positionOf(id);
+            if (at != 0) {
+                UnsafeMemory.copyMemory(at, stagingAddress + off + UndoLog.RECORD_HEAD, rowBytes);
+                UndoLog.putHead(buf, off, index, id, true, rowBytes);
+                UndoLog.seal(buf, off, rowBytes);
+                continue;
+            }
             s.key.writeLong(0, id);
             boolean present;
             try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key, 0, KEY_BYTES)) {
@@ -534,10 +598,13 @@ public final class ColdTable implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         map.close();
         for (Scratch s : scratch) {
             s.key.releaseLast();
+        }
+        if (positions != 0) {
+            UnsafeMemory.MEMORY.freeMemory(positions, spec.rows() * Long.BYTES);
         }
     }
 }

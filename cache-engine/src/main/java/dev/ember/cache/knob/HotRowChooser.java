@@ -5,6 +5,7 @@ import dev.ember.cache.popularity.RowScores;
 import dev.ember.cache.table.TableSpec;
 import java.util.Arrays;
 import java.util.List;
+import org.roaringbitmap.PeekableIntIterator;
 import org.roaringbitmap.RoaringBitmap;
 
 /**
@@ -23,7 +24,9 @@ import org.roaringbitmap.RoaringBitmap;
  * ({@link KnobMode}) while it fits; a table whose next row does not fit drops out (its rows only
  * get worse and the room left only shrinks). Ties between tables go to the lower table index.
  * Only a table's best {@code budget / rowBytes} rows can ever be taken, so only those are kept
- * before sorting (a selection on the packed keys), which bounds the sort by the budget.
+ * before sorting (a selection on the packed keys), which bounds the sort by the budget. Tables
+ * are independent until the merge, so ranking them in parallel is a possible speed-up (not
+ * done: it did not pay on the shared 2-core dev box).
  */
 public final class HotRowChooser {
     private final Hysteresis hysteresis;
@@ -51,14 +54,18 @@ public final class HotRowChooser {
         for (int t = 0; t < n; t++) {
             rowBytes[t] = tables.get(t).layout().bytesPerRow();
             totals[t] = scores.total(t);
+        }
+        for (int t = 0; t < n; t++) {
             long cap = Math.min(scores.scoredRows(t), budgetBytes / rowBytes[t]);
             long[] k = new long[(int) scores.scoredRows(t)];
             int[] c = {0};
-            final int table = t;
+            PeekableIntIterator hot = incumbent.rowIterator(t);
             scores.forEachScored(t, (row, s) -> {
                 if (s > 0) {
-                    double boosted = incumbent.contains(table, row) ? hysteresis.boost(s) : s;
-                    k[c[0]++] = pack((float) boosted, row);
+                    // Scored rows come in ascending order: walk the incumbent's rows alongside.
+                    hot.advanceIfNeeded(row);
+                    boolean incumbentRow = hot.hasNext() && hot.peekNext() == row;
+                    k[c[0]++] = pack((float) (incumbentRow ? hysteresis.boost(s) : s), row);
                 }
             });
             counts[t] = (int) Math.min(cap, c[0]);
@@ -112,7 +119,7 @@ public final class HotRowChooser {
         }
         HotSet chosen = HotSet.of(incumbent.generation() + 1, tables, maps);
         return new KnobChoice(chosen, budgetBytes, chosen.hotBytes(), hitDen > 0 ? hitNum / hitDen : 0, allHot,
-                System.nanoTime() - start);
+                System.nanoTime() - start, null);
     }
 
     /** The packed sort key: ascending order = score descending, then row ascending. */

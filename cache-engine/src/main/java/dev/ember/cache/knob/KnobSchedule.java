@@ -1,6 +1,7 @@
 package dev.ember.cache.knob;
 
 import dev.ember.cache.hotset.HotSet;
+import dev.ember.cache.hotset.HotSets;
 import dev.ember.cache.popularity.DecayingCounters;
 import dev.ember.cache.table.TableSpec;
 import java.io.ByteArrayInputStream;
@@ -41,6 +42,7 @@ public final class KnobSchedule implements AutoCloseable {
     private final HotRowChooser chooser;
     private final int period;
     private final int lag;
+    private final HotSets prepareAgainst;
     private volatile Budget budget;
     private ExecutorService executor;
 
@@ -49,7 +51,7 @@ public final class KnobSchedule implements AutoCloseable {
     private KnobChoice ready;
     private long applyStep = -1;
     private volatile KnobChoice lastChoice;
-    private long evaluations;
+    private volatile long evaluations;
 
     /**
      * @param hysteresis what a challenger must beat an incumbent by ({@link Hysteresis#DEFAULT})
@@ -60,6 +62,16 @@ public final class KnobSchedule implements AutoCloseable {
      */
     public KnobSchedule(DecayingCounters counters, HotSet incumbent, KnobMode mode, Budget budget, Hysteresis hysteresis,
                         int period, int lag) {
+        this(counters, incumbent, mode, budget, hysteresis, period, lag, null);
+    }
+
+    /**
+     * As above; each choice also comes with its differences against {@code prepareAgainst}
+     * computed on the knob's thread ({@link KnobChoice#retarget(HotSets)} then costs the step
+     * thread next to nothing).
+     */
+    public KnobSchedule(DecayingCounters counters, HotSet incumbent, KnobMode mode, Budget budget, Hysteresis hysteresis,
+                        int period, int lag, HotSets prepareAgainst) {
         if (period <= 0) {
             throw new IllegalArgumentException("knob period must be > 0 steps, got " + period);
         }
@@ -77,6 +89,7 @@ public final class KnobSchedule implements AutoCloseable {
         this.period = period;
         this.lag = lag;
         this.incumbent = incumbent;
+        this.prepareAgainst = prepareAgainst;
     }
 
     /**
@@ -134,7 +147,7 @@ public final class KnobSchedule implements AutoCloseable {
         counters.freeze();
         applyStep = step + lag;
         if (lag == 0) {
-            ready = chooser.choose(counters, base, budgetBytes, mode);
+            ready = chooseAndPrepare(base, budgetBytes);
             return;
         }
         if (executor == null) {
@@ -144,7 +157,16 @@ public final class KnobSchedule implements AutoCloseable {
                 return t;
             });
         }
-        running = executor.submit(() -> chooser.choose(counters, base, budgetBytes, mode));
+        running = executor.submit(() -> chooseAndPrepare(base, budgetBytes));
+    }
+
+    private KnobChoice chooseAndPrepare(HotSet base, long budgetBytes) {
+        KnobChoice c = chooser.choose(counters, base, budgetBytes, mode);
+        if (prepareAgainst == null) {
+            return c;
+        }
+        return new KnobChoice(c.hotSet(), c.budgetBytes(), c.usedBytes(), c.hitRate(), c.allHotRate(), c.evaluationNanos(),
+                prepareAgainst.prepare(c.hotSet()));
     }
 
     /** Waits for the running choice, thaws the counters; keeps the choice in {@code ready}. */
@@ -215,6 +237,11 @@ public final class KnobSchedule implements AutoCloseable {
 
     /** Restores {@link #toBytes()} over restored counters. */
     public static KnobSchedule fromBytes(byte[] blob, DecayingCounters counters) {
+        return fromBytes(blob, counters, null);
+    }
+
+    /** Restores {@link #toBytes()} over restored counters, preparing choices against restored hot sets. */
+    public static KnobSchedule fromBytes(byte[] blob, DecayingCounters counters, HotSets prepareAgainst) {
         List<TableSpec> tables = counters.tables();
         try {
             DataInputStream in = new DataInputStream(new ByteArrayInputStream(blob));
@@ -228,7 +255,7 @@ public final class KnobSchedule implements AutoCloseable {
             int lag = in.readInt();
             long evaluations = in.readLong();
             HotSet incumbent = HotSet.fromBytes(readBlob(in), tables);
-            KnobSchedule s = new KnobSchedule(counters, incumbent, mode, budget, hysteresis, period, lag);
+            KnobSchedule s = new KnobSchedule(counters, incumbent, mode, budget, hysteresis, period, lag, prepareAgainst);
             s.evaluations = evaluations;
             if (in.readBoolean()) {
                 s.applyStep = in.readLong();
@@ -254,7 +281,8 @@ public final class KnobSchedule implements AutoCloseable {
 
     private static KnobChoice readChoice(DataInputStream in, List<TableSpec> tables) throws IOException {
         HotSet h = HotSet.fromBytes(readBlob(in), tables);
-        return new KnobChoice(h, in.readLong(), in.readLong(), in.readDouble(), in.readDouble(), in.readLong());
+        // A restored choice has no prepared differences: its retarget recomputes them once.
+        return new KnobChoice(h, in.readLong(), in.readLong(), in.readDouble(), in.readDouble(), in.readLong(), null);
     }
 
     private static void writeBlob(DataOutputStream out, byte[] b) throws IOException {

@@ -112,7 +112,7 @@ public final class Store implements AutoCloseable {
                 long capacity = config.capacity(spec);
                 File f = mapFile(dir, spec.name()).toFile();
                 ChronicleMap<LongValue, byte[]> map = MapFiles.create(f, spec.name(), capacity, spec.layout().bytesPerRow());
-                made.add(new ColdTable(spec, i, config.seed(), capacity, f, map, pool, config.undoLog() ? undo : null));
+                made.add(new ColdTable(spec, i, config.seed(), capacity, f, map, pool, config.undoLog() ? undo : null, config.positionIndex()));
                 states.add(new Manifest.TableState(spec, capacity, 0));
             }
             Manifest m = new Manifest(0, 0, config.seed(), System.currentTimeMillis(), new long[0], states, Map.of());
@@ -134,6 +134,7 @@ public final class Store implements AutoCloseable {
      * must equal the manifest's; the manifest's seed and capacities are used.
      */
     public static Store open(Path dir, StoreConfig config) {
+        readManifest(dir); // not a store: say so before leaving a lock file behind
         StoreLock lock = StoreLock.acquire(dir);
         List<ColdTable> opened = new ArrayList<>();
         WorkerPool pool = null;
@@ -164,7 +165,7 @@ public final class Store implements AutoCloseable {
                 } catch (IOException | RuntimeException e) {
                     throw new StoreException("store " + dir + ": cannot open table file " + f + ": " + e.getMessage(), e);
                 }
-                opened.add(new ColdTable(t.spec(), i, m.seed(), t.capacity(), f, map, pool, journal));
+                opened.add(new ColdTable(t.spec(), i, m.seed(), t.capacity(), f, map, pool, journal, config.positionIndex()));
             }
             rollBack(dir, m, undo, opened);
             for (int i = 0; i < opened.size(); i++) {
@@ -259,6 +260,11 @@ public final class Store implements AutoCloseable {
         return dir;
     }
 
+    /** The threads table operations run on, besides the caller's (for measuring CPU time). */
+    public long[] workerThreadIds() {
+        return pool.workerThreadIds();
+    }
+
     public List<ColdTable> tables() {
         return Collections.unmodifiableList(tables);
     }
@@ -301,9 +307,20 @@ public final class Store implements AutoCloseable {
      * the previous checkpoint; after it, this one.
      *
      * @param blobs opaque named state of callers (trainer weights, tiering state), restored as is
+     *              (a blob's bytes are not copied: do not change them while this runs)
      */
     public synchronized Manifest checkpoint(long step, long[] rngState, Map<String, byte[]> blobs) {
         checkOpen();
+        return checkpointHolding(0, step, rngState, blobs);
+    }
+
+    /** Takes table {@code i}'s monitor (and, recursively, the rest in order), then checkpoints. */
+    private Manifest checkpointHolding(int held, long step, long[] rngState, Map<String, byte[]> blobs) {
+        if (held < tables.size()) {
+            synchronized (tables.get(held)) {
+                return checkpointHolding(held + 1, step, rngState, blobs);
+            }
+        }
         long t0 = System.nanoTime();
         Manifest prev = manifest;
         try {
@@ -378,7 +395,7 @@ public final class Store implements AutoCloseable {
             ChronicleMap<LongValue, byte[]> map = MapFiles.open(target.toFile(), name, newCapacity, rowBytes, false,
                     new ArrayList<>());
             ColdTable grown = new ColdTable(old.spec(), old.index(), manifest.seed(), newCapacity, target.toFile(), map,
-                    pool, config.undoLog() ? undo : null);
+                    pool, config.undoLog() ? undo : null, config.positionIndex());
             tables.set(index, grown);
             if (mbeans != null) {
                 mbeans.close();

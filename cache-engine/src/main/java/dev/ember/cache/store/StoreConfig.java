@@ -27,6 +27,7 @@ public final class StoreConfig {
     private final int threads;
     private final boolean undoLog;
     private final boolean syncUndoLog;
+    private final boolean positionIndex;
     private final boolean jmx;
 
     private StoreConfig(Builder b) {
@@ -37,6 +38,7 @@ public final class StoreConfig {
         this.threads = b.threads;
         this.undoLog = b.undoLog;
         this.syncUndoLog = b.syncUndoLog;
+        this.positionIndex = b.positionIndex;
         this.jmx = b.jmx;
     }
 
@@ -70,6 +72,10 @@ public final class StoreConfig {
         return syncUndoLog;
     }
 
+    public boolean positionIndex() {
+        return positionIndex;
+    }
+
     public boolean jmx() {
         return jmx;
     }
@@ -95,6 +101,7 @@ public final class StoreConfig {
         private int threads = 1;
         private boolean undoLog = true;
         private boolean syncUndoLog = true;
+        private boolean positionIndex = true;
         private boolean jmx = true;
 
         public Builder table(TableSpec spec) {
@@ -159,6 +166,17 @@ public final class StoreConfig {
          */
         public Builder syncUndoLog(boolean on) {
             this.syncUndoLog = on;
+            return this;
+        }
+
+        /**
+         * Whether each table keeps an off-heap index of where its rows lie in the mapped file
+         * (default on; 8 bytes x the table's rows, off-heap). Gathers of rows seen before then copy
+         * straight from the mapping instead of a Chronicle lookup (about 10x faster here). Turn it
+         * off for tables with far more ids than stored rows where that memory matters.
+         */
+        public Builder positionIndex(boolean on) {
+            this.positionIndex = on;
             return this;
         }
 

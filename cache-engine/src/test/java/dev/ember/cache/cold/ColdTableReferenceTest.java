@@ -9,7 +9,7 @@ import dev.ember.cache.table.TableSpec;
 import dev.ember.cache.testing.ReferenceTables;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -35,13 +35,14 @@ class ColdTableReferenceTest {
     @TempDir
     Path dir;
 
-    @ParameterizedTest(name = "threads={0}")
-    @ValueSource(ints = {1, 3})
-    void randomGathersAndAppliesMatchTheReferenceBitForBit(int threads) {
-        SplittableRandom rnd = new SplittableRandom(threads * 7919L);
+    @ParameterizedTest(name = "threads={0} positionIndex={1}")
+    @CsvSource({"1, true", "3, true", "3, false"})
+    void randomGathersAndAppliesMatchTheReferenceBitForBit(int threads, boolean positionIndex) {
+        SplittableRandom rnd = new SplittableRandom(threads * 7919L + (positionIndex ? 1 : 0));
         ReferenceTables ref = new ReferenceTables(SPECS, SEED);
         ReferenceTables atCheckpoint = ref.copy();
-        StoreConfig config = StoreConfig.builder().seed(SEED).tables(SPECS).threads(threads).jmx(false).build();
+        StoreConfig config = StoreConfig.builder().seed(SEED).tables(SPECS).threads(threads)
+                .positionIndex(positionIndex).jmx(false).build();
         Store store = Store.create(dir, config);
         PooledBatch batch = new PooledBatch(4096, 1024);
         DedupedIds dedup = new DedupedIds();

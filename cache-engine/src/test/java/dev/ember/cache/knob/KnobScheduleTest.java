@@ -37,6 +37,7 @@ class KnobScheduleTest {
         final MoveChunk chunk = new MoveChunk(2_048);
         final List<KnobChoice> choices = new ArrayList<>();
         long step;
+        long restoredAt = -1;
 
         Run(long seed, KnobMode mode, Budget budget, Hysteresis margin, double halfLife, int period, int lag) {
             this(TABLES, SAMPLES, seed, mode, budget, margin, halfLife, period, lag);
@@ -50,7 +51,7 @@ class KnobScheduleTest {
             batch = workload.newBatch(samples);
             counters = new DecayingCounters(tables, DecayingCounters.decayForHalfLife(halfLife));
             hotSets = new HotSets(HotSet.empty(tables));
-            knob = new KnobSchedule(counters, hotSets.current(), mode, budget, margin, period, lag);
+            knob = new KnobSchedule(counters, hotSets.current(), mode, budget, margin, period, lag, hotSets);
         }
 
         /** Runs one step; {@code hits} (may be null) gets [lookups, hot-tier hits, oracle hits] added. */
@@ -73,7 +74,8 @@ class KnobScheduleTest {
             KnobChoice choice = knob.onStep(step);
             if (choice != null) {
                 choices.add(choice);
-                hotSets.retarget(choice.hotSet());
+                assertTrue(choice.prepared() != null || knob.evaluations() == restoredAt, "choices come prepared");
+                choice.retarget(hotSets);
             }
             for (int c = 0; c < 8 && hotSets.planChunk(chunk); c++) {
                 hotSets.commit(chunk);
@@ -236,8 +238,9 @@ class KnobScheduleTest {
                 byte[] hotBlob = resumed.hotSets.toBytes();
                 resumed.knob.close();
                 resumed.counters = DecayingCounters.fromBytes(countersBlob, TABLES);
-                resumed.knob = KnobSchedule.fromBytes(knobBlob, resumed.counters);
                 resumed.hotSets = HotSets.fromBytes(hotBlob, TABLES);
+                resumed.knob = KnobSchedule.fromBytes(knobBlob, resumed.counters, resumed.hotSets);
+                resumed.restoredAt = resumed.knob.evaluations() + 1; // the restored choice is not prepared
                 assertTrue(resumed.knob.pending());
             }
         }

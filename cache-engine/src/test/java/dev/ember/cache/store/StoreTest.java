@@ -109,6 +109,22 @@ class StoreTest {
     }
 
     @Test
+    void mapFilesAreFullyAllocatedOnDiskAtCreation() throws Exception {
+        Store.create(dir, config(100_000)).close();
+        for (String table : List.of("a.cm", "b.cm")) {
+            Path file = dir.resolve(table);
+            // st_blocks (512-byte units) counts what the file system really allocated: a sparse file
+            // has fewer blocks than its size, and writing through a hole on a full disk is a SIGBUS.
+            Process stat = new ProcessBuilder("stat", "-c", "%b %B %s", file.toString()).start();
+            String[] f = new String(stat.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).trim().split(" ");
+            assertEquals(0, stat.waitFor());
+            long allocated = Long.parseLong(f[0]) * Long.parseLong(f[1]);
+            long size = Long.parseLong(f[2]);
+            assertTrue(allocated >= size, table + ": " + allocated + " bytes allocated for a " + size + "-byte file");
+        }
+    }
+
+    @Test
     void growKeepsEveryRowAndRaisesCapacity() {
         long digest;
         try (Store s = Store.create(dir, config(200))) {
@@ -201,6 +217,16 @@ class StoreTest {
             assertTrue(other.waitFor(60, TimeUnit.SECONDS));
             assertEquals(3, other.exitValue(), all);
             assertTrue(all.contains("REFUSED") && all.contains("pid " + ProcessHandle.current().pid()), all);
+        }
+    }
+
+    @Test
+    void openingADirectoryThatIsNotAStoreSaysSoAndLeavesNothingBehind() throws Exception {
+        Path empty = Files.createDirectories(dir.resolve("empty"));
+        StoreException e = assertThrows(StoreException.class, () -> Store.open(empty, StoreConfig.existing()));
+        assertTrue(e.getMessage().contains("is not an Ember store"), e.getMessage());
+        try (var files = Files.list(empty)) {
+            assertEquals(0, files.count());
         }
     }
 

@@ -65,10 +65,21 @@ public class ColdApplyBench {
         public long rows;
     }
 
+    /** CPU nanoseconds spent (caller and pool threads) and rows updated. */
+    @AuxCounters(AuxCounters.Type.EVENTS)
+    @State(Scope.Thread)
+    public static class Cpu {
+        public long cpuNanos;
+        public long cpuRows;
+    }
+
+    private CpuClock clock;
+
     @Setup(Level.Trial)
     public void setUp() {
         shape = new CriteoBatches(BATCHES, BATCH, zipf, rowCap, 7);
         fixture = new ColdTierFixture(shape, dim, threads, !undoLog.equals("off"), undoLog.equals("forced"));
+        clock = new CpuClock(fixture.store.workerThreadIds());
         grads = ByteBuffer.allocateDirect(BATCH * dim * 4).order(ByteOrder.LITTLE_ENDIAN);
         SplittableRandom rnd = new SplittableRandom(1);
         for (int i = 0; i < BATCH * dim; i++) {
@@ -90,11 +101,14 @@ public class ColdApplyBench {
     }
 
     @Benchmark
-    public void apply(Rows rows) {
+    public void apply(Rows rows, Cpu cpu) {
         int b = next++ & (BATCHES - 1);
+        long c0 = clock.nanos();
         for (int t = 0; t < shape.tables(); t++) {
             fixture.tables[t].apply(shape.deduped[b][t], grads, 0.01f, 1e-8f);
         }
+        cpu.cpuNanos += clock.nanos() - c0;
+        cpu.cpuRows += shape.uniqueRows(b);
         rows.rows += shape.uniqueRows(b);
     }
 }

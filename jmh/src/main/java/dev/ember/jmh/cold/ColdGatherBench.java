@@ -24,7 +24,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * One op = gathering one Criteo-shaped batch (2048 samples x 26 tables, deduplicated per table)
  * from the cold tier ({@code chronicle}) or from plain off-heap arrays ({@code raw}) with the same
- * ids, the same dedup and the same thread partitions. Rows/s = ops/s x {@code rowsPerOp}.
+ * ids, the same dedup and the same thread partitions. Aux counters: {@code rows} (rows/s, wall
+ * clock) and {@code cpuNanos}/{@code cpuRows} (CPU time per row, robust on a shared machine).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -63,11 +64,24 @@ public class ColdGatherBench {
         public long rows;
     }
 
+    /** CPU nanoseconds spent (caller and pool threads) and rows moved: cpuNanos / cpuRows = CPU ns per row. */
+    @AuxCounters(AuxCounters.Type.EVENTS)
+    @State(Scope.Thread)
+    public static class Cpu {
+        public long cpuNanos;
+        public long cpuRows;
+    }
+
+    private CpuClock storeClock;
+    private CpuClock rawClock;
+
     @Setup(Level.Trial)
     public void setUp() {
         shape = new CriteoBatches(BATCHES, BATCH, zipf, rowCap, 7);
         fixture = new ColdTierFixture(shape, dim, threads, true, true);
         rawPool = new WorkerPool(threads, "raw-gather");
+        storeClock = new CpuClock(fixture.store.workerThreadIds());
+        rawClock = new CpuClock(rawPool.workerThreadIds());
         out = ByteBuffer.allocateDirect(BATCH * fixture.tables[0].bytesPerRow()).order(ByteOrder.LITTLE_ENDIAN);
     }
 
@@ -78,22 +92,28 @@ public class ColdGatherBench {
     }
 
     @Benchmark
-    public long chronicle(Rows rows) {
+    public long chronicle(Rows rows, Cpu cpu) {
         int b = next++ & (BATCHES - 1);
+        long c0 = storeClock.nanos();
         for (int t = 0; t < shape.tables(); t++) {
             fixture.tables[t].gather(shape.deduped[b][t], out);
         }
+        cpu.cpuNanos += storeClock.nanos() - c0;
+        cpu.cpuRows += shape.uniqueRows(b);
         rows.rows += shape.uniqueRows(b);
         return out.getLong(0);
     }
 
     @Benchmark
-    public long raw(Rows rows) {
+    public long raw(Rows rows, Cpu cpu) {
         int b = next++ & (BATCHES - 1);
+        long c0 = rawClock.nanos();
         for (int t = 0; t < shape.tables(); t++) {
             rawGather.set(shape.deduped[b][t], fixture.raw[t], out, fixture.tables[t].bytesPerRow());
             rawPool.run(shape.deduped[b][t].uniqueCount(), rawGather);
         }
+        cpu.cpuNanos += rawClock.nanos() - c0;
+        cpu.cpuRows += shape.uniqueRows(b);
         rows.rows += shape.uniqueRows(b);
         return out.getLong(0);
     }

@@ -150,6 +150,45 @@ public class TieringBenchmarks {
         return m.sets.commit(m.chunk);
     }
 
+    /**
+     * Setting a new target at the step the knob hands it out: the two Roaring differences per
+     * table against the current hot set (on the step thread).
+     */
+    @Benchmark
+    @BenchmarkMode(Mode.AverageTime)
+    @OutputTimeUnit(TimeUnit.MICROSECONDS)
+    public long retarget(Pinning p, Tiered t) {
+        p.sets.retarget(t.drifted);
+        return p.sets.pendingPromotions();
+    }
+
+    /** A target prepared on the knob's thread, with 4 chunks of 1024 rows committed since. */
+    @State(Scope.Thread)
+    public static class Prepared {
+        HotSets sets;
+        HotSets.PreparedTarget prepared;
+        final MoveChunk chunk = new MoveChunk(1024);
+
+        @Setup(Level.Invocation)
+        public void prepare(Tiered t) {
+            sets = new HotSets(t.incumbent);
+            sets.retarget(t.drifted);
+            prepared = sets.prepare(t.drifted);
+            for (int i = 0; i < 4 && sets.planChunk(chunk); i++) {
+                sets.commit(chunk);
+            }
+        }
+    }
+
+    /** The step thread's part of a prepared retarget: adopt the differences, correct the rows moved since. */
+    @Benchmark
+    @BenchmarkMode(Mode.SampleTime)
+    @OutputTimeUnit(TimeUnit.MICROSECONDS)
+    public long retargetPrepared(Prepared p) {
+        p.sets.retarget(p.prepared);
+        return p.sets.slowRetargets();
+    }
+
     /** Hot sets with a re-tiering pending, for pinning. */
     @State(Scope.Thread)
     public static class Pinning {

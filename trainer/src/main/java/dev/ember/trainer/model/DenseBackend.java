@@ -71,7 +71,7 @@ public interface DenseBackend extends AutoCloseable {
     ModelState saveState();
 
     /**
-     * Replaces the weights and optimizer state.
+     * Replaces the weights, the optimizer state, the update count and the learning rate with the saved ones.
      *
      * @throws IllegalArgumentException if the state's model or optimizer differs from this backend's
      */

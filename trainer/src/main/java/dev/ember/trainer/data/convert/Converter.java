@@ -82,6 +82,21 @@ public final class Converter {
             throw new IOException("input not found: " + in);
         }
         Files.createDirectories(s.outDir());
+        // one conversion per folder at a time: a second one fails at once instead of mixing files
+        try (FileChannel lockFile = FileChannel.open(s.outDir().resolve(".lock"), StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE);
+             java.nio.channels.FileLock lock = lockFile.tryLock()) {
+            if (lock == null) {
+                throw new IOException("another conversion is writing " + s.outDir() + " (wait for it, or pick --out)");
+            }
+            return runLocked(t0);
+        } catch (java.nio.channels.OverlappingFileLockException e) {
+            throw new IOException("another conversion in this process is writing " + s.outDir(), e);
+        }
+    }
+
+    private ConvertResult runLocked(long t0) throws IOException {
+        Path in = s.input();
         ConvertResult current = upToDate();
         if (current != null) {
             return current;
@@ -331,7 +346,6 @@ public final class Converter {
      */
     private Vocabularies build(ChunkWorker[] workers, ExecutorService pool) throws IOException {
         Vocabulary[] v = new Vocabulary[CriteoSchema.TABLES];
-        KeyDictionary[] merged = new KeyDictionary[CriteoSchema.TABLES];
         forEachTable(pool, t -> {
             int expected = 0;
             for (ChunkWorker w : workers) {
@@ -344,7 +358,6 @@ public final class Converter {
                     d.setValue(e, m.add(d.key(e), d.count(e), d.first(e))); // local entry -> merged entry
                 }
             }
-            merged[t] = m;
             v[t] = Vocabulary.build(t, m, s.vocabulary());
             for (ChunkWorker w : workers) {
                 KeyDictionary d = w.dicts[t];

@@ -1,14 +1,9 @@
 package dev.ember.trainer.model.cpu;
 
 import dev.ember.trainer.model.DenseBackend;
-import dev.ember.trainer.model.DenseOptimizer;
 import dev.ember.trainer.model.ModelConfig;
 import dev.ember.trainer.model.ModelState;
-import dev.ember.trainer.model.OptimizerSettings;
-import dev.ember.trainer.model.ParameterLayout;
 import dev.ember.trainer.model.StepLoss;
-
-import java.util.Arrays;
 
 /**
  * The DLRM dense model in plain Java fp32, threaded over the batch.
@@ -30,21 +25,14 @@ import java.util.Arrays;
  *  per chunk, column-wise for {@link DotInteraction} (R = ceil(maxBatch / chunks) rows):
  *             vectors [n*dim][R], their gradients [n*dim][R], dots and their gradients [n(n-1)/2][R]
  *  gradA/B    [maxBatch][S]                  ping-pong gradients of the layer outputs
- *  w[l]       [out(l)][in(l)], bias[l] [out(l)]   as PyTorch's nn.Linear; wT[l] [in(l)][out(l)]
- *             its transpose, refreshed after each update (the forward pass reads it)
- *  partialW   [chunks][l][out][in], partialB [chunks][l][out]   each chunk's weight gradient
- *  gradW, gradBias: their sum in chunk order; stateW, stateBias: Adagrad accumulators (SGD: none)
- * The host blobs and {@link #getParameterGradient} use the flat {@link ParameterLayout}.
+ *  weights, their per-chunk gradients and optimizer state: see {@link CpuParameters}
  * </pre>
  */
 public final class CpuDenseBackend implements DenseBackend {
     /** Chunks the batch is cut into: enough for 16 threads. */
     public static final int DEFAULT_CHUNKS = 16;
-    /** Weights updated by one task. */
-    private static final int PARAMETER_BLOCK = 16 * 1024;
 
     private final ModelConfig config;
-    private final ParameterLayout layout;
     private final int maxBatch;
     private final int chunks;
     private final ChunkRunner runner;
@@ -67,24 +55,7 @@ public final class CpuDenseBackend implements DenseBackend {
     private final float[][][] dotScratch;
     private final double[] lossPartial;
 
-    private final float[][][] w;
-    private final float[][] bias;
-    private final float[][][] wT;
-    private final float[][][][] partialW;
-    private final float[][][] partialB;
-    private final float[][][] gradW;
-    private final float[][] gradBias;
-    private final float[][][] stateW;
-    private final float[][] stateBias;
-    private final DenseOptimizer optimizer;
-    private final float epsilon;
-    private float learningRate;
-    private long updates;
-
-    /** Parameter blocks: layer, first and end output row. */
-    private final int[] blockLayer;
-    private final int[] blockRow0;
-    private final int[] blockRow1;
+    private final CpuParameters params;
 
     private final ChunkRunner.Task forwardTask = this::forwardChunk;
     private final ChunkRunner.Task forwardBackwardTask = this::forwardBackwardChunk;
@@ -119,7 +90,6 @@ public final class CpuDenseBackend implements DenseBackend {
             throw new IllegalArgumentException("CPU backend threads must be at least 1, got " + threads);
         }
         config = initial.config();
-        layout = new ParameterLayout(config);
         this.maxBatch = maxBatch;
         this.chunks = chunks;
         bottomLayers = config.bottomLayers();
@@ -149,63 +119,8 @@ public final class CpuDenseBackend implements DenseBackend {
         dotScratch = new float[chunks][config.interactionPairs()][chunkRows];
         lossPartial = new double[chunks];
 
-        optimizer = initial.optimizer().kind();
-        epsilon = initial.optimizer().epsilon();
-        w = weightShaped();
-        bias = biasShaped();
-        wT = new float[layers][][];
-        for (int l = 0; l < layers; l++) {
-            wT[l] = new float[config.inputWidth(l)][config.outputWidth(l)];
-        }
-        partialW = new float[chunks][][][];
-        partialB = new float[chunks][][];
-        for (int c = 0; c < chunks; c++) {
-            partialW[c] = weightShaped();
-            partialB[c] = biasShaped();
-        }
-        gradW = weightShaped();
-        gradBias = biasShaped();
-        stateW = optimizer.hasState() ? weightShaped() : null;
-        stateBias = optimizer.hasState() ? biasShaped() : null;
-
-        int blocks = 0;
-        for (int l = 0; l < layers; l++) {
-            int rows = rowsPerBlock(l);
-            blocks += (config.outputWidth(l) + rows - 1) / rows;
-        }
-        blockLayer = new int[blocks];
-        blockRow0 = new int[blocks];
-        blockRow1 = new int[blocks];
-        for (int l = 0, b = 0; l < layers; l++) {
-            int rows = rowsPerBlock(l);
-            for (int o = 0; o < config.outputWidth(l); o += rows, b++) {
-                blockLayer[b] = l;
-                blockRow0[b] = o;
-                blockRow1[b] = Math.min(config.outputWidth(l), o + rows);
-            }
-        }
+        params = new CpuParameters(initial, chunks);
         runner = new ChunkRunner(threads, "ember-dense");
-        restoreState(initial);
-    }
-
-    private float[][][] weightShaped() {
-        float[][][] a = new float[layers][][];
-        for (int l = 0; l < layers; l++) {
-            a[l] = new float[config.outputWidth(l)][config.inputWidth(l)];
-        }
-        return a;
-    }
-
-    private float[][] biasShaped() {
-        float[][] a = new float[layers][];
-        for (int l = 0; l < layers; l++) {
-            a[l] = new float[config.outputWidth(l)];
-        }
-        return a;
-    }
-
-    private int rowsPerBlock(int l) {
-        return Math.max(1, PARAMETER_BLOCK / config.inputWidth(l));
     }
 
     @Override
@@ -266,7 +181,7 @@ public final class CpuDenseBackend implements DenseBackend {
     public StepLoss forwardBackward(int batch) {
         begin(batch);
         runner.run(forwardBackwardTask, usedChunks);
-        runner.run(reduceTask, blockLayer.length);
+        runner.run(reduceTask, params.blocks());
         gradientReady = true;
         return loss.of(batch);
     }
@@ -277,8 +192,8 @@ public final class CpuDenseBackend implements DenseBackend {
             throw new IllegalStateException("update() needs the gradients of a forwardBackward() that was not yet applied");
         }
         gradientReady = false;
-        runner.run(updateTask, blockLayer.length);
-        updates++;
+        runner.run(updateTask, params.blocks());
+        params.countUpdate();
     }
 
     private void begin(int batch) {
@@ -307,7 +222,7 @@ public final class CpuDenseBackend implements DenseBackend {
                 interactionForward(c, r0, m);
             }
             int out = config.outputWidth(l);
-            Gemm.multiply(input(l), wT[l], bias[l], act[l], r0, m, config.inputWidth(l), out);
+            Gemm.multiply(input(l), params.transposed(l), params.bias(l), act[l], r0, m, config.inputWidth(l), out);
             if (config.relu(l)) {
                 Gemm.relu(act[l], r0, m, out);
             }
@@ -363,14 +278,7 @@ public final class CpuDenseBackend implements DenseBackend {
     }
 
     private void backwardRows(int c, int r0, int m) {
-        float[][][] pw = partialW[c];
-        float[][] pb = partialB[c];
-        for (int l = 0; l < layers; l++) {
-            for (float[] row : pw[l]) {
-                Arrays.fill(row, 0f);
-            }
-            Arrays.fill(pb[l], 0f);
-        }
+        params.clearPartials(c);
         float[][] logits = act[layers - 1];
         float invBatch = 1f / batch;
         float[][] cur = gradA;
@@ -384,12 +292,12 @@ public final class CpuDenseBackend implements DenseBackend {
             if (config.relu(l)) {
                 Gemm.reluBackward(act[l], cur, r0, m, out);
             }
-            Gemm.accumulateWeightGradient(cur, input(l), pw[l], r0, m, out, in);
-            Gemm.accumulateColumnSums(cur, pb[l], r0, m, out);
+            Gemm.accumulateWeightGradient(cur, input(l), params.partialWeights(c, l), r0, m, out, in);
+            Gemm.accumulateColumnSums(cur, params.partialBias(c, l), r0, m, out);
             if (l == 0) {
                 break;
             }
-            Gemm.multiply(cur, w[l], null, next, r0, m, out, in);
+            Gemm.multiply(cur, params.weights(l), null, next, r0, m, out, in);
             float[][] t = cur;
             cur = next;
             next = t;
@@ -428,63 +336,12 @@ public final class CpuDenseBackend implements DenseBackend {
         }
     }
 
-    /** Sums the chunk partials of one parameter block into the gradient, in chunk order. */
     private void reduceBlock(int b) {
-        int l = blockLayer[b];
-        int in = config.inputWidth(l);
-        for (int o = blockRow0[b]; o < blockRow1[b]; o++) {
-            float[] g = gradW[l][o];
-            System.arraycopy(partialW[0][l][o], 0, g, 0, in);
-            for (int c = 1; c < usedChunks; c++) {
-                float[] p = partialW[c][l][o];
-                for (int i = 0; i < in; i++) {
-                    g[i] += p[i];
-                }
-            }
-            float s = partialB[0][l][o];
-            for (int c = 1; c < usedChunks; c++) {
-                s += partialB[c][l][o];
-            }
-            gradBias[l][o] = s;
-        }
+        params.reduce(b, usedChunks);
     }
 
-    /** Applies the optimizer to one parameter block and refreshes its column of {@code wT}. */
     private void updateBlock(int b) {
-        int l = blockLayer[b];
-        float lr = learningRate;
-        float[][] t = wT[l];
-        for (int o = blockRow0[b]; o < blockRow1[b]; o++) {
-            float[] row = w[l][o];
-            if (optimizer == DenseOptimizer.SGD) {
-                sgd(row, gradW[l][o], lr);
-                bias[l][o] -= lr * gradBias[l][o];
-            } else {
-                adagrad(row, gradW[l][o], stateW[l][o], lr, epsilon);
-                float g = gradBias[l][o];
-                float a = stateBias[l][o] + g * g;
-                stateBias[l][o] = a;
-                bias[l][o] -= lr * (g / ((float) Math.sqrt(a) + epsilon));
-            }
-            for (int i = 0; i < row.length; i++) {
-                t[i][o] = row[i];
-            }
-        }
-    }
-
-    private static void sgd(float[] w, float[] g, float lr) {
-        for (int i = 0; i < w.length; i++) {
-            w[i] -= lr * g[i];
-        }
-    }
-
-    /** PyTorch's Adagrad step: {@code a += g*g; w -= lr * (g / (sqrt(a) + eps))}. */
-    private static void adagrad(float[] w, float[] g, float[] a, float lr, float eps) {
-        for (int i = 0; i < w.length; i++) {
-            float acc = a[i] + g[i] * g[i];
-            a[i] = acc;
-            w[i] -= lr * (g[i] / ((float) Math.sqrt(acc) + eps));
-        }
+        params.update(b);
     }
 
     @Override
@@ -504,74 +361,23 @@ public final class CpuDenseBackend implements DenseBackend {
 
     @Override
     public void getParameterGradient(float[] dst) {
-        if (dst.length != layout.size()) {
-            throw new IllegalArgumentException("parameter gradient needs " + layout.size() + " floats, got " + dst.length);
-        }
-        flatten(gradW, gradBias, dst);
+        params.copyGradient(dst);
     }
 
     @Override
     public void setLearningRate(float learningRate) {
-        OptimizerSettings.checkLearningRate(learningRate);
-        this.learningRate = learningRate;
+        params.setLearningRate(learningRate);
     }
 
     @Override
     public ModelState saveState() {
-        float[] params = new float[layout.size()];
-        flatten(w, bias, params);
-        float[] state = new float[optimizer.hasState() ? layout.size() : 0];
-        if (optimizer.hasState()) {
-            flatten(stateW, stateBias, state);
-        }
-        return new ModelState(config, new OptimizerSettings(optimizer, learningRate, epsilon), updates, params, state);
+        return params.save();
     }
 
     @Override
     public void restoreState(ModelState s) {
-        if (!s.config().equals(config)) {
-            throw new IllegalArgumentException("saved model is " + s.config() + " but this backend runs " + config
-                    + "; start the run with the saved model's shape");
-        }
-        if (s.optimizer().kind() != optimizer || s.optimizer().epsilon() != epsilon) {
-            throw new IllegalArgumentException("saved model was trained with " + s.optimizer() + " but this backend uses "
-                    + optimizer + " (eps " + epsilon + "); set the dense optimizer to the saved one");
-        }
-        unflatten(s.parameters(), w, bias);
-        if (optimizer.hasState()) {
-            unflatten(s.optimizerState(), stateW, stateBias);
-        }
-        learningRate = s.optimizer().learningRate();
-        updates = s.updates();
+        params.load(s);
         gradientReady = false;
-        for (int l = 0; l < layers; l++) {
-            for (int o = 0; o < config.outputWidth(l); o++) {
-                for (int i = 0; i < config.inputWidth(l); i++) {
-                    wT[l][i][o] = w[l][o][i];
-                }
-            }
-        }
-    }
-
-    /** Copies per-layer rows into the flat {@link ParameterLayout}. */
-    private void flatten(float[][][] weights, float[][] biases, float[] dst) {
-        for (int l = 0; l < layers; l++) {
-            int in = config.inputWidth(l);
-            for (int o = 0; o < config.outputWidth(l); o++) {
-                System.arraycopy(weights[l][o], 0, dst, layout.weightOffset(l) + o * in, in);
-            }
-            System.arraycopy(biases[l], 0, dst, layout.biasOffset(l), config.outputWidth(l));
-        }
-    }
-
-    private void unflatten(float[] src, float[][][] weights, float[][] biases) {
-        for (int l = 0; l < layers; l++) {
-            int in = config.inputWidth(l);
-            for (int o = 0; o < config.outputWidth(l); o++) {
-                System.arraycopy(src, layout.weightOffset(l) + o * in, weights[l][o], 0, in);
-            }
-            System.arraycopy(src, layout.biasOffset(l), biases[l], 0, config.outputWidth(l));
-        }
     }
 
     @Override

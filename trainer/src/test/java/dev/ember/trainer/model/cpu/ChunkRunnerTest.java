@@ -9,10 +9,15 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ChunkRunnerTest {
+    /**
+     * Eight threads on any machine, oversubscribed on purpose for more interleavings: so the
+     * 2-core dev box finds the stale-worker race that first showed on a 16-core host (an index
+     * run twice, within about 5,000 calls, before the ticket was published first).
+     */
     @Test
     void runsEveryIndexExactlyOncePerCall() {
-        try (ChunkRunner runner = new ChunkRunner(4, "test")) {
-            for (int call = 0; call < 2_000; call++) {
+        try (ChunkRunner runner = new ChunkRunner(8, "test")) {
+            for (int call = 0; call < 50_000; call++) {
                 int count = 1 + call % 37;
                 AtomicIntegerArray hits = new AtomicIntegerArray(count);
                 runner.run(hits::incrementAndGet, count);
