@@ -509,6 +509,56 @@ public final class ColdTable implements AutoCloseable {
         }
     }
 
+    /**
+     * A reader of this table for one other thread (the tiered store's prefetch): it reads rows
+     * while the owning thread gathers, applies and puts other rows, through Chronicle's own
+     * segment locks and a key of its own; no worker pool, no shared scratch.
+     */
+    public Reader newReader() {
+        return new Reader();
+    }
+
+    /** See {@link #newReader()}. Confined to one thread at a time. */
+    public final class Reader {
+        private final LongValue key = Values.newHeapInstance(LongValue.class);
+
+        private Reader() {
+        }
+
+        /** Copies the full rows of {@code ids[0..count)} into {@code out}, row {@code i} at {@code i*bytesPerRow}. */
+        public void gather(long[] ids, int count, ByteBuffer out) {
+            checkIds(ids, count);
+            checkBuffer(out, (long) count * rowBytes, "out");
+            for (int u = 0; u < count; u++) {
+                int base = u * rowBytes;
+                long id = ids[u];
+                key.setValue(id);
+                boolean found = false;
+                try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(key)) {
+                    MapEntry<LongValue, byte[]> e = c.entry();
+                    if (e != null) {
+                        Data<byte[]> v = e.value();
+                        RandomDataInput in = v.bytes();
+                        long off = v.offset();
+                        for (int b = 0; b < rowBytes; b += 4) {
+                            out.putInt(base + b, in.readInt(off + b));
+                        }
+                        found = true;
+                    }
+                }
+                if (!found) {
+                    for (int c = 0; c < dim; c++) {
+                        out.putFloat(base + 4 * c, RowInit.weight(seed, index, id, c, scale));
+                    }
+                    for (int c = dim; c < floatsPerRow; c++) {
+                        out.putFloat(base + 4 * c, 0.0f);
+                    }
+                }
+            }
+            counters.rowsRead.add(count);
+        }
+    }
+
     /** The underlying map, for whole-table copies (grow, digests). */
     public ChronicleMap<LongValue, byte[]> map() {
         return map;

@@ -530,6 +530,9 @@ public final class SlotPool implements HotTier {
             if (k >= chunks) {
                 continue;
             }
+            // An earlier call's copy may still read this staging chunk (seen on POCL: a clearDirty
+            // whose slot list was overwritten before its upload ran cleared the wrong slots).
+            chunkDone[h].synchronize();
             int start = k * chunkRows;
             int n = Math.min(chunkRows, count - start);
             long slots = pinned[h].address() + (long) chunkRows * rowBytes;
