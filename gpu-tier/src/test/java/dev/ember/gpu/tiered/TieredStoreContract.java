@@ -78,6 +78,12 @@ abstract class TieredStoreContract {
         final SlotPool pool;
         final TieredStore tiered;
 
+        Rig(Store store, SlotPool pool, TieredStore tiered) {
+            this.store = store;
+            this.pool = pool;
+            this.tiered = tiered;
+        }
+
         Rig(Path storeDir, TieredConfig config, boolean create) {
             store = create
                     ? Store.create(storeDir, StoreConfig.builder().tables(specs()).seed(42).threads(2).jmx(false).build())
