@@ -76,6 +76,11 @@ public final class StepBatch implements AutoCloseable {
         return ids[t];
     }
 
+    /** Bags (samples) of table 0 in this batch. */
+    public int bagCount() {
+        return ids.length == 0 ? 0 : ids[0].bagCount();
+    }
+
     /** Unique ids of this batch served by the hot tier (set by submit). */
     public long hotIds() {
         return hotIds;

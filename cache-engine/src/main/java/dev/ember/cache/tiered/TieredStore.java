@@ -370,6 +370,28 @@ public final class TieredStore implements AutoCloseable {
         b.state = StepBatch.OPEN;
     }
 
+    /**
+     * Drops a gathered batch without updating its rows (forward-only use, e.g. evaluation): its
+     * staged misses leave their slots unchanged (the cold tier still holds them) and its rows are
+     * released. Popularity is not counted.
+     */
+    public void discard(StepBatch b) {
+        checkOwn(b, StepBatch.GATHERED, "discard");
+        inFlight.removeFirst();
+        for (int t = 0; t < tableCount; t++) {
+            int m = b.missCount[t];
+            if (m > 0) {
+                tier.demote(handle[t], b.miss[t], m, b.missBytes[t], null);
+            }
+        }
+        hotSets.release(b.ids);
+        for (int t = 0; t < tableCount; t++) {
+            b.ids[t].clear();
+        }
+        b.generation = null;
+        b.state = StepBatch.OPEN;
+    }
+
     /** Rows {@code done} just wrote back replace what later batches read of them ahead of time. */
     private void forward(StepBatch done, int t) {
         for (StepBatch later : inFlight) {
