@@ -182,7 +182,7 @@ public final class TrainCommand implements Callable<Integer> {
                     }
                 });
                 results.add(r);
-            } catch (IllegalArgumentException | IllegalStateException e) {
+            } catch (IllegalArgumentException | IllegalStateException | dev.ember.gpu.device.DeviceException e) {
                 err.println("ember train: " + s.mode().label() + ": " + e.getMessage());
                 return 1;
             }
