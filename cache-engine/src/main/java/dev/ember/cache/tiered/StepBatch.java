@@ -40,6 +40,8 @@ public final class StepBatch implements AutoCloseable {
     final RowIndex[] missIndex;
     final ColdTable.Reader[] readers;
     final Future<?>[] fetches;
+    /** One task per table reading its misses ahead, made once so that submitting allocates no closure. */
+    final Runnable[] fetchTasks;
     final int rowBytes;
     HotSet generation;
     int state = OPEN;
@@ -59,12 +61,15 @@ public final class StepBatch implements AutoCloseable {
         this.missIndex = new RowIndex[tables];
         this.readers = readers;
         this.fetches = new Future<?>[tables];
+        this.fetchTasks = new Runnable[tables];
         for (int t = 0; t < tables; t++) {
             ids[t] = new PooledBatch(maxIds, maxBags);
             dedup[t] = new DedupedIds();
             miss[t] = new long[maxIds];
             missBytes[t] = ByteBuffer.allocateDirect(Math.max(64, maxIds * rowBytes)).order(ByteOrder.LITTLE_ENDIAN);
             missIndex[t] = new RowIndex();
+            final int table = t;
+            fetchTasks[t] = () -> readers[table].gather(miss[table], missCount[table], missBytes[table]);
         }
     }
 

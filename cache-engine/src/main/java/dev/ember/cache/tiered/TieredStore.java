@@ -304,9 +304,7 @@ public final class TieredStore implements AutoCloseable {
         if (prefetcher != null) {
             for (int t = 0; t < tableCount; t++) {
                 if (b.missCount[t] > 0) {
-                    final int table = t;
-                    b.fetches[t] = prefetcher.submit(() -> b.readers[table].gather(b.miss[table], b.missCount[table],
-                            b.missBytes[table]));
+                    b.fetches[t] = prefetcher.submit(b.fetchTasks[t]);
                 }
             }
         }
