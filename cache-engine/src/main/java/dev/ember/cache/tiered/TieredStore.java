@@ -119,6 +119,13 @@ public final class TieredStore implements AutoCloseable {
     private final long[] dirtyRows;
     private ByteBuffer moveBuf;
     private ByteBuffer dirtyBuf;
+    /** Bulk copies (checkpoint write-back, reopen, resident loads) go in chunks of this many rows. */
+    private static final int IO_ROWS = 8192;
+    private final long[] ioRows = new long[IO_ROWS];
+    private final boolean[] ioDirty = new boolean[IO_ROWS];
+    private final long[] ioDirtyRows = new long[IO_ROWS];
+    private ByteBuffer ioBuf;
+    private ByteBuffer ioDirtyBuf;
     private final MBeans mbeans;
     private volatile Budget budget;
     private volatile KnobChoice lastChoice;
@@ -158,17 +165,12 @@ public final class TieredStore implements AutoCloseable {
         this.dirtyRows = new long[config.chunkRows()];
         this.moveBuf = direct((long) config.chunkRows() * rowBytes);
         this.dirtyBuf = direct((long) config.chunkRows() * rowBytes);
+        this.ioBuf = direct((long) IO_ROWS * rowBytes);
+        this.ioDirtyBuf = direct((long) IO_ROWS * rowBytes);
 
         Manifest last = store.lastCheckpoint();
         byte[] setsBlob = last.blobs().get(HOT_SETS_BLOB);
         if (config.resident()) {
-            for (ColdTable t : cold) {
-                if (t.rowsStored() > 0) {
-                    throw new IllegalStateException("store " + store.directory() + ": table " + t.name() + " holds "
-                            + t.rowsStored() + " trained rows; resident (device) mode starts tables from their initial"
-                            + " values and cannot load trained rows yet: resume in cache mode, or use a new store");
-                }
-            }
             long rows = 0;
             RoaringBitmap[] all = new RoaringBitmap[tableCount];
             for (int t = 0; t < tableCount; t++) {
@@ -179,6 +181,9 @@ public final class TieredStore implements AutoCloseable {
             fit(rows);
             for (int t = 0; t < tableCount; t++) {
                 handle[t] = tier.addResidentTable(specs.get(t), last.seed(), t);
+                if (cold.get(t).rowsStored() > 0) {
+                    loadResident(t); // a resumed run: the checkpoint's rows replace the initial values
+                }
             }
             this.hotSets = new HotSets(HotSet.of(0, specs, all));
             this.popularity = null;
@@ -571,16 +576,21 @@ public final class TieredStore implements AutoCloseable {
 
     /** Puts the rows of {@code moveRows[0..n)} flagged in {@code moveDirty} (bytes in moveBuf) into the cold tier. */
     private int writeBackDirty(int t, int n) {
+        return writeBackDirty(t, n, moveRows, moveDirty, moveBuf, dirtyRows, dirtyBuf);
+    }
+
+    private int writeBackDirty(int t, int n, long[] rows, boolean[] flags, ByteBuffer bytes, long[] outRows,
+                               ByteBuffer outBytes) {
         int d = 0;
         for (int k = 0; k < n; k++) {
-            if (moveDirty[k]) {
-                dirtyRows[d] = moveRows[k];
-                dirtyBuf.put(d * rowBytes, moveBuf, k * rowBytes, rowBytes);
+            if (flags[k]) {
+                outRows[d] = rows[k];
+                outBytes.put(d * rowBytes, bytes, k * rowBytes, rowBytes);
                 d++;
             }
         }
         if (d > 0) {
-            cold.get(t).put(dirtyRows, d, dirtyBuf);
+            cold.get(t).put(outRows, d, outBytes);
         }
         return d;
     }
@@ -589,11 +599,24 @@ public final class TieredStore implements AutoCloseable {
         PeekableIntIterator it = rows.getIntIterator();
         while (it.hasNext()) {
             int n = 0;
-            while (n < moveRows.length && it.hasNext()) {
-                moveRows[n++] = it.next();
+            while (n < IO_ROWS && it.hasNext()) {
+                ioRows[n++] = it.next();
             }
-            cold.get(t).gather(moveRows, n, moveBuf);
-            tier.promote(handle[t], moveRows, n, moveBuf);
+            cold.get(t).gather(ioRows, n, ioBuf);
+            tier.promote(handle[t], ioRows, n, ioBuf);
+        }
+    }
+
+    /** Copies every row of table {@code t} from the cold tier over its resident slots. */
+    private void loadResident(int t) {
+        long rows = specs.get(t).rows();
+        for (long r = 0; r < rows; ) {
+            int n = 0;
+            while (n < IO_ROWS && r < rows) {
+                ioRows[n++] = r++;
+            }
+            cold.get(t).gather(ioRows, n, ioBuf);
+            tier.write(handle[t], ioRows, n, ioBuf);
         }
     }
 
@@ -719,16 +742,27 @@ public final class TieredStore implements AutoCloseable {
      */
     public void read(int table, long[] ids, int count, ByteBuffer out) {
         HotSet h = hotSets.current();
-        long[] one = new long[1];
-        ByteBuffer row = direct(rowBytes);
+        long[][] split = {new long[count], new long[count]};
+        int[][] pos = {new int[count], new int[count]};
+        int[] n = new int[2];
         for (int i = 0; i < count; i++) {
-            one[0] = ids[i];
-            if (h.contains(table, ids[i])) {
-                tier.read(handle[table], one, 1, row, null);
-            } else {
-                cold.get(table).gather(one, 1, row);
+            int side = h.contains(table, ids[i]) ? 0 : 1;
+            split[side][n[side]] = ids[i];
+            pos[side][n[side]++] = i;
+        }
+        ByteBuffer rows = direct((long) Math.max(1, count) * rowBytes);
+        for (int side = 0; side < 2; side++) {
+            if (n[side] == 0) {
+                continue;
             }
-            out.put(i * rowBytes, row, 0, rowBytes);
+            if (side == 0) {
+                tier.read(handle[table], split[0], n[0], rows, null);
+            } else {
+                cold.get(table).gather(split[1], n[1], rows);
+            }
+            for (int k = 0; k < n[side]; k++) {
+                out.put(pos[side][k] * rowBytes, rows, k * rowBytes, rowBytes);
+            }
         }
     }
 
@@ -750,8 +784,8 @@ public final class TieredStore implements AutoCloseable {
                 long rows = specs.get(t).rows();
                 for (long r = 0; r < rows; ) {
                     int n = 0;
-                    while (n < moveRows.length && r < rows) {
-                        moveRows[n++] = r++;
+                    while (n < IO_ROWS && r < rows) {
+                        ioRows[n++] = r++;
                     }
                     writeBackHeld(t, n);
                 }
@@ -759,8 +793,8 @@ public final class TieredStore implements AutoCloseable {
                 PeekableIntIterator it = current.rowsCopy(t).getIntIterator();
                 while (it.hasNext()) {
                     int n = 0;
-                    while (n < moveRows.length && it.hasNext()) {
-                        moveRows[n++] = it.next();
+                    while (n < IO_ROWS && it.hasNext()) {
+                        ioRows[n++] = it.next();
                     }
                     writeBackHeld(t, n);
                 }
@@ -779,10 +813,10 @@ public final class TieredStore implements AutoCloseable {
     }
 
     private void writeBackHeld(int t, int n) {
-        tier.read(handle[t], moveRows, n, moveBuf, moveDirty);
-        int d = writeBackDirty(t, n);
+        tier.read(handle[t], ioRows, n, ioBuf, ioDirty);
+        int d = writeBackDirty(t, n, ioRows, ioDirty, ioBuf, ioDirtyRows, ioDirtyBuf);
         if (d > 0) {
-            tier.clearDirty(handle[t], dirtyRows, d);
+            tier.clearDirty(handle[t], ioDirtyRows, d);
         }
     }
 

@@ -448,6 +448,25 @@ public final class SlotPool implements HotTier {
             }
             slotOf[i] = slot;
         }
+        writeSlots(slotOf, count, src);
+        rowsPromoted.add(count);
+    }
+
+    /** Overwrites held rows (resident ones included) from {@code src}; they end clean. */
+    @Override
+    public void write(int table, long[] rows, int count, ByteBuffer src) {
+        TableEntry t = table(table);
+        checkRows(t, rows, count);
+        checkBuffer(src, count, "write", "source");
+        int[] slotOf = scratch(count);
+        for (int i = 0; i < count; i++) {
+            slotOf[i] = slotOf(t, rows[i]);
+        }
+        writeSlots(slotOf, count, src);
+    }
+
+    /** Copies packed rows into the given slots through the two staging chunks (rows end clean). */
+    private void writeSlots(int[] slotOf, int count, ByteBuffer src) {
         ByteBuffer source = src.duplicate();
         beginTransfer();
         for (int start = 0, k = 0; start < count; start += chunkRows, k++) {
@@ -469,7 +488,6 @@ public final class SlotPool implements HotTier {
             chunkDone[h].record(transfer);
         }
         endTransfer();
-        rowsPromoted.add(count);
     }
 
     @Override
@@ -909,7 +927,7 @@ public final class SlotPool implements HotTier {
             throw new IllegalArgumentException(op + ": " + count + " rows of " + rowBytes + " bytes need " + need
                     + " bytes; the " + what + " buffer's limit is " + b.limit());
         }
-        if (b.isReadOnly() && !"promote".equals(op)) {
+        if (b.isReadOnly() && !"promote".equals(op) && !"write".equals(op)) {
             throw new IllegalArgumentException(op + ": the " + what + " buffer is read-only");
         }
     }

@@ -245,6 +245,25 @@ abstract class TieredStoreContract {
     }
 
     @Test
+    void residentRowsMatchTheReferenceAndResumeFromACheckpoint() {
+        Workload w = new Workload(13, ROWS, 32, DIM);
+        ReferenceRows ref = new ReferenceRows(specs(), 42);
+        TieredConfig c = config(w, 0, 0).withResident(true);
+        Path s = dir.resolve("resident");
+        try (Rig rig = new Rig(s, c, true)) {
+            rig.run(w, 0, 15, 0, ref, step -> { });
+            assertEquals(0, rig.tiered.rowsFetched(), "resident rows never come from the cold tier");
+            rig.tiered.checkpoint(15, new long[0], Map.of());
+            rig.run(w, 15, 18, 0, null, step -> { }); // after the checkpoint: rolled back at reopen
+        }
+        try (Rig rig = new Rig(s, c, false)) {
+            assertRowsEqual(ref, rig.allRows());
+            rig.run(w, 15, 25, 0, ref, step -> { });
+            assertRowsEqual(ref, rig.allRows());
+        }
+    }
+
+    @Test
     void checkpointCloseReopenRestoresHotSetCountersKnobAndEveryValue() {
         Workload w = new Workload(5, ROWS, 32, DIM);
         TieredConfig c = config(w, 5, 2);
