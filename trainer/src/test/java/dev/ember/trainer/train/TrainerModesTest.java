@@ -131,6 +131,26 @@ class TrainerModesTest {
     }
 
     @Test
+    void cacheAndDeviceResumedRunsEqualAnUninterruptedBaseline() {
+        Path base = dir.resolve("baseline");
+        train(Mode.BASELINE, "host", 4, base, 30);
+        byte[][] want = rows(base);
+        for (Mode m : new Mode[] {Mode.CACHE, Mode.DEVICE}) {
+            Path store = dir.resolve(m.label());
+            train(m, "host", 4, store, 20);
+            TrainSettings resume = new TrainSettings(m, store, BATCH, 30, 0.1f, 4, 2, 4000, 40, true, false, "host",
+                    TrainSettings.DEFAULT_BUDGET);
+            ModeResult r = new Trainer(resume, MODEL).run(data, step -> { });
+            assertEquals(30, r.steps(), m + ": resumed to step 30");
+            assertArrayEquals(model(base), model(store), m + ": MLP weights after resuming");
+            byte[][] got = rows(store);
+            for (int t = 0; t < want.length; t++) {
+                assertArrayEquals(want[t], got[t], m + ": rows of table " + t + " after resuming");
+            }
+        }
+    }
+
+    @Test
     void faeAgreesWithTheOthersOverThreeSeedsWithZeroHostGathersInHotBatches() throws Exception {
         double[] fae = new double[3];
         double[] cache = new double[3];
