@@ -2,11 +2,12 @@
 # Runs on the GPU machine (the device tool's copy of this tree, with dist/ember-bundle.tar.xz
 # carried): unpacks the bundle, records the card, runs the whole JUnit suite (host, OpenCL on the
 # NVIDIA platform, CUDA) and then any JMH suites named, writing everything under $OUT.
+# EMBER_BUNDLE names another bundle to unpack (default dist/ember-bundle.tar.xz).
 # usage: scripts/gpu-run.sh [tests] [bench 'JMH args'] ...
 set -uo pipefail
 out="${OUT:?OUT must name the results folder}"
 b=/tmp/ember-bundle
-rm -rf "$b" && mkdir -p "$b" && tar xJf dist/ember-bundle.tar.xz -C "$b" || exit 1
+rm -rf "$b" && mkdir -p "$b" && tar xJf "${EMBER_BUNDLE:-dist/ember-bundle.tar.xz}" -C "$b" || exit 1
 e="$b/ember"
 { nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv; nproc; uname -r; } > "$out/machine.txt" 2>&1
 cat "$out/machine.txt"

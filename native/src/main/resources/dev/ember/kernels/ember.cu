@@ -22,13 +22,13 @@ extern "C" __global__ void ember_gather_f4(const float* __restrict__ weights, in
     int lane = (int) (tid % lanesPerBag);
     if (bag >= bags) return;
     int quads = dim >> 2;
-    int begin = offsets[bag];
-    int end = offsets[bag + 1];
+    int begin = __ldg(offsets + bag);
+    int end = __ldg(offsets + bag + 1);
     float4* dst = reinterpret_cast<float4*>(out + (size_t) bag * dim);
     for (int q = lane; q < quads; q += lanesPerBag) {
         float4 acc = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
         for (int i = begin; i < end; i++) {
-            const float4* row = reinterpret_cast<const float4*>(weights + (size_t) slots[i] * dim);
+            const float4* row = reinterpret_cast<const float4*>(weights + (size_t) __ldg(slots + i) * dim);
             float4 v = __ldg(row + q);
             acc.x = __fadd_rn(acc.x, v.x);
             acc.y = __fadd_rn(acc.y, v.y);
@@ -48,12 +48,12 @@ extern "C" __global__ void ember_gather_f1(const float* __restrict__ weights, in
     int bag = (int) (tid / lanesPerBag);
     int lane = (int) (tid % lanesPerBag);
     if (bag >= bags) return;
-    int begin = offsets[bag];
-    int end = offsets[bag + 1];
+    int begin = __ldg(offsets + bag);
+    int end = __ldg(offsets + bag + 1);
     for (int c = lane; c < dim; c += lanesPerBag) {
         float acc = 0.0f;
         for (int i = begin; i < end; i++) {
-            acc = __fadd_rn(acc, __ldg(weights + (size_t) slots[i] * dim + c));
+            acc = __fadd_rn(acc, __ldg(weights + (size_t) __ldg(slots + i) * dim + c));
         }
         out[(size_t) bag * dim + c] = acc;
     }

@@ -8,12 +8,13 @@ import dev.ember.cache.table.RowUpdate;
 import dev.ember.cache.table.TableSpec;
 import net.openhft.chronicle.bytes.BytesStore;
 import net.openhft.chronicle.bytes.RandomDataInput;
+import net.openhft.chronicle.core.Jvm;
+import net.openhft.chronicle.core.UnsafeMemory;
 import net.openhft.chronicle.core.values.LongValue;
 import net.openhft.chronicle.hash.Data;
 import net.openhft.chronicle.map.ChronicleMap;
 import net.openhft.chronicle.map.ExternalMapQueryContext;
 import net.openhft.chronicle.map.MapEntry;
-import net.openhft.chronicle.values.Values;
 
 import java.io.File;
 import java.io.IOException;
@@ -35,10 +36,14 @@ import java.nio.ByteOrder;
  * Work is split into the pool's fixed partitions; each row is touched by exactly one partition,
  * so results never depend on the thread count. Nothing is allocated per row: each partition
  * reuses its key, float and byte scratch, and Chronicle's query contexts are reused per thread.
+ * Lookups pass the key as its 8 stored bytes ({@code queryContext(BytesStore, 0, 8)}): marshalling
+ * a {@code LongValue} key cost about 3x the whole lookup. Values are read in place and written
+ * through {@code doReplaceValue} (same size: in place, entry checksum updated by Chronicle).
  *
  * <p>Before the first in-place change of a row since the last checkpoint, its pre-image (or its
  * absence) is appended to the {@link UndoLog} and forced; a per-checkpoint Roaring bitmap records
- * which rows are logged. Not thread-safe: one batch operation at a time.
+ * which rows are logged. Not thread-safe: one batch operation at a time, and none while the
+ * store checkpoints (checkpoints happen at step boundaries).
  */
 public final class ColdTable implements AutoCloseable {
 
@@ -47,6 +52,8 @@ public final class ColdTable implements AutoCloseable {
             throw new ExceptionInInitializerError("Ember's cold tier needs a little-endian CPU");
         }
     }
+
+    private static final int KEY_BYTES = Long.BYTES;
 
     private final TableSpec spec;
     private final int index;
@@ -70,6 +77,7 @@ public final class ColdTable implements AutoCloseable {
     private long[] argIds;
     private int[] argIndex;
     private ByteBuffer argBuf;
+    private long argAddress;
     private DedupedIds argDeduped;
     private float argLr;
     private float argEps;
@@ -84,7 +92,8 @@ public final class ColdTable implements AutoCloseable {
 
     /** Per-partition scratch: everything a partition needs to touch rows without allocating. */
     private static final class Scratch {
-        final LongValue key = Values.newHeapInstance(LongValue.class);
+        /** The key as the map stores it (8 bytes, little-endian): no key marshalling per lookup. */
+        final BytesStore<?, Void> key = BytesStore.nativeStoreWithFixedCapacity(KEY_BYTES);
         final float[] row;
         final float[] grad;
         final byte[] bytes;
@@ -189,6 +198,7 @@ public final class ColdTable implements AutoCloseable {
         checkBuffer(out, (long) count * rowBytes, "out");
         argIds = ids;
         argBuf = out;
+        argAddress = Jvm.address(out);
         pool.run(count, gatherTask);
         argBuf = null;
         counters.gathers.increment();
@@ -299,11 +309,11 @@ public final class ColdTable implements AutoCloseable {
         MapFiles.force(file);
     }
 
-    /** Sets a row back to its checkpoint value during rollback (not logged). */
+    /** Sets a row back to its checkpoint value during rollback (never logged: the log is being undone). */
     public void restore(long row, boolean present, ByteBuffer bytes) {
         Scratch s = scratch[0];
-        s.key.setValue(row);
-        try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key)) {
+        s.key.writeLong(0, row);
+        try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key, 0, KEY_BYTES)) {
             c.updateLock().lock();
             MapEntry<LongValue, byte[]> e = c.entry();
             if (!present) {
@@ -326,22 +336,35 @@ public final class ColdTable implements AutoCloseable {
         }
     }
 
+    /**
+     * Copies a stored row to {@code dst[at..at+rowBytes)}: one memory copy from the mapped entry
+     * (bounds of {@code dst} were checked for the whole batch), or int by int if Chronicle ever
+     * hands out a value that is not in direct memory.
+     */
+    private void copyValue(Data<byte[]> v, ByteBuffer dst, long dstAddress, int at) {
+        RandomDataInput in = v.bytes();
+        long off = v.offset();
+        if (in.isDirectMemory()) {
+            UnsafeMemory.MEMORY.copyMemory(in.addressForRead(off), dstAddress + at, rowBytes);
+            return;
+        }
+        for (int b = 0; b < rowBytes; b += 4) {
+            dst.putInt(at + b, in.readInt(off + b));
+        }
+    }
+
     private void gatherRange(int partition, int from, int to) {
         Scratch s = scratch[partition];
         long[] ids = argIds;
         ByteBuffer out = argBuf;
+        long outAddress = argAddress;
         for (int u = from; u < to; u++) {
             int base = u * rowBytes;
-            s.key.setValue(ids[u]);
-            try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key)) {
+            s.key.writeLong(0, ids[u]);
+            try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key, 0, KEY_BYTES)) {
                 MapEntry<LongValue, byte[]> e = c.entry();
                 if (e != null) {
-                    Data<byte[]> v = e.value();
-                    RandomDataInput in = v.bytes();
-                    long off = v.offset();
-                    for (int b = 0; b < rowBytes; b += 4) {
-                        out.putInt(base + b, in.readInt(off + b));
-                    }
+                    copyValue(e.value(), out, outAddress, base);
                     continue;
                 }
             }
@@ -373,8 +396,8 @@ public final class ColdTable implements AutoCloseable {
                 }
             }
             long id = ids[u];
-            s.key.setValue(id);
-            try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key)) {
+            s.key.writeLong(0, id);
+            try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key, 0, KEY_BYTES)) {
                 c.updateLock().lock();
                 MapEntry<LongValue, byte[]> e = c.entry();
                 if (e != null) {
@@ -419,8 +442,8 @@ public final class ColdTable implements AutoCloseable {
             for (int b = 0; b < rowBytes; b++) {
                 s.bytes[b] = rows.get(base + b);
             }
-            s.key.setValue(ids[u]);
-            try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key)) {
+            s.key.writeLong(0, ids[u]);
+            try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key, 0, KEY_BYTES)) {
                 c.updateLock().lock();
                 MapEntry<LongValue, byte[]> e = c.entry();
                 Data<byte[]> nv = c.wrapValueBytesAsData(s.store, 0, rowBytes);
@@ -440,24 +463,20 @@ public final class ColdTable implements AutoCloseable {
         long[] ids = argIds;
         int[] idx = argIndex;
         ByteBuffer buf = staging;
+        long stagingAddress = Jvm.address(buf);
         int recBytes = UndoLog.recordBytes(rowBytes);
         long absent = 0;
         for (int i = from; i < to; i++) {
             long id = ids[idx[i]];
             int off = i * recBytes;
-            s.key.setValue(id);
+            s.key.writeLong(0, id);
             boolean present;
-            try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key)) {
+            try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key, 0, KEY_BYTES)) {
                 MapEntry<LongValue, byte[]> e = c.entry();
                 present = e != null;
                 int base = off + UndoLog.RECORD_HEAD;
                 if (present) {
-                    Data<byte[]> v = e.value();
-                    RandomDataInput in = v.bytes();
-                    long voff = v.offset();
-                    for (int b = 0; b < rowBytes; b += 4) {
-                        buf.putInt(base + b, in.readInt(voff + b));
-                    }
+                    copyValue(e.value(), buf, stagingAddress, base);
                 } else {
                     for (int b = 0; b < rowBytes; b += 4) {
                         buf.putInt(base + b, 0);
@@ -476,8 +495,8 @@ public final class ColdTable implements AutoCloseable {
         long[] ids = argIds;
         long absent = 0;
         for (int u = from; u < to; u++) {
-            s.key.setValue(ids[u]);
-            try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key)) {
+            s.key.writeLong(0, ids[u]);
+            try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key, 0, KEY_BYTES)) {
                 if (c.entry() == null) {
                     absent++;
                 }
@@ -520,7 +539,8 @@ public final class ColdTable implements AutoCloseable {
 
     /** See {@link #newReader()}. Confined to one thread at a time. */
     public final class Reader {
-        private final LongValue key = Values.newHeapInstance(LongValue.class);
+        /** The key as the map stores it (8 bytes, little-endian), as the partitions' scratch has it. */
+        private final BytesStore<?, Void> key = BytesStore.nativeStoreWithFixedCapacity(KEY_BYTES);
 
         private Reader() {
         }
@@ -529,20 +549,16 @@ public final class ColdTable implements AutoCloseable {
         public void gather(long[] ids, int count, ByteBuffer out) {
             checkIds(ids, count);
             checkBuffer(out, (long) count * rowBytes, "out");
+            long outAddress = Jvm.address(out);
             for (int u = 0; u < count; u++) {
                 int base = u * rowBytes;
                 long id = ids[u];
-                key.setValue(id);
+                key.writeLong(0, id);
                 boolean found = false;
-                try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(key)) {
+                try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(key, 0, KEY_BYTES)) {
                     MapEntry<LongValue, byte[]> e = c.entry();
                     if (e != null) {
-                        Data<byte[]> v = e.value();
-                        RandomDataInput in = v.bytes();
-                        long off = v.offset();
-                        for (int b = 0; b < rowBytes; b += 4) {
-                            out.putInt(base + b, in.readInt(off + b));
-                        }
+                        copyValue(e.value(), out, outAddress, base);
                         found = true;
                     }
                 }
@@ -567,5 +583,8 @@ public final class ColdTable implements AutoCloseable {
     @Override
     public void close() {
         map.close();
+        for (Scratch s : scratch) {
+            s.key.releaseLast();
+        }
     }
 }

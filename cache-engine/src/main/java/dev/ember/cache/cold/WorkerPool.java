@@ -54,6 +54,15 @@ public final class WorkerPool implements AutoCloseable {
         return threads;
     }
 
+    /** Ids of the pool's own threads (the caller is the other one): for measuring CPU time. */
+    public long[] workerThreadIds() {
+        long[] ids = new long[workers.length];
+        for (int i = 0; i < workers.length; i++) {
+            ids[i] = workers[i].getId();
+        }
+        return ids;
+    }
+
     /** Runs {@code task} over {@code [0, n)} split into {@link #threads()} fixed partitions. */
     public void run(int n, RangeTask task) {
         if (n <= 0) {

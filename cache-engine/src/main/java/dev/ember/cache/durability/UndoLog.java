@@ -40,24 +40,33 @@ public final class UndoLog implements AutoCloseable {
     private final Path file;
     private final FileChannel channel;
     private final LongAdder bytesWritten = new LongAdder();
+    private final boolean sync;
     private long epoch;
     private long end;
 
-    private UndoLog(Path file, FileChannel channel, long epoch, long end) {
+    private UndoLog(Path file, FileChannel channel, long epoch, long end, boolean sync) {
         this.file = file;
+        this.sync = sync;
         this.channel = channel;
         this.epoch = epoch;
         this.end = end;
     }
 
-    /** Opens (or creates with {@code epochIfNew}) the log; nothing is replayed yet. */
-    public static UndoLog open(Path file, long epochIfNew) throws IOException {
+    /**
+     * Opens (or creates with {@code epochIfNew}) the log; nothing is replayed yet.
+     *
+     * @param sync force each append to the device before returning (fdatasync). Without it an
+     *             append is still in the kernel's page cache before any row changes, which is all
+     *             a process crash needs; the force only matters for machine crashes, which mapped
+     *             table files cannot survive exactly anyway.
+     */
+    public static UndoLog open(Path file, long epochIfNew, boolean sync) throws IOException {
         FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
                 StandardOpenOption.WRITE);
         try {
             long size = ch.size();
             if (size < HEADER_BYTES) {
-                UndoLog log = new UndoLog(file, ch, epochIfNew, HEADER_BYTES);
+                UndoLog log = new UndoLog(file, ch, epochIfNew, HEADER_BYTES, sync);
                 log.reset(epochIfNew);
                 return log;
             }
@@ -66,7 +75,7 @@ public final class UndoLog implements AutoCloseable {
             if (h.getLong(0) != MAGIC) {
                 throw new IOException(file + ": not an Ember undo log (bad magic)");
             }
-            return new UndoLog(file, ch, h.getLong(8), size);
+            return new UndoLog(file, ch, h.getLong(8), size, sync);
         } catch (IOException | RuntimeException e) {
             ch.close();
             throw e;
@@ -112,8 +121,8 @@ public final class UndoLog implements AutoCloseable {
     }
 
     /**
-     * Appends {@code bytes} bytes of sealed records from {@code buf[0..bytes)} and forces them to
-     * the device before returning: only then may the rows be changed.
+     * Appends {@code bytes} bytes of sealed records from {@code buf[0..bytes)} and (with sync)
+     * forces them to the device before returning: only then may the rows be changed.
      */
     public synchronized void append(ByteBuffer buf, int bytes) throws IOException {
         if (bytes == 0) {
@@ -125,7 +134,9 @@ public final class UndoLog implements AutoCloseable {
         while (src.hasRemaining()) {
             pos += channel.write(src, pos);
         }
-        channel.force(false);
+        if (sync) {
+            channel.force(false);
+        }
         end = pos;
         bytesWritten.add(bytes);
     }

@@ -66,8 +66,17 @@ public interface HotTier extends AutoCloseable {
     long rowCount(int table);
 
     /**
+     * A host buffer for {@code rows} packed rows (little-endian) that {@link #promote} reads and
+     * {@link #demote}/{@link #read} write fastest: page-locked memory the device copies straight
+     * from and to, with no staging copy. Owned by the tier and freed when it closes; the cold tier
+     * can gather rows into it. Any other buffer works too, through the tier's own staging.
+     */
+    ByteBuffer newRowBuffer(int rows);
+
+    /**
      * Writes rows into free slots from {@code src} (packed rows, position 0 onwards). The rows
-     * start clean. A row already held, a full pool or a short buffer is an error before any write.
+     * start clean. A row already held, a full pool or a short buffer is an error that leaves the
+     * tier unchanged.
      */
     void promote(int table, long[] rows, int count, ByteBuffer src);
 

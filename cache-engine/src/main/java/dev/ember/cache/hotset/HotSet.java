@@ -8,6 +8,7 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.List;
+import org.roaringbitmap.PeekableIntIterator;
 import org.roaringbitmap.RoaringBitmap;
 
 /**
@@ -126,6 +127,11 @@ public final class HotSet {
     /** Bytes the hot rows take in the hot tier: rows times each table's row bytes. */
     public long hotBytes() {
         return hotBytes;
+    }
+
+    /** The hot rows of a table in ascending order (a read-only view). */
+    public PeekableIntIterator rowIterator(int table) {
+        return bitmaps[table].getIntIterator();
     }
 
     /** A private mutable copy of one table's hot rows. */

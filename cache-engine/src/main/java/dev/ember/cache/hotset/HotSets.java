@@ -30,7 +30,9 @@ import org.roaringbitmap.RoaringBitmap;
  * aborted its rows are in transit, so {@link #pin} waits for it (chunks are small and bounded).
  *
  * <p><b>Moves.</b> {@link #retarget} sets the target and computes
- * {@code promote = target.andNot(current)}, {@code demote = current.andNot(target)}.
+ * {@code promote = target.andNot(current)}, {@code demote = current.andNot(target)}; that costs
+ * time in proportion to the hot set, so the knob's thread computes it ahead with
+ * {@link #prepare} and the step thread adopts it with {@link #retarget(PreparedTarget)}.
  * {@link #planChunk} fills a {@link MoveChunk} with up to its capacity of unpinned moves,
  * demotions first; promotions only while the hot bytes stay within {@code max(bytes when
  * retargeted, target bytes)}, so the hot tier never needs more room than it already had or the
@@ -52,6 +54,9 @@ public final class HotSets {
     private RoaringBitmap[] pendingDemote;
     private long byteLimit;
     private boolean chunkOpen;
+    private long mark;
+    private RoaringBitmap[] movedSinceMark;
+    private final LongAdder slowRetargets = new LongAdder();
 
     private final LongAdder pinnedBatches = new LongAdder();
     private final LongAdder deferredMoves = new LongAdder();
@@ -142,9 +147,7 @@ public final class HotSets {
         if (chunkOpen) {
             throw new IllegalStateException("retarget while a move chunk is in transit: commit or abort it first");
         }
-        if (!next.tables().equals(tables)) {
-            throw new IllegalArgumentException("target hot set is over different tables: " + next.tables() + " vs " + tables);
-        }
+        checkTarget(next);
         HotSetDiff diff = HotSetDiff.between(current, next);
         target = next;
         pendingPromote = new RoaringBitmap[tables.size()];
@@ -154,6 +157,90 @@ public final class HotSets {
             pendingDemote[t] = diff.demote(t);
         }
         byteLimit = Math.max(current.hotBytes(), next.hotBytes());
+    }
+
+    /**
+     * A target with its differences computed off the step path: {@link #prepare} runs on any
+     * thread (the knob's), {@link #retarget(PreparedTarget)} on the step thread then only adopts
+     * them and corrects the rows committed since, so it costs the moves since the preparation, not
+     * the size of the hot set.
+     */
+    public static final class PreparedTarget {
+        final HotSet target;
+        final HotSetDiff diff;
+        final long mark;
+
+        private PreparedTarget(HotSet target, HotSetDiff diff, long mark) {
+            this.target = target;
+            this.diff = diff;
+            this.mark = mark;
+        }
+
+        public HotSet target() {
+            return target;
+        }
+    }
+
+    /**
+     * Computes the differences between the current hot set and {@code next} for a later
+     * {@link #retarget(PreparedTarget)}; safe on any thread, and the expensive part runs outside
+     * the lock. Only the latest preparation can be adopted cheaply; an older one falls back to a
+     * full recomputation.
+     */
+    public PreparedTarget prepare(HotSet next) {
+        checkTarget(next);
+        HotSet base;
+        long m;
+        synchronized (this) {
+            base = current;
+            m = ++mark;
+            movedSinceMark = new RoaringBitmap[tables.size()];
+            for (int t = 0; t < movedSinceMark.length; t++) {
+                movedSinceMark[t] = new RoaringBitmap();
+            }
+        }
+        return new PreparedTarget(next, HotSetDiff.between(base, next), m);
+    }
+
+    /** As {@link #retarget(HotSet)}, adopting differences computed by {@link #prepare}. */
+    public synchronized void retarget(PreparedTarget prepared) {
+        if (chunkOpen) {
+            throw new IllegalStateException("retarget while a move chunk is in transit: commit or abort it first");
+        }
+        if (prepared.mark != mark || movedSinceMark == null) {
+            slowRetargets.increment();
+            retarget(prepared.target);
+            return;
+        }
+        HotSet next = prepared.target;
+        pendingPromote = new RoaringBitmap[tables.size()];
+        pendingDemote = new RoaringBitmap[tables.size()];
+        for (int t = 0; t < pendingPromote.length; t++) {
+            RoaringBitmap promote = prepared.diff.promote(t);
+            RoaringBitmap demote = prepared.diff.demote(t);
+            // Rows committed since the preparation: their pending state follows the current owner.
+            // Bitmap algebra over the moved rows M costs in proportion to M, not to the hot set.
+            RoaringBitmap moved = movedSinceMark[t];
+            if (!moved.isEmpty()) {
+                promote.andNot(moved);
+                demote.andNot(moved);
+                RoaringBitmap wanted = RoaringBitmap.and(moved, next.bitmap(t));
+                RoaringBitmap hot = RoaringBitmap.and(moved, current.bitmap(t));
+                promote.or(RoaringBitmap.andNot(wanted, hot));
+                demote.or(RoaringBitmap.andNot(hot, wanted));
+            }
+            pendingPromote[t] = promote;
+            pendingDemote[t] = demote;
+        }
+        target = next;
+        byteLimit = Math.max(current.hotBytes(), next.hotBytes());
+        movedSinceMark = null;
+        mark++;
+    }
+
+    /** Prepared targets that were stale and fell back to a full recomputation on the step thread. */
+    public long slowRetargets() {
+        return slowRetargets.sum();
     }
 
     /** The target set by {@link #retarget}, or null. */
@@ -242,9 +329,15 @@ public final class HotSets {
         for (int t = 0; t < n; t++) {
             if (up[t] != null) {
                 pendingPromote[t].andNot(up[t]);
+                if (movedSinceMark != null) {
+                    movedSinceMark[t].or(up[t]);
+                }
             }
             if (down[t] != null) {
                 pendingDemote[t].andNot(down[t]);
+                if (movedSinceMark != null) {
+                    movedSinceMark[t].or(down[t]);
+                }
             }
         }
         HotSet next = current.next(up, down);
@@ -324,6 +417,12 @@ public final class HotSets {
         byte[] b = new byte[in.readInt()];
         in.readFully(b);
         return b;
+    }
+
+    private void checkTarget(HotSet next) {
+        if (!next.tables().equals(tables)) {
+            throw new IllegalArgumentException("target hot set is over different tables: " + next.tables() + " vs " + tables);
+        }
     }
 
     private void checkOpen(MoveChunk chunk) {

@@ -5,6 +5,7 @@ import dev.ember.cache.popularity.RowScores;
 import dev.ember.cache.table.TableSpec;
 import java.util.Arrays;
 import java.util.List;
+import org.roaringbitmap.PeekableIntIterator;
 import org.roaringbitmap.RoaringBitmap;
 
 /**
@@ -15,29 +16,27 @@ import org.roaringbitmap.RoaringBitmap;
  *  63      62            32 31           0
  *  | 0 | MAX - floatBits(s') |     row     |      ascending = score descending, then row ascending
  * </pre>
- * where {@code s'} is the row's score, times {@code 1 + margin} if the row is in the incumbent
- * hot set (hysteresis: a challenger must beat an incumbent by the margin to displace it). Scores
+ * where {@code s'} is the row's score, raised by {@link Hysteresis#boost} if the row is in the
+ * incumbent hot set (a challenger must beat an incumbent by the margin to displace it). Scores
  * are ranked as fp32; rows whose scores agree to fp32 precision tie and go by row id.
  *
  * <p>Then a greedy merge over tables takes the row with the largest gain per byte
  * ({@link KnobMode}) while it fits; a table whose next row does not fit drops out (its rows only
  * get worse and the room left only shrinks). Ties between tables go to the lower table index.
  * Only a table's best {@code budget / rowBytes} rows can ever be taken, so only those are kept
- * before sorting (a selection on the packed keys), which bounds the sort by the budget.
+ * before sorting (a selection on the packed keys), which bounds the sort by the budget. Tables
+ * are independent until the merge, so ranking them in parallel is a possible speed-up (not
+ * done: it did not pay on the shared 2-core dev box).
  */
 public final class HotRowChooser {
-    private final double margin;
+    private final Hysteresis hysteresis;
 
-    /** {@code margin}: how much a challenger's score must exceed an incumbent's (0.1 = 10%). */
-    public HotRowChooser(double margin) {
-        if (!(margin >= 0 && margin < 10)) {
-            throw new IllegalArgumentException("hysteresis margin must be in [0, 10), got " + margin);
-        }
-        this.margin = margin;
+    public HotRowChooser(Hysteresis hysteresis) {
+        this.hysteresis = java.util.Objects.requireNonNull(hysteresis, "hysteresis");
     }
 
-    public double margin() {
-        return margin;
+    public Hysteresis hysteresis() {
+        return hysteresis;
     }
 
     /** Chooses the rows for {@code budgetBytes}; {@code incumbent} gets the hysteresis bonus. */
@@ -52,18 +51,21 @@ public final class HotRowChooser {
         long[][] keys = new long[n][];
         int[] counts = new int[n];
         double[] totals = new double[n];
-        double bonus = 1.0 + margin;
         for (int t = 0; t < n; t++) {
             rowBytes[t] = tables.get(t).layout().bytesPerRow();
             totals[t] = scores.total(t);
+        }
+        for (int t = 0; t < n; t++) {
             long cap = Math.min(scores.scoredRows(t), budgetBytes / rowBytes[t]);
             long[] k = new long[(int) scores.scoredRows(t)];
             int[] c = {0};
-            final int table = t;
+            PeekableIntIterator hot = incumbent.rowIterator(t);
             scores.forEachScored(t, (row, s) -> {
                 if (s > 0) {
-                    double boosted = incumbent.contains(table, row) ? s * bonus : s;
-                    k[c[0]++] = pack((float) boosted, row);
+                    // Scored rows come in ascending order: walk the incumbent's rows alongside.
+                    hot.advanceIfNeeded(row);
+                    boolean incumbentRow = hot.hasNext() && hot.peekNext() == row;
+                    k[c[0]++] = pack((float) (incumbentRow ? hysteresis.boost(s) : s), row);
                 }
             });
             counts[t] = (int) Math.min(cap, c[0]);
@@ -117,7 +119,7 @@ public final class HotRowChooser {
         }
         HotSet chosen = HotSet.of(incumbent.generation() + 1, tables, maps);
         return new KnobChoice(chosen, budgetBytes, chosen.hotBytes(), hitDen > 0 ? hitNum / hitDen : 0, allHot,
-                System.nanoTime() - start);
+                System.nanoTime() - start, null);
     }
 
     /** The packed sort key: ascending order = score descending, then row ascending. */

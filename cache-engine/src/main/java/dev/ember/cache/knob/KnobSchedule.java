@@ -1,6 +1,7 @@
 package dev.ember.cache.knob;
 
 import dev.ember.cache.hotset.HotSet;
+import dev.ember.cache.hotset.HotSets;
 import dev.ember.cache.popularity.DecayingCounters;
 import dev.ember.cache.table.TableSpec;
 import java.io.ByteArrayInputStream;
@@ -41,6 +42,7 @@ public final class KnobSchedule implements AutoCloseable {
     private final HotRowChooser chooser;
     private final int period;
     private final int lag;
+    private final HotSets prepareAgainst;
     private volatile Budget budget;
     private ExecutorService executor;
 
@@ -49,16 +51,27 @@ public final class KnobSchedule implements AutoCloseable {
     private KnobChoice ready;
     private long applyStep = -1;
     private volatile KnobChoice lastChoice;
-    private long evaluations;
+    private volatile long evaluations;
 
     /**
+     * @param hysteresis what a challenger must beat an incumbent by ({@link Hysteresis#DEFAULT})
      * @param counters  the online counters (the step thread owns their clock and records)
      * @param incumbent the hot set in force now
      * @param period    steps between evaluations, > 0
      * @param lag       steps from an evaluation's start to its use, in [0, period]
      */
-    public KnobSchedule(DecayingCounters counters, HotSet incumbent, KnobMode mode, Budget budget, double margin,
+    public KnobSchedule(DecayingCounters counters, HotSet incumbent, KnobMode mode, Budget budget, Hysteresis hysteresis,
                         int period, int lag) {
+        this(counters, incumbent, mode, budget, hysteresis, period, lag, null);
+    }
+
+    /**
+     * As above; each choice also comes with its differences against {@code prepareAgainst}
+     * computed on the knob's thread ({@link KnobChoice#retarget(HotSets)} then costs the step
+     * thread next to nothing).
+     */
+    public KnobSchedule(DecayingCounters counters, HotSet incumbent, KnobMode mode, Budget budget, Hysteresis hysteresis,
+                        int period, int lag, HotSets prepareAgainst) {
         if (period <= 0) {
             throw new IllegalArgumentException("knob period must be > 0 steps, got " + period);
         }
@@ -72,10 +85,11 @@ public final class KnobSchedule implements AutoCloseable {
         this.tables = counters.tables();
         this.mode = mode;
         this.budget = budget;
-        this.chooser = new HotRowChooser(margin);
+        this.chooser = new HotRowChooser(hysteresis);
         this.period = period;
         this.lag = lag;
         this.incumbent = incumbent;
+        this.prepareAgainst = prepareAgainst;
     }
 
     /**
@@ -109,8 +123,8 @@ public final class KnobSchedule implements AutoCloseable {
         return mode;
     }
 
-    public double margin() {
-        return chooser.margin();
+    public Hysteresis hysteresis() {
+        return chooser.hysteresis();
     }
 
     /** The last choice handed out, or null. */
@@ -133,7 +147,7 @@ public final class KnobSchedule implements AutoCloseable {
         counters.freeze();
         applyStep = step + lag;
         if (lag == 0) {
-            ready = chooser.choose(counters, base, budgetBytes, mode);
+            ready = chooseAndPrepare(base, budgetBytes);
             return;
         }
         if (executor == null) {
@@ -143,7 +157,16 @@ public final class KnobSchedule implements AutoCloseable {
                 return t;
             });
         }
-        running = executor.submit(() -> chooser.choose(counters, base, budgetBytes, mode));
+        running = executor.submit(() -> chooseAndPrepare(base, budgetBytes));
+    }
+
+    private KnobChoice chooseAndPrepare(HotSet base, long budgetBytes) {
+        KnobChoice c = chooser.choose(counters, base, budgetBytes, mode);
+        if (prepareAgainst == null) {
+            return c;
+        }
+        return new KnobChoice(c.hotSet(), c.budgetBytes(), c.usedBytes(), c.hitRate(), c.allHotRate(), c.evaluationNanos(),
+                prepareAgainst.prepare(c.hotSet()));
     }
 
     /** Waits for the running choice, thaws the counters; keeps the choice in {@code ready}. */
@@ -190,7 +213,8 @@ public final class KnobSchedule implements AutoCloseable {
             Budget b = budget;
             out.writeLong(b.bytes());
             out.writeDouble(b.fraction());
-            out.writeDouble(chooser.margin());
+            out.writeDouble(chooser.hysteresis().margin());
+            out.writeDouble(chooser.hysteresis().sigmas());
             out.writeInt(period);
             out.writeInt(lag);
             out.writeLong(evaluations);
@@ -213,6 +237,11 @@ public final class KnobSchedule implements AutoCloseable {
 
     /** Restores {@link #toBytes()} over restored counters. */
     public static KnobSchedule fromBytes(byte[] blob, DecayingCounters counters) {
+        return fromBytes(blob, counters, null);
+    }
+
+    /** Restores {@link #toBytes()} over restored counters, preparing choices against restored hot sets. */
+    public static KnobSchedule fromBytes(byte[] blob, DecayingCounters counters, HotSets prepareAgainst) {
         List<TableSpec> tables = counters.tables();
         try {
             DataInputStream in = new DataInputStream(new ByteArrayInputStream(blob));
@@ -221,12 +250,12 @@ public final class KnobSchedule implements AutoCloseable {
             }
             KnobMode mode = KnobMode.valueOf(in.readUTF());
             Budget budget = new Budget(in.readLong(), in.readDouble());
-            double margin = in.readDouble();
+            Hysteresis hysteresis = new Hysteresis(in.readDouble(), in.readDouble());
             int period = in.readInt();
             int lag = in.readInt();
             long evaluations = in.readLong();
             HotSet incumbent = HotSet.fromBytes(readBlob(in), tables);
-            KnobSchedule s = new KnobSchedule(counters, incumbent, mode, budget, margin, period, lag);
+            KnobSchedule s = new KnobSchedule(counters, incumbent, mode, budget, hysteresis, period, lag, prepareAgainst);
             s.evaluations = evaluations;
             if (in.readBoolean()) {
                 s.applyStep = in.readLong();
@@ -252,7 +281,8 @@ public final class KnobSchedule implements AutoCloseable {
 
     private static KnobChoice readChoice(DataInputStream in, List<TableSpec> tables) throws IOException {
         HotSet h = HotSet.fromBytes(readBlob(in), tables);
-        return new KnobChoice(h, in.readLong(), in.readLong(), in.readDouble(), in.readDouble(), in.readLong());
+        // A restored choice has no prepared differences: its retarget recomputes them once.
+        return new KnobChoice(h, in.readLong(), in.readLong(), in.readDouble(), in.readDouble(), in.readLong(), null);
     }
 
     private static void writeBlob(DataOutputStream out, byte[] b) throws IOException {

@@ -111,22 +111,31 @@ public final class DecayingCounters implements RowScores {
         applyStep(newStep);
     }
 
-    /** Counts one access of {@code row} of {@code table} at the current step. */
+    /**
+     * Counts one access of {@code row} of {@code table} at the current step. The row must lie in
+     * the table (the store checks a batch's ids once, before it is served).
+     */
     public void record(int table, long row) {
         recorded.increment();
+        recordUncounted(table, row);
+    }
+
+    /** Counts every id of a table's batch (ids already checked against the table by the store). */
+    public void record(int table, PooledBatch batch) {
+        long[] ids = batch.ids();
+        int n = batch.idCount();
+        for (int i = 0; i < n; i++) {
+            recordUncounted(table, ids[i]);
+        }
+        recorded.add(n);
+    }
+
+    private void recordUncounted(int table, long row) {
         if (frozen) {
             append(((long) table << 32) | row);
             return;
         }
         add(table, (int) row);
-    }
-
-    /** Counts every id of a table's batch. */
-    public void record(int table, PooledBatch batch) {
-        long[] ids = batch.ids();
-        for (int i = 0, n = batch.idCount(); i < n; i++) {
-            record(table, ids[i]);
-        }
     }
 
     /** Counts every id of a batch given per table. */

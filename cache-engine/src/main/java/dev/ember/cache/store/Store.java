@@ -135,7 +135,7 @@ public final class Store implements AutoCloseable {
                 }
             }
             pool = new WorkerPool(config.threads(), "ember-cold");
-            undo = UndoLog.open(dir.resolve(UNDO_LOG), 0);
+            undo = UndoLog.open(dir.resolve(UNDO_LOG), 0, config.syncUndoLog());
             undo.reset(0);
             List<Manifest.TableState> states = new ArrayList<>();
             for (int i = 0; i < config.tables().size(); i++) {
@@ -183,6 +183,8 @@ public final class Store implements AutoCloseable {
                         + " restored to that checkpoint; recreate it");
             }
             pool = new WorkerPool(config.threads(), "ember-cold");
+            undo = UndoLog.open(dir.resolve(UNDO_LOG), m.epoch(), config.syncUndoLog());
+            UndoLog journal = config.undoLog() ? undo : null;
             List<String> corruptions = new ArrayList<>();
             for (int i = 0; i < m.tables().size(); i++) {
                 Manifest.TableState t = m.tables().get(i);
@@ -193,9 +195,8 @@ public final class Store implements AutoCloseable {
                 } catch (IOException | RuntimeException e) {
                     throw new StoreException("store " + dir + ": cannot open table file " + f + ": " + e.getMessage(), e);
                 }
-                opened.add(new ColdTable(t.spec(), i, m.seed(), t.capacity(), f, map, pool, null));
+                opened.add(new ColdTable(t.spec(), i, m.seed(), t.capacity(), f, map, pool, journal));
             }
-            undo = UndoLog.open(dir.resolve(UNDO_LOG), m.epoch());
             rollBack(dir, m, undo, opened);
             for (int i = 0; i < opened.size(); i++) {
                 ColdTable t = opened.get(i);
@@ -209,14 +210,8 @@ public final class Store implements AutoCloseable {
                 t.force();
             }
             undo.reset(m.epoch());
-            // Re-create the tables with the undo log attached (rollback itself must not log).
-            List<ColdTable> tables = new ArrayList<>();
-            for (ColdTable t : opened) {
-                tables.add(new ColdTable(t.spec(), t.index(), m.seed(), t.capacity(), t.file(), t.map(), pool,
-                        config.undoLog() ? undo : null));
-            }
             markOpen(dir, config);
-            return new Store(dir, config, lock, pool, undo, tables, m);
+            return new Store(dir, config, lock, pool, undo, opened, m);
         } catch (IOException | RuntimeException e) {
             closeQuietly(opened, pool, undo);
             lock.close();
@@ -295,6 +290,11 @@ public final class Store implements AutoCloseable {
         return dir;
     }
 
+    /** The threads table operations run on, besides the caller's (for measuring CPU time). */
+    public long[] workerThreadIds() {
+        return pool.workerThreadIds();
+    }
+
     public List<ColdTable> tables() {
         return Collections.unmodifiableList(tables);
     }
@@ -321,11 +321,13 @@ public final class Store implements AutoCloseable {
         return undo.recordBytes();
     }
 
-    double lastCheckpointMillis() {
+    /** Duration of the last checkpoint this process took, in ms (-1: none yet). */
+    public double lastCheckpointMillis() {
         return lastCheckpointMillis;
     }
 
-    long lastCheckpointBytes() {
+    /** Bytes the last checkpoint wrote: the manifest plus the pre-images it retired. */
+    public long lastCheckpointBytes() {
         return lastCheckpointBytes;
     }
 

@@ -205,7 +205,7 @@ public final class TieredStore implements AutoCloseable {
                 this.hotSets = new HotSets(HotSet.empty(specs));
                 this.popularity = new DecayingCounters(specs, DecayingCounters.decayForHalfLife(config.halfLifeSteps()));
                 this.knob = config.knobPeriod() == 0 ? null : new KnobSchedule(popularity, hotSets.current(), config.mode(),
-                        budget, config.margin(), config.knobPeriod(), config.knobLag());
+                        budget, dev.ember.cache.knob.Hysteresis.ofMargin(config.margin()), config.knobPeriod(), config.knobLag());
             }
             HotSet current = hotSets.current();
             HotSet target = hotSets.target();
@@ -504,7 +504,7 @@ public final class TieredStore implements AutoCloseable {
         if (config.resident()) {
             throw new IllegalStateException("resident (device) mode keeps every row hot");
         }
-        KnobChoice c = new HotRowChooser(config.margin()).choose(popularity, hotSets.current(),
+        KnobChoice c = new HotRowChooser(dev.ember.cache.knob.Hysteresis.ofMargin(config.margin())).choose(popularity, hotSets.current(),
                 budget.resolve(specs), config.mode());
         lastChoice = c;
         retarget(c.hotSet());

@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * Random sequences of gathers and applies (multi-hot bags, duplicate ids, all three optimizers)
+ * Random sequences of gathers, applies and whole-row puts (multi-hot bags, duplicate ids, all three optimizers)
  * against the HashMap fp32 reference, bit for bit, across checkpoints, reopens and rollbacks.
  */
 class ColdTableReferenceTest {
@@ -48,13 +48,27 @@ class ColdTableReferenceTest {
         ByteBuffer out = ByteBuffer.allocateDirect(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
         ByteBuffer grads = ByteBuffer.allocateDirect(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
         try {
-            for (int op = 0; op < 90; op++) {
+            for (int op = 0; op < 100; op++) {
                 TableSpec spec = SPECS.get(rnd.nextInt(SPECS.size()));
                 ColdTable table = store.table(spec.name());
                 fillBatch(rnd, batch, spec.rows());
                 dedup.build(batch);
-                int kind = rnd.nextInt(10);
-                if (kind < 4) {
+                int kind = rnd.nextInt(11);
+                if (kind == 10) {
+                    // Whole rows handed back (the hot tier's demotion path): distinct ids.
+                    int n = dedup.uniqueCount();
+                    int floats = table.bytesPerRow() / 4;
+                    float[] row = new float[floats];
+                    for (int u = 0; u < n; u++) {
+                        for (int c = 0; c < floats; c++) {
+                            row[c] = (float) rnd.nextGaussian();
+                            out.putFloat((u * floats + c) * 4, row[c]);
+                        }
+                        ref.put(spec.name(), dedup.unique()[u], row);
+                    }
+                    table.put(dedup.unique(), n, out);
+                    assertEquals(ref.stored(spec.name()), table.rowsStored(), "rows stored after put, op " + op);
+                } else if (kind < 4) {
                     table.gather(dedup, out);
                     assertRows(ref, table, dedup.unique(), dedup.uniqueCount(), out, "op " + op);
                 } else if (kind < 9) {

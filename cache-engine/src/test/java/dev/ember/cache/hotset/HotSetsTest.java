@@ -143,6 +143,54 @@ class HotSetsTest {
     }
 
     @Test
+    void aPreparedTargetAdoptedAfterMoreCommitsMovesExactlyTheRemainingDifference() {
+        SplittableRandom rnd = new SplittableRandom(8);
+        for (int round = 0; round < 6; round++) {
+            List<Set<Long>> cur = HotSetTest.randomSets(rnd, 0.1);
+            HotSet first = HotSetTest.hotSet(1, HotSetTest.randomSets(rnd, 0.1));
+            HotSet second = HotSetTest.hotSet(2, HotSetTest.randomSets(rnd, 0.1));
+            HotSets sets = new HotSets(HotSetTest.hotSet(0, cur));
+            sets.retarget(first);
+            MoveChunk chunk = new MoveChunk(500);
+            for (int i = 0; i < 3 && sets.planChunk(chunk); i++) {
+                sets.commit(chunk);
+            }
+            HotSets.PreparedTarget stale = sets.prepare(first);
+            HotSets.PreparedTarget latest = sets.prepare(second);
+            HotSets.PreparedTarget prepared = round % 2 == 0 ? latest : stale;
+            HotSet expectedTarget = round % 2 == 0 ? second : first;
+            // Moves towards the first target go on while the knob's thread prepares.
+            for (int i = 0; i < 4 && sets.planChunk(chunk); i++) {
+                sets.commit(chunk);
+            }
+            long slow = sets.slowRetargets();
+            sets.retarget(prepared);
+            assertEquals(round % 2 == 0 ? slow : slow + 1, sets.slowRetargets(), "only a stale preparation is recomputed");
+            HotSet at = sets.current();
+            List<Set<Long>> promoted = emptySets();
+            List<Set<Long>> demoted = emptySets();
+            while (sets.planChunk(chunk)) {
+                for (int i = 0; i < chunk.demoteCount(); i++) {
+                    assertTrue(demoted.get(chunk.demoteTable(i)).add(chunk.demoteRow(i)));
+                }
+                for (int i = 0; i < chunk.promoteCount(); i++) {
+                    assertTrue(promoted.get(chunk.promoteTable(i)).add(chunk.promoteRow(i)));
+                }
+                sets.commit(chunk);
+            }
+            for (int t = 0; t < TABLES; t++) {
+                Set<Long> p = HotSetTest.toSet(expectedTarget.rowsCopy(t));
+                p.removeAll(HotSetTest.toSet(at.rowsCopy(t)));
+                Set<Long> d = HotSetTest.toSet(at.rowsCopy(t));
+                d.removeAll(HotSetTest.toSet(expectedTarget.rowsCopy(t)));
+                assertEquals(p, promoted.get(t), "round " + round + " table " + t);
+                assertEquals(d, demoted.get(t), "round " + round + " table " + t);
+            }
+            assertTrue(sets.current().sameRows(expectedTarget));
+        }
+    }
+
+    @Test
     void blobRestoresCurrentTargetAndPendingMoves() {
         SplittableRandom rnd = new SplittableRandom(6);
         List<Set<Long>> cur = HotSetTest.randomSets(rnd, 0.2);

@@ -53,13 +53,13 @@ class HotRowChooserTest {
         return HotSet.of(7, tables, maps);
     }
 
-    static List<Cand> candidates(DecayingCounters c, HotSet incumbent, double margin) {
+    static List<Cand> candidates(DecayingCounters c, HotSet incumbent, Hysteresis h) {
         List<Cand> all = new ArrayList<>();
         for (int t = 0; t < c.tables().size(); t++) {
             for (int row = 0; row < c.tables().get(t).rows(); row++) {
                 double s = c.score(t, row);
                 if (s > 0) {
-                    double boosted = incumbent.contains(t, row) ? s * (1 + margin) : s;
+                    double boosted = incumbent.contains(t, row) ? s * (1 + h.margin()) + h.sigmas() * Math.sqrt(s) : s;
                     all.add(new Cand(t, row, (float) boosted, s));
                 }
             }
@@ -73,7 +73,7 @@ class HotRowChooserTest {
         for (int round = 0; round < 30; round++) {
             DecayingCounters c = randomCounts(rnd, TABLES);
             HotSet incumbent = randomIncumbent(rnd, TABLES);
-            double margin = round % 3 == 0 ? 0 : 0.15;
+            Hysteresis margin = round % 3 == 0 ? Hysteresis.NONE : new Hysteresis(0.15, round % 3);
             long budget = rnd.nextLong(200_000);
             KnobChoice choice = new HotRowChooser(margin).choose(c, incumbent, budget, KnobMode.CACHE);
 
@@ -107,7 +107,7 @@ class HotRowChooserTest {
         for (int round = 0; round < 15; round++) {
             DecayingCounters c = randomCounts(rnd, TABLES);
             HotSet incumbent = randomIncumbent(rnd, TABLES);
-            double margin = 0.1;
+            Hysteresis margin = Hysteresis.DEFAULT;
             long budget = rnd.nextLong(100_000);
             KnobChoice choice = new HotRowChooser(margin).choose(c, incumbent, budget, KnobMode.FAE);
 
@@ -160,7 +160,7 @@ class HotRowChooserTest {
     void hysteresisKeepsAnIncumbentUntilAChallengerBeatsItByTheMargin() {
         List<TableSpec> one = List.of(new TableSpec("t", 10, 4, Optimizer.SGD));
         HotSet incumbent = HotSet.of(0, one, new RoaringBitmap[] {RoaringBitmap.bitmapOf(1)});
-        HotRowChooser chooser = new HotRowChooser(0.1);
+        HotRowChooser chooser = new HotRowChooser(Hysteresis.ofMargin(0.1));
         long oneRow = one.get(0).layout().bytesPerRow();
         for (int challenger : new int[] {100, 105, 109, 111, 130}) {
             DecayingCounters c = new DecayingCounters(one, 1.0);
@@ -173,6 +173,19 @@ class HotRowChooserTest {
             HotSet chosen = chooser.choose(c, incumbent, oneRow, KnobMode.CACHE).hotSet();
             assertEquals(challenger > 110, chosen.contains(0, 2), "challenger " + challenger + " vs incumbent 100");
             assertEquals(challenger <= 110, chosen.contains(0, 1));
+        }
+        // With the noise term: 100 * 1.1 + 2 * sqrt(100) = 130.
+        HotRowChooser noisy = new HotRowChooser(new Hysteresis(0.1, 2));
+        for (int challenger : new int[] {111, 129, 131}) {
+            DecayingCounters c = new DecayingCounters(one, 1.0);
+            for (int i = 0; i < 100; i++) {
+                c.record(0, 1);
+            }
+            for (int i = 0; i < challenger; i++) {
+                c.record(0, 2);
+            }
+            assertEquals(challenger > 130, noisy.choose(c, incumbent, oneRow, KnobMode.CACHE).hotSet().contains(0, 2),
+                    "challenger " + challenger + " vs incumbent 100 +- noise");
         }
         DecayingCounters c = new DecayingCounters(one, 1.0);
         c.record(0, 3);
@@ -195,8 +208,8 @@ class HotRowChooserTest {
         }
         long budget = (long) (0.05 * (73_500 * 64));
         HotSet empty = HotSet.empty(tables);
-        KnobChoice cache = new HotRowChooser(0).choose(c, empty, budget, KnobMode.CACHE);
-        KnobChoice fae = new HotRowChooser(0).choose(c, empty, budget, KnobMode.FAE);
+        KnobChoice cache = new HotRowChooser(Hysteresis.NONE).choose(c, empty, budget, KnobMode.CACHE);
+        KnobChoice fae = new HotRowChooser(Hysteresis.NONE).choose(c, empty, budget, KnobMode.FAE);
         assertTrue(fae.allHotRate() >= cache.allHotRate(), fae + " vs " + cache);
         long[] hot = new long[SampleClassifier.words(512)];
         long cacheHot = 0;

@@ -145,6 +145,25 @@ class StoreTest {
     }
 
     @Test
+    void aMissingTableFileOrAForeignUndoLogIsRefusedNamingTheFile() throws Exception {
+        try (Store s = Store.create(dir, config(100))) {
+            s.checkpoint(1, new long[0], Map.of());
+        }
+        Path undo = dir.resolve(Store.UNDO_LOG);
+        byte[] log = Files.readAllBytes(undo);
+        // An undo log from a later checkpoint than the manifest: not this store's history.
+        java.nio.ByteBuffer.wrap(log).order(ByteOrder.LITTLE_ENDIAN).putLong(8, 9);
+        Files.write(undo, log);
+        StoreException foreign = assertThrows(StoreException.class, () -> Store.open(dir, StoreConfig.existing()));
+        assertTrue(foreign.getMessage().contains(undo.toString()) && foreign.getMessage().contains("cannot be restored"),
+                foreign.getMessage());
+        Files.delete(undo);
+        Files.delete(dir.resolve("b.cm"));
+        StoreException missing = assertThrows(StoreException.class, () -> Store.open(dir, StoreConfig.existing()));
+        assertTrue(missing.getMessage().contains(dir.resolve("b.cm").toString()), missing.getMessage());
+    }
+
+    @Test
     void aStoreWrittenWithoutUndoLogAndNotCheckpointedIsRefused() {
         StoreConfig noUndo = StoreConfig.builder().seed(7).table(A, 1000).table(B).undoLog(false).jmx(false).build();
         try (Store s = Store.create(dir, noUndo)) {

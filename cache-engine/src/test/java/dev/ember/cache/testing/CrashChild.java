@@ -16,14 +16,16 @@ import java.util.SplittableRandom;
  * The process the crash test kills: opens the store, then forever applies random batches and
  * checkpoints. Before each checkpoint it prints {@code BEGIN <step> <digest>} (the digest of the
  * state being checkpointed), after it {@code DONE <step>}. Each checkpoint carries a blob of
- * {@link #BLOB_BYTES} bytes derived from the step, so writing it takes a while.
+ * {@link #BLOB_BYTES} bytes derived from the step, so writing it takes a while. Arguments:
+ * {@code <dir> [sync|nosync]} (whether pre-images are forced before rows change).
  */
 public final class CrashChild {
     public static final int BLOB_BYTES = 6 << 20;
 
     public static void main(String[] args) throws Exception {
         Path dir = Path.of(args[0]);
-        try (Store store = Store.open(dir, StoreConfig.builder().threads(2).jmx(false).build())) {
+        boolean sync = !(args.length > 1 && args[1].equals("nosync"));
+        try (Store store = Store.open(dir, StoreConfig.builder().threads(2).syncUndoLog(sync).jmx(false).build())) {
             long step = store.lastCheckpoint().step();
             SplittableRandom rnd = new SplittableRandom(step * 31 + 17);
             PooledBatch batch = new PooledBatch(1024, 512);

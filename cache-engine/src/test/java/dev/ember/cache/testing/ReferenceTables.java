@@ -76,6 +76,11 @@ public final class ReferenceTables {
         });
     }
 
+    /** Stores a whole row (weights and state), as the hot tier hands rows back. */
+    public void put(String table, long id, float[] row) {
+        rows.get(table).put(id, row.clone());
+    }
+
     public TableSpec spec(String table) {
         for (TableSpec s : specs) {
             if (s.name().equals(table)) {

@@ -12,6 +12,7 @@ import org.bytedeco.cuda.global.cublas;
 import org.bytedeco.cuda.global.nvrtc;
 import org.bytedeco.cuda.nvrtc._nvrtcProgram;
 import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerPointer;
@@ -184,6 +185,25 @@ public final class CudaDevice implements Device {
     /** The device address of a buffer of this device. */
     public long address(DeviceBuffer b) {
         return buffer(b, 0, 0).ptr;
+    }
+
+    /**
+     * A FloatPointer holding a buffer's device address, for cuBLAS calls (never dereferenced on
+     * the host). Allocates a small Java object: make these once per buffer, not per call.
+     */
+    public FloatPointer floats(DeviceBuffer b) {
+        CudaBuffer c = buffer(b, 0, 0);
+        return new DeviceFloats(c.ptr, c.bytes / Float.BYTES);
+    }
+
+    /** A device address in a JavaCPP pointer: JavaCPP passes it to C as is. */
+    private static final class DeviceFloats extends FloatPointer {
+        DeviceFloats(long address, long count) {
+            super((Pointer) null);
+            this.address = address;
+            this.capacity = count;
+            this.limit = count;
+        }
     }
 
     @Override

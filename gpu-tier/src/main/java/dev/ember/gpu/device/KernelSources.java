@@ -22,6 +22,15 @@ public final class KernelSources {
     private KernelSources() {
     }
 
+    /**
+     * Threads a gather of {@code bags} bags with {@code lanesPerBag} lanes needs: one group of
+     * lanes per bag. (Four bags per group, walked in step for more loads in flight, measured
+     * slower on an H200: 75% of copy bandwidth against 79% at dim 64.)
+     */
+    public static long gatherThreads(int bags, int lanesPerBag) {
+        return (long) bags * lanesPerBag;
+    }
+
     /** The text of {@code dev/ember/kernels/<file>}. */
     public static String load(String file) {
         String path = "dev/ember/kernels/" + file;

@@ -318,6 +318,54 @@ public abstract class HotTierContract {
     }
 
     @Test
+    void rowsMoveInSeveralChunksThroughStagingAndThroughRowBuffers() {
+        int dim = 512;
+        RowLayout layout = RowLayout.of(dim, Optimizer.ROWWISE_ADAGRAD);
+        int n = 5000; // 2052-byte rows: 2044 rows a staging chunk, so three chunks
+        try (SlotPool pool = new SlotPool(device, layout, 2L * n * (layout.bytesPerRow() + 1L))) {
+            int table = pool.addTable(new TableSpec("wide", 1_000_000, dim, Optimizer.ROWWISE_ADAGRAD));
+            ReferenceTier ref = new ReferenceTier(layout);
+            Random rnd = new Random(13);
+            long[] a = new long[n];
+            long[] b = new long[n];
+            for (int i = 0; i < n; i++) {
+                a[i] = 2L * i;
+                b[i] = 2L * i + 1;
+                ref.put(a[i], randomRow(layout, rnd));
+                ref.put(b[i], randomRow(layout, rnd));
+            }
+            pool.promote(table, a, n, ref.pack(a, n));
+            ByteBuffer rowBuffer = pool.newRowBuffer(n);
+            rowBuffer.put(0, ref.pack(b, n), 0, n * layout.bytesPerRow());
+            pool.promote(table, b, n, rowBuffer);
+            rowBuffer.put(0, ByteBuffer.allocate(n * layout.bytesPerRow()), 0, n * layout.bytesPerRow());
+            ByteBuffer out = pool.newRowBuffer(n);
+            boolean[] dirty = new boolean[n];
+            pool.read(table, b, n, out, dirty);
+            for (int i = 0; i < n; i += 7) {
+                assertBits(ref.rows.get(b[i]), ReferenceTier.unpack(out, i, layout), layout.floatsPerRow(), "row buffer read " + i);
+            }
+            int moved = pool.demote(table, a, n, out, dirty);
+            assertEquals(0, moved);
+            for (int i = 0; i < n; i += 7) {
+                assertBits(ref.rows.get(a[i]), ReferenceTier.unpack(out, i, layout), layout.floatsPerRow(), "row buffer demote " + i);
+            }
+            ByteBuffer plain = ByteBuffer.allocate(n * layout.bytesPerRow());
+            pool.demote(table, b, n, plain, null);
+            for (int i = 0; i < n; i += 7) {
+                assertBits(ref.rows.get(b[i]), ReferenceTier.unpack(plain, i, layout), layout.floatsPerRow(), "heap demote " + i);
+            }
+            assertEquals(0, pool.used());
+            // A row found held in the last chunk undoes the whole call.
+            pool.promote(table, new long[] {b[n - 1]}, 1, ref.pack(new long[] {b[n - 1]}, 1));
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> pool.promote(table, b, n, ref.pack(b, n)));
+            assertTrue(e.getMessage().contains("already hot"), e.getMessage());
+            assertEquals(1, pool.used());
+            assertFalse(pool.contains(table, b[0]));
+        }
+    }
+
+    @Test
     void demoteReturnsUpdatedRowsWithDirtyFlagsAndFreesSlots() {
         int dim = 4;
         RowLayout layout = RowLayout.of(dim, Optimizer.ROWWISE_ADAGRAD);

@@ -55,6 +55,9 @@ public class HotGatherBench {
     public int poolSlots;
     @Param({"1048576"})
     public int bags;
+    /** Threads per block of the gather launch (the pool uses 128, the best of 64-512 on an H200). */
+    @Param({"128"})
+    public int block;
 
     private Device device;
     private Stream stream;
@@ -118,7 +121,7 @@ public class HotGatherBench {
 
     @Benchmark
     public void gather(Bytes counter) {
-        gather.launch(stream, (int) (((long) bags * lanes + 255) / 256), 256);
+        gather.launch(stream, (int) ((KernelSources.gatherThreads(bags, lanes) + block - 1) / block), block);
         stream.synchronize();
         counter.bytes += gatherBytes;
     }

@@ -32,6 +32,8 @@ import java.util.concurrent.TimeUnit;
  * pool's two pinned staging chunks); {@code demote}: the same rows back to host bytes with their
  * dirty flags. {@code h2d} / {@code d2h}: one pinned copy of the same bytes. Aux counter
  * {@code bytes}: row bytes moved per second (target: promote and demote >= 70% of h2d / d2h).
+ * {@code promoteRowBuffer} / {@code demoteRowBuffer}: the same from and into
+ * {@link SlotPool#newRowBuffer} (page-locked, no staging copy on the host).
  * The untimed per-invocation setup undoes the previous move.
  *
  * <p>{@code java -jar benchmarks.jar PromoteDemoteBench -p backend=cuda}
@@ -55,6 +57,7 @@ public class PromoteDemoteBench {
     private int table;
     private long[] ids;
     private ByteBuffer host;
+    private ByteBuffer rowBuffer;
     private boolean promoted;
     private PinnedBuffer pinned;
     private DeviceBuffer deviceCopy;
@@ -83,13 +86,15 @@ public class PromoteDemoteBench {
         }
         rowBytes = (long) rows * layout.bytesPerRow();
         host = ByteBuffer.allocateDirect((int) rowBytes);
+        rowBuffer = pool.newRowBuffer(rows);
         pinned = device.allocatePinned(rowBytes);
         deviceCopy = device.allocate(rowBytes);
     }
 
     @Setup(Level.Invocation)
     public void undo(org.openjdk.jmh.infra.BenchmarkParams params) {
-        boolean wantPromoted = params.getBenchmark().endsWith("demote");
+        String name = params.getBenchmark();
+        boolean wantPromoted = name.endsWith("demote") || name.endsWith("demoteRowBuffer");
         if (wantPromoted && !promoted) {
             pool.promote(table, ids, rows, host);
             pool.sync();
@@ -111,6 +116,23 @@ public class PromoteDemoteBench {
     @Benchmark
     public void demote(Bytes counter) {
         pool.demote(table, ids, rows, host, null);
+        promoted = false;
+        counter.bytes += rowBytes;
+    }
+
+    /** Promote from the pool's own page-locked row buffer: no staging copy on the host. */
+    @Benchmark
+    public void promoteRowBuffer(Bytes counter) {
+        pool.promote(table, ids, rows, rowBuffer);
+        pool.sync();
+        promoted = true;
+        counter.bytes += rowBytes;
+    }
+
+    /** Demote into the pool's own page-locked row buffer. */
+    @Benchmark
+    public void demoteRowBuffer(Bytes counter) {
+        pool.demote(table, ids, rows, rowBuffer, null);
         promoted = false;
         counter.bytes += rowBytes;
     }

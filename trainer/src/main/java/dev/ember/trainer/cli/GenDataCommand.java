@@ -56,6 +56,11 @@ public final class GenDataCommand implements Callable<Integer> {
             description = "the learnable ceiling knows rows seen >= K times in training (default: ${DEFAULT-VALUE})")
     int minCount;
 
+    @Option(names = "--bag", paramLabel = "N", defaultValue = "1",
+            description = "each categorical field holds 1..N comma-separated values (multi-hot; convert with "
+                    + "--multi-hot --max-bag N); default 1: standard Criteo")
+    int bag;
+
     @Option(names = "--no-progress", description = "no progress bar")
     boolean noProgress;
 
@@ -81,6 +86,9 @@ public final class GenDataCommand implements Callable<Integer> {
         if (!(testFraction > 0 && testFraction < 1)) {
             bad.add("--test-fraction must be in (0, 1), got " + testFraction);
         }
+        if (bag < 1 || bag > 64) {
+            bad.add("--bag must be in [1, 64], got " + bag);
+        }
         if (minCount < 1) {
             bad.add("--ceiling-min-count must be >= 1, got " + minCount);
         }
@@ -94,7 +102,7 @@ public final class GenDataCommand implements Callable<Integer> {
         }
         GenSettings s = new GenSettings(out, samples, seed, drift, alpha == null ? Double.NaN : alpha, scale,
                 threads != null ? threads : Runtime.getRuntime().availableProcessors(), testFraction, minCount,
-                !noProgress);
+                !noProgress, bag);
         try {
             long t0 = System.nanoTime();
             Ceilings c = Generator.run(s);
@@ -104,6 +112,9 @@ public final class GenDataCommand implements Callable<Integer> {
             o.printf("held-out part: last %,d samples; planted AUC %.4f, learnable AUC %.4f (rows seen >= %d times)%n",
                     c.heldOutSamples(), c.plantedAuc(), c.learnableAuc(), c.ceilingMinCount());
             o.println("ceilings: " + s.ceilingsFile());
+            if (bag > 1) {
+                o.printf("multi-hot: convert with --multi-hot --max-bag %d%n", bag);
+            }
             if (Math.abs(testFraction - ConvertSettings.DEFAULT_TEST_FRACTION) > 1e-12) {
                 o.printf("note: convert with --test-fraction %s to hold out the same part%n", testFraction);
             }

@@ -13,8 +13,13 @@ package dev.ember.trainer.model;
  * copies and the step asynchronously on one stream; the {@code get} methods and
  * {@link StepLoss#mean()} are the points where the host waits.
  *
- * <p>Gradients are of the batch-mean loss. Host arrays are row-major: sample {@code s}'s
- * {@code width} values start at {@code offset + s * width}.
+ * <p>Gradients are of the batch-mean loss (so the store applies {@code lr * gradient} as
+ * DLRM's SGD does). Host arrays are row-major: sample {@code s}'s {@code width} values start at
+ * {@code offset + s * width}. One thread drives a backend; it may use more inside.
+ *
+ * <p>For a device backend: inputs that already live on the device (pooled vectors gathered
+ * from the hot tier) can come in through a device-side variant of {@link #putEmbedding} on the
+ * implementation; the host-array methods here are what every backend supports.
  */
 public interface DenseBackend extends AutoCloseable {
     ModelConfig config();
@@ -66,7 +71,7 @@ public interface DenseBackend extends AutoCloseable {
     ModelState saveState();
 
     /**
-     * Replaces the weights and optimizer state.
+     * Replaces the weights, the optimizer state, the update count and the learning rate with the saved ones.
      *
      * @throws IllegalArgumentException if the state's model or optimizer differs from this backend's
      */

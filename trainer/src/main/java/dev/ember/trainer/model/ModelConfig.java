@@ -57,6 +57,22 @@ public final class ModelConfig {
     }
 
     /**
+     * A model from DLRM's command-line notation: {@code --arch-mlp-bot 13-512-256-64-16} (input
+     * first) and {@code --arch-mlp-top 512-256-1} (without the input width, which DLRM computes
+     * from the interaction, as here).
+     *
+     * @throws IllegalArgumentException naming the option that is malformed or inconsistent
+     */
+    public static ModelConfig dlrm(int tables, String archMlpBot, String archMlpTop) {
+        int[] bottom = parseWidths("--arch-mlp-bot", archMlpBot);
+        int[] hidden = parseWidths("--arch-mlp-top", archMlpTop);
+        int[] top = new int[hidden.length + 1];
+        top[0] = topInputWidth(tables, bottom[bottom.length - 1]);
+        System.arraycopy(hidden, 0, top, 1, hidden.length);
+        return of(tables, bottom, top);
+    }
+
+    /**
      * Parses DLRM's dash notation ({@code "13-512-256-64-16"}) for an MLP.
      *
      * @throws IllegalArgumentException naming {@code setting} when the text is malformed

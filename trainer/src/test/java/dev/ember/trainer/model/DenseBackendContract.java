@@ -154,6 +154,10 @@ public abstract class DenseBackendContract {
             IllegalArgumentException badLabel = assertThrows(IllegalArgumentException.class, () -> backend.putLabels(labels, 0, 3));
             assertTrue(badLabel.getMessage().contains("sample 2"), badLabel.getMessage());
             assertThrows(IllegalArgumentException.class, () -> backend.putEmbedding(2, new float[32], 0, 8));
+            IllegalArgumentException shortArray = assertThrows(IllegalArgumentException.class,
+                    () -> backend.putEmbedding(1, new float[31], 0, 8));
+            assertTrue(shortArray.getMessage().contains("table 1"), shortArray.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> backend.putDense(new float[24], 1, 8));
             assertThrows(IllegalStateException.class, backend::update);
             ModelState other = ModelState.initial(KAGGLE, OptimizerSettings.sgd(0.1f), 1);
             IllegalArgumentException wrongShape = assertThrows(IllegalArgumentException.class, () -> backend.restoreState(other));

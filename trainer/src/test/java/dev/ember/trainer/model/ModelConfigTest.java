@@ -19,6 +19,7 @@ class ModelConfigTest {
         assertEquals(7, k.layers());
         assertEquals("tables=26 bottom=13-512-256-64-16 top=367-512-256-1", k.toString());
         // 13*512+512 + 512*256+256 + 256*64+64 + 64*16+16 + 367*512+512 + 512*256+256 + 256+1
+        assertEquals(k, ModelConfig.dlrm(26, "13-512-256-64-16", "512-256-1"));
         assertEquals(7168 + 131328 + 16448 + 1040 + 188416 + 131328 + 257, new ParameterLayout(k).size());
     }
 

@@ -15,6 +15,7 @@ import java.nio.channels.FileChannel;
  */
 public final class MappedRegion {
     static final int SEGMENT = 1 << 30;
+    private final int segment;
     private final ByteBuffer[] bytes;
     private final FloatBuffer[] floats;
     private final IntBuffer[] ints;
@@ -22,18 +23,25 @@ public final class MappedRegion {
     private final long length;
 
     public MappedRegion(FileChannel ch, long offset, long length) throws IOException {
-        if ((offset & 7) != 0) {
-            throw new IllegalArgumentException("region offset " + offset + " is not 8-byte aligned");
+        this(ch, offset, length, SEGMENT);
+    }
+
+    /** With small segments, tests read across segment boundaries. */
+    MappedRegion(FileChannel ch, long offset, long length, int segment) throws IOException {
+        if ((offset & 7) != 0 || (segment & 7) != 0) {
+            throw new IllegalArgumentException("region offset " + offset + " or segment " + segment
+                    + " is not 8-byte aligned");
         }
         this.length = length;
-        int n = (int) ((length + SEGMENT - 1) / SEGMENT);
+        this.segment = segment;
+        int n = (int) ((length + segment - 1) / segment);
         bytes = new ByteBuffer[n];
         floats = new FloatBuffer[n];
         ints = new IntBuffer[n];
         longs = new LongBuffer[n];
         for (int i = 0; i < n; i++) {
-            long len = Math.min(SEGMENT, length - (long) i * SEGMENT);
-            ByteBuffer b = ch.map(FileChannel.MapMode.READ_ONLY, offset + (long) i * SEGMENT, len)
+            long len = Math.min(segment, length - (long) i * segment);
+            ByteBuffer b = ch.map(FileChannel.MapMode.READ_ONLY, offset + (long) i * segment, len)
                     .order(ByteOrder.LITTLE_ENDIAN);
             bytes[i] = b;
             floats[i] = b.asFloatBuffer();
@@ -49,9 +57,9 @@ public final class MappedRegion {
     /** Copies bytes {@code [pos, pos + len)} of the region into {@code dst[off..]}. */
     public void getBytes(long pos, byte[] dst, int off, int len) {
         while (len > 0) {
-            int seg = (int) (pos / SEGMENT);
-            int in = (int) (pos % SEGMENT);
-            int n = Math.min(len, SEGMENT - in);
+            int seg = (int) (pos / segment);
+            int in = (int) (pos % segment);
+            int n = Math.min(len, segment - in);
             bytes[seg].get(in, dst, off, n);
             pos += n;
             off += n;
@@ -61,7 +69,7 @@ public final class MappedRegion {
 
     /** Copies floats {@code [index, index + len)} (counted in floats) into {@code dst[off..]}. */
     public void getFloats(long index, float[] dst, int off, int len) {
-        final int per = SEGMENT / 4;
+        final int per = segment / 4;
         while (len > 0) {
             int seg = (int) (index / per);
             int in = (int) (index % per);
@@ -75,7 +83,7 @@ public final class MappedRegion {
 
     /** Copies ints {@code [index, index + len)} into {@code dst[off..]}. */
     public void getInts(long index, int[] dst, int off, int len) {
-        final int per = SEGMENT / 4;
+        final int per = segment / 4;
         while (len > 0) {
             int seg = (int) (index / per);
             int in = (int) (index % per);
@@ -89,13 +97,13 @@ public final class MappedRegion {
 
     /** Long number {@code index} of the region. */
     public long getLong(long index) {
-        final int per = SEGMENT / 8;
+        final int per = segment / 8;
         return longs[(int) (index / per)].get((int) (index % per));
     }
 
     /** Copies longs {@code [index, index + len)} into {@code dst[off..]}. */
     public void getLongs(long index, long[] dst, int off, int len) {
-        final int per = SEGMENT / 8;
+        final int per = segment / 8;
         while (len > 0) {
             int seg = (int) (index / per);
             int in = (int) (index % per);

@@ -45,16 +45,27 @@ final class ChunkWorker {
     private byte[] labels = new byte[0];
     private float[] dense = new float[0];
     private final int[][] bagSizes = new int[CriteoSchema.TABLES][0];
+    private final long[][] keys = new long[CriteoSchema.TABLES][0];
     private final int[][] ids = new int[CriteoSchema.TABLES][0];
     private final int[] idCount = new int[CriteoSchema.TABLES];
     private ByteBuffer staging = ByteBuffer.allocateDirect(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
+
+    /** Frees the dictionaries and closes the temporary file. */
+    void close() throws IOException {
+        for (KeyDictionary d : dicts) {
+            if (d != null) {
+                d.close();
+            }
+        }
+        temp.close();
+    }
 
     ChunkWorker(int index, boolean multiHot, int maxBag, Path tempFile) throws IOException {
         this.index = index;
         this.multiHot = multiHot;
         this.parser = new CriteoLineParser(multiHot, maxBag);
         for (int t = 0; t < dicts.length; t++) {
-            dicts[t] = new KeyDictionary(1 << 10);
+            dicts[t] = new KeyDictionary(1 << 14); // most tables stay below; big ones grow
         }
         Arrays.fill(bagMin, Long.MAX_VALUE);
         Arrays.fill(bagMax, Long.MIN_VALUE);
@@ -93,22 +104,15 @@ final class ChunkWorker {
                 for (int t = 0; t < CriteoSchema.TABLES; t++) {
                     int bs = parser.bagSize(t);
                     int c = idCount[t];
-                    if (ids[t].length < c + bs) {
-                        ids[t] = Arrays.copyOf(ids[t], Math.max(c + bs, ids[t].length * 2));
+                    if (keys[t].length < c + bs) {
+                        keys[t] = Arrays.copyOf(keys[t], Math.max(c + bs, keys[t].length * 2));
                     }
-                    KeyDictionary dict = dicts[t];
                     for (int j = 0; j < bs; j++) {
-                        ids[t][c + j] = dict.add(parser.key(t, j), 1, position(seq, n, j));
+                        keys[t][c + j] = parser.key(t, j);
                     }
                     idCount[t] = c + bs;
                     if (multiHot) {
                         bagSizes[t][n] = bs;
-                    }
-                    if (bs < bagMin[t]) {
-                        bagMin[t] = bs;
-                    }
-                    if (bs > bagMax[t]) {
-                        bagMax[t] = bs;
                     }
                 }
                 n++;
@@ -124,8 +128,49 @@ final class ChunkWorker {
             }
             p = e + 1;
         }
+        number(seq, n);
         writeSegment(seq, n, line);
         return ok;
+    }
+
+    /**
+     * Gives the block's keys their local ids, one table at a time: the table's dictionary stays
+     * in cache for the whole block instead of 26 dictionaries taking turns for every sample.
+     */
+    private void number(long seq, int n) {
+        for (int t = 0; t < CriteoSchema.TABLES; t++) {
+            KeyDictionary dict = dicts[t];
+            long[] k = keys[t];
+            int m = idCount[t];
+            if (ids[t].length < m) {
+                ids[t] = new int[Math.max(m, ids[t].length * 2)];
+            }
+            int[] out = ids[t];
+            if (!multiHot) {
+                for (int i = 0; i < m; i++) {
+                    out[i] = dict.addInOrder(k[i], position(seq, i, 0));
+                }
+                if (n > 0) {
+                    bagMin[t] = Math.min(bagMin[t], 1);
+                    bagMax[t] = Math.max(bagMax[t], 1);
+                }
+                continue;
+            }
+            int[] sizes = bagSizes[t];
+            int c = 0;
+            for (int i = 0; i < n; i++) {
+                int bs = sizes[i];
+                for (int j = 0; j < bs; j++, c++) {
+                    out[c] = dict.addInOrder(k[c], position(seq, i, j));
+                }
+                if (bs < bagMin[t]) {
+                    bagMin[t] = bs;
+                }
+                if (bs > bagMax[t]) {
+                    bagMax[t] = bs;
+                }
+            }
+        }
     }
 
     private void ensure(int n) {

@@ -44,6 +44,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * local dictionaries are merged into one vocabulary per table (or mapped through reused ones),
  * and the columns are copied into {@code data.bin} with their final ids, in parallel. Ids, the
  * order of samples and the vocabularies do not depend on the thread count.
+ *
+ * <p>{@code -Dember.convert.timing=true} prints the time of each phase to stderr.
  */
 public final class Converter {
     /** Malformed lines named in the result and meta.json; malformed.tsv lists up to {@link #RECORDED}. */
@@ -64,6 +66,14 @@ public final class Converter {
         this.blockBytes = blockBytes;
     }
 
+    /**
+     * Converts {@code settings.input()} unless an up-to-date conversion exists, then opens it:
+     * what {@code ember train --data FILE} does with a TSV file.
+     */
+    public static BinaryDataset convertAndOpen(ConvertSettings settings) throws IOException {
+        return BinaryDataset.open(new Converter(settings).run().outDir());
+    }
+
     /** Converts, or returns at once when the folder holds an up-to-date conversion. */
     public ConvertResult run() throws IOException {
         long t0 = System.nanoTime();
@@ -72,6 +82,21 @@ public final class Converter {
             throw new IOException("input not found: " + in);
         }
         Files.createDirectories(s.outDir());
+        // one conversion per folder at a time: a second one fails at once instead of mixing files
+        try (FileChannel lockFile = FileChannel.open(s.outDir().resolve(".lock"), StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE);
+             java.nio.channels.FileLock lock = lockFile.tryLock()) {
+            if (lock == null) {
+                throw new IOException("another conversion is writing " + s.outDir() + " (wait for it, or pick --out)");
+            }
+            return runLocked(t0);
+        } catch (java.nio.channels.OverlappingFileLockException e) {
+            throw new IOException("another conversion in this process is writing " + s.outDir(), e);
+        }
+    }
+
+    private ConvertResult runLocked(long t0) throws IOException {
+        Path in = s.input();
         ConvertResult current = upToDate();
         if (current != null) {
             return current;
@@ -95,6 +120,7 @@ public final class Converter {
                 workers[w] = new ChunkWorker(w, s.multiHot(), s.maxBag(), s.outDir().resolve("tmp-" + w + ".seg"));
             }
             long inputBytes = parseAll(workers, pool);
+            long t1 = System.nanoTime();
             List<Segment> segments = new ArrayList<>();
             for (ChunkWorker w : workers) {
                 segments.addAll(w.segments);
@@ -110,11 +136,20 @@ public final class Converter {
                 throw new MalformedLineException(in.toString(), problems.get(0));
             }
             Vocabularies vocab = reused != null ? reused : build(workers, pool);
-            mapLocalIds(workers, vocab, pool);
+            long t2 = System.nanoTime();
+            if (reused != null) {
+                mapLocalIds(workers, vocab, pool);
+            }
+            long t3 = System.nanoTime();
             if (reused == null) {
                 vocab.save(vocabDir);
             }
             BinaryLayout layout = write(workers, segments, vocab, pool);
+            long t4 = System.nanoTime();
+            if (Boolean.getBoolean("ember.convert.timing")) {
+                System.err.printf("parse %.2f s, vocab %.2f s, map %.2f s, write %.2f s%n", (t1 - t0) / 1e9,
+                        (t2 - t1) / 1e9, (t3 - t2) / 1e9, (t4 - t3) / 1e9);
+            }
             writeMalformed(problems);
             double seconds = (System.nanoTime() - t0) / 1e9;
             ConversionMeta meta = meta(layout, vocab, vocabDir, linesBefore[segments.size()], malformedCount, problems,
@@ -125,7 +160,7 @@ public final class Converter {
             pool.shutdownNow();
             for (ChunkWorker w : workers) {
                 if (w != null) {
-                    w.temp().close();
+                    w.close();
                     Files.deleteIfExists(w.tempFile);
                 }
             }
@@ -214,20 +249,17 @@ public final class Converter {
                         .continuousUpdate().build();
             }
             while (!stop.get()) {
-                TextBlock b = free.take();
+                TextBlock b = takeChecked(free, running);
                 if (!reader.next(b)) {
                     break;
                 }
-                work.put(b);
+                putChecked(work, b, running);
                 if (bar != null) {
                     bar.stepTo(reader.position() >> 20);
                 }
-                if (anyFailed(running)) {
-                    break;
-                }
             }
             for (int i = 0; i < threads; i++) {
-                work.put(end);
+                putChecked(work, end, running);
             }
             for (Future<?> f : running) {
                 f.get();
@@ -248,15 +280,33 @@ public final class Converter {
         return size;
     }
 
-    private static boolean anyFailed(List<Future<?>> running) throws InterruptedException,
+    /** Throws a worker's failure, if one failed (workers only end early by failing). */
+    private static void checkWorkers(List<Future<?>> running) throws InterruptedException,
             java.util.concurrent.ExecutionException {
         for (Future<?> f : running) {
             if (f.isDone()) {
-                f.get(); // throws the worker's failure
-                return true;
+                f.get();
             }
         }
-        return false;
+    }
+
+    /** Waits for a free block without hanging when the workers have died. */
+    private static TextBlock takeChecked(BlockingQueue<TextBlock> q, List<Future<?>> running)
+            throws InterruptedException, java.util.concurrent.ExecutionException {
+        while (true) {
+            TextBlock b = q.poll(100, java.util.concurrent.TimeUnit.MILLISECONDS);
+            if (b != null) {
+                return b;
+            }
+            checkWorkers(running);
+        }
+    }
+
+    private static void putChecked(BlockingQueue<TextBlock> q, TextBlock b, List<Future<?>> running)
+            throws InterruptedException, java.util.concurrent.ExecutionException {
+        while (!q.offer(b, 100, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+            checkWorkers(running);
+        }
     }
 
     private static IOException unwrap(java.util.concurrent.ExecutionException e) {
@@ -290,10 +340,12 @@ public final class Converter {
         return out;
     }
 
-    /** Merges the workers' dictionaries into one vocabulary per table, tables in parallel. */
+    /**
+     * Merges the workers' dictionaries into one vocabulary per table, tables in parallel, and
+     * gives every worker-local id its vocabulary id.
+     */
     private Vocabularies build(ChunkWorker[] workers, ExecutorService pool) throws IOException {
         Vocabulary[] v = new Vocabulary[CriteoSchema.TABLES];
-        KeyDictionary[] merged = new KeyDictionary[CriteoSchema.TABLES];
         forEachTable(pool, t -> {
             int expected = 0;
             for (ChunkWorker w : workers) {
@@ -303,16 +355,21 @@ public final class Converter {
             for (ChunkWorker w : workers) {
                 KeyDictionary d = w.dicts[t];
                 for (int e = 0; e < d.size(); e++) {
-                    m.add(d.key(e), d.count(e), d.first(e));
+                    d.setValue(e, m.add(d.key(e), d.count(e), d.first(e))); // local entry -> merged entry
                 }
             }
-            merged[t] = m;
             v[t] = Vocabulary.build(t, m, s.vocabulary());
+            for (ChunkWorker w : workers) {
+                KeyDictionary d = w.dicts[t];
+                for (int e = 0; e < d.size(); e++) {
+                    d.setValue(e, m.value(d.value(e))); // merged entry -> vocabulary id
+                }
+            }
         });
         return new Vocabularies(v, s.vocabulary());
     }
 
-    /** Gives every worker-local id its vocabulary id. */
+    /** Gives every worker-local id its id in reused vocabularies. */
     private void mapLocalIds(ChunkWorker[] workers, Vocabularies vocab, ExecutorService pool) throws IOException {
         forEachTable(pool, t -> {
             Vocabulary v = vocab.table(t);
@@ -416,6 +473,7 @@ public final class Converter {
     private void copySegments(ChunkWorker w, BinaryLayout layout, FileChannel out) throws IOException {
         ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
         ByteBuffer offs = ByteBuffer.allocateDirect(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
+        int[] scratch = new int[1 << 14];
         for (Segment seg : w.segments) {
             if (seg.samples == 0) {
                 continue;
@@ -455,12 +513,14 @@ public final class Converter {
                     at += 4 * n;
                 }
                 int m = seg.ids[t];
+                if (scratch.length < m) {
+                    scratch = new int[Math.max(m, scratch.length * 2)];
+                }
                 IntBuffer ib = buf.duplicate().position(at).limit(at + 4 * m).slice()
                         .order(ByteOrder.LITTLE_ENDIAN).asIntBuffer();
-                KeyDictionary d = w.dicts[t];
-                for (int i = 0; i < m; i++) {
-                    ib.put(i, d.value(ib.get(i)));
-                }
+                ib.get(0, scratch, 0, m);
+                w.dicts[t].mapToValues(scratch, m);
+                ib.put(0, scratch, 0, m);
                 writeFully(out, buf.duplicate().position(at).limit(at + 4 * m), layout.idsOffset(t) + seg.firstId[t] * 4);
                 at += 4 * m;
             }

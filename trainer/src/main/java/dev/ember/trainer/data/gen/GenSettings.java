@@ -18,9 +18,11 @@ import java.nio.file.Path;
  * @param testFraction    the held-out part the ceilings are measured on (as convert splits)
  * @param ceilingMinCount k: the learnable ceiling knows rows seen at least k times in training
  * @param progress        show a progress bar on stderr
+ * @param maxBag          1: standard one-hot Criteo; above 1: each categorical field holds 1..maxBag
+ *                        comma-separated values (the multi-hot variant: convert with --multi-hot)
  */
 public record GenSettings(Path out, long samples, long seed, double drift, double alpha, double scale, int threads,
-                          double testFraction, int ceilingMinCount, boolean progress) {
+                          double testFraction, int ceilingMinCount, boolean progress, int maxBag) {
     public static final int DEFAULT_CEILING_MIN_COUNT = 5;
 
     public GenSettings {
@@ -43,6 +45,9 @@ public record GenSettings(Path out, long samples, long seed, double drift, doubl
             throw new IllegalArgumentException("test fraction must be in (0, 1), got " + testFraction
                     + " (set --test-fraction)");
         }
+        if (maxBag < 1 || maxBag > 64) {
+            throw new IllegalArgumentException("bag size must be in [1, 64], got " + maxBag + " (set --bag)");
+        }
         if (ceilingMinCount < 1) {
             throw new IllegalArgumentException("ceiling min count must be >= 1, got " + ceilingMinCount
                     + " (set --ceiling-min-count)");
@@ -51,31 +56,40 @@ public record GenSettings(Path out, long samples, long seed, double drift, doubl
 
     public static GenSettings defaults(Path out, long samples, long seed) {
         return new GenSettings(out, samples, seed, 0, Double.NaN, 1.0, Runtime.getRuntime().availableProcessors(),
-                ConvertSettings.DEFAULT_TEST_FRACTION, DEFAULT_CEILING_MIN_COUNT, false);
+                ConvertSettings.DEFAULT_TEST_FRACTION, DEFAULT_CEILING_MIN_COUNT, false, 1);
     }
 
     public GenSettings withDrift(double d) {
-        return new GenSettings(out, samples, seed, d, alpha, scale, threads, testFraction, ceilingMinCount, progress);
+        return new GenSettings(out, samples, seed, d, alpha, scale, threads, testFraction, ceilingMinCount, progress,
+                maxBag);
     }
 
     public GenSettings withAlpha(double a) {
-        return new GenSettings(out, samples, seed, drift, a, scale, threads, testFraction, ceilingMinCount, progress);
+        return new GenSettings(out, samples, seed, drift, a, scale, threads, testFraction, ceilingMinCount, progress,
+                maxBag);
     }
 
     public GenSettings withScale(double s) {
-        return new GenSettings(out, samples, seed, drift, alpha, s, threads, testFraction, ceilingMinCount, progress);
+        return new GenSettings(out, samples, seed, drift, alpha, s, threads, testFraction, ceilingMinCount, progress,
+                maxBag);
     }
 
     public GenSettings withThreads(int n) {
-        return new GenSettings(out, samples, seed, drift, alpha, scale, n, testFraction, ceilingMinCount, progress);
+        return new GenSettings(out, samples, seed, drift, alpha, scale, n, testFraction, ceilingMinCount, progress,
+                maxBag);
     }
 
     public GenSettings withProgress(boolean on) {
-        return new GenSettings(out, samples, seed, drift, alpha, scale, threads, testFraction, ceilingMinCount, on);
+        return new GenSettings(out, samples, seed, drift, alpha, scale, threads, testFraction, ceilingMinCount, on, maxBag);
     }
 
     public GenSettings withCeilingMinCount(int k) {
-        return new GenSettings(out, samples, seed, drift, alpha, scale, threads, testFraction, k, progress);
+        return new GenSettings(out, samples, seed, drift, alpha, scale, threads, testFraction, k, progress, maxBag);
+    }
+
+    public GenSettings withMaxBag(int bag) {
+        return new GenSettings(out, samples, seed, drift, alpha, scale, threads, testFraction, ceilingMinCount, progress,
+                bag);
     }
 
     /** Samples before the held-out part. */

@@ -29,7 +29,7 @@ import java.util.zip.GZIPOutputStream;
  *
  * <p>Training-part occurrences of signal-table rows are counted off-heap (one {@code int} per
  * possible row, atomically); the held-out samples keep their label, planted logit and signal
- * rows so the ceilings can be scored once the counts are complete.
+ * rows (off-heap) so the ceilings can be scored once the counts are complete.
  */
 public final class Generator {
     static final int CHUNK = 1 << 14;
@@ -47,7 +47,12 @@ public final class Generator {
     private final byte[] heldLabel;
     private final float[] heldPlanted;
     private final float[] heldBase;
-    private final int[][] heldRow;
+    /**
+     * Held-out sample h's q-th row in signal table j at int index
+     * {@code (h * signal.length + j) * maxBag + q} (-1 past the bag's end).
+     */
+    private final ByteBuffer heldRow;
+    private final int maxBag;
 
     public Generator(GenSettings settings) {
         this.s = settings;
@@ -75,7 +80,11 @@ public final class Generator {
         heldLabel = new byte[(int) held];
         heldPlanted = new float[(int) held];
         heldBase = new float[(int) held];
-        heldRow = new int[signal.length][(int) held];
+        this.maxBag = settings.maxBag();
+        if (held * signal.length * maxBag * 4 > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("held-out part too large: " + held + " samples (lower --samples)");
+        }
+        heldRow = ByteBuffer.allocateDirect((int) (held * signal.length * maxBag * 4)).order(ByteOrder.nativeOrder());
     }
 
     public PlantedModel model() {
@@ -161,7 +170,9 @@ public final class Generator {
         long[] occ = new long[signal.length];
         long clicks = 0;
         long[] dense = new long[CriteoSchema.DENSE];
-        int[] row = new int[CriteoSchema.TABLES];
+        int mb = maxBag;
+        int[][] row = new int[CriteoSchema.TABLES][mb];
+        int[] bag = new int[CriteoSchema.TABLES];
         for (long i = from; i < to; i++) {
             for (int d = 0; d < CriteoSchema.DENSE; d++) {
                 dense[d] = PlantedModel.dense(d, rng);
@@ -172,23 +183,32 @@ public final class Generator {
             boolean drifted = i >= driftAt;
             for (int t = 0; t < CriteoSchema.TABLES; t++) {
                 if (model.missingRate(t) > 0 && rng.nextDouble() < model.missingRate(t)) {
-                    row[t] = -1;
+                    bag[t] = 0;
                     continue;
                 }
-                long k = zipf[t].sample(rng);
-                row[t] = model.rowOfRank(t, k, drifted);
+                int n = mb == 1 ? 1 : 1 + rng.nextInt(mb);
+                bag[t] = n;
+                double w = 0;
+                for (int q = 0; q < n; q++) {
+                    long k = zipf[t].sample(rng);
+                    row[t][q] = model.rowOfRank(t, k, drifted);
+                    if (model.signal(t)) {
+                        w += model.weight(t, row[t][q]);
+                    }
+                }
                 if (model.signal(t)) {
-                    logit += model.weight(t, row[t]);
+                    logit += n == 1 ? w : w / n; // a bag contributes its mean weight
                 }
             }
             boolean click = rng.nextDouble() * (1 + StrictMath.exp(-logit)) < 1; // u < sigmoid(logit)
             clicks += click ? 1 : 0;
             if (i < train) {
                 for (int j = 0; j < signal.length; j++) {
-                    int r = row[signal[j]];
-                    if (r >= 0) {
+                    int t = signal[j];
+                    for (int q = 0; q < bag[t]; q++) {
+                        int r = row[t][q];
                         INTS.getAndAdd(counts[j], r * 4, 1);
-                        wsum[j] += model.weight(signal[j], r);
+                        wsum[j] += model.weight(t, r);
                         occ[j]++;
                     }
                 }
@@ -198,11 +218,14 @@ public final class Generator {
                 heldPlanted[h] = (float) logit;
                 heldBase[h] = (float) base;
                 for (int j = 0; j < signal.length; j++) {
-                    heldRow[j][h] = row[signal[j]];
+                    int t = signal[j];
+                    for (int q = 0; q < mb; q++) {
+                        heldRow.putInt(((h * signal.length + j) * mb + q) * 4, q < bag[t] ? row[t][q] : -1);
+                    }
                 }
             }
-            if (b.length - p < 400) {
-                b = java.util.Arrays.copyOf(b, b.length * 2);
+            if (b.length - p < 400 + CriteoSchema.TABLES * 9 * mb) {
+                b = java.util.Arrays.copyOf(b, b.length * 2 + CriteoSchema.TABLES * 9 * mb);
             }
             b[p++] = (byte) (click ? '1' : '0');
             for (int d = 0; d < CriteoSchema.DENSE; d++) {
@@ -213,8 +236,11 @@ public final class Generator {
             }
             for (int t = 0; t < CriteoSchema.TABLES; t++) {
                 b[p++] = '\t';
-                if (row[t] >= 0) {
-                    long v = model.value(t, row[t]);
+                for (int q = 0; q < bag[t]; q++) {
+                    if (q > 0) {
+                        b[p++] = ',';
+                    }
+                    long v = model.value(t, row[t][q]);
                     for (int sh = 28; sh >= 0; sh -= 4) {
                         b[p++] = HEX[(int) (v >>> sh) & 15];
                     }
@@ -254,9 +280,17 @@ public final class Generator {
         for (int h = 0; h < held; h++) {
             double score = heldBase[h];
             for (int j = 0; j < signal.length; j++) {
-                int r = heldRow[j][h];
-                if (r >= 0) {
-                    score += (int) INTS.get(counts[j], r * 4) >= k ? model.weight(signal[j], r) : mean[j];
+                double w = 0;
+                int n = 0;
+                for (int q = 0; q < maxBag; q++) {
+                    int r = heldRow.getInt(((h * signal.length + j) * maxBag + q) * 4);
+                    if (r >= 0) {
+                        w += (int) INTS.get(counts[j], r * 4) >= k ? model.weight(signal[j], r) : mean[j];
+                        n++;
+                    }
+                }
+                if (n > 0) {
+                    score += n == 1 ? w : w / n;
                 }
             }
             learnable[h] = (float) score;
@@ -267,7 +301,8 @@ public final class Generator {
             rows[t] = model.rows(t);
             alpha[t] = model.alpha(t);
         }
-        return new Ceilings(s.samples(), s.seed(), s.scale(), s.drift(), s.drift() > 0 ? s.driftAt() : -1, alpha, rows,
+        return new Ceilings(s.samples(), s.seed(), s.scale(), s.drift(), s.drift() > 0 ? s.driftAt() : -1, maxBag, alpha,
+                rows,
                 signal, model.bias(), PlantedModel.TABLE_STD, PlantedModel.DENSE_WEIGHT, s.testFraction(), train,
                 held, k, (double) clicks / s.samples(), Auc.of(heldPlanted, heldLabel, held),
                 Auc.of(learnable, heldLabel, held));

@@ -62,31 +62,54 @@ public final class CriteoLineParser {
             return fail(Problem.EMPTY_LINE, 0);
         }
         int p = from;
-        // label
-        int end = nextTab(b, p, to);
-        if (end - p != 1 || (b[p] != '0' && b[p] != '1')) {
+        // label: one digit and a tab
+        if (to - p < 2 || (b[p] != '0' && b[p] != '1') || b[p + 1] != '\t') {
+            if (to - p == 1 && (b[p] == '0' || b[p] == '1')) {
+                return fail(Problem.TOO_FEW_FIELDS, 0);
+            }
             return fail(Problem.BAD_LABEL, 1);
         }
         label = b[p] - '0';
-        p = end + 1;
+        p += 2;
+        // integers: one pass per field, digits accumulated while looking for the tab
         for (int i = 0; i < CriteoSchema.DENSE; i++) {
             if (p > to) {
                 return fail(Problem.TOO_FEW_FIELDS, 0);
             }
-            end = nextTab(b, p, to);
-            if (!parseInt(b, p, end, i)) {
+            int start = p;
+            boolean negative = p < to && b[p] == '-';
+            if (negative) {
+                p++;
+            }
+            long v = 0;
+            boolean ok = true;
+            while (p < to) {
+                int c = b[p];
+                if (c == '\t') {
+                    break;
+                }
+                int d = c - '0';
+                ok &= d >= 0 && d <= 9;
+                v = v * 10 + d;
+                p++;
+            }
+            int digits = p - start - (negative ? 1 : 0);
+            if (!ok || digits > 18 || (negative && digits == 0)) {
                 return fail(Problem.BAD_INTEGER, 2 + i);
             }
-            p = end + 1;
+            v = negative ? -v : v;
+            rawDense[i] = v;
+            dense[i] = DenseTransform.apply(v);
+            p++; // past the tab (or past the end: checked by the next field)
         }
         int n = 0;
         for (int t = 0; t < CriteoSchema.TABLES; t++) {
             if (p > to) {
                 return fail(Problem.TOO_FEW_FIELDS, 0);
             }
-            end = nextTab(b, p, to);
             bagStart[t] = n;
             if (multiHot) {
+                int end = nextTab(b, p, to);
                 int q = p;
                 while (q < end) {
                     int e = q;
@@ -106,16 +129,31 @@ public final class CriteoLineParser {
                         return fail(Problem.BAD_HEX, 2 + CriteoSchema.DENSE + t);
                     }
                 }
-            } else if (end == p) {
-                n = put(n, MISSING);
-            } else {
-                long k = parseHex(b, p, end);
-                if (k < 0) {
-                    return fail(Problem.BAD_HEX, 2 + CriteoSchema.DENSE + t);
-                }
-                n = put(n, k);
+                p = end + 1;
+                continue;
             }
-            p = end + 1;
+            int start = p;
+            long v = 0;
+            int bad = 0;
+            while (p < to) {
+                int c = b[p];
+                if (c == '\t') {
+                    break;
+                }
+                int d = HEX_VALUE[c & 0xff];
+                bad |= d;
+                v = (v << 4) | (d & 15);
+                p++;
+            }
+            int len = p - start;
+            if (len == 0) {
+                n = put(n, MISSING);
+            } else if (bad < 0 || len > 15) {
+                return fail(Problem.BAD_HEX, 2 + CriteoSchema.DENSE + t);
+            } else {
+                n = put(n, v);
+            }
+            p++;
         }
         bagStart[CriteoSchema.TABLES] = n;
         if (p <= to) {
@@ -123,6 +161,20 @@ public final class CriteoLineParser {
         }
         problem = Problem.NONE;
         return true;
+    }
+
+    /** Hex digit values by byte, -1 for anything else. */
+    private static final int[] HEX_VALUE = new int[256];
+
+    static {
+        java.util.Arrays.fill(HEX_VALUE, -1);
+        for (int c = '0'; c <= '9'; c++) {
+            HEX_VALUE[c] = c - '0';
+        }
+        for (int c = 'a'; c <= 'f'; c++) {
+            HEX_VALUE[c] = c - 'a' + 10;
+            HEX_VALUE[c - 'a' + 'A'] = c - 'a' + 10;
+        }
     }
 
     private int put(int n, long key) {
@@ -144,36 +196,6 @@ public final class CriteoLineParser {
             p++;
         }
         return p;
-    }
-
-    private boolean parseInt(byte[] b, int p, int end, int i) {
-        if (p == end) {
-            rawDense[i] = 0;
-            dense[i] = 0f;
-            return true;
-        }
-        boolean negative = b[p] == '-';
-        if (negative) {
-            p++;
-            if (p == end) {
-                return false;
-            }
-        }
-        if (end - p > 18) {
-            return false;
-        }
-        long v = 0;
-        for (; p < end; p++) {
-            int d = b[p] - '0';
-            if (d < 0 || d > 9) {
-                return false;
-            }
-            v = v * 10 + d;
-        }
-        v = negative ? -v : v;
-        rawDense[i] = v;
-        dense[i] = DenseTransform.apply(v);
-        return true;
     }
 
     /** The value of 1-15 hex digits, or -1. */

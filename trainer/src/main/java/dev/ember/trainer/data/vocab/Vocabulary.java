@@ -44,11 +44,14 @@ public final class Vocabulary {
     private final int tail;
     private final long distinct;
     private final long rareOccurrences;
-    /** Kept values in rank order (entry index = rank), each with its id as value. */
+    /** Keys with their id as value (rare ones, if present, with id 0). */
     private final KeyDictionary ids;
+    /** Entry of each rank in {@link #ids}; null when entries are in rank order (a loaded vocabulary). */
+    private final int[] rankToEntry;
+    private final int kept;
 
     private Vocabulary(int table, VocabularySettings builtWith, int rows, int head, int tail, long distinct, long rare,
-                       int kept) {
+                       KeyDictionary ids, int[] rankToEntry, int kept) {
         this.table = table;
         this.builtWith = builtWith;
         this.rows = rows;
@@ -56,10 +59,12 @@ public final class Vocabulary {
         this.tail = tail;
         this.distinct = distinct;
         this.rareOccurrences = rare;
-        this.ids = new KeyDictionary(kept);
+        this.ids = ids;
+        this.rankToEntry = rankToEntry;
+        this.kept = kept;
     }
 
-    /** Appends the value of the next rank. */
+    /** Appends the value of the next rank (loading). */
     private void addRank(long key, int count) {
         int r = ids.size();
         int e = ids.add(key, count, r);
@@ -67,6 +72,13 @@ public final class Vocabulary {
             throw new IllegalStateException("table " + table + ": key " + key + " appears twice in the vocabulary");
         }
         ids.setValue(e, idOfRank(r, key));
+    }
+
+    private int entryOfRank(int r) {
+        if (r < 0 || r >= kept) {
+            throw new IndexOutOfBoundsException("rank " + r + " of " + kept);
+        }
+        return rankToEntry == null ? r : rankToEntry[r];
     }
 
     private int idOfRank(int rank, long key) {
@@ -78,7 +90,8 @@ public final class Vocabulary {
 
     /**
      * Builds table {@code table}'s vocabulary from every distinct key with its count and first
-     * position, and writes each entry's id into {@code counted}'s values.
+     * position, and writes each entry's id into {@code counted}'s values (0 for rare ones). The
+     * vocabulary keeps {@code counted} as its lookup table.
      */
     public static Vocabulary build(int table, KeyDictionary counted, VocabularySettings settings) {
         int n = counted.size();
@@ -120,12 +133,9 @@ public final class Vocabulary {
             tail = Math.max(1, cap / 8);
             head = cap - 1 - tail;
         }
-        Vocabulary v = new Vocabulary(table, settings, rows, head, tail, n, rare, kept);
+        Vocabulary v = new Vocabulary(table, settings, rows, head, tail, n, rare, counted, entries, kept);
         for (int r = 0; r < kept; r++) {
-            v.addRank(counted.key(entries[r]), counted.count(entries[r]));
-        }
-        for (int e = 0; e < n; e++) {
-            counted.setValue(e, v.id(counted.key(e)));
+            counted.setValue(entries[r], v.idOfRank(r, counted.key(entries[r])));
         }
         return v;
     }
@@ -152,7 +162,7 @@ public final class Vocabulary {
 
     /** Values kept (seen at least min-count times). */
     public int kept() {
-        return ids.size();
+        return kept;
     }
 
     /** Kept values with an id of their own (the rest share {@link #tailBuckets()} hashed ids). */
@@ -176,17 +186,17 @@ public final class Vocabulary {
 
     /** The key of rank {@code r} (0 = first kept value in the vocabulary's order). */
     public long keyOfRank(int r) {
-        return ids.key(r);
+        return ids.key(entryOfRank(r));
     }
 
     public int countOfRank(int r) {
-        return ids.count(r);
+        return ids.count(entryOfRank(r));
     }
 
     /** Writes the file form to {@code file} (atomically). */
     public void save(Path file) throws IOException {
         VocabularySettings settings = builtWith;
-        int k = ids.size();
+        int k = kept;
         long bytes = HEADER + 12L * k;
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
@@ -199,13 +209,13 @@ public final class Vocabulary {
                 if (b.remaining() < 8) {
                     drain(ch, b);
                 }
-                b.putLong(ids.key(r));
+                b.putLong(keyOfRank(r));
             }
             for (int r = 0; r < k; r++) {
                 if (b.remaining() < 4) {
                     drain(ch, b);
                 }
-                b.putInt(ids.count(r));
+                b.putInt(countOfRank(r));
             }
             drain(ch, b);
             if (ch.size() != bytes) {
@@ -258,7 +268,7 @@ public final class Vocabulary {
             int[] caps = new int[dev.ember.trainer.data.CriteoSchema.TABLES];
             caps[table] = b.getInt(20);
             VocabularySettings own = new VocabularySettings(b.getInt(16), caps, VocabularyOrder.values()[b.getInt(24)]);
-            Vocabulary v = new Vocabulary(table, own, rows, head, tail, distinct, rare, k);
+            Vocabulary v = new Vocabulary(table, own, rows, head, tail, distinct, rare, new KeyDictionary(k), null, k);
             for (int r = 0; r < k; r++) {
                 v.addRank(b.getLong(HEADER + 8 * r), b.getInt(HEADER + 8 * k + 4 * r));
             }

@@ -58,13 +58,16 @@ final class ChunkRunner implements AutoCloseable {
             }
             return;
         }
+        // The new ticket goes first: a worker still holding the previous generation must not
+        // see this call's count beside the previous call's exhausted ticket, or it claims an
+        // index of this call under the old generation (seen on 16 cores: an index run twice).
+        int g = generation + 1;
+        ticket.set((long) g << 32);
+        done.set(0);
         this.task = task;
         this.count = count;
         this.caller = Thread.currentThread();
         failure = null;
-        done.set(0);
-        int g = generation + 1;
-        ticket.set((long) g << 32);
         generation = g; // publishes the fields above
         for (Thread w : workers) {
             LockSupport.unpark(w);

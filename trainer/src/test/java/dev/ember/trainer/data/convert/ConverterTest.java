@@ -395,6 +395,48 @@ class ConverterTest {
     }
 
     @Test
+    void damagedFilesAndMismatchedVocabulariesGiveClearErrors() throws IOException {
+        ConvertResult r = new Converter(settings(generated, "damaged")).run();
+        Path bin = r.outDir().resolve("data.bin");
+        Path cut = dir.resolve("cut.bin");
+        byte[] all = Files.readAllBytes(bin);
+        Files.write(cut, Arrays.copyOf(all, all.length - 4096));
+        IOException e = assertThrows(IOException.class, () -> BinaryDataset.open(cut));
+        assertTrue(e.getMessage().contains("truncated"), e.getMessage());
+        Files.write(cut, Arrays.copyOf("not data".getBytes(), 5000));
+        e = assertThrows(IOException.class, () -> BinaryDataset.open(cut));
+        assertTrue(e.getMessage().contains("not an Ember data file"), e.getMessage());
+        VocabularySettings other = new VocabularySettings(5, new int[26], VocabularyOrder.FIRST);
+        e = assertThrows(IOException.class, () -> Vocabularies.load(r.outDir().resolve("vocab"), other));
+        assertTrue(e.getMessage().contains("min count 1") && e.getMessage().contains("--force"), e.getMessage());
+        e = assertThrows(IOException.class, () -> BinaryDataset.open(dir.resolve("no-such-dir")));
+        assertTrue(e.getMessage().contains("ember convert"), e.getMessage());
+    }
+
+    @Test
+    void oneConversionPerFolderAtATime() throws IOException {
+        Path out = dir.resolve("locked");
+        Files.createDirectories(out);
+        try (var ch = java.nio.channels.FileChannel.open(out.resolve(".lock"), java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.WRITE); var held = ch.lock()) {
+            IOException e = assertThrows(IOException.class, () -> new Converter(settings(generated, "locked")).run());
+            assertTrue(e.getMessage().contains("is writing"), e.getMessage());
+        }
+        assertEquals(30_000, new Converter(settings(generated, "locked")).run().samples());
+    }
+
+    @Test
+    void anEmptyFileGivesAnEmptyDataset() throws IOException {
+        Path in = dir.resolve("nothing.tsv");
+        Files.writeString(in, "");
+        BinaryDataset data = Converter.convertAndOpen(settings(in, "nothing"));
+        assertEquals(0, data.samples());
+        assertEquals(0, data.train().batches(64));
+        assertEquals(1, data.rows(0));
+        assertTrue(Converter.convertAndOpen(settings(in, "nothing")).samples() == 0);
+    }
+
+    @Test
     void badSettingsNameTheOption() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> ConvertSettings.defaults(generated).withTestFraction(1.5));

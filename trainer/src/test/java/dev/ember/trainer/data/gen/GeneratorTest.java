@@ -55,6 +55,34 @@ class GeneratorTest {
         }
     }
 
+    @Test
+    void driftMovesThePopularRowsHalfWay() throws IOException {
+        for (double drift : new double[] {0, 1}) {
+            Path f = dir.resolve("drift" + drift + ".tsv");
+            Generator.run(GenSettings.defaults(f, 20_000, 2).withScale(0.01).withDrift(drift).withThreads(2));
+            List<String> lines = Files.readAllLines(f);
+            CriteoLineParser p = new CriteoLineParser();
+            java.util.Set<Long> firstHalf = new java.util.HashSet<>();
+            int seenBefore = 0;
+            for (int i = 0; i < lines.size(); i++) {
+                byte[] b = lines.get(i).getBytes(StandardCharsets.US_ASCII);
+                assertTrue(p.parse(b, 0, b.length));
+                long k = p.key(2, 0);
+                if (i < 10_000) {
+                    firstHalf.add(k);
+                } else if (firstHalf.contains(k)) {
+                    seenBefore++;
+                }
+            }
+            // without drift most of the second half's values were seen before; with full drift none
+            if (drift == 0) {
+                assertTrue(seenBefore > 5_000, "seen before: " + seenBefore);
+            } else {
+                assertEquals(0, seenBefore);
+            }
+        }
+    }
+
     /** Least-squares slope of log(count) on log(rank) over the top ranks. */
     static double fitExponent(int[] counts, int ranks) {
         int[] sorted = counts.clone();
@@ -122,52 +150,67 @@ class GeneratorTest {
 
     /**
      * Recomputes both ceilings from the text alone, as documented: rows from hex values, planted
-     * weights, training counts and table means, and a brute-force AUC.
+     * weights (a bag's mean), training counts and table means, and a brute-force AUC. One-hot and
+     * multi-hot.
      */
-    @Test
-    void ceilingsAreComputedAsDocumented() throws IOException {
-        Path f = dir.resolve("ceil.tsv");
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(ints = {1, 3})
+    void ceilingsAreComputedAsDocumented(int bag) throws IOException {
+        Path f = dir.resolve("ceil" + bag + ".tsv");
         GenSettings s = GenSettings.defaults(f, 21_000, 4).withScale(0.001).withDrift(0.3).withCeilingMinCount(3)
-                .withThreads(2);
+                .withThreads(2).withMaxBag(bag);
         Ceilings c = Generator.run(s);
         Ceilings stored = Ceilings.read(s.ceilingsFile());
         assertEquals(c.plantedAuc(), stored.plantedAuc());
+        assertEquals(bag, stored.maxBag());
         PlantedModel m = new PlantedModel(4, CriteoSchema.kaggleRows(0.001), c.alpha(), 0.3);
         int[] signal = m.signalTables();
         List<String> lines = Files.readAllLines(f, StandardCharsets.US_ASCII);
         long train = s.trainSamples();
         assertEquals(train, c.trainSamples());
-        CriteoLineParser p = new CriteoLineParser();
+        CriteoLineParser p = new CriteoLineParser(bag > 1, Math.max(bag, 1));
         Map<Long, Integer>[] counts = new Map[26];
         double[] sum = new double[26];
         long[] occ = new long[26];
         int held = (int) (lines.size() - train);
         float[] planted = new float[held];
         byte[] label = new byte[held];
-        int[][] rows = new int[held][26];
+        int[][][] rows = new int[held][][];
         double[] base = new double[held];
         for (int t : signal) {
             counts[t] = new HashMap<>();
         }
+        int biggestBag = 0;
         for (int i = 0; i < lines.size(); i++) {
             byte[] b = lines.get(i).getBytes(StandardCharsets.US_ASCII);
-            assertTrue(p.parse(b, 0, b.length));
+            assertTrue(p.parse(b, 0, b.length), lines.get(i));
             double logit = m.bias() + PlantedModel.denseTerm(p.dense(0));
             double bs = logit;
-            int[] r = new int[26];
+            int[][] r = new int[26][];
             for (int t = 0; t < 26; t++) {
-                long k = p.key(t, 0);
-                r[t] = k == CriteoLineParser.MISSING ? -1 : m.rowOfValue(t, k);
-                if (m.signal(t) && r[t] >= 0) {
-                    logit += m.weight(t, r[t]);
+                int n = p.bagSize(t);
+                biggestBag = Math.max(biggestBag, n);
+                r[t] = new int[n];
+                double w = 0;
+                for (int q = 0; q < n; q++) {
+                    long k = p.key(t, q);
+                    r[t][q] = k == CriteoLineParser.MISSING ? -1 : m.rowOfValue(t, k);
+                    if (m.signal(t) && r[t][q] >= 0) {
+                        w += m.weight(t, r[t][q]);
+                    }
+                }
+                if (m.signal(t) && n > 0 && r[t][0] >= 0) {
+                    logit += n == 1 ? w : w / n;
                 }
             }
             if (i < train) {
                 for (int t : signal) {
-                    if (r[t] >= 0) {
-                        counts[t].merge((long) r[t], 1, Integer::sum);
-                        sum[t] += m.weight(t, r[t]);
-                        occ[t]++;
+                    for (int row : r[t]) {
+                        if (row >= 0) {
+                            counts[t].merge((long) row, 1, Integer::sum);
+                            sum[t] += m.weight(t, row);
+                            occ[t]++;
+                        }
                     }
                 }
             } else {
@@ -178,13 +221,21 @@ class GeneratorTest {
                 base[h] = bs;
             }
         }
+        assertEquals(bag, biggestBag);
         float[] learnable = new float[held];
         for (int h = 0; h < held; h++) {
             double score = base[h];
             for (int t : signal) {
-                int r = rows[h][t];
-                if (r >= 0) {
-                    score += counts[t].getOrDefault((long) r, 0) >= 3 ? m.weight(t, r) : sum[t] / occ[t];
+                double w = 0;
+                int n = 0;
+                for (int row : rows[h][t]) {
+                    if (row >= 0) {
+                        w += counts[t].getOrDefault((long) row, 0) >= 3 ? m.weight(t, row) : sum[t] / occ[t];
+                        n++;
+                    }
+                }
+                if (n > 0) {
+                    score += n == 1 ? w : w / n;
                 }
             }
             learnable[h] = (float) score;
@@ -193,5 +244,19 @@ class GeneratorTest {
         assertEquals(AucTest.bruteForce(learnable, label, held), c.learnableAuc(), 1e-4);
         assertTrue(c.learnableAuc() < c.plantedAuc());
         assertEquals(21_000 / 2, c.driftAt());
+        if (bag > 1) { // the multi-hot variant converts into bags
+            var conv = new dev.ember.trainer.data.convert.Converter(
+                    dev.ember.trainer.data.convert.ConvertSettings.defaults(f).withMultiHot(true, bag).withThreads(2))
+                    .run();
+            assertEquals(0, conv.malformed());
+            var data = dev.ember.trainer.data.BinaryDataset.open(conv.outDir());
+            assertEquals(-1, data.layout().fixedBag(2));
+            var batch = new dev.ember.trainer.data.Batch(1000);
+            data.all().read(0, batch);
+            for (int i = 0; i < batch.size(); i++) {
+                int n = batch.offsets(2)[i + 1] - batch.offsets(2)[i];
+                assertTrue(n >= 1 && n <= bag);
+            }
+        }
     }
 }
