@@ -69,13 +69,12 @@ import org.roaringbitmap.RoaringBitmap;
  * when the hot tier is host memory, and would need a second code path. Staging slots are
  * reserved on top of the budget: {@code maxIds} per table. Measured with
  * {@code dev.ember.jmh.tiered.TieredStepBench} (4 tables x 200K rows, dim 16, Zipf 1.05, batch
- * 2048) on the 2-core development machine while other builds ran (load 9, errors larger than
- * the scores): with a one-row budget (every id a miss) the host device did about 30 steps/s
- * against the baseline cold path's 55, i.e. staging through the host device's Java copy loops
- * costs up to about 2x when nothing hits; at 1% and 10% budgets the tiered step was faster than
- * the cold path (118 and 154 against 55-69 steps/s) because hits skip Chronicle. On a GPU the
- * staging copies are pinned DMA; re-measure there before choosing a host-pooling path for
- * {@code HostDevice}.
+ * 2048, host device) on the shared 2-core development machine (load 4-5; errors 20-100% of the
+ * scores): with a one-row budget (every id a miss) 219 steps/s against the baseline cold path's
+ * 272, so staging through the host device's copy loops costs about 20% when nothing hits; at a
+ * 10% budget the tiered step ran 508 steps/s, about 1.9x the cold path, because hits skip
+ * Chronicle. On a GPU the staging copies are pinned DMA; re-measure there before adding a
+ * host-pooling path for {@code HostDevice}.
  *
  * <p><b>Counters.</b> Per table: unique ids served hot and cold, rows read from the cold tier
  * ({@link TableCounters}, shown in {@code dev.ember:type=Table}); the knob and re-tiering in
