@@ -12,6 +12,8 @@ import dev.ember.cache.tiered.TieredStore;
 import dev.ember.gpu.device.Device;
 import dev.ember.gpu.device.DeviceSelector;
 import dev.ember.gpu.pool.SlotPool;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -21,6 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The README's example, compiled and run so that it cannot rot: keep the two in step. */
 class ReadmeExampleTest {
@@ -64,13 +67,33 @@ class ReadmeExampleTest {
                 embeddings.endStep(step + 1);     // the knob may move rows between tiers here
             }
             embeddings.checkpoint(30, new long[0], Map.of()); // exact: reopening resumes here
+            // --- README example ends here ---
             hotRows = embeddings.hotSet().totalHotRows();
         }
-        // --- README example ends here ---
         assertTrue(hotRows > 0, "the knob made rows hot");
         try (Store store = Store.open(dir.resolve("store"), StoreConfig.builder().jmx(false).build())) {
             assertEquals(30, store.lastCheckpoint().step());
             assertTrue(store.lastCheckpoint().blobs().containsKey(TieredStore.HOT_SETS_BLOB));
         }
+    }
+
+    /** The README shows exactly the lines run above, so the two cannot drift apart. */
+    @Test
+    void readmeShowsTheExampleThatRuns() throws IOException {
+        String root = System.getProperty("ember.root");
+        Path source = root == null ? null
+                : Path.of(root, "gpu-tier/src/test/java/dev/ember/gpu/tiered/ReadmeExampleTest.java");
+        assumeTrue(source != null && Files.isRegularFile(source),
+                "the README check needs the source tree (ember.root); this run has only compiled tests");
+        List<String> lines = Files.readAllLines(source);
+        int from = lines.indexOf("        // --- README example starts here ---") + 1;
+        int to = lines.indexOf("            // --- README example ends here ---");
+        assertTrue(from > 0 && to > from, "markers of the README example in " + source);
+        StringBuilder example = new StringBuilder();
+        for (String line : lines.subList(from, to)) {
+            example.append(line.length() >= 8 ? line.substring(8) : line.strip()).append('\n');
+        }
+        String readme = Files.readString(Path.of(root, "README.md"));
+        assertTrue(readme.contains(example), "README.md must show this example verbatim:\n" + example);
     }
 }

@@ -62,7 +62,7 @@ public final class TrainCommand implements Callable<Integer> {
                     + " (default: ${DEFAULT-VALUE})")
     String budget;
 
-    @Option(names = "--samples", paramLabel = "N", defaultValue = "300000",
+    @Option(names = "--samples", paramLabel = "N", defaultValue = "200000",
             description = "samples of generated data when no --data is given (default: ${DEFAULT-VALUE})")
     long samples;
 
@@ -70,14 +70,15 @@ public final class TrainCommand implements Callable<Integer> {
             description = "generated tables are the Kaggle sizes times X (default: ${DEFAULT-VALUE})")
     double scale;
 
-    @Option(names = "--batch", paramLabel = "N", defaultValue = "2048", description = "batch size (default: ${DEFAULT-VALUE})")
+    @Option(names = "--batch", paramLabel = "N", defaultValue = "256",
+            description = "batch size (default: ${DEFAULT-VALUE}; the GPU figures use 2048)")
     int batch;
 
     @Option(names = "--steps", paramLabel = "N", defaultValue = "0",
             description = "training steps; 0 = one epoch (default: ${DEFAULT-VALUE})")
     long steps;
 
-    @Option(names = "--lr", paramLabel = "RATE", defaultValue = "0.1",
+    @Option(names = "--lr", paramLabel = "RATE", defaultValue = "1.0",
             description = "SGD learning rate, embeddings and MLPs (default: ${DEFAULT-VALUE})")
     float lr;
 
