@@ -592,6 +592,53 @@ public final class ColdTable implements AutoCloseable {
         }
     }
 
+    /**
+     * A reader of this table for one other thread (the tiered store's prefetch): it reads rows
+     * while the owning thread gathers, applies and puts other rows, through Chronicle's own
+     * segment locks and a key of its own; no worker pool, no shared scratch.
+     */
+    public Reader newReader() {
+        return new Reader();
+    }
+
+    /** See {@link #newReader()}. Confined to one thread at a time. */
+    public final class Reader {
+        /** The key as the map stores it (8 bytes, little-endian), as the partitions' scratch has it. */
+        private final BytesStore<?, Void> key = BytesStore.nativeStoreWithFixedCapacity(KEY_BYTES);
+
+        private Reader() {
+        }
+
+        /** Copies the full rows of {@code ids[0..count)} into {@code out}, row {@code i} at {@code i*bytesPerRow}. */
+        public void gather(long[] ids, int count, ByteBuffer out) {
+            checkIds(ids, count);
+            checkBuffer(out, (long) count * rowBytes, "out");
+            long outAddress = Jvm.address(out);
+            for (int u = 0; u < count; u++) {
+                int base = u * rowBytes;
+                long id = ids[u];
+                key.writeLong(0, id);
+                boolean found = false;
+                try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(key, 0, KEY_BYTES)) {
+                    MapEntry<LongValue, byte[]> e = c.entry();
+                    if (e != null) {
+                        copyValue(e.value(), out, outAddress, base);
+                        found = true;
+                    }
+                }
+                if (!found) {
+                    for (int c = 0; c < dim; c++) {
+                        out.putFloat(base + 4 * c, RowInit.weight(seed, index, id, c, scale));
+                    }
+                    for (int c = dim; c < floatsPerRow; c++) {
+                        out.putFloat(base + 4 * c, 0.0f);
+                    }
+                }
+            }
+            counters.rowsRead.add(count);
+        }
+    }
+
     /** The underlying map, for whole-table copies (grow, digests). */
     public ChronicleMap<LongValue, byte[]> map() {
         return map;

@@ -81,6 +81,15 @@ public interface HotTier extends AutoCloseable {
     void promote(int table, long[] rows, int count, ByteBuffer src);
 
     /**
+     * Overwrites rows already held (resident rows included) from {@code src} (packed rows,
+     * position 0 onwards); they end clean. How a resumed {@code device}-mode run loads its trained
+     * rows. A row not held is an error before any write.
+     */
+    default void write(int table, long[] rows, int count, ByteBuffer src) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " cannot overwrite held rows");
+    }
+
+    /**
      * Copies held rows into {@code dst} (packed, position 0 onwards) and tells in {@code dirty}
      * (may be null) which were updated since promotion or the last {@link #clearDirty}. The rows
      * stay held.

@@ -45,6 +45,14 @@ public final class MBeans implements AutoCloseable {
         register(bean, "type=Store");
     }
 
+    public static ObjectName knobName() {
+        return name("type=Knob");
+    }
+
+    public void registerKnob(KnobMXBean bean) {
+        register(bean, "type=Knob");
+    }
+
     public void registerTable(String table, TableMXBean bean) {
         register(bean, "type=Table,name=" + table);
     }

@@ -27,4 +27,13 @@ public interface TableMXBean {
 
     /** Rows whose pre-image is in the undo log since the last checkpoint. */
     long getRowsLogged();
+
+    /** Rows owned by the hot tier (0 when no tiered store runs over the table). */
+    long getHotRows();
+
+    /** Unique ids served by the hot tier. */
+    long getHotHits();
+
+    /** Unique ids served by the cold tier. */
+    long getColdMisses();
 }

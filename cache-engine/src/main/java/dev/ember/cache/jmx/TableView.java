@@ -5,9 +5,33 @@ import dev.ember.cache.cold.ColdTable;
 /** A table's MXBean: getters compute from the table and its counters. */
 public final class TableView implements TableMXBean {
     private final ColdTable table;
+    private volatile TierStats tier;
 
     public TableView(ColdTable table) {
         this.table = table;
+    }
+
+    /** Attaches (or with null detaches) the tiered store's view of this table. */
+    public void attach(TierStats stats) {
+        this.tier = stats;
+    }
+
+    @Override
+    public long getHotRows() {
+        TierStats t = tier;
+        return t == null ? 0 : t.hotRows();
+    }
+
+    @Override
+    public long getHotHits() {
+        TierStats t = tier;
+        return t == null ? 0 : t.hotHits();
+    }
+
+    @Override
+    public long getColdMisses() {
+        TierStats t = tier;
+        return t == null ? 0 : t.coldMisses();
     }
 
     @Override

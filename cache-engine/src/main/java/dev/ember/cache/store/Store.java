@@ -53,6 +53,8 @@ public final class Store implements AutoCloseable {
     private final UndoLog undo;
     private final List<ColdTable> tables;
     private final MBeans mbeans;
+    private final Map<String, TableView> views = new java.util.HashMap<>();
+    private final Map<String, dev.ember.cache.jmx.TierStats> tierStats = new java.util.HashMap<>();
     private volatile Manifest manifest;
     private volatile double lastCheckpointMillis = -1;
     private volatile long lastCheckpointBytes;
@@ -72,9 +74,38 @@ public final class Store implements AutoCloseable {
         if (mbeans != null) {
             mbeans.registerStore(new StoreView(this));
             for (ColdTable t : tables) {
-                mbeans.registerTable(t.name(), new TableView(t));
+                mbeans.registerTable(t.name(), view(t));
             }
         }
+    }
+
+    private TableView view(ColdTable t) {
+        TableView v = new TableView(t);
+        v.attach(tierStats.get(t.name()));
+        views.put(t.name(), v);
+        return v;
+    }
+
+    /**
+     * Shows a tiered store's hot rows, hits and misses in table {@code name}'s MXBean
+     * ({@code null} detaches).
+     */
+    public synchronized void attachTierStats(String name, dev.ember.cache.jmx.TierStats stats) {
+        table(name);
+        if (stats == null) {
+            tierStats.remove(name);
+        } else {
+            tierStats.put(name, stats);
+        }
+        TableView v = views.get(name);
+        if (v != null) {
+            v.attach(stats);
+        }
+    }
+
+    /** Whether this store registers MXBeans. */
+    public boolean jmxEnabled() {
+        return mbeans != null;
     }
 
     /** Creates a new store in {@code dir} (created if missing; refused if it already holds a store). */
@@ -401,7 +432,7 @@ public final class Store implements AutoCloseable {
                 mbeans.close();
                 mbeans.registerStore(new StoreView(this));
                 for (ColdTable t : tables) {
-                    mbeans.registerTable(t.name(), new TableView(t));
+                    mbeans.registerTable(t.name(), view(t));
                 }
             }
             List<Manifest.TableState> states = new ArrayList<>(manifest.tables());

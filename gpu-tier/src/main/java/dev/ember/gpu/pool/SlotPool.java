@@ -515,6 +515,35 @@ public final class SlotPool implements HotTier {
         rowsPromoted.add(count);
     }
 
+    /** Overwrites held rows (resident ones included) from {@code src}; they end clean. */
+    @Override
+    public void write(int table, long[] rows, int count, ByteBuffer src) {
+        TableEntry t = table(table);
+        checkRows(t, rows, count);
+        checkBuffer(src, count, "write", "source");
+        int[] slotOf = scratch(count);
+        for (int i = 0; i < count; i++) {
+            slotOf[i] = slotOf(t, rows[i]); // every row is checked before anything is written
+        }
+        ByteBuffer source = src.duplicate();
+        beginTransfer();
+        for (int start = 0, k = 0; start < count; start += chunkRows, k++) {
+            int h = k & 1;
+            int n = Math.min(chunkRows, count - start);
+            chunkDone[h].synchronize();
+            long slots = pinned[h].address() + (long) chunkRows * rowBytes;
+            UNSAFE.copyMemory(slotOf, INT_BASE + 4L * start, null, slots, 4L * n);
+            pinned[h].buffer().put(0, source, start * rowBytes, n * rowBytes);
+            device.copyToDevice(pinned[h], 0, stagedRows[h], 0, (long) n * rowBytes, transfer);
+            device.copyToDevice(pinned[h], (long) chunkRows * rowBytes, stagedSlots[h], 0, 4L * n, transfer);
+            writeRows.arg(0, weights).arg(1, state).arg(2, dirty).arg(3, dim).arg(4, stateFloats)
+                    .arg(5, stagedSlots[h]).arg(6, stagedRows[h]).arg(7, n);
+            writeRows.launch(transfer, groups((long) n * (dim + stateFloats)), GROUP);
+            chunkDone[h].record(transfer);
+        }
+        endTransfer();
+    }
+
     /** Fills {@code slotOf[start .. start + n)} for the rows of one chunk, or throws. */
     private interface ChunkSlots {
         void fill(int start, int n, int[] slotOf);
@@ -591,6 +620,9 @@ public final class SlotPool implements HotTier {
                 int start = k * chunkRows;
                 int n = Math.min(chunkRows, count - start);
                 translate.fill(start, n, slotOf);
+                // An earlier call's copy may still read this staging chunk (seen on POCL: a clearDirty
+                // whose slot list was overwritten before its upload ran cleared the wrong slots).
+                chunkDone[h].synchronize();
                 long slots = pinned[h].address() + (long) chunkRows * rowBytes;
                 UNSAFE.copyMemory(slotOf, INT_BASE + 4L * start, null, slots, 4L * n);
                 device.copyToDevice(pinned[h], (long) chunkRows * rowBytes, stagedSlots[h], 0, 4L * n, transfer);
@@ -977,7 +1009,7 @@ public final class SlotPool implements HotTier {
             throw new IllegalArgumentException(op + ": " + count + " rows of " + rowBytes + " bytes need " + need
                     + " bytes; the " + what + " buffer's limit is " + b.limit());
         }
-        if (b.isReadOnly() && !"promote".equals(op)) {
+        if (b.isReadOnly() && !"promote".equals(op) && !"write".equals(op)) {
             throw new IllegalArgumentException(op + ": the " + what + " buffer is read-only");
         }
     }

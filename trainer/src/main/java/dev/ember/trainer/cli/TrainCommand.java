@@ -1,6 +1,8 @@
 package dev.ember.trainer.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ember.cache.knob.Budget;
+import dev.ember.cache.tiered.BudgetText;
 import dev.ember.trainer.data.BinaryDataset;
 import dev.ember.trainer.data.CriteoSchema;
 import dev.ember.trainer.data.convert.ConvertResult;
@@ -48,10 +50,19 @@ public final class TrainCommand implements Callable<Integer> {
     Path data;
 
     @Option(names = "--mode", paramLabel = "MODE", defaultValue = "all",
-            description = "baseline or all (default: ${DEFAULT-VALUE})")
+            description = "baseline, fae, cache, device, a comma-separated list, or all (default: ${DEFAULT-VALUE})")
     String mode;
 
-    @Option(names = "--samples", paramLabel = "N", defaultValue = "300000",
+    @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "auto",
+            description = "hot-tier device of the tiered modes: auto (best found), cuda, opencl or host (default: ${DEFAULT-VALUE})")
+    String device;
+
+    @Option(names = "--budget", paramLabel = "BYTES|FRACTION", defaultValue = "0.1",
+            description = "hot-tier budget of fae and cache: bytes (64MiB) or a fraction of all embedding bytes (0.1, 10%%)"
+                    + " (default: ${DEFAULT-VALUE})")
+    String budget;
+
+    @Option(names = "--samples", paramLabel = "N", defaultValue = "200000",
             description = "samples of generated data when no --data is given (default: ${DEFAULT-VALUE})")
     long samples;
 
@@ -59,14 +70,15 @@ public final class TrainCommand implements Callable<Integer> {
             description = "generated tables are the Kaggle sizes times X (default: ${DEFAULT-VALUE})")
     double scale;
 
-    @Option(names = "--batch", paramLabel = "N", defaultValue = "2048", description = "batch size (default: ${DEFAULT-VALUE})")
+    @Option(names = "--batch", paramLabel = "N", defaultValue = "256",
+            description = "batch size (default: ${DEFAULT-VALUE}; the GPU figures use 2048)")
     int batch;
 
     @Option(names = "--steps", paramLabel = "N", defaultValue = "0",
             description = "training steps; 0 = one epoch (default: ${DEFAULT-VALUE})")
     long steps;
 
-    @Option(names = "--lr", paramLabel = "RATE", defaultValue = "0.1",
+    @Option(names = "--lr", paramLabel = "RATE", defaultValue = "1.0",
             description = "SGD learning rate, embeddings and MLPs (default: ${DEFAULT-VALUE})")
     float lr;
 
@@ -119,6 +131,13 @@ public final class TrainCommand implements Callable<Integer> {
         if (store != null && modes.size() > 1) {
             bad.add("--store names one store: pick one --mode, or use --run-dir");
         }
+        Budget hotBudget = TrainSettings.DEFAULT_BUDGET;
+        try {
+            hotBudget = BudgetText.parse(budget, "--budget");
+        } catch (IllegalArgumentException e) {
+            bad.add(e.getMessage());
+        }
+        String deviceName = device.trim().toLowerCase(Locale.ROOT);
         int threadCount = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         List<TrainSettings> runs = new ArrayList<>();
         Path dir = runDir != null ? runDir : Path.of("ember-runs", "run-"
@@ -126,7 +145,7 @@ public final class TrainCommand implements Callable<Integer> {
         for (Mode m : modes) {
             try {
                 runs.add(new TrainSettings(m, store != null ? store : dir.resolve("store-" + m.label()), batch, steps,
-                        lr, seed, threadCount, evalSamples, checkpointEvery, resume, !noProgress));
+                        lr, seed, threadCount, evalSamples, checkpointEvery, resume, !noProgress, deviceName, hotBudget));
             } catch (IllegalArgumentException e) {
                 if (!bad.contains(e.getMessage())) {
                     bad.add(e.getMessage());
@@ -164,7 +183,7 @@ public final class TrainCommand implements Callable<Integer> {
                     }
                 });
                 results.add(r);
-            } catch (IllegalArgumentException | IllegalStateException e) {
+            } catch (IllegalArgumentException | IllegalStateException | dev.ember.gpu.device.DeviceException e) {
                 err.println("ember train: " + s.mode().label() + ": " + e.getMessage());
                 return 1;
             }
@@ -227,12 +246,12 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     private static void printTable(PrintWriter out, List<ModeResult> results) {
-        out.printf("%n%-9s %-6s %8s %12s %7s %8s %8s %8s %12s %10s%n", "mode", "device", "steps", "samples/s", "AUC",
-                "logloss", "accuracy", "hit rate", "host rows", "cold s");
+        out.printf("%n%-9s %-7s %8s %12s %7s %8s %8s %8s %8s %12s %10s %9s %9s%n", "mode", "device", "steps", "samples/s",
+                "AUC", "logloss", "accuracy", "hit rate", "hot smp", "host rows", "cold s", "promoted", "demoted");
         for (ModeResult r : results) {
-            out.printf(Locale.ROOT, "%-9s %-6s %8d %,12.0f %7.4f %8.4f %8.4f %8.3f %,12d %10.2f%n", r.mode(), r.device(),
-                    r.steps(), r.samplesPerSecond(), r.auc(), r.logLoss(), r.accuracy(), r.hitRate(), r.hostGathers(),
-                    r.coldGatherSeconds());
+            out.printf(Locale.ROOT, "%-9s %-7s %8d %,12.0f %7.4f %8.4f %8.4f %8.3f %8.3f %,12d %10.2f %,9d %,9d%n", r.mode(),
+                    r.device(), r.steps(), r.samplesPerSecond(), r.auc(), r.logLoss(), r.accuracy(), r.hitRate(),
+                    r.hotSampleFraction(), r.hostGathers(), r.coldGatherSeconds(), r.rowsPromoted(), r.rowsDemoted());
         }
     }
 

@@ -74,6 +74,10 @@ public final class ColdEmbeddings implements EmbeddingPath {
             buf.clear();
             buf.asFloatBuffer().put(g[t], 0, floats);
             table.apply(dedup[t], buf, learningRate, Trainer.EMBEDDING_EPS);
+            if (t == 0) {
+                counters.samples.add(bagCount[0]);
+                counters.coldBatches.increment();
+            }
         }
     }
 

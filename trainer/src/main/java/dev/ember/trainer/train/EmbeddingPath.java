@@ -16,6 +16,23 @@ public interface EmbeddingPath extends AutoCloseable {
     /** Applies per-bag gradients {@code grads[t]} ({@code size x dim}) to the rows of the last {@link #lookup}. */
     void update(float[][] grads, float learningRate);
 
+    /** A lookup that will not be followed by {@link #update} (evaluation). */
+    default void lookupForward(Batch batch, float[][] pooled) {
+        lookup(batch, pooled);
+    }
+
+    /** Batches the path wants to see ahead of their {@link #lookup} (0: none). */
+    default int lookahead() {
+        return 0;
+    }
+
+    /**
+     * Announces the next training batch not yet announced, at most {@link #lookahead()} ahead of
+     * the one being trained; the batch must stay unchanged until its {@link #lookup}.
+     */
+    default void prefetch(Batch upcoming) {
+    }
+
     /** Counters since the start: host row gathers, hot and cold ids served. */
     PathCounters counters();
 

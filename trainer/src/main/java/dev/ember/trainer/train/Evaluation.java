@@ -24,7 +24,7 @@ public record Evaluation(long samples, double auc, double logLoss, double accura
         while (at < n) {
             int count = (int) Math.min(batchSize, n - at);
             part.dataset().read(part.start() + at, count, batch);
-            path.lookup(batch, pooled);
+            path.lookupForward(batch, pooled);
             backend.putDense(batch.dense(), 0, count);
             for (int t = 0; t < tables; t++) {
                 backend.putEmbedding(t, pooled[t], 0, count);

@@ -1,10 +1,18 @@
 package dev.ember.trainer.train;
 
+import dev.ember.cache.batch.PooledBatch;
 import dev.ember.cache.durability.Manifest;
+import dev.ember.cache.knob.KnobMode;
+import dev.ember.cache.popularity.SamplingProfiler;
 import dev.ember.cache.store.Store;
 import dev.ember.cache.store.StoreConfig;
 import dev.ember.cache.table.Optimizer;
 import dev.ember.cache.table.TableSpec;
+import dev.ember.cache.tiered.TieredConfig;
+import dev.ember.cache.tiered.TieredStore;
+import dev.ember.gpu.device.Device;
+import dev.ember.gpu.device.DeviceSelector;
+import dev.ember.gpu.pool.SlotPool;
 import dev.ember.trainer.data.Batch;
 import dev.ember.trainer.data.BinaryDataset;
 import dev.ember.trainer.data.DataPart;
@@ -15,23 +23,33 @@ import dev.ember.trainer.model.OptimizerSettings;
 import dev.ember.trainer.model.StepLoss;
 import dev.ember.trainer.model.cpu.CpuDenseBackend;
 import java.nio.file.Files;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.NoSuchElementException;
 import java.util.function.LongConsumer;
 
 /**
- * Trains one mode over a converted data set: batches in file order, embeddings through the
- * mode's {@link EmbeddingPath}, the dense model on a {@link DenseBackend}, checkpoints into the
- * store (the model's weights as the manifest blob {@value #MODEL_BLOB}), then an evaluation.
+ * Trains one mode over a converted data set: batches from the mode's {@link BatchSource} (file
+ * order; FAE's hot/cold interleaving), embeddings through the mode's {@link EmbeddingPath}, the
+ * dense model on a {@link DenseBackend}, checkpoints into the store (the model's weights as the
+ * manifest blob {@value #MODEL_BLOB}), then an evaluation.
  *
- * <p>The data position is the step: step {@code s} trains on batch {@code s mod batches}, so a
- * resumed run continues exactly where its checkpoint stopped.
+ * <p>In file order the data position is the step: step {@code s} trains on batch
+ * {@code s mod batches}, so a resumed run continues exactly where its checkpoint stopped.
  */
 public final class Trainer {
     /** Adagrad-style epsilon for embedding optimizers that need one. */
     public static final float EMBEDDING_EPS = 1e-8f;
     public static final String MODEL_BLOB = "model";
+    /** Batches the cache mode announces ahead (their misses are read meanwhile). */
+    public static final int CACHE_LOOKAHEAD = 2;
+    /** Batches per FAE classification window. */
+    public static final int FAE_WINDOW_BATCHES = 32;
+    /** Steps between knob evaluations in the tiered modes. */
+    public static final int KNOB_PERIOD = 50;
 
     private final TrainSettings settings;
     private final ModelConfig model;
@@ -50,6 +68,27 @@ public final class Trainer {
         return specs;
     }
 
+    /** The hot tier of a tiered mode: a device and its slot pool, closed after the tiered store. */
+    private static final class HotRig implements AutoCloseable {
+        final Device device;
+        final SlotPool pool;
+
+        HotRig(Device device, SlotPool pool) {
+            this.device = device;
+            this.pool = pool;
+        }
+
+        @Override
+        public void close() {
+            if (pool != null) {
+                pool.close();
+            }
+            if (device != null) {
+                device.close();
+            }
+        }
+    }
+
     /** Runs the mode; {@code onStep} hears each finished step (progress bars, MXBeans). */
     public ModeResult run(BinaryDataset data, LongConsumer onStep) {
         DataPart train = data.train();
@@ -59,22 +98,63 @@ public final class Trainer {
             throw new IllegalArgumentException("the training part has " + train.samples() + " samples, fewer than one batch of "
                     + batchSize + "; lower --batch or use more data");
         }
-        long steps = settings.steps() > 0 ? settings.steps() : batches;
+        Mode mode = settings.mode();
+        long steps = settings.steps() > 0 ? settings.steps() : mode == Mode.FAE ? Long.MAX_VALUE : batches;
         int tables = model.tables();
         try (Store store = openStore(data, tables);
-             EmbeddingPath path = new ColdEmbeddings(store, tables, batchSize);
+             HotRig rig = openHot(store);
+             EmbeddingPath path = openPath(store, rig, tables);
              DenseBackend backend = new CpuDenseBackend(initialModel(store), batchSize, settings.threads())) {
-            long step = settings.resume() && store.lastCheckpoint() != null ? store.lastCheckpoint().step() : 0;
-            Batch batch = new Batch(batchSize);
+            long first = settings.resume() && store.lastCheckpoint() != null ? store.lastCheckpoint().step() : 0;
+            double profileSeconds = 0;
+            TieredStore tiered = path instanceof TieredEmbeddings te ? te.store() : null;
+            if (tiered != null && mode != Mode.DEVICE && first == 0 && tiered.hotSet().totalHotRows() == 0) {
+                long t0 = System.nanoTime();
+                new SamplingProfiler(SamplingProfiler.DEFAULT_RATE, settings.seed())
+                        .profileInto(profileBatches(train, batchSize, tables), tiered.popularity());
+                tiered.chooseAndSettle();
+                profileSeconds = (System.nanoTime() - t0) / 1e9;
+            }
+            BatchSource source = mode == Mode.FAE
+                    ? new FaeBatches(train, tiered, tables, batchSize, FAE_WINDOW_BATCHES, settings.steps() == 0)
+                    : new SequentialBatches(train, batchSize, first);
+            int depth = path.lookahead();
+            ArrayDeque<Batch> spare = new ArrayDeque<>();
+            ArrayDeque<Batch> ahead = new ArrayDeque<>();
+            ArrayDeque<Boolean> aheadHot = new ArrayDeque<>();
+            for (int i = 0; i <= depth; i++) {
+                spare.add(new Batch(batchSize));
+            }
             float[][] pooled = new float[tables][batchSize * model.dim()];
             float[][] grads = new float[tables][batchSize * model.dim()];
             double lastLoss = Double.NaN;
             long trained = 0;
+            long step = first;
+            boolean more = true;
             long start = System.nanoTime();
-            for (; step < steps; step++) {
-                long first = (step % batches) * batchSize;
-                int count = (int) Math.min(batchSize, train.samples() - first);
-                data.read(train.start() + first, count, batch);
+            while (step < steps) {
+                while (more && ahead.size() <= depth && step + ahead.size() < steps) {
+                    Batch next = spare.pollFirst();
+                    more = source.next(next);
+                    if (!more) {
+                        spare.addFirst(next);
+                        break;
+                    }
+                    ahead.addLast(next);
+                    aheadHot.addLast(source.lastWasHot());
+                    if (depth > 0) {
+                        path.prefetch(next);
+                    }
+                }
+                if (ahead.isEmpty()) {
+                    break;
+                }
+                Batch batch = ahead.pollFirst();
+                boolean hot = aheadHot.pollFirst();
+                int count = batch.size();
+                if (path instanceof TieredEmbeddings te) {
+                    te.expectHot(hot);
+                }
                 path.lookup(batch, pooled);
                 backend.putDense(batch.dense(), 0, count);
                 for (int t = 0; t < tables; t++) {
@@ -86,23 +166,97 @@ public final class Trainer {
                     backend.getEmbeddingGradient(t, grads[t], 0, count);
                 }
                 path.update(grads, settings.learningRate());
+                spare.addLast(batch);
                 trained += count;
-                if (settings.checkpointEvery() > 0 && (step + 1) % settings.checkpointEvery() == 0) {
-                    checkpoint(store, step + 1, backend);
+                step++;
+                if (settings.checkpointEvery() > 0 && step % settings.checkpointEvery() == 0) {
+                    checkpoint(store, tiered, step, backend);
                 }
-                if (step + 1 == steps) {
-                    lastLoss = loss.mean();
-                }
-                onStep.accept(step + 1);
+                lastLoss = loss.mean();
+                onStep.accept(step);
             }
             double seconds = (System.nanoTime() - start) / 1e9;
-            checkpoint(store, steps, backend);
-            Evaluation eval = Evaluation.run(data.test(), batchSize, settings.evalSamples(), path, backend, batch, pooled);
+            checkpoint(store, tiered, step, backend);
+            Batch evalBatch = spare.isEmpty() ? new Batch(batchSize) : spare.peekFirst();
+            Evaluation eval = Evaluation.run(data.test(), batchSize, settings.evalSamples(), path, backend, evalBatch, pooled);
             PathCounters c = path.counters();
-            return new ModeResult(settings.mode().label(), "host", steps, trained, batchSize, seconds,
+            String device = rig.device == null ? "host" : rig.device.backend().id();
+            long promoted = tiered == null ? 0 : tiered.hotSets().promotedRows();
+            long demoted = tiered == null ? 0 : tiered.hotSets().demotedRows();
+            return new ModeResult(mode.label(), device, step, trained, batchSize, seconds,
                     trained / Math.max(seconds, 1e-9), eval.auc(), eval.logLoss(), eval.accuracy(), lastLoss,
-                    c.hitRate(), c.hostGathers.sum(), c.coldGatherNanos.sum() / 1e9, eval.samples());
+                    c.hitRate(), c.hostGathers.sum(), c.coldGatherNanos.sum() / 1e9, eval.samples(),
+                    c.hotSampleFraction(), c.hotBatches.sum(), c.coldBatches.sum(), c.hotBatchHostGathers.sum(),
+                    promoted, demoted, profileSeconds);
         }
+    }
+
+    private HotRig openHot(Store store) {
+        if (!settings.mode().tiered()) {
+            return new HotRig(null, null);
+        }
+        Device device = DeviceSelector.open(settings.device());
+        try {
+            SlotPool pool = new SlotPool(device, store.tables().get(0).spec().layout(), 1 << 20);
+            return new HotRig(device, pool);
+        } catch (RuntimeException e) {
+            device.close();
+            throw e;
+        }
+    }
+
+    private EmbeddingPath openPath(Store store, HotRig rig, int tables) {
+        Mode mode = settings.mode();
+        if (!mode.tiered()) {
+            return new ColdEmbeddings(store, tables, settings.batchSize());
+        }
+        int b = settings.batchSize();
+        TieredConfig config = TieredConfig.defaults(settings.budget(), b)
+                .withKnob(KNOB_PERIOD, 1)
+                .withMode(mode == Mode.FAE ? KnobMode.FAE : KnobMode.CACHE)
+                .withPrefetchThreads(mode == Mode.CACHE ? Math.max(1, Math.min(4, settings.threads())) : 0)
+                .withResident(mode == Mode.DEVICE);
+        TieredStore tiered = TieredStore.open(store, rig.pool, config);
+        long first = settings.resume() ? store.lastCheckpoint().step() : 0;
+        try {
+            return new TieredEmbeddings(tiered, tables, mode == Mode.CACHE ? CACHE_LOOKAHEAD : 0, mode != Mode.FAE, first);
+        } catch (RuntimeException e) {
+            tiered.close();
+            throw e;
+        }
+    }
+
+    /** The training part as batches of per-table bags, for the profiler. */
+    private static Iterator<PooledBatch[]> profileBatches(DataPart train, int batchSize, int tables) {
+        long batches = train.batches(batchSize);
+        Batch batch = new Batch(batchSize);
+        PooledBatch[] perTable = new PooledBatch[tables];
+        for (int t = 0; t < tables; t++) {
+            perTable[t] = new PooledBatch(batchSize, batchSize);
+        }
+        return new Iterator<>() {
+            long next;
+
+            @Override
+            public boolean hasNext() {
+                return next < batches;
+            }
+
+            @Override
+            public PooledBatch[] next() {
+                if (next >= batches) {
+                    throw new NoSuchElementException();
+                }
+                long first = next * batchSize;
+                int count = (int) Math.min(batchSize, train.samples() - first);
+                train.dataset().read(train.start() + first, count, batch);
+                for (int t = 0; t < tables; t++) {
+                    ColdEmbeddings.fill(perTable[t], batch, t);
+                }
+                next++;
+                return perTable;
+            }
+        };
     }
 
     private Store openStore(BinaryDataset data, int tables) {
@@ -128,7 +282,12 @@ public final class Trainer {
         return ModelState.initial(model, OptimizerSettings.sgd(settings.learningRate()), settings.seed());
     }
 
-    private static void checkpoint(Store store, long step, DenseBackend backend) {
-        store.checkpoint(step, new long[0], Map.of(MODEL_BLOB, backend.saveState().toBytes()));
+    private static void checkpoint(Store store, TieredStore tiered, long step, DenseBackend backend) {
+        Map<String, byte[]> blobs = Map.of(MODEL_BLOB, backend.saveState().toBytes());
+        if (tiered != null) {
+            tiered.checkpoint(step, new long[0], blobs);
+        } else {
+            store.checkpoint(step, new long[0], blobs);
+        }
     }
 }

@@ -1,0 +1,120 @@
+package dev.ember.cache.tiered;
+
+import dev.ember.cache.batch.DedupedIds;
+import dev.ember.cache.batch.PooledBatch;
+import dev.ember.cache.cold.ColdTable;
+import dev.ember.cache.hot.HotBatch;
+import dev.ember.cache.hotset.HotSet;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.concurrent.Future;
+
+/**
+ * One batch on its way through a {@link TieredStore}: the caller fills {@link #ids(int)} per
+ * table, then {@link TieredStore#submit}, {@link TieredStore#gather}, {@link TieredStore#apply}.
+ * Buffers are made once (by {@link TieredStore#newBatch()}) and reused; a warm batch allocates
+ * nothing.
+ *
+ * <pre>
+ *  per table t:
+ *   ids[t]        PooledBatch: the caller's bags
+ *   dedup[t]      unique ids, first-occurrence order, with their bags (gradient order)
+ *   miss[t]       | m0 m1 ... |         unique ids cold in the pinned generation (missCount[t])
+ *   missBytes[t]  | row m0 | row m1 |   their rows (weights, state), fetched from the cold tier,
+ *                                        staged into free hot slots for the step, written back after
+ *   hot[t]        HotBatch: pooled bags and per-bag gradients where the hot tier computes
+ * </pre>
+ */
+public final class StepBatch implements AutoCloseable {
+    static final int OPEN = 0;
+    static final int SUBMITTED = 1;
+    static final int GATHERED = 2;
+
+    final TieredStore owner;
+    final PooledBatch[] ids;
+    final DedupedIds[] dedup;
+    final HotBatch[] hot;
+    final long[][] miss;
+    final int[] missCount;
+    final ByteBuffer[] missBytes;
+    final RowIndex[] missIndex;
+    final ColdTable.Reader[] readers;
+    final Future<?>[] fetches;
+    /** One task per table reading its misses ahead, made once so that submitting allocates no closure. */
+    final Runnable[] fetchTasks;
+    final int rowBytes;
+    HotSet generation;
+    int state = OPEN;
+    long hotIds;
+    long coldIds;
+
+    StepBatch(TieredStore owner, int tables, int maxBags, int maxIds, int rowBytes, HotBatch[] hot,
+              ColdTable.Reader[] readers) {
+        this.owner = owner;
+        this.rowBytes = rowBytes;
+        this.ids = new PooledBatch[tables];
+        this.dedup = new DedupedIds[tables];
+        this.hot = hot;
+        this.miss = new long[tables][];
+        this.missCount = new int[tables];
+        this.missBytes = new ByteBuffer[tables];
+        this.missIndex = new RowIndex[tables];
+        this.readers = readers;
+        this.fetches = new Future<?>[tables];
+        this.fetchTasks = new Runnable[tables];
+        for (int t = 0; t < tables; t++) {
+            ids[t] = new PooledBatch(maxIds, maxBags);
+            dedup[t] = new DedupedIds();
+            miss[t] = new long[maxIds];
+            missBytes[t] = ByteBuffer.allocateDirect(Math.max(64, maxIds * rowBytes)).order(ByteOrder.LITTLE_ENDIAN);
+            missIndex[t] = new RowIndex();
+            final int table = t;
+            fetchTasks[t] = () -> readers[table].gather(miss[table], missCount[table], missBytes[table]);
+        }
+    }
+
+    /** Table {@code t}'s bags, for the caller to fill (cleared when the batch was last applied). */
+    public PooledBatch ids(int t) {
+        if (state != OPEN) {
+            throw new IllegalStateException("batch is submitted: its ids cannot change until it is applied");
+        }
+        return ids[t];
+    }
+
+    /** Bags (samples) of table 0 in this batch. */
+    public int bagCount() {
+        return ids.length == 0 ? 0 : ids[0].bagCount();
+    }
+
+    /** Unique ids of this batch served by the hot tier (set by submit). */
+    public long hotIds() {
+        return hotIds;
+    }
+
+    /** Unique ids of this batch served by the cold tier (set by submit). */
+    public long coldIds() {
+        return coldIds;
+    }
+
+    /** True when every id is hot: the batch makes no host gathers. */
+    public boolean allHot() {
+        return coldIds == 0;
+    }
+
+    /** The hot tier's buffers of table {@code t} (pooled bags, gradients), for a dense model on the device. */
+    public HotBatch hotBatch(int t) {
+        return hot[t];
+    }
+
+    /** The hot-set generation the batch was pinned against (null before submit). */
+    public HotSet generation() {
+        return generation;
+    }
+
+    @Override
+    public void close() {
+        for (HotBatch h : hot) {
+            h.close();
+        }
+    }
+}

@@ -1,0 +1,881 @@
+package dev.ember.cache.tiered;
+
+import dev.ember.cache.cold.ColdTable;
+import dev.ember.cache.durability.Manifest;
+import dev.ember.cache.hot.HotBatch;
+import dev.ember.cache.hot.HotTier;
+import dev.ember.cache.hotset.HotSet;
+import dev.ember.cache.hotset.HotSets;
+import dev.ember.cache.hotset.MoveChunk;
+import dev.ember.cache.jmx.MBeans;
+import dev.ember.cache.knob.Budget;
+import dev.ember.cache.knob.HotRowChooser;
+import dev.ember.cache.knob.KnobChoice;
+import dev.ember.cache.knob.KnobSchedule;
+import dev.ember.cache.popularity.DecayingCounters;
+import dev.ember.cache.store.Store;
+import dev.ember.cache.table.RowLayout;
+import dev.ember.cache.table.TableSpec;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.roaringbitmap.PeekableIntIterator;
+import org.roaringbitmap.RoaringBitmap;
+
+/**
+ * The one object a training loop talks to: embedding rows in two tiers, each row with a single
+ * owner (its bit in the published {@link HotSet} generation: hot tier, else cold tier).
+ *
+ * <p><b>A step.</b> The caller fills a {@link StepBatch}'s ids per table, then
+ * <ol>
+ *   <li>{@link #submit}: pins the batch's rows in the current generation (no move touches them
+ *       until the batch is applied), deduplicates each table's ids and splits the unique ids into
+ *       hot and cold (misses); with prefetch threads the misses are read from the cold tier now,
+ *       on CPU threads, while earlier batches train (lookahead);</li>
+ *   <li>{@link #gather}: reads the misses (unless prefetched), stages them into free slots of the
+ *       hot tier, and pools every bag with one gather of the hot tier;</li>
+ *   <li>{@link #apply}: one apply of the hot tier updates every row of the batch, then the staged
+ *       misses leave their slots and are written back to the cold tier ({@link ColdTable#put});
+ *       rows written back are forwarded to later submitted batches that read them ahead, so
+ *       prefetching never changes a result;</li>
+ *   <li>{@link #endStep}: the knob's schedule may hand out a new target hot set; rows move toward
+ *       it in bounded chunks (demote = write back dirty rows then publish; promote = copy cold
+ *       to hot then publish), never rows an in-flight batch uses.</li>
+ * </ol>
+ *
+ * <p><b>Why misses are staged in the hot tier.</b> Bit identity across modes needs every bag
+ * summed as {@code 0 + r0 + r1 + ...} in bag order and every row's gradient summed over its bags
+ * in {@link dev.ember.cache.batch.DedupedIds} order, whichever tier each row is in. Pooling hot
+ * and cold parts apart and adding them would change the order of a multi-hot bag's sum. Staging
+ * the batch's cold rows into spare slots lets one gather and one apply see every row: the
+ * arithmetic is the hot tier's, already checked bit for bit against the host reference for every
+ * backend. The price is one host-to-device copy of each missed row and one copy back, small next
+ * to the cold tier's own read and write of that row (Chronicle: 0.5-0.9 us a row against a
+ * sequential staging copy; PLATFORM.md); the alternative, pooling on the host, only pays off
+ * when the hot tier is host memory, and would need a second code path. Staging slots are
+ * reserved on top of the budget: {@code maxIds} per table. Measured with
+ * {@code dev.ember.jmh.tiered.TieredStepBench} (4 tables x 200K rows, dim 16, Zipf 1.05, batch
+ * 2048, host device) on the shared 2-core development machine (load 4-5; errors 20-100% of the
+ * scores): with a one-row budget (every id a miss) 219 steps/s against the baseline cold path's
+ * 272, so staging through the host device's copy loops costs about 20% when nothing hits; at a
+ * 10% budget the tiered step ran 508 steps/s, about 1.9x the cold path, because hits skip
+ * Chronicle. On a GPU the staging copies are pinned DMA; re-measure there before adding a
+ * host-pooling path for {@code HostDevice}.
+ *
+ * <p><b>Counters.</b> Per table: unique ids served hot and cold, rows read from the cold tier
+ * ({@link TableCounters}, shown in {@code dev.ember:type=Table}); the knob and re-tiering in
+ * {@code dev.ember:type=Knob} ({@link KnobView}).
+ *
+ * <p><b>Checkpoint.</b> {@link #checkpoint} writes the dirty hot rows back to the cold tier (a
+ * sequential read of the hot rows in chunks) and stores the hot sets (current and target), the
+ * popularity counters, the knob's schedule and the counters as manifest blobs; {@link #open}
+ * over a reopened store restores them and promotes the hot rows again, so every value, the hot
+ * set, the counters and the knob are exactly those of the checkpoint.
+ *
+ * <p>One thread drives a tiered store (the step thread); {@link #setBudget} and the MXBeans may be
+ * used from any thread. The store and the hot tier belong to the caller, who closes them after
+ * this.
+ */
+public final class TieredStore implements AutoCloseable {
+    public static final String HOT_SETS_BLOB = "tiered.hotsets";
+    public static final String COUNTERS_BLOB = "tiered.popularity";
+    public static final String KNOB_BLOB = "tiered.knob";
+    public static final String STATS_BLOB = "tiered.stats";
+    private static final int STATS_MAGIC = 0x45545331; // "ETS1"
+
+    private final Store store;
+    private final HotTier tier;
+    private final TieredConfig config;
+    private final List<TableSpec> specs;
+    private final List<ColdTable> cold;
+    private final int tableCount;
+    private final int[] handle;
+    private final int rowBytes;
+    private final long stagingSlots;
+    private final HotSets hotSets;
+    private final DecayingCounters popularity;
+    private final KnobSchedule knob;
+    private final TableCounters[] counters;
+    private final ExecutorService prefetcher;
+    private final ArrayDeque<StepBatch> inFlight = new ArrayDeque<>();
+    private final MoveChunk chunk;
+    private final long[] moveRows;
+    private final boolean[] moveDirty;
+    private final long[] dirtyRows;
+    private ByteBuffer moveBuf;
+    private ByteBuffer dirtyBuf;
+    /** Bulk copies (checkpoint write-back, reopen, resident loads) go in chunks of this many rows. */
+    private static final int IO_ROWS = 8192;
+    private final long[] ioRows = new long[IO_ROWS];
+    private final boolean[] ioDirty = new boolean[IO_ROWS];
+    private final long[] ioDirtyRows = new long[IO_ROWS];
+    private ByteBuffer ioBuf;
+    private ByteBuffer ioDirtyBuf;
+    private final MBeans mbeans;
+    private volatile Budget budget;
+    private volatile KnobChoice lastChoice;
+
+    // Re-tiering since the last retarget (read by the Knob MXBean).
+    private volatile long lastPromoted;
+    private volatile long lastDemoted;
+    private volatile long retierNanos;
+    private volatile long stallNanos;
+    private boolean closed;
+
+    private TieredStore(Store store, HotTier tier, TieredConfig config) {
+        this.store = store;
+        this.tier = tier;
+        this.config = config;
+        this.cold = store.tables();
+        this.tableCount = cold.size();
+        this.specs = new ArrayList<>();
+        for (ColdTable t : cold) {
+            specs.add(t.spec());
+        }
+        RowLayout layout = tier.layout();
+        for (TableSpec s : specs) {
+            if (!s.layout().equals(layout)) {
+                throw new IllegalArgumentException("table " + s.name() + " has layout " + s.layout() + " but the hot tier holds "
+                        + layout + "; a tiered store needs one layout for all tables (one hot tier per layout)");
+            }
+        }
+        this.rowBytes = layout.bytesPerRow();
+        this.stagingSlots = config.resident() ? 0 : (long) config.maxIds() * tableCount;
+        this.budget = config.budget();
+        this.handle = new int[tableCount];
+        this.counters = new TableCounters[tableCount];
+        this.chunk = new MoveChunk(config.chunkRows());
+        this.moveRows = new long[config.chunkRows()];
+        this.moveDirty = new boolean[config.chunkRows()];
+        this.dirtyRows = new long[config.chunkRows()];
+        this.moveBuf = direct((long) config.chunkRows() * rowBytes);
+        this.dirtyBuf = direct((long) config.chunkRows() * rowBytes);
+        this.ioBuf = direct((long) IO_ROWS * rowBytes);
+        this.ioDirtyBuf = direct((long) IO_ROWS * rowBytes);
+
+        Manifest last = store.lastCheckpoint();
+        byte[] setsBlob = last.blobs().get(HOT_SETS_BLOB);
+        if (config.resident()) {
+            long rows = 0;
+            RoaringBitmap[] all = new RoaringBitmap[tableCount];
+            for (int t = 0; t < tableCount; t++) {
+                rows += specs.get(t).rows();
+                all[t] = new RoaringBitmap();
+                all[t].add(0L, specs.get(t).rows());
+            }
+            fit(rows);
+            for (int t = 0; t < tableCount; t++) {
+                handle[t] = tier.addResidentTable(specs.get(t), last.seed(), t);
+                if (cold.get(t).rowsStored() > 0) {
+                    loadResident(t); // a resumed run: the checkpoint's rows replace the initial values
+                }
+            }
+            this.hotSets = new HotSets(HotSet.of(0, specs, all));
+            this.popularity = null;
+            this.knob = null;
+        } else {
+            for (int t = 0; t < tableCount; t++) {
+                handle[t] = tier.addTable(specs.get(t));
+            }
+            if (setsBlob != null) {
+                this.hotSets = HotSets.fromBytes(setsBlob, specs);
+                this.popularity = DecayingCounters.fromBytes(required(last, COUNTERS_BLOB), specs);
+                byte[] k = last.blobs().get(KNOB_BLOB);
+                this.knob = k == null ? null : KnobSchedule.fromBytes(k, popularity);
+                if (knob != null) {
+                    this.budget = knob.budget();
+                    this.lastChoice = knob.lastChoice();
+                }
+            } else {
+                this.hotSets = new HotSets(HotSet.empty(specs));
+                this.popularity = new DecayingCounters(specs, DecayingCounters.decayForHalfLife(config.halfLifeSteps()));
+                this.knob = config.knobPeriod() == 0 ? null : new KnobSchedule(popularity, hotSets.current(), config.mode(),
+                        budget, dev.ember.cache.knob.Hysteresis.ofMargin(config.margin()), config.knobPeriod(), config.knobLag());
+            }
+            HotSet current = hotSets.current();
+            HotSet target = hotSets.target();
+            fit(Math.max(Math.max(current.totalHotRows(), target == null ? 0 : target.totalHotRows()), budgetRows()));
+            for (int t = 0; t < tableCount; t++) {
+                promoteAll(t, current.rowsCopy(t));
+            }
+        }
+        for (int t = 0; t < tableCount; t++) {
+            final int table = t;
+            counters[t] = new TableCounters(() -> hotSets.current().hotRows(table));
+        }
+        byte[] stats = last.blobs().get(STATS_BLOB);
+        if (stats != null && setsBlob != null) {
+            readStats(stats);
+        }
+        this.prefetcher = config.prefetchThreads() == 0 || config.resident() ? null
+                : Executors.newFixedThreadPool(config.prefetchThreads(), r -> {
+                    Thread th = new Thread(r, "ember-prefetch");
+                    th.setDaemon(true);
+                    return th;
+                });
+        if (store.jmxEnabled()) {
+            for (int t = 0; t < tableCount; t++) {
+                store.attachTierStats(specs.get(t).name(), counters[t]);
+            }
+            this.mbeans = new MBeans(store.directory().toString());
+            mbeans.registerKnob(new KnobView(this));
+        } else {
+            this.mbeans = null;
+        }
+    }
+
+    /**
+     * Opens a tiered store over {@code store} (created or reopened) and {@code tier} (empty, of the
+     * tables' row layout). A store checkpointed by a tiered store gets its hot set, counters and
+     * knob back and its hot rows promoted again.
+     */
+    public static TieredStore open(Store store, HotTier tier, TieredConfig config) {
+        return new TieredStore(store, tier, config);
+    }
+
+    private static byte[] required(Manifest m, String name) {
+        byte[] b = m.blobs().get(name);
+        if (b == null) {
+            throw new IllegalStateException("checkpoint at step " + m.step() + " has hot sets but no " + name + " blob");
+        }
+        return b;
+    }
+
+    // ------------------------------------------------------------------ batches
+
+    /** A batch buffer sized by the config's {@code maxBags} and {@code maxIds}; close it after use. */
+    public StepBatch newBatch() {
+        HotBatch[] hot = new HotBatch[tableCount];
+        ColdTable.Reader[] readers = new ColdTable.Reader[tableCount];
+        for (int t = 0; t < tableCount; t++) {
+            hot[t] = tier.newBatch(config.maxBags(), config.maxIds());
+            readers[t] = cold.get(t).newReader();
+        }
+        return new StepBatch(this, tableCount, config.maxBags(), config.maxIds(), rowBytes, hot, readers);
+    }
+
+    /**
+     * Pins the batch's rows, splits each table's unique ids into hot and cold, and (with prefetch
+     * threads) starts reading the cold rows. Batches are gathered and applied in submit order.
+     */
+    public void submit(StepBatch b) {
+        checkOwn(b, StepBatch.OPEN, "submit");
+        for (int t = 0; t < tableCount; t++) {
+            if (b.ids[t].bagCount() > config.maxBags() || b.ids[t].idCount() > config.maxIds()) {
+                throw new IllegalArgumentException("table " + specs.get(t).name() + ": batch of " + b.ids[t].bagCount()
+                        + " bags and " + b.ids[t].idCount() + " ids exceeds maxBags " + config.maxBags() + " / maxIds "
+                        + config.maxIds() + " (TieredConfig.withBatch)");
+            }
+        }
+        HotSet gen = hotSets.pin(b.ids);
+        b.generation = gen;
+        long hot = 0;
+        long coldIds = 0;
+        for (int t = 0; t < tableCount; t++) {
+            var d = b.dedup[t].build(b.ids[t]);
+            int n = d.uniqueCount();
+            long[] unique = d.unique();
+            long[] miss = b.miss[t];
+            int m = 0;
+            for (int u = 0; u < n; u++) {
+                if (!gen.contains(t, unique[u])) {
+                    miss[m++] = unique[u];
+                }
+            }
+            b.missCount[t] = m;
+            b.missIndex[t].build(miss, m);
+            counters[t].hotIds.add(n - m);
+            counters[t].coldIds.add(m);
+            hot += n - m;
+            coldIds += m;
+        }
+        b.hotIds = hot;
+        b.coldIds = coldIds;
+        if (prefetcher != null) {
+            for (int t = 0; t < tableCount; t++) {
+                if (b.missCount[t] > 0) {
+                    b.fetches[t] = prefetcher.submit(b.fetchTasks[t]);
+                }
+            }
+        }
+        b.state = StepBatch.SUBMITTED;
+        inFlight.addLast(b);
+    }
+
+    /**
+     * Pools every bag of the batch on the hot tier; with {@code pooled} non-null also copies table
+     * t's pooled bags into {@code pooled[t]} (bags x dim floats).
+     */
+    public void gather(StepBatch b, float[][] pooled) {
+        checkOwn(b, StepBatch.SUBMITTED, "gather");
+        if (inFlight.peekFirst() != b) {
+            throw new IllegalStateException("batches are gathered in the order they were submitted");
+        }
+        awaitFetches(b);
+        for (int t = 0; t < tableCount; t++) {
+            int m = b.missCount[t];
+            if (m > 0) {
+                if (b.fetches[t] == null) {
+                    cold.get(t).gather(b.miss[t], m, b.missBytes[t]);
+                }
+                b.fetches[t] = null;
+                counters[t].rowsFetched.add(m);
+                tier.promote(handle[t], b.miss[t], m, b.missBytes[t]);
+            }
+            tier.gather(handle[t], b.ids[t], b.hot[t]);
+        }
+        if (pooled != null) {
+            for (int t = 0; t < tableCount; t++) {
+                b.hot[t].readPooled(pooled[t], b.ids[t].bagCount());
+            }
+        }
+        b.state = StepBatch.GATHERED;
+    }
+
+    /**
+     * Applies per-bag gradients ({@code grads[t]}: bags x dim floats; null when the caller wrote
+     * them into the batch's {@link StepBatch#hotBatch} itself) to every row of the batch, writes
+     * the staged misses back to the cold tier and releases the batch.
+     */
+    public void apply(StepBatch b, float[][] grads, float lr, float eps) {
+        checkOwn(b, StepBatch.GATHERED, "apply");
+        for (int t = 0; t < tableCount; t++) {
+            if (grads != null) {
+                b.hot[t].writeGradients(grads[t], b.ids[t].bagCount());
+            }
+            tier.apply(handle[t], b.dedup[t], b.hot[t], lr, eps);
+        }
+        inFlight.removeFirst();
+        for (int t = 0; t < tableCount; t++) {
+            int m = b.missCount[t];
+            if (m == 0) {
+                continue;
+            }
+            tier.demote(handle[t], b.miss[t], m, b.missBytes[t], null);
+            cold.get(t).put(b.miss[t], m, b.missBytes[t]);
+            forward(b, t);
+        }
+        if (popularity != null) {
+            popularity.record(b.ids);
+        }
+        hotSets.release(b.ids);
+        for (int t = 0; t < tableCount; t++) {
+            b.ids[t].clear();
+        }
+        b.generation = null;
+        b.state = StepBatch.OPEN;
+    }
+
+    /**
+     * Drops a gathered batch without updating its rows (forward-only use, e.g. evaluation): its
+     * staged misses leave their slots unchanged (the cold tier still holds them) and its rows are
+     * released. Popularity is not counted.
+     */
+    public void discard(StepBatch b) {
+        checkOwn(b, StepBatch.GATHERED, "discard");
+        inFlight.removeFirst();
+        for (int t = 0; t < tableCount; t++) {
+            int m = b.missCount[t];
+            if (m > 0) {
+                tier.demote(handle[t], b.miss[t], m, b.missBytes[t], null);
+            }
+        }
+        hotSets.release(b.ids);
+        for (int t = 0; t < tableCount; t++) {
+            b.ids[t].clear();
+        }
+        b.generation = null;
+        b.state = StepBatch.OPEN;
+    }
+
+    /** Rows {@code done} just wrote back replace what later batches read of them ahead of time. */
+    private void forward(StepBatch done, int t) {
+        for (StepBatch later : inFlight) {
+            if (later.fetches[t] == null || later.missCount[t] == 0) {
+                continue; // read when gathered, after this write
+            }
+            await(later.fetches[t]);
+            long[] rows = done.miss[t];
+            ByteBuffer src = done.missBytes[t];
+            ByteBuffer dst = later.missBytes[t];
+            RowIndex index = later.missIndex[t];
+            for (int i = 0, n = done.missCount[t]; i < n; i++) {
+                int j = index.get(rows[i]);
+                if (j >= 0) {
+                    dst.put(j * rowBytes, src, i * rowBytes, rowBytes);
+                }
+            }
+        }
+    }
+
+    private void awaitFetches(StepBatch b) {
+        for (int t = 0; t < tableCount; t++) {
+            if (b.fetches[t] != null) {
+                await(b.fetches[t]);
+            }
+        }
+    }
+
+    private static void await(Future<?> f) {
+        try {
+            f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for a prefetch of cold rows", e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("prefetching cold rows failed: " + e.getCause().getMessage(), e.getCause());
+        }
+    }
+
+    private void checkOwn(StepBatch b, int state, String what) {
+        if (closed) {
+            throw new IllegalStateException("tiered store is closed");
+        }
+        if (b.owner != this) {
+            throw new IllegalArgumentException("batch was made by another tiered store (use newBatch of this one)");
+        }
+        if (b.state != state) {
+            String[] names = {"open", "submitted", "gathered"};
+            throw new IllegalStateException(what + " needs a " + names[state] + " batch; this one is " + names[b.state]
+                    + " (order: submit, gather, apply)");
+        }
+    }
+
+    // ------------------------------------------------------------------ step boundaries, re-tiering
+
+    /** A step boundary ({@code step} steps done): the knob may retarget; rows move in bounded chunks. */
+    public void endStep(long step) {
+        endStep(step, true);
+    }
+
+    /**
+     * As {@link #endStep(long)}; with {@code move} false no row moves at this boundary (FAE keeps a
+     * window's classification valid until the window is trained).
+     */
+    public void endStep(long step, boolean move) {
+        if (knob != null) {
+            popularity.advanceTo(step);
+            KnobChoice choice = knob.onStep(step);
+            if (choice != null) {
+                lastChoice = choice;
+                retarget(choice.hotSet());
+            }
+        }
+        if (move) {
+            moveChunks(config.chunksPerStep());
+        }
+    }
+
+    /** Makes {@code target}'s rows the target hot set; rows move at the next step boundaries. */
+    public void retarget(HotSet target) {
+        if (config.resident()) {
+            throw new IllegalStateException("resident (device) mode keeps every row hot: there is nothing to re-tier");
+        }
+        hotSets.retarget(target);
+        HotSet current = hotSets.current();
+        fit(Math.max(current.totalHotRows(), target.totalHotRows()));
+        lastPromoted = 0;
+        lastDemoted = 0;
+        retierNanos = 0;
+        stallNanos = 0;
+    }
+
+    /**
+     * Chooses hot rows from the popularity counters now (as the knob would, with the current
+     * budget and the knob's objective) and moves them all before returning: how a run starts
+     * from a profile.
+     */
+    public KnobChoice chooseAndSettle() {
+        if (config.resident()) {
+            throw new IllegalStateException("resident (device) mode keeps every row hot");
+        }
+        KnobChoice c = new HotRowChooser(dev.ember.cache.knob.Hysteresis.ofMargin(config.margin())).choose(popularity, hotSets.current(),
+                budget.resolve(specs), config.mode());
+        lastChoice = c;
+        retarget(c.hotSet());
+        settle();
+        return c;
+    }
+
+    /** Moves rows until the current hot set is the target, ignoring the per-step bound. */
+    public void settle() {
+        while (!hotSets.settled()) {
+            if (moveChunks(Integer.MAX_VALUE) == 0) {
+                throw new IllegalStateException("re-tiering cannot finish: " + (hotSets.pendingPromotions()
+                        + hotSets.pendingDemotions()) + " moves wait for rows pinned by " + hotSets.pinnedBatches()
+                        + " in-flight batches (apply them first)");
+            }
+        }
+        fitAfterSettle();
+    }
+
+    /** Moves up to {@code chunks} chunks; returns the rows moved. */
+    private int moveChunks(int chunks) {
+        long start = System.nanoTime();
+        int moved = 0;
+        for (int c = 0; c < chunks && hotSets.planChunk(chunk); c++) {
+            try {
+                moveChunk();
+            } catch (RuntimeException e) {
+                hotSets.abort(chunk);
+                throw e;
+            }
+            moved += chunk.size();
+            lastPromoted += chunk.promoteCount();
+            lastDemoted += chunk.demoteCount();
+            hotSets.commit(chunk);
+        }
+        if (moved > 0) {
+            long took = System.nanoTime() - start;
+            retierNanos += took;
+            stallNanos = Math.max(stallNanos, took);
+            if (hotSets.settled()) {
+                fitAfterSettle();
+            }
+        }
+        return moved;
+    }
+
+    private void moveChunk() {
+        int i = 0;
+        while (i < chunk.demoteCount()) {
+            int t = chunk.demoteTable(i);
+            int n = 0;
+            while (i < chunk.demoteCount() && chunk.demoteTable(i) == t) {
+                moveRows[n++] = chunk.demoteRow(i++);
+            }
+            tier.demote(handle[t], moveRows, n, moveBuf, moveDirty);
+            writeBackDirty(t, n);
+        }
+        i = 0;
+        while (i < chunk.promoteCount()) {
+            int t = chunk.promoteTable(i);
+            int n = 0;
+            while (i < chunk.promoteCount() && chunk.promoteTable(i) == t) {
+                moveRows[n++] = chunk.promoteRow(i++);
+            }
+            cold.get(t).gather(moveRows, n, moveBuf);
+            tier.promote(handle[t], moveRows, n, moveBuf);
+        }
+    }
+
+    /** Puts the rows of {@code moveRows[0..n)} flagged in {@code moveDirty} (bytes in moveBuf) into the cold tier. */
+    private int writeBackDirty(int t, int n) {
+        return writeBackDirty(t, n, moveRows, moveDirty, moveBuf, dirtyRows, dirtyBuf);
+    }
+
+    private int writeBackDirty(int t, int n, long[] rows, boolean[] flags, ByteBuffer bytes, long[] outRows,
+                               ByteBuffer outBytes) {
+        int d = 0;
+        for (int k = 0; k < n; k++) {
+            if (flags[k]) {
+                outRows[d] = rows[k];
+                outBytes.put(d * rowBytes, bytes, k * rowBytes, rowBytes);
+                d++;
+            }
+        }
+        if (d > 0) {
+            cold.get(t).put(outRows, d, outBytes);
+        }
+        return d;
+    }
+
+    private void promoteAll(int t, RoaringBitmap rows) {
+        PeekableIntIterator it = rows.getIntIterator();
+        while (it.hasNext()) {
+            int n = 0;
+            while (n < IO_ROWS && it.hasNext()) {
+                ioRows[n++] = it.next();
+            }
+            cold.get(t).gather(ioRows, n, ioBuf);
+            tier.promote(handle[t], ioRows, n, ioBuf);
+        }
+    }
+
+    /** Copies every row of table {@code t} from the cold tier over its resident slots. */
+    private void loadResident(int t) {
+        long rows = specs.get(t).rows();
+        for (long r = 0; r < rows; ) {
+            int n = 0;
+            while (n < IO_ROWS && r < rows) {
+                ioRows[n++] = r++;
+            }
+            cold.get(t).gather(ioRows, n, ioBuf);
+            tier.write(handle[t], ioRows, n, ioBuf);
+        }
+    }
+
+    private long budgetRows() {
+        return budget.resolve(specs) / rowBytes;
+    }
+
+    /** Makes the hot tier hold at least {@code hotRows} rows plus the staging slots. */
+    private void fit(long hotRows) {
+        long slots = hotRows + stagingSlots;
+        if (tier.capacity() < slots) {
+            resizeTo(slots);
+        }
+    }
+
+    /** Once settled, gives back slots beyond the budget and the rows held. */
+    private void fitAfterSettle() {
+        long slots = Math.max(budgetRows(), hotSets.current().totalHotRows()) + stagingSlots;
+        if (tier.capacity() > slots && inFlight.isEmpty()) {
+            resizeTo(slots);
+        }
+    }
+
+    private void resizeTo(long slots) {
+        long bytes = Math.max(1, slots) * tier.bytesPerSlot();
+        tier.resize(bytes);
+        if (tier.capacity() < slots) {
+            tier.resize(bytes + tier.bytesPerSlot());
+        }
+        if (tier.capacity() < slots) {
+            throw new IllegalStateException("hot tier holds " + tier.capacity() + " slots for " + bytes + " bytes; "
+                    + slots + " are needed");
+        }
+    }
+
+    // ------------------------------------------------------------------ budget, reads, counters
+
+    /** The budget used from the knob's next evaluation on (safe from any thread). */
+    public void setBudget(Budget b) {
+        this.budget = java.util.Objects.requireNonNull(b, "budget");
+        if (knob != null) {
+            knob.setBudget(b);
+        }
+    }
+
+    public Budget budget() {
+        return budget;
+    }
+
+    public long budgetBytes() {
+        return budget.resolve(specs);
+    }
+
+    public HotSet hotSet() {
+        return hotSets.current();
+    }
+
+    public HotSets hotSets() {
+        return hotSets;
+    }
+
+    /** The online popularity counters (null in resident mode); fill them from a profile before {@link #chooseAndSettle}. */
+    public DecayingCounters popularity() {
+        return popularity;
+    }
+
+    public KnobChoice lastChoice() {
+        return lastChoice;
+    }
+
+    public KnobSchedule knob() {
+        return knob;
+    }
+
+    public TableCounters counters(int table) {
+        return counters[table];
+    }
+
+    public List<TableSpec> tables() {
+        return specs;
+    }
+
+    public HotTier tier() {
+        return tier;
+    }
+
+    public Store store() {
+        return store;
+    }
+
+    public TieredConfig config() {
+        return config;
+    }
+
+    long lastPromoted() {
+        return lastPromoted;
+    }
+
+    long lastDemoted() {
+        return lastDemoted;
+    }
+
+    double retierMillis() {
+        return retierNanos / 1e6;
+    }
+
+    double stallMillis() {
+        return stallNanos / 1e6;
+    }
+
+    /** Rows read from the cold tier for batches, all tables. */
+    public long rowsFetched() {
+        long n = 0;
+        for (TableCounters c : counters) {
+            n += c.rowsFetched();
+        }
+        return n;
+    }
+
+    /**
+     * Reads the current value of rows {@code ids[0..count)} of {@code table} from their owners
+     * into {@code out} (row {@code i} at {@code i*bytesPerRow}). Not while a batch is gathered.
+     */
+    public void read(int table, long[] ids, int count, ByteBuffer out) {
+        HotSet h = hotSets.current();
+        long[][] split = {new long[count], new long[count]};
+        int[][] pos = {new int[count], new int[count]};
+        int[] n = new int[2];
+        for (int i = 0; i < count; i++) {
+            int side = h.contains(table, ids[i]) ? 0 : 1;
+            split[side][n[side]] = ids[i];
+            pos[side][n[side]++] = i;
+        }
+        ByteBuffer rows = direct((long) Math.max(1, count) * rowBytes);
+        for (int side = 0; side < 2; side++) {
+            if (n[side] == 0) {
+                continue;
+            }
+            if (side == 0) {
+                tier.read(handle[table], split[0], n[0], rows, null);
+            } else {
+                cold.get(table).gather(split[1], n[1], rows);
+            }
+            for (int k = 0; k < n[side]; k++) {
+                out.put(pos[side][k] * rowBytes, rows, k * rowBytes, rowBytes);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ checkpoint
+
+    /**
+     * Writes dirty hot rows to the cold tier, then checkpoints the store with the caller's blobs
+     * and the tiering state. Batches may be submitted (their rows stay pinned) but none gathered.
+     */
+    public Manifest checkpoint(long step, long[] rngState, Map<String, byte[]> blobs) {
+        for (StepBatch b : inFlight) {
+            if (b.state == StepBatch.GATHERED) {
+                throw new IllegalStateException("checkpoint between gather and apply: apply the batch first");
+            }
+        }
+        HotSet current = hotSets.current();
+        for (int t = 0; t < tableCount; t++) {
+            if (config.resident()) {
+                long rows = specs.get(t).rows();
+                for (long r = 0; r < rows; ) {
+                    int n = 0;
+                    while (n < IO_ROWS && r < rows) {
+                        ioRows[n++] = r++;
+                    }
+                    writeBackHeld(t, n);
+                }
+            } else {
+                PeekableIntIterator it = current.rowsCopy(t).getIntIterator();
+                while (it.hasNext()) {
+                    int n = 0;
+                    while (n < IO_ROWS && it.hasNext()) {
+                        ioRows[n++] = it.next();
+                    }
+                    writeBackHeld(t, n);
+                }
+            }
+        }
+        Map<String, byte[]> all = new HashMap<>(blobs);
+        if (!config.resident()) {
+            if (knob != null) {
+                all.put(KNOB_BLOB, knob.toBytes()); // before the counters: it thaws them
+            }
+            all.put(COUNTERS_BLOB, popularity.toBytes());
+            all.put(HOT_SETS_BLOB, hotSets.toBytes());
+            all.put(STATS_BLOB, statsBytes());
+        }
+        return store.checkpoint(step, rngState, all);
+    }
+
+    private void writeBackHeld(int t, int n) {
+        tier.read(handle[t], ioRows, n, ioBuf, ioDirty);
+        int d = writeBackDirty(t, n, ioRows, ioDirty, ioBuf, ioDirtyRows, ioDirtyBuf);
+        if (d > 0) {
+            tier.clearDirty(handle[t], ioDirtyRows, d);
+        }
+    }
+
+    private byte[] statsBytes() {
+        try {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            DataOutputStream out = new DataOutputStream(bytes);
+            out.writeInt(STATS_MAGIC);
+            out.writeInt(tableCount);
+            for (TableCounters c : counters) {
+                out.writeLong(c.hotHits());
+                out.writeLong(c.coldMisses());
+                out.writeLong(c.rowsFetched());
+            }
+            out.flush();
+            return bytes.toByteArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private void readStats(byte[] blob) {
+        try {
+            DataInputStream in = new DataInputStream(new ByteArrayInputStream(blob));
+            if (in.readInt() != STATS_MAGIC || in.readInt() != tableCount) {
+                throw new IllegalArgumentException("tiered stats blob does not match the store's " + tableCount + " tables");
+            }
+            for (TableCounters c : counters) {
+                c.restore(in.readLong(), in.readLong(), in.readLong());
+            }
+        } catch (IOException e) {
+            throw new IllegalArgumentException("truncated tiered stats blob", e);
+        }
+    }
+
+    private static ByteBuffer direct(long bytes) {
+        return ByteBuffer.allocateDirect((int) Math.max(64, bytes)).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /**
+     * Stops prefetching and removes the MXBeans. Updates since the last {@link #checkpoint} that
+     * live only in the hot tier are not written back (the store rolls back to its checkpoint).
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (prefetcher != null) {
+            prefetcher.shutdownNow();
+        }
+        if (knob != null) {
+            knob.close();
+        }
+        if (mbeans != null) {
+            mbeans.close();
+            for (TableSpec s : specs) {
+                store.attachTierStats(s.name(), null);
+            }
+        }
+    }
+}

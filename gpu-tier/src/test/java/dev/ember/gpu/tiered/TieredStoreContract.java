@@ -1,0 +1,312 @@
+package dev.ember.gpu.tiered;
+
+import dev.ember.cache.batch.PooledBatch;
+import dev.ember.cache.hotset.HotSet;
+import dev.ember.cache.knob.Budget;
+import dev.ember.cache.knob.KnobMode;
+import dev.ember.cache.store.Store;
+import dev.ember.cache.store.StoreConfig;
+import dev.ember.cache.table.Optimizer;
+import dev.ember.cache.table.TableSpec;
+import dev.ember.cache.tiered.StepBatch;
+import dev.ember.cache.tiered.TieredConfig;
+import dev.ember.cache.tiered.TieredStore;
+import dev.ember.gpu.device.Device;
+import dev.ember.gpu.pool.SlotPool;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.LongConsumer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.roaringbitmap.RoaringBitmap;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The tiered store against a plain reference (one HashMap, no tiers), per device backend: the
+ * same random gathers, applies, budget changes and re-tierings give bit-identical pooled bags
+ * and rows; lookahead never changes a row.
+ */
+abstract class TieredStoreContract {
+    static final int DIM = 8;
+    static final float LR = 0.05f;
+    static final float EPS = 1e-8f;
+    static final long[] ROWS = {4000, 700, 2500};
+
+    @TempDir
+    Path dir;
+
+    private Device device;
+
+    protected abstract Device openDevice();
+
+    Device device() {
+        if (device == null) {
+            device = openDevice();
+        }
+        return device;
+    }
+
+    @AfterEach
+    void closeDevice() {
+        if (device != null) {
+            device.close();
+        }
+    }
+
+    static List<TableSpec> specs() {
+        List<TableSpec> s = new ArrayList<>();
+        for (int t = 0; t < ROWS.length; t++) {
+            s.add(new TableSpec("t" + t, ROWS[t], DIM, Optimizer.ROWWISE_ADAGRAD));
+        }
+        return s;
+    }
+
+    /** One tiered store over a fresh store and slot pool, closed together. */
+    final class Rig implements AutoCloseable {
+        final Store store;
+        final SlotPool pool;
+        final TieredStore tiered;
+
+        Rig(Store store, SlotPool pool, TieredStore tiered) {
+            this.store = store;
+            this.pool = pool;
+            this.tiered = tiered;
+        }
+
+        Rig(Path storeDir, TieredConfig config, boolean create) {
+            store = create
+                    ? Store.create(storeDir, StoreConfig.builder().tables(specs()).seed(42).threads(2).jmx(false).build())
+                    : Store.open(storeDir, StoreConfig.builder().jmx(false).build());
+            pool = new SlotPool(device(), specs().get(0).layout(), 64 * 1024);
+            tiered = TieredStore.open(store, pool, config);
+        }
+
+        /**
+         * Trains steps {@code [from, to)} of {@code w} with {@code depth} batches submitted ahead;
+         * checks each step's pooled bags against {@code ref} (and updates it) when non-null;
+         * {@code beforeStep} runs at each boundary before the step's batch is gathered.
+         */
+        void run(Workload w, long from, long to, int depth, ReferenceRows ref, LongConsumer beforeStep) {
+            int tables = ROWS.length;
+            ArrayDeque<StepBatch> free = new ArrayDeque<>();
+            ArrayDeque<StepBatch> queued = new ArrayDeque<>();
+            List<StepBatch> all = new ArrayList<>();
+            for (int i = 0; i <= depth; i++) {
+                StepBatch b = tiered.newBatch();
+                free.add(b);
+                all.add(b);
+            }
+            long next = from;
+            float[][] pooled = new float[tables][w.bags * DIM];
+            try {
+                for (long step = from; step < to; step++) {
+                    beforeStep.accept(step);
+                    while (next < to && next <= step + depth) {
+                        StepBatch b = free.removeFirst();
+                        for (int t = 0; t < tables; t++) {
+                            w.fill(next, t, b.ids(t));
+                        }
+                        tiered.submit(b);
+                        queued.addLast(b);
+                        next++;
+                    }
+                    StepBatch b = queued.removeFirst();
+                    tiered.gather(b, pooled);
+                    float[][] g = w.grads(step, tables);
+                    if (ref != null) {
+                        for (int t = 0; t < tables; t++) {
+                            PooledBatch ids = new PooledBatch(w.maxIds(), w.bags);
+                            w.fill(step, t, ids);
+                            float[] want = ref.pool(t, ids);
+                            assertArrayEquals(want, Arrays.copyOf(pooled[t], want.length),
+                                    "pooled bags of table " + t + " at step " + step);
+                            ref.apply(t, ids, g[t], LR, EPS);
+                        }
+                    }
+                    tiered.apply(b, g, LR, EPS);
+                    free.addLast(b);
+                    tiered.endStep(step + 1);
+                }
+            } finally {
+                all.forEach(StepBatch::close);
+            }
+        }
+
+        /** Every row of every table as the tiered store serves it now. */
+        float[][][] allRows() {
+            int rowFloats = specs().get(0).layout().floatsPerRow();
+            float[][][] out = new float[ROWS.length][][];
+            for (int t = 0; t < ROWS.length; t++) {
+                int n = (int) ROWS[t];
+                long[] ids = new long[n];
+                for (int i = 0; i < n; i++) {
+                    ids[i] = i;
+                }
+                ByteBuffer buf = ByteBuffer.allocateDirect(n * rowFloats * 4).order(ByteOrder.LITTLE_ENDIAN);
+                tiered.read(t, ids, n, buf);
+                out[t] = new float[n][rowFloats];
+                for (int i = 0; i < n; i++) {
+                    for (int c = 0; c < rowFloats; c++) {
+                        out[t][i][c] = buf.getFloat((i * rowFloats + c) * 4);
+                    }
+                }
+            }
+            return out;
+        }
+
+        @Override
+        public void close() {
+            tiered.close();
+            pool.close();
+            store.close();
+        }
+    }
+
+    static TieredConfig config(Workload w, int knobPeriod, int knobLag) {
+        return TieredConfig.defaults(Budget.ofBytes(300L * 36), w.bags).withBatch(w.bags, w.maxIds())
+                .withKnob(knobPeriod, knobLag).withChunks(64, 2).withMode(KnobMode.CACHE);
+    }
+
+    static void assertRowsEqual(ReferenceRows ref, float[][][] rows) {
+        for (int t = 0; t < ROWS.length; t++) {
+            for (int i = 0; i < ROWS[t]; i++) {
+                assertArrayEquals(ref.row(t, i), rows[t][i], "table " + t + " row " + i);
+            }
+        }
+    }
+
+    @Test
+    void matchesTheReferenceThroughBudgetChangesAndRetiering() {
+        Workload w = new Workload(7, ROWS, 64, DIM);
+        ReferenceRows ref = new ReferenceRows(specs(), 42);
+        SplittableRandom rnd = new SplittableRandom(3);
+        try (Rig rig = new Rig(dir.resolve("s"), config(w, 4, 1), true)) {
+            rig.run(w, 0, 60, 0, ref, step -> {
+                if (step == 15) {
+                    rig.tiered.setBudget(Budget.ofFraction(0.2));
+                } else if (step == 30) {
+                    rig.tiered.setBudget(Budget.ofBytes(50L * 36));
+                } else if (step == 45) {
+                    // An explicit random target, beside the knob's.
+                    RoaringBitmap[] maps = new RoaringBitmap[ROWS.length];
+                    for (int t = 0; t < maps.length; t++) {
+                        maps[t] = new RoaringBitmap();
+                        for (int i = 0; i < 40; i++) {
+                            maps[t].add(rnd.nextInt((int) ROWS[t]));
+                        }
+                    }
+                    rig.tiered.retarget(HotSet.of(0, specs(), maps));
+                }
+            });
+            assertTrue(rig.tiered.hotSet().generation() > 3, "rows were re-tiered: " + rig.tiered.hotSet());
+            long hits = 0;
+            long misses = 0;
+            for (int t = 0; t < ROWS.length; t++) {
+                hits += rig.tiered.counters(t).hotHits();
+                misses += rig.tiered.counters(t).coldMisses();
+            }
+            assertTrue(hits > 0 && misses > 0, "both tiers served ids: " + hits + " hot, " + misses + " cold");
+            assertRowsEqual(ref, rig.allRows());
+        }
+    }
+
+    @Test
+    void lookaheadGivesTheSameRowsAsDepthZeroWithRetieringEveryStep() {
+        Workload w = new Workload(11, ROWS, 48, DIM);
+        ReferenceRows ref = new ReferenceRows(specs(), 42);
+        TieredConfig c = config(w, 1, 0).withChunks(32, 1);
+        float[][][] depth0;
+        try (Rig rig = new Rig(dir.resolve("d0"), c, true)) {
+            rig.run(w, 0, 40, 0, ref, step -> { });
+            depth0 = rig.allRows();
+        }
+        assertRowsEqual(ref, depth0);
+        try (Rig rig = new Rig(dir.resolve("d3"), c.withPrefetchThreads(2), true)) {
+            rig.run(w, 0, 40, 3, null, step -> { });
+            assertTrue(rig.tiered.hotSets().deferredMoves() > 0, "lookahead pinned rows that moves had to wait for");
+            float[][][] depth3 = rig.allRows();
+            for (int t = 0; t < ROWS.length; t++) {
+                for (int i = 0; i < ROWS[t]; i++) {
+                    assertArrayEquals(depth0[t][i], depth3[t][i], "table " + t + " row " + i);
+                }
+            }
+        }
+    }
+
+    @Test
+    void residentRowsMatchTheReferenceAndResumeFromACheckpoint() {
+        Workload w = new Workload(13, ROWS, 32, DIM);
+        ReferenceRows ref = new ReferenceRows(specs(), 42);
+        TieredConfig c = config(w, 0, 0).withResident(true);
+        Path s = dir.resolve("resident");
+        try (Rig rig = new Rig(s, c, true)) {
+            rig.run(w, 0, 15, 0, ref, step -> { });
+            assertEquals(0, rig.tiered.rowsFetched(), "resident rows never come from the cold tier");
+            rig.tiered.checkpoint(15, new long[0], Map.of());
+            rig.run(w, 15, 18, 0, null, step -> { }); // after the checkpoint: rolled back at reopen
+        }
+        try (Rig rig = new Rig(s, c, false)) {
+            assertRowsEqual(ref, rig.allRows());
+            rig.run(w, 15, 25, 0, ref, step -> { });
+            assertRowsEqual(ref, rig.allRows());
+        }
+    }
+
+    @Test
+    void checkpointCloseReopenRestoresHotSetCountersKnobAndEveryValue() {
+        Workload w = new Workload(5, ROWS, 32, DIM);
+        TieredConfig c = config(w, 5, 2);
+        Path s = dir.resolve("ck");
+        float[][][] rows;
+        HotSet hot;
+        byte[] popularity;
+        byte[] knob;
+        long[] hits = new long[ROWS.length];
+        long[] misses = new long[ROWS.length];
+        try (Rig rig = new Rig(s, c, true)) {
+            rig.run(w, 0, 23, 1, null, step -> { });
+            rig.tiered.checkpoint(23, new long[] {9}, Map.of("caller", new byte[] {1, 2, 3}));
+            rows = rig.allRows();
+            hot = rig.tiered.hotSet();
+            knob = rig.tiered.knob().toBytes();
+            popularity = rig.tiered.popularity().toBytes();
+            for (int t = 0; t < ROWS.length; t++) {
+                hits[t] = rig.tiered.counters(t).hotHits();
+                misses[t] = rig.tiered.counters(t).coldMisses();
+            }
+            assertTrue(hot.totalHotRows() > 0, "the knob chose hot rows before the checkpoint");
+            // Updates after the checkpoint are not kept.
+            rig.run(w, 23, 27, 0, null, step -> { });
+        }
+        try (Rig rig = new Rig(s, c, false)) {
+            assertEquals(23, rig.store.lastCheckpoint().step());
+            assertArrayEquals(new byte[] {1, 2, 3}, rig.store.lastCheckpoint().blobs().get("caller"));
+            assertEquals(hot.generation(), rig.tiered.hotSet().generation());
+            assertTrue(hot.sameRows(rig.tiered.hotSet()), "hot set restored");
+            for (int t = 0; t < ROWS.length; t++) {
+                assertEquals(hot.hotRows(t), rig.pool.rowCount(t), "hot rows of table " + t + " back in the hot tier");
+                assertEquals(hits[t], rig.tiered.counters(t).hotHits());
+                assertEquals(misses[t], rig.tiered.counters(t).coldMisses());
+            }
+            assertArrayEquals(popularity, rig.tiered.popularity().toBytes(), "popularity counters restored");
+            assertArrayEquals(knob, rig.tiered.knob().toBytes(), "knob restored");
+            float[][][] back = rig.allRows();
+            for (int t = 0; t < ROWS.length; t++) {
+                for (int i = 0; i < ROWS[t]; i++) {
+                    assertArrayEquals(rows[t][i], back[t][i], "table " + t + " row " + i);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,153 @@
+package dev.ember.trainer.train;
+
+import dev.ember.cache.tiered.StepBatch;
+import dev.ember.cache.tiered.TieredStore;
+import dev.ember.trainer.data.Batch;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The {@code cache}, {@code device} and {@code fae} modes' path: every batch through one
+ * {@link TieredStore}, which routes each id to its single owner (hot tier on the device, or the
+ * cold tier through the host) and keeps the arithmetic of the {@code baseline} path, so the
+ * three give bit-identical models on one backend.
+ *
+ * <p>{@code cache}: batches announced ahead ({@link #prefetch}) are submitted at once, so their
+ * misses are read on CPU threads while earlier batches train; rows re-tier at every step
+ * boundary. {@code fae}: rows move only when the batch source says so (between its windows),
+ * so a batch it classified all-hot makes no host gather; {@link #expectHot} lets this path count
+ * that promise ({@link PathCounters#hotBatchHostGathers}).
+ */
+public final class TieredEmbeddings implements EmbeddingPath {
+    private final TieredStore store;
+    private final int tables;
+    private final int depth;
+    private final boolean moveEachStep;
+    private final ArrayDeque<StepBatch> free = new ArrayDeque<>();
+    private final ArrayDeque<StepBatch> queued = new ArrayDeque<>();
+    private final List<StepBatch> all = new ArrayList<>();
+    private final PathCounters counters = new PathCounters();
+    private StepBatch current;
+    private boolean expectHot;
+    private long step;
+
+    /**
+     * @param depth        batches announced ahead of the one trained (cache mode's lookahead)
+     * @param moveEachStep whether rows re-tier at every step boundary (false: fae, between windows)
+     * @param step         steps already trained (a resumed run)
+     */
+    public TieredEmbeddings(TieredStore store, int tables, int depth, boolean moveEachStep, long step) {
+        if (store.tables().size() < tables) {
+            throw new IllegalArgumentException("store has " + store.tables().size() + " tables, the data needs " + tables);
+        }
+        this.store = store;
+        this.tables = tables;
+        this.depth = depth;
+        this.moveEachStep = moveEachStep;
+        this.step = step;
+        for (int i = 0; i <= depth; i++) {
+            StepBatch b = store.newBatch();
+            all.add(b);
+            free.add(b);
+        }
+    }
+
+    public TieredStore store() {
+        return store;
+    }
+
+    /** The batch source's classification of the next batch looked up: all its ids hot. */
+    public void expectHot(boolean hot) {
+        this.expectHot = hot;
+    }
+
+    @Override
+    public int lookahead() {
+        return depth;
+    }
+
+    @Override
+    public void prefetch(Batch upcoming) {
+        StepBatch b = free.pollFirst();
+        if (b == null) {
+            throw new IllegalStateException("more than " + depth + " batches announced ahead");
+        }
+        for (int t = 0; t < tables; t++) {
+            ColdEmbeddings.fill(b.ids(t), upcoming, t);
+        }
+        store.submit(b);
+        queued.addLast(b);
+    }
+
+    @Override
+    public void lookup(Batch batch, float[][] pooled) {
+        if (current != null) {
+            throw new IllegalStateException("lookup before the last batch's update");
+        }
+        if (queued.isEmpty()) {
+            prefetch(batch);
+        }
+        StepBatch b = queued.pollFirst();
+        long start = System.nanoTime();
+        store.gather(b, pooled);
+        if (b.coldIds() > 0) {
+            counters.coldGatherNanos.add(System.nanoTime() - start);
+        }
+        counters.hotIds.add(b.hotIds());
+        counters.coldIds.add(b.coldIds());
+        counters.hostGathers.add(b.coldIds());
+        current = b;
+    }
+
+    @Override
+    public void update(float[][] grads, float learningRate) {
+        StepBatch b = current;
+        if (b == null) {
+            throw new IllegalStateException("update without a lookup");
+        }
+        int size = b.bagCount();
+        counters.samples.add(size);
+        if (b.allHot()) {
+            counters.hotBatches.increment();
+            counters.hotSamples.add(size);
+        } else {
+            counters.coldBatches.increment();
+        }
+        if (expectHot) {
+            counters.hotBatchHostGathers.add(b.coldIds());
+        }
+        store.apply(b, grads, learningRate, Trainer.EMBEDDING_EPS);
+        current = null;
+        free.addLast(b);
+        step++;
+        store.endStep(step, moveEachStep);
+    }
+
+    @Override
+    public void lookupForward(Batch batch, float[][] pooled) {
+        if (current != null || !queued.isEmpty()) {
+            throw new IllegalStateException("a forward-only lookup while training batches are in flight");
+        }
+        prefetch(batch);
+        StepBatch b = queued.pollFirst();
+        store.gather(b, pooled);
+        counters.hotIds.add(b.hotIds());
+        counters.coldIds.add(b.coldIds());
+        counters.hostGathers.add(b.coldIds());
+        store.discard(b);
+        free.addLast(b);
+    }
+
+    @Override
+    public PathCounters counters() {
+        return counters;
+    }
+
+    /** Closes the batches and the tiered store (not the store or the hot tier under it). */
+    @Override
+    public void close() {
+        all.forEach(StepBatch::close);
+        store.close();
+    }
+}
