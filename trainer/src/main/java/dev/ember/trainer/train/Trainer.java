@@ -10,6 +10,8 @@ import dev.ember.cache.table.Optimizer;
 import dev.ember.cache.table.TableSpec;
 import dev.ember.cache.tiered.TieredConfig;
 import dev.ember.cache.tiered.TieredStore;
+import dev.ember.gpu.device.Backend;
+import dev.ember.gpu.device.CudaDevice;
 import dev.ember.gpu.device.Device;
 import dev.ember.gpu.device.DeviceSelector;
 import dev.ember.gpu.pool.SlotPool;
@@ -22,6 +24,7 @@ import dev.ember.trainer.model.ModelState;
 import dev.ember.trainer.model.OptimizerSettings;
 import dev.ember.trainer.model.StepLoss;
 import dev.ember.trainer.model.cpu.CpuDenseBackend;
+import dev.ember.trainer.model.cuda.CudaDenseBackend;
 import java.nio.file.Files;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -104,7 +107,7 @@ public final class Trainer {
         try (Store store = openStore(data, tables);
              HotRig rig = openHot(store);
              EmbeddingPath path = openPath(store, rig, tables);
-             DenseBackend backend = new CpuDenseBackend(initialModel(store), batchSize, settings.threads())) {
+             DenseBackend backend = openDense(rig.device, initialModel(store), batchSize)) {
             long first = settings.resume() && store.lastCheckpoint() != null ? store.lastCheckpoint().step() : 0;
             double profileSeconds = 0;
             TieredStore tiered = path instanceof TieredEmbeddings te ? te.store() : null;
@@ -180,7 +183,8 @@ public final class Trainer {
             Batch evalBatch = spare.isEmpty() ? new Batch(batchSize) : spare.peekFirst();
             Evaluation eval = Evaluation.run(data.test(), batchSize, settings.evalSamples(), path, backend, evalBatch, pooled);
             PathCounters c = path.counters();
-            String device = rig.device == null ? "host" : rig.device.backend().id();
+            String device = rig.device.backend().id() + (backend instanceof CpuDenseBackend && rig.device.backend() != Backend.HOST
+                    ? "+cpu-mlp" : "");
             long promoted = tiered == null ? 0 : tiered.hotSets().promotedRows();
             long demoted = tiered == null ? 0 : tiered.hotSets().demotedRows();
             return new ModeResult(mode.label(), device, step, trained, batchSize, seconds,
@@ -191,11 +195,19 @@ public final class Trainer {
         }
     }
 
-    private HotRig openHot(Store store) {
-        if (!settings.mode().tiered()) {
-            return new HotRig(null, null);
+    /** The MLPs run where the device is: cuBLAS on CUDA; plain Java on the host and beside OpenCL. */
+    private DenseBackend openDense(Device device, ModelState initial, int batchSize) {
+        if (device instanceof CudaDevice cuda) {
+            return new CudaDenseBackend(cuda, initial, batchSize);
         }
+        return new CpuDenseBackend(initial, batchSize, settings.threads());
+    }
+
+    private HotRig openHot(Store store) {
         Device device = DeviceSelector.open(settings.device());
+        if (!settings.mode().tiered()) {
+            return new HotRig(device, null);
+        }
         try {
             SlotPool pool = new SlotPool(device, store.tables().get(0).spec().layout(), 1 << 20);
             return new HotRig(device, pool);
