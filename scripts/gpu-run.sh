@@ -36,11 +36,12 @@ while [[ $# -gt 0 ]]; do
     train)
       shift
       # shellcheck disable=SC2086
-      (cd /tmp && /usr/bin/time -v "$e/ember" train --no-progress --data /tmp/data.tsv --run-dir /tmp/ember-run $1) \
+      start=$SECONDS
+      (cd /tmp && timeout 330 "$e/ember" train --no-progress --data /tmp/data.tsv --run-dir /tmp/ember-run $1) \
         > "$out/train-stdout.txt" 2> "$out/train-stderr.txt"
-      echo "train exit: $?"
+      echo "train exit: $? after $((SECONDS - start)) s"
       grep -v '^\[' "$out/train-stdout.txt" | tail -12
-      grep -E "Maximum resident|Elapsed|Exception|Error" "$out/train-stderr.txt" | head -8
+      grep -E "Exception|Error|device:" "$out/train-stderr.txt" | head -8
       ;;
     *) echo "unknown step $1"; exit 2 ;;
   esac
