@@ -28,15 +28,14 @@ import static dev.ember.gpu.device.UnsafeMemory.UNSAFE;
  * fork-join tasks was tried and measured slower for promotion: 10.7 against 16.7 GB/s.)
  * Resident ({@code device} mode) tables need neither: slot = base + row.
  */
-final class RowSlotMap implements AutoCloseable {
+public final class RowSlotMap implements AutoCloseable {
     private static final long EMPTY = -1L;
     private static final int ENTRY = 16;
-
     private long table;
     private int mask;
     private int size;
 
-    RowSlotMap(int expected) {
+    public RowSlotMap(int expected) {
         int cap = Math.max(16, Integer.highestOneBit(Math.max(1, expected) * 2 - 1) << 1);
         allocate(cap);
     }
@@ -49,12 +48,12 @@ final class RowSlotMap implements AutoCloseable {
         }
     }
 
-    int size() {
+    public int size() {
         return size;
     }
 
     /** The slot of {@code row}, or -1. */
-    int get(long row) {
+    public int get(long row) {
         int i = hash(row) & mask;
         while (true) {
             long a = table + (long) i * ENTRY;
@@ -70,10 +69,14 @@ final class RowSlotMap implements AutoCloseable {
     }
 
     /** Maps {@code row} to {@code slot}; returns false (and changes nothing) if the row is mapped. */
-    boolean putIfAbsent(long row, int slot) {
+    public boolean putIfAbsent(long row, int slot) {
         if (2 * (size + 1) > mask + 1) {
             grow();
         }
+        return insert(row, slot);
+    }
+
+    private boolean insert(long row, int slot) {
         int i = hash(row) & mask;
         while (true) {
             long a = table + (long) i * ENTRY;
@@ -109,7 +112,7 @@ final class RowSlotMap implements AutoCloseable {
     }
 
     /** Unmaps {@code row}; returns its slot or -1. */
-    int remove(long row) {
+    public int remove(long row) {
         int i = hash(row) & mask;
         while (true) {
             long a = table + (long) i * ENTRY;
@@ -128,7 +131,7 @@ final class RowSlotMap implements AutoCloseable {
     }
 
     /** Calls {@code visitor} for every (row, slot). The map must not change meanwhile. */
-    void forEach(Visitor visitor) {
+    public void forEach(Visitor visitor) {
         for (long i = 0; i <= mask; i++) {
             long a = table + i * ENTRY;
             long k = UNSAFE.getLong(a);
@@ -138,7 +141,7 @@ final class RowSlotMap implements AutoCloseable {
         }
     }
 
-    interface Visitor {
+    public interface Visitor {
         void visit(long row, int slot);
     }
 
@@ -177,7 +180,7 @@ final class RowSlotMap implements AutoCloseable {
             long a = old + i * ENTRY;
             long k = UNSAFE.getLong(a);
             if (k != EMPTY) {
-                putIfAbsent(k, UNSAFE.getInt(a + 8));
+                insert(k, UNSAFE.getInt(a + 8));
             }
         }
         UnsafeMemory.free(old);

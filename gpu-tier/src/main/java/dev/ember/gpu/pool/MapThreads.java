@@ -1,0 +1,133 @@
+package dev.ember.gpu.pool;
+
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The pool's map threads: {@code T} persistent daemon threads (a power of two; none when 1)
+ * that run one {@link RowSlotStripes} call at a time, thread {@code w} on the stripes
+ * {@code s} with {@code s % T == w}. With no threads the caller does each chunk itself.
+ *
+ * <p>Why: one probe of a multi-megabyte map costs ~15 ns a row on the GPU machine's host (a
+ * cache miss), which held promotion and demotion to 14-52% of the pinned copy bandwidth; the copy
+ * engine needs about 5 ns a row at dim 64. (16 stripes run as fork-join tasks per 16K-row chunk
+ * measured slower than one thread: a wake-up per task per chunk.) Here threads wake once per call
+ * (spin, then park), never wait for the caller, and publish their progress per chunk of rows, so
+ * the pool copies chunk {@code k} while the threads map chunk {@code k + 1}.
+ *
+ * <pre>
+ *  progress: | thread 0: long, 15 longs pad | thread 1: ... |   chunks of the current call done
+ *  failures: | thread 0: int, 15 ints pad   | ...           |   rows that failed so far
+ * </pre>
+ */
+final class MapThreads implements AutoCloseable {
+    private static final int SPINS = 20_000;
+    private static final int PAD = 16;
+
+    private final Thread[] threads;
+    private final int step;
+    private final AtomicLongArray progress;
+    private final int[] failures;
+    private RowSlotStripes call;
+    private volatile int generation;
+    private volatile boolean closed;
+
+    MapThreads(int count, String name) {
+        if (Integer.bitCount(count) != 1) {
+            throw new IllegalArgumentException("map threads must be a power of two, got " + count);
+        }
+        step = count;
+        progress = new AtomicLongArray(count * PAD);
+        failures = new int[count * PAD];
+        threads = new Thread[count == 1 ? 0 : count];
+        for (int w = 0; w < threads.length; w++) {
+            final int id = w;
+            threads[w] = new Thread(() -> loop(id), name + "-" + w);
+            threads[w].setDaemon(true);
+            threads[w].start();
+        }
+    }
+
+    /** Stripes a table needs so that these threads can share its rows. */
+    int stripes() {
+        return step;
+    }
+
+    /** Starts {@code stripes}' prepared call; wait for it chunk by chunk with {@link #awaitChunk}, to the last. */
+    void start(RowSlotStripes stripes) {
+        call = stripes;
+        for (int w = 0; w < step; w++) {
+            progress.set(w * PAD, 0);
+            failures[w * PAD] = 0;
+        }
+        if (threads.length == 0) {
+            return;
+        }
+        generation = generation + 1; // publishes the call
+        for (Thread t : threads) {
+            LockSupport.unpark(t);
+        }
+    }
+
+    /** Waits until chunk {@code k} (from 0) of the call is done; returns whether any row so far failed. */
+    boolean awaitChunk(int k) {
+        if (threads.length == 0) {
+            failures[0] += call.work(0, 1, k);
+            return failures[0] > 0;
+        }
+        boolean failed = false;
+        for (int w = 0; w < threads.length; w++) {
+            int i = w * PAD;
+            for (int spins = 0; progress.get(i) <= k; spins++) {
+                if (spins < SPINS) {
+                    Thread.onSpinWait();
+                } else {
+                    Thread.yield();
+                }
+            }
+            failed |= failures[i] > 0;
+        }
+        return failed;
+    }
+
+    /** Waits for the rest of the call from chunk {@code k}; returns whether any row failed. */
+    boolean awaitFrom(int k) {
+        boolean failed = false;
+        for (int chunks = call.chunks(); k < chunks; k++) {
+            failed |= awaitChunk(k);
+        }
+        return failed;
+    }
+
+    private void loop(int w) {
+        int seen = 0;
+        int spins = 0;
+        while (!closed) {
+            int g = generation;
+            if (g == seen) {
+                if (spins++ < SPINS) {
+                    Thread.onSpinWait();
+                } else {
+                    LockSupport.park(this);
+                }
+                continue;
+            }
+            seen = g;
+            spins = 0;
+            RowSlotStripes c = call;
+            int i = w * PAD;
+            for (int k = 0, chunks = c.chunks(); k < chunks; k++) {
+                failures[i] += c.work(w, step, k);
+                progress.set(i, k + 1); // publishes the chunk's slots, flags and failures
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        for (Thread t : threads) {
+            LockSupport.unpark(t);
+        }
+    }
+}
