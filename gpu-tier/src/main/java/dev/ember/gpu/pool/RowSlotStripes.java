@@ -29,6 +29,9 @@ final class RowSlotStripes implements AutoCloseable {
     private long slotStack;
     private int fromStack;
     private long firstBump;
+    private long copyFrom;
+    private long[] copyTo;
+    private int rowBytes;
 
     /** {@code count} stripes (a power of two) for a table expected to hold {@code expected} rows. */
     RowSlotStripes(int count, int expected) {
@@ -99,6 +102,31 @@ final class RowSlotStripes implements AutoCloseable {
         this.slotStack = slotStack;
         this.fromStack = fromStack;
         this.firstBump = firstBump;
+        this.copyFrom = 0;
+    }
+
+    /**
+     * Makes the prepared call also copy each chunk's rows ({@code rowBytes} each) from
+     * {@code from} (row 0) into {@code to[k % to.length]} before mapping the chunk; see
+     * {@link MapThreads#copyChunk}.
+     */
+    void copyRows(long from, long[] to, int rowBytes) {
+        this.copyFrom = from;
+        this.copyTo = to;
+        this.rowBytes = rowBytes;
+    }
+
+    boolean copies() {
+        return copyFrom != 0;
+    }
+
+    /** Copies share {@code w} of {@code step} of chunk {@code k}'s rows into its staging. */
+    void copy(int w, int step, int k) {
+        int from = k * chunkRows;
+        int n = Math.min(count, from + chunkRows) - from;
+        long a = (long) n * w / step;
+        long b = (long) n * (w + 1) / step;
+        UNSAFE.copyMemory(copyFrom + (from + a) * rowBytes, copyTo[k % copyTo.length] + a * rowBytes, (b - a) * rowBytes);
     }
 
     int chunks() {

@@ -92,6 +92,7 @@ public final class SlotPool implements HotTier {
     private PinnedBuffer moveStage;
     private int stageRows;
     private final MapThreads mapThreads;
+    private final long[] stagingAddresses = new long[2];
     private final List<PinnedBuffer> rowBuffers = new ArrayList<>();
 
     // Staging for moves: two chunks, each | rows | slots (int) | flags (byte) | on both sides.
@@ -174,6 +175,8 @@ public final class SlotPool implements HotTier {
                 chunkDone[h] = track(made, device.newEvent());
             }
             this.probe = track(made, device.allocatePinned(16));
+            stagingAddresses[0] = pinned[0].address();
+            stagingAddresses[1] = pinned[1].address();
             DeviceBuffer[] slots = allocateSlots(cap);
             weights = slots[0];
             state = slots[1];
@@ -501,13 +504,18 @@ public final class SlotPool implements HotTier {
         long firstBump = next;
         byte[] bad = badScratch(count);
         t.map.prepare(RowSlotStripes.Op.PUT, rows, null, bad, count, chunkRows, stackPart, fromStack, firstBump);
-        mapThreads.start(t.map);
         long slots = stage.address();
         UNSAFE.copyMemory(stackPart, slots, 4L * fromStack);
         for (int i = fromStack; i < count; i++) {
             UNSAFE.putInt(slots + 4L * i, (int) (firstBump + i - fromStack));
         }
         ByteBuffer source = src.duplicate();
+        // From plain direct memory the map threads also stage the rows, each a share of a chunk.
+        boolean threadsStage = direct == null && src.isDirect();
+        if (threadsStage) {
+            t.map.copyRows(UnsafeMemory.address(src), stagingAddresses, rowBytes);
+        }
+        mapThreads.start(t.map);
         beginTransfer();
         boolean failed;
         try {
@@ -518,7 +526,11 @@ public final class SlotPool implements HotTier {
                     device.copyToDevice(direct, directBase + (long) start * rowBytes, stagedRows[h], 0, (long) n * rowBytes, transfer);
                 } else {
                     chunkDone[h].synchronize();
-                    pinned[h].buffer().put(0, source, start * rowBytes, n * rowBytes);
+                    if (threadsStage) {
+                        mapThreads.copyChunk(k);
+                    } else {
+                        pinned[h].buffer().put(0, source, start * rowBytes, n * rowBytes);
+                    }
                     device.copyToDevice(pinned[h], 0, stagedRows[h], 0, (long) n * rowBytes, transfer);
                 }
                 device.copyToDevice(stage, 4L * start, stagedSlots[h], 0, 4L * n, transfer);
