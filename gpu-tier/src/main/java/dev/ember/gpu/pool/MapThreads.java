@@ -33,6 +33,8 @@ final class MapThreads implements AutoCloseable {
     private final AtomicLongArray copied;
     private final int[] failures;
     private RowSlotStripes call;
+    /** Each thread's row indices of the chunk at hand (the caller's is the last). */
+    private final int[][] mine;
     private volatile int generation;
     /** Chunks whose staging the threads may fill (the caller opens one when the device is done with it). */
     private volatile int stagingOpen;
@@ -46,6 +48,7 @@ final class MapThreads implements AutoCloseable {
         progress = new AtomicLongArray(count * PAD);
         copied = new AtomicLongArray(count * PAD);
         failures = new int[count * PAD];
+        mine = new int[count + 1][0];
         threads = new Thread[count == 1 ? 0 : count];
         for (int w = 0; w < threads.length; w++) {
             final int id = w;
@@ -63,6 +66,11 @@ final class MapThreads implements AutoCloseable {
     /** Starts {@code stripes}' prepared call; wait for it chunk by chunk with {@link #awaitChunk}, to the last. */
     void start(RowSlotStripes stripes) {
         call = stripes;
+        if (stripes.chunks() == 0) {
+            // Nothing to wait for, so nothing is published: a call the caller does not wait for
+            // could still be running (or not yet seen) when the next call's fields are written.
+            return;
+        }
         for (int w = 0; w < step; w++) {
             progress.set(w * PAD, 0);
             copied.set(w * PAD, 0);
@@ -103,7 +111,7 @@ final class MapThreads implements AutoCloseable {
     /** Waits until chunk {@code k} (from 0) of the call is done; returns whether any row so far failed. */
     boolean awaitChunk(int k) {
         if (threads.length == 0) {
-            failures[0] += call.work(0, 1, k);
+            failures[0] += call.work(0, 1, k, mine(step, call));
             return failures[0] > 0;
         }
         boolean failed = false;
@@ -129,6 +137,13 @@ final class MapThreads implements AutoCloseable {
             failed |= awaitChunk(k);
         }
         return failed;
+    }
+
+    private int[] mine(int w, RowSlotStripes c) {
+        if (mine[w].length < c.chunkRows()) {
+            mine[w] = new int[c.chunkRows()];
+        }
+        return mine[w];
     }
 
     private void loop(int w) {
@@ -161,7 +176,7 @@ final class MapThreads implements AutoCloseable {
                     c.copy(w, step, k);
                     copied.set(i, k + 1); // publishes the staged bytes
                 }
-                failures[i] += c.work(w, step, k);
+                failures[i] += c.work(w, step, k, mine(w, c));
                 progress.set(i, k + 1); // publishes the chunk's slots, flags and failures
             }
         }

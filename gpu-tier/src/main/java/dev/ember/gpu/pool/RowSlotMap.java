@@ -28,12 +28,13 @@ import static dev.ember.gpu.device.UnsafeMemory.UNSAFE;
  * fork-join tasks was tried and measured slower for promotion: 10.7 against 16.7 GB/s.)
  * Resident ({@code device} mode) tables need neither: slot = base + row.
  */
-public final class RowSlotMap implements AutoCloseable {
+public final class RowSlotMap extends RowSlotMapFields implements AutoCloseable {
     private static final long EMPTY = -1L;
     private static final int ENTRY = 16;
-    private long table;
-    private int mask;
-    private int size;
+    // Padding after the fields (the superclasses pad before them): the stripes of one table are
+    // written by different threads at once, and their objects sit side by side on the heap.
+    long p10, p11, p12, p13, p14, p15, p16, p17;
+
 
     public RowSlotMap(int expected) {
         int cap = Math.max(16, Integer.highestOneBit(Math.max(1, expected) * 2 - 1) << 1);
@@ -198,4 +199,16 @@ public final class RowSlotMap implements AutoCloseable {
             table = 0;
         }
     }
+}
+
+/** Padding before {@link RowSlotMapFields} (Agrona's layout trick: superclass fields come first). */
+abstract class RowSlotMapPadding {
+    long p00, p01, p02, p03, p04, p05, p06, p07;
+}
+
+/** The mutable fields of a {@link RowSlotMap}, padded on both sides against false sharing. */
+abstract class RowSlotMapFields extends RowSlotMapPadding {
+    long table;
+    int mask;
+    int size;
 }

@@ -136,31 +136,35 @@ final class RowSlotStripes implements AutoCloseable {
     /**
      * Does the rows of chunk {@code k} that fall in stripes {@code w, w + step, ...} (the
      * threads' share when {@code step == stripeCount()}, everything when {@code w = 0, step = 1});
-     * returns how many failed.
+     * returns how many failed. {@code mine} (at least {@link #chunkRows()} ints) collects the
+     * share's indices first, without a branch per row: a branch taken one time in eight
+     * mispredicts often, and every thread walks every row of the chunk.
      */
-    int work(int w, int step, int k) {
+    int work(int w, int step, int k, int[] mine) {
         int from = k * chunkRows;
         int to = Math.min(count, from + chunkRows);
-        int failed = 0;
         int mask = step - 1;
+        int n = 0;
         for (int i = from; i < to; i++) {
+            mine[n] = i;
+            n += (stripe(rows[i]) & mask) == w ? 1 : 0;
+        }
+        int failed = 0;
+        for (int j = 0; j < n; j++) {
+            int i = mine[j];
             long row = rows[i];
-            int s = stripe(row);
-            if ((s & mask) != w) {
-                continue;
-            }
-            RowSlotMap m = stripes[s];
+            RowSlotMap m = stripes[stripe(row)];
+            int slot;
             switch (op) {
-                case PUT: {
-                    int slot = i < fromStack ? UNSAFE.getInt(slotStack + 4L * i) : (int) (firstBump + i - fromStack);
+                case PUT:
+                    slot = i < fromStack ? UNSAFE.getInt(slotStack + 4L * i) : (int) (firstBump + i - fromStack);
                     if (!m.putIfAbsent(row, slot)) {
                         bad[i] = 1;
                         failed++;
                     }
                     break;
-                }
-                case REMOVE: {
-                    int slot = m.remove(row);
+                case REMOVE:
+                    slot = m.remove(row);
                     if (slot < 0) {
                         bad[i] = 1;
                         failed++;
@@ -168,19 +172,21 @@ final class RowSlotStripes implements AutoCloseable {
                         slots[i] = slot;
                     }
                     break;
-                }
-                default: {
-                    int slot = m.get(row);
+                default:
+                    slot = m.get(row);
                     if (slot < 0) {
                         bad[i] = 1;
                         failed++;
                     } else {
                         slots[i] = slot;
                     }
-                }
             }
         }
         return failed;
+    }
+
+    int chunkRows() {
+        return chunkRows;
     }
 
     @Override

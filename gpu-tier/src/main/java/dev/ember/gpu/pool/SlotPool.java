@@ -705,8 +705,8 @@ public final class SlotPool implements HotTier {
     private PinnedBuffer moveStage(int rows) {
         chunkDone[0].synchronize();
         chunkDone[1].synchronize();
-        if (stageRows < rows) {
-            int r = (int) Math.min(Integer.MAX_VALUE / 5, Math.max(rows, 2L * stageRows));
+        if (moveStage == null || stageRows < rows) {
+            int r = (int) Math.min(Integer.MAX_VALUE / 5, Math.max(Math.max(rows, 1024), 2L * stageRows));
             PinnedBuffer fresh = device.allocatePinned(5L * r);
             if (moveStage != null) {
                 moveStage.close();
