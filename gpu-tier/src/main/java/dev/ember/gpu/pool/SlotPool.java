@@ -39,12 +39,17 @@ import static dev.ember.gpu.device.UnsafeMemory.UNSAFE;
  * </pre>
  * so one slot costs {@code 4 * (dim + s) + 1} bytes of the budget. Outside the budget: two
  * staging chunks of {@value #STAGING_BYTES} bytes each for promotion and demotion, and each batch's
- * buffers ({@link SlotBatch}).
+ * buffers ({@link SlotBatch}). On the host, page-locked, sized to the largest move so far:
+ * <pre>
+ *  move stage: | slots: 4 * stageRows bytes (int) | dirty flags: stageRows bytes |
+ * </pre>
+ * a move's slot ids leave from it chunk by chunk and demotion's dirty flags land in it.
  *
  * <p>Host side, per table: a {@link RowSlotStripes} of {@link RowSlotMap}s (row to slot, off-heap;
  * see there why the translation runs on the host; {@link MapThreads} map a move's rows on several
  * cores), or for resident tables a base slot (identity map). Free slots:
- * a bump pointer {@code next} and an off-heap stack of slots freed below it.
+ * a bump pointer {@code next} and an off-heap stack of slots freed below it; a promotion takes
+ * the top of the stack, then bumps, so its slots are known before any row is mapped.
  *
  * <p>Streams: gathers and applies run on the device's default stream; promotion, demotion and
  * dirty-bit changes on a transfer stream, through two pinned staging chunks so that the copy of
