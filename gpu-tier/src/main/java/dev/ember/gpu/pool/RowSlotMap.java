@@ -24,19 +24,21 @@ import static dev.ember.gpu.device.UnsafeMemory.UNSAFE;
  * table: 160 MB, against 6.4 MB for its 100K hottest rows at dim 16 with SGD, 25 times the hot
  * data), and a device hash table needs ~16 B per hot row plus a dependent probe load before every
  * row load in the gather kernel. The slot ids the host sends are 4 bytes per id, half the 8-byte
- * row ids a device-side remap would need. (Splitting the map in 16 stripes probed by
- * fork-join tasks was tried and measured slower for promotion: 10.7 against 16.7 GB/s.)
+ * row ids a device-side remap would need. Moves map many rows at once: {@link RowSlotStripes}
+ * splits a table's map in stripes of this class that {@link MapThreads} work on in parallel
+ * (fork-join tasks per chunk over 16 stripes had measured slower than one thread, 10.7 against
+ * 16.7 GB/s; persistent threads woken once per move reach 31.8 GB/s, dim 64, 8 threads, H200).
  * Resident ({@code device} mode) tables need neither: slot = base + row.
  */
-final class RowSlotMap implements AutoCloseable {
+public final class RowSlotMap extends RowSlotMapFields implements AutoCloseable {
     private static final long EMPTY = -1L;
     private static final int ENTRY = 16;
+    // Padding after the fields (the superclasses pad before them): the stripes of one table are
+    // written by different threads at once, and their objects sit side by side on the heap.
+    long p10, p11, p12, p13, p14, p15, p16, p17;
 
-    private long table;
-    private int mask;
-    private int size;
 
-    RowSlotMap(int expected) {
+    public RowSlotMap(int expected) {
         int cap = Math.max(16, Integer.highestOneBit(Math.max(1, expected) * 2 - 1) << 1);
         allocate(cap);
     }
@@ -49,12 +51,12 @@ final class RowSlotMap implements AutoCloseable {
         }
     }
 
-    int size() {
+    public int size() {
         return size;
     }
 
     /** The slot of {@code row}, or -1. */
-    int get(long row) {
+    public int get(long row) {
         int i = hash(row) & mask;
         while (true) {
             long a = table + (long) i * ENTRY;
@@ -70,10 +72,14 @@ final class RowSlotMap implements AutoCloseable {
     }
 
     /** Maps {@code row} to {@code slot}; returns false (and changes nothing) if the row is mapped. */
-    boolean putIfAbsent(long row, int slot) {
+    public boolean putIfAbsent(long row, int slot) {
         if (2 * (size + 1) > mask + 1) {
             grow();
         }
+        return insert(row, slot);
+    }
+
+    private boolean insert(long row, int slot) {
         int i = hash(row) & mask;
         while (true) {
             long a = table + (long) i * ENTRY;
@@ -109,7 +115,7 @@ final class RowSlotMap implements AutoCloseable {
     }
 
     /** Unmaps {@code row}; returns its slot or -1. */
-    int remove(long row) {
+    public int remove(long row) {
         int i = hash(row) & mask;
         while (true) {
             long a = table + (long) i * ENTRY;
@@ -128,7 +134,7 @@ final class RowSlotMap implements AutoCloseable {
     }
 
     /** Calls {@code visitor} for every (row, slot). The map must not change meanwhile. */
-    void forEach(Visitor visitor) {
+    public void forEach(Visitor visitor) {
         for (long i = 0; i <= mask; i++) {
             long a = table + i * ENTRY;
             long k = UNSAFE.getLong(a);
@@ -138,7 +144,7 @@ final class RowSlotMap implements AutoCloseable {
         }
     }
 
-    interface Visitor {
+    public interface Visitor {
         void visit(long row, int slot);
     }
 
@@ -177,7 +183,7 @@ final class RowSlotMap implements AutoCloseable {
             long a = old + i * ENTRY;
             long k = UNSAFE.getLong(a);
             if (k != EMPTY) {
-                putIfAbsent(k, UNSAFE.getInt(a + 8));
+                insert(k, UNSAFE.getInt(a + 8));
             }
         }
         UnsafeMemory.free(old);
@@ -195,4 +201,16 @@ final class RowSlotMap implements AutoCloseable {
             table = 0;
         }
     }
+}
+
+/** Padding before {@link RowSlotMapFields} (Agrona's layout trick: superclass fields come first). */
+abstract class RowSlotMapPadding {
+    long p00, p01, p02, p03, p04, p05, p06, p07;
+}
+
+/** The mutable fields of a {@link RowSlotMap}, padded on both sides against false sharing. */
+abstract class RowSlotMapFields extends RowSlotMapPadding {
+    long table;
+    int mask;
+    int size;
 }

@@ -39,11 +39,17 @@ import static dev.ember.gpu.device.UnsafeMemory.UNSAFE;
  * </pre>
  * so one slot costs {@code 4 * (dim + s) + 1} bytes of the budget. Outside the budget: two
  * staging chunks of {@value #STAGING_BYTES} bytes each for promotion and demotion, and each batch's
- * buffers ({@link SlotBatch}).
+ * buffers ({@link SlotBatch}). On the host, page-locked, sized to the largest move so far:
+ * <pre>
+ *  move stage: | slots: 4 * stageRows bytes (int) | dirty flags: stageRows bytes |
+ * </pre>
+ * a move's slot ids leave from it chunk by chunk and demotion's dirty flags land in it.
  *
- * <p>Host side, per table: a {@link RowSlotMap} (row to slot, off-heap; see there why the
- * translation runs on the host), or for resident tables a base slot (identity map). Free slots:
- * a bump pointer {@code next} and an off-heap stack of slots freed below it.
+ * <p>Host side, per table: a {@link RowSlotStripes} of {@link RowSlotMap}s (row to slot, off-heap;
+ * see there why the translation runs on the host; {@link MapThreads} map a move's rows on several
+ * cores), or for resident tables a base slot (identity map). Free slots:
+ * a bump pointer {@code next} and an off-heap stack of slots freed below it; a promotion takes
+ * the top of the stack, then bumps, so its slots are known before any row is mapped.
  *
  * <p>Streams: gathers and applies run on the device's default stream; promotion, demotion and
  * dirty-bit changes on a transfer stream, through two pinned staging chunks so that the copy of
@@ -87,6 +93,11 @@ public final class SlotPool implements HotTier {
 
     private final List<TableEntry> tables = new ArrayList<>();
     private int[] slotScratch = new int[1024];
+    private byte[] badScratch = new byte[1024];
+    private PinnedBuffer moveStage;
+    private int stageRows;
+    private final MapThreads mapThreads;
+    private final long[] stagingAddresses = new long[2];
     private final List<PinnedBuffer> rowBuffers = new ArrayList<>();
 
     // Staging for moves: two chunks, each | rows | slots (int) | flags (byte) | on both sides.
@@ -117,10 +128,10 @@ public final class SlotPool implements HotTier {
 
     private static final class TableEntry {
         final TableSpec spec;
-        final RowSlotMap map;
+        final RowSlotStripes map;
         final long base;
 
-        TableEntry(TableSpec spec, RowSlotMap map, long base) {
+        TableEntry(TableSpec spec, RowSlotStripes map, long base) {
             this.spec = spec;
             this.map = map;
             this.base = base;
@@ -136,6 +147,15 @@ public final class SlotPool implements HotTier {
      * A budget beyond the device's free memory is an error before anything is allocated.
      */
     public SlotPool(Device device, RowLayout layout, long budgetBytes) {
+        this(device, layout, budgetBytes, mapThreadCount());
+    }
+
+    /** As above, with {@code mapThreads} threads (a power of two; 1: the caller alone) mapping rows during moves. */
+    public SlotPool(Device device, RowLayout layout, long budgetBytes, int mapThreads) {
+        if (mapThreads < 1 || Integer.bitCount(mapThreads) != 1 || mapThreads > 64) {
+            throw new IllegalArgumentException("map threads must be a power of two in 1..64, got " + mapThreads
+                    + " (set ember.hot.mapThreads)");
+        }
         this.device = device;
         this.layout = layout;
         this.dim = layout.dim();
@@ -160,6 +180,8 @@ public final class SlotPool implements HotTier {
                 chunkDone[h] = track(made, device.newEvent());
             }
             this.probe = track(made, device.allocatePinned(16));
+            stagingAddresses[0] = pinned[0].address();
+            stagingAddresses[1] = pinned[1].address();
             DeviceBuffer[] slots = allocateSlots(cap);
             weights = slots[0];
             state = slots[1];
@@ -182,6 +204,17 @@ public final class SlotPool implements HotTier {
         this.setDirty = device.kernel(KernelSources.SET_DIRTY);
         this.moveSlots = device.kernel(KernelSources.MOVE_SLOTS);
         this.initRows = device.kernel(KernelSources.INIT_ROWS);
+        this.mapThreads = new MapThreads(mapThreads, "ember-hot-map");
+    }
+
+    /**
+     * Threads that map rows during moves: {@code -Dember.hot.mapThreads=N} (a power of two), by
+     * default the largest power of two up to half the cores, at most 8 (1: the pool's thread alone).
+     */
+    private static int mapThreadCount() {
+        int cores = Runtime.getRuntime().availableProcessors();
+        int n = Integer.getInteger("ember.hot.mapThreads", Integer.highestOneBit(Math.max(1, Math.min(8, cores / 2))));
+        return n;
     }
 
     private static String applyKernelName(Optimizer o) {
@@ -239,7 +272,7 @@ public final class SlotPool implements HotTier {
     @Override
     public int addTable(TableSpec spec) {
         checkLayout(spec);
-        tables.add(new TableEntry(spec, new RowSlotMap(1024), -1));
+        tables.add(new TableEntry(spec, new RowSlotStripes(mapThreads.stripes(), 1024), -1));
         return tables.size() - 1;
     }
 
@@ -468,46 +501,71 @@ public final class SlotPool implements HotTier {
         }
         PinnedBuffer direct = rowBufferOf(src, (long) count * rowBytes);
         long directBase = direct == null ? 0 : UnsafeMemory.address(src) - direct.address();
-        int[] slotOf = scratch(count);
-        ByteBuffer source = src.duplicate();
-        beginTransfer();
-        // Chunk by chunk: the host maps chunk k+1's rows (one map operation per row) while the
-        // copy engine moves chunk k. A row found held undoes every insert of this call; the slots
-        // written so far are free again and unreachable, so the tier is unchanged.
-        for (int start = 0, k = 0; start < count; start += chunkRows, k++) {
-            int h = k & 1;
-            int n = Math.min(chunkRows, count - start);
-            for (int i = start; i < start + n; i++) {
-                int slot = takeSlot();
-                if (!t.map.putIfAbsent(rows[i], slot)) {
-                    giveSlot(slot);
-                    for (int j = i - 1; j >= 0; j--) {
-                        t.map.remove(rows[j]);
-                        giveSlot(slotOf[j]);
-                    }
-                    boolean held = t.map.get(rows[i]) >= 0;
-                    endTransfer();
-                    throw new IllegalArgumentException("table " + t.spec.name() + ": row " + rows[i]
-                            + (held ? " is already hot" : " appears twice in one promote"));
-                }
-                slotOf[i] = slot;
-            }
-            chunkDone[h].synchronize();
-            long slots = pinned[h].address() + (long) chunkRows * rowBytes;
-            UNSAFE.copyMemory(slotOf, INT_BASE + 4L * start, null, slots, 4L * n);
-            if (direct != null) {
-                device.copyToDevice(direct, directBase + (long) start * rowBytes, stagedRows[h], 0, (long) n * rowBytes, transfer);
-            } else {
-                pinned[h].buffer().put(0, source, start * rowBytes, n * rowBytes);
-                device.copyToDevice(pinned[h], 0, stagedRows[h], 0, (long) n * rowBytes, transfer);
-            }
-            device.copyToDevice(pinned[h], (long) chunkRows * rowBytes, stagedSlots[h], 0, 4L * n, transfer);
-            writeRows.arg(0, weights).arg(1, state).arg(2, dirty).arg(3, dim).arg(4, stateFloats)
-                    .arg(5, stagedSlots[h]).arg(6, stagedRows[h]).arg(7, n);
-            writeRows.launch(transfer, groups((long) n * (dim + stateFloats)), GROUP);
-            chunkDone[h].record(transfer);
+        PinnedBuffer stage = moveStage(count);
+        // The slots are known before any row is mapped: the top of the free stack, then the bump
+        // pointer. So the copies go out at once and the map threads map rows while they run.
+        int fromStack = Math.min(freeCount, count);
+        long stackPart = freeStack + 4L * (freeCount - fromStack);
+        long firstBump = next;
+        byte[] bad = badScratch(count);
+        t.map.prepare(RowSlotStripes.Op.PUT, rows, null, bad, count, chunkRows, stackPart, fromStack, firstBump);
+        long slots = stage.address();
+        UNSAFE.copyMemory(stackPart, slots, 4L * fromStack);
+        for (int i = fromStack; i < count; i++) {
+            UNSAFE.putInt(slots + 4L * i, (int) (firstBump + i - fromStack));
         }
-        endTransfer();
+        ByteBuffer source = src.duplicate();
+        // From plain direct memory the map threads also stage the rows, each a share of a chunk.
+        boolean threadsStage = direct == null && src.isDirect();
+        if (threadsStage) {
+            t.map.copyRows(UnsafeMemory.address(src), stagingAddresses, rowBytes);
+        }
+        mapThreads.start(t.map);
+        beginTransfer();
+        boolean failed;
+        try {
+            for (int start = 0, k = 0; start < count; start += chunkRows, k++) {
+                int h = k & 1;
+                int n = Math.min(chunkRows, count - start);
+                if (direct != null) {
+                    device.copyToDevice(direct, directBase + (long) start * rowBytes, stagedRows[h], 0, (long) n * rowBytes, transfer);
+                } else {
+                    chunkDone[h].synchronize();
+                    if (threadsStage) {
+                        mapThreads.copyChunk(k);
+                    } else {
+                        pinned[h].buffer().put(0, source, start * rowBytes, n * rowBytes);
+                    }
+                    device.copyToDevice(pinned[h], 0, stagedRows[h], 0, (long) n * rowBytes, transfer);
+                }
+                device.copyToDevice(stage, 4L * start, stagedSlots[h], 0, 4L * n, transfer);
+                writeRows.arg(0, weights).arg(1, state).arg(2, dirty).arg(3, dim).arg(4, stateFloats)
+                        .arg(5, stagedSlots[h]).arg(6, stagedRows[h]).arg(7, n);
+                writeRows.launch(transfer, groups((long) n * (dim + stateFloats)), GROUP);
+                chunkDone[h].record(transfer);
+            }
+        } finally {
+            failed = mapThreads.awaitFrom(0);
+            endTransfer();
+        }
+        if (failed) {
+            // Unmap the rows mapped; the slots written stay free and unreachable: the tier is unchanged.
+            transfer.synchronize();
+            int first = -1;
+            for (int i = 0; i < count; i++) {
+                if (bad[i] != 0) {
+                    bad[i] = 0;
+                    first = first < 0 ? i : first;
+                } else {
+                    t.map.remove(rows[i]);
+                }
+            }
+            boolean held = t.map.get(rows[first]) >= 0;
+            throw new IllegalArgumentException("table " + t.spec.name() + ": row " + rows[first]
+                    + (held ? " is already hot" : " appears twice in one promote"));
+        }
+        freeCount -= fromStack;
+        next += count - fromStack;
         if (direct != null) {
             // The caller may refill its row buffer when this returns.
             transfer.synchronize();
@@ -544,22 +602,21 @@ public final class SlotPool implements HotTier {
         endTransfer();
     }
 
-    /** Fills {@code slotOf[start .. start + n)} for the rows of one chunk, or throws. */
-    private interface ChunkSlots {
-        void fill(int start, int n, int[] slotOf);
-    }
-
     @Override
     public void read(int table, long[] rows, int count, ByteBuffer dst, boolean[] dirtyOut) {
         TableEntry t = table(table);
         checkRows(t, rows, count);
         checkBuffer(dst, count, "read", "destination");
         checkDirtyOut(dirtyOut, count);
-        readOut((start, n, slotOf) -> {
-            for (int i = start; i < start + n; i++) {
+        if (t.resident()) {
+            int[] slotOf = scratch(count);
+            for (int i = 0; i < count; i++) {
                 slotOf[i] = slotOf(t, rows[i]);
             }
-        }, count, dst, dirtyOut);
+            readOut(null, rows, slotOf, null, count, dst, dirtyOut);
+            return;
+        }
+        readOut(t, rows, scratch(count), RowSlotStripes.Op.GET, count, dst, dirtyOut);
     }
 
     @Override
@@ -571,61 +628,56 @@ public final class SlotPool implements HotTier {
         checkRows(t, rows, count);
         checkBuffer(dst, count, "demote", "destination");
         checkDirtyOut(dirtyOut, count);
-        // One map operation per row, chunk by chunk: unmap, and map every row of this call back
-        // if one turns out not to be held (the destination's bytes are then unspecified).
-        int dirtyRows = readOut((start, n, slotOf) -> {
-            for (int i = start; i < start + n; i++) {
-                int slot = t.map.remove(rows[i]);
-                if (slot < 0) {
-                    for (int j = i - 1; j >= 0; j--) {
-                        t.map.putIfAbsent(rows[j], slotOf[j]);
-                    }
-                    throw new IllegalArgumentException("table " + t.spec.name() + ": row " + rows[i] + " is not hot"
-                            + (appearsBefore(rows, i, rows[i]) ? " (it appears twice in one demote)" : ""));
-                }
-                slotOf[i] = slot;
-            }
-        }, count, dst, dirtyOut);
-        int[] slotOf = slotScratch;
-        for (int i = 0; i < count; i++) {
-            giveSlot(slotOf[i]);
-        }
+        int[] slotOf = scratch(count);
+        int dirtyRows = readOut(t, rows, slotOf, RowSlotStripes.Op.REMOVE, count, dst, dirtyOut);
+        // The freed slots go on the free stack in one copy (it holds up to capacity slots).
+        UNSAFE.copyMemory(slotOf, INT_BASE, null, freeStack + 4L * freeCount, 4L * count);
+        freeCount += count;
         rowsDemoted.add(count);
         return dirtyRows;
     }
 
     /**
-     * Copies rows out through the two staging chunks: while the copy engine moves chunk k, the
-     * host translates chunk k+1 and drains chunk k-1. Into a row buffer, rows go straight from
-     * the device to it.
+     * Copies rows out chunk by chunk: the map threads translate (GET) or unmap (REMOVE) chunk k+1
+     * while the copy engine moves chunk k; the host drains chunk k-1 from staging unless the rows
+     * go straight into a row buffer. With {@code op == null} the slots are in {@code slotOf}
+     * already. A row that fails undoes the call (the destination's bytes are then unspecified).
      */
-    private int readOut(ChunkSlots translate, int count, ByteBuffer dst, boolean[] dirtyOut) {
+    private int readOut(TableEntry t, long[] rows, int[] slotOf, RowSlotStripes.Op op, int count, ByteBuffer dst,
+                        boolean[] dirtyOut) {
         PinnedBuffer direct = rowBufferOf(dst, (long) count * rowBytes);
         long directBase = direct == null ? 0 : UnsafeMemory.address(dst) - direct.address();
-        int[] slotOf = scratch(count);
+        PinnedBuffer stage = moveStage(count);
+        long slots = stage.address();
+        long flags = slots + 4L * stageRows;
+        byte[] bad = op == null ? null : badScratch(count);
+        if (op != null) {
+            t.map.prepare(op, rows, slotOf, bad, count, chunkRows, 0, 0, 0);
+            mapThreads.start(t.map);
+        }
         int[] heldBy = {-1, -1};
-        int dirtyRows = 0;
         beginTransfer();
         int chunks = (count + chunkRows - 1) / chunkRows;
+        boolean failed = false;
+        int k = 0;
         try {
-            for (int k = 0; k < chunks + 2; k++) {
+            for (; k < chunks + 2; k++) {
                 int h = k & 1;
                 if (heldBy[h] >= 0) {
-                    dirtyRows += drain(heldBy[h], h, count, direct == null ? dst : null, dirtyOut);
+                    drain(heldBy[h], h, count, dst);
                     heldBy[h] = -1;
                 }
                 if (k >= chunks) {
                     continue;
                 }
+                if (op != null && mapThreads.awaitChunk(k)) {
+                    failed = true;
+                    break;
+                }
                 int start = k * chunkRows;
                 int n = Math.min(chunkRows, count - start);
-                translate.fill(start, n, slotOf);
-                // An earlier call's copy may still read this staging chunk (seen on POCL: a clearDirty
-                // whose slot list was overwritten before its upload ran cleared the wrong slots).
-                chunkDone[h].synchronize();
-                long slots = pinned[h].address() + (long) chunkRows * rowBytes;
-                UNSAFE.copyMemory(slotOf, INT_BASE + 4L * start, null, slots, 4L * n);
-                device.copyToDevice(pinned[h], (long) chunkRows * rowBytes, stagedSlots[h], 0, 4L * n, transfer);
+                UNSAFE.copyMemory(slotOf, INT_BASE + 4L * start, null, slots + 4L * start, 4L * n);
+                device.copyToDevice(stage, 4L * start, stagedSlots[h], 0, 4L * n, transfer);
                 readRows.arg(0, weights).arg(1, state).arg(2, dirty).arg(3, dim).arg(4, stateFloats)
                         .arg(5, stagedSlots[h]).arg(6, stagedRows[h]).arg(7, stagedFlags[h]).arg(8, n);
                 readRows.launch(transfer, groups((long) n * (dim + stateFloats)), GROUP);
@@ -633,36 +685,78 @@ public final class SlotPool implements HotTier {
                     device.copyToHost(stagedRows[h], 0, direct, directBase + (long) start * rowBytes, (long) n * rowBytes, transfer);
                 } else {
                     device.copyToHost(stagedRows[h], 0, pinned[h], 0, (long) n * rowBytes, transfer);
+                    heldBy[h] = k;
                 }
-                device.copyToHost(stagedFlags[h], 0, pinned[h], (long) chunkRows * rowBytes + 4L * chunkRows, n, transfer);
+                device.copyToHost(stagedFlags[h], 0, stage, 4L * stageRows + start, n, transfer);
                 chunkDone[h].record(transfer);
-                heldBy[h] = k;
             }
         } finally {
+            if (op != null && k < chunks) {
+                failed |= mapThreads.awaitFrom(k + 1);
+            }
             endTransfer();
+            transfer.synchronize();
         }
-        return dirtyRows;
-    }
-
-    private int drain(int k, int h, int count, ByteBuffer dst, boolean[] dirtyOut) {
-        chunkDone[h].synchronize();
-        int start = k * chunkRows;
-        int n = Math.min(chunkRows, count - start);
-        if (dst != null) {
-            dst.put(start * rowBytes, pinned[h].buffer(), 0, n * rowBytes);
+        if (failed) {
+            int first = -1;
+            for (int i = 0; i < count; i++) {
+                if (bad[i] != 0) {
+                    bad[i] = 0;
+                    first = first < 0 ? i : first;
+                } else if (op == RowSlotStripes.Op.REMOVE) {
+                    t.map.putIfAbsent(rows[i], slotOf[i]);
+                }
+            }
+            throw new IllegalArgumentException("table " + t.spec.name() + ": row " + rows[first] + " is not hot"
+                    + (op == RowSlotStripes.Op.REMOVE && appearsBefore(rows, first, rows[first])
+                    ? " (it appears twice in one demote)" : ""));
         }
-        long flags = pinned[h].address() + (long) chunkRows * rowBytes + 4L * chunkRows;
         int d = 0;
-        for (int i = 0; i < n; i++) {
+        for (int i = 0; i < count; i++) {
             boolean isDirty = UNSAFE.getByte(flags + i) != 0;
             if (isDirty) {
                 d++;
             }
             if (dirtyOut != null) {
-                dirtyOut[start + i] = isDirty;
+                dirtyOut[i] = isDirty;
             }
         }
         return d;
+    }
+
+    private void drain(int k, int h, int count, ByteBuffer dst) {
+        chunkDone[h].synchronize();
+        int start = k * chunkRows;
+        int n = Math.min(chunkRows, count - start);
+        dst.put(start * rowBytes, pinned[h].buffer(), 0, n * rowBytes);
+    }
+
+    /**
+     * The page-locked area a move reads its slots from and writes its dirty flags to, for at
+     * least {@code rows} rows: | slots: 4 * stageRows bytes | flags: stageRows bytes |. Waits for
+     * the moves issued before, which may still read it.
+     */
+    private PinnedBuffer moveStage(int rows) {
+        chunkDone[0].synchronize();
+        chunkDone[1].synchronize();
+        if (moveStage == null || stageRows < rows) {
+            int r = (int) Math.min(Integer.MAX_VALUE / 5, Math.max(Math.max(rows, 1024), 2L * stageRows));
+            PinnedBuffer fresh = device.allocatePinned(5L * r);
+            if (moveStage != null) {
+                moveStage.close();
+            }
+            moveStage = fresh;
+            stageRows = r;
+        }
+        return moveStage;
+    }
+
+    /** A reused flag array of at least {@code n} zeros (kept zero between calls). */
+    private byte[] badScratch(int n) {
+        if (badScratch.length < n) {
+            badScratch = new byte[Math.max(n, 2 * badScratch.length)];
+        }
+        return badScratch;
     }
 
     @Override
@@ -833,6 +927,10 @@ public final class SlotPool implements HotTier {
             chunkDone[h].close();
         }
         probe.close();
+        mapThreads.close();
+        if (moveStage != null) {
+            moveStage.close();
+        }
         for (PinnedBuffer p : rowBuffers) {
             p.close();
         }
@@ -928,21 +1026,6 @@ public final class SlotPool implements HotTier {
             }
         }
         return false;
-    }
-
-    private int takeSlot() {
-        if (freeCount > 0) {
-            return UNSAFE.getInt(freeStack + 4L * --freeCount);
-        }
-        return (int) next++;
-    }
-
-    private void giveSlot(int slot) {
-        if (slot == next - 1) {
-            next--;
-        } else {
-            UNSAFE.putInt(freeStack + 4L * freeCount++, slot);
-        }
     }
 
     private TableEntry table(int table) {

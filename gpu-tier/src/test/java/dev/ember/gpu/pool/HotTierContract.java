@@ -48,6 +48,11 @@ public abstract class HotTierContract {
     /** The device under test; skip through an assumption when it is absent. */
     protected abstract Device openDevice();
 
+    /** The pool under test (a subclass may pick how many threads map rows during moves). */
+    protected SlotPool newPool(Device device, RowLayout layout, long budgetBytes) {
+        return new SlotPool(device, layout, budgetBytes);
+    }
+
     private String skipped;
 
     @BeforeAll
@@ -74,7 +79,7 @@ public abstract class HotTierContract {
 
     // ---------------------------------------------------------------- fixtures
 
-    private static final class Fixture implements AutoCloseable {
+    private final class Fixture implements AutoCloseable {
         final SlotPool pool;
         final ReferenceTier ref;
         final TableSpec spec;
@@ -85,7 +90,7 @@ public abstract class HotTierContract {
         Fixture(Device device, RowLayout layout, long budgetSlots, int hotRows, long seed) {
             rnd = new Random(seed);
             spec = new TableSpec("t", 100_000, layout.dim(), layout.optimizer());
-            pool = new SlotPool(device, layout, budgetSlots * (layout.bytesPerRow() + 1L));
+            pool = newPool(device, layout, budgetSlots * (layout.bytesPerRow() + 1L));
             ref = new ReferenceTier(layout);
             table = pool.addTable(spec);
             Set<Long> ids = new LinkedHashSet<>();
@@ -322,7 +327,7 @@ public abstract class HotTierContract {
         int dim = 512;
         RowLayout layout = RowLayout.of(dim, Optimizer.ROWWISE_ADAGRAD);
         int n = 5000; // 2052-byte rows: 2044 rows a staging chunk, so three chunks
-        try (SlotPool pool = new SlotPool(device, layout, 2L * n * (layout.bytesPerRow() + 1L))) {
+        try (SlotPool pool = newPool(device, layout, 2L * n * (layout.bytesPerRow() + 1L))) {
             int table = pool.addTable(new TableSpec("wide", 1_000_000, dim, Optimizer.ROWWISE_ADAGRAD));
             ReferenceTier ref = new ReferenceTier(layout);
             Random rnd = new Random(13);
@@ -362,6 +367,17 @@ public abstract class HotTierContract {
             assertTrue(e.getMessage().contains("already hot"), e.getMessage());
             assertEquals(1, pool.used());
             assertFalse(pool.contains(table, b[0]));
+            // A row not held in the middle chunk of a demote keeps every row held, bytes intact.
+            pool.promote(table, a, n, ref.pack(a, n));
+            long[] gap = a.clone();
+            gap[n / 2] = b[0];
+            e = assertThrows(IllegalArgumentException.class, () -> pool.demote(table, gap, n, out, null));
+            assertTrue(e.getMessage().contains("row " + b[0] + " is not hot"), e.getMessage());
+            assertEquals(n + 1, pool.used());
+            pool.read(table, a, n, out, dirty);
+            for (int i = 0; i < n; i += 7) {
+                assertBits(ref.rows.get(a[i]), ReferenceTier.unpack(out, i, layout), layout.floatsPerRow(), "kept row " + i);
+            }
         }
     }
 
@@ -500,7 +516,7 @@ public abstract class HotTierContract {
         RowLayout layout = RowLayout.of(256, Optimizer.SGD);
         long tooMuch = device.freeMemory() + (1L << 30);
         long before = device.freeMemory();
-        DeviceMemoryException e = assertThrows(DeviceMemoryException.class, () -> new SlotPool(device, layout, tooMuch));
+        DeviceMemoryException e = assertThrows(DeviceMemoryException.class, () -> newPool(device, layout, tooMuch));
         assertTrue(e.getMessage().contains("lower the hot budget"), e.getMessage());
         try (Fixture f = new Fixture(device, layout, 100, 50, 91)) {
             DeviceMemoryException g = assertThrows(DeviceMemoryException.class, () -> f.pool.resize(tooMuch));
@@ -536,7 +552,7 @@ public abstract class HotTierContract {
         RowLayout layout = RowLayout.of(dim, opt);
         TableSpec a = new TableSpec("a", 300, dim, opt);
         TableSpec b = new TableSpec("b", 500, dim, opt);
-        try (SlotPool pool = new SlotPool(device, layout, 1000 * (layout.bytesPerRow() + 1L));
+        try (SlotPool pool = newPool(device, layout, 1000 * (layout.bytesPerRow() + 1L));
              HotBatch buf = pool.newBatch(32, 64)) {
             int ta = pool.addResidentTable(a, 42L, 0);
             int tb = pool.addResidentTable(b, 42L, 1);
@@ -584,7 +600,7 @@ public abstract class HotTierContract {
     void badArgumentsAreClearErrors() {
         RowLayout layout = RowLayout.of(4, Optimizer.ROWWISE_ADAGRAD);
         try (Fixture f = new Fixture(device, layout, 100, 10, 111);
-             SlotPool other = new SlotPool(device, layout, 10 * (layout.bytesPerRow() + 1L));
+             SlotPool other = newPool(device, layout, 10 * (layout.bytesPerRow() + 1L));
              HotBatch small = f.pool.newBatch(2, 2);
              HotBatch foreign = other.newBatch(2, 2)) {
             assertMessage(IllegalArgumentException.class, "layout",

@@ -34,7 +34,8 @@ import java.util.concurrent.TimeUnit;
  * {@code bytes}: row bytes moved per second (target: promote and demote >= 70% of h2d / d2h).
  * {@code promoteRowBuffer} / {@code demoteRowBuffer}: the same from and into
  * {@link SlotPool#newRowBuffer} (page-locked, no staging copy on the host).
- * The untimed per-invocation setup undoes the previous move.
+ * The untimed per-invocation setup undoes the previous move. {@code mapThreads}: threads mapping
+ * rows while the copies run (1: the pool's thread alone, as before).
  *
  * <p>{@code java -jar benchmarks.jar PromoteDemoteBench -p backend=cuda}
  */
@@ -51,6 +52,9 @@ public class PromoteDemoteBench {
     public int dim;
     @Param({"262144"})
     public int rows;
+    /** Threads mapping rows during moves (SlotPool's default is up to 8: half the cores, a power of two). */
+    @Param({"8"})
+    public int mapThreads;
 
     private Device device;
     private SlotPool pool;
@@ -78,7 +82,7 @@ public class PromoteDemoteBench {
     public void setUp() {
         device = Backends.open(backend);
         RowLayout layout = RowLayout.of(dim, Optimizer.ROWWISE_ADAGRAD);
-        pool = new SlotPool(device, layout, 2L * rows * (layout.bytesPerRow() + 1L));
+        pool = new SlotPool(device, layout, 2L * rows * (layout.bytesPerRow() + 1L), mapThreads);
         table = pool.addTable(new TableSpec("bench", 10L * rows, dim, Optimizer.ROWWISE_ADAGRAD));
         ids = new long[rows];
         for (int i = 0; i < rows; i++) {

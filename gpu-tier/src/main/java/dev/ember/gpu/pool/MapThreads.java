@@ -1,0 +1,194 @@
+package dev.ember.gpu.pool;
+
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The pool's map threads: {@code T} persistent daemon threads (a power of two; none when 1)
+ * that run one {@link RowSlotStripes} call at a time, thread {@code w} on the stripes
+ * {@code s} with {@code s % T == w}. With no threads the caller does each chunk itself.
+ *
+ * <p>Why: one probe of a multi-megabyte map costs ~15 ns a row on the GPU machine's host (a
+ * cache miss), which held promotion and demotion to 14-52% of the pinned copy bandwidth; the copy
+ * engine needs about 5 ns a row at dim 64. (16 stripes run as fork-join tasks per 16K-row chunk
+ * measured slower than one thread: a wake-up per task per chunk.) Here threads wake once per call
+ * (spin, then park), never wait for the caller, and publish their progress per chunk of rows, so
+ * the pool copies chunk {@code k} while the threads map chunk {@code k + 1}. Measured on an
+ * H200 host (16 cores), promotion from a row buffer at dim 64: 14.7% of the pinned copy
+ * bandwidth with 1 thread, 59.7% with 8 (docs/runs/2026-11-26-H200-promote). A promotion from a
+ * buffer that is not page-locked also has the threads copy each chunk's rows into the staging
+ * chunk (one core copies ~10-15 GB/s, short of the copy engine's 55 GB/s).
+ *
+ * <pre>
+ *  progress: | thread 0: long, 15 longs pad | thread 1: ... |   chunks of the current call done
+ *  copied:   | thread 0: long, 15 longs pad | ...           |   chunks whose rows are staged
+ *  failures: | thread 0: int, 15 ints pad   | ...           |   rows that failed so far
+ * </pre>
+ */
+final class MapThreads implements AutoCloseable {
+    private static final int SPINS = 20_000;
+    private static final int PAD = 16;
+
+    private final Thread[] threads;
+    private final int step;
+    private final AtomicLongArray progress;
+    private final AtomicLongArray copied;
+    private final int[] failures;
+    private RowSlotStripes call;
+    /** Each thread's row indices of the chunk at hand (the caller's is the last). */
+    private final int[][] mine;
+    private volatile int generation;
+    /** Chunks whose staging the threads may fill (the caller opens one when the device is done with it). */
+    private volatile int stagingOpen;
+    private volatile boolean closed;
+
+    MapThreads(int count, String name) {
+        if (Integer.bitCount(count) != 1) {
+            throw new IllegalArgumentException("map threads must be a power of two, got " + count);
+        }
+        step = count;
+        progress = new AtomicLongArray(count * PAD);
+        copied = new AtomicLongArray(count * PAD);
+        failures = new int[count * PAD];
+        mine = new int[count + 1][0];
+        threads = new Thread[count == 1 ? 0 : count];
+        for (int w = 0; w < threads.length; w++) {
+            final int id = w;
+            threads[w] = new Thread(() -> loop(id), name + "-" + w);
+            threads[w].setDaemon(true);
+            threads[w].start();
+        }
+    }
+
+    /** Stripes a table needs so that these threads can share its rows. */
+    int stripes() {
+        return step;
+    }
+
+    /** Starts {@code stripes}' prepared call; wait for it chunk by chunk with {@link #awaitChunk}, to the last. */
+    void start(RowSlotStripes stripes) {
+        call = stripes;
+        if (stripes.chunks() == 0) {
+            // Nothing to wait for, so nothing is published: a call the caller does not wait for
+            // could still be running (or not yet seen) when the next call's fields are written.
+            return;
+        }
+        for (int w = 0; w < step; w++) {
+            progress.set(w * PAD, 0);
+            copied.set(w * PAD, 0);
+            failures[w * PAD] = 0;
+        }
+        stagingOpen = 0;
+        if (threads.length == 0) {
+            return;
+        }
+        generation = generation + 1; // publishes the call
+        for (Thread t : threads) {
+            LockSupport.unpark(t);
+        }
+    }
+
+    /**
+     * For a call that copies rows ({@link RowSlotStripes#copyRows}): lets the threads fill chunk
+     * {@code k}'s staging, then waits until they have. Call it for every chunk, in order.
+     */
+    void copyChunk(int k) {
+        if (threads.length == 0) {
+            call.copy(0, 1, k);
+            return;
+        }
+        stagingOpen = k + 1;
+        for (int w = 0; w < threads.length; w++) {
+            int i = w * PAD;
+            for (int spins = 0; copied.get(i) <= k; spins++) {
+                if (spins < SPINS) {
+                    Thread.onSpinWait();
+                } else {
+                    Thread.yield();
+                }
+            }
+        }
+    }
+
+    /** Waits until chunk {@code k} (from 0) of the call is done; returns whether any row so far failed. */
+    boolean awaitChunk(int k) {
+        if (threads.length == 0) {
+            failures[0] += call.work(0, 1, k, mine(step, call));
+            return failures[0] > 0;
+        }
+        boolean failed = false;
+        for (int w = 0; w < threads.length; w++) {
+            int i = w * PAD;
+            for (int spins = 0; progress.get(i) <= k; spins++) {
+                if (spins < SPINS) {
+                    Thread.onSpinWait();
+                } else {
+                    Thread.yield();
+                }
+            }
+            failed |= failures[i] > 0;
+        }
+        return failed;
+    }
+
+    /** Waits for the rest of the call from chunk {@code k}; returns whether any row failed. */
+    boolean awaitFrom(int k) {
+        stagingOpen = Integer.MAX_VALUE; // a call cut short by an error must not leave threads waiting
+        boolean failed = false;
+        for (int chunks = call.chunks(); k < chunks; k++) {
+            failed |= awaitChunk(k);
+        }
+        return failed;
+    }
+
+    private int[] mine(int w, RowSlotStripes c) {
+        if (mine[w].length < c.chunkRows()) {
+            mine[w] = new int[c.chunkRows()];
+        }
+        return mine[w];
+    }
+
+    private void loop(int w) {
+        int seen = 0;
+        int spins = 0;
+        while (!closed) {
+            int g = generation;
+            if (g == seen) {
+                if (spins++ < SPINS) {
+                    Thread.onSpinWait();
+                } else {
+                    LockSupport.park(this);
+                }
+                continue;
+            }
+            seen = g;
+            spins = 0;
+            RowSlotStripes c = call;
+            int i = w * PAD;
+            boolean copies = c.copies();
+            for (int k = 0, chunks = c.chunks(); k < chunks; k++) {
+                if (copies) {
+                    for (int wait = 0; stagingOpen <= k; wait++) {
+                        if (wait < SPINS) {
+                            Thread.onSpinWait();
+                        } else {
+                            Thread.yield();
+                        }
+                    }
+                    c.copy(w, step, k);
+                    copied.set(i, k + 1); // publishes the staged bytes
+                }
+                failures[i] += c.work(w, step, k, mine(w, c));
+                progress.set(i, k + 1); // publishes the chunk's slots, flags and failures
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        for (Thread t : threads) {
+            LockSupport.unpark(t);
+        }
+    }
+}

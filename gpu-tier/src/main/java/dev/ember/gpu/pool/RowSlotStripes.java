@@ -1,0 +1,198 @@
+package dev.ember.gpu.pool;
+
+
+import static dev.ember.gpu.device.UnsafeMemory.UNSAFE;
+
+/**
+ * One table's row-to-slot map split into {@code S} independent {@link RowSlotMap} stripes
+ * ({@code stripe = top bits of a second hash of the row}), so that {@code S} threads
+ * ({@link MapThreads}) can map a promotion's or demotion's rows at once: thread {@code w} walks
+ * the call's rows and works only on those of stripe {@code w}; no two threads ever touch one
+ * stripe, and nothing is locked.
+ *
+ * <p>One caller at a time (the pool's thread); between calls only that thread touches the stripes.
+ */
+final class RowSlotStripes implements AutoCloseable {
+    /** What a call does to each row. */
+    enum Op { PUT, REMOVE, GET }
+
+    private final RowSlotMap[] stripes;
+    private final int shift;
+
+    // The call, written by the caller before MapThreads publishes it.
+    private Op op;
+    private long[] rows;
+    private int[] slots;
+    private byte[] bad;
+    private int count;
+    private int chunkRows;
+    private long slotStack;
+    private int fromStack;
+    private long firstBump;
+    private long copyFrom;
+    private long[] copyTo;
+    private int rowBytes;
+
+    /** {@code count} stripes (a power of two) for a table expected to hold {@code expected} rows. */
+    RowSlotStripes(int count, int expected) {
+        if (Integer.bitCount(count) != 1) {
+            throw new IllegalArgumentException("map stripes must be a power of two, got " + count);
+        }
+        stripes = new RowSlotMap[count];
+        for (int s = 0; s < count; s++) {
+            stripes[s] = new RowSlotMap(Math.max(16, expected / count));
+        }
+        shift = 64 - Integer.numberOfTrailingZeros(count);
+    }
+
+    int stripeCount() {
+        return stripes.length;
+    }
+
+    private int stripe(long row) {
+        return stripes.length == 1 ? 0 : (int) ((row * 0xC2B2AE3D27D4EB4FL) >>> shift);
+    }
+
+    int size() {
+        int n = 0;
+        for (RowSlotMap m : stripes) {
+            n += m.size();
+        }
+        return n;
+    }
+
+    int get(long row) {
+        return stripes[stripe(row)].get(row);
+    }
+
+    boolean putIfAbsent(long row, int slot) {
+        return stripes[stripe(row)].putIfAbsent(row, slot);
+    }
+
+    int remove(long row) {
+        return stripes[stripe(row)].remove(row);
+    }
+
+    void replace(long row, int slot) {
+        stripes[stripe(row)].replace(row, slot);
+    }
+
+    void forEach(RowSlotMap.Visitor visitor) {
+        for (RowSlotMap m : stripes) {
+            m.forEach(visitor);
+        }
+    }
+
+    /**
+     * Sets up {@code op} over {@code rows[0, count)} in chunks of {@code chunkRows} (run it with
+     * {@link MapThreads#start}). PUT maps row {@code i} to the slot
+     * {@code i < fromStack ? the int at slotStack + 4i : firstBump + i - fromStack}; REMOVE and
+     * GET put the row's slot in {@code slots[i]}. A row that fails (PUT: mapped already, or twice
+     * in the call; REMOVE, GET: not mapped) gets {@code bad[i] = 1} and changes nothing; the
+     * others go on.
+     */
+    void prepare(Op op, long[] rows, int[] slots, byte[] bad, int count, int chunkRows,
+                 long slotStack, int fromStack, long firstBump) {
+        this.op = op;
+        this.rows = rows;
+        this.slots = slots;
+        this.bad = bad;
+        this.count = count;
+        this.chunkRows = chunkRows;
+        this.slotStack = slotStack;
+        this.fromStack = fromStack;
+        this.firstBump = firstBump;
+        this.copyFrom = 0;
+    }
+
+    /**
+     * Makes the prepared call also copy each chunk's rows ({@code rowBytes} each) from
+     * {@code from} (row 0) into {@code to[k % to.length]} before mapping the chunk; see
+     * {@link MapThreads#copyChunk}.
+     */
+    void copyRows(long from, long[] to, int rowBytes) {
+        this.copyFrom = from;
+        this.copyTo = to;
+        this.rowBytes = rowBytes;
+    }
+
+    boolean copies() {
+        return copyFrom != 0;
+    }
+
+    /** Copies share {@code w} of {@code step} of chunk {@code k}'s rows into its staging. */
+    void copy(int w, int step, int k) {
+        int from = k * chunkRows;
+        int n = Math.min(count, from + chunkRows) - from;
+        long a = (long) n * w / step;
+        long b = (long) n * (w + 1) / step;
+        UNSAFE.copyMemory(copyFrom + (from + a) * rowBytes, copyTo[k % copyTo.length] + a * rowBytes, (b - a) * rowBytes);
+    }
+
+    int chunks() {
+        return (count + chunkRows - 1) / chunkRows;
+    }
+
+    /**
+     * Does the rows of chunk {@code k} that fall in stripes {@code w, w + step, ...} (the
+     * threads' share when {@code step == stripeCount()}, everything when {@code w = 0, step = 1});
+     * returns how many failed. {@code mine} (at least {@link #chunkRows()} ints) collects the
+     * share's indices first, without a branch per row: a branch taken one time in eight
+     * mispredicts often, and every thread walks every row of the chunk.
+     */
+    int work(int w, int step, int k, int[] mine) {
+        int from = k * chunkRows;
+        int to = Math.min(count, from + chunkRows);
+        int mask = step - 1;
+        int n = 0;
+        for (int i = from; i < to; i++) {
+            mine[n] = i;
+            n += (stripe(rows[i]) & mask) == w ? 1 : 0;
+        }
+        int failed = 0;
+        for (int j = 0; j < n; j++) {
+            int i = mine[j];
+            long row = rows[i];
+            RowSlotMap m = stripes[stripe(row)];
+            int slot;
+            switch (op) {
+                case PUT:
+                    slot = i < fromStack ? UNSAFE.getInt(slotStack + 4L * i) : (int) (firstBump + i - fromStack);
+                    if (!m.putIfAbsent(row, slot)) {
+                        bad[i] = 1;
+                        failed++;
+                    }
+                    break;
+                case REMOVE:
+                    slot = m.remove(row);
+                    if (slot < 0) {
+                        bad[i] = 1;
+                        failed++;
+                    } else {
+                        slots[i] = slot;
+                    }
+                    break;
+                default:
+                    slot = m.get(row);
+                    if (slot < 0) {
+                        bad[i] = 1;
+                        failed++;
+                    } else {
+                        slots[i] = slot;
+                    }
+            }
+        }
+        return failed;
+    }
+
+    int chunkRows() {
+        return chunkRows;
+    }
+
+    @Override
+    public void close() {
+        for (RowSlotMap m : stripes) {
+            m.close();
+        }
+    }
+}
