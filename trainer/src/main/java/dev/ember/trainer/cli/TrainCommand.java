@@ -292,8 +292,13 @@ public final class TrainCommand implements Callable<Integer> {
             return null;
         }
         // the bar shows steps done, elapsed time and ETA; the message the rate, loss and last AUC
-        return new ProgressBarBuilder().setTaskName(s.mode().label()).setInitialMax(total)
-                .setStyle(ProgressBarStyle.ASCII).continuousUpdate().build();
+        ProgressBarBuilder b = new ProgressBarBuilder().setTaskName(s.mode().label()).setInitialMax(total)
+                .setStyle(ProgressBarStyle.ASCII).continuousUpdate();
+        if (System.console() == null) {
+            // not a terminal (a log, a pipe): the 80 columns assumed would cut the message off
+            b.setMaxRenderedLength(132);
+        }
+        return b.build();
     }
 
     static EnumSet<Mode> parseModes(String text, List<String> bad) {
