@@ -12,6 +12,8 @@ e="$b/ember"
 { nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv; nproc; uname -r; } > "$out/machine.txt" 2>&1
 cat "$out/machine.txt"
 export EMBER_JAVA_OPTS="-Dember.kernel.cache=/tmp/ember-kernels"
+# Signal chaining: native libraries (CUDA) may install handlers over the JVM's own.
+[[ -f "$e/runtime/lib/libjsig.so" ]] && export LD_PRELOAD="$e/runtime/lib/libjsig.so"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     tests)
@@ -25,6 +27,21 @@ while [[ $# -gt 0 ]]; do
       shift
       # shellcheck disable=SC2086
       "$e/ember" bench $1 -rf json -rff "$out/jmh-$(date +%s).json" 2>&1 | tee -a "$out/jmh.log" | grep -E "^(Benchmark|dev\.ember|#.*Warm|Iteration)" | grep -v Iteration
+      ;;
+    gen)
+      shift
+      # shellcheck disable=SC2086
+      (cd /tmp && "$e/ember" gen-data --no-progress --out /tmp/data.tsv $1) 2>&1 | tee -a "$out/train.txt" | tail -3
+      ;;
+    train)
+      shift
+      # shellcheck disable=SC2086
+      start=$SECONDS
+      (cd /tmp && timeout 330 "$e/ember" train --no-progress --data /tmp/data.tsv --run-dir /tmp/ember-run $1) \
+        > "$out/train-stdout.txt" 2> "$out/train-stderr.txt"
+      echo "train exit: $? after $((SECONDS - start)) s"
+      grep -v '^\[' "$out/train-stdout.txt" | tail -12
+      grep -E "Exception|Error|device:" "$out/train-stderr.txt" | head -8
       ;;
     *) echo "unknown step $1"; exit 2 ;;
   esac

@@ -55,6 +55,8 @@ public final class CudaDevice implements Device {
     private final int minor;
     private final long total;
     private final CUmod_st module;
+    /** Modules compiled from other kernel files ({@link #kernel(String, String)}), by file name. */
+    private final java.util.Map<String, CUmod_st> extraModules = new java.util.HashMap<>();
     private final CudaStream defaultStream;
     private final List<CudaStream> streams = new ArrayList<>();
     private final SizeTPointer memFree = new SizeTPointer(1);
@@ -92,12 +94,7 @@ public final class CudaDevice implements Device {
         SizeTPointer t = new SizeTPointer(1);
         check(cuDeviceTotalMem(t, cuDevice), "cuDeviceTotalMem");
         this.total = t.get(0);
-        byte[] cubin = compiledKernels();
-        this.module = new CUmod_st();
-        BytePointer image = new BytePointer(cubin.length);
-        image.put(cubin, 0, cubin.length);
-        check(cuModuleLoadData(module, image), "cuModuleLoadData");
-        image.close();
+        this.module = loadModule("ember.cu");
         this.defaultStream = new CudaStream();
     }
 
@@ -272,14 +269,43 @@ public final class CudaDevice implements Device {
 
     @Override
     public Kernel kernel(String kernelName) {
+        return kernel(module, "ember.cu", kernelName);
+    }
+
+    /**
+     * A launcher for kernel {@code kernelName} of another kernel file of module native
+     * ({@code dev/ember/kernels/<file>}, such as the trainer's {@code dlrm.cu}), compiled by NVRTC
+     * and cached exactly as {@code ember.cu}; the file is loaded once per device.
+     */
+    public Kernel kernel(String file, String kernelName) {
+        bind();
+        CUmod_st m = extraModules.get(file);
+        if (m == null) {
+            m = loadModule(file);
+            extraModules.put(file, m);
+        }
+        return kernel(m, file, kernelName);
+    }
+
+    private Kernel kernel(CUmod_st m, String file, String kernelName) {
         bind();
         CUfunc_st f = new CUfunc_st();
-        int rc = cuModuleGetFunction(f, module, kernelName);
+        int rc = cuModuleGetFunction(f, m, kernelName);
         if (rc == CUDA_ERROR_NOT_FOUND) {
-            throw new DeviceException("no kernel named " + kernelName + " in ember.cu");
+            throw new DeviceException("no kernel named " + kernelName + " in " + file);
         }
         check(rc, "cuModuleGetFunction(" + kernelName + ")");
         return new CudaKernel(kernelName, f);
+    }
+
+    private CUmod_st loadModule(String file) {
+        byte[] cubin = compiledKernels(file);
+        CUmod_st m = new CUmod_st();
+        BytePointer image = new BytePointer(cubin.length);
+        image.put(cubin, 0, cubin.length);
+        check(cuModuleLoadData(m, image), "cuModuleLoadData(" + file + ")");
+        image.close();
+        return m;
     }
 
     @Override
@@ -388,21 +414,25 @@ public final class CudaDevice implements Device {
         }
         defaultStream.release();
         cuModuleUnload(module);
+        for (CUmod_st m : extraModules.values()) {
+            cuModuleUnload(m);
+        }
         cuDevicePrimaryCtxRelease(cuDevice);
         CURRENT.remove();
     }
 
     // ---------------------------------------------------------------- kernels
 
-    private byte[] compiledKernels() {
-        String source = KernelSources.load("ember.cu");
+    private byte[] compiledKernels(String file) {
+        String source = KernelSources.load(file);
         String arch = architecture();
         String[] options = {"-arch=" + arch, "--fmad=false", "-default-device"};
         int[] ver = new int[2];
         int[] verMinor = new int[1];
         nvrtc.nvrtcVersion(ver, verMinor);
         String key = sha256(source + "\n" + String.join(" ", options) + "\nnvrtc " + ver[0] + "." + verMinor[0]);
-        Path cache = cacheDir().resolve("ember-" + arch + "-" + key.substring(0, 24) + ".cubin");
+        String stem = file.endsWith(".cu") ? file.substring(0, file.length() - 3) : file;
+        Path cache = cacheDir().resolve(stem + "-" + arch + "-" + key.substring(0, 24) + ".cubin");
         try {
             if (Files.isRegularFile(cache)) {
                 return Files.readAllBytes(cache);
@@ -410,7 +440,7 @@ public final class CudaDevice implements Device {
         } catch (IOException e) {
             // An unreadable cache entry is recompiled.
         }
-        byte[] cubin = nvrtcCompile(source, options);
+        byte[] cubin = nvrtcCompile(source, file, options);
         try {
             Files.createDirectories(cache.getParent());
             Path tmp = Files.createTempFile(cache.getParent(), "ember", ".tmp");
@@ -422,10 +452,10 @@ public final class CudaDevice implements Device {
         return cubin;
     }
 
-    private static byte[] nvrtcCompile(String source, String[] options) {
+    private static byte[] nvrtcCompile(String source, String file, String[] options) {
         _nvrtcProgram prog = new _nvrtcProgram();
         BytePointer src = new BytePointer(source);
-        BytePointer fileName = new BytePointer("ember.cu");
+        BytePointer fileName = new BytePointer(file);
         nvrtcCheck(nvrtc.nvrtcCreateProgram(prog, src, fileName, 0, (PointerPointer<?>) null, (PointerPointer<?>) null),
                 "nvrtcCreateProgram");
         try {
@@ -436,7 +466,7 @@ public final class CudaDevice implements Device {
                 nvrtc.nvrtcGetProgramLogSize(prog, logSize);
                 BytePointer log = new BytePointer(logSize.get(0));
                 nvrtc.nvrtcGetProgramLog(prog, log);
-                throw new DeviceException("NVRTC could not compile ember.cu (" + String.join(" ", options) + "): "
+                throw new DeviceException("NVRTC could not compile " + file + " (" + String.join(" ", options) + "): "
                         + nvrtc.nvrtcGetErrorString(rc).getString() + "\n" + log.getString());
             }
             SizeTPointer size = new SizeTPointer(1);

@@ -10,6 +10,8 @@ import dev.ember.cache.table.Optimizer;
 import dev.ember.cache.table.TableSpec;
 import dev.ember.cache.tiered.TieredConfig;
 import dev.ember.cache.tiered.TieredStore;
+import dev.ember.gpu.device.Backend;
+import dev.ember.gpu.device.CudaDevice;
 import dev.ember.gpu.device.Device;
 import dev.ember.gpu.device.DeviceSelector;
 import dev.ember.gpu.pool.SlotPool;
@@ -23,6 +25,7 @@ import dev.ember.trainer.model.ModelState;
 import dev.ember.trainer.model.OptimizerSettings;
 import dev.ember.trainer.model.StepLoss;
 import dev.ember.trainer.model.cpu.CpuDenseBackend;
+import dev.ember.trainer.model.cuda.CudaDenseBackend;
 import java.nio.file.Files;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -139,7 +142,7 @@ public final class Trainer {
              Store store = openStore(data, tables);
              HotRig rig = openHot(store);
              EmbeddingPath path = openPath(store, rig, tables);
-             DenseBackend backend = new CpuDenseBackend(initialModel(store), batchSize, settings.threads())) {
+             DenseBackend backend = openDense(rig.device, initialModel(store), batchSize)) {
             long first = settings.resume() && store.lastCheckpoint() != null ? store.lastCheckpoint().step() : 0;
             double profileSeconds = 0;
             TieredStore tiered = path instanceof TieredEmbeddings te ? te.store() : null;
@@ -258,7 +261,8 @@ public final class Trainer {
             checkpoint(store, tiered, step, backend);
             Evaluation eval = Evaluation.run(data.test(), batchSize, settings.evalSamples(), path, backend, evalBatch, pooled);
             status.onEval(step, eval.auc(), eval.logLoss());
-            String device = rig.device == null ? "host" : rig.device.backend().id();
+            String device = rig.device.backend().id() + (backend instanceof CpuDenseBackend && rig.device.backend() != Backend.HOST
+                    ? "+cpu-mlp" : "");
             long promoted = tiered == null ? 0 : tiered.hotSets().promotedRows();
             long demoted = tiered == null ? 0 : tiered.hotSets().demotedRows();
             return new ModeResult(mode.label(), device, step, trained, batchSize, seconds,
@@ -301,11 +305,19 @@ public final class Trainer {
         return n == 0 ? Double.NaN : (double) a / n;
     }
 
-    private HotRig openHot(Store store) {
-        if (!settings.mode().tiered()) {
-            return new HotRig(null, null);
+    /** The MLPs run where the device is: cuBLAS on CUDA; plain Java on the host and beside OpenCL. */
+    private DenseBackend openDense(Device device, ModelState initial, int batchSize) {
+        if (device instanceof CudaDevice cuda) {
+            return new CudaDenseBackend(cuda, initial, batchSize);
         }
+        return new CpuDenseBackend(initial, batchSize, settings.threads());
+    }
+
+    private HotRig openHot(Store store) {
         Device device = DeviceSelector.open(settings.device());
+        if (!settings.mode().tiered()) {
+            return new HotRig(device, null);
+        }
         try {
             SlotPool pool = new SlotPool(device, store.tables().get(0).spec().layout(), 1 << 20);
             return new HotRig(device, pool);
