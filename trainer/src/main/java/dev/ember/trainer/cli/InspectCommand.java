@@ -1,7 +1,7 @@
 package dev.ember.trainer.cli;
 
 import com.sun.tools.attach.VirtualMachine;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
@@ -13,7 +13,9 @@ import javax.management.remote.JMXConnector;
 import javax.management.remote.JMXConnectorFactory;
 import javax.management.remote.JMXServiceURL;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /**
  * Prints the {@code dev.ember} MXBeans (store, tables, knob, trainer) of a running Ember JVM.
@@ -24,25 +26,31 @@ import picocli.CommandLine.Parameters;
         description = "Print the store, table, knob and trainer beans of a running Ember process.")
 public final class InspectCommand implements Callable<Integer> {
 
+    @Spec
+    CommandSpec spec;
+
     @Parameters(index = "0", paramLabel = "PID", description = "Process id of a running ember JVM.")
     long pid;
 
     @Override
     public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
         VirtualMachine vm;
         try {
             vm = VirtualMachine.attach(Long.toString(pid));
         } catch (Exception e) {
-            System.err.println("ember inspect: cannot attach to pid " + pid + ": " + e.getMessage()
+            err.println("ember inspect: cannot attach to pid " + pid + ": " + e.getMessage()
                     + " (is it a JVM of the same user?)");
             return EmberCli.EXIT_USAGE;
         }
         try {
             String address = vm.startLocalManagementAgent();
             try (JMXConnector connector = JMXConnectorFactory.connect(new JMXServiceURL(address))) {
-                int beans = print(connector.getMBeanServerConnection(), System.out);
+                int beans = print(connector.getMBeanServerConnection(), out);
+                out.flush();
                 if (beans == 0) {
-                    System.err.println("ember inspect: pid " + pid + " has no dev.ember beans (no store open?)");
+                    err.println("ember inspect: pid " + pid + " has no dev.ember beans (no store open?)");
                     return 1;
                 }
                 return 0;
@@ -53,7 +61,7 @@ public final class InspectCommand implements Callable<Integer> {
     }
 
     /** Prints every {@code dev.ember:*} bean, sorted by name; returns how many. */
-    static int print(MBeanServerConnection server, PrintStream out) throws Exception {
+    static int print(MBeanServerConnection server, PrintWriter out) throws Exception {
         Set<ObjectName> names = new TreeSet<>(server.queryNames(new ObjectName("dev.ember:*"), null));
         for (ObjectName name : names) {
             out.println(name);

@@ -11,6 +11,9 @@ import dev.ember.trainer.data.convert.Converter;
 import dev.ember.trainer.data.gen.GenSettings;
 import dev.ember.trainer.data.gen.Generator;
 import dev.ember.trainer.model.ModelConfig;
+import dev.ember.trainer.jmx.TrainerStatus;
+import dev.ember.trainer.report.RunReport;
+import dev.ember.trainer.train.Curve;
 import dev.ember.trainer.train.Mode;
 import dev.ember.trainer.train.ModeResult;
 import dev.ember.trainer.train.TrainSettings;
@@ -22,6 +25,8 @@ import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -107,6 +112,16 @@ public final class TrainCommand implements Callable<Integer> {
             description = "held-out samples to evaluate; 0 = all (default: ${DEFAULT-VALUE})")
     long evalSamples;
 
+    @Option(names = "--eval-every", paramLabel = "STEPS", defaultValue = "0",
+            description = "steps between evaluations on a held-out slice of " + Trainer.CURVE_EVAL_SAMPLES
+                    + " samples (the learning curves; their time is left out of training time);"
+                    + " 0 = about " + Trainer.CURVE_POINTS + " a mode (default: ${DEFAULT-VALUE})")
+    long evalEvery;
+
+    @Option(names = "--report", paramLabel = "DIR",
+            description = "write summary.json and PNG plots (AUC and loss against time, hit rate, hot-sample fraction) into DIR")
+    Path report;
+
     @Option(names = "--no-progress", description = "no progress bar")
     boolean noProgress;
 
@@ -127,6 +142,12 @@ public final class TrainCommand implements Callable<Integer> {
         }
         if (resume && store == null && runDir == null) {
             bad.add("--resume needs --store or --run-dir (the store to continue)");
+        }
+        if (evalEvery < 0) {
+            bad.add("--eval-every must be >= 0 (0 = about " + Trainer.CURVE_POINTS + " evaluations a mode), got " + evalEvery);
+        }
+        if (report != null && Files.exists(report) && !Files.isDirectory(report)) {
+            bad.add("--report: " + report + " is a file; name a folder");
         }
         if (store != null && modes.size() > 1) {
             bad.add("--store names one store: pick one --mode, or use --run-dir");
@@ -165,24 +186,26 @@ public final class TrainCommand implements Callable<Integer> {
         }
         ModelConfig model = ModelConfig.kaggle();
         List<ModeResult> results = new ArrayList<>();
+        List<Curve> curves = new ArrayList<>();
         for (TrainSettings s : runs) {
             Files.createDirectories(s.storeDir().toAbsolutePath().getParent());
             long total = s.steps() > 0 ? s.steps() : dataset.train().batches(s.batchSize());
             try (ProgressBar bar = progress(s, total)) {
-                long[] last = {System.nanoTime(), 0};
-                ModeResult r = new Trainer(s, model).run(dataset, step -> {
+                Trainer trainer = new Trainer(s, model).evalEvery(evalEvery);
+                TrainerStatus status = trainer.status();
+                long[] last = {0};
+                ModeResult r = trainer.run(dataset, step -> {
                     if (bar != null) {
-                        bar.stepTo(step);
+                        bar.stepTo(Math.min(step, total));
                         long now = System.nanoTime();
-                        if (now - last[0] > 1_000_000_000L) {
-                            bar.setExtraMessage(String.format(Locale.ROOT, "%,.0f samples/s",
-                                    (step - last[1]) * s.batchSize() / ((now - last[0]) / 1e9)));
+                        if (now - last[0] > 500_000_000L) {
+                            bar.setExtraMessage(progressMessage(status));
                             last[0] = now;
-                            last[1] = step;
                         }
                     }
                 });
                 results.add(r);
+                curves.add(trainer.curve());
             } catch (IllegalArgumentException | IllegalStateException | dev.ember.gpu.device.DeviceException e) {
                 err.println("ember train: " + s.mode().label() + ": " + e.getMessage());
                 return 1;
@@ -194,7 +217,50 @@ public final class TrainCommand implements Callable<Integer> {
             out.println(json.writeValueAsString(r));
         }
         out.flush();
+        if (report != null) {
+            try {
+                List<String> plots = RunReport.write(report, reportSettings(runs), results, curves);
+                err.println("ember train: report in " + report + " (" + RunReport.SUMMARY + ", " + String.join(", ", plots) + ")");
+            } catch (java.io.IOException | RuntimeException | Error e) {
+                // the training results are on stdout already; say what failed and where
+                err.println("ember train: --report " + report + ": " + e);
+                return 1;
+            }
+        }
         return 0;
+    }
+
+    /** The progress bar's message: recent rate, loss, last held-out AUC. */
+    static String progressMessage(TrainerStatus status) {
+        double auc = status.getLastEvalAuc();
+        return String.format(Locale.ROOT, "%,.0f samples/s, loss %.4f%s", status.getSamplesPerSecond(), status.getLoss(),
+                Double.isNaN(auc) ? "" : String.format(Locale.ROOT, ", AUC %.4f", auc));
+    }
+
+    /** The run's settings as summary.json records them. */
+    private Map<String, Object> reportSettings(List<TrainSettings> runs) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("data", data == null ? "generated" : data.toString());
+        if (data == null) {
+            m.put("samples", samples);
+            m.put("scale", scale);
+        }
+        m.put("modes", runs.stream().map(r -> r.mode().label()).toList());
+        TrainSettings s = runs.get(0);
+        m.put("device", s.device());
+        m.put("budget", budget);
+        m.put("batch", s.batchSize());
+        m.put("steps", s.steps());
+        m.put("learningRate", s.learningRate());
+        m.put("seed", s.seed());
+        m.put("threads", s.threads());
+        m.put("evalSamples", s.evalSamples());
+        m.put("evalEvery", evalEvery);
+        m.put("curveEvalSamples", Trainer.CURVE_EVAL_SAMPLES);
+        m.put("checkpointEvery", s.checkpointEvery());
+        m.put("resume", s.resume());
+        m.put("stores", runs.stream().map(r -> r.storeDir().toString()).toList());
+        return m;
     }
 
     private Path prepareData(PrintWriter out, int threadCount) throws Exception {
@@ -225,8 +291,14 @@ public final class TrainCommand implements Callable<Integer> {
         if (!s.progress()) {
             return null;
         }
-        return new ProgressBarBuilder().setTaskName("train " + s.mode().label()).setInitialMax(total)
-                .setStyle(ProgressBarStyle.ASCII).setUnit(" steps", 1).showSpeed().continuousUpdate().build();
+        // the bar shows steps done, elapsed time and ETA; the message the rate, loss and last AUC
+        ProgressBarBuilder b = new ProgressBarBuilder().setTaskName(s.mode().label()).setInitialMax(total)
+                .setStyle(ProgressBarStyle.ASCII).continuousUpdate();
+        if (System.console() == null) {
+            // not a terminal (a log, a pipe): the 80 columns assumed would cut the message off
+            b.setMaxRenderedLength(132);
+        }
+        return b.build();
     }
 
     static EnumSet<Mode> parseModes(String text, List<String> bad) {
@@ -245,14 +317,25 @@ public final class TrainCommand implements Callable<Integer> {
         return modes;
     }
 
-    private static void printTable(PrintWriter out, List<ModeResult> results) {
-        out.printf("%n%-9s %-7s %8s %12s %7s %8s %8s %8s %8s %12s %10s %9s %9s%n", "mode", "device", "steps", "samples/s",
-                "AUC", "logloss", "accuracy", "hit rate", "hot smp", "host rows", "cold s", "promoted", "demoted");
+    /**
+     * One row per mode. hot smp: share of samples in all-hot batches; hot/cold ms: mean step time
+     * (lookup to update) of all-hot batches and of the others; host rows: rows gathered through the
+     * host; cold s: seconds in those gathers.
+     */
+    static void printTable(PrintWriter out, List<ModeResult> results) {
+        out.printf("%n%-9s %-7s %8s %12s %7s %8s %8s %8s %8s %8s %8s %12s %8s %9s %9s%n", "mode", "device", "steps",
+                "samples/s", "AUC", "logloss", "accuracy", "hot smp", "hit rate", "hot ms", "cold ms", "host rows",
+                "cold s", "promoted", "demoted");
         for (ModeResult r : results) {
-            out.printf(Locale.ROOT, "%-9s %-7s %8d %,12.0f %7.4f %8.4f %8.4f %8.3f %8.3f %,12d %10.2f %,9d %,9d%n", r.mode(),
-                    r.device(), r.steps(), r.samplesPerSecond(), r.auc(), r.logLoss(), r.accuracy(), r.hitRate(),
-                    r.hotSampleFraction(), r.hostGathers(), r.coldGatherSeconds(), r.rowsPromoted(), r.rowsDemoted());
+            out.printf(Locale.ROOT, "%-9s %-7s %8d %,12.0f %7.4f %8.4f %8.4f %8.3f %8.3f %8s %8s %,12d %8.2f %,9d %,9d%n",
+                    r.mode(), r.device(), r.steps(), r.samplesPerSecond(), r.auc(), r.logLoss(), r.accuracy(),
+                    r.hotSampleFraction(), r.hitRate(), millis(r.hotStepMillis()), millis(r.coldStepMillis()),
+                    r.hostGathers(), r.coldGatherSeconds(), r.rowsPromoted(), r.rowsDemoted());
         }
+    }
+
+    private static String millis(double ms) {
+        return Double.isNaN(ms) ? "-" : String.format(Locale.ROOT, "%.2f", ms);
     }
 
     static int tables() {

@@ -50,6 +50,16 @@ public final class ColdEmbeddings implements EmbeddingPath {
     @Override
     public void lookup(Batch batch, float[][] pooled) {
         long start = System.nanoTime();
+        gather(batch, pooled, true);
+        counters.coldGatherNanos.add(System.nanoTime() - start);
+    }
+
+    @Override
+    public void lookupForward(Batch batch, float[][] pooled) {
+        gather(batch, pooled, false);
+    }
+
+    private void gather(Batch batch, float[][] pooled, boolean count) {
         for (int t = 0; t < tables; t++) {
             ColdTable table = store.tables().get(t);
             PooledBatch pb = fill(bags[t], batch, t);
@@ -59,10 +69,11 @@ public final class ColdEmbeddings implements EmbeddingPath {
             table.gather(d, buf);
             pool(pb, d, buf, table.bytesPerRow() / Float.BYTES, table.spec().dim(), pooled[t]);
             bagCount[t] = pb.bagCount();
-            counters.coldIds.add(n);
-            counters.hostGathers.add(n);
+            if (count) {
+                counters.coldIds.add(n);
+                counters.hostGathers.add(n);
+            }
         }
-        counters.coldGatherNanos.add(System.nanoTime() - start);
     }
 
     @Override

@@ -16,9 +16,15 @@ public interface EmbeddingPath extends AutoCloseable {
     /** Applies per-bag gradients {@code grads[t]} ({@code size x dim}) to the rows of the last {@link #lookup}. */
     void update(float[][] grads, float learningRate);
 
-    /** A lookup that will not be followed by {@link #update} (evaluation). */
-    default void lookupForward(Batch batch, float[][] pooled) {
-        lookup(batch, pooled);
+    /**
+     * A lookup that will not be followed by {@link #update} (evaluation). It leaves the training
+     * counters alone, so hit rates and host gathers describe training only.
+     */
+    void lookupForward(Batch batch, float[][] pooled);
+
+    /** Whether the batch of the last {@link #update} had every id hot (false on host-only paths). */
+    default boolean lastBatchAllHot() {
+        return false;
     }
 
     /** Batches the path wants to see ahead of their {@link #lookup} (0: none). */
@@ -33,7 +39,7 @@ public interface EmbeddingPath extends AutoCloseable {
     default void prefetch(Batch upcoming) {
     }
 
-    /** Counters since the start: host row gathers, hot and cold ids served. */
+    /** Counters of training lookups since the start: host row gathers, hot and cold ids served. */
     PathCounters counters();
 
     @Override

@@ -30,6 +30,7 @@ public final class TieredEmbeddings implements EmbeddingPath {
     private final PathCounters counters = new PathCounters();
     private StepBatch current;
     private boolean expectHot;
+    private boolean lastAllHot;
     private long step;
 
     /**
@@ -108,7 +109,8 @@ public final class TieredEmbeddings implements EmbeddingPath {
         }
         int size = b.bagCount();
         counters.samples.add(size);
-        if (b.allHot()) {
+        lastAllHot = b.allHot();
+        if (lastAllHot) {
             counters.hotBatches.increment();
             counters.hotSamples.add(size);
         } else {
@@ -132,11 +134,13 @@ public final class TieredEmbeddings implements EmbeddingPath {
         prefetch(batch);
         StepBatch b = queued.pollFirst();
         store.gather(b, pooled);
-        counters.hotIds.add(b.hotIds());
-        counters.coldIds.add(b.coldIds());
-        counters.hostGathers.add(b.coldIds());
         store.discard(b);
         free.addLast(b);
+    }
+
+    @Override
+    public boolean lastBatchAllHot() {
+        return lastAllHot;
     }
 
     @Override

@@ -18,6 +18,7 @@ import dev.ember.gpu.pool.SlotPool;
 import dev.ember.trainer.data.Batch;
 import dev.ember.trainer.data.BinaryDataset;
 import dev.ember.trainer.data.DataPart;
+import dev.ember.trainer.jmx.TrainerStatus;
 import dev.ember.trainer.model.DenseBackend;
 import dev.ember.trainer.model.ModelConfig;
 import dev.ember.trainer.model.ModelState;
@@ -53,13 +54,42 @@ public final class Trainer {
     public static final int FAE_WINDOW_BATCHES = 32;
     /** Steps between knob evaluations in the tiered modes. */
     public static final int KNOB_PERIOD = 50;
+    /** Points on a learning curve when no evaluation period is given. */
+    public static final int CURVE_POINTS = 20;
+    /** Held-out samples a periodic evaluation reads (fewer when {@code --eval-samples} is smaller). */
+    public static final int CURVE_EVAL_SAMPLES = 4096;
 
     private final TrainSettings settings;
     private final ModelConfig model;
+    private final TrainerStatus status = new TrainerStatus();
+    private long evalEvery;
+    private Curve curve;
 
     public Trainer(TrainSettings settings, ModelConfig model) {
         this.settings = settings;
         this.model = model;
+    }
+
+    /**
+     * Steps between periodic evaluations on a held-out slice (the learning curve); 0 picks about
+     * {@value #CURVE_POINTS} points a run.
+     */
+    public Trainer evalEvery(long steps) {
+        if (steps < 0) {
+            throw new IllegalArgumentException("--eval-every must be >= 0, got " + steps);
+        }
+        this.evalEvery = steps;
+        return this;
+    }
+
+    /** The live status, also the {@code dev.ember:type=Trainer} MXBean while {@link #run} trains. */
+    public TrainerStatus status() {
+        return status;
+    }
+
+    /** The learning curve of the last {@link #run}; null before. */
+    public Curve curve() {
+        return curve;
     }
 
     /** Specs of the store's tables: one per data table, SGD rows of the model's width. */
@@ -104,7 +134,12 @@ public final class Trainer {
         Mode mode = settings.mode();
         long steps = settings.steps() > 0 ? settings.steps() : mode == Mode.FAE ? Long.MAX_VALUE : batches;
         int tables = model.tables();
-        try (Store store = openStore(data, tables);
+        long planned = settings.steps() > 0 ? settings.steps() : batches;
+        long every = evalEvery > 0 ? evalEvery : Math.max(1, planned / CURVE_POINTS);
+        long curveSamples = settings.evalSamples() > 0 ? Math.min(settings.evalSamples(), CURVE_EVAL_SAMPLES)
+                : CURVE_EVAL_SAMPLES;
+        try (TrainerStatus.Registration bean = status.register();
+             Store store = openStore(data, tables);
              HotRig rig = openHot(store);
              EmbeddingPath path = openPath(store, rig, tables);
              DenseBackend backend = openDense(rig.device, initialModel(store), batchSize)) {
@@ -130,13 +165,33 @@ public final class Trainer {
             }
             float[][] pooled = new float[tables][batchSize * model.dim()];
             float[][] grads = new float[tables][batchSize * model.dim()];
+            Batch evalBatch = new Batch(batchSize);
+            PathCounters c = path.counters();
+            curve = new Curve(mode.label(), (int) Math.min(1 << 16, (planned - first) / every + 3));
+            status.start(mode.label(), first, planned);
             double lastLoss = Double.NaN;
             long trained = 0;
             long step = first;
             boolean more = true;
+            // timing: training time excludes evaluations; steps split by whether their batch was all hot
+            long evalNanos = 0;
+            long hotStepNanos = 0;
+            long coldStepNanos = 0;
+            long hotSteps = 0;
+            long coldSteps = 0;
+            // window sums since the last curve point
+            double lossSum = 0;
+            long lossSteps = 0;
+            long[] mark = new long[4];
+            long nextEval = first + every;
             long start = System.nanoTime();
+            if (first == 0) {
+                evalNanos += curvePoint(data, batchSize, curveSamples, path, backend, evalBatch, pooled, 0, first,
+                        Double.NaN, c, mark);
+            }
             while (step < steps) {
-                while (more && ahead.size() <= depth && step + ahead.size() < steps) {
+                // announce no batch past the next evaluation: a forward-only lookup needs none in flight
+                while (more && ahead.size() <= depth && step + ahead.size() < Math.min(steps, nextEval)) {
                     Batch next = spare.pollFirst();
                     more = source.next(next);
                     if (!more) {
@@ -155,6 +210,7 @@ public final class Trainer {
                 Batch batch = ahead.pollFirst();
                 boolean hot = aheadHot.pollFirst();
                 int count = batch.size();
+                long stepStart = System.nanoTime();
                 if (path instanceof TieredEmbeddings te) {
                     te.expectHot(hot);
                 }
@@ -169,6 +225,14 @@ public final class Trainer {
                     backend.getEmbeddingGradient(t, grads[t], 0, count);
                 }
                 path.update(grads, settings.learningRate());
+                long stepNanos = System.nanoTime() - stepStart;
+                if (path.lastBatchAllHot()) {
+                    hotStepNanos += stepNanos;
+                    hotSteps++;
+                } else {
+                    coldStepNanos += stepNanos;
+                    coldSteps++;
+                }
                 spare.addLast(batch);
                 trained += count;
                 step++;
@@ -176,13 +240,27 @@ public final class Trainer {
                     checkpoint(store, tiered, step, backend);
                 }
                 lastLoss = loss.mean();
+                lossSum += lastLoss;
+                lossSteps++;
+                status.onStep(step, count, lastLoss, System.nanoTime() - start - evalNanos);
+                if (step == nextEval) {
+                    evalNanos += curvePoint(data, batchSize, curveSamples, path, backend, evalBatch, pooled,
+                            System.nanoTime() - start - evalNanos, step, lossSum / lossSteps, c, mark);
+                    lossSum = 0;
+                    lossSteps = 0;
+                    nextEval += every;
+                }
                 onStep.accept(step);
             }
-            double seconds = (System.nanoTime() - start) / 1e9;
+            long trainNanos = System.nanoTime() - start - evalNanos;
+            double seconds = trainNanos / 1e9;
+            if (curve.lastStep() != step) {
+                curvePoint(data, batchSize, curveSamples, path, backend, evalBatch, pooled, trainNanos, step,
+                        lossSteps == 0 ? Double.NaN : lossSum / lossSteps, c, mark);
+            }
             checkpoint(store, tiered, step, backend);
-            Batch evalBatch = spare.isEmpty() ? new Batch(batchSize) : spare.peekFirst();
             Evaluation eval = Evaluation.run(data.test(), batchSize, settings.evalSamples(), path, backend, evalBatch, pooled);
-            PathCounters c = path.counters();
+            status.onEval(step, eval.auc(), eval.logLoss());
             String device = rig.device.backend().id() + (backend instanceof CpuDenseBackend && rig.device.backend() != Backend.HOST
                     ? "+cpu-mlp" : "");
             long promoted = tiered == null ? 0 : tiered.hotSets().promotedRows();
@@ -191,8 +269,40 @@ public final class Trainer {
                     trained / Math.max(seconds, 1e-9), eval.auc(), eval.logLoss(), eval.accuracy(), lastLoss,
                     c.hitRate(), c.hostGathers.sum(), c.coldGatherNanos.sum() / 1e9, eval.samples(),
                     c.hotSampleFraction(), c.hotBatches.sum(), c.coldBatches.sum(), c.hotBatchHostGathers.sum(),
-                    promoted, demoted, profileSeconds);
+                    promoted, demoted, profileSeconds,
+                    hotSteps == 0 ? Double.NaN : hotStepNanos / 1e6 / hotSteps,
+                    coldSteps == 0 ? Double.NaN : coldStepNanos / 1e6 / coldSteps, hotSteps, coldSteps);
         }
+    }
+
+    /**
+     * Evaluates the held-out slice and adds a curve point whose window columns cover the steps since
+     * {@code mark} (hot ids, cold ids, hot samples, samples at the previous point), then moves the
+     * mark. Returns the nanoseconds it took, which training time leaves out.
+     */
+    private long curvePoint(BinaryDataset data, int batchSize, long samples, EmbeddingPath path, DenseBackend backend,
+                            Batch batch, float[][] pooled, long trainNanos, long step, double trainLoss,
+                            PathCounters c, long[] mark) {
+        long t0 = System.nanoTime();
+        Evaluation e = Evaluation.run(data.test(), batchSize, samples, path, backend, batch, pooled);
+        long hot = c.hotIds.sum();
+        long cold = c.coldIds.sum();
+        long hotSamples = c.hotSamples.sum();
+        long all = c.samples.sum();
+        curve.add(trainNanos / 1e9, step, trainLoss, e.auc(), e.logLoss(), windowRatio(hot - mark[0], cold - mark[1]),
+                windowRatio(hotSamples - mark[2], all - mark[3] - (hotSamples - mark[2])));
+        mark[0] = hot;
+        mark[1] = cold;
+        mark[2] = hotSamples;
+        mark[3] = all;
+        status.onEval(step, e.auc(), e.logLoss());
+        return System.nanoTime() - t0;
+    }
+
+    /** {@code a / (a + b)}, NaN when both are 0 (an empty window). */
+    private static double windowRatio(long a, long b) {
+        long n = a + b;
+        return n == 0 ? Double.NaN : (double) a / n;
     }
 
     /** The MLPs run where the device is: cuBLAS on CUDA; plain Java on the host and beside OpenCL. */
