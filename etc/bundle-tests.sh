@@ -6,6 +6,8 @@ set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 reports="${1:?usage: bundle-tests.sh REPORTS_DIR}"; shift
 mkdir -p "$reports"
+# Signal chaining (see the launcher): CUDA and OpenCL libraries may replace the JVM's handlers.
+[[ -f "$here/runtime/lib/libjsig.so" ]] && export LD_PRELOAD="$here/runtime/lib/libjsig.so${LD_PRELOAD:+:$LD_PRELOAD}"
 scan=$(ls "$here"/test/ember-*-tests.jar | paste -sd:)
 exec "$here/runtime/bin/java" @"$here/etc/jvm.options" -Dember.root="$here" -Xmx4g \
   -Dorg.lwjgl.opencl.libname=libOpenCL.so.1 \
