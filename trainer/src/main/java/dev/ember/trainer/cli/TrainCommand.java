@@ -82,6 +82,14 @@ public final class TrainCommand implements Callable<Integer> {
             description = "SGD learning rate, embeddings and MLPs (default: ${DEFAULT-VALUE})")
     float lr;
 
+    @Option(names = "--arch-mlp-bot", paramLabel = "W-W-..", defaultValue = "13-512-256-64-16",
+            description = "bottom MLP widths, input first; the last is the embedding dimension (default: ${DEFAULT-VALUE})")
+    String archMlpBot;
+
+    @Option(names = "--arch-mlp-top", paramLabel = "W-..-1", defaultValue = "512-256-1",
+            description = "top MLP widths after the interaction, ending in 1 (default: ${DEFAULT-VALUE})")
+    String archMlpTop;
+
     @Option(names = "--seed", paramLabel = "S", defaultValue = "1", description = "model, store and data seed (default: ${DEFAULT-VALUE})")
     long seed;
 
@@ -137,6 +145,15 @@ public final class TrainCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             bad.add(e.getMessage());
         }
+        ModelConfig model = null;
+        try {
+            model = ModelConfig.dlrm(CriteoSchema.TABLES, archMlpBot, archMlpTop);
+            if (model.denseFeatures() != CriteoSchema.DENSE) {
+                bad.add("--arch-mlp-bot must start with " + CriteoSchema.DENSE + " (the dense features), got '" + archMlpBot + "'");
+            }
+        } catch (IllegalArgumentException e) {
+            bad.add(e.getMessage());
+        }
         String deviceName = device.trim().toLowerCase(Locale.ROOT);
         int threadCount = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         List<TrainSettings> runs = new ArrayList<>();
@@ -163,7 +180,6 @@ public final class TrainCommand implements Callable<Integer> {
             err.println("ember train: " + e.getMessage());
             return EmberCli.EXIT_USAGE;
         }
-        ModelConfig model = ModelConfig.kaggle();
         List<ModeResult> results = new ArrayList<>();
         for (TrainSettings s : runs) {
             Files.createDirectories(s.storeDir().toAbsolutePath().getParent());

@@ -30,6 +30,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.function.LongConsumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Trains one mode over a converted data set: batches from the mode's {@link BatchSource} (file
@@ -41,6 +43,8 @@ import java.util.function.LongConsumer;
  * {@code s mod batches}, so a resumed run continues exactly where its checkpoint stopped.
  */
 public final class Trainer {
+    /** Debug lines mark where training starts and each checkpoint's begin and end (the crash tests read them). */
+    private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
     /** Adagrad-style epsilon for embedding optimizers that need one. */
     public static final float EMBEDDING_EPS = 1e-8f;
     public static final String MODEL_BLOB = "model";
@@ -132,6 +136,7 @@ public final class Trainer {
             long step = first;
             boolean more = true;
             long start = System.nanoTime();
+            LOG.debug("training from step {}", first);
             while (step < steps) {
                 while (more && ahead.size() <= depth && step + ahead.size() < steps) {
                     Batch next = spare.pollFirst();
@@ -283,11 +288,13 @@ public final class Trainer {
     }
 
     private static void checkpoint(Store store, TieredStore tiered, long step, DenseBackend backend) {
+        LOG.debug("checkpoint begins at step {}", step);
         Map<String, byte[]> blobs = Map.of(MODEL_BLOB, backend.saveState().toBytes());
         if (tiered != null) {
             tiered.checkpoint(step, new long[0], blobs);
         } else {
             store.checkpoint(step, new long[0], blobs);
         }
+        LOG.debug("checkpoint done at step {}", step);
     }
 }
