@@ -379,7 +379,9 @@ public final class Store implements AutoCloseable {
             return next;
         } catch (IOException e) {
             throw new StoreException("store " + dir + ": checkpoint at step " + step + " failed: " + e.getMessage()
-                    + "; the last completed checkpoint (step " + manifest.step() + ") still stands", e);
+                    +  " (the manifest needs over " + blobs.values().stream().mapToLong(b -> b.length).sum() + " bytes, "
+                    + dev.ember.cache.cold.SpaceText.usable(dir) + "); the last completed checkpoint (step "
+                    + manifest.step() + ") still stands", e);
         }
     }
 
