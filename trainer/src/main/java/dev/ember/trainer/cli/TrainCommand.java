@@ -156,10 +156,11 @@ public final class TrainCommand implements Callable<Integer> {
         }
         String deviceName = device.trim().toLowerCase(Locale.ROOT);
         int threadCount = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+        bad.addAll(TrainSettings.problems(batch, steps, lr, threadCount, evalSamples, checkpointEvery, deviceName));
         List<TrainSettings> runs = new ArrayList<>();
         Path dir = runDir != null ? runDir : Path.of("ember-runs", "run-"
                 + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
-        for (Mode m : modes) {
+        for (Mode m : bad.isEmpty() ? modes : EnumSet.noneOf(Mode.class)) {
             try {
                 runs.add(new TrainSettings(m, store != null ? store : dir.resolve("store-" + m.label()), batch, steps,
                         lr, seed, threadCount, evalSamples, checkpointEvery, resume, !noProgress, deviceName, hotBudget));
@@ -199,7 +200,10 @@ public final class TrainCommand implements Callable<Integer> {
                     }
                 });
                 results.add(r);
-            } catch (IllegalArgumentException | IllegalStateException | dev.ember.gpu.device.DeviceException e) {
+            } catch (IllegalArgumentException e) {
+                err.println("ember train: " + s.mode().label() + ": " + e.getMessage());
+                return EmberCli.EXIT_USAGE; // settings that do not fit the data, the store or the device
+            } catch (IllegalStateException | dev.ember.gpu.device.DeviceException e) {
                 err.println("ember train: " + s.mode().label() + ": " + e.getMessage());
                 return 1;
             }

@@ -202,11 +202,32 @@ public final class Trainer {
         }
         Device device = DeviceSelector.open(settings.device());
         try {
+            checkFits(store, device);
             SlotPool pool = new SlotPool(device, store.tables().get(0).spec().layout(), 1 << 20);
             return new HotRig(device, pool);
         } catch (RuntimeException e) {
             device.close();
             throw e;
+        }
+    }
+
+    /** A budget (or, in device mode, all rows) beyond the device's memory is a usage error naming the option. */
+    private void checkFits(Store store, Device device) {
+        List<TableSpec> specs = store.tables().stream().map(t -> t.spec()).toList();
+        long total = device.totalMemory();
+        String where = " the device " + device.backend().id() + " has " + total + " bytes";
+        if (settings.mode() == Mode.DEVICE) {
+            long all = (long) dev.ember.cache.knob.Budget.totalBytes(specs);
+            if (all > total) {
+                throw new IllegalArgumentException("--mode device needs all " + all + " bytes of embedding rows on the device;"
+                        + where + "; use --mode cache or fae with a --budget below that");
+            }
+        } else {
+            long wanted = settings.budget().resolve(specs);
+            if (wanted > total) {
+                throw new IllegalArgumentException("--budget asks for " + wanted + " bytes of hot rows;" + where
+                        + "; lower --budget");
+            }
         }
     }
 
