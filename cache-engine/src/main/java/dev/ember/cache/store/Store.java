@@ -527,9 +527,13 @@ public final class Store implements AutoCloseable {
         closeQuietly(tables, pool, undo);
         if (restorable) {
             try {
-                Files.writeString(dir.resolve(UNDO_SEAL), seal(dir.resolve(UNDO_LOG)), StandardCharsets.US_ASCII);
-            } catch (IOException ignored) {
-                // without a seal the next open trusts the log as after a crash
+                AtomicFiles.replace(dir.resolve(UNDO_SEAL), seal(dir.resolve(UNDO_LOG)).getBytes(StandardCharsets.US_ASCII));
+            } catch (IOException e) {
+                try {
+                    Files.deleteIfExists(dir.resolve(UNDO_SEAL)); // no seal: the next open trusts the log as after a crash
+                } catch (IOException ignored) {
+                    // nothing more to do on a failing disk
+                }
             }
             try {
                 Files.deleteIfExists(dir.resolve(OPEN_MARKER));

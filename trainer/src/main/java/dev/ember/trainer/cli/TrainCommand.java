@@ -118,6 +118,21 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "no progress bar")
     boolean noProgress;
 
+    @Option(names = "--jmx-port", paramLabel = "PORT",
+            description = "serve remote JMX on this port (with --jmx-password-file); default: none, local attach only")
+    Integer jmxPort;
+
+    @Option(names = "--jmx-host", paramLabel = "ADDRESS", defaultValue = "127.0.0.1",
+            description = "address remote JMX listens on (default: ${DEFAULT-VALUE})")
+    String jmxHost;
+
+    @Option(names = "--jmx-password-file", paramLabel = "FILE",
+            description = "JDK JMX password file (`role password` lines, chmod 600); required by --jmx-port")
+    Path jmxPasswordFile;
+
+    @Option(names = "--jmx-access-file", paramLabel = "FILE", description = "JDK JMX access file (`role readonly|readwrite`)")
+    Path jmxAccessFile;
+
     @Override
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr();
@@ -157,6 +172,7 @@ public final class TrainCommand implements Callable<Integer> {
         String deviceName = device.trim().toLowerCase(Locale.ROOT);
         int threadCount = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         bad.addAll(TrainSettings.problems(batch, steps, lr, threadCount, evalSamples, checkpointEvery, deviceName));
+        bad.addAll(RemoteJmx.problems(jmxPort, jmxHost, jmxPasswordFile, jmxAccessFile));
         List<TrainSettings> runs = new ArrayList<>();
         Path dir = runDir != null ? runDir : Path.of("ember-runs", "run-"
                 + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
@@ -181,6 +197,16 @@ public final class TrainCommand implements Callable<Integer> {
             err.println("ember train: " + e.getMessage());
             return EmberCli.EXIT_USAGE;
         }
+        try (RemoteJmx jmx = jmxPort == null ? null : RemoteJmx.start(jmxHost, jmxPort, jmxPasswordFile, jmxAccessFile)) {
+            if (jmx != null) {
+                err.println("ember train: remote JMX (password authentication) at " + jmx.address());
+            }
+            return train(out, err, runs, dataset, model);
+        }
+    }
+
+    private int train(PrintWriter out, PrintWriter err, List<TrainSettings> runs, BinaryDataset dataset, ModelConfig model)
+            throws Exception {
         List<ModeResult> results = new ArrayList<>();
         for (TrainSettings s : runs) {
             Files.createDirectories(s.storeDir().toAbsolutePath().getParent());
