@@ -118,6 +118,11 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "no progress bar")
     boolean noProgress;
 
+    @Option(names = "--on-device-loss", paramLabel = "stop|host", defaultValue = "stop",
+            description = "when the hot-tier device fails mid-run: stop (the last checkpoint stands; --resume later) or host"
+                    + " (go back to the last checkpoint and continue on the host device) (default: ${DEFAULT-VALUE})")
+    String onDeviceLoss;
+
     @Option(names = "--jmx-port", paramLabel = "PORT",
             description = "serve remote JMX on this port (with --jmx-password-file); default: none, local attach only")
     Integer jmxPort;
@@ -172,6 +177,9 @@ public final class TrainCommand implements Callable<Integer> {
         String deviceName = device.trim().toLowerCase(Locale.ROOT);
         int threadCount = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         bad.addAll(TrainSettings.problems(batch, steps, lr, threadCount, evalSamples, checkpointEvery, deviceName));
+        if (!onDeviceLoss.equals("stop") && !onDeviceLoss.equals("host")) {
+            bad.add("--on-device-loss must be stop or host, got '" + onDeviceLoss + "'");
+        }
         bad.addAll(RemoteJmx.problems(jmxPort, jmxHost, jmxPasswordFile, jmxAccessFile));
         List<TrainSettings> runs = new ArrayList<>();
         Path dir = runDir != null ? runDir : Path.of("ember-runs", "run-"
@@ -213,7 +221,8 @@ public final class TrainCommand implements Callable<Integer> {
             long total = s.steps() > 0 ? s.steps() : dataset.train().batches(s.batchSize());
             try (ProgressBar bar = progress(s, total)) {
                 long[] last = {System.nanoTime(), 0};
-                ModeResult r = new Trainer(s, model).run(dataset, step -> {
+                ModeResult r = new Trainer(s, model, dev.ember.gpu.device.DeviceSelector::open, onDeviceLoss.equals("host"))
+                        .run(dataset, step -> {
                     if (bar != null) {
                         bar.stepTo(step);
                         long now = System.nanoTime();

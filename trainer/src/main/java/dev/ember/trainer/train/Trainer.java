@@ -11,6 +11,7 @@ import dev.ember.cache.table.TableSpec;
 import dev.ember.cache.tiered.TieredConfig;
 import dev.ember.cache.tiered.TieredStore;
 import dev.ember.gpu.device.Device;
+import dev.ember.gpu.device.DeviceException;
 import dev.ember.gpu.device.DeviceSelector;
 import dev.ember.gpu.pool.SlotPool;
 import dev.ember.trainer.data.Batch;
@@ -29,6 +30,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
+import java.util.function.Function;
 import java.util.function.LongConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,10 +59,24 @@ public final class Trainer {
 
     private final TrainSettings settings;
     private final ModelConfig model;
+    private final Function<String, Device> devices;
+    private final boolean hostOnDeviceLoss;
 
     public Trainer(TrainSettings settings, ModelConfig model) {
+        this(settings, model, DeviceSelector::open, false);
+    }
+
+    /**
+     * @param devices          opens the hot-tier device by name (tests wrap it to inject faults)
+     * @param hostOnDeviceLoss when the device fails mid-run ({@link DeviceException}): true goes
+     *                         back to the last checkpoint and continues on the host device; false
+     *                         stops with the device's error (the last checkpoint stands)
+     */
+    public Trainer(TrainSettings settings, ModelConfig model, Function<String, Device> devices, boolean hostOnDeviceLoss) {
         this.settings = settings;
         this.model = model;
+        this.devices = devices;
+        this.hostOnDeviceLoss = hostOnDeviceLoss;
     }
 
     /** Specs of the store's tables: one per data table, SGD rows of the model's width. */
@@ -95,6 +111,23 @@ public final class Trainer {
 
     /** Runs the mode; {@code onStep} hears each finished step (progress bars, MXBeans). */
     public ModeResult run(BinaryDataset data, LongConsumer onStep) {
+        try {
+            return runOnce(data, onStep);
+        } catch (DeviceException e) {
+            if (!hostOnDeviceLoss || !settings.mode().tiered()) {
+                throw e;
+            }
+            // Everything is closed and the store rolls back to its last checkpoint on reopen.
+            LOG.warn("device {} failed ({}); continuing from the last checkpoint on the host device", settings.device(),
+                    e.getMessage());
+            TrainSettings s = settings;
+            TrainSettings onHost = new TrainSettings(s.mode(), s.storeDir(), s.batchSize(), s.steps(), s.learningRate(),
+                    s.seed(), s.threads(), s.evalSamples(), s.checkpointEvery(), true, s.progress(), "host", s.budget());
+            return new Trainer(onHost, model, devices, false).run(data, onStep);
+        }
+    }
+
+    private ModeResult runOnce(BinaryDataset data, LongConsumer onStep) {
         DataPart train = data.train();
         int batchSize = settings.batchSize();
         long batches = train.batches(batchSize);
@@ -200,7 +233,7 @@ public final class Trainer {
         if (!settings.mode().tiered()) {
             return new HotRig(null, null);
         }
-        Device device = DeviceSelector.open(settings.device());
+        Device device = devices.apply(settings.device());
         try {
             checkFits(store, device);
             SlotPool pool = new SlotPool(device, store.tables().get(0).spec().layout(), 1 << 20);

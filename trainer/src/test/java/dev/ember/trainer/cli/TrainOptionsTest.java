@@ -69,6 +69,7 @@ class TrainOptionsTest {
             {"train", "--arch-mlp-top", "16-x-1", "--run-dir", dir.toString()},
             {"train", "--arch-mlp-bot", "13-16-8", "--arch-mlp-top", "16-2", "--run-dir", dir.toString()},
             {"train", "--batch", "many"},
+            {"train", "--on-device-loss", "retry", "--run-dir", dir.toString()},
             {"train", "--warp-speed"},
         }) {
             CommandLine cli = EmberCli.commandLine();
