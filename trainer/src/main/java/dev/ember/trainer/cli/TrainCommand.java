@@ -238,7 +238,9 @@ public final class TrainCommand implements Callable<Integer> {
             } catch (IllegalArgumentException e) {
                 err.println("ember train: " + s.mode().label() + ": " + e.getMessage());
                 return EmberCli.EXIT_USAGE; // settings that do not fit the data, the store or the device
-            } catch (IllegalStateException | dev.ember.gpu.device.DeviceException e) {
+            } catch (IllegalStateException | dev.ember.gpu.device.DeviceException | dev.ember.cache.store.StoreException
+                     | java.io.UncheckedIOException e) {
+                // a full disk, a damaged store, a lost device: one line; the last checkpoint stands
                 err.println("ember train: " + s.mode().label() + ": " + e.getMessage());
                 return 1;
             }
