@@ -44,10 +44,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * JVM's start, a quarter anywhere in training, half inside a checkpoint write (after the
  * trainer's "checkpoint begins" debug line, before its "checkpoint done"). After every kill the
  * store reopens at the last completed checkpoint (or the one being written, when the kill came
- * after its manifest's rename) and equals the full-state digest (every row of every table and the
- * MLP weights) of an in-process reference run stopped at
- * that step (see {@link #digest} for what is compared). Then {@code --resume} finishes, and the model equals the uninterrupted run's bit for
- * bit. While the children run, their {@code /proc/<pid>/fd} is sampled: no socket is ever open.
+ * after its manifest's rename) and equals the digest of the trained state (every row of every
+ * table, the MLP weights; see {@link #digest}) of an in-process reference run stopped at that
+ * step. Then {@code --resume} finishes, and the model equals the uninterrupted run's bit for bit.
+ * While the children run, their {@code /proc/<pid>/fd} is sampled: no network socket is ever open.
  */
 class TrainKillTest {
     private static final int MIN_KILLS = 20;
