@@ -136,7 +136,9 @@ class JmxDuringTrainingTest {
         if (v instanceof Long n) {
             if (attribute.matches("Gathers|Applies|RowsRead|RowsWritten|HotHits|ColdMisses|Evaluations|Generation")) {
                 Long before = last.put(key, n);
-                assertTrue(before == null || n >= before, key + " went back from " + before + " to " + n);
+                // the tier's counters read 0 once the tiered store has closed (it detaches them from the table)
+                boolean detached = n == 0 && attribute.matches("HotHits|ColdMisses");
+                assertTrue(before == null || n >= before || detached, key + " went back from " + before + " to " + n);
             }
             if (!attribute.equals("Headroom")) {
                 assertTrue(n >= 0, key + " is negative: " + n);
