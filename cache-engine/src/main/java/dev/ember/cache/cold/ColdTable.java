@@ -302,7 +302,8 @@ public final class ColdTable implements AutoCloseable {
                 undo.append(staging, m * recBytes);
             } catch (IOException e) {
                 throw new UncheckedIOException("table " + spec.name() + ": writing pre-images to " + undo.file()
-                        + " failed; no row was changed", e);
+                        + " failed (" + e.getMessage() + "; " + (long) m * recBytes + " bytes needed, "
+                        + SpaceText.usable(undo.file()) + "); no row was changed", e);
             }
             for (int i = 0; i < m; i++) {
                 logged.add(ids[need[i]]);

@@ -43,6 +43,8 @@ public final class Store implements AutoCloseable {
     public static final String MANIFEST = "manifest";
     public static final String UNDO_LOG = "undo.log";
     public static final String OPEN_MARKER = "writer.open";
+    /** Written at a clean close: the undo log's length and CRC-32C, checked by the next open. */
+    public static final String UNDO_SEAL = "undo.seal";
     public static final String MAP_SUFFIX = ".cm";
     private static final String GROW_SUFFIX = ".cm.grow";
 
@@ -198,6 +200,7 @@ public final class Store implements AutoCloseable {
                 }
                 opened.add(new ColdTable(t.spec(), i, m.seed(), t.capacity(), f, map, pool, journal, config.positionIndex()));
             }
+            checkSeal(dir, m);
             rollBack(dir, m, undo, opened);
             for (int i = 0; i < opened.size(); i++) {
                 ColdTable t = opened.get(i);
@@ -205,12 +208,15 @@ public final class Store implements AutoCloseable {
                 if (t.rowsStored() != expected) {
                     throw new StoreException("store " + dir + ": table file " + t.file() + " holds " + t.rowsStored()
                             + " rows after recovery, the last checkpoint (step " + m.step() + ") recorded " + expected
+                            + " (after rolling back the pre-images of " + dir.resolve(UNDO_LOG)
+                            + ": that log or this table file is damaged)"
                             + (corruptions.isEmpty() ? "" : "; Chronicle reported: " + String.join("; ", corruptions))
                             + "; the store cannot be restored");
                 }
                 t.force();
             }
             undo.reset(m.epoch());
+            Files.deleteIfExists(dir.resolve(UNDO_SEAL));
             markOpen(dir, config);
             return new Store(dir, config, lock, pool, undo, opened, m);
         } catch (IOException | RuntimeException e) {
@@ -232,6 +238,40 @@ public final class Store implements AutoCloseable {
             throw new StoreException(dir + " is not an Ember store: " + file + " is missing");
         } catch (IOException e) {
             throw new StoreException("store " + dir + ": cannot read " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** "length crc" of a file, CRC-32C over every byte. */
+    private static String seal(Path file) throws IOException {
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        long length = 0;
+        try (java.io.InputStream in = Files.newInputStream(file)) {
+            byte[] buf = new byte[1 << 16];
+            for (int n; (n = in.read(buf)) > 0; ) {
+                crc.update(buf, 0, n);
+                length += n;
+            }
+        }
+        return length + " " + Long.toHexString(crc.getValue());
+    }
+
+    /**
+     * A cleanly closed store's undo log must be exactly as it was closed: a damaged or truncated
+     * log would roll back only part of the updates since the checkpoint. (After a crash there is
+     * no seal: a log cut short by the crash lost only appends whose updates never happened.)
+     */
+    private static void checkSeal(Path dir, Manifest m) throws IOException {
+        Path sealFile = dir.resolve(UNDO_SEAL);
+        if (!Files.exists(sealFile)) {
+            return;
+        }
+        Path log = dir.resolve(UNDO_LOG);
+        String want = Files.readString(sealFile, StandardCharsets.US_ASCII).strip();
+        String got = Files.exists(log) ? seal(log) : "missing";
+        if (!want.equals(got)) {
+            throw new StoreException("store " + dir + ": undo log " + log + " is damaged (length and CRC-32C now " + got
+                    + ", at the clean close " + want + "); its rows cannot be restored to the checkpoint at step "
+                    + m.step() + "; restore the store folder from a copy");
         }
     }
 
@@ -379,7 +419,9 @@ public final class Store implements AutoCloseable {
             return next;
         } catch (IOException e) {
             throw new StoreException("store " + dir + ": checkpoint at step " + step + " failed: " + e.getMessage()
-                    + "; the last completed checkpoint (step " + manifest.step() + ") still stands", e);
+                    +  " (the manifest needs over " + blobs.values().stream().mapToLong(b -> b.length).sum() + " bytes, "
+                    + dev.ember.cache.cold.SpaceText.usable(dir) + "); the last completed checkpoint (step "
+                    + manifest.step() + ") still stands", e);
         }
     }
 
@@ -484,6 +526,15 @@ public final class Store implements AutoCloseable {
         boolean restorable = config.undoLog() || totalWrites() == writesAtCheckpoint;
         closeQuietly(tables, pool, undo);
         if (restorable) {
+            try {
+                AtomicFiles.replace(dir.resolve(UNDO_SEAL), seal(dir.resolve(UNDO_LOG)).getBytes(StandardCharsets.US_ASCII));
+            } catch (IOException e) {
+                try {
+                    Files.deleteIfExists(dir.resolve(UNDO_SEAL)); // no seal: the next open trusts the log as after a crash
+                } catch (IOException ignored) {
+                    // nothing more to do on a failing disk
+                }
+            }
             try {
                 Files.deleteIfExists(dir.resolve(OPEN_MARKER));
             } catch (IOException ignored) {

@@ -160,6 +160,63 @@ class StoreTest {
         assertTrue(e.getMessage().contains(manifest.toString()) && e.getMessage().contains("checksum"), e.getMessage());
     }
 
+    /**
+     * Seeded damage to a closed store holding updates past its checkpoint (so its undo log has
+     * records): each of the manifest, the undo log and the map files truncated at a drawn length or
+     * with drawn bytes flipped. Every open either refuses naming the damaged file or gives exactly
+     * the checkpoint (damage where nothing lives); none loads half a state.
+     */
+    @Test
+    void truncatedOrFlippedFilesAreRefusedNamingTheFileOrChangeNothing() throws Exception {
+        Path pristine = dir.resolve("pristine");
+        long want;
+        try (Store s = Store.create(pristine, config(3000))) {
+            apply(s.table("a"), range(0, 500), 1f);
+            apply(s.table("b"), range(100, 300), 2f);
+            s.checkpoint(1, new long[] {1}, Map.of("w", new byte[] {1, 2, 3}));
+            want = dev.ember.cache.testing.StoreDigest.of(s);
+            apply(s.table("a"), range(250, 800), 3f);
+            apply(s.table("b"), range(0, 200), 4f);
+        }
+        assertTrue(Files.size(pristine.resolve(Store.UNDO_LOG)) > 10_000, "the undo log holds pre-images");
+        String[] files = {Store.MANIFEST, Store.UNDO_LOG, "a.cm", "b.cm"};
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(31);
+        int refused = 0;
+        int harmless = 0;
+        for (int trial = 0; trial < 48; trial++) {
+            Path d = dir.resolve("trial" + trial);
+            Files.createDirectories(d);
+            try (var list = Files.list(pristine)) {
+                for (Path f : list.toList()) {
+                    Files.copy(f, d.resolve(f.getFileName()));
+                }
+            }
+            Path damaged = d.resolve(files[trial % files.length]);
+            byte[] bytes = Files.readAllBytes(damaged);
+            String what;
+            if (trial % 8 < 4) {
+                int len = rnd.nextInt(bytes.length);
+                Files.write(damaged, java.util.Arrays.copyOf(bytes, len));
+                what = "truncated to " + len + " of " + bytes.length + " bytes";
+            } else {
+                int at = rnd.nextInt(bytes.length);
+                bytes[at] ^= (byte) (1 + rnd.nextInt(255));
+                Files.write(damaged, bytes);
+                what = "byte " + at + " of " + bytes.length + " flipped";
+            }
+            try (Store s = Store.open(d, StoreConfig.existing())) {
+                assertEquals(1, s.lastCheckpoint().step(), damaged + " " + what + ": opened at another checkpoint");
+                assertEquals(want, dev.ember.cache.testing.StoreDigest.of(s), damaged + " " + what + ": opened with other rows");
+                harmless++;
+            } catch (StoreException e) {
+                assertTrue(e.getMessage().contains(damaged.toString()), damaged + " " + what + ": the error names the file: "
+                        + e.getMessage());
+                refused++;
+            }
+        }
+        System.out.println("damaged stores: " + refused + " refused naming the file, " + harmless + " harmless");
+    }
+
     @Test
     void aMissingTableFileOrAForeignUndoLogIsRefusedNamingTheFile() throws Exception {
         try (Store s = Store.create(dir, config(100))) {

@@ -87,6 +87,14 @@ public final class TrainCommand implements Callable<Integer> {
             description = "SGD learning rate, embeddings and MLPs (default: ${DEFAULT-VALUE})")
     float lr;
 
+    @Option(names = "--arch-mlp-bot", paramLabel = "W-W-..", defaultValue = "13-512-256-64-16",
+            description = "bottom MLP widths, input first; the last is the embedding dimension (default: ${DEFAULT-VALUE})")
+    String archMlpBot;
+
+    @Option(names = "--arch-mlp-top", paramLabel = "W-..-1", defaultValue = "512-256-1",
+            description = "top MLP widths after the interaction, ending in 1 (default: ${DEFAULT-VALUE})")
+    String archMlpTop;
+
     @Option(names = "--seed", paramLabel = "S", defaultValue = "1", description = "model, store and data seed (default: ${DEFAULT-VALUE})")
     long seed;
 
@@ -125,6 +133,26 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "no progress bar")
     boolean noProgress;
 
+    @Option(names = "--on-device-loss", paramLabel = "stop|host", defaultValue = "stop",
+            description = "when the hot-tier device fails mid-run: stop (the last checkpoint stands; --resume later) or host"
+                    + " (go back to the last checkpoint and continue on the host device) (default: ${DEFAULT-VALUE})")
+    String onDeviceLoss;
+
+    @Option(names = "--jmx-port", paramLabel = "PORT",
+            description = "serve remote JMX on this port (with --jmx-password-file); default: none, local attach only")
+    Integer jmxPort;
+
+    @Option(names = "--jmx-host", paramLabel = "ADDRESS", defaultValue = "127.0.0.1",
+            description = "address remote JMX listens on (default: ${DEFAULT-VALUE})")
+    String jmxHost;
+
+    @Option(names = "--jmx-password-file", paramLabel = "FILE",
+            description = "JDK JMX password file (`role password` lines, chmod 600); required by --jmx-port")
+    Path jmxPasswordFile;
+
+    @Option(names = "--jmx-access-file", paramLabel = "FILE", description = "JDK JMX access file (`role readonly|readwrite`)")
+    Path jmxAccessFile;
+
     @Override
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr();
@@ -158,12 +186,26 @@ public final class TrainCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             bad.add(e.getMessage());
         }
+        ModelConfig model = null;
+        try {
+            model = ModelConfig.dlrm(CriteoSchema.TABLES, archMlpBot, archMlpTop);
+            if (model.denseFeatures() != CriteoSchema.DENSE) {
+                bad.add("--arch-mlp-bot must start with " + CriteoSchema.DENSE + " (the dense features), got '" + archMlpBot + "'");
+            }
+        } catch (IllegalArgumentException e) {
+            bad.add(e.getMessage());
+        }
         String deviceName = device.trim().toLowerCase(Locale.ROOT);
         int threadCount = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+        bad.addAll(TrainSettings.problems(batch, steps, lr, threadCount, evalSamples, checkpointEvery, deviceName));
+        if (!onDeviceLoss.equals("stop") && !onDeviceLoss.equals("host")) {
+            bad.add("--on-device-loss must be stop or host, got '" + onDeviceLoss + "'");
+        }
+        bad.addAll(RemoteJmx.problems(jmxPort, jmxHost, jmxPasswordFile, jmxAccessFile));
         List<TrainSettings> runs = new ArrayList<>();
         Path dir = runDir != null ? runDir : Path.of("ember-runs", "run-"
                 + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
-        for (Mode m : modes) {
+        for (Mode m : bad.isEmpty() ? modes : EnumSet.noneOf(Mode.class)) {
             try {
                 runs.add(new TrainSettings(m, store != null ? store : dir.resolve("store-" + m.label()), batch, steps,
                         lr, seed, threadCount, evalSamples, checkpointEvery, resume, !noProgress, deviceName, hotBudget));
@@ -184,14 +226,24 @@ public final class TrainCommand implements Callable<Integer> {
             err.println("ember train: " + e.getMessage());
             return EmberCli.EXIT_USAGE;
         }
-        ModelConfig model = ModelConfig.kaggle();
+        try (RemoteJmx jmx = jmxPort == null ? null : RemoteJmx.start(jmxHost, jmxPort, jmxPasswordFile, jmxAccessFile)) {
+            if (jmx != null) {
+                err.println("ember train: remote JMX (password authentication) at " + jmx.address());
+            }
+            return train(out, err, runs, dataset, model);
+        }
+    }
+
+    private int train(PrintWriter out, PrintWriter err, List<TrainSettings> runs, BinaryDataset dataset, ModelConfig model)
+            throws Exception {
         List<ModeResult> results = new ArrayList<>();
         List<Curve> curves = new ArrayList<>();
         for (TrainSettings s : runs) {
             Files.createDirectories(s.storeDir().toAbsolutePath().getParent());
             long total = s.steps() > 0 ? s.steps() : dataset.train().batches(s.batchSize());
             try (ProgressBar bar = progress(s, total)) {
-                Trainer trainer = new Trainer(s, model).evalEvery(evalEvery);
+                Trainer trainer = new Trainer(s, model, dev.ember.gpu.device.DeviceSelector::open,
+                        onDeviceLoss.equals("host")).evalEvery(evalEvery);
                 TrainerStatus status = trainer.status();
                 long[] last = {0};
                 ModeResult r = trainer.run(dataset, step -> {
@@ -206,7 +258,12 @@ public final class TrainCommand implements Callable<Integer> {
                 });
                 results.add(r);
                 curves.add(trainer.curve());
-            } catch (IllegalArgumentException | IllegalStateException | dev.ember.gpu.device.DeviceException e) {
+            } catch (IllegalArgumentException e) {
+                err.println("ember train: " + s.mode().label() + ": " + e.getMessage());
+                return EmberCli.EXIT_USAGE; // settings that do not fit the data, the store or the device
+            } catch (IllegalStateException | dev.ember.gpu.device.DeviceException | dev.ember.cache.store.StoreException
+                     | java.io.UncheckedIOException e) {
+                // a full disk, a damaged store, a lost device: one line; the last checkpoint stands
                 err.println("ember train: " + s.mode().label() + ": " + e.getMessage());
                 return 1;
             }

@@ -151,7 +151,10 @@ public final class TieredEmbeddings implements EmbeddingPath {
     /** Closes the batches and the tiered store (not the store or the hot tier under it). */
     @Override
     public void close() {
-        all.forEach(StepBatch::close);
-        store.close();
+        try {
+            all.forEach(StepBatch::close);
+        } finally {
+            store.close(); // also after a lost device: its MXBeans go, so the store can be reopened in this JVM
+        }
     }
 }

@@ -2,6 +2,10 @@ package dev.ember.trainer.train;
 
 import dev.ember.cache.knob.Budget;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
 
 /**
  * One training run's settings, validated on construction (one message per problem, naming the
@@ -21,27 +25,38 @@ public record TrainSettings(Mode mode, Path storeDir, int batchSize, long steps,
     public static final Budget DEFAULT_BUDGET = Budget.ofFraction(0.10);
 
     public TrainSettings {
+        List<String> bad = problems(batchSize, steps, learningRate, threads, evalSamples, checkpointEvery, device);
+        if (!bad.isEmpty()) {
+            throw new IllegalArgumentException(bad.get(0));
+        }
+        Objects.requireNonNull(budget, "budget");
+    }
+
+    /** Every problem of these settings, one line each naming the option (none when they are valid). */
+    public static List<String> problems(int batchSize, long steps, float learningRate, int threads, long evalSamples,
+                                        long checkpointEvery, String device) {
+        List<String> bad = new ArrayList<>();
         if (batchSize < 1 || batchSize > 1 << 20) {
-            throw new IllegalArgumentException("--batch must be in 1..1048576, got " + batchSize);
+            bad.add("--batch must be in 1..1048576, got " + batchSize);
         }
         if (steps < 0) {
-            throw new IllegalArgumentException("--steps must be >= 0, got " + steps);
+            bad.add("--steps must be >= 0, got " + steps);
         }
         if (!(learningRate > 0 && learningRate < 100)) {
-            throw new IllegalArgumentException("--lr must be in (0, 100), got " + learningRate);
+            bad.add("--lr must be in (0, 100), got " + learningRate);
         }
         if (threads < 1) {
-            throw new IllegalArgumentException("--threads must be >= 1, got " + threads);
+            bad.add("--threads must be >= 1, got " + threads);
         }
         if (evalSamples < 0) {
-            throw new IllegalArgumentException("--eval-samples must be >= 0, got " + evalSamples);
+            bad.add("--eval-samples must be >= 0, got " + evalSamples);
         }
-        if (device == null || !java.util.Set.of("auto", "cuda", "opencl", "host").contains(device)) {
-            throw new IllegalArgumentException("--device must be one of auto, cuda, opencl, host, got " + device);
+        if (device == null || !Set.of("auto", "cuda", "opencl", "host").contains(device)) {
+            bad.add("--device must be one of auto, cuda, opencl, host, got " + device);
         }
-        java.util.Objects.requireNonNull(budget, "budget");
         if (checkpointEvery < 0) {
-            throw new IllegalArgumentException("--checkpoint-every must be >= 0, got " + checkpointEvery);
+            bad.add("--checkpoint-every must be >= 0, got " + checkpointEvery);
         }
+        return bad;
     }
 }

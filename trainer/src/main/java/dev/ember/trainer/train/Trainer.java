@@ -13,6 +13,7 @@ import dev.ember.cache.tiered.TieredStore;
 import dev.ember.gpu.device.Backend;
 import dev.ember.gpu.device.CudaDevice;
 import dev.ember.gpu.device.Device;
+import dev.ember.gpu.device.DeviceException;
 import dev.ember.gpu.device.DeviceSelector;
 import dev.ember.gpu.pool.SlotPool;
 import dev.ember.trainer.data.Batch;
@@ -33,7 +34,10 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
+import java.util.function.Function;
 import java.util.function.LongConsumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Trains one mode over a converted data set: batches from the mode's {@link BatchSource} (file
@@ -45,6 +49,8 @@ import java.util.function.LongConsumer;
  * {@code s mod batches}, so a resumed run continues exactly where its checkpoint stopped.
  */
 public final class Trainer {
+    /** Debug lines mark where training starts and each checkpoint's begin and end (the crash tests read them). */
+    private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
     /** Adagrad-style epsilon for embedding optimizers that need one. */
     public static final float EMBEDDING_EPS = 1e-8f;
     public static final String MODEL_BLOB = "model";
@@ -64,10 +70,24 @@ public final class Trainer {
     private final TrainerStatus status = new TrainerStatus();
     private long evalEvery;
     private Curve curve;
+    private final Function<String, Device> devices;
+    private final boolean hostOnDeviceLoss;
 
     public Trainer(TrainSettings settings, ModelConfig model) {
+        this(settings, model, DeviceSelector::open, false);
+    }
+
+    /**
+     * @param devices          opens the hot-tier device by name (tests wrap it to inject faults)
+     * @param hostOnDeviceLoss when the device fails mid-run ({@link DeviceException}): true goes
+     *                         back to the last checkpoint and continues on the host device; false
+     *                         stops with the device's error (the last checkpoint stands)
+     */
+    public Trainer(TrainSettings settings, ModelConfig model, Function<String, Device> devices, boolean hostOnDeviceLoss) {
         this.settings = settings;
         this.model = model;
+        this.devices = devices;
+        this.hostOnDeviceLoss = hostOnDeviceLoss;
     }
 
     /**
@@ -124,6 +144,23 @@ public final class Trainer {
 
     /** Runs the mode; {@code onStep} hears each finished step (progress bars, MXBeans). */
     public ModeResult run(BinaryDataset data, LongConsumer onStep) {
+        try {
+            return runOnce(data, onStep);
+        } catch (DeviceException e) {
+            if (!hostOnDeviceLoss || !settings.mode().tiered()) {
+                throw e;
+            }
+            // Everything is closed and the store rolls back to its last checkpoint on reopen.
+            LOG.warn("device {} failed ({}); continuing from the last checkpoint on the host device", settings.device(),
+                    e.getMessage());
+            TrainSettings s = settings;
+            TrainSettings onHost = new TrainSettings(s.mode(), s.storeDir(), s.batchSize(), s.steps(), s.learningRate(),
+                    s.seed(), s.threads(), s.evalSamples(), s.checkpointEvery(), true, s.progress(), "host", s.budget());
+            return new Trainer(onHost, model, devices, false).run(data, onStep);
+        }
+    }
+
+    private ModeResult runOnce(BinaryDataset data, LongConsumer onStep) {
         DataPart train = data.train();
         int batchSize = settings.batchSize();
         long batches = train.batches(batchSize);
@@ -185,6 +222,7 @@ public final class Trainer {
             long[] mark = new long[4];
             long nextEval = first + every;
             long start = System.nanoTime();
+            LOG.debug("training from step {}", first);
             if (first == 0) {
                 evalNanos += curvePoint(data, batchSize, curveSamples, path, backend, evalBatch, pooled, 0, first,
                         Double.NaN, c, mark);
@@ -314,16 +352,37 @@ public final class Trainer {
     }
 
     private HotRig openHot(Store store) {
-        Device device = DeviceSelector.open(settings.device());
+        Device device = devices.apply(settings.device());
         if (!settings.mode().tiered()) {
             return new HotRig(device, null);
         }
         try {
+            checkFits(store, device);
             SlotPool pool = new SlotPool(device, store.tables().get(0).spec().layout(), 1 << 20);
             return new HotRig(device, pool);
         } catch (RuntimeException e) {
             device.close();
             throw e;
+        }
+    }
+
+    /** A budget (or, in device mode, all rows) beyond the device's memory is a usage error naming the option. */
+    private void checkFits(Store store, Device device) {
+        List<TableSpec> specs = store.tables().stream().map(t -> t.spec()).toList();
+        long total = device.totalMemory();
+        String where = " the device " + device.backend().id() + " has " + total + " bytes";
+        if (settings.mode() == Mode.DEVICE) {
+            long all = (long) dev.ember.cache.knob.Budget.totalBytes(specs);
+            if (all > total) {
+                throw new IllegalArgumentException("--mode device needs all " + all + " bytes of embedding rows on the device;"
+                        + where + "; use --mode cache or fae with a --budget below that");
+            }
+        } else {
+            long wanted = settings.budget().resolve(specs);
+            if (wanted > total) {
+                throw new IllegalArgumentException("--budget asks for " + wanted + " bytes of hot rows;" + where
+                        + "; lower --budget");
+            }
         }
     }
 
@@ -405,11 +464,13 @@ public final class Trainer {
     }
 
     private static void checkpoint(Store store, TieredStore tiered, long step, DenseBackend backend) {
+        LOG.debug("checkpoint begins at step {}", step);
         Map<String, byte[]> blobs = Map.of(MODEL_BLOB, backend.saveState().toBytes());
         if (tiered != null) {
             tiered.checkpoint(step, new long[0], blobs);
         } else {
             store.checkpoint(step, new long[0], blobs);
         }
+        LOG.debug("checkpoint done at step {}", step);
     }
 }

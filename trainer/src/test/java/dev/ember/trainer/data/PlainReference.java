@@ -46,6 +46,11 @@ public final class PlainReference {
         return r;
     }
 
+    /** Whether {@code line} (one-hot format, no terminator) is a well-formed Criteo line. */
+    public static boolean wellFormed(String line) {
+        return parse(0, line, false) != null;
+    }
+
     static Sample parse(long no, String line, boolean multiHot) {
         String[] f = line.split("\t", -1);
         if (f.length != 40) {

@@ -131,11 +131,11 @@ class TrainerModesTest {
     }
 
     @Test
-    void cacheAndDeviceResumedRunsEqualAnUninterruptedBaseline() {
-        Path base = dir.resolve("baseline");
+    void baselineCacheAndDeviceResumedRunsEqualAnUninterruptedBaseline() {
+        Path base = dir.resolve("uninterrupted");
         train(Mode.BASELINE, "host", 4, base, 30);
         byte[][] want = rows(base);
-        for (Mode m : new Mode[] {Mode.CACHE, Mode.DEVICE}) {
+        for (Mode m : new Mode[] {Mode.BASELINE, Mode.CACHE, Mode.DEVICE}) {
             Path store = dir.resolve(m.label());
             train(m, "host", 4, store, 20);
             TrainSettings resume = new TrainSettings(m, store, BATCH, 30, 0.1f, 4, 2, 4000, 40, true, false, "host",

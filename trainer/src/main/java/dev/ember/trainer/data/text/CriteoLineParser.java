@@ -81,6 +81,8 @@ public final class CriteoLineParser {
             if (negative) {
                 p++;
             }
+            // accumulated negatively, as Long.parseLong does, so every long (Long.MIN_VALUE too) parses
+            long limit = negative ? Long.MIN_VALUE : -Long.MAX_VALUE;
             long v = 0;
             boolean ok = true;
             while (p < to) {
@@ -89,15 +91,15 @@ public final class CriteoLineParser {
                     break;
                 }
                 int d = c - '0';
-                ok &= d >= 0 && d <= 9;
-                v = v * 10 + d;
+                ok &= d >= 0 && d <= 9 && v >= limit / 10 && v * 10 >= limit + d;
+                v = v * 10 - d;
                 p++;
             }
             int digits = p - start - (negative ? 1 : 0);
-            if (!ok || digits > 18 || (negative && digits == 0)) {
+            if (!ok || (negative && digits == 0)) {
                 return fail(Problem.BAD_INTEGER, 2 + i);
             }
-            v = negative ? -v : v;
+            v = negative ? v : -v;
             rawDense[i] = v;
             dense[i] = DenseTransform.apply(v);
             p++; // past the tab (or past the end: checked by the next field)
