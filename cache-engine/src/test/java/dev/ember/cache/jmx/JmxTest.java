@@ -15,22 +15,9 @@ import javax.management.MBeanServerConnection;
 import javax.management.ObjectName;
 import javax.management.remote.JMXConnector;
 import javax.management.remote.JMXConnectorFactory;
-import javax.management.remote.JMXConnectorServer;
-import javax.management.remote.JMXConnectorServerFactory;
-import javax.management.remote.JMXServiceURL;
-import javax.management.remote.rmi.RMIConnectorServer;
-import java.io.IOException;
-import java.lang.management.ManagementFactory;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
-import java.rmi.registry.LocateRegistry;
-import java.rmi.registry.Registry;
-import java.rmi.server.RMIServerSocketFactory;
-import java.rmi.server.UnicastRemoteObject;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -44,41 +31,12 @@ class JmxTest {
     @TempDir
     Path dir;
 
-    /** Binds RMI sockets to the loopback interface only. */
-    private static final class LoopbackSockets implements RMIServerSocketFactory {
-        @Override
-        public ServerSocket createServerSocket(int port) throws IOException {
-            return new ServerSocket(port, 0, InetAddress.getLoopbackAddress());
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof LoopbackSockets;
-        }
-
-        @Override
-        public int hashCode() {
-            return 1;
-        }
-    }
 
     @Test
     void attributesReadBackThroughAConnectorOnLoopback() throws Exception {
-        System.setProperty("java.rmi.server.hostname", "127.0.0.1");
-        LoopbackSockets sockets = new LoopbackSockets();
-        int port;
-        try (ServerSocket probe = new ServerSocket(0, 0, InetAddress.getLoopbackAddress())) {
-            port = probe.getLocalPort();
-        }
-        Registry registry = LocateRegistry.createRegistry(port, null, sockets);
-        JMXServiceURL url = new JMXServiceURL("service:jmx:rmi://127.0.0.1/jndi/rmi://127.0.0.1:" + port + "/jmxrmi");
-        Map<String, Object> env = new HashMap<>();
-        env.put(RMIConnectorServer.RMI_SERVER_SOCKET_FACTORY_ATTRIBUTE, sockets);
-        JMXConnectorServer server = JMXConnectorServerFactory.newJMXConnectorServer(url, env,
-                ManagementFactory.getPlatformMBeanServer());
-        server.start();
         TableSpec spec = new TableSpec("items", 10_000, 8, Optimizer.SGD);
-        try (JMXConnector connector = JMXConnectorFactory.connect(server.getAddress())) {
+        try (LoopbackJmxServer jmx = LoopbackJmxServer.start();
+             JMXConnector connector = JMXConnectorFactory.connect(jmx.address())) {
             MBeanServerConnection conn = connector.getMBeanServerConnection();
             ObjectName tableName = new ObjectName("dev.ember:type=Table,name=items");
             ObjectName storeName = new ObjectName("dev.ember:type=Store");
@@ -127,9 +85,6 @@ class JmxTest {
             assertFalse(conn.isRegistered(tableName), "table MXBean left registered after close");
             assertFalse(conn.isRegistered(storeName), "store MXBean left registered after close");
             assertEquals(List.of(), List.copyOf(conn.queryNames(new ObjectName("dev.ember:*"), null)));
-        } finally {
-            server.stop();
-            UnicastRemoteObject.unexportObject(registry, true);
         }
     }
 }

@@ -10,25 +10,12 @@ import dev.ember.cache.tiered.TieredConfig;
 import dev.ember.cache.tiered.TieredStore;
 import dev.ember.gpu.device.HostDevice;
 import dev.ember.gpu.pool.SlotPool;
-import java.io.IOException;
-import java.lang.management.ManagementFactory;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Path;
-import java.rmi.registry.LocateRegistry;
-import java.rmi.registry.Registry;
-import java.rmi.server.RMIServerSocketFactory;
-import java.rmi.server.UnicastRemoteObject;
-import java.util.HashMap;
-import java.util.Map;
 import javax.management.JMX;
 import javax.management.MBeanServerConnection;
 import javax.management.remote.JMXConnector;
 import javax.management.remote.JMXConnectorFactory;
-import javax.management.remote.JMXConnectorServer;
-import javax.management.remote.JMXConnectorServerFactory;
-import javax.management.remote.JMXServiceURL;
-import javax.management.remote.rmi.RMIConnectorServer;
+import dev.ember.cache.jmx.LoopbackJmxServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -41,47 +28,19 @@ class KnobJmxTest {
     @TempDir
     Path dir;
 
-    private static final class LoopbackSockets implements RMIServerSocketFactory {
-        @Override
-        public ServerSocket createServerSocket(int port) throws IOException {
-            return new ServerSocket(port, 0, InetAddress.getLoopbackAddress());
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof LoopbackSockets;
-        }
-
-        @Override
-        public int hashCode() {
-            return 1;
-        }
-    }
 
     @Test
     void budgetChangeThroughAConnectorTakesEffect() throws Exception {
-        System.setProperty("java.rmi.server.hostname", "127.0.0.1");
-        LoopbackSockets sockets = new LoopbackSockets();
-        int port;
-        try (ServerSocket probe = new ServerSocket(0, 0, InetAddress.getLoopbackAddress())) {
-            port = probe.getLocalPort();
-        }
-        Registry registry = LocateRegistry.createRegistry(port, null, sockets);
-        JMXServiceURL url = new JMXServiceURL("service:jmx:rmi://127.0.0.1/jndi/rmi://127.0.0.1:" + port + "/jmxrmi");
-        Map<String, Object> env = new HashMap<>();
-        env.put(RMIConnectorServer.RMI_SERVER_SOCKET_FACTORY_ATTRIBUTE, sockets);
-        JMXConnectorServer server = JMXConnectorServerFactory.newJMXConnectorServer(url, env,
-                ManagementFactory.getPlatformMBeanServer());
-        server.start();
         Workload w = new Workload(3, TieredStoreContract.ROWS, 64, TieredStoreContract.DIM);
         int rowBytes = TieredStoreContract.specs().get(0).layout().bytesPerRow();
         TieredConfig config = TieredStoreContract.config(w, 5, 0).withBudget(Budget.ofBytes(40L * rowBytes))
                 .withChunks(256, 4);
-        try (Store store = Store.create(dir, StoreConfig.builder().tables(TieredStoreContract.specs()).seed(1).build());
+        try (LoopbackJmxServer jmx = LoopbackJmxServer.start();
+             Store store = Store.create(dir, StoreConfig.builder().tables(TieredStoreContract.specs()).seed(1).build());
              HostDevice device = new HostDevice();
              SlotPool pool = new SlotPool(device, TieredStoreContract.specs().get(0).layout(), 64 * 1024);
              TieredStore tiered = TieredStore.open(store, pool, config);
-             JMXConnector client = JMXConnectorFactory.connect(url)) {
+             JMXConnector client = JMXConnectorFactory.connect(jmx.address())) {
             MBeanServerConnection conn = client.getMBeanServerConnection();
             KnobMXBean knob = JMX.newMXBeanProxy(conn, MBeans.knobName(), KnobMXBean.class);
             TieredStoreContract.Rig rig = new TieredStoreContract() {
@@ -115,9 +74,6 @@ class KnobJmxTest {
             Exception bad = assertThrows(Exception.class, () -> knob.setBudget("lots"));
             assertTrue(String.valueOf(bad.getMessage()).contains("Knob.Budget") || String.valueOf(bad.getCause()).contains("Knob.Budget"),
                     "a bad budget is refused with a message naming the attribute: " + bad);
-        } finally {
-            server.stop();
-            UnicastRemoteObject.unexportObject(registry, true);
         }
     }
 }
