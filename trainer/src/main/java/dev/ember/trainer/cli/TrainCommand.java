@@ -394,8 +394,4 @@ public final class TrainCommand implements Callable<Integer> {
     private static String millis(double ms) {
         return Double.isNaN(ms) ? "-" : String.format(Locale.ROOT, "%.2f", ms);
     }
-
-    static int tables() {
-        return CriteoSchema.TABLES;
-    }
 }
