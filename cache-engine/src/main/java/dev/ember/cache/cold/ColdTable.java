@@ -49,6 +49,7 @@ import java.nio.ByteOrder;
 public final class ColdTable implements AutoCloseable {
 
     static {
+        NoCallsOut.ensure();
         if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
             throw new ExceptionInInitializerError("Ember's cold tier needs a little-endian CPU");
         }

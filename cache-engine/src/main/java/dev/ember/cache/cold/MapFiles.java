@@ -23,6 +23,10 @@ import java.util.List;
  * {@link #preallocate} has allocated: a full disk is an error at creation, never a SIGBUS later.
  */
 public final class MapFiles {
+    static {
+        NoCallsOut.ensure();
+    }
+
     /** Chronicle's entries are sized this much above the capacity Ember enforces. */
     public static final double SLACK = 1.10;
 

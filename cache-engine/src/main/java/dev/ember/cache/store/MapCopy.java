@@ -9,6 +9,10 @@ import net.openhft.chronicle.values.Values;
 
 /** Whole-table copies for {@code grow} (offline: allocation here is fine). */
 final class MapCopy {
+    static {
+        dev.ember.cache.cold.NoCallsOut.ensure();
+    }
+
     private MapCopy() {
     }
 

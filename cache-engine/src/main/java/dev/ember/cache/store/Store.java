@@ -40,6 +40,10 @@ import java.util.Map;
  * so tables always agree with the manifest's step, RNG state and blobs.
  */
 public final class Store implements AutoCloseable {
+    static {
+        dev.ember.cache.cold.NoCallsOut.ensure();
+    }
+
     public static final String MANIFEST = "manifest";
     public static final String UNDO_LOG = "undo.log";
     public static final String OPEN_MARKER = "writer.open";
