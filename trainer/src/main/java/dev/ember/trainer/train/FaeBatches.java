@@ -6,6 +6,12 @@ import dev.ember.cache.hotset.SampleClassifier;
 import dev.ember.cache.tiered.TieredStore;
 import dev.ember.trainer.data.Batch;
 import dev.ember.trainer.data.DataPart;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 
 /**
  * FAE's order: the training input is read in windows of {@code windowBatches} batches; before a
@@ -18,8 +24,21 @@ import dev.ember.trainer.data.DataPart;
  *  window: | s0 s1 s2 ... |  -> hot:  | s0 s2 s5 ... |  -> batches H H C H H C ...
  *                              cold: | s1 s3 s4 ... |
  * </pre>
+ *
+ * <p><b>Resume.</b> {@link #toBytes()} (the manifest blob {@value #BLOB}) records where the
+ * current window starts in the data and how many of its batches were trained; {@link #resume}
+ * reads the window again, classifies it against the restored hot set (no row moves inside a
+ * window, so it is the set the window started with) and skips the batches already trained, so a
+ * resumed run trains the same batches in the same order as an uninterrupted one.
+ *
+ * <pre>
+ *  blob: int magic | int batchSize | int windowSamples | long windowStart (from the part's start) | int batchesDone
+ * </pre>
  */
 final class FaeBatches implements BatchSource {
+    /** The manifest blob of the window position. */
+    static final String BLOB = "fae.window";
+    private static final int MAGIC = 0x46414557; // "FAEW"
     private final DataPart part;
     private final TieredStore store;
     private final int batchSize;
@@ -60,40 +79,115 @@ final class FaeBatches implements BatchSource {
 
     @Override
     public boolean next(Batch out) {
-        if (hotBatchesDone == hotBatches && coldBatchesDone == coldBatches) {
+        if (windowDone()) {
             if (oneEpoch && position >= part.samples()) {
                 return false;
             }
-            loadWindow();
+            loadWindow(true);
         }
-        // Interleave in proportion: hot next while its share done is not ahead of cold's.
-        boolean takeHot = coldBatchesDone == coldBatches
-                || (hotBatchesDone < hotBatches && (long) hotBatchesDone * coldBatches <= (long) coldBatchesDone * hotBatches);
+        boolean takeHot = hotNext();
         out.clear();
-        if (takeHot) {
-            int n = Math.min(batchSize, hotCount - hotAt);
-            for (int i = 0; i < n; i++) {
-                part.dataset().append(windowStart + hot[hotAt + i], out);
-            }
-            hotAt += n;
-            hotBatchesDone++;
-        } else {
-            int n = Math.min(batchSize, coldCount - coldAt);
-            for (int i = 0; i < n; i++) {
-                part.dataset().append(windowStart + cold[coldAt + i], out);
-            }
-            coldAt += n;
-            coldBatchesDone++;
+        int[] samples = takeHot ? hot : cold;
+        int at = takeHot ? hotAt : coldAt;
+        int n = Math.min(batchSize, (takeHot ? hotCount : coldCount) - at);
+        for (int i = 0; i < n; i++) {
+            part.dataset().append(windowStart + samples[at + i], out);
         }
+        advance(takeHot, n);
         lastHot = takeHot;
         return true;
     }
 
-    private void loadWindow() {
+    /**
+     * The position to resume from, taken when every batch handed out is trained: the current
+     * window's start and batches done, or, at a window boundary, the next window's start and 0.
+     */
+    byte[] toBytes() {
+        boolean inWindow = !windowDone();
+        try {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            DataOutputStream out = new DataOutputStream(bytes);
+            out.writeInt(MAGIC);
+            out.writeInt(batchSize);
+            out.writeInt(windowSamples);
+            out.writeLong(inWindow ? windowStart - part.start() : position);
+            out.writeInt(inWindow ? hotBatchesDone + coldBatchesDone : 0);
+            out.flush();
+            return bytes.toByteArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Continues from a {@link #toBytes()} blob: re-reads and re-classifies a window begun, skips its trained batches. */
+    void resume(byte[] blob) {
+        long start;
+        int done;
+        try {
+            DataInputStream in = new DataInputStream(new ByteArrayInputStream(blob));
+            if (in.readInt() != MAGIC) {
+                throw new IllegalArgumentException("manifest blob " + BLOB + " is not a fae window position (bad magic)");
+            }
+            int savedBatch = in.readInt();
+            int savedWindow = in.readInt();
+            if (savedBatch != batchSize || savedWindow != windowSamples) {
+                throw new IllegalArgumentException("the checkpoint's fae windows are " + savedWindow + " samples in batches of "
+                        + savedBatch + ", this run's " + windowSamples + " in batches of " + batchSize
+                        + "; resume with --batch " + savedBatch);
+            }
+            start = in.readLong();
+            done = in.readInt();
+        } catch (IOException e) {
+            throw new IllegalArgumentException("truncated manifest blob " + BLOB, e);
+        }
+        if (start < 0 || start > part.samples() || done < 0) {
+            throw new IllegalArgumentException("manifest blob " + BLOB + " points at sample " + start + " (batch " + done
+                    + ") outside the training part's " + part.samples() + " samples");
+        }
+        position = start;
+        if (done == 0) {
+            return;
+        }
+        // The restored hot set is the window's: its rows were not moved before the window was trained.
+        loadWindow(false);
+        if (done > hotBatches + coldBatches) {
+            throw new IllegalArgumentException("manifest blob " + BLOB + " says " + done + " batches of a window of "
+                    + (hotBatches + coldBatches) + " were trained");
+        }
+        for (int i = 0; i < done; i++) {
+            boolean takeHot = hotNext();
+            advance(takeHot, Math.min(batchSize, takeHot ? hotCount - hotAt : coldCount - coldAt));
+        }
+    }
+
+    private boolean windowDone() {
+        return hotBatchesDone == hotBatches && coldBatchesDone == coldBatches;
+    }
+
+    /** Interleave in proportion: hot next while its share done is not ahead of cold's. */
+    private boolean hotNext() {
+        return coldBatchesDone == coldBatches
+                || (hotBatchesDone < hotBatches && (long) hotBatchesDone * coldBatches <= (long) coldBatchesDone * hotBatches);
+    }
+
+    private void advance(boolean hotBatch, int samples) {
+        if (hotBatch) {
+            hotAt += samples;
+            hotBatchesDone++;
+        } else {
+            coldAt += samples;
+            coldBatchesDone++;
+        }
+    }
+
+    /** Reads and classifies the next window; {@code settle} first finishes pending moves (false when resuming inside one). */
+    private void loadWindow(boolean settle) {
         if (position >= part.samples()) {
             position = 0;
         }
-        store.settle();
+        if (settle) {
+            store.settle();
+        }
         HotSet generation = store.hotSet();
         int count = (int) Math.min(windowSamples, part.samples() - position);
         windowStart = part.start() + position;

@@ -46,7 +46,8 @@ import org.slf4j.LoggerFactory;
  * manifest blob {@value #MODEL_BLOB}), then an evaluation.
  *
  * <p>In file order the data position is the step: step {@code s} trains on batch
- * {@code s mod batches}, so a resumed run continues exactly where its checkpoint stopped.
+ * {@code s mod batches}, so a resumed run continues exactly where its checkpoint stopped. FAE's
+ * position (window start, batches done) is the manifest blob {@value FaeBatches#BLOB}.
  */
 public final class Trainer {
     /** Debug lines mark where training starts and each checkpoint's begin and end (the crash tests read them). */
@@ -190,10 +191,23 @@ public final class Trainer {
                 tiered.chooseAndSettle();
                 profileSeconds = (System.nanoTime() - t0) / 1e9;
             }
-            BatchSource source = mode == Mode.FAE
-                    ? new FaeBatches(train, tiered, tables, batchSize, FAE_WINDOW_BATCHES, settings.steps() == 0)
-                    : new SequentialBatches(train, batchSize, first);
+            FaeBatches fae = mode == Mode.FAE
+                    ? new FaeBatches(train, tiered, tables, batchSize, FAE_WINDOW_BATCHES, settings.steps() == 0) : null;
+            if (fae != null && first > 0) {
+                byte[] window = store.lastCheckpoint().blobs().get(FaeBatches.BLOB);
+                if (window != null) {
+                    fae.resume(window);
+                } else {
+                    LOG.warn("checkpoint at step {} has no fae window position; fae windows start again at the data's start",
+                            first);
+                }
+            }
+            BatchSource source = fae != null ? fae : new SequentialBatches(train, batchSize, first);
             int depth = path.lookahead();
+            if (fae != null && depth != 0) {
+                // fae's checkpointed position counts batches handed out as trained
+                throw new IllegalStateException("fae trains without look-ahead, got " + depth);
+            }
             ArrayDeque<Batch> spare = new ArrayDeque<>();
             ArrayDeque<Batch> ahead = new ArrayDeque<>();
             ArrayDeque<Boolean> aheadHot = new ArrayDeque<>();
@@ -275,7 +289,7 @@ public final class Trainer {
                 trained += count;
                 step++;
                 if (settings.checkpointEvery() > 0 && step % settings.checkpointEvery() == 0) {
-                    checkpoint(store, tiered, step, backend);
+                    checkpoint(store, tiered, step, backend, fae);
                 }
                 lastLoss = loss.mean();
                 lossSum += lastLoss;
@@ -296,7 +310,7 @@ public final class Trainer {
                 curvePoint(data, batchSize, curveSamples, path, backend, evalBatch, pooled, trainNanos, step,
                         lossSteps == 0 ? Double.NaN : lossSum / lossSteps, c, mark);
             }
-            checkpoint(store, tiered, step, backend);
+            checkpoint(store, tiered, step, backend, fae);
             Evaluation eval = Evaluation.run(data.test(), batchSize, settings.evalSamples(), path, backend, evalBatch, pooled);
             status.onEval(step, eval.auc(), eval.logLoss());
             String device = rig.device.backend().id() + (backend instanceof CpuDenseBackend && rig.device.backend() != Backend.HOST
@@ -463,9 +477,10 @@ public final class Trainer {
         return ModelState.initial(model, OptimizerSettings.sgd(settings.learningRate()), settings.seed());
     }
 
-    private static void checkpoint(Store store, TieredStore tiered, long step, DenseBackend backend) {
+    private static void checkpoint(Store store, TieredStore tiered, long step, DenseBackend backend, FaeBatches fae) {
         LOG.debug("checkpoint begins at step {}", step);
-        Map<String, byte[]> blobs = Map.of(MODEL_BLOB, backend.saveState().toBytes());
+        Map<String, byte[]> blobs = fae == null ? Map.of(MODEL_BLOB, backend.saveState().toBytes())
+                : Map.of(MODEL_BLOB, backend.saveState().toBytes(), FaeBatches.BLOB, fae.toBytes());
         if (tiered != null) {
             tiered.checkpoint(step, new long[0], blobs);
         } else {

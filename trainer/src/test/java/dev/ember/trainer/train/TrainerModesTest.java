@@ -33,7 +33,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * The training modes on small generated data and a small DLRM: {@code baseline}, {@code cache}
  * and {@code device} give bit-identical models (MLP weights and every embedding row) on the host
  * device and on OpenCL; {@code fae} agrees statistically (AUC over 3 seeds) and its hot
- * mini-batches make no host gathers; AUC is clearly above chance; the JSON lines parse.
+ * mini-batches make no host gathers; AUC is clearly above chance; the JSON lines parse. Resumed
+ * runs (fae too, inside a window and at its boundary) equal uninterrupted ones bit for bit.
  */
 class TrainerModesTest {
     static final int BATCH = 256;
@@ -148,6 +149,41 @@ class TrainerModesTest {
                 assertArrayEquals(want[t], got[t], m + ": rows of table " + t + " after resuming");
             }
         }
+    }
+
+    @Test
+    void faeResumedMidWindowAndAtAWindowBoundaryEqualsAnUninterruptedFaeRun() {
+        long total = 80; // past the knob's evaluation at step 50: moves it asks for wait for the next window start
+        Path base = dir.resolve("fae-uninterrupted");
+        train(Mode.FAE, "host", 4, base, total);
+        byte[][] want = rows(base);
+        // Step 40 lies inside the second window (a window trains 32 or 33 mini-batches: a partial hot and cold one).
+        Path mid = dir.resolve("fae-mid");
+        train(Mode.FAE, "host", 4, mid, 40);
+        int done = faeBatchesDone(mid);
+        assertTrue(done > 0, "step 40 is inside a window: " + done + " of its batches trained");
+        Path boundary = dir.resolve("fae-boundary");
+        train(Mode.FAE, "host", 4, boundary, 40 - done);
+        assertEquals(0, faeBatchesDone(boundary), "step " + (40 - done) + " ends a window");
+        for (Path store : new Path[] {mid, boundary}) {
+            TrainSettings resume = new TrainSettings(Mode.FAE, store, BATCH, total, 0.1f, 4, 2, 4000, 40, true, false, "host",
+                    TrainSettings.DEFAULT_BUDGET);
+            ModeResult r = new Trainer(resume, MODEL).run(data, step -> { });
+            assertEquals(total, r.steps(), store + ": resumed to step " + total);
+            assertArrayEquals(model(base), model(store), store + ": MLP weights after resuming");
+            byte[][] got = rows(store);
+            for (int t = 0; t < want.length; t++) {
+                assertArrayEquals(want[t], got[t], store + ": rows of table " + t + " after resuming");
+            }
+            assertArrayEquals(Store.readManifest(base).blobs().get(FaeBatches.BLOB),
+                    Store.readManifest(store).blobs().get(FaeBatches.BLOB), store + ": fae window position at the end");
+        }
+    }
+
+    /** Batches of the current fae window trained at the store's last checkpoint (0 at a window boundary). */
+    private static int faeBatchesDone(Path storeDir) {
+        byte[] blob = Store.readManifest(storeDir).blobs().get(FaeBatches.BLOB);
+        return ByteBuffer.wrap(blob).getInt(blob.length - Integer.BYTES);
     }
 
     @Test
