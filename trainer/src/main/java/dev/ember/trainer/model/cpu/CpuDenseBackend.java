@@ -1,5 +1,6 @@
 package dev.ember.trainer.model.cpu;
 
+import dev.ember.trainer.model.DenseArgs;
 import dev.ember.trainer.model.DenseBackend;
 import dev.ember.trainer.model.ModelConfig;
 import dev.ember.trainer.model.ModelState;
@@ -386,24 +387,15 @@ public final class CpuDenseBackend implements DenseBackend {
     }
 
     private void checkBatch(int batch) {
-        if (batch < 1 || batch > maxBatch) {
-            throw new IllegalArgumentException("batch " + batch + " is outside [1, maxBatch " + maxBatch
-                    + "]; build the backend with a larger maxBatch");
-        }
+        DenseArgs.checkBatch(batch, maxBatch);
     }
 
-    /** Checks that {@code floats} fit {@code array} from {@code offset}; the message (with {@code table} if not -1) is built only on failure. */
     private static void checkArray(String what, int table, float[] array, int offset, int floats) {
-        if (offset < 0 || (long) offset + floats > array.length) {
-            throw new IllegalArgumentException(what + (table < 0 ? "" : table) + ": " + floats + " floats from offset " + offset
-                    + " do not fit an array of " + array.length);
-        }
+        DenseArgs.checkArray(what, table, array, offset, floats);
     }
 
     private void checkTable(int table) {
-        if (table < 0 || table >= config.tables()) {
-            throw new IllegalArgumentException("table " + table + " is outside [0, " + config.tables() + ")");
-        }
+        DenseArgs.checkTable(table, config.tables());
     }
 
     /** The loss of the latest forward pass: the chunk sums added in chunk order. */

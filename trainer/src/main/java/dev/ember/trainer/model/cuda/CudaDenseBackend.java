@@ -7,6 +7,7 @@ import dev.ember.gpu.device.Event;
 import dev.ember.gpu.device.Kernel;
 import dev.ember.gpu.device.PinnedBuffer;
 import dev.ember.gpu.device.Stream;
+import dev.ember.trainer.model.DenseArgs;
 import dev.ember.trainer.model.DenseBackend;
 import dev.ember.trainer.model.DenseOptimizer;
 import dev.ember.trainer.model.ModelConfig;
@@ -774,23 +775,15 @@ public final class CudaDenseBackend implements DenseBackend {
     }
 
     private void checkBatch(int batch) {
-        if (batch < 1 || batch > maxBatch) {
-            throw new IllegalArgumentException("batch " + batch + " is outside [1, maxBatch " + maxBatch
-                    + "]; build the backend with a larger maxBatch");
-        }
+        DenseArgs.checkBatch(batch, maxBatch);
     }
 
     private static void checkArray(String what, int table, float[] array, int offset, int floats) {
-        if (offset < 0 || (long) offset + floats > array.length) {
-            throw new IllegalArgumentException(what + (table < 0 ? "" : table) + ": " + floats + " floats from offset " + offset
-                    + " do not fit an array of " + array.length);
-        }
+        DenseArgs.checkArray(what, table, array, offset, floats);
     }
 
     private void checkTable(int table) {
-        if (table < 0 || table >= tables) {
-            throw new IllegalArgumentException("table " + table + " is outside [0, " + tables + ")");
-        }
+        DenseArgs.checkTable(table, tables);
     }
 
     private static void check(int rc, String call) {
