@@ -1,12 +1,9 @@
 package dev.ember.gpu.device;
 
+import dev.ember.gpu.OnDeviceContract;
 import dev.ember.cache.table.RowInit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
-import org.opentest4j.TestAbortedException;
 
 import java.nio.ByteBuffer;
 import java.util.Random;
@@ -14,36 +11,10 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** What every {@link Device} must do: copies, fills, kernel launches, stream ordering, errors. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-public abstract class DeviceContract {
-    private Device device;
-    private String skipped;
-
-    protected abstract Device openDevice();
-
-    @BeforeAll
-    void open() {
-        try {
-            device = openDevice();
-        } catch (TestAbortedException e) {
-            skipped = e.getMessage();
-        }
-    }
-
-    @BeforeEach
-    void requireDevice() {
-        assumeTrue(skipped == null, () -> skipped);
-    }
-
-    @AfterAll
-    void close() {
-        if (device != null) {
-            device.close();
-        }
-    }
+public abstract class DeviceContract extends OnDeviceContract {
 
     @Test
     void copiesRoundTripThroughDeviceMemoryAtOffsets() {

@@ -1,5 +1,6 @@
 package dev.ember.gpu.pool;
 
+import dev.ember.gpu.OnDeviceContract;
 import dev.ember.cache.batch.DedupedIds;
 import dev.ember.cache.batch.PooledBatch;
 import dev.ember.cache.hot.HotBatch;
@@ -9,16 +10,12 @@ import dev.ember.cache.table.RowLayout;
 import dev.ember.cache.table.TableSpec;
 import dev.ember.gpu.device.Device;
 import dev.ember.gpu.device.DeviceMemoryException;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import org.opentest4j.TestAbortedException;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -33,7 +30,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The hot tier's contract, run against every backend (JCTools' habit: one abstract suite, a
@@ -41,40 +37,12 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * steps also stay within the classic bound {@code (n + 1) u sum|x|} of a float64 computation.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-public abstract class HotTierContract {
+public abstract class HotTierContract extends OnDeviceContract {
     private static final float U = 0x1p-24f;
-    private Device device;
-
-    /** The device under test; skip through an assumption when it is absent. */
-    protected abstract Device openDevice();
 
     /** The pool under test (a subclass may pick how many threads map rows during moves). */
     protected SlotPool newPool(Device device, RowLayout layout, long budgetBytes) {
         return new SlotPool(device, layout, budgetBytes);
-    }
-
-    private String skipped;
-
-    @BeforeAll
-    void open() {
-        try {
-            device = openDevice();
-        } catch (TestAbortedException e) {
-            skipped = e.getMessage();
-        }
-    }
-
-    /** Skips each test (not the class) so every backend reports the same test count. */
-    @BeforeEach
-    void requireDevice() {
-        assumeTrue(skipped == null, () -> skipped);
-    }
-
-    @AfterAll
-    void close() {
-        if (device != null) {
-            device.close();
-        }
     }
 
     // ---------------------------------------------------------------- fixtures
