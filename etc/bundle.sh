@@ -28,8 +28,8 @@ echo "ember bundle: building jars..." >&2
 stage="$out/ember"
 rm -rf "$stage" "$out/ember-bundle.tar.xz"
 mkdir -p "$stage/lib" "$stage/etc"
-# Modules: PLATFORM.md's list, plus those JMX, attach and PNG reports need.
-modules=java.base,java.logging,java.management,jdk.management,jdk.unsupported,jdk.compiler,java.naming,java.sql,jdk.zipfs,jdk.attach,jdk.management.agent,java.management.rmi,jdk.naming.rmi,java.desktop,jdk.crypto.ec
+# Modules: PLATFORM.md's list, plus those JMX, attach, PNG reports and JFR profiles need.
+modules=java.base,java.logging,java.management,jdk.management,jdk.unsupported,jdk.compiler,java.naming,java.sql,jdk.zipfs,jdk.attach,jdk.management.agent,java.management.rmi,jdk.naming.rmi,java.desktop,jdk.crypto.ec,jdk.jfr
 # No image compression: xz over the plain image makes a smaller tarball than zip inside it.
 "$jlink" --add-modules "$modules" --strip-debug --no-header-files --no-man-pages --compress=0 --output "$stage/runtime"
 cp trainer/target/lib/*.jar "$stage/lib/"

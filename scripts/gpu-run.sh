@@ -11,7 +11,8 @@ rm -rf "$b" && mkdir -p "$b" && tar xJf "${EMBER_BUNDLE:-dist/ember-bundle.tar.x
 e="$b/ember"
 { nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv; nproc; uname -r; } > "$out/machine.txt" 2>&1
 cat "$out/machine.txt"
-export EMBER_JAVA_OPTS="-Dember.kernel.cache=/tmp/ember-kernels"
+# EMBER_EXTRA_OPTS: more JVM flags for train/gen (a JFR recording, say).
+export EMBER_JAVA_OPTS="-Dember.kernel.cache=/tmp/ember-kernels ${EMBER_EXTRA_OPTS:-}"
 # Signal chaining: native libraries (CUDA) may install handlers over the JVM's own.
 [[ -f "$e/runtime/lib/libjsig.so" ]] && export LD_PRELOAD="$e/runtime/lib/libjsig.so"
 while [[ $# -gt 0 ]]; do
