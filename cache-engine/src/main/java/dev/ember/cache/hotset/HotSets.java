@@ -166,11 +166,13 @@ public final class HotSets {
      * the size of the hot set.
      */
     public static final class PreparedTarget {
+        final HotSets owner;
         final HotSet target;
         final HotSetDiff diff;
         final long mark;
 
-        private PreparedTarget(HotSet target, HotSetDiff diff, long mark) {
+        private PreparedTarget(HotSets owner, HotSet target, HotSetDiff diff, long mark) {
+            this.owner = owner;
             this.target = target;
             this.diff = diff;
             this.mark = mark;
@@ -199,13 +201,16 @@ public final class HotSets {
                 movedSinceMark[t] = new RoaringBitmap();
             }
         }
-        return new PreparedTarget(next, HotSetDiff.between(base, next), m);
+        return new PreparedTarget(this, next, HotSetDiff.between(base, next), m);
     }
 
     /** As {@link #retarget(HotSet)}, adopting differences computed by {@link #prepare}. */
     public synchronized void retarget(PreparedTarget prepared) {
         if (chunkOpen) {
             throw new IllegalStateException("retarget while a move chunk is in transit: commit or abort it first");
+        }
+        if (prepared.owner != this) {
+            throw new IllegalArgumentException("this target was prepared against other hot sets (prepare it with these)");
         }
         if (prepared.mark != mark || movedSinceMark == null) {
             slowRetargets.increment();

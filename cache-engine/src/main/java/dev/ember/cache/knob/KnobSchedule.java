@@ -52,6 +52,7 @@ public final class KnobSchedule implements AutoCloseable {
     private long applyStep = -1;
     private volatile KnobChoice lastChoice;
     private volatile long evaluations;
+    private volatile long lastWaitNanos;
 
     /**
      * @param hysteresis what a challenger must beat an incumbent by ({@link Hysteresis#DEFAULT})
@@ -136,6 +137,14 @@ public final class KnobSchedule implements AutoCloseable {
         return evaluations;
     }
 
+    /**
+     * How long the step thread last waited for a running evaluation when its choice fell due
+     * (0 when the evaluation had finished in time; raise the lag if it is not).
+     */
+    public long lastWaitNanos() {
+        return lastWaitNanos;
+    }
+
     /** True while an evaluation has started and not been handed out. */
     public boolean pending() {
         return running != null || ready != null;
@@ -172,8 +181,10 @@ public final class KnobSchedule implements AutoCloseable {
     /** Waits for the running choice, thaws the counters; keeps the choice in {@code ready}. */
     private void finish() {
         if (running != null) {
+            long start = System.nanoTime();
             try {
                 ready = running.get();
+                lastWaitNanos = System.nanoTime() - start;
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted while waiting for the knob's evaluation", e);

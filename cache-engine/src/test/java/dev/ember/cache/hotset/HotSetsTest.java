@@ -188,6 +188,10 @@ class HotSetsTest {
             }
             assertTrue(sets.current().sameRows(expectedTarget));
         }
+        HotSets a = new HotSets(HotSet.empty(HotSetTest.TABLES));
+        HotSets b = new HotSets(HotSet.empty(HotSetTest.TABLES));
+        HotSets.PreparedTarget foreign = a.prepare(HotSet.empty(HotSetTest.TABLES));
+        assertThrows(IllegalArgumentException.class, () -> b.retarget(foreign));
     }
 
     @Test
