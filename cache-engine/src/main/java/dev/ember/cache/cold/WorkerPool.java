@@ -10,7 +10,8 @@ import java.util.concurrent.locks.LockSupport;
  * always uses scratch {@code p}: work on distinct rows in distinct partitions gives results that
  * do not depend on the thread count.
  *
- * <p>One {@link #run} at a time (callers are serialized); small ranges run on the caller alone.
+ * <p>One {@link #run} at a time (callers are serialized); small ranges run on the caller alone,
+ * without the lock.
  */
 public final class WorkerPool implements AutoCloseable {
     /** Items below which handing work to other threads costs more than it saves. */
@@ -68,15 +69,16 @@ public final class WorkerPool implements AutoCloseable {
         if (n <= 0) {
             return;
         }
-        synchronized (lock) {
-            int p = threads;
-            if (p == 1 || n < MIN_ITEMS_PER_THREAD * 2) {
-                // Same partition boundaries, run in order on the caller.
-                for (int i = 0; i < p; i++) {
-                    task.run(i, from(i, n, p), from(i + 1, n, p));
-                }
-                return;
+        int p = threads;
+        if (p == 1 || n < MIN_ITEMS_PER_THREAD * 2) {
+            // Same partition boundaries, run in order on the caller. Outside the lock: nothing of
+            // the pool is used, so callers with their own scratch (one table each) run at once.
+            for (int i = 0; i < p; i++) {
+                task.run(i, from(i, n, p), from(i + 1, n, p));
             }
+            return;
+        }
+        synchronized (lock) {
             this.task = task;
             this.items = n;
             this.parts = p;

@@ -36,12 +36,18 @@ public final class StepBatch implements AutoCloseable {
     final HotBatch[] hot;
     final long[][] miss;
     final int[] missCount;
+    /** Unique ids of each table served hot (set by submit). */
+    final int[] hotCount;
     final ByteBuffer[] missBytes;
     final RowIndex[] missIndex;
     final ColdTable.Reader[] readers;
     final Future<?>[] fetches;
     /** One task per table reading its misses ahead, made once so that submitting allocates no closure. */
     final Runnable[] fetchTasks;
+    /** Submit's and apply's per-table work, made once so that a step allocates no closure. */
+    final TableWorkers.TableTask splitTask;
+    final TableWorkers.TableTask writeBackTask;
+    final TableWorkers.TableTask readTask;
     final int rowBytes;
     HotSet generation;
     int state = OPEN;
@@ -57,11 +63,15 @@ public final class StepBatch implements AutoCloseable {
         this.hot = hot;
         this.miss = new long[tables][];
         this.missCount = new int[tables];
+        this.hotCount = new int[tables];
         this.missBytes = new ByteBuffer[tables];
         this.missIndex = new RowIndex[tables];
         this.readers = readers;
         this.fetches = new Future<?>[tables];
         this.fetchTasks = new Runnable[tables];
+        this.splitTask = t -> owner.split(this, t);
+        this.writeBackTask = t -> owner.writeBack(this, t);
+        this.readTask = t -> owner.read(this, t);
         for (int t = 0; t < tables; t++) {
             ids[t] = new PooledBatch(maxIds, maxBags);
             dedup[t] = new DedupedIds();

@@ -1,5 +1,6 @@
 package dev.ember.cache.tiered;
 
+import dev.ember.cache.batch.PooledBatch;
 import dev.ember.cache.cold.ColdTable;
 import dev.ember.cache.durability.Manifest;
 import dev.ember.cache.hot.HotBatch;
@@ -111,6 +112,7 @@ public final class TieredStore implements AutoCloseable {
     private final KnobSchedule knob;
     private final TableCounters[] counters;
     private final ExecutorService prefetcher;
+    private final TableWorkers workers;
     private final ArrayDeque<StepBatch> inFlight = new ArrayDeque<>();
     private final MoveChunk chunk;
     private final long[] moveRows;
@@ -221,6 +223,7 @@ public final class TieredStore implements AutoCloseable {
         if (stats != null && setsBlob != null) {
             readStats(stats);
         }
+        this.workers = new TableWorkers(config.hostThreads(), "ember-step");
         this.prefetcher = config.prefetchThreads() == 0 || config.resident() ? null
                 : Executors.newFixedThreadPool(config.prefetchThreads(), r -> {
                     Thread th = new Thread(r, "ember-prefetch");
@@ -281,27 +284,14 @@ public final class TieredStore implements AutoCloseable {
                         + config.maxIds() + " (TieredConfig.withBatch)");
             }
         }
-        HotSet gen = hotSets.pin(b.ids);
-        b.generation = gen;
+        // Resident rows never move, so nothing needs pinning.
+        b.generation = config.resident() ? hotSets.current() : hotSets.pin(b.ids);
+        workers.run(tableCount, b.splitTask);
         long hot = 0;
         long coldIds = 0;
         for (int t = 0; t < tableCount; t++) {
-            var d = b.dedup[t].build(b.ids[t]);
-            int n = d.uniqueCount();
-            long[] unique = d.unique();
-            long[] miss = b.miss[t];
-            int m = 0;
-            for (int u = 0; u < n; u++) {
-                if (!gen.contains(t, unique[u])) {
-                    miss[m++] = unique[u];
-                }
-            }
-            b.missCount[t] = m;
-            b.missIndex[t].build(miss, m);
-            counters[t].hotIds.add(n - m);
-            counters[t].coldIds.add(m);
-            hot += n - m;
-            coldIds += m;
+            hot += b.hotCount[t];
+            coldIds += b.missCount[t];
         }
         b.hotIds = hot;
         b.coldIds = coldIds;
@@ -317,6 +307,44 @@ public final class TieredStore implements AutoCloseable {
     }
 
     /**
+     * Table {@code t} of a batch being submitted (on a {@link TableWorkers} thread): its unique ids,
+     * split into hot and cold against the batch's generation.
+     */
+    void split(StepBatch b, int t) {
+        if (config.resident()) {
+            checkRows(t, b.ids[t]); // pinning checks them otherwise
+        }
+        var d = b.dedup[t].build(b.ids[t]);
+        int n = d.uniqueCount();
+        int m = 0;
+        if (!config.resident()) {
+            long[] unique = d.unique();
+            long[] miss = b.miss[t];
+            HotSet gen = b.generation;
+            for (int u = 0; u < n; u++) {
+                if (!gen.contains(t, unique[u])) {
+                    miss[m++] = unique[u];
+                }
+            }
+            b.missIndex[t].build(miss, m);
+        }
+        b.missCount[t] = m;
+        b.hotCount[t] = n - m;
+        counters[t].hotIds.add(n - m);
+        counters[t].coldIds.add(m);
+    }
+
+    private void checkRows(int t, PooledBatch ids) {
+        long rows = specs.get(t).rows();
+        long[] a = ids.ids();
+        for (int i = 0, n = ids.idCount(); i < n; i++) {
+            if (a[i] < 0 || a[i] >= rows) {
+                throw new IllegalArgumentException("table " + specs.get(t).name() + ": id " + a[i] + " is outside [0, " + rows + ")");
+            }
+        }
+    }
+
+    /**
      * Pools every bag of the batch on the hot tier; with {@code pooled} non-null also copies table
      * t's pooled bags into {@code pooled[t]} (bags x dim floats).
      */
@@ -326,12 +354,12 @@ public final class TieredStore implements AutoCloseable {
             throw new IllegalStateException("batches are gathered in the order they were submitted");
         }
         awaitFetches(b);
+        if (b.coldIds > 0 && prefetcher == null) {
+            workers.run(tableCount, b.readTask);
+        }
         for (int t = 0; t < tableCount; t++) {
             int m = b.missCount[t];
             if (m > 0) {
-                if (b.fetches[t] == null) {
-                    cold.get(t).gather(b.miss[t], m, b.missBytes[t]);
-                }
                 b.fetches[t] = null;
                 counters[t].rowsFetched.add(m);
                 tier.promote(handle[t], b.miss[t], m, b.missBytes[t]);
@@ -362,17 +390,18 @@ public final class TieredStore implements AutoCloseable {
         inFlight.removeFirst();
         for (int t = 0; t < tableCount; t++) {
             int m = b.missCount[t];
-            if (m == 0) {
-                continue;
+            if (m > 0) {
+                tier.demote(handle[t], b.miss[t], m, b.missBytes[t], null);
             }
-            tier.demote(handle[t], b.miss[t], m, b.missBytes[t], null);
-            cold.get(t).put(b.miss[t], m, b.missBytes[t]);
-            forward(b, t);
         }
-        if (popularity != null) {
-            popularity.record(b.ids);
+        // Write-back, forwarding and popularity touch one table's state each: tables run at once.
+        workers.run(tableCount, b.writeBackTask);
+        if (popularity != null && popularity.frozen()) {
+            popularity.record(b.ids); // the frozen counters' log is one sequence
         }
-        hotSets.release(b.ids);
+        if (!config.resident()) {
+            hotSets.release(b.ids);
+        }
         for (int t = 0; t < tableCount; t++) {
             b.ids[t].clear();
         }
@@ -394,12 +423,38 @@ public final class TieredStore implements AutoCloseable {
                 tier.demote(handle[t], b.miss[t], m, b.missBytes[t], null);
             }
         }
-        hotSets.release(b.ids);
+        if (!config.resident()) {
+            hotSets.release(b.ids);
+        }
         for (int t = 0; t < tableCount; t++) {
             b.ids[t].clear();
         }
         b.generation = null;
         b.state = StepBatch.OPEN;
+    }
+
+    /** Table {@code t}'s misses read from the cold tier at gather (no prefetch threads). */
+    void read(StepBatch b, int t) {
+        int m = b.missCount[t];
+        if (m > 0) {
+            cold.get(t).gather(b.miss[t], m, b.missBytes[t]);
+        }
+    }
+
+    /**
+     * Table {@code t} of a batch being applied (on a {@link TableWorkers} thread): its staged
+     * misses, already read back from their slots, go to the cold tier and to later batches that
+     * read them ahead; its ids are counted.
+     */
+    void writeBack(StepBatch b, int t) {
+        int m = b.missCount[t];
+        if (m > 0) {
+            cold.get(t).put(b.miss[t], m, b.missBytes[t]);
+            forward(b, t);
+        }
+        if (popularity != null && !popularity.frozen()) {
+            popularity.record(t, b.ids[t]);
+        }
     }
 
     /** Rows {@code done} just wrote back replace what later batches read of them ahead of time. */
@@ -865,6 +920,7 @@ public final class TieredStore implements AutoCloseable {
             return;
         }
         closed = true;
+        workers.close();
         if (prefetcher != null) {
             prefetcher.shutdownNow();
         }

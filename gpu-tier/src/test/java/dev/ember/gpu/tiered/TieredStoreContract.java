@@ -173,9 +173,10 @@ abstract class TieredStoreContract {
         }
     }
 
+    /** Three host threads share each step's per-table work (the allocation and drift tests run with one). */
     static TieredConfig config(Workload w, int knobPeriod, int knobLag) {
         return TieredConfig.defaults(Budget.ofBytes(300L * 36), w.bags).withBatch(w.bags, w.maxIds())
-                .withKnob(knobPeriod, knobLag).withChunks(64, 2).withMode(KnobMode.CACHE);
+                .withKnob(knobPeriod, knobLag).withChunks(64, 2).withMode(KnobMode.CACHE).withHostThreads(3);
     }
 
     static void assertRowsEqual(ReferenceRows ref, float[][][] rows) {

@@ -29,6 +29,7 @@ public final class TieredEmbeddings implements EmbeddingPath {
     private final List<StepBatch> all = new ArrayList<>();
     private final PathCounters counters = new PathCounters();
     private StepBatch current;
+    private DeviceHandoff handoff;
     private boolean expectHot;
     private boolean lastAllHot;
     private long step;
@@ -56,6 +57,19 @@ public final class TieredEmbeddings implements EmbeddingPath {
 
     public TieredStore store() {
         return store;
+    }
+
+    /**
+     * Pooled vectors and gradients go straight between the hot tier and a CUDA dense backend from
+     * now on: {@link #lookup} and {@link #update} ignore their host arrays ({@link #poolsOnDevice}).
+     */
+    void handOffTo(DeviceHandoff handoff) {
+        this.handoff = handoff;
+    }
+
+    @Override
+    public boolean poolsOnDevice() {
+        return handoff != null;
     }
 
     /** The batch source's classification of the next batch looked up: all its ids hot. */
@@ -91,7 +105,7 @@ public final class TieredEmbeddings implements EmbeddingPath {
         }
         StepBatch b = queued.pollFirst();
         long start = System.nanoTime();
-        store.gather(b, pooled);
+        gather(b, pooled);
         if (b.coldIds() > 0) {
             counters.coldGatherNanos.add(System.nanoTime() - start);
         }
@@ -119,7 +133,14 @@ public final class TieredEmbeddings implements EmbeddingPath {
         if (expectHot) {
             counters.hotBatchHostGathers.add(b.coldIds());
         }
-        store.apply(b, grads, learningRate, Trainer.EMBEDDING_EPS);
+        if (handoff != null) {
+            for (int t = 0; t < tables; t++) {
+                handoff.gradientsOut(t, b.hotBatch(t), size);
+            }
+            store.apply(b, null, learningRate, Trainer.EMBEDDING_EPS);
+        } else {
+            store.apply(b, grads, learningRate, Trainer.EMBEDDING_EPS);
+        }
         current = null;
         free.addLast(b);
         step++;
@@ -133,9 +154,20 @@ public final class TieredEmbeddings implements EmbeddingPath {
         }
         prefetch(batch);
         StepBatch b = queued.pollFirst();
-        store.gather(b, pooled);
+        gather(b, pooled);
         store.discard(b);
         free.addLast(b);
+    }
+
+    private void gather(StepBatch b, float[][] pooled) {
+        if (handoff == null) {
+            store.gather(b, pooled);
+            return;
+        }
+        store.gather(b, null);
+        for (int t = 0, bags = b.bagCount(); t < tables; t++) {
+            handoff.pooledIn(t, b.hotBatch(t), bags);
+        }
     }
 
     @Override

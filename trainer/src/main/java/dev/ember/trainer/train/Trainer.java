@@ -181,6 +181,10 @@ public final class Trainer {
              HotRig rig = openHot(store);
              EmbeddingPath path = openPath(store, rig, tables);
              DenseBackend backend = openDense(rig.device, initialModel(store), batchSize)) {
+            if (path instanceof TieredEmbeddings te && backend instanceof CudaDenseBackend cuda && rig.pool != null) {
+                te.handOffTo(new DeviceHandoff(rig.device, rig.pool, cuda));
+            }
+            boolean onDevice = path.poolsOnDevice();
             long first = settings.resume() && store.lastCheckpoint() != null ? store.lastCheckpoint().step() : 0;
             double profileSeconds = 0;
             TieredStore tiered = path instanceof TieredEmbeddings te ? te.store() : null;
@@ -268,12 +272,12 @@ public final class Trainer {
                 }
                 path.lookup(batch, pooled);
                 backend.putDense(batch.dense(), 0, count);
-                for (int t = 0; t < tables; t++) {
+                for (int t = 0; t < tables && !onDevice; t++) {
                     backend.putEmbedding(t, pooled[t], 0, count);
                 }
                 backend.putLabels(batch.labels(), 0, count);
                 StepLoss loss = backend.step(count);
-                for (int t = 0; t < tables; t++) {
+                for (int t = 0; t < tables && !onDevice; t++) {
                     backend.getEmbeddingGradient(t, grads[t], 0, count);
                 }
                 path.update(grads, settings.learningRate());
@@ -409,7 +413,8 @@ public final class Trainer {
         TieredConfig config = TieredConfig.defaults(settings.budget(), b)
                 .withKnob(KNOB_PERIOD, 1)
                 .withMode(mode == Mode.FAE ? KnobMode.FAE : KnobMode.CACHE)
-                .withPrefetchThreads(mode == Mode.CACHE ? Math.max(1, Math.min(4, settings.threads())) : 0)
+                .withPrefetchThreads(mode == Mode.CACHE ? Math.max(1, Math.min(8, settings.threads())) : 0)
+                .withHostThreads(Math.max(1, Math.min(8, settings.threads())))
                 .withResident(mode == Mode.DEVICE);
         TieredStore tiered = TieredStore.open(store, rig.pool, config);
         long first = settings.resume() ? store.lastCheckpoint().step() : 0;
