@@ -1,5 +1,6 @@
 package dev.ember.cache.hotset;
 
+import dev.ember.cache.batch.DedupedIds;
 import dev.ember.cache.batch.PooledBatch;
 import dev.ember.cache.table.TableSpec;
 import java.io.ByteArrayInputStream;
@@ -88,17 +89,7 @@ public final class HotSets {
      */
     public synchronized HotSet pin(PooledBatch[] perTable) {
         checkTables(perTable);
-        boolean interrupted = false;
-        while (chunkOpen) {
-            try {
-                wait();
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
+        awaitNoChunk();
         for (int t = 0; t < perTable.length; t++) {
             PooledBatch b = perTable[t];
             long[] ids = b.ids();
@@ -115,6 +106,51 @@ public final class HotSets {
         }
         pinnedBatches.increment();
         return current;
+    }
+
+    private void awaitNoChunk() {
+        boolean interrupted = false;
+        while (chunkOpen) {
+            try {
+                wait();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * As {@link #pin}, for a batch whose ids were checked against their tables and deduplicated
+     * ({@code perTable[t]} holds table t's unique ids): each row is pinned once, which is all a
+     * pin needs and a fraction of the work when ids repeat.
+     */
+    public synchronized HotSet pinUnique(DedupedIds[] perTable) {
+        if (perTable.length != tables.size()) {
+            throw new IllegalArgumentException("batch has " + perTable.length + " tables, hot sets have " + tables.size());
+        }
+        awaitNoChunk();
+        for (int t = 0; t < perTable.length; t++) {
+            long[] ids = perTable[t].unique();
+            for (int i = 0, n = perTable[t].uniqueCount(); i < n; i++) {
+                pins.increment(PinCounts.key(t, ids[i]));
+            }
+        }
+        pinnedBatches.increment();
+        return current;
+    }
+
+    /** Releases a batch pinned by {@link #pinUnique}; its unique ids must be unchanged since. */
+    public synchronized void releaseUnique(DedupedIds[] perTable) {
+        for (int t = 0; t < perTable.length; t++) {
+            long[] ids = perTable[t].unique();
+            for (int i = 0, n = perTable[t].uniqueCount(); i < n; i++) {
+                pins.decrement(PinCounts.key(t, ids[i]));
+            }
+        }
+        pinnedBatches.decrement();
     }
 
     /** Releases a batch pinned by {@link #pin}; the batch must be unchanged since. */

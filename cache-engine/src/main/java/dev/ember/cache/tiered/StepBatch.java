@@ -45,6 +45,7 @@ public final class StepBatch implements AutoCloseable {
     /** One task per table reading its misses ahead, made once so that submitting allocates no closure. */
     final Runnable[] fetchTasks;
     /** Submit's and apply's per-table work, made once so that a step allocates no closure. */
+    final TableWorkers.TableTask dedupTask;
     final TableWorkers.TableTask splitTask;
     final TableWorkers.TableTask writeBackTask;
     final TableWorkers.TableTask readTask;
@@ -69,6 +70,7 @@ public final class StepBatch implements AutoCloseable {
         this.readers = readers;
         this.fetches = new Future<?>[tables];
         this.fetchTasks = new Runnable[tables];
+        this.dedupTask = t -> owner.dedup(this, t);
         this.splitTask = t -> owner.split(this, t);
         this.writeBackTask = t -> owner.writeBack(this, t);
         this.readTask = t -> owner.read(this, t);

@@ -284,8 +284,9 @@ public final class TieredStore implements AutoCloseable {
                         + config.maxIds() + " (TieredConfig.withBatch)");
             }
         }
+        workers.run(tableCount, b.dedupTask);
         // Resident rows never move, so nothing needs pinning.
-        b.generation = config.resident() ? hotSets.current() : hotSets.pin(b.ids);
+        b.generation = config.resident() ? hotSets.current() : hotSets.pinUnique(b.dedup);
         workers.run(tableCount, b.splitTask);
         long hot = 0;
         long coldIds = 0;
@@ -306,15 +307,18 @@ public final class TieredStore implements AutoCloseable {
         inFlight.addLast(b);
     }
 
+    /** Table {@code t} of a batch being submitted (on a {@link TableWorkers} thread): ids checked and deduplicated. */
+    void dedup(StepBatch b, int t) {
+        checkRows(t, b.ids[t]);
+        b.dedup[t].build(b.ids[t]);
+    }
+
     /**
-     * Table {@code t} of a batch being submitted (on a {@link TableWorkers} thread): its unique ids,
-     * split into hot and cold against the batch's generation.
+     * Table {@code t} of a batch being submitted and pinned (on a {@link TableWorkers} thread): its
+     * unique ids split into hot and cold against the batch's generation.
      */
     void split(StepBatch b, int t) {
-        if (config.resident()) {
-            checkRows(t, b.ids[t]); // pinning checks them otherwise
-        }
-        var d = b.dedup[t].build(b.ids[t]);
+        var d = b.dedup[t];
         int n = d.uniqueCount();
         int m = 0;
         if (!config.resident()) {
@@ -400,7 +404,7 @@ public final class TieredStore implements AutoCloseable {
             popularity.record(b.ids); // the frozen counters' log is one sequence
         }
         if (!config.resident()) {
-            hotSets.release(b.ids);
+            hotSets.releaseUnique(b.dedup);
         }
         for (int t = 0; t < tableCount; t++) {
             b.ids[t].clear();
@@ -424,7 +428,7 @@ public final class TieredStore implements AutoCloseable {
             }
         }
         if (!config.resident()) {
-            hotSets.release(b.ids);
+            hotSets.releaseUnique(b.dedup);
         }
         for (int t = 0; t < tableCount; t++) {
             b.ids[t].clear();
