@@ -84,6 +84,12 @@ public final class TieredEmbeddings implements EmbeddingPath {
 
     @Override
     public void prefetch(Batch upcoming) {
+        long start = System.nanoTime();
+        submitAhead(upcoming);
+        counters.prefetchNanos.add(System.nanoTime() - start);
+    }
+
+    private void submitAhead(Batch upcoming) {
         StepBatch b = free.pollFirst();
         if (b == null) {
             throw new IllegalStateException("more than " + depth + " batches announced ahead");
@@ -100,18 +106,20 @@ public final class TieredEmbeddings implements EmbeddingPath {
         if (current != null) {
             throw new IllegalStateException("lookup before the last batch's update");
         }
+        long start = System.nanoTime();
         if (queued.isEmpty()) {
-            prefetch(batch);
+            submitAhead(batch); // no look-ahead: submitting is part of the lookup
         }
         StepBatch b = queued.pollFirst();
-        long start = System.nanoTime();
+        long gatherStart = System.nanoTime();
         gather(b, pooled);
         if (b.coldIds() > 0) {
-            counters.coldGatherNanos.add(System.nanoTime() - start);
+            counters.coldGatherNanos.add(System.nanoTime() - gatherStart);
         }
         counters.hotIds.add(b.hotIds());
         counters.coldIds.add(b.coldIds());
         counters.hostGathers.add(b.coldIds());
+        counters.lookupNanos.add(System.nanoTime() - start);
         current = b;
     }
 
@@ -121,6 +129,7 @@ public final class TieredEmbeddings implements EmbeddingPath {
         if (b == null) {
             throw new IllegalStateException("update without a lookup");
         }
+        long start = System.nanoTime();
         int size = b.bagCount();
         counters.samples.add(size);
         lastAllHot = b.allHot();
@@ -145,6 +154,7 @@ public final class TieredEmbeddings implements EmbeddingPath {
         free.addLast(b);
         step++;
         store.endStep(step, moveEachStep);
+        counters.updateNanos.add(System.nanoTime() - start);
     }
 
     @Override
@@ -152,7 +162,7 @@ public final class TieredEmbeddings implements EmbeddingPath {
         if (current != null || !queued.isEmpty()) {
             throw new IllegalStateException("a forward-only lookup while training batches are in flight");
         }
-        prefetch(batch);
+        submitAhead(batch);
         StepBatch b = queued.pollFirst();
         gather(b, pooled);
         store.discard(b);

@@ -239,6 +239,7 @@ public final class Trainer {
             long lossSteps = 0;
             long[] mark = new long[4];
             long nextEval = first + every;
+            int announced = 0; // batches at the head of ahead already announced to the path
             long start = System.nanoTime();
             LOG.debug("training from step {}", first);
             if (first == 0) {
@@ -256,15 +257,13 @@ public final class Trainer {
                     }
                     ahead.addLast(next);
                     aheadHot.addLast(source.lastWasHot());
-                    if (depth > 0) {
-                        path.prefetch(next);
-                    }
                 }
                 if (ahead.isEmpty()) {
                     break;
                 }
                 Batch batch = ahead.pollFirst();
                 boolean hot = aheadHot.pollFirst();
+                announced = Math.max(0, announced - 1); // announced batches are a prefix of ahead
                 int count = batch.size();
                 long stepStart = System.nanoTime();
                 if (path instanceof TieredEmbeddings te) {
@@ -277,6 +276,20 @@ public final class Trainer {
                 }
                 backend.putLabels(batch.labels(), 0, count);
                 StepLoss loss = backend.step(count);
+                // The next batches are announced while the device runs this step: their host work
+                // (deduplication, hot/cold split, cold reads) overlaps it.
+                if (announced < Math.min(depth, ahead.size())) {
+                    int i = 0;
+                    for (Batch b : ahead) {
+                        if (i++ >= announced) {
+                            path.prefetch(b);
+                        }
+                        if (i == depth) {
+                            break;
+                        }
+                    }
+                    announced = Math.min(depth, ahead.size());
+                }
                 for (int t = 0; t < tables && !onDevice; t++) {
                     backend.getEmbeddingGradient(t, grads[t], 0, count);
                 }
@@ -319,6 +332,13 @@ public final class Trainer {
             status.onEval(step, eval.auc(), eval.logLoss());
             String device = rig.device.backend().id() + (backend instanceof CpuDenseBackend && rig.device.backend() != Backend.HOST
                     ? "+cpu-mlp" : "");
+            if (steps > first && c.lookupNanos.sum() > 0) {
+                double n = (double) (step - first) * 1e6;
+                LOG.info("{}: step thread per step: {} ms announcing batches ahead, {} ms lookups, {} ms dense step and copies, {} ms updates",
+                        mode.label(), String.format("%.3f", c.prefetchNanos.sum() / n), String.format("%.3f", c.lookupNanos.sum() / n),
+                        String.format("%.3f", (hotStepNanos + coldStepNanos - c.lookupNanos.sum() - c.updateNanos.sum()) / n),
+                        String.format("%.3f", c.updateNanos.sum() / n));
+            }
             long promoted = tiered == null ? 0 : tiered.hotSets().promotedRows();
             long demoted = tiered == null ? 0 : tiered.hotSets().demotedRows();
             return new ModeResult(mode.label(), device, step, trained, batchSize, seconds,
@@ -419,7 +439,9 @@ public final class Trainer {
         TieredStore tiered = TieredStore.open(store, rig.pool, config);
         long first = settings.resume() ? store.lastCheckpoint().step() : 0;
         try {
-            return new TieredEmbeddings(tiered, tables, mode == Mode.CACHE ? CACHE_LOOKAHEAD : 0, mode != Mode.FAE, first);
+            // device: one batch ahead, so its deduplication overlaps the device's step
+            int depth = mode == Mode.CACHE ? CACHE_LOOKAHEAD : mode == Mode.DEVICE ? 1 : 0;
+            return new TieredEmbeddings(tiered, tables, depth, mode != Mode.FAE, first);
         } catch (RuntimeException e) {
             tiered.close();
             throw e;
