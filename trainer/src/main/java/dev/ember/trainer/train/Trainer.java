@@ -122,6 +122,46 @@ public final class Trainer {
         return specs;
     }
 
+    /** Training losses read one step late (the device runs ahead of the host by a step) and summed per curve window. */
+    private static final class LossWindow {
+        private StepLoss pending;
+        private long pendingStep;
+        private int pendingCount;
+        private double last = Double.NaN;
+        private double sum;
+        private long steps;
+
+        void pending(StepLoss loss, long step, int count) {
+            pending = loss;
+            pendingStep = step;
+            pendingCount = count;
+        }
+
+        /** Reads the pending loss, if any (waits for its step on a device). */
+        void read(TrainerStatus status, long trainNanos) {
+            if (pending != null) {
+                last = pending.mean();
+                sum += last;
+                steps++;
+                status.onStep(pendingStep, pendingCount, last, trainNanos);
+                pending = null;
+            }
+        }
+
+        double last() {
+            return last;
+        }
+
+        double windowMean() {
+            return steps == 0 ? Double.NaN : sum / steps;
+        }
+
+        void newWindow() {
+            sum = 0;
+            steps = 0;
+        }
+    }
+
     /** The hot tier of a tiered mode: a device and its slot pool, closed after the tiered store. */
     private static final class HotRig implements AutoCloseable {
         final Device device;
@@ -224,7 +264,7 @@ public final class Trainer {
             PathCounters c = path.counters();
             curve = new Curve(mode.label(), (int) Math.min(1 << 16, (planned - first) / every + 3));
             status.start(mode.label(), first, planned);
-            double lastLoss = Double.NaN;
+            LossWindow losses = new LossWindow();
             long trained = 0;
             long step = first;
             boolean more = true;
@@ -235,8 +275,6 @@ public final class Trainer {
             long hotSteps = 0;
             long coldSteps = 0;
             // window sums since the last curve point
-            double lossSum = 0;
-            long lossSteps = 0;
             long[] mark = new long[4];
             long nextEval = first + every;
             int announced = 0; // batches at the head of ahead already announced to the path
@@ -275,7 +313,10 @@ public final class Trainer {
                     backend.putEmbedding(t, pooled[t], 0, count);
                 }
                 backend.putLabels(batch.labels(), 0, count);
-                StepLoss loss = backend.step(count);
+                // The last step's loss is read only now, so the host prepared this batch while the
+                // device still ran that step (the loss handle lives until the next forward pass).
+                losses.read(status, System.nanoTime() - start - evalNanos);
+                losses.pending(backend.step(count), step + 1, count);
                 // The next batches are announced while the device runs this step: their host work
                 // (deduplication, hot/cold split, cold reads) overlaps it.
                 if (announced < Math.min(depth, ahead.size())) {
@@ -308,24 +349,21 @@ public final class Trainer {
                 if (settings.checkpointEvery() > 0 && step % settings.checkpointEvery() == 0) {
                     checkpoint(store, tiered, step, backend, fae);
                 }
-                lastLoss = loss.mean();
-                lossSum += lastLoss;
-                lossSteps++;
-                status.onStep(step, count, lastLoss, System.nanoTime() - start - evalNanos);
                 if (step == nextEval) {
+                    losses.read(status, System.nanoTime() - start - evalNanos);
                     evalNanos += curvePoint(data, batchSize, curveSamples, path, backend, evalBatch, pooled,
-                            System.nanoTime() - start - evalNanos, step, lossSum / lossSteps, c, mark);
-                    lossSum = 0;
-                    lossSteps = 0;
+                            System.nanoTime() - start - evalNanos, step, losses.windowMean(), c, mark);
+                    losses.newWindow();
                     nextEval += every;
                 }
                 onStep.accept(step);
             }
+            losses.read(status, System.nanoTime() - start - evalNanos);
             long trainNanos = System.nanoTime() - start - evalNanos;
             double seconds = trainNanos / 1e9;
             if (curve.lastStep() != step) {
                 curvePoint(data, batchSize, curveSamples, path, backend, evalBatch, pooled, trainNanos, step,
-                        lossSteps == 0 ? Double.NaN : lossSum / lossSteps, c, mark);
+                        losses.windowMean(), c, mark);
             }
             checkpoint(store, tiered, step, backend, fae);
             Evaluation eval = Evaluation.run(data.test(), batchSize, settings.evalSamples(), path, backend, evalBatch, pooled);
@@ -342,7 +380,7 @@ public final class Trainer {
             long promoted = tiered == null ? 0 : tiered.hotSets().promotedRows();
             long demoted = tiered == null ? 0 : tiered.hotSets().demotedRows();
             return new ModeResult(mode.label(), device, step, trained, batchSize, seconds,
-                    trained / Math.max(seconds, 1e-9), eval.auc(), eval.logLoss(), eval.accuracy(), lastLoss,
+                    trained / Math.max(seconds, 1e-9), eval.auc(), eval.logLoss(), eval.accuracy(), losses.last(),
                     c.hitRate(), c.hostGathers.sum(), c.coldGatherNanos.sum() / 1e9, eval.samples(),
                     c.hotSampleFraction(), c.hotBatches.sum(), c.coldBatches.sum(), c.hotBatchHostGathers.sum(),
                     promoted, demoted, profileSeconds,
