@@ -238,6 +238,26 @@ public abstract class HotTierContract extends OnDeviceContract {
         }
     }
 
+    /** Rows of a tiny table occur in hundreds of bags: the device sums them in batches of loads, in the same order. */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Optimizer.class)
+    void applyOfRowsInHundredsOfBagsMatchesReferenceBitForBit(Optimizer opt) {
+        int dim = 16;
+        try (Fixture f = new Fixture(device, RowLayout.of(dim, opt), 64, 4, 77);
+             HotBatch buf = f.pool.newBatch(1000, 1000)) {
+            PooledBatch b = new PooledBatch(1000, 1000);
+            for (int i = 0; i < 1000; i++) {
+                b.add(f.hot[f.rnd.nextInt(f.hot.length)]).endBag();
+            }
+            DedupedIds d = new DedupedIds().build(b);
+            float[] g = randomGrads(b.bagCount(), dim, f.rnd);
+            buf.writeGradients(g, b.bagCount());
+            f.pool.apply(f.table, d, buf, 0.1f, 1e-6f);
+            f.ref.apply(d, g, 0.1f, 1e-6f);
+            assertRowsEqual(f, f.hot, f.hot.length);
+        }
+    }
+
     @Test
     void sgdStepStaysWithinFloat64BoundThatGrowsWithOccurrences() {
         int dim = 8;
