@@ -19,7 +19,9 @@ import java.util.concurrent.Future;
  *  per table t:
  *   ids[t]        PooledBatch: the caller's bags
  *   dedup[t]      unique ids, first-occurrence order, with their bags (gradient order)
- *   miss[t]       | m0 m1 ... |         unique ids cold in the pinned generation (missCount[t])
+ *   miss[t]       | m0 m1 ... |         unique ids cold in the pinned generation (missCount[t]): first
+ *                                        the fetchCount[t] read from the cold tier, then those an earlier
+ *                                        in-flight batch also misses (filled by its write-back)
  *   missBytes[t]  | row m0 | row m1 |   their rows (weights, state), fetched from the cold tier,
  *                                        staged into free hot slots for the step, written back after
  *   hot[t]        HotBatch: pooled bags and per-bag gradients where the hot tier computes
@@ -36,6 +38,10 @@ public final class StepBatch implements AutoCloseable {
     final HotBatch[] hot;
     final long[][] miss;
     final int[] missCount;
+    /** The first fetchCount[t] misses are read from the cold tier; the rest come from earlier batches' write-back. */
+    final int[] fetchCount;
+    /** Scratch of submit: misses an earlier in-flight batch also has. */
+    final long[][] forwarded;
     /** Unique ids of each table served hot (set by submit). */
     final int[] hotCount;
     final ByteBuffer[] missBytes;
@@ -64,6 +70,8 @@ public final class StepBatch implements AutoCloseable {
         this.hot = hot;
         this.miss = new long[tables][];
         this.missCount = new int[tables];
+        this.fetchCount = new int[tables];
+        this.forwarded = new long[tables][];
         this.hotCount = new int[tables];
         this.missBytes = new ByteBuffer[tables];
         this.missIndex = new RowIndex[tables];
@@ -78,10 +86,11 @@ public final class StepBatch implements AutoCloseable {
             ids[t] = new PooledBatch(maxIds, maxBags);
             dedup[t] = new DedupedIds();
             miss[t] = new long[maxIds];
+            forwarded[t] = new long[maxIds];
             missBytes[t] = ByteBuffer.allocateDirect(Math.max(64, maxIds * rowBytes)).order(ByteOrder.LITTLE_ENDIAN);
             missIndex[t] = new RowIndex();
             final int table = t;
-            fetchTasks[t] = () -> readers[table].gather(miss[table], missCount[table], missBytes[table]);
+            fetchTasks[t] = () -> readers[table].gather(miss[table], fetchCount[table], missBytes[table]);
         }
     }
 

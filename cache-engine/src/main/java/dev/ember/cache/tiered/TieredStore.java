@@ -114,6 +114,9 @@ public final class TieredStore implements AutoCloseable {
     private final ExecutorService prefetcher;
     private final TableWorkers workers;
     private final ArrayDeque<StepBatch> inFlight = new ArrayDeque<>();
+    /** The batches in flight when the batch being submitted came (submit's snapshot of inFlight). */
+    private StepBatch[] earlier = new StepBatch[4];
+    private int earlierCount;
     private final MoveChunk chunk;
     private final long[] moveRows;
     private final boolean[] moveDirty;
@@ -284,6 +287,13 @@ public final class TieredStore implements AutoCloseable {
                         + config.maxIds() + " (TieredConfig.withBatch)");
             }
         }
+        if (earlier.length < inFlight.size()) {
+            earlier = new StepBatch[Math.max(4, 2 * inFlight.size())];
+        }
+        earlierCount = 0;
+        for (StepBatch e : inFlight) {
+            earlier[earlierCount++] = e; // read by split's threads without iterating the deque
+        }
         workers.run(tableCount, b.dedupTask);
         // Resident rows never move, so nothing needs pinning.
         b.generation = config.resident() ? hotSets.current() : hotSets.pinUnique(b.dedup);
@@ -298,7 +308,7 @@ public final class TieredStore implements AutoCloseable {
         b.coldIds = coldIds;
         if (prefetcher != null) {
             for (int t = 0; t < tableCount; t++) {
-                if (b.missCount[t] > 0) {
+                if (b.fetchCount[t] > 0) {
                     b.fetches[t] = prefetcher.submit(b.fetchTasks[t]);
                 }
             }
@@ -321,21 +331,42 @@ public final class TieredStore implements AutoCloseable {
         var d = b.dedup[t];
         int n = d.uniqueCount();
         int m = 0;
+        int f = 0;
         if (!config.resident()) {
             long[] unique = d.unique();
             long[] miss = b.miss[t];
+            long[] later = b.forwarded[t];
             HotSet gen = b.generation;
             for (int u = 0; u < n; u++) {
-                if (!gen.contains(t, unique[u])) {
-                    miss[m++] = unique[u];
+                long row = unique[u];
+                if (gen.contains(t, row)) {
+                    continue;
                 }
+                if (missedInFlight(t, row)) {
+                    later[m - f] = row; // an earlier batch writes it back: forwarded, not read
+                } else {
+                    miss[f++] = row;
+                }
+                m++;
             }
+            System.arraycopy(later, 0, miss, f, m - f);
             b.missIndex[t].build(miss, m);
         }
         b.missCount[t] = m;
+        b.fetchCount[t] = f;
         b.hotCount[t] = n - m;
         counters[t].hotIds.add(n - m);
         counters[t].coldIds.add(m);
+    }
+
+    /** Whether a batch in flight (submitted, not yet applied) also misses {@code row} of table {@code t}. */
+    private boolean missedInFlight(int t, long row) {
+        for (int i = 0; i < earlierCount; i++) {
+            if (earlier[i].missIndex[t].get(row) >= 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void checkRows(int t, PooledBatch ids) {
@@ -425,6 +456,7 @@ public final class TieredStore implements AutoCloseable {
             int m = b.missCount[t];
             if (m > 0) {
                 tier.demote(handle[t], b.miss[t], m, b.missBytes[t], null);
+                forward(b, t); // unchanged rows, but later batches count on this batch for them
             }
         }
         if (!config.resident()) {
@@ -439,9 +471,9 @@ public final class TieredStore implements AutoCloseable {
 
     /** Table {@code t}'s misses read from the cold tier at gather (no prefetch threads). */
     void read(StepBatch b, int t) {
-        int m = b.missCount[t];
-        if (m > 0) {
-            cold.get(t).gather(b.miss[t], m, b.missBytes[t]);
+        int f = b.fetchCount[t];
+        if (f > 0) {
+            cold.get(t).gather(b.miss[t], f, b.missBytes[t]);
         }
     }
 
@@ -461,13 +493,16 @@ public final class TieredStore implements AutoCloseable {
         }
     }
 
-    /** Rows {@code done} just wrote back replace what later batches read of them ahead of time. */
+    /**
+     * Rows {@code done} just wrote back go to the later batches that also miss them: those rows
+     * sit in each later batch's forwarded part (after its {@code fetchCount} rows read from the
+     * cold tier, see {@link #split}), which no read touches, so nothing waits for a prefetch.
+     */
     private void forward(StepBatch done, int t) {
         for (StepBatch later : inFlight) {
-            if (later.fetches[t] == null || later.missCount[t] == 0) {
-                continue; // read when gathered, after this write
+            if (later.missCount[t] == later.fetchCount[t]) {
+                continue;
             }
-            await(later.fetches[t]);
             long[] rows = done.miss[t];
             ByteBuffer src = done.missBytes[t];
             ByteBuffer dst = later.missBytes[t];
