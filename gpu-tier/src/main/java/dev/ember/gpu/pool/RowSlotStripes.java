@@ -129,6 +129,11 @@ final class RowSlotStripes implements AutoCloseable {
         UNSAFE.copyMemory(copyFrom + (from + a) * rowBytes, copyTo[k % copyTo.length] + a * rowBytes, (b - a) * rowBytes);
     }
 
+    /** Rows in the prepared call. */
+    int count() {
+        return count;
+    }
+
     int chunks() {
         return (count + chunkRows - 1) / chunkRows;
     }

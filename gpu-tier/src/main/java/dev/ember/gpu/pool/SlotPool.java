@@ -62,6 +62,7 @@ import static dev.ember.gpu.device.UnsafeMemory.UNSAFE;
  */
 public final class SlotPool implements HotTier {
     static final int STAGING_BYTES = 4 << 20;
+    static final int MAP_THREADS_MIN_ROWS = 4096;
     private static final long INT_BASE = UNSAFE.arrayBaseOffset(int[].class);
     private static final int GROUP = 256;
     /** Gather blocks: 128 threads beat 64, 256 and 512 on an H200 (81% of copy bandwidth at dim 64 vs 79%). */
@@ -152,9 +153,21 @@ public final class SlotPool implements HotTier {
 
     /** As above, with {@code mapThreads} threads (a power of two; 1: the caller alone) mapping rows during moves. */
     public SlotPool(Device device, RowLayout layout, long budgetBytes, int mapThreads) {
+        this(device, layout, budgetBytes, mapThreads, mapThreadsMinRows());
+    }
+
+    /**
+     * As above; moves of fewer than {@code mapThreadsMinRows} rows run on the caller alone
+     * without waking the map threads (0: every move wakes them).
+     */
+    public SlotPool(Device device, RowLayout layout, long budgetBytes, int mapThreads, int mapThreadsMinRows) {
         if (mapThreads < 1 || Integer.bitCount(mapThreads) != 1 || mapThreads > 64) {
             throw new IllegalArgumentException("map threads must be a power of two in 1..64, got " + mapThreads
                     + " (set ember.hot.mapThreads)");
+        }
+        if (mapThreadsMinRows < 0) {
+            throw new IllegalArgumentException("rows a move needs before it wakes the map threads must be >= 0, got "
+                    + mapThreadsMinRows + " (set ember.hot.mapThreadsMinRows)");
         }
         this.device = device;
         this.layout = layout;
@@ -204,7 +217,7 @@ public final class SlotPool implements HotTier {
         this.setDirty = device.kernel(KernelSources.SET_DIRTY);
         this.moveSlots = device.kernel(KernelSources.MOVE_SLOTS);
         this.initRows = device.kernel(KernelSources.INIT_ROWS);
-        this.mapThreads = new MapThreads(mapThreads, "ember-hot-map");
+        this.mapThreads = new MapThreads(mapThreads, mapThreadsMinRows, "ember-hot-map");
     }
 
     /**
@@ -215,6 +228,15 @@ public final class SlotPool implements HotTier {
         int cores = Runtime.getRuntime().availableProcessors();
         int n = Integer.getInteger("ember.hot.mapThreads", Integer.highestOneBit(Math.max(1, Math.min(8, cores / 2))));
         return n;
+    }
+
+    /**
+     * Rows a move needs before it wakes the map threads: {@code -Dember.hot.mapThreadsMinRows=N},
+     * by default {@value #MAP_THREADS_MIN_ROWS} (smaller moves cost less on the caller alone than
+     * the threads' wake-up; see {@link MapThreads}).
+     */
+    private static int mapThreadsMinRows() {
+        return Integer.getInteger("ember.hot.mapThreadsMinRows", MAP_THREADS_MIN_ROWS);
     }
 
     private static String applyKernelName(Optimizer o) {
@@ -262,6 +284,16 @@ public final class SlotPool implements HotTier {
 
     public long rowsDemoted() {
         return rowsDemoted.sum();
+    }
+
+    /** Moves handed to the map threads (smaller ones ran on the caller alone). */
+    public long movesOnMapThreads() {
+        return mapThreads.handed();
+    }
+
+    /** Moves the map threads ran, summed over threads (tests: a small move wakes nobody). */
+    long mapThreadRuns() {
+        return mapThreads.ran();
     }
 
     @Override

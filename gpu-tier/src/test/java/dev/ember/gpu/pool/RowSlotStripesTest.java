@@ -24,7 +24,7 @@ class RowSlotStripesTest {
         int[] slots = new int[max];
         byte[] bad = new byte[max];
         long stack = UnsafeMemory.allocate(4L * max, "test slots");
-        try (MapThreads mt = new MapThreads(threads, "test-map");
+        try (MapThreads mt = new MapThreads(threads, 0, "test-map");
              RowSlotStripes map = new RowSlotStripes(threads, 16)) {
             for (int round = 0; round < 60; round++) {
                 int n = rnd.nextInt(max);
