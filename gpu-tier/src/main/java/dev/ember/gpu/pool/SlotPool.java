@@ -62,7 +62,7 @@ import static dev.ember.gpu.device.UnsafeMemory.UNSAFE;
  */
 public final class SlotPool implements HotTier {
     static final int STAGING_BYTES = 4 << 20;
-    static final int MAP_THREADS_MIN_ROWS = 4096;
+    static final int MAP_THREADS_MIN_ROWS = 2048;
     private static final long INT_BASE = UNSAFE.arrayBaseOffset(int[].class);
     private static final int GROUP = 256;
     /** Gather blocks: 128 threads beat 64, 256 and 512 on an H200 (81% of copy bandwidth at dim 64 vs 79%). */
