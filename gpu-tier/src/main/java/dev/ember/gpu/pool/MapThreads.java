@@ -122,8 +122,10 @@ final class MapThreads implements AutoCloseable {
     }
 
     /**
-     * For a call that copies rows ({@link RowSlotStripes#copyRows}): lets the threads fill chunk
-     * {@code k}'s staging, then waits until they have. Call it for every chunk, in order.
+     * For a call that copies rows ({@link RowSlotStripes#copyRows} or {@link RowSlotStripes#drainRows}):
+     * lets the threads move chunk {@code k}'s rows between its staging and the caller's buffer,
+     * then waits until they have. Call it for every chunk, in order, once the staging is ready
+     * (free for a promotion, filled by the device for a demotion).
      */
     void copyChunk(int k) {
         if (inline) {
@@ -131,9 +133,13 @@ final class MapThreads implements AutoCloseable {
             return;
         }
         stagingOpen = k + 1;
+        awaitAll(copied, k);
+    }
+
+    private void awaitAll(AtomicLongArray counters, int k) {
         for (int w = 0; w < threads.length; w++) {
             int i = w * PAD;
-            for (int spins = 0; copied.get(i) <= k; spins++) {
+            for (int spins = 0; counters.get(i) <= k; spins++) {
                 if (spins < SPINS) {
                     Thread.onSpinWait();
                 } else {
@@ -149,27 +155,30 @@ final class MapThreads implements AutoCloseable {
             failures[0] += call.work(0, 1, k, mine(step, call));
             return failures[0] > 0;
         }
+        awaitAll(progress, k);
         boolean failed = false;
         for (int w = 0; w < threads.length; w++) {
-            int i = w * PAD;
-            for (int spins = 0; progress.get(i) <= k; spins++) {
-                if (spins < SPINS) {
-                    Thread.onSpinWait();
-                } else {
-                    Thread.yield();
-                }
-            }
-            failed |= failures[i] > 0;
+            failed |= failures[w * PAD] > 0;
         }
         return failed;
     }
 
-    /** Waits for the rest of the call from chunk {@code k}; returns whether any row failed. */
+    /**
+     * Waits for the rest of the call from chunk {@code k}, copies included (so no thread touches
+     * the call's buffers after this returns); returns whether any row failed.
+     */
     boolean awaitFrom(int k) {
         stagingOpen = Integer.MAX_VALUE; // a call cut short by an error must not leave threads waiting
         boolean failed = false;
-        for (int chunks = call.chunks(); k < chunks; k++) {
+        int chunks = call.chunks();
+        for (; k < chunks; k++) {
             failed |= awaitChunk(k);
+        }
+        if (!inline && chunks > 0) {
+            awaitAll(progress, chunks - 1); // k may be past a chunk an error skipped
+            if (call.copies()) {
+                awaitAll(copied, chunks - 1);
+            }
         }
         return failed;
     }
@@ -197,24 +206,36 @@ final class MapThreads implements AutoCloseable {
             seen = g;
             RowSlotStripes c = call;
             ran.increment(); // before the progress below publishes it
-            int i = w * PAD;
-            boolean copies = c.copies();
-            for (int k = 0, chunks = c.chunks(); k < chunks; k++) {
-                if (copies) {
-                    for (int wait = 0; stagingOpen <= k; wait++) {
-                        if (wait < SPINS) {
-                            Thread.onSpinWait();
-                        } else {
-                            Thread.yield();
-                        }
-                    }
-                    c.copy(w, step, k);
-                    copied.set(i, k + 1); // publishes the staged bytes
-                }
-                failures[i] += c.work(w, step, k, mine(w, c));
-                progress.set(i, k + 1); // publishes the chunk's slots, flags and failures
-            }
+            run(w, c);
             idleSince = System.nanoTime();
+        }
+    }
+
+    /**
+     * Thread {@code w}'s share of call {@code c}: copies (gated by {@link #copyChunk}: the caller
+     * waits on them) come first whenever one is open; mapping fills the time between them and
+     * runs ahead freely (a promotion's mapping needs no staging; a demotion's drains need the
+     * mapping of later chunks to have been issued).
+     */
+    private void run(int w, RowSlotStripes c) {
+        int i = w * PAD;
+        int chunks = c.chunks();
+        int kc = c.copies() ? 0 : chunks;
+        int km = 0;
+        int[] mine = mine(w, c);
+        for (int wait = 0; kc < chunks || km < chunks; ) {
+            if (kc < chunks && stagingOpen > kc) {
+                c.copy(w, step, kc);
+                copied.set(i, ++kc); // publishes the copied bytes
+                wait = 0;
+            } else if (km < chunks) {
+                failures[i] += c.work(w, step, km, mine);
+                progress.set(i, ++km); // publishes the chunk's slots, flags and failures
+            } else if (wait++ < SPINS) {
+                Thread.onSpinWait();
+            } else {
+                Thread.yield();
+            }
         }
     }
 

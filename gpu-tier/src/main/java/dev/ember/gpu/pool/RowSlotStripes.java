@@ -29,8 +29,10 @@ final class RowSlotStripes implements AutoCloseable {
     private long slotStack;
     private int fromStack;
     private long firstBump;
-    private long copyFrom;
-    private long[] copyTo;
+    private boolean copies;
+    private boolean drains;
+    private long buffer;
+    private long[] staging;
     private int rowBytes;
 
     /** {@code count} stripes (a power of two) for a table expected to hold {@code expected} rows. */
@@ -102,31 +104,50 @@ final class RowSlotStripes implements AutoCloseable {
         this.slotStack = slotStack;
         this.fromStack = fromStack;
         this.firstBump = firstBump;
-        this.copyFrom = 0;
+        this.copies = false;
     }
 
     /**
      * Makes the prepared call also copy each chunk's rows ({@code rowBytes} each) from
-     * {@code from} (row 0) into {@code to[k % to.length]} before mapping the chunk; see
-     * {@link MapThreads#copyChunk}.
+     * {@code from} (row 0) into {@code to[k % to.length]} (see {@link MapThreads#copyChunk}).
      */
     void copyRows(long from, long[] to, int rowBytes) {
-        this.copyFrom = from;
-        this.copyTo = to;
+        setCopy(from, to, rowBytes, false);
+    }
+
+    /**
+     * Makes the prepared call also drain each chunk's rows ({@code rowBytes} each) from
+     * {@code from[k % from.length]} into {@code to} (row 0) (see {@link MapThreads#copyChunk}).
+     */
+    void drainRows(long[] from, long to, int rowBytes) {
+        setCopy(to, from, rowBytes, true);
+    }
+
+    private void setCopy(long buffer, long[] staging, int rowBytes, boolean drains) {
+        this.copies = true;
+        this.drains = drains;
+        this.buffer = buffer;
+        this.staging = staging;
         this.rowBytes = rowBytes;
     }
 
     boolean copies() {
-        return copyFrom != 0;
+        return copies;
     }
 
-    /** Copies share {@code w} of {@code step} of chunk {@code k}'s rows into its staging. */
+    /** Copies share {@code w} of {@code step} of chunk {@code k}'s rows between the caller's buffer and its staging. */
     void copy(int w, int step, int k) {
         int from = k * chunkRows;
         int n = Math.min(count, from + chunkRows) - from;
         long a = (long) n * w / step;
         long b = (long) n * (w + 1) / step;
-        UNSAFE.copyMemory(copyFrom + (from + a) * rowBytes, copyTo[k % copyTo.length] + a * rowBytes, (b - a) * rowBytes);
+        long outside = buffer + (from + a) * rowBytes;
+        long staged = staging[k % staging.length] + a * rowBytes;
+        if (drains) {
+            UNSAFE.copyMemory(staged, outside, (b - a) * rowBytes);
+        } else {
+            UNSAFE.copyMemory(outside, staged, (b - a) * rowBytes);
+        }
     }
 
     /** Rows in the prepared call. */

@@ -75,9 +75,12 @@ public final class SlotPool implements HotTier {
     private final int rowBytes;
     private final long slotBytes;
     private final Stream compute;
-    private final Stream transfer;
+    /** Transfer streams: chunk k of a promotion or demotion runs on {@code transfers[k & 1]}. */
+    private final Stream[] transfers = new Stream[2];
     private final Event computeMark;
     private final Event transferMark;
+    private final Event forkMark;
+    private final Event joinMark;
     private boolean transferPending;
 
     private DeviceBuffer weights;
@@ -182,9 +185,12 @@ public final class SlotPool implements HotTier {
         this.compute = device.defaultStream();
         List<AutoCloseable> made = new ArrayList<>();
         try {
-            this.transfer = track(made, device.newStream());
+            this.transfers[0] = track(made, device.newStream());
+            this.transfers[1] = track(made, device.newStream());
             this.computeMark = track(made, device.newEvent());
             this.transferMark = track(made, device.newEvent());
+            this.forkMark = track(made, device.newEvent());
+            this.joinMark = track(made, device.newEvent());
             for (int h = 0; h < 2; h++) {
                 pinned[h] = track(made, device.allocatePinned((long) chunkRows * rowBytes + 4L * chunkRows + chunkRows));
                 stagedRows[h] = track(made, device.allocate((long) chunkRows * rowBytes));
@@ -560,7 +566,7 @@ public final class SlotPool implements HotTier {
                 int h = k & 1;
                 int n = Math.min(chunkRows, count - start);
                 if (direct != null) {
-                    device.copyToDevice(direct, directBase + (long) start * rowBytes, stagedRows[h], 0, (long) n * rowBytes, transfer);
+                    device.copyToDevice(direct, directBase + (long) start * rowBytes, stagedRows[h], 0, (long) n * rowBytes, transfers[h]);
                 } else {
                     chunkDone[h].synchronize();
                     if (threadsStage) {
@@ -568,13 +574,13 @@ public final class SlotPool implements HotTier {
                     } else {
                         pinned[h].buffer().put(0, source, start * rowBytes, n * rowBytes);
                     }
-                    device.copyToDevice(pinned[h], 0, stagedRows[h], 0, (long) n * rowBytes, transfer);
+                    device.copyToDevice(pinned[h], 0, stagedRows[h], 0, (long) n * rowBytes, transfers[h]);
                 }
-                device.copyToDevice(stage, 4L * start, stagedSlots[h], 0, 4L * n, transfer);
+                device.copyToDevice(stage, 4L * start, stagedSlots[h], 0, 4L * n, transfers[h]);
                 writeRows.arg(0, weights).arg(1, state).arg(2, dirty).arg(3, dim).arg(4, stateFloats)
                         .arg(5, stagedSlots[h]).arg(6, stagedRows[h]).arg(7, n);
-                writeRows.launch(transfer, groups((long) n * (dim + stateFloats)), GROUP);
-                chunkDone[h].record(transfer);
+                writeRows.launch(transfers[h], groups((long) n * (dim + stateFloats)), GROUP);
+                chunkDone[h].record(transfers[h]);
             }
         } finally {
             failed = mapThreads.awaitFrom(0);
@@ -582,7 +588,7 @@ public final class SlotPool implements HotTier {
         }
         if (failed) {
             // Unmap the rows mapped; the slots written stay free and unreachable: the tier is unchanged.
-            transfer.synchronize();
+            transfers[0].synchronize(); // after endTransfer: both streams
             int first = -1;
             for (int i = 0; i < count; i++) {
                 if (bad[i] != 0) {
@@ -600,7 +606,7 @@ public final class SlotPool implements HotTier {
         next += count - fromStack;
         if (direct != null) {
             // The caller may refill its row buffer when this returns.
-            transfer.synchronize();
+            transfers[0].synchronize(); // after endTransfer: both streams
         }
         rowsPromoted.add(count);
     }
@@ -624,12 +630,12 @@ public final class SlotPool implements HotTier {
             long slots = pinned[h].address() + (long) chunkRows * rowBytes;
             UNSAFE.copyMemory(slotOf, INT_BASE + 4L * start, null, slots, 4L * n);
             pinned[h].buffer().put(0, source, start * rowBytes, n * rowBytes);
-            device.copyToDevice(pinned[h], 0, stagedRows[h], 0, (long) n * rowBytes, transfer);
-            device.copyToDevice(pinned[h], (long) chunkRows * rowBytes, stagedSlots[h], 0, 4L * n, transfer);
+            device.copyToDevice(pinned[h], 0, stagedRows[h], 0, (long) n * rowBytes, transfers[0]);
+            device.copyToDevice(pinned[h], (long) chunkRows * rowBytes, stagedSlots[h], 0, 4L * n, transfers[0]);
             writeRows.arg(0, weights).arg(1, state).arg(2, dirty).arg(3, dim).arg(4, stateFloats)
                     .arg(5, stagedSlots[h]).arg(6, stagedRows[h]).arg(7, n);
-            writeRows.launch(transfer, groups((long) n * (dim + stateFloats)), GROUP);
-            chunkDone[h].record(transfer);
+            writeRows.launch(transfers[0], groups((long) n * (dim + stateFloats)), GROUP);
+            chunkDone[h].record(transfers[0]);
         }
         endTransfer();
     }
@@ -670,9 +676,10 @@ public final class SlotPool implements HotTier {
     }
 
     /**
-     * Copies rows out chunk by chunk: the map threads translate (GET) or unmap (REMOVE) chunk k+1
-     * while the copy engine moves chunk k; the host drains chunk k-1 from staging unless the rows
-     * go straight into a row buffer. With {@code op == null} the slots are in {@code slotOf}
+     * Copies rows out chunk by chunk, chunks alternating between the two transfer streams: the map
+     * threads translate (GET) or unmap (REMOVE) chunk k+1 while the copy engine moves chunk k;
+     * chunk k-1 is drained from staging (by the map threads, each a share, into direct memory)
+     * unless the rows go straight into a row buffer. With {@code op == null} the slots are in {@code slotOf}
      * already. A row that fails undoes the call (the destination's bytes are then unspecified).
      */
     private int readOut(TableEntry t, long[] rows, int[] slotOf, RowSlotStripes.Op op, int count, ByteBuffer dst,
@@ -683,8 +690,13 @@ public final class SlotPool implements HotTier {
         long slots = stage.address();
         long flags = slots + 4L * stageRows;
         byte[] bad = op == null ? null : badScratch(count);
+        // Into plain direct memory the map threads also drain the staging, each a share of a chunk.
+        boolean threadsDrain = op != null && direct == null && dst.isDirect();
         if (op != null) {
             t.map.prepare(op, rows, slotOf, bad, count, chunkRows, 0, 0, 0);
+            if (threadsDrain) {
+                t.map.drainRows(stagingAddresses, UnsafeMemory.address(dst), rowBytes);
+            }
             mapThreads.start(t.map);
         }
         int[] heldBy = {-1, -1};
@@ -696,7 +708,12 @@ public final class SlotPool implements HotTier {
             for (; k < chunks + 2; k++) {
                 int h = k & 1;
                 if (heldBy[h] >= 0) {
-                    drain(heldBy[h], h, count, dst);
+                    chunkDone[h].synchronize();
+                    if (threadsDrain) {
+                        mapThreads.copyChunk(heldBy[h]);
+                    } else {
+                        drain(heldBy[h], h, count, dst);
+                    }
                     heldBy[h] = -1;
                 }
                 if (k >= chunks) {
@@ -709,25 +726,26 @@ public final class SlotPool implements HotTier {
                 int start = k * chunkRows;
                 int n = Math.min(chunkRows, count - start);
                 UNSAFE.copyMemory(slotOf, INT_BASE + 4L * start, null, slots + 4L * start, 4L * n);
-                device.copyToDevice(stage, 4L * start, stagedSlots[h], 0, 4L * n, transfer);
+                device.copyToDevice(stage, 4L * start, stagedSlots[h], 0, 4L * n, transfers[h]);
                 readRows.arg(0, weights).arg(1, state).arg(2, dirty).arg(3, dim).arg(4, stateFloats)
                         .arg(5, stagedSlots[h]).arg(6, stagedRows[h]).arg(7, stagedFlags[h]).arg(8, n);
-                readRows.launch(transfer, groups((long) n * (dim + stateFloats)), GROUP);
+                readRows.launch(transfers[h], groups((long) n * (dim + stateFloats)), GROUP);
                 if (direct != null) {
-                    device.copyToHost(stagedRows[h], 0, direct, directBase + (long) start * rowBytes, (long) n * rowBytes, transfer);
+                    device.copyToHost(stagedRows[h], 0, direct, directBase + (long) start * rowBytes, (long) n * rowBytes, transfers[h]);
                 } else {
-                    device.copyToHost(stagedRows[h], 0, pinned[h], 0, (long) n * rowBytes, transfer);
+                    device.copyToHost(stagedRows[h], 0, pinned[h], 0, (long) n * rowBytes, transfers[h]);
                     heldBy[h] = k;
                 }
-                device.copyToHost(stagedFlags[h], 0, stage, 4L * stageRows + start, n, transfer);
-                chunkDone[h].record(transfer);
+                device.copyToHost(stagedFlags[h], 0, stage, 4L * stageRows + start, n, transfers[h]);
+                chunkDone[h].record(transfers[h]);
             }
         } finally {
-            if (op != null && k < chunks) {
-                failed |= mapThreads.awaitFrom(k + 1);
+            if (op != null) {
+                // Also when an error cut the loop short: no thread may touch this call's buffers later.
+                failed |= mapThreads.awaitFrom(Math.min(k + 1, chunks));
             }
             endTransfer();
-            transfer.synchronize();
+            transfers[0].synchronize(); // after endTransfer: both streams
         }
         if (failed) {
             int first = -1;
@@ -757,7 +775,6 @@ public final class SlotPool implements HotTier {
     }
 
     private void drain(int k, int h, int count, ByteBuffer dst) {
-        chunkDone[h].synchronize();
         int start = k * chunkRows;
         int n = Math.min(chunkRows, count - start);
         dst.put(start * rowBytes, pinned[h].buffer(), 0, n * rowBytes);
@@ -814,10 +831,10 @@ public final class SlotPool implements HotTier {
             for (int i = 0; i < n; i++) {
                 UNSAFE.putInt(slots + 4L * i, slotOf(t, rows[start + i]));
             }
-            device.copyToDevice(pinned[h], (long) chunkRows * rowBytes, stagedSlots[h], 0, 4L * n, transfer);
+            device.copyToDevice(pinned[h], (long) chunkRows * rowBytes, stagedSlots[h], 0, 4L * n, transfers[0]);
             setDirty.arg(0, dirty).arg(1, stagedSlots[h]).arg(2, n).arg(3, 0);
-            setDirty.launch(transfer, groups(n), GROUP);
-            chunkDone[h].record(transfer);
+            setDirty.launch(transfers[0], groups(n), GROUP);
+            chunkDone[h].record(transfers[0]);
         }
         endTransfer();
     }
@@ -968,21 +985,34 @@ public final class SlotPool implements HotTier {
         }
         computeMark.close();
         transferMark.close();
-        transfer.close();
+        forkMark.close();
+        joinMark.close();
+        transfers[0].close();
+        transfers[1].close();
         UnsafeMemory.free(freeStack);
     }
 
     // ---------------------------------------------------------------- helpers
 
-    /** Transfers start after compute work issued so far (a demoted row may just have been updated). */
+    /**
+     * Transfers start after compute work issued so far (a demoted row may just have been updated)
+     * and after every transfer issued before (both streams: stream 1 waits for stream 0's fork mark,
+     * which follows stream 0's earlier work, and that includes stream 1's earlier work, joined at
+     * each {@link #endTransfer}).
+     */
     private void beginTransfer() {
         checkOpen();
         computeMark.record(compute);
-        transfer.waitFor(computeMark);
+        transfers[0].waitFor(computeMark);
+        forkMark.record(transfers[0]);
+        transfers[1].waitFor(forkMark);
     }
 
+    /** Joins stream 1 into stream 0, whose mark then covers the whole move. */
     private void endTransfer() {
-        transferMark.record(transfer);
+        joinMark.record(transfers[1]);
+        transfers[0].waitFor(joinMark);
+        transferMark.record(transfers[0]);
         transferPending = true;
     }
 

@@ -323,6 +323,18 @@ public abstract class HotTierContract extends OnDeviceContract {
             for (int i = 0; i < n; i += 7) {
                 assertBits(ref.rows.get(a[i]), ReferenceTier.unpack(out, i, layout), layout.floatsPerRow(), "row buffer demote " + i);
             }
+            // Into plain direct memory (the map threads, where there are any, drain the staging).
+            ByteBuffer direct = ByteBuffer.allocateDirect(n * layout.bytesPerRow());
+            pool.read(table, b, n, direct, null);
+            for (int i = 0; i < n; i++) {
+                assertBits(ref.rows.get(b[i]), ReferenceTier.unpack(direct, i, layout), layout.floatsPerRow(), "direct read " + i);
+            }
+            direct.put(0, ByteBuffer.allocate(n * layout.bytesPerRow()), 0, n * layout.bytesPerRow());
+            pool.demote(table, b, n, direct, null);
+            for (int i = 0; i < n; i++) {
+                assertBits(ref.rows.get(b[i]), ReferenceTier.unpack(direct, i, layout), layout.floatsPerRow(), "direct demote " + i);
+            }
+            pool.promote(table, b, n, direct);
             ByteBuffer plain = ByteBuffer.allocate(n * layout.bytesPerRow());
             pool.demote(table, b, n, plain, null);
             for (int i = 0; i < n; i += 7) {
