@@ -164,21 +164,28 @@ final class MapThreads implements AutoCloseable {
     }
 
     /**
-     * Waits for the rest of the call from chunk {@code k}, copies included (so no thread touches
-     * the call's buffers after this returns); returns whether any row failed.
+     * Waits for the rest of the call from chunk {@code k}, copies and finishing steps included (so
+     * no thread touches the call's buffers or maps after this returns); returns whether any row failed.
      */
     boolean awaitFrom(int k) {
         stagingOpen = Integer.MAX_VALUE; // a call cut short by an error must not leave threads waiting
-        boolean failed = false;
         int chunks = call.chunks();
-        for (; k < chunks; k++) {
-            failed |= awaitChunk(k);
+        if (inline) {
+            for (; k < chunks; k++) {
+                awaitChunk(k);
+            }
+            return failures[0] > 0;
         }
-        if (!inline && chunks > 0) {
-            awaitAll(progress, chunks - 1); // k may be past a chunk an error skipped
+        if (chunks > 0) {
+            // Counters only grow: the last chunk's covers every earlier one (k may be past a chunk an error skipped).
+            awaitAll(progress, call.finishes(step) ? chunks : chunks - 1);
             if (call.copies()) {
                 awaitAll(copied, chunks - 1);
             }
+        }
+        boolean failed = false;
+        for (int w = 0; w < threads.length; w++) {
+            failed |= failures[w * PAD] > 0;
         }
         return failed;
     }
@@ -215,15 +222,19 @@ final class MapThreads implements AutoCloseable {
      * Thread {@code w}'s share of call {@code c}: copies (gated by {@link #copyChunk}: the caller
      * waits on them) come first whenever one is open; mapping fills the time between them and
      * runs ahead freely (a promotion's mapping needs no staging; a demotion's drains need the
-     * mapping of later chunks to have been issued).
+     * mapping of later chunks to have been issued); finishing steps
+     * ({@link RowSlotStripes#finish}) wait until every thread has mapped every chunk. Progress
+     * reads {@code chunks + 1} once the finishing steps are done too.
      */
     private void run(int w, RowSlotStripes c) {
         int i = w * PAD;
         int chunks = c.chunks();
         int kc = c.copies() ? 0 : chunks;
         int km = 0;
+        int kf = c.finishes(step) ? 0 : chunks;
+        boolean allMapped = false;
         int[] mine = mine(w, c);
-        for (int wait = 0; kc < chunks || km < chunks; ) {
+        for (int wait = 0; kc < chunks || km < chunks || kf < chunks; ) {
             if (kc < chunks && stagingOpen > kc) {
                 c.copy(w, step, kc);
                 copied.set(i, ++kc); // publishes the copied bytes
@@ -231,12 +242,28 @@ final class MapThreads implements AutoCloseable {
             } else if (km < chunks) {
                 failures[i] += c.work(w, step, km, mine);
                 progress.set(i, ++km); // publishes the chunk's slots, flags and failures
+                wait = 0;
+            } else if (kf < chunks && (allMapped || (allMapped = allMapped(chunks)))) {
+                failures[i] += c.finish(w, step, kf, mine);
+                if (++kf == chunks) {
+                    progress.set(i, chunks + 1);
+                }
+                wait = 0;
             } else if (wait++ < SPINS) {
                 Thread.onSpinWait();
             } else {
                 Thread.yield();
             }
         }
+    }
+
+    private boolean allMapped(int chunks) {
+        for (int v = 0; v < threads.length; v++) {
+            if (progress.get(v * PAD) < chunks) {
+                return false;
+            }
+        }
+        return true;
     }
 
     @Override
