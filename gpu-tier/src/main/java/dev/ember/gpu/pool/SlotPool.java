@@ -37,8 +37,8 @@ import static dev.ember.gpu.device.UnsafeMemory.UNSAFE;
  *  state:   | slot 0: s floats   | slot 1: s floats   | ...           4 * s * capacity (s = 0, 1 or dim)
  *  dirty:   | slot 0: 1 byte     | slot 1: 1 byte     | ...           capacity bytes, set by apply
  * </pre>
- * so one slot costs {@code 4 * (dim + s) + 1} bytes of the budget. Outside the budget: two
- * staging chunks of {@value #STAGING_BYTES} bytes each for promotion and demotion, and each batch's
+ * so one slot costs {@code 4 * (dim + s) + 1} bytes of the budget. Outside the budget:
+ * {@value #STAGES} staging chunks of {@value #STAGING_BYTES} bytes each for promotion and demotion, and each batch's
  * buffers ({@link SlotBatch}). On the host, page-locked, sized to the largest move so far:
  * <pre>
  *  move stage: | slots: 4 * stageRows bytes (int) | dirty flags: stageRows bytes |
@@ -51,17 +51,26 @@ import static dev.ember.gpu.device.UnsafeMemory.UNSAFE;
  * a bump pointer {@code next} and an off-heap stack of slots freed below it; a promotion takes
  * the top of the stack, then bumps, so its slots are known before any row is mapped.
  *
- * <p>Streams: gathers and applies run on the device's default stream; promotion, demotion and
- * dirty-bit changes on a transfer stream, through two pinned staging chunks so that the copy of
- * one chunk overlaps the slot kernel of the other and other work on the compute stream. Events
- * order the two streams (transfers wait for compute work issued before them; the next gather or
- * apply waits for transfers issued before it).
+ * <p>Streams: gathers and applies run on the device's default stream; promotion and demotion on
+ * two transfer streams, chunk k on stream {@code k & 1} through staging chunk {@code k % STAGES}
+ * (pinned on the host, plain on the device), so that one chunk's row copy overlaps the other
+ * stream's slot copy and kernel (one stream had left the copy engine idle during each chunk's
+ * kernel) and the host stages or drains one chunk while the device works on others; writes
+ * and dirty-bit changes on stream 0 alone, in order. Events order the streams (transfers wait
+ * for compute work and transfers issued before them; the next gather or apply waits for
+ * transfers issued before it).
  *
  * <p>One thread uses a pool at a time. Counters are {@link LongAdder}s, bumped here and read
  * elsewhere.
  */
 public final class SlotPool implements HotTier {
     static final int STAGING_BYTES = 4 << 20;
+    /**
+     * Staging chunks of a move: while the host fills or drains one, the device works on up to
+     * {@code STAGES - 1} others (with 2, a host that stages a chunk no faster than the copy
+     * engine moves one left the engine waiting).
+     */
+    static final int STAGES = 4;
     static final int MAP_THREADS_MIN_ROWS = 2048;
     private static final long INT_BASE = UNSAFE.arrayBaseOffset(int[].class);
     private static final int GROUP = 256;
@@ -101,16 +110,16 @@ public final class SlotPool implements HotTier {
     private PinnedBuffer moveStage;
     private int stageRows;
     private final MapThreads mapThreads;
-    private final long[] stagingAddresses = new long[2];
+    private final long[] stagingAddresses = new long[STAGES];
     private final List<PinnedBuffer> rowBuffers = new ArrayList<>();
 
     // Staging for moves: two chunks, each | rows | slots (int) | flags (byte) | on both sides.
     private final int chunkRows;
-    private final PinnedBuffer[] pinned = new PinnedBuffer[2];
-    private final DeviceBuffer[] stagedRows = new DeviceBuffer[2];
-    private final DeviceBuffer[] stagedSlots = new DeviceBuffer[2];
-    private final DeviceBuffer[] stagedFlags = new DeviceBuffer[2];
-    private final Event[] chunkDone = new Event[2];
+    private final PinnedBuffer[] pinned = new PinnedBuffer[STAGES];
+    private final DeviceBuffer[] stagedRows = new DeviceBuffer[STAGES];
+    private final DeviceBuffer[] stagedSlots = new DeviceBuffer[STAGES];
+    private final DeviceBuffer[] stagedFlags = new DeviceBuffer[STAGES];
+    private final Event[] chunkDone = new Event[STAGES];
 
     private final Kernel gatherF4;
     private final Kernel gatherF1;
@@ -180,7 +189,7 @@ public final class SlotPool implements HotTier {
         this.slotBytes = rowBytes + 1L;
         long cap = slotsFor(budgetBytes);
         this.chunkRows = Math.max(1, STAGING_BYTES / rowBytes);
-        long stagingDevice = 2L * ((long) chunkRows * rowBytes + 4L * chunkRows + chunkRows);
+        long stagingDevice = (long) STAGES * ((long) chunkRows * rowBytes + 4L * chunkRows + chunkRows);
         checkFits(cap * slotBytes + stagingDevice, budgetBytes, "the hot-tier budget");
         this.compute = device.defaultStream();
         List<AutoCloseable> made = new ArrayList<>();
@@ -191,7 +200,7 @@ public final class SlotPool implements HotTier {
             this.transferMark = track(made, device.newEvent());
             this.forkMark = track(made, device.newEvent());
             this.joinMark = track(made, device.newEvent());
-            for (int h = 0; h < 2; h++) {
+            for (int h = 0; h < STAGES; h++) {
                 pinned[h] = track(made, device.allocatePinned((long) chunkRows * rowBytes + 4L * chunkRows + chunkRows));
                 stagedRows[h] = track(made, device.allocate((long) chunkRows * rowBytes));
                 stagedSlots[h] = track(made, device.allocate(4L * chunkRows));
@@ -199,8 +208,9 @@ public final class SlotPool implements HotTier {
                 chunkDone[h] = track(made, device.newEvent());
             }
             this.probe = track(made, device.allocatePinned(16));
-            stagingAddresses[0] = pinned[0].address();
-            stagingAddresses[1] = pinned[1].address();
+            for (int h = 0; h < STAGES; h++) {
+                stagingAddresses[h] = pinned[h].address();
+            }
             DeviceBuffer[] slots = allocateSlots(cap);
             weights = slots[0];
             state = slots[1];
@@ -548,10 +558,6 @@ public final class SlotPool implements HotTier {
         byte[] bad = badScratch(count);
         t.map.prepare(RowSlotStripes.Op.PUT, rows, null, bad, count, chunkRows, stackPart, fromStack, firstBump);
         long slots = stage.address();
-        UNSAFE.copyMemory(stackPart, slots, 4L * fromStack);
-        for (int i = fromStack; i < count; i++) {
-            UNSAFE.putInt(slots + 4L * i, (int) (firstBump + i - fromStack));
-        }
         ByteBuffer source = src.duplicate();
         // From plain direct memory the map threads also stage the rows, each a share of a chunk.
         boolean threadsStage = direct == null && src.isDirect();
@@ -563,10 +569,11 @@ public final class SlotPool implements HotTier {
         boolean failed;
         try {
             for (int start = 0, k = 0; start < count; start += chunkRows, k++) {
-                int h = k & 1;
+                int h = k % STAGES;
+                Stream s = transfers[k & 1];
                 int n = Math.min(chunkRows, count - start);
                 if (direct != null) {
-                    device.copyToDevice(direct, directBase + (long) start * rowBytes, stagedRows[h], 0, (long) n * rowBytes, transfers[h]);
+                    device.copyToDevice(direct, directBase + (long) start * rowBytes, stagedRows[h], 0, (long) n * rowBytes, s);
                 } else {
                     chunkDone[h].synchronize();
                     if (threadsStage) {
@@ -574,13 +581,19 @@ public final class SlotPool implements HotTier {
                     } else {
                         pinned[h].buffer().put(0, source, start * rowBytes, n * rowBytes);
                     }
-                    device.copyToDevice(pinned[h], 0, stagedRows[h], 0, (long) n * rowBytes, transfers[h]);
+                    device.copyToDevice(pinned[h], 0, stagedRows[h], 0, (long) n * rowBytes, s);
                 }
-                device.copyToDevice(stage, 4L * start, stagedSlots[h], 0, 4L * n, transfers[h]);
+                // Each chunk's slots just before their copy: the first copies go out sooner.
+                int stacked = Math.max(0, Math.min(n, fromStack - start));
+                UNSAFE.copyMemory(stackPart + 4L * start, slots + 4L * start, 4L * stacked);
+                for (int i = start + stacked; i < start + n; i++) {
+                    UNSAFE.putInt(slots + 4L * i, (int) (firstBump + i - fromStack));
+                }
+                device.copyToDevice(stage, 4L * start, stagedSlots[h], 0, 4L * n, s);
                 writeRows.arg(0, weights).arg(1, state).arg(2, dirty).arg(3, dim).arg(4, stateFloats)
                         .arg(5, stagedSlots[h]).arg(6, stagedRows[h]).arg(7, n);
-                writeRows.launch(transfers[h], groups((long) n * (dim + stateFloats)), GROUP);
-                chunkDone[h].record(transfers[h]);
+                writeRows.launch(s, groups((long) n * (dim + stateFloats)), GROUP);
+                chunkDone[h].record(s);
             }
         } finally {
             failed = mapThreads.awaitFrom(0);
@@ -699,14 +712,16 @@ public final class SlotPool implements HotTier {
             }
             mapThreads.start(t.map);
         }
-        int[] heldBy = {-1, -1};
+        int[] heldBy = new int[STAGES];
+        java.util.Arrays.fill(heldBy, -1);
         beginTransfer();
         int chunks = (count + chunkRows - 1) / chunkRows;
         boolean failed = false;
         int k = 0;
         try {
-            for (; k < chunks + 2; k++) {
-                int h = k & 1;
+            for (; k < chunks + STAGES; k++) {
+                int h = k % STAGES;
+                Stream s = transfers[k & 1];
                 if (heldBy[h] >= 0) {
                     chunkDone[h].synchronize();
                     if (threadsDrain) {
@@ -726,18 +741,18 @@ public final class SlotPool implements HotTier {
                 int start = k * chunkRows;
                 int n = Math.min(chunkRows, count - start);
                 UNSAFE.copyMemory(slotOf, INT_BASE + 4L * start, null, slots + 4L * start, 4L * n);
-                device.copyToDevice(stage, 4L * start, stagedSlots[h], 0, 4L * n, transfers[h]);
+                device.copyToDevice(stage, 4L * start, stagedSlots[h], 0, 4L * n, s);
                 readRows.arg(0, weights).arg(1, state).arg(2, dirty).arg(3, dim).arg(4, stateFloats)
                         .arg(5, stagedSlots[h]).arg(6, stagedRows[h]).arg(7, stagedFlags[h]).arg(8, n);
-                readRows.launch(transfers[h], groups((long) n * (dim + stateFloats)), GROUP);
+                readRows.launch(s, groups((long) n * (dim + stateFloats)), GROUP);
                 if (direct != null) {
-                    device.copyToHost(stagedRows[h], 0, direct, directBase + (long) start * rowBytes, (long) n * rowBytes, transfers[h]);
+                    device.copyToHost(stagedRows[h], 0, direct, directBase + (long) start * rowBytes, (long) n * rowBytes, s);
                 } else {
-                    device.copyToHost(stagedRows[h], 0, pinned[h], 0, (long) n * rowBytes, transfers[h]);
+                    device.copyToHost(stagedRows[h], 0, pinned[h], 0, (long) n * rowBytes, s);
                     heldBy[h] = k;
                 }
-                device.copyToHost(stagedFlags[h], 0, stage, 4L * stageRows + start, n, transfers[h]);
-                chunkDone[h].record(transfers[h]);
+                device.copyToHost(stagedFlags[h], 0, stage, 4L * stageRows + start, n, s);
+                chunkDone[h].record(s);
             }
         } finally {
             if (op != null) {
@@ -786,8 +801,9 @@ public final class SlotPool implements HotTier {
      * the moves issued before, which may still read it.
      */
     private PinnedBuffer moveStage(int rows) {
-        chunkDone[0].synchronize();
-        chunkDone[1].synchronize();
+        for (Event e : chunkDone) {
+            e.synchronize();
+        }
         if (moveStage == null || stageRows < rows) {
             int r = (int) Math.min(Integer.MAX_VALUE / 5, Math.max(Math.max(rows, 1024), 2L * stageRows));
             PinnedBuffer fresh = device.allocatePinned(5L * r);
@@ -968,7 +984,7 @@ public final class SlotPool implements HotTier {
         weights.close();
         state.close();
         dirty.close();
-        for (int h = 0; h < 2; h++) {
+        for (int h = 0; h < STAGES; h++) {
             pinned[h].close();
             stagedRows[h].close();
             stagedSlots[h].close();
