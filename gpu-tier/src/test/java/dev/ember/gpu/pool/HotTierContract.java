@@ -314,9 +314,10 @@ public abstract class HotTierContract extends OnDeviceContract {
     void rowsMoveInSeveralChunksThroughStagingAndThroughRowBuffers() {
         int dim = 512;
         RowLayout layout = RowLayout.of(dim, Optimizer.ROWWISE_ADAGRAD);
-        int n = 5000; // 2052-byte rows: 2044 rows a staging chunk, so three chunks
+        int n = 9000; // 2052-byte rows: 2044 rows a staging chunk, so five (one more than SlotPool.STAGES)
         try (SlotPool pool = newPool(device, layout, 2L * n * (layout.bytesPerRow() + 1L))) {
             int table = pool.addTable(new TableSpec("wide", 1_000_000, dim, Optimizer.ROWWISE_ADAGRAD));
+            assertTrue(n > SlotPool.STAGES * (SlotPool.STAGING_BYTES / layout.bytesPerRow()), "a staging chunk reused");
             ReferenceTier ref = new ReferenceTier(layout);
             Random rnd = new Random(13);
             long[] a = new long[n];
@@ -343,6 +344,18 @@ public abstract class HotTierContract extends OnDeviceContract {
             for (int i = 0; i < n; i += 7) {
                 assertBits(ref.rows.get(a[i]), ReferenceTier.unpack(out, i, layout), layout.floatsPerRow(), "row buffer demote " + i);
             }
+            // Into plain direct memory (the map threads, where there are any, drain the staging).
+            ByteBuffer direct = ByteBuffer.allocateDirect(n * layout.bytesPerRow());
+            pool.read(table, b, n, direct, null);
+            for (int i = 0; i < n; i += 3) {
+                assertBits(ref.rows.get(b[i]), ReferenceTier.unpack(direct, i, layout), layout.floatsPerRow(), "direct read " + i);
+            }
+            direct.put(0, ByteBuffer.allocate(n * layout.bytesPerRow()), 0, n * layout.bytesPerRow());
+            pool.demote(table, b, n, direct, null);
+            for (int i = 0; i < n; i += 3) {
+                assertBits(ref.rows.get(b[i]), ReferenceTier.unpack(direct, i, layout), layout.floatsPerRow(), "direct demote " + i);
+            }
+            pool.promote(table, b, n, direct);
             ByteBuffer plain = ByteBuffer.allocate(n * layout.bytesPerRow());
             pool.demote(table, b, n, plain, null);
             for (int i = 0; i < n; i += 7) {
