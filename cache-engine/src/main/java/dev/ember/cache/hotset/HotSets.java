@@ -1,6 +1,5 @@
 package dev.ember.cache.hotset;
 
-import dev.ember.cache.batch.DedupedIds;
 import dev.ember.cache.batch.PooledBatch;
 import dev.ember.cache.table.TableSpec;
 import java.io.ByteArrayInputStream;
@@ -60,6 +59,14 @@ public final class HotSets {
     private final LongAdder slowRetargets = new LongAdder();
 
     private final LongAdder pinnedBatches = new LongAdder();
+    /** When set, moves ask it which rows batches in flight use, instead of counting pins. */
+    private volatile RowsInUse rowsInUse;
+
+    /** The rows batches in flight use, as their owner knows them. */
+    @FunctionalInterface
+    public interface RowsInUse {
+        boolean inUse(int table, long row);
+    }
     private final LongAdder deferredMoves = new LongAdder();
     private final LongAdder promoted = new LongAdder();
     private final LongAdder demoted = new LongAdder();
@@ -122,37 +129,6 @@ public final class HotSets {
         }
     }
 
-    /**
-     * As {@link #pin}, for a batch whose ids were checked against their tables and deduplicated
-     * ({@code perTable[t]} holds table t's unique ids): each row is pinned once, which is all a
-     * pin needs and a fraction of the work when ids repeat.
-     */
-    public synchronized HotSet pinUnique(DedupedIds[] perTable) {
-        if (perTable.length != tables.size()) {
-            throw new IllegalArgumentException("batch has " + perTable.length + " tables, hot sets have " + tables.size());
-        }
-        awaitNoChunk();
-        for (int t = 0; t < perTable.length; t++) {
-            long[] ids = perTable[t].unique();
-            for (int i = 0, n = perTable[t].uniqueCount(); i < n; i++) {
-                pins.increment(PinCounts.key(t, ids[i]));
-            }
-        }
-        pinnedBatches.increment();
-        return current;
-    }
-
-    /** Releases a batch pinned by {@link #pinUnique}; its unique ids must be unchanged since. */
-    public synchronized void releaseUnique(DedupedIds[] perTable) {
-        for (int t = 0; t < perTable.length; t++) {
-            long[] ids = perTable[t].unique();
-            for (int i = 0, n = perTable[t].uniqueCount(); i < n; i++) {
-                pins.decrement(PinCounts.key(t, ids[i]));
-            }
-        }
-        pinnedBatches.decrement();
-    }
-
     /** Releases a batch pinned by {@link #pin}; the batch must be unchanged since. */
     public synchronized void release(PooledBatch[] perTable) {
         checkTables(perTable);
@@ -166,8 +142,22 @@ public final class HotSets {
         pinnedBatches.decrement();
     }
 
+    /**
+     * From now on moves skip the rows {@code rows} says are in use, and batches are not pinned: for
+     * an owner that tracks its few batches in flight itself (a lookup in each), which costs far less
+     * than counting a pin per row of every batch.
+     */
+    public void trackRowsInUse(RowsInUse rows) {
+        this.rowsInUse = rows;
+    }
+
+    private boolean pinned(int table, long row) {
+        RowsInUse r = rowsInUse;
+        return r != null ? r.inUse(table, row) : pins.contains(PinCounts.key(table, row));
+    }
+
     public synchronized boolean isPinned(int table, long row) {
-        return row >= 0 && row <= HotSet.MAX_ROWS && pins.contains(PinCounts.key(table, row));
+        return row >= 0 && row <= HotSet.MAX_ROWS && pinned(table, row);
     }
 
     /** Batches pinned and not yet released. */
@@ -321,7 +311,7 @@ public final class HotSets {
             RoaringBitmap pending = pendingDemote[t];
             long r = pending.isEmpty() ? -1 : pending.nextValue(0);
             while (r >= 0 && chunk.size() < cap) {
-                if (pins.contains(PinCounts.key(t, r))) {
+                if (pinned(t, r)) {
                     deferredMoves.increment();
                 } else {
                     chunk.demoteTable[chunk.demoteCount] = t;
@@ -335,7 +325,7 @@ public final class HotSets {
             RoaringBitmap pending = pendingPromote[t];
             long r = pending.isEmpty() ? -1 : pending.nextValue(0);
             while (r >= 0 && chunk.size() < cap && bytes + rowBytes[t] <= byteLimit) {
-                if (pins.contains(PinCounts.key(t, r))) {
+                if (pinned(t, r)) {
                     deferredMoves.increment();
                 } else {
                     chunk.promoteTable[chunk.promoteCount] = t;

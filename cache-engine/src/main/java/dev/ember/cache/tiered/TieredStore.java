@@ -218,6 +218,7 @@ public final class TieredStore implements AutoCloseable {
                 promoteAll(t, current.rowsCopy(t));
             }
         }
+        hotSets.trackRowsInUse(this::rowInUse);
         for (int t = 0; t < tableCount; t++) {
             final int table = t;
             counters[t] = new TableCounters(() -> hotSets.current().hotRows(table));
@@ -295,8 +296,8 @@ public final class TieredStore implements AutoCloseable {
             earlier[earlierCount++] = e; // read by split's threads without iterating the deque
         }
         workers.run(tableCount, b.dedupTask);
-        // Resident rows never move, so nothing needs pinning.
-        b.generation = config.resident() ? hotSets.current() : hotSets.pinUnique(b.dedup);
+        // Nothing is pinned: moves ask rowInUse, which looks in the few batches in flight.
+        b.generation = hotSets.current();
         workers.run(tableCount, b.splitTask);
         long hot = 0;
         long coldIds = 0;
@@ -357,6 +358,16 @@ public final class TieredStore implements AutoCloseable {
         b.hotCount[t] = n - m;
         counters[t].hotIds.add(n - m);
         counters[t].coldIds.add(m);
+    }
+
+    /** Whether a batch in flight (submitted, not yet applied) uses {@code row} of table {@code t}: moves leave it. */
+    private boolean rowInUse(int t, long row) {
+        for (StepBatch b : inFlight) {
+            if (b.dedup[t].indexOf(row) >= 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Whether a batch in flight (submitted, not yet applied) also misses {@code row} of table {@code t}. */
@@ -434,9 +445,6 @@ public final class TieredStore implements AutoCloseable {
         if (popularity != null && popularity.frozen()) {
             popularity.record(b.ids); // the frozen counters' log is one sequence
         }
-        if (!config.resident()) {
-            hotSets.releaseUnique(b.dedup);
-        }
         for (int t = 0; t < tableCount; t++) {
             b.ids[t].clear();
         }
@@ -458,9 +466,6 @@ public final class TieredStore implements AutoCloseable {
                 tier.demote(handle[t], b.miss[t], m, b.missBytes[t], null);
                 forward(b, t); // unchanged rows, but later batches count on this batch for them
             }
-        }
-        if (!config.resident()) {
-            hotSets.releaseUnique(b.dedup);
         }
         for (int t = 0; t < tableCount; t++) {
             b.ids[t].clear();
@@ -610,7 +615,7 @@ public final class TieredStore implements AutoCloseable {
         while (!hotSets.settled()) {
             if (moveChunks(Integer.MAX_VALUE) == 0) {
                 throw new IllegalStateException("re-tiering cannot finish: " + (hotSets.pendingPromotions()
-                        + hotSets.pendingDemotions()) + " moves wait for rows pinned by " + hotSets.pinnedBatches()
+                        + hotSets.pendingDemotions()) + " moves wait for rows used by " + inFlight.size()
                         + " in-flight batches (apply them first)");
             }
         }
