@@ -62,7 +62,7 @@ public final class StepBatch implements AutoCloseable {
     long coldIds;
 
     StepBatch(TieredStore owner, int tables, int maxBags, int maxIds, int rowBytes, HotBatch[] hot,
-              ColdTable.Reader[] readers) {
+              ColdTable.Reader[] readers, ByteBuffer[] missBytes) {
         this.owner = owner;
         this.rowBytes = rowBytes;
         this.ids = new PooledBatch[tables];
@@ -73,7 +73,7 @@ public final class StepBatch implements AutoCloseable {
         this.fetchCount = new int[tables];
         this.forwarded = new long[tables][];
         this.hotCount = new int[tables];
-        this.missBytes = new ByteBuffer[tables];
+        this.missBytes = missBytes;
         this.missIndex = new RowIndex[tables];
         this.readers = readers;
         this.fetches = new Future<?>[tables];
@@ -87,7 +87,6 @@ public final class StepBatch implements AutoCloseable {
             dedup[t] = new DedupedIds();
             miss[t] = new long[maxIds];
             forwarded[t] = new long[maxIds];
-            missBytes[t] = ByteBuffer.allocateDirect(Math.max(64, maxIds * rowBytes)).order(ByteOrder.LITTLE_ENDIAN);
             missIndex[t] = new RowIndex();
             final int table = t;
             fetchTasks[t] = () -> readers[table].gather(miss[table], fetchCount[table], missBytes[table]);

@@ -268,11 +268,15 @@ public final class TieredStore implements AutoCloseable {
     public StepBatch newBatch() {
         HotBatch[] hot = new HotBatch[tableCount];
         ColdTable.Reader[] readers = new ColdTable.Reader[tableCount];
+        ByteBuffer[] missBytes = new ByteBuffer[tableCount];
         for (int t = 0; t < tableCount; t++) {
             hot[t] = tier.newBatch(config.maxBags(), config.maxIds());
             readers[t] = cold.get(t).newReader();
+            // The tier's own row buffers (page-locked on a GPU): misses are staged in and read back
+            // with no copy through other staging.
+            missBytes[t] = config.resident() ? ByteBuffer.allocateDirect(64) : tier.newRowBuffer(config.maxIds());
         }
-        return new StepBatch(this, tableCount, config.maxBags(), config.maxIds(), rowBytes, hot, readers);
+        return new StepBatch(this, tableCount, config.maxBags(), config.maxIds(), rowBytes, hot, readers, missBytes);
     }
 
     /**
