@@ -113,6 +113,7 @@ public final class TieredStore implements AutoCloseable {
     private final TableCounters[] counters;
     private final ExecutorService prefetcher;
     private final TableWorkers workers;
+    private final StepPhases phases = new StepPhases();
     private final ArrayDeque<StepBatch> inFlight = new ArrayDeque<>();
     /** The batches in flight when the batch being submitted came (submit's snapshot of inFlight). */
     private StepBatch[] earlier = new StepBatch[4];
@@ -264,6 +265,11 @@ public final class TieredStore implements AutoCloseable {
 
     // ------------------------------------------------------------------ batches
 
+    /** Step-thread time in each part of the steps so far. */
+    public StepPhases phases() {
+        return phases;
+    }
+
     /** A batch buffer sized by the config's {@code maxBags} and {@code maxIds}; close it after use. */
     public StepBatch newBatch() {
         HotBatch[] hot = new HotBatch[tableCount];
@@ -292,6 +298,7 @@ public final class TieredStore implements AutoCloseable {
                         + config.maxIds() + " (TieredConfig.withBatch)");
             }
         }
+        long t0 = System.nanoTime();
         if (earlier.length < inFlight.size()) {
             earlier = new StepBatch[Math.max(4, 2 * inFlight.size())];
         }
@@ -320,6 +327,7 @@ public final class TieredStore implements AutoCloseable {
         }
         b.state = StepBatch.SUBMITTED;
         inFlight.addLast(b);
+        phases.submit.add(System.nanoTime() - t0);
     }
 
     /** Table {@code t} of a batch being submitted (on a {@link TableWorkers} thread): ids checked and deduplicated. */
@@ -403,10 +411,12 @@ public final class TieredStore implements AutoCloseable {
         if (inFlight.peekFirst() != b) {
             throw new IllegalStateException("batches are gathered in the order they were submitted");
         }
+        long t0 = System.nanoTime();
         awaitFetches(b);
         if (b.coldIds > 0 && prefetcher == null) {
             workers.run(tableCount, b.readTask);
         }
+        long t1 = System.nanoTime();
         for (int t = 0; t < tableCount; t++) {
             int m = b.missCount[t];
             if (m > 0) {
@@ -414,8 +424,15 @@ public final class TieredStore implements AutoCloseable {
                 counters[t].rowsFetched.add(m);
                 tier.promote(handle[t], b.miss[t], m, b.missBytes[t]);
             }
+        }
+        long t2 = System.nanoTime();
+        for (int t = 0; t < tableCount; t++) {
             tier.gather(handle[t], b.ids[t], b.hot[t]);
         }
+        long t3 = System.nanoTime();
+        phases.coldReads.add(t1 - t0);
+        phases.stage.add(t2 - t1);
+        phases.gather.add(t3 - t2);
         if (pooled != null) {
             for (int t = 0; t < tableCount; t++) {
                 b.hot[t].readPooled(pooled[t], b.ids[t].bagCount());
@@ -431,6 +448,7 @@ public final class TieredStore implements AutoCloseable {
      */
     public void apply(StepBatch b, float[][] grads, float lr, float eps) {
         checkOwn(b, StepBatch.GATHERED, "apply");
+        long t0 = System.nanoTime();
         for (int t = 0; t < tableCount; t++) {
             if (grads != null) {
                 b.hot[t].writeGradients(grads[t], b.ids[t].bagCount());
@@ -438,17 +456,23 @@ public final class TieredStore implements AutoCloseable {
             tier.apply(handle[t], b.dedup[t], b.hot[t], lr, eps);
         }
         inFlight.removeFirst();
+        long t1 = System.nanoTime();
         for (int t = 0; t < tableCount; t++) {
             int m = b.missCount[t];
             if (m > 0) {
                 tier.demote(handle[t], b.miss[t], m, b.missBytes[t], null);
             }
         }
+        long t2 = System.nanoTime();
         // Write-back, forwarding and popularity touch one table's state each: tables run at once.
         workers.run(tableCount, b.writeBackTask);
         if (popularity != null && popularity.frozen()) {
             popularity.record(b.ids); // the frozen counters' log is one sequence
         }
+        long t3 = System.nanoTime();
+        phases.apply.add(t1 - t0);
+        phases.unstage.add(t2 - t1);
+        phases.writeBack.add(t3 - t2);
         for (int t = 0; t < tableCount; t++) {
             b.ids[t].clear();
         }
@@ -570,6 +594,12 @@ public final class TieredStore implements AutoCloseable {
      * window's classification valid until the window is trained).
      */
     public void endStep(long step, boolean move) {
+        long t0 = System.nanoTime();
+        endStepTimed(step, move);
+        phases.moves.add(System.nanoTime() - t0);
+    }
+
+    private void endStepTimed(long step, boolean move) {
         if (knob != null) {
             popularity.advanceTo(step);
             KnobChoice choice = knob.onStep(step);

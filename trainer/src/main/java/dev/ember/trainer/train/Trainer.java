@@ -376,6 +376,9 @@ public final class Trainer {
                         mode.label(), String.format("%.3f", c.prefetchNanos.sum() / n), String.format("%.3f", c.lookupNanos.sum() / n),
                         String.format("%.3f", (hotStepNanos + coldStepNanos - c.lookupNanos.sum() - c.updateNanos.sum()) / n),
                         String.format("%.3f", c.updateNanos.sum() / n));
+                if (tiered != null) {
+                    LOG.info("{}: tiered store: {}", mode.label(), tiered.phases().perStep(step - first));
+                }
             }
             long promoted = tiered == null ? 0 : tiered.hotSets().promotedRows();
             long demoted = tiered == null ? 0 : tiered.hotSets().demotedRows();
