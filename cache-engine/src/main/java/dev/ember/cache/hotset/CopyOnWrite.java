@@ -11,16 +11,17 @@ import org.roaringbitmap.RoaringBitmap;
  * rows that share those high bits. The new bitmap takes every unchanged container of the old one
  * by reference and only the containers a move touches are cloned and changed. Containers are
  * never written once published, so sharing them between generations is safe: readers of either
- * generation see fixed bytes.
+ * generation see fixed bytes. A touched container is rebuilt with one linear {@code or} and
+ * {@code andNot} (new containers), never row by row (an array container would shift per row).
  *
  * <pre>
  *  generation g:    keys | 0 | 3 | 7 | 9 |      containers | c0 | c3 | c7 | c9 |
- *  moves in key 7:                                                  v clone + add/remove
+ *  moves in key 7:                                                  v c7.or(adds).andNot(removes)
  *  generation g+1:  keys | 0 | 3 | 7 | 9 |      containers | c0 | c3 | c7'| c9 |   (c0, c3, c9 shared)
  * </pre>
  *
- * Cost: one reference per container of the table (a 40M-row table has at most 611) plus the
- * touched containers (at most one per changed row, each at most 8 KB).
+ * Cost: one reference per container of the table (a 40M-row table has at most 611) plus one
+ * linear pass over each touched container (at most one per changed row, each at most 8 KB).
  */
 final class CopyOnWrite {
     private static final int NONE = 1 << 16;
@@ -57,14 +58,21 @@ final class CopyOnWrite {
                 c = null;
             }
             if (keyA == key || keyR == key) {
-                c = c == null ? new ArrayContainer() : c.clone();
+                // The chunk's rows of this key as small containers (ascending: each add appends),
+                // then one linear or/andNot that returns a new container: the shared one is never written.
+                Container plus = new ArrayContainer();
                 while (a < addTo && add[a] >>> 16 == key) {
-                    c = c.add((char) add[a++]);
+                    plus = plus.add((char) add[a++]);
                 }
+                Container minus = new ArrayContainer();
                 while (r < removeTo && remove[r] >>> 16 == key) {
-                    c = c.remove((char) remove[r++]);
+                    minus = minus.add((char) remove[r++]);
                 }
-                c = c.runOptimize();
+                Container changed = c == null ? plus : plus.isEmpty() ? c : c.or(plus);
+                if (!minus.isEmpty()) {
+                    changed = changed.andNot(minus);
+                }
+                c = changed == c ? c : changed.runOptimize();
             }
             if (keyP == key) {
                 p.advance();

@@ -39,7 +39,7 @@ import org.roaringbitmap.RoaringBitmap;
  * target needs. The store copies the rows (promotion: cold -> hot; demotion: write back dirty
  * rows) and then calls {@link #commit}, which publishes the next generation and drops the
  * moved rows from the pending sets: each pending move is taken exactly once. Committing costs the
- * chunk, not the hot set: the pending sets change row by row and the next generation shares every
+ * chunk, not the hot set: the pending sets change in place and the next generation shares every
  * Roaring container the chunk does not touch ({@link HotSet}, {@code CopyOnWrite}).
  */
 public final class HotSets {
@@ -322,19 +322,30 @@ public final class HotSets {
     /** Publishes the generation with the chunk's rows moved; returns it. */
     public synchronized HotSet commit(MoveChunk chunk) {
         checkOpen(chunk);
-        // Per moved row, not per bitmap: the step thread's cost is the chunk's, whatever the hot set's size.
+        int n = tables.size();
+        RoaringBitmap[] up = new RoaringBitmap[n];
+        RoaringBitmap[] down = new RoaringBitmap[n];
         for (int i = 0; i < chunk.demoteCount; i++) {
             int t = chunk.demoteTable[i];
-            pendingDemote[t].remove(chunk.demoteRow[i]);
-            if (movedSinceMark != null) {
-                movedSinceMark[t].add(chunk.demoteRow[i]);
-            }
+            (down[t] == null ? down[t] = new RoaringBitmap() : down[t]).add(chunk.demoteRow[i]);
         }
         for (int i = 0; i < chunk.promoteCount; i++) {
             int t = chunk.promoteTable[i];
-            pendingPromote[t].remove(chunk.promoteRow[i]);
-            if (movedSinceMark != null) {
-                movedSinceMark[t].add(chunk.promoteRow[i]);
+            (up[t] == null ? up[t] = new RoaringBitmap() : up[t]).add(chunk.promoteRow[i]);
+        }
+        // In place, one pass per container (a row-by-row remove would shift an array container per row).
+        for (int t = 0; t < n; t++) {
+            if (up[t] != null) {
+                pendingPromote[t].andNot(up[t]);
+                if (movedSinceMark != null) {
+                    movedSinceMark[t].or(up[t]);
+                }
+            }
+            if (down[t] != null) {
+                pendingDemote[t].andNot(down[t]);
+                if (movedSinceMark != null) {
+                    movedSinceMark[t].or(down[t]);
+                }
             }
         }
         HotSet next = current.next(chunk);
