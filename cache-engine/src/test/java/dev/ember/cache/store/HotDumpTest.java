@@ -302,6 +302,30 @@ class HotDumpTest {
         }
     }
 
+    /** One call of more rows than a block holds is split into blocks, and every row comes back. */
+    @Test
+    void moreRowsThanABlockHoldsAreSplitAndAllComeBack() throws Exception {
+        TableSpec wide = new TableSpec("wide", 100_000, 1, Optimizer.SGD);
+        int n = HotDump.MAX_BLOCK_ROWS + 4_465;
+        long[] ids = new long[n];
+        ByteBuffer bytes = ByteBuffer.allocateDirect(n * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < n; i++) {
+            ids[i] = i * 7919L % wide.rows(); // distinct (7919 is prime to 100,000), not in order
+            bytes.putFloat(4 * i, i * 0.5f + 1);
+        }
+        try (Store s = Store.create(dir, StoreConfig.builder().seed(2).table(wide).jmx(false).build())) {
+            s.checkpoint(1, new long[0], Map.of(), out -> out.rows(0, ids, n, bytes));
+        }
+        try (Store s = Store.open(dir, StoreConfig.existing())) {
+            ByteBuffer got = ByteBuffer.allocateDirect(n * 4).order(ByteOrder.LITTLE_ENDIAN);
+            s.tables().get(0).gather(ids, n, got);
+            for (int i = 0; i < n; i++) {
+                assertEquals(i * 0.5f + 1, got.getFloat(4 * i), "row " + ids[i]);
+            }
+            assertEquals(n, s.tables().get(0).rowsStored());
+        }
+    }
+
     @Test
     void theDumpBlobNameIsTheStores() {
         try (Store s = Store.create(dir, config())) {
