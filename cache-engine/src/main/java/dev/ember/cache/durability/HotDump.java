@@ -54,7 +54,11 @@ public final class HotDump {
         return name.startsWith(PREFIX) && name.endsWith(SUFFIX);
     }
 
-    /** Writes the rows of a checkpoint's dump; a {@link Source} is handed one. */
+    /**
+     * Writes the rows of a checkpoint's dump into the {@link Writer} it is handed. A dump replaces
+     * the previous one, so it must hold every row of the previous dump whose newest value has not
+     * been put into the tables since (a hot tier keeps such rows dirty until it writes them back).
+     */
     public interface Source {
         void writeTo(Writer out) throws IOException;
     }
