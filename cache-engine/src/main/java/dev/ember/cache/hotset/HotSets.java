@@ -38,7 +38,9 @@ import org.roaringbitmap.RoaringBitmap;
  * retargeted, target bytes)}, so the hot tier never needs more room than it already had or the
  * target needs. The store copies the rows (promotion: cold -> hot; demotion: write back dirty
  * rows) and then calls {@link #commit}, which publishes the next generation and drops the
- * moved rows from the pending sets: each pending move is taken exactly once.
+ * moved rows from the pending sets: each pending move is taken exactly once. Committing costs the
+ * chunk, not the hot set: the pending sets change in place and the next generation shares every
+ * Roaring container the chunk does not touch ({@link HotSet}, {@code CopyOnWrite}).
  */
 public final class HotSets {
     private static final int BLOB_MAGIC = 0x45485332; // "EHS2"
@@ -357,6 +359,7 @@ public final class HotSets {
             int t = chunk.promoteTable[i];
             (up[t] == null ? up[t] = new RoaringBitmap() : up[t]).add(chunk.promoteRow[i]);
         }
+        // In place, one pass per container (a row-by-row remove would shift an array container per row).
         for (int t = 0; t < n; t++) {
             if (up[t] != null) {
                 pendingPromote[t].andNot(up[t]);
@@ -371,7 +374,7 @@ public final class HotSets {
                 }
             }
         }
-        HotSet next = current.next(up, down);
+        HotSet next = current.next(chunk);
         current = next;
         promoted.add(chunk.promoteCount);
         demoted.add(chunk.demoteCount);

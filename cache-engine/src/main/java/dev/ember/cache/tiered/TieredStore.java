@@ -81,11 +81,15 @@ import org.roaringbitmap.RoaringBitmap;
  * ({@link TableCounters}, shown in {@code dev.ember:type=Table}); the knob and re-tiering in
  * {@code dev.ember:type=Knob} ({@link KnobView}).
  *
- * <p><b>Checkpoint.</b> {@link #checkpoint} writes the dirty hot rows back to the cold tier (a
- * sequential read of the hot rows in chunks) and stores the hot sets (current and target), the
- * popularity counters, the knob's schedule and the counters as manifest blobs; {@link #open}
- * over a reopened store restores them and promotes the hot rows again, so every value, the hot
- * set, the counters and the knob are exactly those of the checkpoint.
+ * <p><b>Checkpoint.</b> {@link #checkpoint} dumps the dirty hot rows into one sequential file
+ * beside the store ({@link DirtyRowDump}, a {@link dev.ember.cache.durability.HotDump} the
+ * manifest names) instead of putting each into the cold tier (a random Chronicle put, about 1-4
+ * us a row), and stores the hot sets (current and target), the popularity counters, the knob's
+ * schedule and the counters as manifest blobs. Dirty bits stay set: a dumped row is still newer
+ * than its cold copy, so it is written back when demoted and dumped again until then.
+ * {@link dev.ember.cache.store.Store#open} puts the dump's rows into the tables; {@link #open}
+ * over the reopened store restores the blobs and promotes the hot rows again, so every value,
+ * the hot set, the counters and the knob are exactly those of the checkpoint.
  *
  * <p>One thread drives a tiered store (the step thread); {@link #setBudget} and the MXBeans may be
  * used from any thread. The store and the hot tier belong to the caller, who closes them after
@@ -127,10 +131,8 @@ public final class TieredStore implements AutoCloseable {
     /** Bulk copies (checkpoint write-back, reopen, resident loads) go in chunks of this many rows. */
     private static final int IO_ROWS = 8192;
     private final long[] ioRows = new long[IO_ROWS];
-    private final boolean[] ioDirty = new boolean[IO_ROWS];
-    private final long[] ioDirtyRows = new long[IO_ROWS];
     private ByteBuffer ioBuf;
-    private ByteBuffer ioDirtyBuf;
+    private final DirtyRowDump dump;
     private final MBeans mbeans;
     private volatile Budget budget;
     private volatile KnobChoice lastChoice;
@@ -171,8 +173,12 @@ public final class TieredStore implements AutoCloseable {
         this.moveBuf = direct((long) config.chunkRows() * rowBytes);
         this.dirtyBuf = direct((long) config.chunkRows() * rowBytes);
         this.ioBuf = direct((long) IO_ROWS * rowBytes);
-        this.ioDirtyBuf = direct((long) IO_ROWS * rowBytes);
 
+        if (store.hasUnfoldedHotDump()) {
+            throw new IllegalStateException("store " + store.directory() + ": the hot rows of its last checkpoint live in"
+                    + " another hot tier and its dump, not in the tables; close the store and open it again (Store.open"
+                    + " puts the dump's rows into the tables) before opening a tiered store over it");
+        }
         Manifest last = store.lastCheckpoint();
         byte[] setsBlob = last.blobs().get(HOT_SETS_BLOB);
         if (config.resident()) {
@@ -220,6 +226,7 @@ public final class TieredStore implements AutoCloseable {
             }
         }
         hotSets.trackRowsInUse(this::rowInUse);
+        this.dump = new DirtyRowDump(tier, handle, IO_ROWS);
         for (int t = 0; t < tableCount; t++) {
             final int table = t;
             counters[t] = new TableCounters(() -> hotSets.current().hotRows(table));
@@ -901,35 +908,14 @@ public final class TieredStore implements AutoCloseable {
     // ------------------------------------------------------------------ checkpoint
 
     /**
-     * Writes dirty hot rows to the cold tier, then checkpoints the store with the caller's blobs
-     * and the tiering state. Batches may be submitted (their rows stay pinned) but none gathered.
+     * Checkpoints the store with the caller's blobs and the tiering state, the dirty hot rows
+     * dumped sequentially beside it ({@link DirtyRowDump}). Batches may be submitted (their rows
+     * stay pinned) but none gathered.
      */
     public Manifest checkpoint(long step, long[] rngState, Map<String, byte[]> blobs) {
         for (StepBatch b : inFlight) {
             if (b.state == StepBatch.GATHERED) {
                 throw new IllegalStateException("checkpoint between gather and apply: apply the batch first");
-            }
-        }
-        HotSet current = hotSets.current();
-        for (int t = 0; t < tableCount; t++) {
-            if (config.resident()) {
-                long rows = specs.get(t).rows();
-                for (long r = 0; r < rows; ) {
-                    int n = 0;
-                    while (n < IO_ROWS && r < rows) {
-                        ioRows[n++] = r++;
-                    }
-                    writeBackHeld(t, n);
-                }
-            } else {
-                PeekableIntIterator it = current.rowsCopy(t).getIntIterator();
-                while (it.hasNext()) {
-                    int n = 0;
-                    while (n < IO_ROWS && it.hasNext()) {
-                        ioRows[n++] = it.next();
-                    }
-                    writeBackHeld(t, n);
-                }
             }
         }
         Map<String, byte[]> all = new HashMap<>(blobs);
@@ -941,15 +927,12 @@ public final class TieredStore implements AutoCloseable {
             all.put(HOT_SETS_BLOB, hotSets.toBytes());
             all.put(STATS_BLOB, statsBytes());
         }
-        return store.checkpoint(step, rngState, all);
+        return store.checkpoint(step, rngState, all, dump.scanning(hotSets.current()));
     }
 
-    private void writeBackHeld(int t, int n) {
-        tier.read(handle[t], ioRows, n, ioBuf, ioDirty);
-        int d = writeBackDirty(t, n, ioRows, ioDirty, ioBuf, ioDirtyRows, ioDirtyBuf);
-        if (d > 0) {
-            tier.clearDirty(handle[t], ioDirtyRows, d);
-        }
+    /** Rows the last {@link #checkpoint} dumped (dirty hot rows). */
+    public long lastDumpRows() {
+        return dump.lastRows();
     }
 
     private byte[] statsBytes() {
