@@ -18,8 +18,9 @@ import java.util.concurrent.locks.LockSupport;
  * <pre>
  *  ticket: | run number (32 bits) | next table to claim (32 bits) |
  * </pre>
- * A thread claims a table by a compare-and-set on the ticket of the run it saw, so a thread still
- * leaving one run can never claim (or lose) a table of the next.
+ * A thread claims a table by a compare-and-set on the ticket of the run it saw, checked against
+ * that run's stamped table count, so a thread still leaving one run can never claim (or lose) a
+ * table of the next.
  */
 final class TableWorkers implements AutoCloseable {
     /** Work on one table. */
@@ -36,7 +37,8 @@ final class TableWorkers implements AutoCloseable {
     private final AtomicInteger done = new AtomicInteger();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private volatile TableTask task;
-    private volatile int count;
+    /** The run's table count, stamped with its run number: | run (32 bits) | tables (32 bits) |. */
+    private volatile long counts;
     private volatile boolean closed;
 
     /** {@code threads} threads in all, the caller included (1: the caller alone). */
@@ -62,10 +64,10 @@ final class TableWorkers implements AutoCloseable {
             return;
         }
         task = work;
-        count = n;
         done.set(0);
         long run = (ticket.get() >>> 32) + 1;
-        ticket.set(run << 32); // publishes task and count with the new run
+        counts = (run << 32) | n;
+        ticket.set(run << 32); // publishes task and counts with the new run
         for (Thread t : threads) {
             LockSupport.unpark(t);
         }
@@ -93,7 +95,10 @@ final class TableWorkers implements AutoCloseable {
     private void claim(long run) {
         while (true) {
             long v = ticket.get();
-            if (v >>> 32 != run || (int) v >= count) {
+            long c = counts;
+            // A newer run's counts mean ours is over (a stale count could let a thread claim a
+            // table of the new run before its ticket is out, and run it twice).
+            if (v >>> 32 != run || c >>> 32 != run || (int) v >= (int) c) {
                 return;
             }
             if (!ticket.compareAndSet(v, v + 1)) {

@@ -13,7 +13,7 @@ class TableWorkersTest {
     void everyTableRunsExactlyOnceInEveryRun() {
         SplittableRandom rnd = new SplittableRandom(7);
         try (TableWorkers w = new TableWorkers(4, "test-workers")) {
-            for (int run = 0; run < 2_000; run++) {
+            for (int run = 0; run < 20_000; run++) {
                 int n = rnd.nextInt(0, 40);
                 AtomicIntegerArray seen = new AtomicIntegerArray(Math.max(1, n));
                 w.run(n, t -> seen.incrementAndGet(t));
