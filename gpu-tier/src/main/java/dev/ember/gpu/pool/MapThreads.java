@@ -164,8 +164,8 @@ final class MapThreads implements AutoCloseable {
     }
 
     /**
-     * Waits for the rest of the call from chunk {@code k}, copies and finishing steps included (so
-     * no thread touches the call's buffers or maps after this returns); returns whether any row failed.
+     * Waits for the rest of the call from chunk {@code k}, copies included (so no thread touches
+     * the call's buffers or maps after this returns); returns whether any row failed.
      */
     boolean awaitFrom(int k) {
         stagingOpen = Integer.MAX_VALUE; // a call cut short by an error must not leave threads waiting
@@ -178,7 +178,7 @@ final class MapThreads implements AutoCloseable {
         }
         if (chunks > 0) {
             // Counters only grow: the last chunk's covers every earlier one (k may be past a chunk an error skipped).
-            awaitAll(progress, call.finishes(step) ? chunks : chunks - 1);
+            awaitAll(progress, chunks - 1);
             if (call.copies()) {
                 awaitAll(copied, chunks - 1);
             }
@@ -222,19 +222,15 @@ final class MapThreads implements AutoCloseable {
      * Thread {@code w}'s share of call {@code c}: copies (gated by {@link #copyChunk}: the caller
      * waits on them) come first whenever one is open; mapping fills the time between them and
      * runs ahead freely (a promotion's mapping needs no staging; a demotion's drains need the
-     * mapping of later chunks to have been issued); finishing steps
-     * ({@link RowSlotStripes#finish}) wait until every thread has mapped every chunk. Progress
-     * reads {@code chunks + 1} once the finishing steps are done too.
+     * mapping of later chunks to have been issued).
      */
     private void run(int w, RowSlotStripes c) {
         int i = w * PAD;
         int chunks = c.chunks();
         int kc = c.copies() ? 0 : chunks;
         int km = 0;
-        int kf = c.finishes(step) ? 0 : chunks;
-        boolean allMapped = false;
         int[] mine = mine(w, c);
-        for (int wait = 0; kc < chunks || km < chunks || kf < chunks; ) {
+        for (int wait = 0; kc < chunks || km < chunks; ) {
             if (kc < chunks && stagingOpen > kc) {
                 c.copy(w, step, kc);
                 copied.set(i, ++kc); // publishes the copied bytes
@@ -243,27 +239,12 @@ final class MapThreads implements AutoCloseable {
                 failures[i] += c.work(w, step, km, mine);
                 progress.set(i, ++km); // publishes the chunk's slots, flags and failures
                 wait = 0;
-            } else if (kf < chunks && (allMapped || (allMapped = allMapped(chunks)))) {
-                failures[i] += c.finish(w, step, kf, mine);
-                if (++kf == chunks) {
-                    progress.set(i, chunks + 1);
-                }
-                wait = 0;
             } else if (wait++ < SPINS) {
                 Thread.onSpinWait();
             } else {
                 Thread.yield();
             }
         }
-    }
-
-    private boolean allMapped(int chunks) {
-        for (int v = 0; v < threads.length; v++) {
-            if (progress.get(v * PAD) < chunks) {
-                return false;
-            }
-        }
-        return true;
     }
 
     @Override
