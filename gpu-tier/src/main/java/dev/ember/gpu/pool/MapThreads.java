@@ -53,12 +53,6 @@ final class MapThreads implements AutoCloseable {
     private boolean inline;
     /** Each thread's row indices of the chunk at hand (the caller's is the last). */
     private final int[][] mine;
-    /** Each thread's lookups of the call ({@link RowSlotStripes#lookUp}), chunk after chunk. */
-    private final long[][] found;
-    /** {@code ends[w][k]}: thread {@code w}'s lookups in {@code found[w]} up to chunk {@code k}. */
-    private final int[][] ends;
-    /** Chunks whose lookups the caller has placed in the call's slots. */
-    private int placed;
     private volatile int generation;
     /** Chunks whose staging the threads may fill (the caller opens one when the device is done with it). */
     private volatile int stagingOpen;
@@ -78,8 +72,6 @@ final class MapThreads implements AutoCloseable {
         copied = new AtomicLongArray(count * PAD);
         failures = new int[count * PAD];
         mine = new int[count + 1][0];
-        found = new long[count][0];
-        ends = new int[count][0];
         threads = new Thread[count == 1 ? 0 : count];
         for (int w = 0; w < threads.length; w++) {
             final int id = w;
@@ -118,7 +110,6 @@ final class MapThreads implements AutoCloseable {
             failures[w * PAD] = 0;
         }
         stagingOpen = 0;
-        placed = 0;
         inline = threads.length == 0 || stripes.count() < minRows;
         if (inline) {
             return;
@@ -165,7 +156,6 @@ final class MapThreads implements AutoCloseable {
             return failures[0] > 0;
         }
         awaitAll(progress, k);
-        place(k);
         boolean failed = false;
         for (int w = 0; w < threads.length; w++) {
             failed |= failures[w * PAD] > 0;
@@ -192,25 +182,12 @@ final class MapThreads implements AutoCloseable {
             if (call.copies()) {
                 awaitAll(copied, chunks - 1);
             }
-            place(chunks - 1);
         }
         boolean failed = false;
         for (int w = 0; w < threads.length; w++) {
             failed |= failures[w * PAD] > 0;
         }
         return failed;
-    }
-
-    /** Places the threads' lookups of chunks up to {@code k} (all mapped) in the call's slots. */
-    private void place(int k) {
-        if (!call.findsSlots()) {
-            return;
-        }
-        for (; placed <= k; placed++) {
-            for (int w = 0; w < threads.length; w++) {
-                call.place(found[w], placed == 0 ? 0 : ends[w][placed - 1], ends[w][placed]);
-            }
-        }
     }
 
     private int[] mine(int w, RowSlotStripes c) {
@@ -253,31 +230,14 @@ final class MapThreads implements AutoCloseable {
         int kc = c.copies() ? 0 : chunks;
         int km = 0;
         int[] mine = mine(w, c);
-        boolean finds = c.findsSlots();
-        if (finds && ends[w].length < chunks) {
-            ends[w] = new int[chunks];
-        }
-        long[] out = found[w];
-        int at = 0;
         for (int wait = 0; kc < chunks || km < chunks; ) {
             if (kc < chunks && stagingOpen > kc) {
                 c.copy(w, step, kc);
                 copied.set(i, ++kc); // publishes the copied bytes
                 wait = 0;
             } else if (km < chunks) {
-                if (finds) {
-                    int n = c.share(w, step, km, mine);
-                    if (at + n > out.length) {
-                        out = java.util.Arrays.copyOf(out, Math.max(at + n, 2 * out.length));
-                        found[w] = out; // the caller reads it after the progress below
-                    }
-                    failures[i] += c.lookUp(mine, n, out, at);
-                    at += n;
-                    ends[w][km] = at;
-                } else {
-                    failures[i] += c.work(w, step, km, mine);
-                }
-                progress.set(i, ++km); // publishes the chunk's slots (or lookups), flags and failures
+                failures[i] += c.work(w, step, km, mine);
+                progress.set(i, ++km); // publishes the chunk's slots, flags and failures
                 wait = 0;
             } else if (wait++ < SPINS) {
                 Thread.onSpinWait();
