@@ -21,14 +21,16 @@ import java.util.concurrent.locks.LockSupport;
  * chunk (one core copies ~10-15 GB/s, short of the copy engine's 55 GB/s).
  *
  * <p>Small calls (fewer than {@code minRows} rows) run on the caller alone and wake nobody: a
- * parked thread takes tens of microseconds to wake, the time one core needs to map a few thousand
- * rows, and a trainer in cache mode makes many such calls (26 tables x ~100 rows a step). Idle
+ * trainer in cache mode makes many of them (26 tables x ~100 rows a step), and waking 8 threads
+ * costs more than it saves below about a thousand rows (H100 host, {@code SmallMoveBench}: a
+ * promote plus a demote of 512 rows took 70 us on the caller, 85 us with the threads; 2048 rows
+ * 143 / 120 us). Idle
  * threads spin {@value #SPIN_NANOS} ns after a call (a move's next call comes at once) and then
  * park: spinning longer burnt ~6 of 16 cores between the small calls of a training step.
  *
  * <pre>
  *  progress: | thread 0: long, 15 longs pad | thread 1: ... |   chunks of the current call done
- *  copied:   | thread 0: long, 15 longs pad | ...           |   chunks whose rows are staged
+ *  copied:   | thread 0: long, 15 longs pad | ...           |   chunks whose rows are staged or drained
  *  failures: | thread 0: int, 15 ints pad   | ...           |   rows that failed so far
  * </pre>
  */
