@@ -21,14 +21,16 @@ import java.util.concurrent.locks.LockSupport;
  * chunk (one core copies ~10-15 GB/s, short of the copy engine's 55 GB/s).
  *
  * <p>Small calls (fewer than {@code minRows} rows) run on the caller alone and wake nobody: a
- * parked thread takes tens of microseconds to wake, the time one core needs to map a few thousand
- * rows, and a trainer in cache mode makes many such calls (26 tables x ~100 rows a step). Idle
+ * trainer in cache mode makes many of them (26 tables x ~100 rows a step), and waking 8 threads
+ * costs more than it saves below about a thousand rows (H100 host, {@code SmallMoveBench}: a
+ * promote plus a demote of 512 rows took 70 us on the caller, 85 us with the threads; 2048 rows
+ * 143 / 120 us). Idle
  * threads spin {@value #SPIN_NANOS} ns after a call (a move's next call comes at once) and then
  * park: spinning longer burnt ~6 of 16 cores between the small calls of a training step.
  *
  * <pre>
  *  progress: | thread 0: long, 15 longs pad | thread 1: ... |   chunks of the current call done
- *  copied:   | thread 0: long, 15 longs pad | ...           |   chunks whose rows are staged
+ *  copied:   | thread 0: long, 15 longs pad | ...           |   chunks whose rows are staged or drained
  *  failures: | thread 0: int, 15 ints pad   | ...           |   rows that failed so far
  * </pre>
  */
@@ -164,8 +166,8 @@ final class MapThreads implements AutoCloseable {
     }
 
     /**
-     * Waits for the rest of the call from chunk {@code k}, copies and finishing steps included (so
-     * no thread touches the call's buffers or maps after this returns); returns whether any row failed.
+     * Waits for the rest of the call from chunk {@code k}, copies included (so no thread touches
+     * the call's buffers or maps after this returns); returns whether any row failed.
      */
     boolean awaitFrom(int k) {
         stagingOpen = Integer.MAX_VALUE; // a call cut short by an error must not leave threads waiting
@@ -178,7 +180,7 @@ final class MapThreads implements AutoCloseable {
         }
         if (chunks > 0) {
             // Counters only grow: the last chunk's covers every earlier one (k may be past a chunk an error skipped).
-            awaitAll(progress, call.finishes(step) ? chunks : chunks - 1);
+            awaitAll(progress, chunks - 1);
             if (call.copies()) {
                 awaitAll(copied, chunks - 1);
             }
@@ -222,19 +224,15 @@ final class MapThreads implements AutoCloseable {
      * Thread {@code w}'s share of call {@code c}: copies (gated by {@link #copyChunk}: the caller
      * waits on them) come first whenever one is open; mapping fills the time between them and
      * runs ahead freely (a promotion's mapping needs no staging; a demotion's drains need the
-     * mapping of later chunks to have been issued); finishing steps
-     * ({@link RowSlotStripes#finish}) wait until every thread has mapped every chunk. Progress
-     * reads {@code chunks + 1} once the finishing steps are done too.
+     * mapping of later chunks to have been issued).
      */
     private void run(int w, RowSlotStripes c) {
         int i = w * PAD;
         int chunks = c.chunks();
         int kc = c.copies() ? 0 : chunks;
         int km = 0;
-        int kf = c.finishes(step) ? 0 : chunks;
-        boolean allMapped = false;
         int[] mine = mine(w, c);
-        for (int wait = 0; kc < chunks || km < chunks || kf < chunks; ) {
+        for (int wait = 0; kc < chunks || km < chunks; ) {
             if (kc < chunks && stagingOpen > kc) {
                 c.copy(w, step, kc);
                 copied.set(i, ++kc); // publishes the copied bytes
@@ -243,27 +241,12 @@ final class MapThreads implements AutoCloseable {
                 failures[i] += c.work(w, step, km, mine);
                 progress.set(i, ++km); // publishes the chunk's slots, flags and failures
                 wait = 0;
-            } else if (kf < chunks && (allMapped || (allMapped = allMapped(chunks)))) {
-                failures[i] += c.finish(w, step, kf, mine);
-                if (++kf == chunks) {
-                    progress.set(i, chunks + 1);
-                }
-                wait = 0;
             } else if (wait++ < SPINS) {
                 Thread.onSpinWait();
             } else {
                 Thread.yield();
             }
         }
-    }
-
-    private boolean allMapped(int chunks) {
-        for (int v = 0; v < threads.length; v++) {
-            if (progress.get(v * PAD) < chunks) {
-                return false;
-            }
-        }
-        return true;
     }
 
     @Override

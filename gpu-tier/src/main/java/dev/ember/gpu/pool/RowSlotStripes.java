@@ -6,17 +6,13 @@ import static dev.ember.gpu.device.UnsafeMemory.UNSAFE;
 /**
  * One table's row-to-slot map split into {@code S} independent {@link RowSlotMap} stripes
  * ({@code stripe = top bits of a second hash of the row}), so that {@code S} threads
- * ({@link MapThreads}) can map a promotion's or demotion's rows at once, nothing locked:
- * <ul>
- *   <li>PUT: thread {@code w} walks the call's rows and inserts those of stripe {@code w}; no two
- *   threads ever touch one stripe.</li>
- *   <li>GET: reads only, so thread {@code w} takes a contiguous share of each chunk's rows (no
- *   walk of every row, and each thread writes its own run of {@code slots}: threads writing
- *   interleaved ints of one array fought over its cache lines).</li>
- *   <li>REMOVE, on several threads: a GET of each chunk as above (the slots the copies need),
- *   then, once every thread has looked up every chunk, each thread removes its stripe's rows
- *   chunk by chunk ({@link #finish}); the copies of the last chunks run meanwhile.</li>
- * </ul>
+ * ({@link MapThreads}) can map a promotion's or demotion's rows at once: thread {@code w} walks
+ * the call's rows and works only on those of stripe {@code w}; no two threads ever touch one
+ * stripe, and nothing is locked. (Lookups shared out by contiguous ranges of rows instead, each
+ * thread probing every stripe, then removals by stripe, made a demotion slower on an H100 host,
+ * 4.8 ms against 3.2 ms for a 262,144-row demotion into a row buffer, where promotion with the
+ * same copy changes got faster: a thread's own stripe stays in its core's cache;
+ * docs/runs/2026-11-26-H100-promote2.)
  *
  * <p>One caller at a time (the pool's thread); between calls only that thread touches the stripes.
  */
@@ -168,67 +164,44 @@ final class RowSlotStripes implements AutoCloseable {
     }
 
     /**
-     * Does share {@code w} of {@code step} of chunk {@code k} (everything when {@code w = 0,
-     * step = 1}; with {@code step == stripeCount()} the shares are the threads'); returns how many
-     * rows failed. PUT's share is the chunk's rows in stripes {@code w, w + step, ...}; GET's and
-     * REMOVE's (looked up here, removed in {@link #finish} when {@code step > 1}) a contiguous
-     * {@code 1/step} of the chunk. {@code mine} holds at least {@link #chunkRows()} ints.
+     * Does the rows of chunk {@code k} that fall in stripes {@code w, w + step, ...} (the
+     * threads' share when {@code step == stripeCount()}, everything when {@code w = 0, step = 1});
+     * returns how many failed. {@code mine} holds at least {@link #chunkRows()} ints.
      */
     int work(int w, int step, int k, int[] mine) {
-        int from = k * chunkRows;
-        int to = Math.min(count, from + chunkRows);
-        if (op == Op.PUT) {
-            int n = share(w, step, from, to, mine);
-            int failed = 0;
-            for (int j = 0; j < n; j++) {
-                int i = mine[j];
-                long row = rows[i];
-                int slot = i < fromStack ? UNSAFE.getInt(slotStack + 4L * i) : (int) (firstBump + i - fromStack);
-                if (!stripes[stripe(row)].putIfAbsent(row, slot)) {
-                    bad[i] = 1;
-                    failed++;
-                }
-            }
-            return failed;
-        }
-        int n = to - from;
-        int a = from + (int) ((long) n * w / step);
-        int b = from + (int) ((long) n * (w + 1) / step);
-        boolean removes = op == Op.REMOVE && step == 1;
-        int failed = 0;
-        for (int i = a; i < b; i++) {
-            long row = rows[i];
-            RowSlotMap m = stripes[stripe(row)];
-            int slot = removes ? m.remove(row) : m.get(row);
-            if (slot < 0) {
-                bad[i] = 1;
-                failed++;
-            } else {
-                slots[i] = slot;
-            }
-        }
-        return failed;
-    }
-
-    /** Whether a call on {@code step} threads has a {@link #finish} step per chunk after every chunk's {@link #work}. */
-    boolean finishes(int step) {
-        return op == Op.REMOVE && step > 1;
-    }
-
-    /**
-     * REMOVE on several threads, after every thread's {@link #work} on every chunk: removes the
-     * rows of chunk {@code k} in stripes {@code w, w + step, ...} that were found; returns how many
-     * failed (a row that appears twice: its later copy).
-     */
-    int finish(int w, int step, int k, int[] mine) {
         int from = k * chunkRows;
         int n = share(w, step, from, Math.min(count, from + chunkRows), mine);
         int failed = 0;
         for (int j = 0; j < n; j++) {
             int i = mine[j];
-            if (bad[i] == 0 && stripes[stripe(rows[i])].remove(rows[i]) < 0) {
-                bad[i] = 1;
-                failed++;
+            long row = rows[i];
+            RowSlotMap m = stripes[stripe(row)];
+            int slot;
+            switch (op) {
+                case PUT:
+                    slot = i < fromStack ? UNSAFE.getInt(slotStack + 4L * i) : (int) (firstBump + i - fromStack);
+                    if (!m.putIfAbsent(row, slot)) {
+                        bad[i] = 1;
+                        failed++;
+                    }
+                    break;
+                case REMOVE:
+                    slot = m.remove(row);
+                    if (slot < 0) {
+                        bad[i] = 1;
+                        failed++;
+                    } else {
+                        slots[i] = slot;
+                    }
+                    break;
+                default:
+                    slot = m.get(row);
+                    if (slot < 0) {
+                        bad[i] = 1;
+                        failed++;
+                    } else {
+                        slots[i] = slot;
+                    }
             }
         }
         return failed;

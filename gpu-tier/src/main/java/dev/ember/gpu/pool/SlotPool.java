@@ -38,8 +38,8 @@ import static dev.ember.gpu.device.UnsafeMemory.UNSAFE;
  *  dirty:   | slot 0: 1 byte     | slot 1: 1 byte     | ...           capacity bytes, set by apply
  * </pre>
  * so one slot costs {@code 4 * (dim + s) + 1} bytes of the budget. Outside the budget:
- * {@value #STAGES} staging chunks of {@value #STAGING_BYTES} bytes each for promotion and demotion, and each batch's
- * buffers ({@link SlotBatch}). On the host, page-locked, sized to the largest move so far:
+ * {@value #STAGES} staging chunks of {@value #STAGING_BYTES} bytes each for promotion and
+ * demotion, and each batch's buffers ({@link SlotBatch}). On the host, page-locked, sized to the largest move so far:
  * <pre>
  *  move stage: | slots: 4 * stageRows bytes (int) | dirty flags: stageRows bytes |
  * </pre>
@@ -71,6 +71,7 @@ public final class SlotPool implements HotTier {
      * engine moves one left the engine waiting).
      */
     static final int STAGES = 4;
+    /** Default of {@code ember.hot.mapThreadsMinRows} (measured: docs/runs/2026-11-26-H100-promote2). */
     static final int MAP_THREADS_MIN_ROWS = 2048;
     private static final long INT_BASE = UNSAFE.arrayBaseOffset(int[].class);
     private static final int GROUP = 256;
@@ -113,7 +114,7 @@ public final class SlotPool implements HotTier {
     private final long[] stagingAddresses = new long[STAGES];
     private final List<PinnedBuffer> rowBuffers = new ArrayList<>();
 
-    // Staging for moves: two chunks, each | rows | slots (int) | flags (byte) | on both sides.
+    // Staging for moves: STAGES chunks, each | rows | slots (int) | flags (byte) | on both sides.
     private final int chunkRows;
     private final PinnedBuffer[] pinned = new PinnedBuffer[STAGES];
     private final DeviceBuffer[] stagedRows = new DeviceBuffer[STAGES];
@@ -690,10 +691,11 @@ public final class SlotPool implements HotTier {
 
     /**
      * Copies rows out chunk by chunk, chunks alternating between the two transfer streams: the map
-     * threads translate (GET) or unmap (REMOVE) chunk k+1 while the copy engine moves chunk k;
-     * chunk k-1 is drained from staging (by the map threads, each a share, into direct memory)
-     * unless the rows go straight into a row buffer. With {@code op == null} the slots are in {@code slotOf}
-     * already. A row that fails undoes the call (the destination's bytes are then unspecified).
+     * threads translate (GET) or unmap (REMOVE) later chunks while the copy engine moves chunk k;
+     * chunk k - STAGES is drained from staging (by the map threads, each a share, into direct
+     * memory) unless the rows go straight into a row buffer. With {@code op == null} the slots are
+     * in {@code slotOf} already. A row that fails undoes the call (the destination's bytes are then
+     * unspecified).
      */
     private int readOut(TableEntry t, long[] rows, int[] slotOf, RowSlotStripes.Op op, int count, ByteBuffer dst,
                         boolean[] dirtyOut) {

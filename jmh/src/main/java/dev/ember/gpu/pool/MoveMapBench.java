@@ -25,6 +25,7 @@ import java.util.concurrent.TimeUnit;
  * copy each chunk's rows ({@code rowBytes} each) into staging on PUT and out of it on REMOVE, as
  * for plain direct buffers. Scores are rows a second (one PUT and one REMOVE per row): the
  * ceiling the host sets, to set beside the copy engine's (55 GB/s at dim 64 = 212 M rows/s).
+ * {@code lookUp}: every row looked up (GET, as {@code read}), rows a second.
  * In gpu-tier's package (classpath, not modules) to reach the map classes, which are package-private.
  *
  * <p>{@code java -jar benchmarks.jar MoveMapBench -p threads=1,2,4,8}
@@ -72,6 +73,9 @@ public class MoveMapBench {
     @Benchmark
     @OperationsPerInvocation(ROWS)
     public int putThenRemove() {
+        if (map.size() != 0) {
+            emptyMap();
+        }
         map.prepare(RowSlotStripes.Op.PUT, rows, slots, bad, ROWS, chunkRows, 0, 0, 0);
         if (copy) {
             map.copyRows(buffer, staging, rowBytes);
@@ -82,10 +86,31 @@ public class MoveMapBench {
             map.drainRows(staging, buffer, rowBytes);
         }
         run();
-        if (map.size() != 0) {
-            throw new IllegalStateException("map holds " + map.size() + " rows after the remove");
-        }
         return slots[ROWS - 1];
+    }
+
+    /** Looks every row up (as {@code read} does) in a map that holds them all: no map changes, the same writes of slots. */
+    @Benchmark
+    @OperationsPerInvocation(ROWS)
+    public int lookUp() {
+        if (map.size() == 0) {
+            map.prepare(RowSlotStripes.Op.PUT, rows, slots, bad, ROWS, chunkRows, 0, 0, 0);
+            run();
+        }
+        map.prepare(RowSlotStripes.Op.GET, rows, slots, bad, ROWS, chunkRows, 0, 0, 0);
+        if (copy) {
+            map.drainRows(staging, buffer, rowBytes);
+        }
+        run();
+        return slots[ROWS - 1];
+    }
+
+    private void emptyMap() {
+        boolean copies = copy;
+        copy = false;
+        map.prepare(RowSlotStripes.Op.REMOVE, rows, slots, bad, ROWS, chunkRows, 0, 0, 0);
+        run();
+        copy = copies;
     }
 
     /** As the pool's caller does: each chunk's copy in order, then the rest of the call. */
