@@ -31,6 +31,8 @@ public final class StepBatch implements AutoCloseable {
     static final int OPEN = 0;
     static final int SUBMITTED = 1;
     static final int GATHERED = 2;
+    /** Applied; its misses are still on the way to the cold tier (ids may be filled meanwhile). */
+    static final int WRITING = 3;
 
     final TieredStore owner;
     final PooledBatch[] ids;
@@ -54,6 +56,10 @@ public final class StepBatch implements AutoCloseable {
     final TableWorkers.TableTask dedupTask;
     final TableWorkers.TableTask splitTask;
     final TableWorkers.TableTask writeBackTask;
+    final TableWorkers.TableTask forwardTask;
+    final Runnable writeAllTask;
+    /** The write-behind of this batch's misses while it is WRITING. */
+    Future<?> writeBack;
     final TableWorkers.TableTask readTask;
     final int rowBytes;
     HotSet generation;
@@ -81,6 +87,8 @@ public final class StepBatch implements AutoCloseable {
         this.dedupTask = t -> owner.dedup(this, t);
         this.splitTask = t -> owner.split(this, t);
         this.writeBackTask = t -> owner.writeBack(this, t);
+        this.forwardTask = t -> owner.forwardAndCount(this, t);
+        this.writeAllTask = () -> owner.writeBackAll(this);
         this.readTask = t -> owner.read(this, t);
         for (int t = 0; t < tables; t++) {
             ids[t] = new PooledBatch(maxIds, maxBags);
@@ -95,7 +103,7 @@ public final class StepBatch implements AutoCloseable {
 
     /** Table {@code t}'s bags, for the caller to fill (cleared when the batch was last applied). */
     public PooledBatch ids(int t) {
-        if (state != OPEN) {
+        if (state != OPEN && state != WRITING) {
             throw new IllegalStateException("batch is submitted: its ids cannot change until it is applied");
         }
         return ids[t];

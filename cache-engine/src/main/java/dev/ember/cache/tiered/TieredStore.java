@@ -117,11 +117,20 @@ public final class TieredStore implements AutoCloseable {
     private final TableCounters[] counters;
     private final ExecutorService prefetcher;
     private final TableWorkers workers;
+    /** One thread writing applied batches' misses to the cold tier behind the steps, on its own per-table threads. */
+    private final ExecutorService writeBehind;
+    private final TableWorkers writeWorkers;
     private final StepPhases phases = new StepPhases();
     private final ArrayDeque<StepBatch> inFlight = new ArrayDeque<>();
-    /** The batches in flight when the batch being submitted came (submit's snapshot of inFlight). */
+    /** Applied batches whose misses are still being written to the cold tier, oldest first. */
+    private final ArrayDeque<StepBatch> writing = new ArrayDeque<>();
+    /**
+     * Submit's snapshot, oldest first: the batches still writing back ({@code earlierWriting} of
+     * them), then those in flight; split looks rows up here without iterating the deques.
+     */
     private StepBatch[] earlier = new StepBatch[4];
     private int earlierCount;
+    private int earlierWriting;
     private final MoveChunk chunk;
     private final long[] moveRows;
     private final boolean[] moveDirty;
@@ -236,6 +245,12 @@ public final class TieredStore implements AutoCloseable {
             readStats(stats);
         }
         this.workers = new TableWorkers(config.hostThreads(), "ember-step");
+        this.writeWorkers = new TableWorkers(config.hostThreads(), "ember-write");
+        this.writeBehind = Executors.newSingleThreadExecutor(r -> {
+            Thread th = new Thread(r, "ember-write-behind");
+            th.setDaemon(true);
+            return th;
+        });
         this.prefetcher = config.prefetchThreads() == 0 || config.resident() ? null
                 : Executors.newFixedThreadPool(config.prefetchThreads(), r -> {
                     Thread th = new Thread(r, "ember-prefetch");
@@ -306,12 +321,21 @@ public final class TieredStore implements AutoCloseable {
             }
         }
         long t0 = System.nanoTime();
-        if (earlier.length < inFlight.size()) {
-            earlier = new StepBatch[Math.max(4, 2 * inFlight.size())];
+        if (b.state == StepBatch.WRITING) {
+            finishWrites(b); // its buffers are about to be refilled
+        }
+        reapWrites();
+        int flying = inFlight.size() + writing.size();
+        if (earlier.length < flying) {
+            earlier = new StepBatch[Math.max(4, 2 * flying)];
         }
         earlierCount = 0;
+        for (StepBatch e : writing) {
+            earlier[earlierCount++] = e;
+        }
+        earlierWriting = earlierCount;
         for (StepBatch e : inFlight) {
-            earlier[earlierCount++] = e; // read by split's threads without iterating the deque
+            earlier[earlierCount++] = e;
         }
         workers.run(tableCount, b.dedupTask);
         // Nothing is pinned: moves ask rowInUse, which looks in the few batches in flight.
@@ -371,6 +395,13 @@ public final class TieredStore implements AutoCloseable {
             }
             System.arraycopy(later, 0, miss, f, m - f);
             b.missIndex[t].build(miss, m);
+            for (int k = f; k < m; k++) {
+                StepBatch e = latestMissing(t, miss[k]);
+                if (e.state == StepBatch.WRITING) {
+                    // Its write-back may still be on the way to the cold tier, but its bytes are final.
+                    b.missBytes[t].put(k * rowBytes, e.missBytes[t], e.missIndex[t].get(miss[k]) * rowBytes, rowBytes);
+                }
+            }
         }
         b.missCount[t] = m;
         b.fetchCount[t] = f;
@@ -386,17 +417,30 @@ public final class TieredStore implements AutoCloseable {
                 return true;
             }
         }
-        return false;
-    }
-
-    /** Whether a batch in flight (submitted, not yet applied) also misses {@code row} of table {@code t}. */
-    private boolean missedInFlight(int t, long row) {
-        for (int i = 0; i < earlierCount; i++) {
-            if (earlier[i].missIndex[t].get(row) >= 0) {
-                return true;
+        for (StepBatch b : writing) {
+            if (b.missIndex[t].get(row) >= 0) {
+                return true; // its newest value is still on the way to the cold tier
             }
         }
         return false;
+    }
+
+    /**
+     * Whether an earlier batch, in flight or still writing back, also misses {@code row} of table
+     * {@code t}: then this batch takes the row from it, never from the cold tier.
+     */
+    private boolean missedInFlight(int t, long row) {
+        return latestMissing(t, row) != null;
+    }
+
+    /** The newest batch of submit's snapshot that misses {@code row} of table {@code t}, or null. */
+    private StepBatch latestMissing(int t, long row) {
+        for (int i = earlierCount - 1; i >= 0; i--) {
+            if (earlier[i].missIndex[t].get(row) >= 0) {
+                return earlier[i];
+            }
+        }
+        return null;
     }
 
     private void checkRows(int t, PooledBatch ids) {
@@ -471,10 +515,16 @@ public final class TieredStore implements AutoCloseable {
             }
         }
         long t2 = System.nanoTime();
-        // Write-back, forwarding and popularity touch one table's state each: tables run at once.
-        workers.run(tableCount, b.writeBackTask);
+        // Forwarding and popularity touch one table's state each: tables run at once. The cold
+        // tier's writes go on behind the next steps (finishWrites).
+        workers.run(tableCount, b.forwardTask);
         if (popularity != null && popularity.frozen()) {
             popularity.record(b.ids); // the frozen counters' log is one sequence
+        }
+        if (b.coldIds > 0) {
+            b.state = StepBatch.WRITING;
+            writing.addLast(b);
+            b.writeBack = writeBehind.submit(b.writeAllTask);
         }
         long t3 = System.nanoTime();
         phases.apply.add(t1 - t0);
@@ -484,7 +534,47 @@ public final class TieredStore implements AutoCloseable {
             b.ids[t].clear();
         }
         b.generation = null;
-        b.state = StepBatch.OPEN;
+        if (b.state != StepBatch.WRITING) {
+            b.state = StepBatch.OPEN;
+        }
+    }
+
+    /**
+     * Waits until {@code upTo} and every batch before it have written their misses to the cold
+     * tier (one thread writes them in order), then rethrows a write's failure.
+     */
+    private void finishWrites(StepBatch upTo) {
+        while (!writing.isEmpty()) {
+            StepBatch w = writing.pollFirst();
+            Future<?> f = w.writeBack;
+            w.writeBack = null;
+            w.state = StepBatch.OPEN;
+            try {
+                await(f);
+            } catch (IllegalStateException e) {
+                if (e.getCause() instanceof RuntimeException r) {
+                    throw r; // e.g. a full disk, named by the cold tier
+                }
+                throw e;
+            }
+            if (w == upTo) {
+                return;
+            }
+        }
+    }
+
+    /** Takes in the write-backs already done, oldest first, without waiting. */
+    private void reapWrites() {
+        while (!writing.isEmpty() && writing.peekFirst().writeBack.isDone()) {
+            finishWrites(writing.peekFirst());
+        }
+    }
+
+    /** Waits for every write-back under way (checkpoints, settling, closing). */
+    private void finishAllWrites() {
+        if (!writing.isEmpty()) {
+            finishWrites(writing.peekLast());
+        }
     }
 
     /**
@@ -519,18 +609,29 @@ public final class TieredStore implements AutoCloseable {
 
     /**
      * Table {@code t} of a batch being applied (on a {@link TableWorkers} thread): its staged
-     * misses, already read back from their slots, go to the cold tier and to later batches that
-     * read them ahead; its ids are counted.
+     * misses, already read back from their slots, go to later batches that miss them too; its ids
+     * are counted.
      */
-    void writeBack(StepBatch b, int t) {
-        int m = b.missCount[t];
-        if (m > 0) {
-            cold.get(t).put(b.miss[t], m, b.missBytes[t]);
+    void forwardAndCount(StepBatch b, int t) {
+        if (b.missCount[t] > 0) {
             forward(b, t);
         }
         if (popularity != null && !popularity.frozen()) {
             popularity.record(t, b.ids[t]);
         }
+    }
+
+    /** Table {@code t} of an applied batch (on the write-behind threads): its misses go to the cold tier. */
+    void writeBack(StepBatch b, int t) {
+        int m = b.missCount[t];
+        if (m > 0) {
+            cold.get(t).put(b.miss[t], m, b.missBytes[t]);
+        }
+    }
+
+    /** All tables of an applied batch (the write-behind thread's task). */
+    void writeBackAll(StepBatch b) {
+        writeWorkers.run(tableCount, b.writeBackTask);
     }
 
     /**
@@ -582,8 +683,8 @@ public final class TieredStore implements AutoCloseable {
         if (b.owner != this) {
             throw new IllegalArgumentException("batch was made by another tiered store (use newBatch of this one)");
         }
-        if (b.state != state) {
-            String[] names = {"open", "submitted", "gathered"};
+        if (b.state != state && !(state == StepBatch.OPEN && b.state == StepBatch.WRITING)) {
+            String[] names = {"open", "submitted", "gathered", "writing back"};
             throw new IllegalStateException(what + " needs a " + names[state] + " batch; this one is " + names[b.state]
                     + " (order: submit, gather, apply)");
         }
@@ -607,6 +708,7 @@ public final class TieredStore implements AutoCloseable {
     }
 
     private void endStepTimed(long step, boolean move) {
+        reapWrites(); // rows whose write-back is done may move again
         if (knob != null) {
             popularity.advanceTo(step);
             KnobChoice choice = knob.onStep(step);
@@ -653,6 +755,7 @@ public final class TieredStore implements AutoCloseable {
 
     /** Moves rows until the current hot set is the target, ignoring the per-step bound. */
     public void settle() {
+        finishAllWrites();
         while (!hotSets.settled()) {
             if (moveChunks(Integer.MAX_VALUE) == 0) {
                 throw new IllegalStateException("re-tiering cannot finish: " + (hotSets.pendingPromotions()
@@ -880,6 +983,7 @@ public final class TieredStore implements AutoCloseable {
      * into {@code out} (row {@code i} at {@code i*bytesPerRow}). Not while a batch is gathered.
      */
     public void read(int table, long[] ids, int count, ByteBuffer out) {
+        finishAllWrites();
         HotSet h = hotSets.current();
         long[][] split = {new long[count], new long[count]};
         int[][] pos = {new int[count], new int[count]};
@@ -913,6 +1017,7 @@ public final class TieredStore implements AutoCloseable {
      * stay pinned) but none gathered.
      */
     public Manifest checkpoint(long step, long[] rngState, Map<String, byte[]> blobs) {
+        finishAllWrites();
         for (StepBatch b : inFlight) {
             if (b.state == StepBatch.GATHERED) {
                 throw new IllegalStateException("checkpoint between gather and apply: apply the batch first");
@@ -981,17 +1086,23 @@ public final class TieredStore implements AutoCloseable {
             return;
         }
         closed = true;
-        workers.close();
-        if (prefetcher != null) {
-            prefetcher.shutdownNow();
-        }
-        if (knob != null) {
-            knob.close();
-        }
-        if (mbeans != null) {
-            mbeans.close();
-            for (TableSpec s : specs) {
-                store.attachTierStats(s.name(), null);
+        try {
+            finishAllWrites();
+        } finally {
+            writeBehind.shutdownNow();
+            writeWorkers.close();
+            workers.close();
+            if (prefetcher != null) {
+                prefetcher.shutdownNow();
+            }
+            if (knob != null) {
+                knob.close();
+            }
+            if (mbeans != null) {
+                mbeans.close();
+                for (TableSpec s : specs) {
+                    store.attachTierStats(s.name(), null);
+                }
             }
         }
     }

@@ -48,7 +48,9 @@ public final class TieredEmbeddings implements EmbeddingPath {
         this.depth = depth;
         this.moveEachStep = moveEachStep;
         this.step = step;
-        for (int i = 0; i <= depth; i++) {
+        // Two more than the batches in flight: an applied batch writes its misses back behind the
+        // next steps, and is reused only once the others had their turn.
+        for (int i = 0; i <= depth + 2; i++) {
             StepBatch b = store.newBatch();
             all.add(b);
             free.add(b);
@@ -90,10 +92,10 @@ public final class TieredEmbeddings implements EmbeddingPath {
     }
 
     private void submitAhead(Batch upcoming) {
-        StepBatch b = free.pollFirst();
-        if (b == null) {
+        if (queued.size() > depth) {
             throw new IllegalStateException("more than " + depth + " batches announced ahead");
         }
+        StepBatch b = free.pollFirst();
         for (int t = 0; t < tables; t++) {
             ColdEmbeddings.fill(b.ids(t), upcoming, t);
         }
