@@ -523,6 +523,7 @@ public final class SlotPool implements HotTier {
         mapThreads.start(t.map);
         beginTransfer();
         boolean failed;
+        RuntimeException deviceError = null;
         try {
             for (int start = 0, k = 0; start < count; start += chunkRows, k++) {
                 int h = k & 1;
@@ -544,9 +545,22 @@ public final class SlotPool implements HotTier {
                 writeRows.launch(transfer, groups((long) n * (dim + stateFloats)), GROUP);
                 chunkDone[h].record(transfer);
             }
+        } catch (RuntimeException e) {
+            deviceError = e;
         } finally {
             failed = mapThreads.awaitFrom(0);
             endTransfer();
+        }
+        if (deviceError != null) {
+            // The device failed mid-copy: unmap the rows so the tier is unchanged (their slots stay free).
+            for (int i = 0; i < count; i++) {
+                if (bad[i] != 0) {
+                    bad[i] = 0;
+                } else {
+                    t.map.remove(rows[i]);
+                }
+            }
+            throw deviceError;
         }
         if (failed) {
             // Unmap the rows mapped; the slots written stay free and unreachable: the tier is unchanged.
@@ -659,6 +673,7 @@ public final class SlotPool implements HotTier {
         beginTransfer();
         int chunks = (count + chunkRows - 1) / chunkRows;
         boolean failed = false;
+        RuntimeException deviceError = null;
         int k = 0;
         try {
             for (; k < chunks + 2; k++) {
@@ -690,12 +705,26 @@ public final class SlotPool implements HotTier {
                 device.copyToHost(stagedFlags[h], 0, stage, 4L * stageRows + start, n, transfer);
                 chunkDone[h].record(transfer);
             }
+        } catch (RuntimeException e) {
+            deviceError = e;
         } finally {
             if (op != null && k < chunks) {
                 failed |= mapThreads.awaitFrom(k + 1);
             }
             endTransfer();
             transfer.synchronize();
+        }
+        if (deviceError != null) {
+            // The device failed mid-copy: rows a demote unmapped are mapped again to their slots, so
+            // the tier is unchanged and still holds every row with its value (it can be read again).
+            for (int i = 0; op != null && i < count; i++) {
+                if (bad[i] != 0) {
+                    bad[i] = 0;
+                } else if (op == RowSlotStripes.Op.REMOVE) {
+                    t.map.putIfAbsent(rows[i], slotOf[i]);
+                }
+            }
+            throw deviceError;
         }
         if (failed) {
             int first = -1;

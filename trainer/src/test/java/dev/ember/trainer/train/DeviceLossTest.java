@@ -4,6 +4,7 @@ import dev.ember.cache.store.Store;
 import dev.ember.cache.store.StoreConfig;
 import dev.ember.cache.testing.StoreDigest;
 import dev.ember.gpu.device.DeviceException;
+import dev.ember.gpu.device.FaultyDevice;
 import dev.ember.gpu.device.HostDevice;
 import dev.ember.trainer.data.BinaryDataset;
 import dev.ember.trainer.data.convert.ConvertResult;
@@ -67,14 +68,14 @@ class DeviceLossTest {
     void aLostDeviceStopsAtTheLastCheckpointOrContinuesOnTheHost() {
         AtomicLong ops = new AtomicLong();
         new Trainer(settings(Mode.CACHE, dir.resolve("count"), STEPS), MODEL,
-                name -> new FaultyDevice(new HostDevice(), Long.MAX_VALUE, ops), false).run(data, step -> { });
+                name -> FaultyDevice.lostAt(new HostDevice(), Long.MAX_VALUE, ops), false).run(data, step -> { });
         long failAt = ops.get() / 2;
         assertTrue(failAt > 10, "the run used the device: " + ops.get() + " operations");
 
         Path stopped = dir.resolve("stopped");
         AtomicLong ops2 = new AtomicLong();
         DeviceException e = assertThrows(DeviceException.class, () -> new Trainer(settings(Mode.CACHE, stopped, STEPS), MODEL,
-                name -> new FaultyDevice(new HostDevice(), failAt, ops2), false).run(data, step -> { }));
+                name -> FaultyDevice.lostAt(new HostDevice(), failAt, ops2), false).run(data, step -> { }));
         assertTrue(e.getMessage().contains("injected fault: device"), e.getMessage());
         long at = Store.readManifest(stopped).step();
         assertTrue(at % EVERY == 0 && at < STEPS, "stopped at checkpoint " + at);
@@ -87,7 +88,7 @@ class DeviceLossTest {
         Path fellBack = dir.resolve("fell-back");
         AtomicLong ops3 = new AtomicLong();
         ModeResult r = new Trainer(settings(Mode.CACHE, fellBack, STEPS), MODEL,
-                name -> name.equals("host") && ops3.get() >= failAt ? new HostDevice() : new FaultyDevice(new HostDevice(), failAt, ops3),
+                name -> name.equals("host") && ops3.get() >= failAt ? new HostDevice() : FaultyDevice.lostAt(new HostDevice(), failAt, ops3),
                 true).run(data, step -> { });
         assertEquals(STEPS, r.steps());
         assertEquals("host", r.device());
