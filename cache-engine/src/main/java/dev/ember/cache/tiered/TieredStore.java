@@ -772,6 +772,22 @@ public final class TieredStore implements AutoCloseable {
      * and the tiering state. Batches may be submitted (their rows stay pinned) but none gathered.
      */
     public Manifest checkpoint(long step, long[] rngState, Map<String, byte[]> blobs) {
+        return checkpoint(step, rngState, blobs, false);
+    }
+
+    /**
+     * As {@link #checkpoint}, after the hot tier's device failed at a step boundary but still
+     * answers reads: saves its dirty rows so that nothing trained since the last checkpoint is
+     * lost. Rows of the hot set that the tier no longer holds are skipped: a move that failed
+     * after demoting them had already written them back to the cold tier (the hot set is
+     * published only when a move finishes). Every other read error propagates, and the store's
+     * last checkpoint then stands.
+     */
+    public Manifest checkpointAfterDeviceFault(long step, long[] rngState, Map<String, byte[]> blobs) {
+        return checkpoint(step, rngState, blobs, true);
+    }
+
+    private Manifest checkpoint(long step, long[] rngState, Map<String, byte[]> blobs, boolean heldOnly) {
         for (StepBatch b : inFlight) {
             if (b.state == StepBatch.GATHERED) {
                 throw new IllegalStateException("checkpoint between gather and apply: apply the batch first");
@@ -793,9 +809,14 @@ public final class TieredStore implements AutoCloseable {
                 while (it.hasNext()) {
                     int n = 0;
                     while (n < IO_ROWS && it.hasNext()) {
-                        ioRows[n++] = it.next();
+                        int row = it.next();
+                        if (!heldOnly || tier.contains(handle[t], row)) {
+                            ioRows[n++] = row;
+                        }
                     }
-                    writeBackHeld(t, n);
+                    if (n > 0) {
+                        writeBackHeld(t, n);
+                    }
                 }
             }
         }
