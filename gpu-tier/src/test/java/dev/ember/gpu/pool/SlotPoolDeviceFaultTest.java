@@ -76,6 +76,8 @@ class SlotPoolDeviceFaultTest {
                 }
             }
         }
+        System.out.printf("%s with %d map threads: each of its %d device operations failed in turn; the pool was unchanged%n",
+                call, mapThreads, span[1] - span[0]);
     }
 
     private static SlotPool pool(FaultyDevice device, int mapThreads) {
