@@ -59,7 +59,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class DeviceLossTest {
     static final int BATCH = 128;
-    static final int STEPS = 40;
     static final int EVERY = 5;
     static final ModelConfig MODEL = ModelConfig.dlrm(26, "13-16-16", "16-1");
 
@@ -130,14 +129,15 @@ class DeviceLossTest {
 
     @Test
     void aLostDeviceCannotBeReadSoTheRunStopsAtItsLastCheckpointOrGoesOnFromItOnTheHost() {
+        int steps = 20;
         AtomicLong ops = new AtomicLong();
-        train(Mode.CACHE, dir.resolve("count"), STEPS, EVERY, name -> FaultyDevice.lostAt(new HostDevice(), Long.MAX_VALUE, ops),
+        train(Mode.CACHE, dir.resolve("count"), steps, EVERY, name -> FaultyDevice.lostAt(new HostDevice(), Long.MAX_VALUE, ops),
                 false, s -> { });
         long failAt = ops.get() * 3 / 5;
         assertTrue(failAt > 10, "the run used the device: " + ops.get() + " operations");
 
         Path stopped = dir.resolve("stopped");
-        DeviceFailedException e = assertThrows(DeviceFailedException.class, () -> train(Mode.CACHE, stopped, STEPS, EVERY,
+        DeviceFailedException e = assertThrows(DeviceFailedException.class, () -> train(Mode.CACHE, stopped, steps, EVERY,
                 name -> FaultyDevice.lostAt(new HostDevice(), failAt, new AtomicLong()), false, s -> { }));
         // Nothing is saved from a lost device, unless nothing was trained since the last checkpoint.
         assertTrue(e.getMessage().contains("injected fault: device") && (e.saved()
@@ -146,18 +146,18 @@ class DeviceLossTest {
                 e.getMessage());
         long at = Store.readManifest(stopped).step();
         assertEquals(at, e.checkpointStep());
-        assertTrue(at % EVERY == 0 && at < STEPS, "stopped at checkpoint " + at);
+        assertTrue(at % EVERY == 0 && at < steps, "stopped at checkpoint " + at);
         Reference reference = new Reference(Mode.BASELINE, "reference");
         assertEquals(reference.at(at), digest(stopped), "the stopped store equals a baseline run stopped at " + at);
 
         Path fellBack = dir.resolve("fell-back");
         AtomicLong ops3 = new AtomicLong();
-        ModeResult r = train(Mode.CACHE, fellBack, STEPS, EVERY,
+        ModeResult r = train(Mode.CACHE, fellBack, steps, EVERY,
                 name -> ops3.get() >= failAt ? new HostDevice() : FaultyDevice.lostAt(new HostDevice(), failAt, ops3), true, s -> { });
-        assertEquals(STEPS, r.steps());
+        assertEquals(steps, r.steps());
         assertEquals("host", r.device());
-        assertEquals((STEPS - at) * BATCH, r.samples(), "the fallback trained from checkpoint " + at);
-        assertEquals(reference.at(STEPS), digest(fellBack), "rows and weights after the fallback");
+        assertEquals((steps - at) * BATCH, r.samples(), "the fallback trained from checkpoint " + at);
+        assertEquals(reference.at(steps), digest(fellBack), "rows and weights after the fallback");
         System.out.printf("device lost at operation %d of %d: stopped at checkpoint %d; fallback finished %d steps on the host%n",
                 failAt, ops.get(), at, r.steps());
     }
