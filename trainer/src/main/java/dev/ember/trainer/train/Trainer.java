@@ -237,8 +237,8 @@ public final class Trainer {
             long nextEval = first + every;
             long start = System.nanoTime();
             LOG.debug("training from step {}", first);
-            // Where a device failure leaves the state (see afterDeviceFault): between the MLP's update
-            // and the end of the rows' update a step is half done; fae hands out a batch before it trains.
+            // Where a device failure leaves the state (see afterDeviceFault): between a batch's lookup and
+            // the end of its rows' update a step is half done; fae hands out a batch before it trains.
             boolean inStep = false;
             boolean faeBatchOut = false;
             long trainNanos;
@@ -274,12 +274,12 @@ public final class Trainer {
                         te.expectHot(hot);
                     }
                     path.lookup(batch, pooled);
+                    inStep = true; // a gathered batch: only its update (or nothing) makes a whole step again
                     backend.putDense(batch.dense(), 0, count);
                     for (int t = 0; t < tables; t++) {
                         backend.putEmbedding(t, pooled[t], 0, count);
                     }
                     backend.putLabels(batch.labels(), 0, count);
-                    inStep = true;
                     StepLoss loss = backend.step(count);
                     for (int t = 0; t < tables; t++) {
                         backend.getEmbeddingGradient(t, grads[t], 0, count);
@@ -497,7 +497,8 @@ public final class Trainer {
 
     /**
      * After the hot tier's device failed mid-run: when the failure left a whole step
-     * ({@code boundary}, -1 when it came inside a step's update) and the device still answers,
+     * ({@code boundary}; -1 when it came between a batch's lookup and the end of its update, where
+     * the MLP may have stepped and some tables' rows not) and the device still answers,
      * its dirty hot rows go to the cold tier with the MLP weights and the data position in a
      * checkpoint at that step, so nothing is lost; else (a lost device cannot be read) the
      * store's last checkpoint stands. Returns the error to throw, saying which.
@@ -511,7 +512,8 @@ public final class Trainer {
             return new DeviceFailedException(failed + lost, e, last, false);
         }
         if (boundary < 0) {
-            return new DeviceFailedException(failed + " in the middle of a step's update" + lost, e, last, false);
+            return new DeviceFailedException(failed + " in the middle of a step (between its lookup and the end of its update)"
+                    + lost, e, last, false);
         }
         if (boundary == last) {
             return new DeviceFailedException(failed + "; nothing was trained since the store's last checkpoint, step "
