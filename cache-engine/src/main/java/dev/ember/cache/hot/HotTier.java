@@ -21,6 +21,10 @@ import java.nio.ByteBuffer;
  * <p>Operations are ordered as issued; {@link #gather} and {@link #apply} may still run on the
  * device when they return ({@link #sync()} waits), while {@link #promote}'s source buffer and
  * {@link #demote}'s output are safe to use when those calls return.
+ *
+ * <p>A device error inside {@link #promote}, {@link #demote} or {@link #read} leaves the tier as
+ * it was: every row held stays held with its bytes and dirty flag, so a device that still answers
+ * can be read out (how a trainer saves the hot rows of a failing device).
  */
 public interface HotTier extends AutoCloseable {
 

@@ -36,6 +36,7 @@ public final class DirtyRowDump implements HotDump.Source {
     private final ByteBuffer rows;
     private final ByteBuffer dirtyRows;
     private HotSet scan;
+    private boolean heldOnly;
     private long lastRows;
 
     /** Dumps from {@code tier}, where table {@code t} has handle {@code handle[t]}, reading {@code chunkRows} rows at a time. */
@@ -53,7 +54,16 @@ public final class DirtyRowDump implements HotDump.Source {
 
     /** The rows the next dump scans: those of {@code hot} (the tier holds each of them). */
     public DirtyRowDump scanning(HotSet hot) {
+        return scanning(hot, false);
+    }
+
+    /**
+     * As {@link #scanning(HotSet)}; with {@code heldOnly} rows of the set the tier no longer holds
+     * are skipped (after a device fault: a failed move had written them back already).
+     */
+    public DirtyRowDump scanning(HotSet hot, boolean heldOnly) {
         this.scan = hot;
+        this.heldOnly = heldOnly;
         return this;
     }
 
@@ -73,7 +83,13 @@ public final class DirtyRowDump implements HotDump.Source {
             while (it.hasNext()) {
                 int n = 0;
                 while (n < ids.length && it.hasNext()) {
-                    ids[n++] = it.next();
+                    int row = it.next();
+                    if (!heldOnly || tier.contains(handle[t], row)) {
+                        ids[n++] = row;
+                    }
+                }
+                if (n == 0) {
+                    continue;
                 }
                 tier.read(handle[t], ids, n, rows, dirty);
                 int d = 0;

@@ -1017,6 +1017,22 @@ public final class TieredStore implements AutoCloseable {
      * stay pinned) but none gathered.
      */
     public Manifest checkpoint(long step, long[] rngState, Map<String, byte[]> blobs) {
+        return checkpoint(step, rngState, blobs, false);
+    }
+
+    /**
+     * As {@link #checkpoint}, after the hot tier's device failed at a step boundary but still
+     * answers reads: saves its dirty rows so that nothing trained since the last checkpoint is
+     * lost. Rows of the hot set that the tier no longer holds are skipped: a move that failed
+     * after demoting them had already written them back to the cold tier (the hot set is
+     * published only when a move finishes). Every other read error propagates, and the store's
+     * last checkpoint then stands.
+     */
+    public Manifest checkpointAfterDeviceFault(long step, long[] rngState, Map<String, byte[]> blobs) {
+        return checkpoint(step, rngState, blobs, true);
+    }
+
+    private Manifest checkpoint(long step, long[] rngState, Map<String, byte[]> blobs, boolean heldOnly) {
         finishAllWrites();
         for (StepBatch b : inFlight) {
             if (b.state == StepBatch.GATHERED) {
@@ -1032,7 +1048,7 @@ public final class TieredStore implements AutoCloseable {
             all.put(HOT_SETS_BLOB, hotSets.toBytes());
             all.put(STATS_BLOB, statsBytes());
         }
-        return store.checkpoint(step, rngState, all, dump.scanning(hotSets.current()));
+        return store.checkpoint(step, rngState, all, dump.scanning(hotSets.current(), heldOnly));
     }
 
     /** Rows the last {@link #checkpoint} dumped (dirty hot rows). */

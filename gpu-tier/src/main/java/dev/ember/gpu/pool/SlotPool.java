@@ -568,6 +568,7 @@ public final class SlotPool implements HotTier {
         mapThreads.start(t.map);
         beginTransfer();
         boolean failed;
+        RuntimeException deviceError = null;
         try {
             for (int start = 0, k = 0; start < count; start += chunkRows, k++) {
                 int h = k % STAGES;
@@ -596,9 +597,22 @@ public final class SlotPool implements HotTier {
                 writeRows.launch(s, groups((long) n * (dim + stateFloats)), GROUP);
                 chunkDone[h].record(s);
             }
+        } catch (RuntimeException e) {
+            deviceError = e;
         } finally {
             failed = mapThreads.awaitFrom(0);
             endTransfer();
+        }
+        if (deviceError != null) {
+            // The device failed mid-copy: unmap the rows so the tier is unchanged (their slots stay free).
+            for (int i = 0; i < count; i++) {
+                if (bad[i] != 0) {
+                    bad[i] = 0;
+                } else {
+                    t.map.remove(rows[i]);
+                }
+            }
+            throw deviceError;
         }
         if (failed) {
             // Unmap the rows mapped; the slots written stay free and unreachable: the tier is unchanged.
@@ -719,6 +733,7 @@ public final class SlotPool implements HotTier {
         beginTransfer();
         int chunks = (count + chunkRows - 1) / chunkRows;
         boolean failed = false;
+        RuntimeException deviceError = null;
         int k = 0;
         try {
             for (; k < chunks + STAGES; k++) {
@@ -756,6 +771,8 @@ public final class SlotPool implements HotTier {
                 device.copyToHost(stagedFlags[h], 0, stage, 4L * stageRows + start, n, s);
                 chunkDone[h].record(s);
             }
+        } catch (RuntimeException e) {
+            deviceError = e;
         } finally {
             if (op != null) {
                 // Also when an error cut the loop short: no thread may touch this call's buffers later.
@@ -763,6 +780,18 @@ public final class SlotPool implements HotTier {
             }
             endTransfer();
             transfers[0].synchronize(); // after endTransfer: both streams
+        }
+        if (deviceError != null) {
+            // The device failed mid-copy: rows a demote unmapped are mapped again to their slots, so
+            // the tier is unchanged and still holds every row with its value (it can be read again).
+            for (int i = 0; op != null && i < count; i++) {
+                if (bad[i] != 0) {
+                    bad[i] = 0;
+                } else if (op == RowSlotStripes.Op.REMOVE) {
+                    t.map.putIfAbsent(rows[i], slotOf[i]);
+                }
+            }
+            throw deviceError;
         }
         if (failed) {
             int first = -1;

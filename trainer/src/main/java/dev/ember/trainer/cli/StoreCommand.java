@@ -36,6 +36,10 @@ public final class StoreCommand implements Runnable {
         @Parameters(index = "0", paramLabel = "<dir>", description = "the store directory")
         Path dir;
 
+        @Option(names = "--digest", description = "also print SHA-256 digests of the model at the last checkpoint: every "
+                + "row of every table, and the MLP weights (opens the store: not beside a running trainer)")
+        boolean digest;
+
         @Override
         public Integer call() throws IOException {
             PrintWriter out = spec.commandLine().getOut();
@@ -72,6 +76,16 @@ public final class StoreCommand implements Runnable {
                         Files.exists(file) ? Files.size(file) : -1);
             }
             out.println("(rows stored as of the last checkpoint)");
+            if (digest) {
+                try (Store s = Store.open(dir, dev.ember.cache.store.StoreConfig.builder().jmx(false).build())) {
+                    dev.ember.trainer.train.ModelDigest d = dev.ember.trainer.train.ModelDigest.of(s);
+                    out.printf("digest at step %d: rows %s weights %s%n", d.step(), d.rows(), d.weights());
+                } catch (StoreException e) {
+                    out.flush();
+                    spec.commandLine().getErr().println("ember store info: " + e.getMessage());
+                    return 1;
+                }
+            }
             out.flush();
             return 0;
         }

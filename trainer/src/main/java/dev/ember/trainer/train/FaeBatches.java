@@ -60,6 +60,8 @@ final class FaeBatches implements BatchSource {
     private long position;
     private final boolean oneEpoch;
     private boolean lastHot;
+    /** Samples in the last batch handed out, -1 when it cannot be given back ({@link #unread}). */
+    private int lastCount = -1;
 
     FaeBatches(DataPart part, TieredStore store, int tables, int batchSize, int windowBatches, boolean oneEpoch) {
         this.part = part;
@@ -95,7 +97,26 @@ final class FaeBatches implements BatchSource {
         }
         advance(takeHot, n);
         lastHot = takeHot;
+        lastCount = n;
         return true;
+    }
+
+    /**
+     * Gives back the last batch handed out, which was not trained (the device failed before its
+     * update), so that {@link #toBytes()} describes the batches trained.
+     */
+    void unread() {
+        if (lastCount < 0) {
+            throw new IllegalStateException("no batch to give back: none was handed out since the last give-back or resume");
+        }
+        if (lastHot) {
+            hotAt -= lastCount;
+            hotBatchesDone--;
+        } else {
+            coldAt -= lastCount;
+            coldBatchesDone--;
+        }
+        lastCount = -1;
     }
 
     /**

@@ -74,6 +74,15 @@ public final class TieredEmbeddings implements EmbeddingPath {
         return handoff != null;
     }
 
+    /**
+     * Steps whose rows are fully updated, a resumed run's included: one more than the trainer's
+     * count when an {@link #update} failed after its rows were applied (while rows moved at the
+     * step boundary), which tells a trainer that the step is complete.
+     */
+    public long stepsApplied() {
+        return step;
+    }
+
     /** The batch source's classification of the next batch looked up: all its ids hot. */
     public void expectHot(boolean hot) {
         this.expectHot = hot;

@@ -191,9 +191,9 @@ public final class Trainer {
             if (!hostOnDeviceLoss || !settings.mode().tiered()) {
                 throw e;
             }
-            // Everything is closed and the store rolls back to its last checkpoint on reopen.
-            LOG.warn("device {} failed ({}); continuing from the last checkpoint on the host device", settings.device(),
-                    e.getMessage());
+            // Everything is closed; the store reopens at its last checkpoint (the one that saved the
+            // device's rows, when it still answered).
+            LOG.warn("{}; continuing from that checkpoint on the host device", e.getMessage());
             TrainSettings s = settings;
             TrainSettings onHost = new TrainSettings(s.mode(), s.storeDir(), s.batchSize(), s.steps(), s.learningRate(),
                     s.seed(), s.threads(), s.evalSamples(), s.checkpointEvery(), true, s.progress(), "host", s.budget());
@@ -280,92 +280,110 @@ public final class Trainer {
             int announced = 0; // batches at the head of ahead already announced to the path
             long start = System.nanoTime();
             LOG.debug("training from step {}", first);
-            if (first == 0) {
-                evalNanos += curvePoint(data, batchSize, curveSamples, path, backend, evalBatch, pooled, 0, first,
-                        Double.NaN, c, mark);
-            }
-            while (step < steps) {
-                // announce no batch past the next evaluation: a forward-only lookup needs none in flight
-                while (more && ahead.size() <= depth && step + ahead.size() < Math.min(steps, nextEval)) {
-                    Batch next = spare.pollFirst();
-                    more = source.next(next);
-                    if (!more) {
-                        spare.addFirst(next);
-                        break;
-                    }
-                    ahead.addLast(next);
-                    aheadHot.addLast(source.lastWasHot());
+            // Where a device failure leaves the state (see afterDeviceFault): between a batch's lookup and
+            // the end of its rows' update a step is half done; fae hands out a batch before it trains.
+            boolean inStep = false;
+            boolean faeBatchOut = false;
+            long trainNanos;
+            try {
+                if (first == 0) {
+                    evalNanos += curvePoint(data, batchSize, curveSamples, path, backend, evalBatch, pooled, 0, first,
+                            Double.NaN, c, mark);
                 }
-                if (ahead.isEmpty()) {
-                    break;
-                }
-                Batch batch = ahead.pollFirst();
-                boolean hot = aheadHot.pollFirst();
-                announced = Math.max(0, announced - 1); // announced batches are a prefix of ahead
-                int count = batch.size();
-                long stepStart = System.nanoTime();
-                if (path instanceof TieredEmbeddings te) {
-                    te.expectHot(hot);
-                }
-                path.lookup(batch, pooled);
-                backend.putDense(batch.dense(), 0, count);
-                for (int t = 0; t < tables && !onDevice; t++) {
-                    backend.putEmbedding(t, pooled[t], 0, count);
-                }
-                backend.putLabels(batch.labels(), 0, count);
-                // The last step's loss is read only now, so the host prepared this batch while the
-                // device still ran that step (the loss handle lives until the next forward pass).
-                losses.read(status, System.nanoTime() - start - evalNanos);
-                losses.pending(backend.step(count), step + 1, count);
-                // The next batches are announced while the device runs this step: their host work
-                // (deduplication, hot/cold split, cold reads) overlaps it.
-                if (announced < Math.min(depth, ahead.size())) {
-                    int i = 0;
-                    for (Batch b : ahead) {
-                        if (i++ >= announced) {
-                            path.prefetch(b);
-                        }
-                        if (i == depth) {
+                while (step < steps) {
+                    // announce no batch past the next evaluation: a forward-only lookup needs none in flight
+                    while (more && ahead.size() <= depth && step + ahead.size() < Math.min(steps, nextEval)) {
+                        Batch next = spare.pollFirst();
+                        more = source.next(next);
+                        if (!more) {
+                            spare.addFirst(next);
                             break;
                         }
+                        ahead.addLast(next);
+                        aheadHot.addLast(source.lastWasHot());
+                        faeBatchOut = fae != null;
                     }
-                    announced = Math.min(depth, ahead.size());
-                }
-                for (int t = 0; t < tables && !onDevice; t++) {
-                    backend.getEmbeddingGradient(t, grads[t], 0, count);
-                }
-                path.update(grads, settings.learningRate());
-                long stepNanos = System.nanoTime() - stepStart;
-                if (path.lastBatchAllHot()) {
-                    hotStepNanos += stepNanos;
-                    hotSteps++;
-                } else {
-                    coldStepNanos += stepNanos;
-                    coldSteps++;
-                }
-                spare.addLast(batch);
-                trained += count;
-                step++;
-                if (settings.checkpointEvery() > 0 && step % settings.checkpointEvery() == 0) {
-                    checkpoint(store, tiered, step, backend, fae);
-                }
-                if (step == nextEval) {
+                    if (ahead.isEmpty()) {
+                        break;
+                    }
+                    Batch batch = ahead.pollFirst();
+                    boolean hot = aheadHot.pollFirst();
+                    announced = Math.max(0, announced - 1); // announced batches are a prefix of ahead
+                    int count = batch.size();
+                    long stepStart = System.nanoTime();
+                    if (path instanceof TieredEmbeddings te) {
+                        te.expectHot(hot);
+                    }
+                    path.lookup(batch, pooled);
+                    inStep = true; // a gathered batch: only its update (or nothing) makes a whole step again
+                    backend.putDense(batch.dense(), 0, count);
+                    for (int t = 0; t < tables && !onDevice; t++) {
+                        backend.putEmbedding(t, pooled[t], 0, count);
+                    }
+                    backend.putLabels(batch.labels(), 0, count);
+                    // The last step's loss is read only now, so the host prepared this batch while the
+                    // device still ran that step (the loss handle lives until the next forward pass).
                     losses.read(status, System.nanoTime() - start - evalNanos);
-                    evalNanos += curvePoint(data, batchSize, curveSamples, path, backend, evalBatch, pooled,
-                            System.nanoTime() - start - evalNanos, step, losses.windowMean(), c, mark);
-                    losses.newWindow();
-                    nextEval += every;
+                    losses.pending(backend.step(count), step + 1, count);
+                    // The next batches are announced while the device runs this step: their host work
+                    // (deduplication, hot/cold split, cold reads) overlaps it.
+                    if (announced < Math.min(depth, ahead.size())) {
+                        int i = 0;
+                        for (Batch b : ahead) {
+                            if (i++ >= announced) {
+                                path.prefetch(b);
+                            }
+                            if (i == depth) {
+                                break;
+                            }
+                        }
+                        announced = Math.min(depth, ahead.size());
+                    }
+                    for (int t = 0; t < tables && !onDevice; t++) {
+                        backend.getEmbeddingGradient(t, grads[t], 0, count);
+                    }
+                    path.update(grads, settings.learningRate());
+                    inStep = false;
+                    faeBatchOut = false;
+                    long stepNanos = System.nanoTime() - stepStart;
+                    if (path.lastBatchAllHot()) {
+                        hotStepNanos += stepNanos;
+                        hotSteps++;
+                    } else {
+                        coldStepNanos += stepNanos;
+                        coldSteps++;
+                    }
+                    spare.addLast(batch);
+                    trained += count;
+                    step++;
+                    if (settings.checkpointEvery() > 0 && step % settings.checkpointEvery() == 0) {
+                        checkpoint(store, tiered, step, backend, fae);
+                    }
+                    if (step == nextEval) {
+                        losses.read(status, System.nanoTime() - start - evalNanos);
+                        evalNanos += curvePoint(data, batchSize, curveSamples, path, backend, evalBatch, pooled,
+                                System.nanoTime() - start - evalNanos, step, losses.windowMean(), c, mark);
+                        losses.newWindow();
+                        nextEval += every;
+                    }
+                    onStep.accept(step);
                 }
-                onStep.accept(step);
+                losses.read(status, System.nanoTime() - start - evalNanos);
+                trainNanos = System.nanoTime() - start - evalNanos;
+                if (curve.lastStep() != step) {
+                    curvePoint(data, batchSize, curveSamples, path, backend, evalBatch, pooled, trainNanos, step,
+                            losses.windowMean(), c, mark);
+                }
+                checkpoint(store, tiered, step, backend, fae);
+            } catch (DeviceException e) {
+                long boundary = !inStep ? step
+                        : path instanceof TieredEmbeddings te && te.stepsApplied() == step + 1 ? step + 1 : -1;
+                if (faeBatchOut && boundary == step) {
+                    fae.unread();
+                }
+                throw afterDeviceFault(e, rig.device.name(), store, tiered, backend, fae, boundary, step);
             }
-            losses.read(status, System.nanoTime() - start - evalNanos);
-            long trainNanos = System.nanoTime() - start - evalNanos;
             double seconds = trainNanos / 1e9;
-            if (curve.lastStep() != step) {
-                curvePoint(data, batchSize, curveSamples, path, backend, evalBatch, pooled, trainNanos, step,
-                        losses.windowMean(), c, mark);
-            }
-            checkpoint(store, tiered, step, backend, fae);
             Evaluation eval = Evaluation.run(data.test(), batchSize, settings.evalSamples(), path, backend, evalBatch, pooled);
             status.onEval(step, eval.auc(), eval.logLoss());
             String device = rig.device.backend().id() + (backend instanceof CpuDenseBackend && rig.device.backend() != Backend.HOST
@@ -545,10 +563,51 @@ public final class Trainer {
         return ModelState.initial(model, OptimizerSettings.sgd(settings.learningRate()), settings.seed());
     }
 
+    /**
+     * After the hot tier's device failed mid-run: when the failure left a whole step
+     * ({@code boundary}; -1 when it came between a batch's lookup and the end of its update, where
+     * the MLP may have stepped and some tables' rows not) and the device still answers,
+     * its dirty hot rows go to the cold tier with the MLP weights and the data position in a
+     * checkpoint at that step, so nothing is lost; else (a lost device cannot be read) the
+     * store's last checkpoint stands. Returns the error to throw, saying which.
+     */
+    private static DeviceFailedException afterDeviceFault(DeviceException e, String device, Store store, TieredStore tiered,
+                                                          DenseBackend backend, FaeBatches fae, long boundary, long step) {
+        long last = store.lastCheckpoint().step();
+        String failed = "device " + device + " failed at step " + step + " (" + e.getMessage() + ")";
+        String lost = "; the store's last checkpoint, step " + last + ", stands and the steps after it are lost";
+        if (tiered == null) {
+            return new DeviceFailedException(failed + lost, e, last, false);
+        }
+        if (boundary < 0) {
+            return new DeviceFailedException(failed + " in the middle of a step (between its lookup and the end of its update)"
+                    + lost, e, last, false);
+        }
+        if (boundary == last) {
+            return new DeviceFailedException(failed + "; nothing was trained since the store's last checkpoint, step "
+                    + last, e, last, true);
+        }
+        try {
+            LOG.debug("checkpoint begins at step {} (saving the failed device's rows)", boundary);
+            tiered.checkpointAfterDeviceFault(boundary, new long[0], blobs(backend, fae));
+            LOG.debug("checkpoint done at step {}", boundary);
+        } catch (RuntimeException second) {
+            e.addSuppressed(second);
+            return new DeviceFailedException(failed + "; its rows could not be read back (" + second.getMessage() + ")" + lost,
+                    e, last, false);
+        }
+        return new DeviceFailedException(failed + "; the device still answered and its hot rows were saved: the store's "
+                + "last checkpoint is step " + boundary + ", nothing is lost", e, boundary, true);
+    }
+
+    private static Map<String, byte[]> blobs(DenseBackend backend, FaeBatches fae) {
+        return fae == null ? Map.of(MODEL_BLOB, backend.saveState().toBytes())
+                : Map.of(MODEL_BLOB, backend.saveState().toBytes(), FaeBatches.BLOB, fae.toBytes());
+    }
+
     private static void checkpoint(Store store, TieredStore tiered, long step, DenseBackend backend, FaeBatches fae) {
         LOG.debug("checkpoint begins at step {}", step);
-        Map<String, byte[]> blobs = fae == null ? Map.of(MODEL_BLOB, backend.saveState().toBytes())
-                : Map.of(MODEL_BLOB, backend.saveState().toBytes(), FaeBatches.BLOB, fae.toBytes());
+        Map<String, byte[]> blobs = blobs(backend, fae);
         if (tiered != null) {
             tiered.checkpoint(step, new long[0], blobs);
         } else {

@@ -36,7 +36,7 @@ class StoreCommandTest {
     }
 
     @Test
-    void infoShowsTablesAndGrowRaisesCapacityKeepingRows() {
+    void infoShowsTablesAndGrowRaisesCapacityKeepingRows() throws Exception {
         TableSpec spec = new TableSpec("items", 10_000, 4, Optimizer.SGD);
         float[] before = new float[4];
         try (Store s = Store.create(dir, StoreConfig.builder().table(spec, 100).headroom(1.0).jmx(false).build())) {
@@ -57,6 +57,10 @@ class StoreCommandTest {
         assertTrue(info[1].contains("step 12"), info[1]);
         assertTrue(info[1].matches("(?s).*items\\s+10000\\s+4\\s+SGD\\s+3\\s+100\\s+97\\s+\\d+.*"), info[1]);
 
+        String[] digest = run("store", "info", dir.toString(), "--digest");
+        assertEquals("0", digest[0], digest[2]);
+        assertTrue(digest[1].contains("digest at step 12: rows " + referenceDigest(spec, before) + " weights none"), digest[1]);
+
         String[] grow = run("store", "grow", dir.toString(), "--table", "items", "--rows", "5000");
         assertEquals("0", grow[0], grow[2]);
         assertTrue(grow[1].contains("100 -> 5000"), grow[1]);
@@ -74,5 +78,26 @@ class StoreCommandTest {
         assertTrue(missing[2].contains("no table nope"), missing[2]);
         String[] notAStore = run("store", "info", dir.resolve("absent").toString());
         assertTrue(notAStore[2].contains("is not an Ember store"), notAStore[2]);
+        assertEquals(digest[1].lines().filter(l -> l.startsWith("digest")).toList(),
+                run("store", "info", dir.toString(), "--digest")[1].lines().filter(l -> l.startsWith("digest")).toList(),
+                "growing a table changes no row");
+    }
+
+    /**
+     * SHA-256 of every row in order: row 5 as trained, every other row its initial value (RowInit,
+     * seed 0; rows 6 and 7 were stored with a zero gradient, so they kept it).
+     */
+    private static String referenceDigest(TableSpec spec, float[] row5) throws Exception {
+        java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+        ByteBuffer row = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
+        float scale = dev.ember.cache.table.RowInit.scale(spec.rows());
+        for (long r = 0; r < spec.rows(); r++) {
+            for (int c = 0; c < 4; c++) {
+                float w = dev.ember.cache.table.RowInit.weight(0, 0, r, c, scale);
+                row.putFloat(4 * c, r == 5 ? row5[c] : w);
+            }
+            sha.update(row.array());
+        }
+        return java.util.HexFormat.of().formatHex(sha.digest());
     }
 }

@@ -1,9 +1,13 @@
 package dev.ember.trainer.train;
 
+import dev.ember.cache.jmx.KnobMXBean;
+import dev.ember.cache.jmx.MBeans;
 import dev.ember.cache.store.Store;
 import dev.ember.cache.store.StoreConfig;
 import dev.ember.cache.testing.StoreDigest;
-import dev.ember.gpu.device.DeviceException;
+import dev.ember.gpu.device.Device;
+import dev.ember.gpu.device.DeviceMemoryException;
+import dev.ember.gpu.device.FaultyDevice;
 import dev.ember.gpu.device.HostDevice;
 import dev.ember.trainer.data.BinaryDataset;
 import dev.ember.trainer.data.convert.ConvertResult;
@@ -13,27 +17,48 @@ import dev.ember.trainer.data.gen.GenSettings;
 import dev.ember.trainer.data.gen.Generator;
 import dev.ember.trainer.model.ModelConfig;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+import javax.management.JMX;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The hot-tier device lost mid-run (injected at the {@link dev.ember.gpu.device.Device} boundary by
- * {@link FaultyDevice}, halfway through the run's device operations): without the fallback the run
- * stops with the device's error and the store reopens at its last checkpoint, equal to a baseline
- * run stopped there; with it, training goes back to that checkpoint, continues on the host device
- * and ends bit-identical to an uninterrupted baseline run.
+ * The hot tier's device failing mid-run, injected at the {@link Device} boundary by
+ * {@link FaultyDevice}, with {@code --on-device-loss stop} (the run ends with a
+ * {@link DeviceFailedException} saying what the store holds) and {@code host} (training goes on
+ * from the store's last checkpoint on the host device). What is kept is checked exactly, against
+ * plain runs without faults stopped at the step in question (digest of every row and the MLP
+ * weights, see {@link #digest}):
+ * <ul>
+ *   <li>device lost (every operation fails from one on): nothing can be read back, so the store
+ *       keeps its last checkpoint and the steps after it are lost;</li>
+ *   <li>device out of memory (the budget raised through JMX beyond what the card can allocate):
+ *       the device still answers, so its dirty hot rows are saved at the failed step, and nothing
+ *       is lost;</li>
+ *   <li>one operation fails and the device answers again (drawn points of a run, every mode):
+ *       saved at the failed step, except inside a step's embedding update, which leaves that step
+ *       half applied; then the last checkpoint stands.</li>
+ * </ul>
  */
 class DeviceLossTest {
     static final int BATCH = 128;
-    static final int STEPS = 40;
     static final int EVERY = 5;
     static final ModelConfig MODEL = ModelConfig.dlrm(26, "13-16-16", "16-1");
 
@@ -52,51 +77,191 @@ class DeviceLossTest {
         data = BinaryDataset.open(r.outDir().resolve(BinaryDataset.DATA_FILE));
     }
 
-    private static TrainSettings settings(Mode mode, Path store, long steps) {
-        return new TrainSettings(mode, store, BATCH, steps, 1.0f, 9, 2, 256, EVERY, false, false, "host",
+    private static TrainSettings settings(Mode mode, Path store, long steps, long every, boolean resume) {
+        return new TrainSettings(mode, store, BATCH, steps, 1.0f, 9, 2, 256, every, resume, false, "host",
                 TrainSettings.DEFAULT_BUDGET);
     }
 
+    private static ModeResult train(Mode mode, Path store, long steps, long every, Function<String, Device> devices,
+                                    boolean host, java.util.function.LongConsumer onStep) {
+        return new Trainer(settings(mode, store, steps, every, false), MODEL, devices, host).run(data, onStep);
+    }
+
+    /** Every row of every table, the step, the MLP weights and fae's data position. */
     private static long digest(Path store) {
         try (Store s = Store.open(store, StoreConfig.builder().jmx(false).build())) {
-            return StoreDigest.of(s) * 31 + java.util.Arrays.hashCode(s.lastCheckpoint().blobs().get(Trainer.MODEL_BLOB));
+            var blobs = s.lastCheckpoint().blobs();
+            return ((StoreDigest.of(s) * 31 + s.lastCheckpoint().step()) * 31
+                    + Arrays.hashCode(blobs.get(Trainer.MODEL_BLOB))) * 31 + Arrays.hashCode(blobs.get(FaeBatches.BLOB));
+        }
+    }
+
+    /** Digests of a run without faults at the steps asked, in one store resumed from step to step (resume is exact). */
+    private final class Reference {
+        final Mode mode;
+        final Path store;
+        final TreeMap<Long, Long> digests = new TreeMap<>();
+        long at = -1;
+
+        Reference(Mode mode, String name) {
+            this.mode = mode;
+            this.store = dir.resolve(name);
+        }
+
+        long at(long step) {
+            if (!digests.containsKey(step)) {
+                if (step < at) {
+                    throw new AssertionError("reference asked for step " + step + " after " + at);
+                }
+                if (step == 0) {
+                    // what a run creates before its first step: the data's tables, the run's seed
+                    Store.create(store, StoreConfig.builder().tables(Trainer.tableSpecs(data, 26, MODEL.dim())).seed(9)
+                            .threads(2).jmx(false).build()).close();
+                } else {
+                    new Trainer(settings(mode, store, step, EVERY, at >= 0), MODEL).run(data, s -> { });
+                }
+                at = step;
+                digests.put(step, digest(store));
+            }
+            return digests.get(step);
         }
     }
 
     @Test
-    void aLostDeviceStopsAtTheLastCheckpointOrContinuesOnTheHost() {
+    void aLostDeviceCannotBeReadSoTheRunStopsAtItsLastCheckpointOrGoesOnFromItOnTheHost() {
+        int steps = 20;
         AtomicLong ops = new AtomicLong();
-        new Trainer(settings(Mode.CACHE, dir.resolve("count"), STEPS), MODEL,
-                name -> new FaultyDevice(new HostDevice(), Long.MAX_VALUE, ops), false).run(data, step -> { });
-        long failAt = ops.get() / 2;
+        train(Mode.CACHE, dir.resolve("count"), steps, EVERY, name -> FaultyDevice.lostAt(new HostDevice(), Long.MAX_VALUE, ops),
+                false, s -> { });
+        long failAt = ops.get() * 3 / 5;
         assertTrue(failAt > 10, "the run used the device: " + ops.get() + " operations");
 
         Path stopped = dir.resolve("stopped");
-        AtomicLong ops2 = new AtomicLong();
-        DeviceException e = assertThrows(DeviceException.class, () -> new Trainer(settings(Mode.CACHE, stopped, STEPS), MODEL,
-                name -> new FaultyDevice(new HostDevice(), failAt, ops2), false).run(data, step -> { }));
-        assertTrue(e.getMessage().contains("injected fault: device"), e.getMessage());
+        DeviceFailedException e = assertThrows(DeviceFailedException.class, () -> train(Mode.CACHE, stopped, steps, EVERY,
+                name -> FaultyDevice.lostAt(new HostDevice(), failAt, new AtomicLong()), false, s -> { }));
+        // Nothing is saved from a lost device, unless nothing was trained since the last checkpoint.
+        assertTrue(e.getMessage().contains("injected fault: device") && (e.saved()
+                ? e.getMessage().contains("nothing was trained since")
+                : e.getMessage().contains("could not be read back") && e.getMessage().contains("steps after it are lost")),
+                e.getMessage());
         long at = Store.readManifest(stopped).step();
-        assertTrue(at % EVERY == 0 && at < STEPS, "stopped at checkpoint " + at);
-        Path reference = dir.resolve("reference");
-        if (at > 0) {
-            new Trainer(settings(Mode.BASELINE, reference, at), MODEL).run(data, step -> { });
-            assertEquals(digest(reference), digest(stopped), "the stopped store equals a baseline run stopped at " + at);
-        }
+        assertEquals(at, e.checkpointStep());
+        assertTrue(at % EVERY == 0 && at < steps, "stopped at checkpoint " + at);
+        Reference reference = new Reference(Mode.BASELINE, "reference");
+        assertEquals(reference.at(at), digest(stopped), "the stopped store equals a baseline run stopped at " + at);
 
         Path fellBack = dir.resolve("fell-back");
         AtomicLong ops3 = new AtomicLong();
-        ModeResult r = new Trainer(settings(Mode.CACHE, fellBack, STEPS), MODEL,
-                name -> name.equals("host") && ops3.get() >= failAt ? new HostDevice() : new FaultyDevice(new HostDevice(), failAt, ops3),
-                true).run(data, step -> { });
-        assertEquals(STEPS, r.steps());
+        ModeResult r = train(Mode.CACHE, fellBack, steps, EVERY,
+                name -> ops3.get() >= failAt ? new HostDevice() : FaultyDevice.lostAt(new HostDevice(), failAt, ops3), true, s -> { });
+        assertEquals(steps, r.steps());
         assertEquals("host", r.device());
-        Path straight = dir.resolve("uninterrupted");
-        new Trainer(settings(Mode.BASELINE, straight, STEPS), MODEL).run(data, step -> { });
-        assertArrayEquals(Store.readManifest(straight).blobs().get(Trainer.MODEL_BLOB),
-                Store.readManifest(fellBack).blobs().get(Trainer.MODEL_BLOB), "MLP weights after the fallback");
-        assertEquals(digest(straight), digest(fellBack), "rows and weights after the fallback");
+        assertEquals((steps - at) * BATCH, r.samples(), "the fallback trained from checkpoint " + at);
+        assertEquals(reference.at(steps), digest(fellBack), "rows and weights after the fallback");
         System.out.printf("device lost at operation %d of %d: stopped at checkpoint %d; fallback finished %d steps on the host%n",
                 failAt, ops.get(), at, r.steps());
+    }
+
+    /**
+     * The budget is raised through JMX (to 40% of the rows) at step 30; the knob's next choice
+     * (step 50, taking effect at 51) needs a larger hot pool, and the card has no more memory.
+     */
+    @Test
+    void aDeviceOutOfMemoryHasItsHotRowsSavedAtTheFailedStepAndNothingIsLost() {
+        int steps = Trainer.KNOB_PERIOD + 8;
+        int every = 20;
+        long[] atStart = new long[1];
+        FaultyDevice[] counted = new FaultyDevice[1];
+        train(Mode.CACHE, dir.resolve("count"), steps, every, name -> counted[0] = FaultyDevice.outOfMemoryAfter(new HostDevice(),
+                Long.MAX_VALUE, new AtomicLong()), false, step -> {
+                    if (step == 1) {
+                        atStart[0] = counted[0].allocations();
+                    }
+                    raiseBudgetAt30(step);
+                });
+        assertTrue(counted[0].allocations() > atStart[0], "the raised budget made the pool grow mid-run: "
+                + atStart[0] + " allocations at step 1, " + counted[0].allocations() + " at the end");
+
+        Path stopped = dir.resolve("stopped");
+        DeviceFailedException e = assertThrows(DeviceFailedException.class, () -> train(Mode.CACHE, stopped, steps, every,
+                name -> FaultyDevice.outOfMemoryAfter(new HostDevice(), atStart[0], new AtomicLong()), false,
+                DeviceLossTest::raiseBudgetAt30));
+        assertInstanceOf(DeviceMemoryException.class, e.getCause());
+        assertTrue(e.saved() && e.getMessage().contains("hot rows were saved") && e.getMessage().contains("nothing is lost"),
+                e.getMessage());
+        long at = e.checkpointStep();
+        assertEquals(at, Store.readManifest(stopped).step());
+        assertTrue(at > Trainer.KNOB_PERIOD && at % every != 0, "saved at step " + at + ", past the last periodic checkpoint");
+        Reference reference = new Reference(Mode.BASELINE, "reference");
+        assertEquals(reference.at(at), digest(stopped), "the saved store equals a baseline run stopped at " + at);
+
+        Path fellBack = dir.resolve("fell-back");
+        AtomicInteger opened = new AtomicInteger();
+        ModeResult r = train(Mode.CACHE, fellBack, steps, every, name -> opened.getAndIncrement() == 0
+                ? FaultyDevice.outOfMemoryAfter(new HostDevice(), atStart[0], new AtomicLong()) : new HostDevice(), true,
+                DeviceLossTest::raiseBudgetAt30);
+        assertEquals(steps, r.steps());
+        assertEquals((steps - at) * BATCH, r.samples(), "the host run went on from the saved step " + at);
+        assertEquals(reference.at(steps), digest(fellBack), "rows and weights after going on on the host");
+        System.out.printf("device out of memory at step %d (last periodic checkpoint %d): saved there; the host run finished %d steps%n",
+                at, at / every * every, r.steps());
+    }
+
+    private static void raiseBudgetAt30(long step) {
+        if (step == 30) {
+            JMX.newMXBeanProxy(ManagementFactory.getPlatformMBeanServer(), MBeans.knobName(), KnobMXBean.class).setBudget("40%");
+        }
+    }
+
+    /**
+     * One device operation fails, and the device answers again: the last operation before step 7
+     * ends (an evaluation's lookup or a checkpoint's read of hot rows) and points drawn over the
+     * training part of the run. The store then holds the failed step (or, for a failure inside a
+     * step's embedding update, the last checkpoint), equal to a run without faults stopped there;
+     * the first saved one is resumed to the end and equals the uninterrupted run.
+     */
+    @ParameterizedTest(name = "{0}, 1 + {1} failures")
+    @CsvSource({"CACHE, 1", "FAE, 1", "DEVICE, 0"})
+    void aDeviceThatFailsOnceAndStillAnswersKeepsEveryStepOutsideAnUpdate(Mode mode, int drawn) {
+        int steps = 20;
+        AtomicLong ops = new AtomicLong();
+        long[] opsAt = new long[steps + 1];
+        train(mode, dir.resolve("count"), steps, EVERY, name -> FaultyDevice.failsOnceAt(new HostDevice(), Long.MAX_VALUE, ops),
+                false, step -> opsAt[(int) step] = ops.get());
+        long total = ops.get();
+        SplittableRandom rnd = new SplittableRandom(mode.ordinal() * 31L + 5);
+        long[] points = java.util.stream.LongStream.concat(java.util.stream.LongStream.of(opsAt[7]),
+                rnd.longs(drawn, opsAt[1] + 1, total + 1).sorted()).toArray();
+        Reference reference = new Reference(mode == Mode.FAE ? Mode.FAE : Mode.BASELINE, "reference");
+        TreeMap<Long, Path> stores = new TreeMap<>();
+        TreeMap<Long, java.util.List<String>> stoppedAt = new TreeMap<>();
+        for (int i = 0; i < points.length; i++) {
+            long failAt = points[i];
+            Path stopped = dir.resolve("stopped-" + i);
+            DeviceFailedException e = assertThrows(DeviceFailedException.class, () -> train(mode, stopped, steps, EVERY,
+                    name -> FaultyDevice.failsOnceAt(new HostDevice(), failAt, new AtomicLong()), false, s -> { }),
+                    mode + ": operation " + failAt + " of " + total + " failed");
+            long at = e.checkpointStep();
+            assertEquals(at, Store.readManifest(stopped).step());
+            if (e.saved()) {
+                stores.putIfAbsent(at, stopped);
+            } else {
+                assertTrue(e.getMessage().contains("in the middle of a step (") && at % EVERY == 0, e.getMessage());
+            }
+            if (i == 0) {
+                assertTrue(e.saved() && at == 7, "the failure as step 7 ends is saved at 7: " + e.getMessage());
+            }
+            stoppedAt.computeIfAbsent(at, k -> new java.util.ArrayList<>()).add(stopped.getFileName().toString());
+            System.out.printf("%s: operation %d of %d failed once: %s at step %d%n", mode, failAt, total,
+                    e.saved() ? "saved" : "last checkpoint kept", at);
+        }
+        stoppedAt.forEach((at, names) -> names.forEach(name -> assertEquals(reference.at(at), digest(dir.resolve(name)),
+                mode + ": " + name + " at step " + at + " equals a run without faults stopped there")));
+        // The first saved store goes on to the end with --resume: the uninterrupted run's model.
+        Path resumed = stores.firstEntry().getValue();
+        new Trainer(settings(mode, resumed, steps, EVERY, true), MODEL).run(data, s -> { });
+        assertEquals(reference.at(steps), digest(resumed), mode + ": resumed from step " + stores.firstKey());
+        assertArrayEquals(Store.readManifest(reference.store).blobs().get(Trainer.MODEL_BLOB),
+                Store.readManifest(resumed).blobs().get(Trainer.MODEL_BLOB), mode + ": MLP weights after the resume");
     }
 }

@@ -5,7 +5,6 @@ import dev.ember.cache.store.StoreConfig;
 import dev.ember.cache.testing.StoreDigest;
 import dev.ember.trainer.cli.EmberCli;
 import dev.ember.trainer.data.BinaryDataset;
-import dev.ember.trainer.data.convert.ConvertResult;
 import dev.ember.trainer.data.convert.ConvertSettings;
 import dev.ember.trainer.data.convert.Converter;
 import dev.ember.trainer.data.gen.GenSettings;
@@ -30,7 +29,9 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -39,20 +40,20 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * SIGKILL of a real {@code ember train --mode cache --resume} child JVM (EmberCli on the test
- * class path with {@code etc/jvm.options}) at uniformly drawn moments: a quarter anywhere from the
- * JVM's start, a quarter anywhere in training, half inside a checkpoint write (after the
- * trainer's "checkpoint begins" debug line, before its "checkpoint done"). After every kill the
- * store reopens at the last completed checkpoint (or the one being written, when the kill came
- * after its manifest's rename) and equals the digest of the trained state (every row of every
- * table, the MLP weights; see {@link #digest}) of an in-process reference run stopped at that
- * step. Then {@code --resume} finishes, and the model equals the uninterrupted run's bit for bit.
- * While the children run, their {@code /proc/<pid>/fd} is sampled: no network socket is ever open.
+ * SIGKILL of a real {@code ember train --mode M --resume} child JVM (EmberCli on the test class
+ * path with {@code etc/jvm.options}) at uniformly drawn moments, in the {@code cache}, {@code fae}
+ * and {@code device} modes (12 kills in all, at least 4 inside a checkpoint write): a quarter
+ * anywhere from the JVM's start, a quarter within 0.6 s after a checkpoint is done, half inside a
+ * checkpoint write (after the trainer's "checkpoint begins" debug line, before its "checkpoint
+ * done"). After every kill the store reopens at the last completed checkpoint (or the one being written, when the
+ * kill came after its manifest's rename) and equals the digest of the trained state (every row of
+ * every table, the MLP weights, fae's data position; see {@link #digest}) of an in-process
+ * reference run of the same mode stopped at that step. Then {@code --resume} finishes, and the
+ * model equals the uninterrupted run's bit for bit. While the children run, their
+ * {@code /proc/<pid>/fd} is sampled: no network socket is ever open.
  */
 class TrainKillTest {
-    private static final int MIN_KILLS = 20;
-    private static final int MIN_INSIDE_CHECKPOINT = 5;
-    private static final int MAX_RUNS = 48;
+    private static final int MAX_RUNS = 40;
     private static final int BATCH = 128;
     private static final int EVERY = 5;
     private static final String BOT = "13-16-16";
@@ -61,14 +62,25 @@ class TrainKillTest {
     private static final Pattern MARK = Pattern.compile("(training from|checkpoint begins at|checkpoint done at) step (\\d+)");
 
     @TempDir
+    static Path shared;
+    static Path converted;
+    static BinaryDataset data;
+
+    @TempDir
     Path dir;
 
-    @Test
-    void everyReopenAfterSigkillEqualsItsCheckpointAndResumeFinishesWithTheUninterruptedModel() throws Exception {
-        Path tsv = dir.resolve("g.tsv");
+    @BeforeAll
+    static void generate() throws IOException {
+        Path tsv = shared.resolve("g.tsv");
         Generator.run(GenSettings.defaults(tsv, 20_000, 8).withScale(0.001).withThreads(2));
-        ConvertResult converted = new Converter(ConvertSettings.defaults(tsv).withThreads(2)).run();
-        BinaryDataset data = BinaryDataset.open(converted.outDir().resolve(BinaryDataset.DATA_FILE));
+        converted = new Converter(ConvertSettings.defaults(tsv).withThreads(2)).run().outDir();
+        data = BinaryDataset.open(converted.resolve(BinaryDataset.DATA_FILE));
+    }
+
+    @ParameterizedTest(name = "{0}: {1} kills, {2} inside a checkpoint")
+    @CsvSource({"CACHE, 5, 2", "FAE, 4, 1", "DEVICE, 3, 1"})
+    void everyReopenAfterSigkillEqualsItsCheckpointAndResumeFinishesWithTheUninterruptedModel(Mode mode, int minKills,
+                                                                                              int minInside) throws Exception {
         Path crashed = dir.resolve("crashed");
         Path reference = dir.resolve("reference");
         Map<Long, Long> digests = new HashMap<>();
@@ -80,8 +92,8 @@ class TrainKillTest {
         long lastDone = -1;
         int kills = 0;
         int inside = 0;
-        for (int run = 0; run < MAX_RUNS && (kills < MIN_KILLS || inside < MIN_INSIDE_CHECKPOINT); run++) {
-            Process child = start(crashed, converted.outDir(), 1_000_000);
+        for (int run = 0; run < MAX_RUNS && (kills < minKills || inside < minInside); run++) {
+            Process child = start(mode, crashed, converted, 1_000_000);
             long launched = System.nanoTime();
             BlockingQueue<String> lines = new LinkedBlockingQueue<>();
             Thread reader = pump(child, lines);
@@ -95,6 +107,8 @@ class TrainKillTest {
                     String started = await(lines, seen, "training from", child);
                     startupNanos = (startupNanos + Long.parseLong(started.split(" ")[0]) - launched) / 2;
                     if (kind == 1) {
+                        // after a checkpoint is done, so that every mode's store moves on past its first
+                        await(lines, seen, "checkpoint done at", child);
                         sleep((long) (rnd.nextDouble() * 600_000_000L));
                     } else {
                         await(lines, seen, "checkpoint begins at", child);
@@ -146,7 +160,7 @@ class TrainKillTest {
                     assertEquals(lastDone, step, "run " + run + ": reopened at the wrong checkpoint");
                 }
                 if (!digests.containsKey(step)) {
-                    referenceAt = extendReference(data, reference, referenceAt, step, digests);
+                    referenceAt = extendReference(mode, reference, referenceAt, step, digests);
                 }
                 Long want = digests.get(step);
                 assertNotNull(want, "no reference digest for step " + step);
@@ -154,10 +168,10 @@ class TrainKillTest {
                 lastDone = step;
             }
         }
-        assertTrue(kills >= MIN_KILLS, "only " + kills + " kills");
-        assertTrue(inside >= MIN_INSIDE_CHECKPOINT, "only " + inside + " of " + kills + " kills landed inside a checkpoint");
+        assertTrue(kills >= minKills, mode + ": only " + kills + " kills");
+        assertTrue(inside >= minInside, mode + ": only " + inside + " of " + kills + " kills landed inside a checkpoint");
         long total = Math.max(lastDone, 0) + 3 * EVERY + 2;
-        Process last = start(crashed, converted.outDir(), total);
+        Process last = start(mode, crashed, converted, total);
         BlockingQueue<String> lines = new LinkedBlockingQueue<>();
         Thread reader = pump(last, lines);
         Thread watcher = watchSockets(last, sockets);
@@ -168,19 +182,19 @@ class TrainKillTest {
         lines.drainTo(out);
         assertEquals(0, last.exitValue(), "resumed run failed: " + out);
         Path straight = dir.resolve("uninterrupted");
-        train(data, straight, total, false);
+        train(mode, straight, total, false);
         assertArrayEquals(model(straight), model(crashed), "MLP weights of the killed-and-resumed run");
         assertEquals(digestOf(straight), digestOf(crashed), "every row and blob of the killed-and-resumed run");
         List<String> network = sockets.stream()
                 .filter(x -> !x.endsWith(" in unix") && !x.endsWith(" in netlink") && !x.endsWith(" in unlisted")).toList();
         assertTrue(network.isEmpty(), "a training child held a network socket: " + network);
         System.out.println("local sockets seen in the children: " + sockets);
-        System.out.printf("kills %d, inside a checkpoint %d, last checkpoint before the final resume %d, final step %d%n",
-                kills, inside, lastDone, total);
+        System.out.printf("%s: kills %d, inside a checkpoint %d, last checkpoint before the final resume %d, final step %d%n",
+                mode, kills, inside, lastDone, total);
     }
 
     /** Runs the in-process reference on to {@code step} (resuming its own store), recording its digest. */
-    private long extendReference(BinaryDataset data, Path store, long at, long step, Map<Long, Long> digests) {
+    private long extendReference(Mode mode, Path store, long at, long step, Map<Long, Long> digests) {
         if (step < at) {
             throw new AssertionError("the crashed store went back to step " + step + " after " + at);
         }
@@ -189,7 +203,7 @@ class TrainKillTest {
             Store.create(store, StoreConfig.builder().tables(Trainer.tableSpecs(data, 26, MODEL.dim())).seed(3).threads(1)
                     .jmx(false).build()).close();
         } else {
-            train(data, store, step, at >= 0);
+            train(mode, store, step, at >= 0);
         }
         try (Store s = Store.open(store, StoreConfig.builder().jmx(false).build())) {
             assertEquals(step, s.lastCheckpoint().step());
@@ -198,8 +212,8 @@ class TrainKillTest {
         return step;
     }
 
-    private static void train(BinaryDataset data, Path store, long steps, boolean resume) {
-        TrainSettings s = new TrainSettings(Mode.CACHE, store, BATCH, steps, 1.0f, 3, 1, 256, EVERY, resume, false, "host",
+    private static void train(Mode mode, Path store, long steps, boolean resume) {
+        TrainSettings s = new TrainSettings(mode, store, BATCH, steps, 1.0f, 3, 1, 256, EVERY, resume, false, "host",
                 TrainSettings.DEFAULT_BUDGET);
         new Trainer(s, MODEL).run(data, step -> { });
     }
@@ -211,16 +225,17 @@ class TrainKillTest {
     }
 
     /**
-     * The trained state: every row of every table, the step and the model blob (MLP weights and
-     * dense optimizer state). The tiering blobs (hot set, knob, popularity, hit counts) are left
+     * The trained state: every row of every table, the step, the model blob (MLP weights and
+     * dense optimizer state) and fae's data position (absent in the other modes). The tiering blobs (hot set, knob, popularity, hit counts) are left
      * out: in cache mode they also count the batches announced for prefetch past the checkpoint,
      * so a run stopped at step s and one killed after s place rows differently at s; placement
      * never changes a trained value (cache and baseline are bit-identical), and the final check
      * compares the resumed run's rows and weights with the uninterrupted run's.
      */
     private static long digest(Store s) {
-        return (StoreDigest.of(s) * 31 + s.lastCheckpoint().step()) * 31
-                + Arrays.hashCode(s.lastCheckpoint().blobs().get(Trainer.MODEL_BLOB));
+        return ((StoreDigest.of(s) * 31 + s.lastCheckpoint().step()) * 31
+                + Arrays.hashCode(s.lastCheckpoint().blobs().get(Trainer.MODEL_BLOB))) * 31
+                + Arrays.hashCode(s.lastCheckpoint().blobs().get(FaeBatches.BLOB));
     }
 
     private static byte[] model(Path store) {
@@ -228,7 +243,7 @@ class TrainKillTest {
     }
 
     /** A real {@code ember train} JVM: EmberCli on the test class path, Ember's JVM flags, the trainer's debug lines. */
-    private static Process start(Path store, Path data, long steps) throws IOException {
+    private static Process start(Mode mode, Path store, Path data, long steps) throws IOException {
         String root = System.getProperty("ember.root");
         assertNotNull(root, "system property ember.root is not set (surefire sets it)");
         List<String> cmd = new ArrayList<>(List.of(
@@ -237,7 +252,7 @@ class TrainKillTest {
                 "-Xmx256m", "-XX:TieredStopAtLevel=1",
                 "-Dorg.slf4j.simpleLogger.log." + Trainer.class.getName() + "=debug",
                 "-cp", System.getProperty("java.class.path"),
-                EmberCli.class.getName(), "train", "--resume", "--mode", "cache", "--device", "host",
+                EmberCli.class.getName(), "train", "--resume", "--mode", mode.label(), "--device", "host",
                 "--data", data.toString(), "--store", store.toString(), "--batch", Integer.toString(BATCH),
                 "--steps", Long.toString(steps), "--checkpoint-every", Integer.toString(EVERY), "--lr", "1.0",
                 "--seed", "3", "--threads", "1", "--eval-samples", "256", "--no-progress",
