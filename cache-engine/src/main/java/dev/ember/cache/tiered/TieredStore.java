@@ -117,6 +117,15 @@ public final class TieredStore implements AutoCloseable {
     private final TableCounters[] counters;
     private final ExecutorService prefetcher;
     private final TableWorkers workers;
+    // A move chunk split by table: group g is table groupTable[g], chunk entries groupStart[g]..+groupCount[g].
+    private final int[] groupTable;
+    private final int[] groupStart;
+    private final int[] groupCount;
+    private final long[][] groupRows;
+    private final boolean[][] groupDirty;
+    private final long[][] groupOut;
+    private final TableWorkers.TableTask demoteWriteTask = this::writeDemoted;
+    private final TableWorkers.TableTask promoteReadTask = this::readPromoted;
     /** One thread writing applied batches' misses to the cold tier behind the steps, on its own per-table threads. */
     private final ExecutorService writeBehind;
     private final TableWorkers writeWorkers;
@@ -132,9 +141,6 @@ public final class TieredStore implements AutoCloseable {
     private int earlierCount;
     private int earlierWriting;
     private final MoveChunk chunk;
-    private final long[] moveRows;
-    private final boolean[] moveDirty;
-    private final long[] dirtyRows;
     private ByteBuffer moveBuf;
     private ByteBuffer dirtyBuf;
     /** Bulk copies (checkpoint write-back, reopen, resident loads) go in chunks of this many rows. */
@@ -174,11 +180,14 @@ public final class TieredStore implements AutoCloseable {
         this.stagingSlots = config.resident() ? 0 : (long) config.maxIds() * tableCount;
         this.budget = config.budget();
         this.handle = new int[tableCount];
+        this.groupTable = new int[tableCount];
+        this.groupStart = new int[tableCount];
+        this.groupCount = new int[tableCount];
+        this.groupRows = new long[tableCount][];
+        this.groupDirty = new boolean[tableCount][];
+        this.groupOut = new long[tableCount][];
         this.counters = new TableCounters[tableCount];
         this.chunk = new MoveChunk(config.chunkRows());
-        this.moveRows = new long[config.chunkRows()];
-        this.moveDirty = new boolean[config.chunkRows()];
-        this.dirtyRows = new long[config.chunkRows()];
         this.moveBuf = direct((long) config.chunkRows() * rowBytes);
         this.dirtyBuf = direct((long) config.chunkRows() * rowBytes);
         this.ioBuf = direct((long) IO_ROWS * rowBytes);
@@ -793,34 +802,68 @@ public final class TieredStore implements AutoCloseable {
         return moved;
     }
 
+    /**
+     * One chunk's moves, grouped by table (the chunk lists each table's rows together). The hot
+     * tier's calls go one table after another; the cold tier's reads and writes of the groups run
+     * on the per-table threads at once (Chronicle costs 1-2 us a row, the bulk of a move).
+     */
     private void moveChunk() {
+        int groups = group(true);
+        for (int g = 0; g < groups; g++) {
+            int t = groupTable[g];
+            tier.demote(handle[t], groupRows[t], groupCount[g], groupBytes(g, moveBuf), groupDirty[t]);
+        }
+        workers.run(groups, demoteWriteTask);
+        groups = group(false);
+        workers.run(groups, promoteReadTask);
+        for (int g = 0; g < groups; g++) {
+            int t = groupTable[g];
+            tier.promote(handle[t], groupRows[t], groupCount[g], groupBytes(g, moveBuf));
+        }
+    }
+
+    /** Splits the chunk's demotions (or promotions) into per-table groups; returns how many. */
+    private int group(boolean demotions) {
+        int count = demotions ? chunk.demoteCount() : chunk.promoteCount();
+        int groups = 0;
         int i = 0;
-        while (i < chunk.demoteCount()) {
-            int t = chunk.demoteTable(i);
-            int n = 0;
-            while (i < chunk.demoteCount() && chunk.demoteTable(i) == t) {
-                moveRows[n++] = chunk.demoteRow(i++);
+        while (i < count) {
+            int t = demotions ? chunk.demoteTable(i) : chunk.promoteTable(i);
+            if (groupRows[t] == null) {
+                groupRows[t] = new long[config.chunkRows()];
+                groupDirty[t] = new boolean[config.chunkRows()];
+                groupOut[t] = new long[config.chunkRows()];
             }
-            tier.demote(handle[t], moveRows, n, moveBuf, moveDirty);
-            writeBackDirty(t, n);
-        }
-        i = 0;
-        while (i < chunk.promoteCount()) {
-            int t = chunk.promoteTable(i);
+            groupTable[groups] = t;
+            groupStart[groups] = i;
             int n = 0;
-            while (i < chunk.promoteCount() && chunk.promoteTable(i) == t) {
-                moveRows[n++] = chunk.promoteRow(i++);
+            while (i < count && (demotions ? chunk.demoteTable(i) : chunk.promoteTable(i)) == t) {
+                groupRows[t][n++] = demotions ? chunk.demoteRow(i) : chunk.promoteRow(i);
+                i++;
             }
-            cold.get(t).gather(moveRows, n, moveBuf);
-            tier.promote(handle[t], moveRows, n, moveBuf);
+            groupCount[groups++] = n;
         }
+        return groups;
     }
 
-    /** Puts the rows of {@code moveRows[0..n)} flagged in {@code moveDirty} (bytes in moveBuf) into the cold tier. */
-    private int writeBackDirty(int t, int n) {
-        return writeBackDirty(t, n, moveRows, moveDirty, moveBuf, dirtyRows, dirtyBuf);
+    /** Group {@code g}'s rows in {@code buf}: its share of the chunk's row bytes, from position 0. */
+    private ByteBuffer groupBytes(int g, ByteBuffer buf) {
+        return buf.slice(groupStart[g] * rowBytes, groupCount[g] * rowBytes).order(ByteOrder.LITTLE_ENDIAN);
     }
 
+    /** Group {@code g} of demotions (per-table threads): its dirty rows to the cold tier. */
+    void writeDemoted(int g) {
+        int t = groupTable[g];
+        writeBackDirty(t, groupCount[g], groupRows[t], groupDirty[t], groupBytes(g, moveBuf), groupOut[t], groupBytes(g, dirtyBuf));
+    }
+
+    /** Group {@code g} of promotions (per-table threads): its rows read from the cold tier. */
+    void readPromoted(int g) {
+        int t = groupTable[g];
+        cold.get(t).gather(groupRows[t], groupCount[g], groupBytes(g, moveBuf));
+    }
+
+    /** Puts the rows of {@code rows[0..n)} flagged in {@code flags} (bytes in {@code bytes}) into the cold tier. */
     private int writeBackDirty(int t, int n, long[] rows, boolean[] flags, ByteBuffer bytes, long[] outRows,
                                ByteBuffer outBytes) {
         int d = 0;
