@@ -169,6 +169,20 @@ public final class LogisticReference {
         }
     }
 
+    public double bias() {
+        return bias;
+    }
+
+    /** The weight of dense feature {@code d}. */
+    public double denseWeight(int d) {
+        return denseW[d];
+    }
+
+    /** The weight of row {@code row} of table {@code table} (0 for rows the training part never holds). */
+    public double rowWeight(int table, int row) {
+        return weights[table].get(row);
+    }
+
     private double logit(Batch batch, int i) {
         double z = bias;
         float[] x = batch.dense();
