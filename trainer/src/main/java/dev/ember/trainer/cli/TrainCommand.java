@@ -91,16 +91,18 @@ public final class TrainCommand implements Callable<Integer> {
     int epochs;
 
     @Option(names = "--lr", paramLabel = "RATE", defaultValue = "1.0",
-            description = "step size of the embeddings and the MLPs where --embedding-lr or --dense-lr is not given"
-                    + " (default: ${DEFAULT-VALUE})")
+            description = "step size of the MLPs where --dense-lr is not given, and of SGD embedding tables where"
+                    + " --embedding-lr is not given (default: ${DEFAULT-VALUE})")
     float lr;
 
-    @Option(names = "--embedding-optimizer", paramLabel = "NAME", defaultValue = "sgd",
+    @Option(names = "--embedding-optimizer", paramLabel = "NAME", defaultValue = "rowwise-adagrad",
             description = "embedding tables' update: sgd, rowwise-adagrad (one accumulator a row) or adagrad (one a weight);"
                     + " its state is stored with each row (default: ${DEFAULT-VALUE})")
     String embeddingOptimizer;
 
-    @Option(names = "--embedding-lr", paramLabel = "RATE", description = "embedding tables' step size (default: --lr)")
+    @Option(names = "--embedding-lr", paramLabel = "RATE",
+            description = "embedding tables' step size (default: " + Recipe.ADAGRAD_EMBEDDING_LR + " for the Adagrad kinds,"
+                    + " --lr for sgd)")
     Float embeddingLr;
 
     @Option(names = "--dense-optimizer", paramLabel = "NAME", defaultValue = "sgd",
@@ -327,12 +329,12 @@ public final class TrainCommand implements Callable<Integer> {
         if (dense == null) {
             bad.add("--dense-optimizer must be sgd or adagrad, got '" + denseOptimizer + "'");
         }
-        float eLr = embeddingLr != null ? embeddingLr : lr;
+        float eLr = embeddingLr != null ? embeddingLr : embedding == Optimizer.SGD ? lr : Recipe.ADAGRAD_EMBEDDING_LR;
         float dLr = denseLr != null ? denseLr : lr;
         // a step size taken from --lr is --lr's problem, reported once
         List<String> problems = Recipe.problems(epochs, embedding, eLr, dense, dLr, warmupSteps).stream()
                 .filter(m -> !m.contains("optimizer is missing"))
-                .filter(m -> embeddingLr != null || !m.startsWith("--embedding-lr"))
+                .filter(m -> embeddingLr != null || embedding != Optimizer.SGD || !m.startsWith("--embedding-lr"))
                 .filter(m -> denseLr != null || !m.startsWith("--dense-lr")).toList();
         if (embedding == null || dense == null || !problems.isEmpty() || !(lr > 0 && lr < 100)) {
             bad.addAll(problems);
