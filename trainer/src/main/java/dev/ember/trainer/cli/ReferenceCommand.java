@@ -6,6 +6,7 @@ import dev.ember.trainer.data.convert.ConvertSettings;
 import dev.ember.trainer.data.convert.Converter;
 import dev.ember.trainer.data.gen.Ceilings;
 import dev.ember.trainer.reference.LogisticReference;
+import dev.ember.trainer.reference.OracleBound;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -56,6 +57,11 @@ public final class ReferenceCommand implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "N", description = "conversion threads (default: all cores)")
     Integer threads;
 
+    @Option(names = "--oracle",
+            description = "also score the oracle bound: each signal row's posterior-mean weight given its training"
+                    + " samples and everything else from the generator (needs generated data and <data>.json)")
+    boolean oracle;
+
     @Override
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr();
@@ -87,7 +93,19 @@ public final class ReferenceCommand implements Callable<Integer> {
                 ceilings = Ceilings.read(json);
             }
         }
+        if (oracle && ceilings == null) {
+            err.println("ember reference: --oracle needs generated data: pass the TSV that `ember gen-data` wrote, with its"
+                    + " .json beside it");
+            return EmberCli.EXIT_USAGE;
+        }
         BinaryDataset dataset = BinaryDataset.open(folder.resolve(BinaryDataset.DATA_FILE));
+        OracleBound.Result bound = null;
+        if (oracle) {
+            bound = new OracleBound(dataset, folder.resolve("vocab"), ceilings).run();
+            out.printf(Locale.ROOT, "oracle bound: held-out AUC %.4f (planted %.4f and learnable %.4f recomputed here)%n",
+                    bound.oracleAuc(), bound.plantedAuc(), bound.learnableAuc());
+            out.flush();
+        }
         long t0 = System.nanoTime();
         LogisticReference.Epoch last = new LogisticReference(dataset, settings).fit(e -> {
             out.printf(Locale.ROOT, "epoch %d: train objective %.5f, held-out AUC %.4f, log loss %.5f%n", e.epoch(),
@@ -108,6 +126,11 @@ public final class ReferenceCommand implements Callable<Integer> {
             m.put("plantedAuc", ceilings.plantedAuc());
             m.put("learnableAuc", ceilings.learnableAuc());
             m.put("ceilingMinCount", ceilings.ceilingMinCount());
+        }
+        if (bound != null) {
+            m.put("oracleAuc", bound.oracleAuc());
+            m.put("oraclePlantedAuc", bound.plantedAuc());
+            m.put("oracleLearnableAuc", bound.learnableAuc());
         }
         out.println(new ObjectMapper().writeValueAsString(m));
         return 0;
