@@ -32,6 +32,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.function.Function;
@@ -494,10 +495,16 @@ public final class Trainer {
 
     private ModelState initialModel(Store store) {
         Manifest last = settings.resume() ? store.lastCheckpoint() : null;
-        if (last != null && last.blobs().containsKey(MODEL_BLOB)) {
-            return ModelState.fromBytes(last.blobs().get(MODEL_BLOB));
-        }
         Recipe r = settings.recipe();
+        if (last != null && last.blobs().containsKey(MODEL_BLOB)) {
+            ModelState saved = ModelState.fromBytes(last.blobs().get(MODEL_BLOB));
+            if (saved.optimizer().kind() != r.denseOptimizer()) {
+                String kept = saved.optimizer().kind().name().toLowerCase(Locale.ROOT);
+                throw new IllegalArgumentException("store " + settings.storeDir() + " holds MLPs trained with " + kept
+                        + "; resume with --dense-optimizer " + kept);
+            }
+            return saved;
+        }
         return ModelState.initial(model, new OptimizerSettings(r.denseOptimizer(), r.denseLr(), DENSE_EPS), settings.seed());
     }
 

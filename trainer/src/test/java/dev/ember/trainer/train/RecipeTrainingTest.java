@@ -32,7 +32,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * Training recipes beyond one epoch of SGD: with row-wise Adagrad tables, Adagrad MLPs, a warm-up
  * and two epochs, {@code baseline}, {@code cache} and {@code device} still give bit-identical
  * models (host device and OpenCL); a run resumed inside the warm-up equals an uninterrupted one;
- * {@code fae} trains every sample once a pass; a store keeps its tables' optimizer.
+ * {@code fae} trains every sample once a pass; a store keeps its tables' and MLPs' optimizers.
  */
 class RecipeTrainingTest {
     static final int BATCH = 512;
@@ -147,11 +147,15 @@ class RecipeTrainingTest {
     }
 
     @Test
-    void resumingWithAnotherTableOptimizerNamesTheOption() {
+    void resumingWithAnotherTableOrMlpOptimizerNamesTheOption() {
         Path store = dir.resolve("kept");
         train(settings(Mode.BASELINE, "host", store, 5, false, RECIPE));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> train(settings(Mode.BASELINE, "host", store, 10, true, Recipe.sgd(0.1f))));
         assertTrue(e.getMessage().contains("--embedding-optimizer rowwise-adagrad"), e.getMessage());
+        Recipe otherMlps = new Recipe(1, Optimizer.ROWWISE_ADAGRAD, 0.1f, DenseOptimizer.SGD, 0.1f, 0);
+        e = assertThrows(IllegalArgumentException.class,
+                () -> train(settings(Mode.BASELINE, "host", store, 10, true, otherMlps)));
+        assertTrue(e.getMessage().contains("--dense-optimizer adagrad"), e.getMessage());
     }
 }
