@@ -59,13 +59,30 @@ extern "C" __global__ void ember_gather_f1(const float* __restrict__ weights, in
     }
 }
 
+#define EMBER_GRAD_BATCH 16
+
 // The summed gradient of column c of unique row u: bags in the host's dedup order, from 0.
+// A hot row of a small table occurs in hundreds of bags, and one load after another (bag, then
+// gradient) made its sum a chain of memory latencies: the loads of EMBER_GRAD_BATCH occurrences
+// are issued together first, then added one by one in the same order (same bits).
 __device__ __forceinline__ float ember_grad(const float* __restrict__ grad, int dim,
         const int* __restrict__ occBag, int k0, int k1, int c)
 {
     float g = 0.0f;
-    for (int k = k0; k < k1; k++) {
-        g = __fadd_rn(g, grad[(size_t) occBag[k] * dim + c]);
+    int k = k0;
+    for (; k + EMBER_GRAD_BATCH <= k1; k += EMBER_GRAD_BATCH) {
+        float v[EMBER_GRAD_BATCH];
+#pragma unroll
+        for (int j = 0; j < EMBER_GRAD_BATCH; j++) {
+            v[j] = __ldg(grad + (size_t) __ldg(occBag + k + j) * dim + c);
+        }
+#pragma unroll
+        for (int j = 0; j < EMBER_GRAD_BATCH; j++) {
+            g = __fadd_rn(g, v[j]);
+        }
+    }
+    for (; k < k1; k++) {
+        g = __fadd_rn(g, __ldg(grad + (size_t) __ldg(occBag + k) * dim + c));
     }
     return g;
 }

@@ -76,6 +76,22 @@ public final class DedupedIds {
         return this;
     }
 
+    /** The unique index of {@code id} in the last build, or -1 when the batch does not hold it. */
+    public int indexOf(long id) {
+        int mask = keys.length - 1;
+        int slot = (int) mix(id) & mask;
+        while (true) {
+            long k = keys[slot];
+            if (k == id) {
+                return values[slot];
+            }
+            if (k == EMPTY) {
+                return -1;
+            }
+            slot = (slot + 1) & mask;
+        }
+    }
+
     public int uniqueCount() {
         return uniqueCount;
     }

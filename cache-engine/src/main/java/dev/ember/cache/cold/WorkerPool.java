@@ -2,6 +2,7 @@ package dev.ember.cache.cold;
 
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -10,7 +11,8 @@ import java.util.concurrent.locks.LockSupport;
  * always uses scratch {@code p}: work on distinct rows in distinct partitions gives results that
  * do not depend on the thread count.
  *
- * <p>One {@link #run} at a time (callers are serialized); small ranges run on the caller alone.
+ * <p>One {@link #run} uses the pool's threads at a time; small ranges, and a caller that finds the
+ * pool busy, run on the caller alone.
  */
 public final class WorkerPool implements AutoCloseable {
     /** Items below which handing work to other threads costs more than it saves. */
@@ -24,7 +26,7 @@ public final class WorkerPool implements AutoCloseable {
 
     private final int threads;
     private final Thread[] workers;
-    private final Object lock = new Object();
+    private final ReentrantLock lock = new ReentrantLock();
     private volatile RangeTask task;
     private volatile int items;
     private volatile int parts;
@@ -68,15 +70,17 @@ public final class WorkerPool implements AutoCloseable {
         if (n <= 0) {
             return;
         }
-        synchronized (lock) {
-            int p = threads;
-            if (p == 1 || n < MIN_ITEMS_PER_THREAD * 2) {
-                // Same partition boundaries, run in order on the caller.
-                for (int i = 0; i < p; i++) {
-                    task.run(i, from(i, n, p), from(i + 1, n, p));
-                }
-                return;
+        int p = threads;
+        // Small ranges, and callers that find the pool busy (tables worked on at once by other
+        // threads), run the same partitions in order on the caller: nothing of the pool is used,
+        // and each caller has its own scratch (one table each).
+        if (p == 1 || n < MIN_ITEMS_PER_THREAD * 2 || !lock.tryLock()) {
+            for (int i = 0; i < p; i++) {
+                task.run(i, from(i, n, p), from(i + 1, n, p));
             }
+            return;
+        }
+        try {
             this.task = task;
             this.items = n;
             this.parts = p;
@@ -116,6 +120,8 @@ public final class WorkerPool implements AutoCloseable {
             if (first != null) {
                 throw new IllegalStateException(first);
             }
+        } finally {
+            lock.unlock();
         }
     }
 

@@ -15,7 +15,8 @@ import org.roaringbitmap.RoaringBitmap;
  * An immutable snapshot of which rows are hot, one Roaring bitmap per table, with a generation
  * number. Readers never see a bitmap change: the bitmaps are private, built before the snapshot
  * is published and never written afterwards; a new generation is a new object that shares the
- * bitmaps of unchanged tables.
+ * bitmaps of unchanged tables and, within a changed table, every container no move touched
+ * ({@link CopyOnWrite}).
  *
  * <p>Row ids: one 32-bit {@link RoaringBitmap} per table, so a table may have at most
  * {@link #MAX_ROWS} = 2^31-1 rows. That covers every Criteo table (the largest Terabyte table,
@@ -41,14 +42,22 @@ public final class HotSet {
     private final long hotBytes;
 
     private HotSet(long generation, List<TableSpec> tables, RoaringBitmap[] bitmaps) {
+        this(generation, tables, bitmaps, bytesOf(tables, bitmaps));
+    }
+
+    private HotSet(long generation, List<TableSpec> tables, RoaringBitmap[] bitmaps, long hotBytes) {
         this.generation = generation;
         this.tables = tables;
         this.bitmaps = bitmaps;
+        this.hotBytes = hotBytes;
+    }
+
+    private static long bytesOf(List<TableSpec> tables, RoaringBitmap[] bitmaps) {
         long bytes = 0;
         for (int t = 0; t < bitmaps.length; t++) {
             bytes += bitmaps[t].getLongCardinality() * tables.get(t).layout().bytesPerRow();
         }
-        this.hotBytes = bytes;
+        return bytes;
     }
 
     /** Generation 0: no row hot. */
@@ -145,27 +154,35 @@ public final class HotSet {
     }
 
     /**
-     * The next generation: this one with {@code promoted} rows added and {@code demoted} rows
-     * removed (per table; null = no change). Unchanged tables share their bitmap.
+     * The next generation: this one with the chunk's promoted rows added and demoted rows
+     * removed. Unchanged tables share their bitmap; changed ones share every container the chunk
+     * does not touch ({@link CopyOnWrite}), so publishing costs the chunk, not the hot set.
+     * Needs each table's rows contiguous and ascending in the chunk, as {@link HotSets#planChunk}
+     * lays them out.
      */
-    HotSet next(RoaringBitmap[] promoted, RoaringBitmap[] demoted) {
+    HotSet next(MoveChunk chunk) {
         RoaringBitmap[] maps = bitmaps.clone();
+        long bytes = hotBytes;
+        int d = 0;
+        int p = 0;
         for (int t = 0; t < maps.length; t++) {
-            boolean add = promoted[t] != null && !promoted[t].isEmpty();
-            boolean remove = demoted[t] != null && !demoted[t].isEmpty();
-            if (add || remove) {
-                RoaringBitmap b = maps[t].clone();
-                if (add) {
-                    b.or(promoted[t]);
-                }
-                if (remove) {
-                    b.andNot(demoted[t]);
-                }
-                b.runOptimize();
-                maps[t] = b;
+            int d0 = d;
+            int p0 = p;
+            while (d < chunk.demoteCount && chunk.demoteTable[d] == t) {
+                d++;
+            }
+            while (p < chunk.promoteCount && chunk.promoteTable[p] == t) {
+                p++;
+            }
+            if (d > d0 || p > p0) {
+                maps[t] = CopyOnWrite.with(maps[t], chunk.promoteRow, p0, p, chunk.demoteRow, d0, d);
+                bytes += (long) (p - p0 - (d - d0)) * tables.get(t).layout().bytesPerRow();
             }
         }
-        return new HotSet(generation + 1, tables, maps);
+        if (d != chunk.demoteCount || p != chunk.promoteCount) {
+            throw new IllegalStateException("move chunk rows are not grouped by ascending table");
+        }
+        return new HotSet(generation + 1, tables, maps, bytes);
     }
 
     /** Same generation, same tables, same rows. */

@@ -38,7 +38,9 @@ import org.roaringbitmap.RoaringBitmap;
  * retargeted, target bytes)}, so the hot tier never needs more room than it already had or the
  * target needs. The store copies the rows (promotion: cold -> hot; demotion: write back dirty
  * rows) and then calls {@link #commit}, which publishes the next generation and drops the
- * moved rows from the pending sets: each pending move is taken exactly once.
+ * moved rows from the pending sets: each pending move is taken exactly once. Committing costs the
+ * chunk, not the hot set: the pending sets change in place and the next generation shares every
+ * Roaring container the chunk does not touch ({@link HotSet}, {@code CopyOnWrite}).
  */
 public final class HotSets {
     private static final int BLOB_MAGIC = 0x45485332; // "EHS2"
@@ -59,6 +61,14 @@ public final class HotSets {
     private final LongAdder slowRetargets = new LongAdder();
 
     private final LongAdder pinnedBatches = new LongAdder();
+    /** When set, moves ask it which rows batches in flight use, instead of counting pins. */
+    private volatile RowsInUse rowsInUse;
+
+    /** The rows batches in flight use, as their owner knows them. */
+    @FunctionalInterface
+    public interface RowsInUse {
+        boolean inUse(int table, long row);
+    }
     private final LongAdder deferredMoves = new LongAdder();
     private final LongAdder promoted = new LongAdder();
     private final LongAdder demoted = new LongAdder();
@@ -88,17 +98,7 @@ public final class HotSets {
      */
     public synchronized HotSet pin(PooledBatch[] perTable) {
         checkTables(perTable);
-        boolean interrupted = false;
-        while (chunkOpen) {
-            try {
-                wait();
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
+        awaitNoChunk();
         for (int t = 0; t < perTable.length; t++) {
             PooledBatch b = perTable[t];
             long[] ids = b.ids();
@@ -117,6 +117,20 @@ public final class HotSets {
         return current;
     }
 
+    private void awaitNoChunk() {
+        boolean interrupted = false;
+        while (chunkOpen) {
+            try {
+                wait();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /** Releases a batch pinned by {@link #pin}; the batch must be unchanged since. */
     public synchronized void release(PooledBatch[] perTable) {
         checkTables(perTable);
@@ -130,8 +144,22 @@ public final class HotSets {
         pinnedBatches.decrement();
     }
 
+    /**
+     * From now on moves skip the rows {@code rows} says are in use, and batches are not pinned: for
+     * an owner that tracks its few batches in flight itself (a lookup in each), which costs far less
+     * than counting a pin per row of every batch.
+     */
+    public void trackRowsInUse(RowsInUse rows) {
+        this.rowsInUse = rows;
+    }
+
+    private boolean pinned(int table, long row) {
+        RowsInUse r = rowsInUse;
+        return r != null ? r.inUse(table, row) : pins.contains(PinCounts.key(table, row));
+    }
+
     public synchronized boolean isPinned(int table, long row) {
-        return row >= 0 && row <= HotSet.MAX_ROWS && pins.contains(PinCounts.key(table, row));
+        return row >= 0 && row <= HotSet.MAX_ROWS && pinned(table, row);
     }
 
     /** Batches pinned and not yet released. */
@@ -285,7 +313,7 @@ public final class HotSets {
             RoaringBitmap pending = pendingDemote[t];
             long r = pending.isEmpty() ? -1 : pending.nextValue(0);
             while (r >= 0 && chunk.size() < cap) {
-                if (pins.contains(PinCounts.key(t, r))) {
+                if (pinned(t, r)) {
                     deferredMoves.increment();
                 } else {
                     chunk.demoteTable[chunk.demoteCount] = t;
@@ -299,7 +327,7 @@ public final class HotSets {
             RoaringBitmap pending = pendingPromote[t];
             long r = pending.isEmpty() ? -1 : pending.nextValue(0);
             while (r >= 0 && chunk.size() < cap && bytes + rowBytes[t] <= byteLimit) {
-                if (pins.contains(PinCounts.key(t, r))) {
+                if (pinned(t, r)) {
                     deferredMoves.increment();
                 } else {
                     chunk.promoteTable[chunk.promoteCount] = t;
@@ -331,6 +359,7 @@ public final class HotSets {
             int t = chunk.promoteTable[i];
             (up[t] == null ? up[t] = new RoaringBitmap() : up[t]).add(chunk.promoteRow[i]);
         }
+        // In place, one pass per container (a row-by-row remove would shift an array container per row).
         for (int t = 0; t < n; t++) {
             if (up[t] != null) {
                 pendingPromote[t].andNot(up[t]);
@@ -345,7 +374,7 @@ public final class HotSets {
                 }
             }
         }
-        HotSet next = current.next(up, down);
+        HotSet next = current.next(chunk);
         current = next;
         promoted.add(chunk.promoteCount);
         demoted.add(chunk.demoteCount);

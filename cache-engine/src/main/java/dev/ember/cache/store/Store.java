@@ -4,6 +4,7 @@ import dev.ember.cache.cold.ColdTable;
 import dev.ember.cache.cold.MapFiles;
 import dev.ember.cache.cold.WorkerPool;
 import dev.ember.cache.durability.AtomicFiles;
+import dev.ember.cache.durability.HotDump;
 import dev.ember.cache.durability.Manifest;
 import dev.ember.cache.durability.UndoLog;
 import dev.ember.cache.jmx.MBeans;
@@ -32,12 +33,17 @@ import java.util.Map;
  *  dir/undo.log      pre-images since that checkpoint ({@link UndoLog})
  *  dir/lock          OS lock of the writer, holding its pid
  *  dir/writer.open   present while a writer has the store open: its absence means a clean close
+ *  dir/hot.&lt;epoch&gt;.dump  rows a hot tier held dirty at that checkpoint ({@link HotDump}), named by the manifest
  * </pre>
  *
  * Opening always yields exactly the last completed checkpoint: after a crash Chronicle's recovery
  * repairs the maps, the undo log's pre-images are put back, and the row counts are checked against
  * the manifest. Updates made after the last checkpoint are rolled back even after a clean close,
- * so tables always agree with the manifest's step, RNG state and blobs.
+ * so tables always agree with the manifest's step, RNG state and blobs. A checkpoint's hot dump is
+ * checked whole (length, CRC-32C, structure; a damaged one is an error naming it, before any row
+ * changes), its rows put into the tables, and a checkpoint of that same state (epoch + 1, same
+ * step and blobs) retires it: after {@link #open} the tables alone hold every value. A crash
+ * while that runs is rolled back like any update, and the next open does it again.
  */
 public final class Store implements AutoCloseable {
     static {
@@ -51,6 +57,8 @@ public final class Store implements AutoCloseable {
     public static final String UNDO_SEAL = "undo.seal";
     public static final String MAP_SUFFIX = ".cm";
     private static final String GROW_SUFFIX = ".cm.grow";
+    /** The manifest blob naming the checkpoint's {@link HotDump} (reserved: callers cannot use it). */
+    public static final String HOT_DUMP_BLOB = "store.hotdump";
 
     private final Path dir;
     private final StoreConfig config;
@@ -65,6 +73,7 @@ public final class Store implements AutoCloseable {
     private volatile double lastCheckpointMillis = -1;
     private volatile long lastCheckpointBytes;
     private long writesAtCheckpoint;
+    private boolean dumpUnfolded;
     private boolean closed;
 
     private Store(Path dir, StoreConfig config, StoreLock lock, WorkerPool pool, UndoLog undo,
@@ -173,6 +182,7 @@ public final class Store implements AutoCloseable {
     public static Store open(Path dir, StoreConfig config) {
         readManifest(dir); // not a store: say so before leaving a lock file behind
         StoreLock lock = StoreLock.acquire(dir);
+        Store store = null;
         List<ColdTable> opened = new ArrayList<>();
         WorkerPool pool = null;
         UndoLog undo = null;
@@ -221,9 +231,23 @@ public final class Store implements AutoCloseable {
             }
             undo.reset(m.epoch());
             Files.deleteIfExists(dir.resolve(UNDO_SEAL));
+            deleteStrayDumps(dir, m);
             markOpen(dir, config);
-            return new Store(dir, config, lock, pool, undo, opened, m);
+            store = new Store(dir, config, lock, pool, undo, opened, m);
+            if (m.blobs().containsKey(HOT_DUMP_BLOB)) {
+                // The tables take the dump's rows and a checkpoint of the same state retires it, so
+                // every reader sees every value and the next checkpoint starts from the tables alone.
+                store.dumpUnfolded = true;
+                store.foldDump(m, "opening it");
+                Map<String, byte[]> blobs = new java.util.LinkedHashMap<>(m.blobs());
+                blobs.remove(HOT_DUMP_BLOB);
+                store.checkpoint(m.step(), m.rngState(), blobs);
+            }
+            return store;
         } catch (IOException | RuntimeException e) {
+            if (store != null) {
+                store.mbeansClose();
+            }
             closeQuietly(opened, pool, undo);
             lock.close();
             if (e instanceof StoreException) {
@@ -294,6 +318,26 @@ public final class Store implements AutoCloseable {
             }
             tables.get(table).restore(row, present, bytes);
         });
+    }
+
+    /** Dump files the manifest does not name: left by a checkpoint that did not complete. */
+    private static void deleteStrayDumps(Path dir, Manifest m) throws IOException {
+        byte[] b = m.blobs().get(HOT_DUMP_BLOB);
+        String keep = b == null ? null : HotDump.Ref.fromBytes(b, dir.resolve(MANIFEST).toString()).file();
+        try (var files = Files.list(dir)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                String name = f.getFileName().toString();
+                if (HotDump.isDumpName(name) && !name.equals(keep)) {
+                    Files.deleteIfExists(f);
+                }
+            }
+        }
+    }
+
+    private void mbeansClose() {
+        if (mbeans != null) {
+            mbeans.close();
+        }
     }
 
     private static void checkSpecs(Path dir, Manifest m, StoreConfig config) {
@@ -379,26 +423,58 @@ public final class Store implements AutoCloseable {
     /**
      * Makes the current state the one every later open returns: forces the tables, replaces the
      * manifest atomically, then empties the undo log. A crash before the manifest's rename leaves
-     * the previous checkpoint; after it, this one.
+     * the previous checkpoint; after it, this one. When the previous checkpoint had a hot dump,
+     * its rows are put into the tables first (nothing checkpointed is lost).
      *
      * @param blobs opaque named state of callers (trainer weights, tiering state), restored as is
      *              (a blob's bytes are not copied: do not change them while this runs)
      */
     public synchronized Manifest checkpoint(long step, long[] rngState, Map<String, byte[]> blobs) {
+        return checkpoint(step, rngState, blobs, null);
+    }
+
+    /**
+     * As {@link #checkpoint(long, long[], Map)}, with rows whose newest value is not in the tables
+     * (a hot tier's dirty rows) written by {@code hot} into a sequential {@link HotDump} file that
+     * the manifest names. The dump is written and forced before the manifest is replaced; the
+     * previous dump is deleted after. {@link #open} puts a dump's rows into the tables, so every
+     * reader of a reopened store sees every value.
+     */
+    public synchronized Manifest checkpoint(long step, long[] rngState, Map<String, byte[]> blobs, HotDump.Source hot) {
         checkOpen();
-        return checkpointHolding(0, step, rngState, blobs);
+        if (blobs.containsKey(HOT_DUMP_BLOB)) {
+            throw new IllegalArgumentException("blob name " + HOT_DUMP_BLOB + " is the store's own (its hot dump); rename that blob");
+        }
+        if (hot == null && dumpUnfolded) {
+            foldDump(manifest, "checkpoint at step " + step);
+        }
+        return checkpointHolding(0, step, rngState, blobs, hot);
     }
 
     /** Takes table {@code i}'s monitor (and, recursively, the rest in order), then checkpoints. */
-    private Manifest checkpointHolding(int held, long step, long[] rngState, Map<String, byte[]> blobs) {
+    private Manifest checkpointHolding(int held, long step, long[] rngState, Map<String, byte[]> blobs, HotDump.Source hot) {
         if (held < tables.size()) {
             synchronized (tables.get(held)) {
-                return checkpointHolding(held + 1, step, rngState, blobs);
+                return checkpointHolding(held + 1, step, rngState, blobs, hot);
             }
         }
         long t0 = System.nanoTime();
         Manifest prev = manifest;
+        Path dumpFile = hot == null ? null : dir.resolve(HotDump.fileName(prev.epoch() + 1));
+        boolean published = false;
         try {
+            Map<String, byte[]> all = blobs;
+            long dumpBytes = 0;
+            if (hot != null) {
+                HotDump.Ref ref;
+                try (HotDump.Writer w = HotDump.Writer.create(dumpFile, prev.epoch() + 1, rowBytes())) {
+                    hot.writeTo(w);
+                    ref = w.finish();
+                }
+                all = new java.util.LinkedHashMap<>(blobs);
+                all.put(HOT_DUMP_BLOB, ref.toBytes());
+                dumpBytes = ref.length();
+            }
             for (ColdTable t : tables) {
                 t.force();
             }
@@ -408,24 +484,94 @@ public final class Store implements AutoCloseable {
                 states.add(new Manifest.TableState(t.spec(), t.capacity(), t.rowsStored()));
             }
             Manifest next = new Manifest(prev.epoch() + 1, step, prev.seed(), System.currentTimeMillis(),
-                    rngState.clone(), states, blobs);
+                    rngState.clone(), states, all);
             byte[] bytes = next.encode();
             long retired = undo.recordBytes();
             AtomicFiles.replace(dir.resolve(MANIFEST), bytes);
+            published = true;
             manifest = next;
+            dumpUnfolded = hot != null;
             undo.reset(next.epoch());
             for (ColdTable t : tables) {
                 t.checkpointed();
             }
+            HotDump.Ref old = dumpRef(prev);
+            if (old != null && !old.file().equals(dumpFile == null ? null : dumpFile.getFileName().toString())) {
+                Files.deleteIfExists(dir.resolve(old.file()));
+            }
             writesAtCheckpoint = totalWrites();
-            lastCheckpointBytes = bytes.length + retired;
+            lastCheckpointBytes = bytes.length + retired + dumpBytes;
             lastCheckpointMillis = (System.nanoTime() - t0) / 1e6;
             return next;
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
+            if (!published && dumpFile != null) {
+                try {
+                    Files.deleteIfExists(dumpFile);
+                } catch (IOException ignored) {
+                    // the next open deletes dump files its manifest does not name
+                }
+            }
+            if (published || !(e instanceof IOException)) {
+                throw e instanceof RuntimeException r ? r : new StoreException("store " + dir + ": checkpoint at step "
+                        + step + " completed but cleaning up after it failed: " + e.getMessage(), e);
+            }
             throw new StoreException("store " + dir + ": checkpoint at step " + step + " failed: " + e.getMessage()
                     +  " (the manifest needs over " + blobs.values().stream().mapToLong(b -> b.length).sum() + " bytes, "
                     + dev.ember.cache.cold.SpaceText.usable(dir) + "); the last completed checkpoint (step "
                     + manifest.step() + ") still stands", e);
+        }
+    }
+
+    private int[] rowBytes() {
+        int[] b = new int[tables.size()];
+        for (int i = 0; i < b.length; i++) {
+            b[i] = tables.get(i).bytesPerRow();
+        }
+        return b;
+    }
+
+    private long[] tableRows() {
+        long[] r = new long[tables.size()];
+        for (int i = 0; i < r.length; i++) {
+            r[i] = tables.get(i).spec().rows();
+        }
+        return r;
+    }
+
+    /** The hot dump {@code m} names, or null. */
+    private HotDump.Ref dumpRef(Manifest m) throws IOException {
+        byte[] b = m.blobs().get(HOT_DUMP_BLOB);
+        return b == null ? null : HotDump.Ref.fromBytes(b, dir.resolve(MANIFEST).toString());
+    }
+
+    /**
+     * Whether the last checkpoint's hot dump holds rows the tables lack (its writer's hot tier
+     * has them). A new hot tier over this store would miss them: reopen the store first.
+     */
+    public boolean hasUnfoldedHotDump() {
+        return dumpUnfolded;
+    }
+
+    /**
+     * Puts the rows of {@code m}'s hot dump into the tables (pre-images logged as for any write),
+     * after checking the whole file: a damaged dump changes nothing.
+     */
+    private void foldDump(Manifest m, String during) {
+        Path file = null;
+        try {
+            HotDump.Ref ref = dumpRef(m);
+            if (ref == null) {
+                return;
+            }
+            file = dir.resolve(ref.file());
+            int[] rowBytes = rowBytes();
+            long[] rows = tableRows();
+            HotDump.verify(file, ref, rowBytes, rows);
+            HotDump.read(file, ref, rowBytes, rows, (table, ids, count, bytes) -> tables.get(table).put(ids, count, bytes));
+            dumpUnfolded = false;
+        } catch (IOException e) {
+            throw new StoreException("store " + dir + ": " + during + ": " + e.getMessage() + "; the hot rows of the"
+                    + " checkpoint at step " + m.step() + " cannot be restored; restore the store folder from a copy", e);
         }
     }
 

@@ -100,7 +100,7 @@ public final class StoreConfig {
         private long seed;
         private int threads = 1;
         private boolean undoLog = true;
-        private boolean syncUndoLog = true;
+        private boolean syncUndoLog = false;
         private boolean positionIndex = true;
         private boolean jmx = true;
 
@@ -159,7 +159,7 @@ public final class StoreConfig {
 
         /**
          * Whether each batch's pre-images are forced to the device (fdatasync) before its rows change
-         * (default on). Off, they are only written: a process crash still restores the exact
+         * (default off: the failure model is a process crash, DESIGN.md Durability). Off, they are only written: a process crash still restores the exact
          * checkpoint (the page cache outlives the process), a machine crash is not covered either
          * way (mapped table files have no write ordering), and applies skip one fdatasync per
          * table per batch (about half of apply time on the dev box's disk).

@@ -19,7 +19,9 @@ import java.util.concurrent.Future;
  *  per table t:
  *   ids[t]        PooledBatch: the caller's bags
  *   dedup[t]      unique ids, first-occurrence order, with their bags (gradient order)
- *   miss[t]       | m0 m1 ... |         unique ids cold in the pinned generation (missCount[t])
+ *   miss[t]       | m0 m1 ... |         unique ids cold in the pinned generation (missCount[t]): first
+ *                                        the fetchCount[t] read from the cold tier, then those an earlier
+ *                                        in-flight batch also misses (filled by its write-back)
  *   missBytes[t]  | row m0 | row m1 |   their rows (weights, state), fetched from the cold tier,
  *                                        staged into free hot slots for the step, written back after
  *   hot[t]        HotBatch: pooled bags and per-bag gradients where the hot tier computes
@@ -29,6 +31,8 @@ public final class StepBatch implements AutoCloseable {
     static final int OPEN = 0;
     static final int SUBMITTED = 1;
     static final int GATHERED = 2;
+    /** Applied; its misses are still on the way to the cold tier (ids may be filled meanwhile). */
+    static final int WRITING = 3;
 
     final TieredStore owner;
     final PooledBatch[] ids;
@@ -36,12 +40,27 @@ public final class StepBatch implements AutoCloseable {
     final HotBatch[] hot;
     final long[][] miss;
     final int[] missCount;
+    /** The first fetchCount[t] misses are read from the cold tier; the rest come from earlier batches' write-back. */
+    final int[] fetchCount;
+    /** Scratch of submit: misses an earlier in-flight batch also has. */
+    final long[][] forwarded;
+    /** Unique ids of each table served hot (set by submit). */
+    final int[] hotCount;
     final ByteBuffer[] missBytes;
     final RowIndex[] missIndex;
     final ColdTable.Reader[] readers;
     final Future<?>[] fetches;
     /** One task per table reading its misses ahead, made once so that submitting allocates no closure. */
     final Runnable[] fetchTasks;
+    /** Submit's and apply's per-table work, made once so that a step allocates no closure. */
+    final TableWorkers.TableTask dedupTask;
+    final TableWorkers.TableTask splitTask;
+    final TableWorkers.TableTask writeBackTask;
+    final TableWorkers.TableTask forwardTask;
+    final Runnable writeAllTask;
+    /** The write-behind of this batch's misses while it is WRITING. */
+    Future<?> writeBack;
+    final TableWorkers.TableTask readTask;
     final int rowBytes;
     HotSet generation;
     int state = OPEN;
@@ -49,7 +68,7 @@ public final class StepBatch implements AutoCloseable {
     long coldIds;
 
     StepBatch(TieredStore owner, int tables, int maxBags, int maxIds, int rowBytes, HotBatch[] hot,
-              ColdTable.Reader[] readers) {
+              ColdTable.Reader[] readers, ByteBuffer[] missBytes) {
         this.owner = owner;
         this.rowBytes = rowBytes;
         this.ids = new PooledBatch[tables];
@@ -57,25 +76,34 @@ public final class StepBatch implements AutoCloseable {
         this.hot = hot;
         this.miss = new long[tables][];
         this.missCount = new int[tables];
-        this.missBytes = new ByteBuffer[tables];
+        this.fetchCount = new int[tables];
+        this.forwarded = new long[tables][];
+        this.hotCount = new int[tables];
+        this.missBytes = missBytes;
         this.missIndex = new RowIndex[tables];
         this.readers = readers;
         this.fetches = new Future<?>[tables];
         this.fetchTasks = new Runnable[tables];
+        this.dedupTask = t -> owner.dedup(this, t);
+        this.splitTask = t -> owner.split(this, t);
+        this.writeBackTask = t -> owner.writeBack(this, t);
+        this.forwardTask = t -> owner.forwardAndCount(this, t);
+        this.writeAllTask = () -> owner.writeBackAll(this);
+        this.readTask = t -> owner.read(this, t);
         for (int t = 0; t < tables; t++) {
             ids[t] = new PooledBatch(maxIds, maxBags);
             dedup[t] = new DedupedIds();
             miss[t] = new long[maxIds];
-            missBytes[t] = ByteBuffer.allocateDirect(Math.max(64, maxIds * rowBytes)).order(ByteOrder.LITTLE_ENDIAN);
+            forwarded[t] = new long[maxIds];
             missIndex[t] = new RowIndex();
             final int table = t;
-            fetchTasks[t] = () -> readers[table].gather(miss[table], missCount[table], missBytes[table]);
+            fetchTasks[t] = () -> readers[table].gather(miss[table], fetchCount[table], missBytes[table]);
         }
     }
 
     /** Table {@code t}'s bags, for the caller to fill (cleared when the batch was last applied). */
     public PooledBatch ids(int t) {
-        if (state != OPEN) {
+        if (state != OPEN && state != WRITING) {
             throw new IllegalStateException("batch is submitted: its ids cannot change until it is applied");
         }
         return ids[t];

@@ -22,10 +22,13 @@ import dev.ember.cache.knob.KnobMode;
  * @param prefetchThreads CPU threads reading cold rows of submitted batches ahead (0: read when
  *                        the batch is gathered)
  * @param resident        every row lives in the hot tier (device mode); no knob, no cold reads
+ * @param hostThreads     threads, the step thread included, sharing a step's per-table host work
+ *                        (deduplication, hot/cold split, write-back of staged rows); 1: the step
+ *                        thread alone
  */
 public record TieredConfig(Budget budget, KnobMode mode, int knobPeriod, int knobLag, double margin,
                            double halfLifeSteps, int maxBags, int maxIds, int chunkRows, int chunksPerStep,
-                           int prefetchThreads, boolean resident) {
+                           int prefetchThreads, boolean resident, int hostThreads) {
 
     public TieredConfig {
         java.util.Objects.requireNonNull(budget, "budget");
@@ -39,6 +42,9 @@ public record TieredConfig(Budget budget, KnobMode mode, int knobPeriod, int kno
         if (chunkRows < 1 || chunksPerStep < 1) {
             throw new IllegalArgumentException("chunkRows and chunksPerStep must be >= 1, got " + chunkRows + ", " + chunksPerStep);
         }
+        if (hostThreads < 1) {
+            throw new IllegalArgumentException("host threads must be >= 1, got " + hostThreads);
+        }
         if (prefetchThreads < 0) {
             throw new IllegalArgumentException("prefetch threads must be >= 0, got " + prefetchThreads);
         }
@@ -49,41 +55,46 @@ public record TieredConfig(Budget budget, KnobMode mode, int knobPeriod, int kno
 
     /** Defaults for batches of {@code batch} one-hot samples under {@code budget}: cache objective, knob every 100 steps. */
     public static TieredConfig defaults(Budget budget, int batch) {
-        return new TieredConfig(budget, KnobMode.CACHE, 100, 1, 0.1, 1000, batch, batch, 4096, 4, 0, false);
+        return new TieredConfig(budget, KnobMode.CACHE, 100, 1, 0.1, 1000, batch, batch, 4096, 4, 0, false, 1);
     }
 
     public TieredConfig withMode(KnobMode m) {
         return new TieredConfig(budget, m, knobPeriod, knobLag, margin, halfLifeSteps, maxBags, maxIds, chunkRows,
-                chunksPerStep, prefetchThreads, resident);
+                chunksPerStep, prefetchThreads, resident, hostThreads);
     }
 
     public TieredConfig withKnob(int period, int lag) {
         return new TieredConfig(budget, mode, period, lag, margin, halfLifeSteps, maxBags, maxIds, chunkRows,
-                chunksPerStep, prefetchThreads, resident);
+                chunksPerStep, prefetchThreads, resident, hostThreads);
     }
 
     public TieredConfig withBatch(int bags, int ids) {
         return new TieredConfig(budget, mode, knobPeriod, knobLag, margin, halfLifeSteps, bags, ids, chunkRows,
-                chunksPerStep, prefetchThreads, resident);
+                chunksPerStep, prefetchThreads, resident, hostThreads);
     }
 
     public TieredConfig withChunks(int rows, int perStep) {
         return new TieredConfig(budget, mode, knobPeriod, knobLag, margin, halfLifeSteps, maxBags, maxIds, rows,
-                perStep, prefetchThreads, resident);
+                perStep, prefetchThreads, resident, hostThreads);
     }
 
     public TieredConfig withPrefetchThreads(int threads) {
         return new TieredConfig(budget, mode, knobPeriod, knobLag, margin, halfLifeSteps, maxBags, maxIds, chunkRows,
-                chunksPerStep, threads, resident);
+                chunksPerStep, threads, resident, hostThreads);
     }
 
     public TieredConfig withResident(boolean on) {
         return new TieredConfig(budget, mode, knobPeriod, knobLag, margin, halfLifeSteps, maxBags, maxIds, chunkRows,
-                chunksPerStep, prefetchThreads, on);
+                chunksPerStep, prefetchThreads, on, hostThreads);
     }
 
     public TieredConfig withBudget(Budget b) {
         return new TieredConfig(b, mode, knobPeriod, knobLag, margin, halfLifeSteps, maxBags, maxIds, chunkRows,
-                chunksPerStep, prefetchThreads, resident);
+                chunksPerStep, prefetchThreads, resident, hostThreads);
+    }
+
+    public TieredConfig withHostThreads(int threads) {
+        return new TieredConfig(budget, mode, knobPeriod, knobLag, margin, halfLifeSteps, maxBags, maxIds, chunkRows,
+                chunksPerStep, prefetchThreads, resident, threads);
     }
 }

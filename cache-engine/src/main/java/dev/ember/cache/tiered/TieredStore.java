@@ -1,5 +1,6 @@
 package dev.ember.cache.tiered;
 
+import dev.ember.cache.batch.PooledBatch;
 import dev.ember.cache.cold.ColdTable;
 import dev.ember.cache.durability.Manifest;
 import dev.ember.cache.hot.HotBatch;
@@ -80,11 +81,15 @@ import org.roaringbitmap.RoaringBitmap;
  * ({@link TableCounters}, shown in {@code dev.ember:type=Table}); the knob and re-tiering in
  * {@code dev.ember:type=Knob} ({@link KnobView}).
  *
- * <p><b>Checkpoint.</b> {@link #checkpoint} writes the dirty hot rows back to the cold tier (a
- * sequential read of the hot rows in chunks) and stores the hot sets (current and target), the
- * popularity counters, the knob's schedule and the counters as manifest blobs; {@link #open}
- * over a reopened store restores them and promotes the hot rows again, so every value, the hot
- * set, the counters and the knob are exactly those of the checkpoint.
+ * <p><b>Checkpoint.</b> {@link #checkpoint} dumps the dirty hot rows into one sequential file
+ * beside the store ({@link DirtyRowDump}, a {@link dev.ember.cache.durability.HotDump} the
+ * manifest names) instead of putting each into the cold tier (a random Chronicle put, about 1-4
+ * us a row), and stores the hot sets (current and target), the popularity counters, the knob's
+ * schedule and the counters as manifest blobs. Dirty bits stay set: a dumped row is still newer
+ * than its cold copy, so it is written back when demoted and dumped again until then.
+ * {@link dev.ember.cache.store.Store#open} puts the dump's rows into the tables; {@link #open}
+ * over the reopened store restores the blobs and promotes the hot rows again, so every value,
+ * the hot set, the counters and the knob are exactly those of the checkpoint.
  *
  * <p>One thread drives a tiered store (the step thread); {@link #setBudget} and the MXBeans may be
  * used from any thread. The store and the hot tier belong to the caller, who closes them after
@@ -111,7 +116,21 @@ public final class TieredStore implements AutoCloseable {
     private final KnobSchedule knob;
     private final TableCounters[] counters;
     private final ExecutorService prefetcher;
+    private final TableWorkers workers;
+    /** One thread writing applied batches' misses to the cold tier behind the steps, on its own per-table threads. */
+    private final ExecutorService writeBehind;
+    private final TableWorkers writeWorkers;
+    private final StepPhases phases = new StepPhases();
     private final ArrayDeque<StepBatch> inFlight = new ArrayDeque<>();
+    /** Applied batches whose misses are still being written to the cold tier, oldest first. */
+    private final ArrayDeque<StepBatch> writing = new ArrayDeque<>();
+    /**
+     * Submit's snapshot, oldest first: the batches still writing back ({@code earlierWriting} of
+     * them), then those in flight; split looks rows up here without iterating the deques.
+     */
+    private StepBatch[] earlier = new StepBatch[4];
+    private int earlierCount;
+    private int earlierWriting;
     private final MoveChunk chunk;
     private final long[] moveRows;
     private final boolean[] moveDirty;
@@ -121,10 +140,8 @@ public final class TieredStore implements AutoCloseable {
     /** Bulk copies (checkpoint write-back, reopen, resident loads) go in chunks of this many rows. */
     private static final int IO_ROWS = 8192;
     private final long[] ioRows = new long[IO_ROWS];
-    private final boolean[] ioDirty = new boolean[IO_ROWS];
-    private final long[] ioDirtyRows = new long[IO_ROWS];
     private ByteBuffer ioBuf;
-    private ByteBuffer ioDirtyBuf;
+    private final DirtyRowDump dump;
     private final MBeans mbeans;
     private volatile Budget budget;
     private volatile KnobChoice lastChoice;
@@ -165,8 +182,12 @@ public final class TieredStore implements AutoCloseable {
         this.moveBuf = direct((long) config.chunkRows() * rowBytes);
         this.dirtyBuf = direct((long) config.chunkRows() * rowBytes);
         this.ioBuf = direct((long) IO_ROWS * rowBytes);
-        this.ioDirtyBuf = direct((long) IO_ROWS * rowBytes);
 
+        if (store.hasUnfoldedHotDump()) {
+            throw new IllegalStateException("store " + store.directory() + ": the hot rows of its last checkpoint live in"
+                    + " another hot tier and its dump, not in the tables; close the store and open it again (Store.open"
+                    + " puts the dump's rows into the tables) before opening a tiered store over it");
+        }
         Manifest last = store.lastCheckpoint();
         byte[] setsBlob = last.blobs().get(HOT_SETS_BLOB);
         if (config.resident()) {
@@ -213,6 +234,8 @@ public final class TieredStore implements AutoCloseable {
                 promoteAll(t, current.rowsCopy(t));
             }
         }
+        hotSets.trackRowsInUse(this::rowInUse);
+        this.dump = new DirtyRowDump(tier, handle, IO_ROWS);
         for (int t = 0; t < tableCount; t++) {
             final int table = t;
             counters[t] = new TableCounters(() -> hotSets.current().hotRows(table));
@@ -221,6 +244,13 @@ public final class TieredStore implements AutoCloseable {
         if (stats != null && setsBlob != null) {
             readStats(stats);
         }
+        this.workers = new TableWorkers(config.hostThreads(), "ember-step");
+        this.writeWorkers = new TableWorkers(config.hostThreads(), "ember-write");
+        this.writeBehind = Executors.newSingleThreadExecutor(r -> {
+            Thread th = new Thread(r, "ember-write-behind");
+            th.setDaemon(true);
+            return th;
+        });
         this.prefetcher = config.prefetchThreads() == 0 || config.resident() ? null
                 : Executors.newFixedThreadPool(config.prefetchThreads(), r -> {
                     Thread th = new Thread(r, "ember-prefetch");
@@ -257,15 +287,24 @@ public final class TieredStore implements AutoCloseable {
 
     // ------------------------------------------------------------------ batches
 
+    /** Step-thread time in each part of the steps so far. */
+    public StepPhases phases() {
+        return phases;
+    }
+
     /** A batch buffer sized by the config's {@code maxBags} and {@code maxIds}; close it after use. */
     public StepBatch newBatch() {
         HotBatch[] hot = new HotBatch[tableCount];
         ColdTable.Reader[] readers = new ColdTable.Reader[tableCount];
+        ByteBuffer[] missBytes = new ByteBuffer[tableCount];
         for (int t = 0; t < tableCount; t++) {
             hot[t] = tier.newBatch(config.maxBags(), config.maxIds());
             readers[t] = cold.get(t).newReader();
+            // The tier's own row buffers (page-locked on a GPU): misses are staged in and read back
+            // with no copy through other staging.
+            missBytes[t] = config.resident() ? ByteBuffer.allocateDirect(64) : tier.newRowBuffer(config.maxIds());
         }
-        return new StepBatch(this, tableCount, config.maxBags(), config.maxIds(), rowBytes, hot, readers);
+        return new StepBatch(this, tableCount, config.maxBags(), config.maxIds(), rowBytes, hot, readers, missBytes);
     }
 
     /**
@@ -281,39 +320,137 @@ public final class TieredStore implements AutoCloseable {
                         + config.maxIds() + " (TieredConfig.withBatch)");
             }
         }
-        HotSet gen = hotSets.pin(b.ids);
-        b.generation = gen;
+        long t0 = System.nanoTime();
+        if (b.state == StepBatch.WRITING) {
+            finishWrites(b); // its buffers are about to be refilled
+        }
+        reapWrites();
+        int flying = inFlight.size() + writing.size();
+        if (earlier.length < flying) {
+            earlier = new StepBatch[Math.max(4, 2 * flying)];
+        }
+        earlierCount = 0;
+        for (StepBatch e : writing) {
+            earlier[earlierCount++] = e;
+        }
+        earlierWriting = earlierCount;
+        for (StepBatch e : inFlight) {
+            earlier[earlierCount++] = e;
+        }
+        workers.run(tableCount, b.dedupTask);
+        // Nothing is pinned: moves ask rowInUse, which looks in the few batches in flight.
+        b.generation = hotSets.current();
+        workers.run(tableCount, b.splitTask);
         long hot = 0;
         long coldIds = 0;
         for (int t = 0; t < tableCount; t++) {
-            var d = b.dedup[t].build(b.ids[t]);
-            int n = d.uniqueCount();
-            long[] unique = d.unique();
-            long[] miss = b.miss[t];
-            int m = 0;
-            for (int u = 0; u < n; u++) {
-                if (!gen.contains(t, unique[u])) {
-                    miss[m++] = unique[u];
-                }
-            }
-            b.missCount[t] = m;
-            b.missIndex[t].build(miss, m);
-            counters[t].hotIds.add(n - m);
-            counters[t].coldIds.add(m);
-            hot += n - m;
-            coldIds += m;
+            hot += b.hotCount[t];
+            coldIds += b.missCount[t];
         }
         b.hotIds = hot;
         b.coldIds = coldIds;
         if (prefetcher != null) {
             for (int t = 0; t < tableCount; t++) {
-                if (b.missCount[t] > 0) {
+                if (b.fetchCount[t] > 0) {
                     b.fetches[t] = prefetcher.submit(b.fetchTasks[t]);
                 }
             }
         }
         b.state = StepBatch.SUBMITTED;
         inFlight.addLast(b);
+        phases.submit.add(System.nanoTime() - t0);
+    }
+
+    /** Table {@code t} of a batch being submitted (on a {@link TableWorkers} thread): ids checked and deduplicated. */
+    void dedup(StepBatch b, int t) {
+        checkRows(t, b.ids[t]);
+        b.dedup[t].build(b.ids[t]);
+    }
+
+    /**
+     * Table {@code t} of a batch being submitted and pinned (on a {@link TableWorkers} thread): its
+     * unique ids split into hot and cold against the batch's generation.
+     */
+    void split(StepBatch b, int t) {
+        var d = b.dedup[t];
+        int n = d.uniqueCount();
+        int m = 0;
+        int f = 0;
+        if (!config.resident()) {
+            long[] unique = d.unique();
+            long[] miss = b.miss[t];
+            long[] later = b.forwarded[t];
+            HotSet gen = b.generation;
+            for (int u = 0; u < n; u++) {
+                long row = unique[u];
+                if (gen.contains(t, row)) {
+                    continue;
+                }
+                if (missedInFlight(t, row)) {
+                    later[m - f] = row; // an earlier batch writes it back: forwarded, not read
+                } else {
+                    miss[f++] = row;
+                }
+                m++;
+            }
+            System.arraycopy(later, 0, miss, f, m - f);
+            b.missIndex[t].build(miss, m);
+            for (int k = f; k < m; k++) {
+                StepBatch e = latestMissing(t, miss[k]);
+                if (e.state == StepBatch.WRITING) {
+                    // Its write-back may still be on the way to the cold tier, but its bytes are final.
+                    b.missBytes[t].put(k * rowBytes, e.missBytes[t], e.missIndex[t].get(miss[k]) * rowBytes, rowBytes);
+                }
+            }
+        }
+        b.missCount[t] = m;
+        b.fetchCount[t] = f;
+        b.hotCount[t] = n - m;
+        counters[t].hotIds.add(n - m);
+        counters[t].coldIds.add(m);
+    }
+
+    /** Whether a batch in flight (submitted, not yet applied) uses {@code row} of table {@code t}: moves leave it. */
+    private boolean rowInUse(int t, long row) {
+        for (StepBatch b : inFlight) {
+            if (b.dedup[t].indexOf(row) >= 0) {
+                return true;
+            }
+        }
+        for (StepBatch b : writing) {
+            if (b.missIndex[t].get(row) >= 0) {
+                return true; // its newest value is still on the way to the cold tier
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Whether an earlier batch, in flight or still writing back, also misses {@code row} of table
+     * {@code t}: then this batch takes the row from it, never from the cold tier.
+     */
+    private boolean missedInFlight(int t, long row) {
+        return latestMissing(t, row) != null;
+    }
+
+    /** The newest batch of submit's snapshot that misses {@code row} of table {@code t}, or null. */
+    private StepBatch latestMissing(int t, long row) {
+        for (int i = earlierCount - 1; i >= 0; i--) {
+            if (earlier[i].missIndex[t].get(row) >= 0) {
+                return earlier[i];
+            }
+        }
+        return null;
+    }
+
+    private void checkRows(int t, PooledBatch ids) {
+        long rows = specs.get(t).rows();
+        long[] a = ids.ids();
+        for (int i = 0, n = ids.idCount(); i < n; i++) {
+            if (a[i] < 0 || a[i] >= rows) {
+                throw new IllegalArgumentException("table " + specs.get(t).name() + ": id " + a[i] + " is outside [0, " + rows + ")");
+            }
+        }
     }
 
     /**
@@ -325,19 +462,28 @@ public final class TieredStore implements AutoCloseable {
         if (inFlight.peekFirst() != b) {
             throw new IllegalStateException("batches are gathered in the order they were submitted");
         }
+        long t0 = System.nanoTime();
         awaitFetches(b);
+        if (b.coldIds > 0 && prefetcher == null) {
+            workers.run(tableCount, b.readTask);
+        }
+        long t1 = System.nanoTime();
         for (int t = 0; t < tableCount; t++) {
             int m = b.missCount[t];
             if (m > 0) {
-                if (b.fetches[t] == null) {
-                    cold.get(t).gather(b.miss[t], m, b.missBytes[t]);
-                }
                 b.fetches[t] = null;
                 counters[t].rowsFetched.add(m);
                 tier.promote(handle[t], b.miss[t], m, b.missBytes[t]);
             }
+        }
+        long t2 = System.nanoTime();
+        for (int t = 0; t < tableCount; t++) {
             tier.gather(handle[t], b.ids[t], b.hot[t]);
         }
+        long t3 = System.nanoTime();
+        phases.coldReads.add(t1 - t0);
+        phases.stage.add(t2 - t1);
+        phases.gather.add(t3 - t2);
         if (pooled != null) {
             for (int t = 0; t < tableCount; t++) {
                 b.hot[t].readPooled(pooled[t], b.ids[t].bagCount());
@@ -353,6 +499,7 @@ public final class TieredStore implements AutoCloseable {
      */
     public void apply(StepBatch b, float[][] grads, float lr, float eps) {
         checkOwn(b, StepBatch.GATHERED, "apply");
+        long t0 = System.nanoTime();
         for (int t = 0; t < tableCount; t++) {
             if (grads != null) {
                 b.hot[t].writeGradients(grads[t], b.ids[t].bagCount());
@@ -360,24 +507,74 @@ public final class TieredStore implements AutoCloseable {
             tier.apply(handle[t], b.dedup[t], b.hot[t], lr, eps);
         }
         inFlight.removeFirst();
+        long t1 = System.nanoTime();
         for (int t = 0; t < tableCount; t++) {
             int m = b.missCount[t];
-            if (m == 0) {
-                continue;
+            if (m > 0) {
+                tier.demote(handle[t], b.miss[t], m, b.missBytes[t], null);
             }
-            tier.demote(handle[t], b.miss[t], m, b.missBytes[t], null);
-            cold.get(t).put(b.miss[t], m, b.missBytes[t]);
-            forward(b, t);
         }
-        if (popularity != null) {
-            popularity.record(b.ids);
+        long t2 = System.nanoTime();
+        // Forwarding and popularity touch one table's state each: tables run at once. The cold
+        // tier's writes go on behind the next steps (finishWrites).
+        workers.run(tableCount, b.forwardTask);
+        if (popularity != null && popularity.frozen()) {
+            popularity.record(b.ids); // the frozen counters' log is one sequence
         }
-        hotSets.release(b.ids);
+        if (b.coldIds > 0) {
+            b.state = StepBatch.WRITING;
+            writing.addLast(b);
+            b.writeBack = writeBehind.submit(b.writeAllTask);
+        }
+        long t3 = System.nanoTime();
+        phases.apply.add(t1 - t0);
+        phases.unstage.add(t2 - t1);
+        phases.writeBack.add(t3 - t2);
         for (int t = 0; t < tableCount; t++) {
             b.ids[t].clear();
         }
         b.generation = null;
-        b.state = StepBatch.OPEN;
+        if (b.state != StepBatch.WRITING) {
+            b.state = StepBatch.OPEN;
+        }
+    }
+
+    /**
+     * Waits until {@code upTo} and every batch before it have written their misses to the cold
+     * tier (one thread writes them in order), then rethrows a write's failure.
+     */
+    private void finishWrites(StepBatch upTo) {
+        while (!writing.isEmpty()) {
+            StepBatch w = writing.pollFirst();
+            Future<?> f = w.writeBack;
+            w.writeBack = null;
+            w.state = StepBatch.OPEN;
+            try {
+                await(f);
+            } catch (IllegalStateException e) {
+                if (e.getCause() instanceof RuntimeException r) {
+                    throw r; // e.g. a full disk, named by the cold tier
+                }
+                throw e;
+            }
+            if (w == upTo) {
+                return;
+            }
+        }
+    }
+
+    /** Takes in the write-backs already done, oldest first, without waiting. */
+    private void reapWrites() {
+        while (!writing.isEmpty() && writing.peekFirst().writeBack.isDone()) {
+            finishWrites(writing.peekFirst());
+        }
+    }
+
+    /** Waits for every write-back under way (checkpoints, settling, closing). */
+    private void finishAllWrites() {
+        if (!writing.isEmpty()) {
+            finishWrites(writing.peekLast());
+        }
     }
 
     /**
@@ -392,9 +589,9 @@ public final class TieredStore implements AutoCloseable {
             int m = b.missCount[t];
             if (m > 0) {
                 tier.demote(handle[t], b.miss[t], m, b.missBytes[t], null);
+                forward(b, t); // unchanged rows, but later batches count on this batch for them
             }
         }
-        hotSets.release(b.ids);
         for (int t = 0; t < tableCount; t++) {
             b.ids[t].clear();
         }
@@ -402,13 +599,51 @@ public final class TieredStore implements AutoCloseable {
         b.state = StepBatch.OPEN;
     }
 
-    /** Rows {@code done} just wrote back replace what later batches read of them ahead of time. */
+    /** Table {@code t}'s misses read from the cold tier at gather (no prefetch threads). */
+    void read(StepBatch b, int t) {
+        int f = b.fetchCount[t];
+        if (f > 0) {
+            cold.get(t).gather(b.miss[t], f, b.missBytes[t]);
+        }
+    }
+
+    /**
+     * Table {@code t} of a batch being applied (on a {@link TableWorkers} thread): its staged
+     * misses, already read back from their slots, go to later batches that miss them too; its ids
+     * are counted.
+     */
+    void forwardAndCount(StepBatch b, int t) {
+        if (b.missCount[t] > 0) {
+            forward(b, t);
+        }
+        if (popularity != null && !popularity.frozen()) {
+            popularity.record(t, b.ids[t]);
+        }
+    }
+
+    /** Table {@code t} of an applied batch (on the write-behind threads): its misses go to the cold tier. */
+    void writeBack(StepBatch b, int t) {
+        int m = b.missCount[t];
+        if (m > 0) {
+            cold.get(t).put(b.miss[t], m, b.missBytes[t]);
+        }
+    }
+
+    /** All tables of an applied batch (the write-behind thread's task). */
+    void writeBackAll(StepBatch b) {
+        writeWorkers.run(tableCount, b.writeBackTask);
+    }
+
+    /**
+     * Rows {@code done} just wrote back go to the later batches that also miss them: those rows
+     * sit in each later batch's forwarded part (after its {@code fetchCount} rows read from the
+     * cold tier, see {@link #split}), which no read touches, so nothing waits for a prefetch.
+     */
     private void forward(StepBatch done, int t) {
         for (StepBatch later : inFlight) {
-            if (later.fetches[t] == null || later.missCount[t] == 0) {
-                continue; // read when gathered, after this write
+            if (later.missCount[t] == later.fetchCount[t]) {
+                continue;
             }
-            await(later.fetches[t]);
             long[] rows = done.miss[t];
             ByteBuffer src = done.missBytes[t];
             ByteBuffer dst = later.missBytes[t];
@@ -448,8 +683,8 @@ public final class TieredStore implements AutoCloseable {
         if (b.owner != this) {
             throw new IllegalArgumentException("batch was made by another tiered store (use newBatch of this one)");
         }
-        if (b.state != state) {
-            String[] names = {"open", "submitted", "gathered"};
+        if (b.state != state && !(state == StepBatch.OPEN && b.state == StepBatch.WRITING)) {
+            String[] names = {"open", "submitted", "gathered", "writing back"};
             throw new IllegalStateException(what + " needs a " + names[state] + " batch; this one is " + names[b.state]
                     + " (order: submit, gather, apply)");
         }
@@ -467,6 +702,13 @@ public final class TieredStore implements AutoCloseable {
      * window's classification valid until the window is trained).
      */
     public void endStep(long step, boolean move) {
+        long t0 = System.nanoTime();
+        endStepTimed(step, move);
+        phases.moves.add(System.nanoTime() - t0);
+    }
+
+    private void endStepTimed(long step, boolean move) {
+        reapWrites(); // rows whose write-back is done may move again
         if (knob != null) {
             popularity.advanceTo(step);
             KnobChoice choice = knob.onStep(step);
@@ -513,10 +755,11 @@ public final class TieredStore implements AutoCloseable {
 
     /** Moves rows until the current hot set is the target, ignoring the per-step bound. */
     public void settle() {
+        finishAllWrites();
         while (!hotSets.settled()) {
             if (moveChunks(Integer.MAX_VALUE) == 0) {
                 throw new IllegalStateException("re-tiering cannot finish: " + (hotSets.pendingPromotions()
-                        + hotSets.pendingDemotions()) + " moves wait for rows pinned by " + hotSets.pinnedBatches()
+                        + hotSets.pendingDemotions()) + " moves wait for rows used by " + inFlight.size()
                         + " in-flight batches (apply them first)");
             }
         }
@@ -740,6 +983,7 @@ public final class TieredStore implements AutoCloseable {
      * into {@code out} (row {@code i} at {@code i*bytesPerRow}). Not while a batch is gathered.
      */
     public void read(int table, long[] ids, int count, ByteBuffer out) {
+        finishAllWrites();
         HotSet h = hotSets.current();
         long[][] split = {new long[count], new long[count]};
         int[][] pos = {new int[count], new int[count]};
@@ -768,35 +1012,15 @@ public final class TieredStore implements AutoCloseable {
     // ------------------------------------------------------------------ checkpoint
 
     /**
-     * Writes dirty hot rows to the cold tier, then checkpoints the store with the caller's blobs
-     * and the tiering state. Batches may be submitted (their rows stay pinned) but none gathered.
+     * Checkpoints the store with the caller's blobs and the tiering state, the dirty hot rows
+     * dumped sequentially beside it ({@link DirtyRowDump}). Batches may be submitted (their rows
+     * stay pinned) but none gathered.
      */
     public Manifest checkpoint(long step, long[] rngState, Map<String, byte[]> blobs) {
+        finishAllWrites();
         for (StepBatch b : inFlight) {
             if (b.state == StepBatch.GATHERED) {
                 throw new IllegalStateException("checkpoint between gather and apply: apply the batch first");
-            }
-        }
-        HotSet current = hotSets.current();
-        for (int t = 0; t < tableCount; t++) {
-            if (config.resident()) {
-                long rows = specs.get(t).rows();
-                for (long r = 0; r < rows; ) {
-                    int n = 0;
-                    while (n < IO_ROWS && r < rows) {
-                        ioRows[n++] = r++;
-                    }
-                    writeBackHeld(t, n);
-                }
-            } else {
-                PeekableIntIterator it = current.rowsCopy(t).getIntIterator();
-                while (it.hasNext()) {
-                    int n = 0;
-                    while (n < IO_ROWS && it.hasNext()) {
-                        ioRows[n++] = it.next();
-                    }
-                    writeBackHeld(t, n);
-                }
             }
         }
         Map<String, byte[]> all = new HashMap<>(blobs);
@@ -808,15 +1032,12 @@ public final class TieredStore implements AutoCloseable {
             all.put(HOT_SETS_BLOB, hotSets.toBytes());
             all.put(STATS_BLOB, statsBytes());
         }
-        return store.checkpoint(step, rngState, all);
+        return store.checkpoint(step, rngState, all, dump.scanning(hotSets.current()));
     }
 
-    private void writeBackHeld(int t, int n) {
-        tier.read(handle[t], ioRows, n, ioBuf, ioDirty);
-        int d = writeBackDirty(t, n, ioRows, ioDirty, ioBuf, ioDirtyRows, ioDirtyBuf);
-        if (d > 0) {
-            tier.clearDirty(handle[t], ioDirtyRows, d);
-        }
+    /** Rows the last {@link #checkpoint} dumped (dirty hot rows). */
+    public long lastDumpRows() {
+        return dump.lastRows();
     }
 
     private byte[] statsBytes() {
@@ -865,16 +1086,23 @@ public final class TieredStore implements AutoCloseable {
             return;
         }
         closed = true;
-        if (prefetcher != null) {
-            prefetcher.shutdownNow();
-        }
-        if (knob != null) {
-            knob.close();
-        }
-        if (mbeans != null) {
-            mbeans.close();
-            for (TableSpec s : specs) {
-                store.attachTierStats(s.name(), null);
+        try {
+            finishAllWrites();
+        } finally {
+            writeBehind.shutdownNow();
+            writeWorkers.close();
+            workers.close();
+            if (prefetcher != null) {
+                prefetcher.shutdownNow();
+            }
+            if (knob != null) {
+                knob.close();
+            }
+            if (mbeans != null) {
+                mbeans.close();
+                for (TableSpec s : specs) {
+                    store.attachTierStats(s.name(), null);
+                }
             }
         }
     }

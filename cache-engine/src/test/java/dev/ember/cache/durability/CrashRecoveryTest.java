@@ -33,7 +33,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * A child JVM applying and checkpointing is killed with SIGKILL at uniformly drawn moments; every
  * reopen must equal the digest of the last completed checkpoint (or of the one being written when
  * the kill landed after its manifest's rename). Half the runs force pre-images to the device, half
- * only write them: a process crash must be exact either way.
+ * only write them: a process crash must be exact either way. Every other pair of runs keeps rows of
+ * the first table in memory as a hot tier would and checkpoints them as a hot dump
+ * ({@link CrashChild}), so kills land while a dump is written, before its manifest, and while
+ * the next open puts a dump's rows into the tables.
  */
 class CrashRecoveryTest {
     private static final int MIN_KILLS = 20;
@@ -60,7 +63,8 @@ class CrashRecoveryTest {
         long checkpointNanos = 50_000_000L; // refined from observed checkpoints
         for (int run = 0; run < MAX_RUNS && (kills < MIN_KILLS || inside < MIN_INSIDE_CHECKPOINT); run++) {
             // Runs cycle through {forced, written-only pre-images} x {kill anywhere, kill in a checkpoint}.
-            Process child = ChildJvm.start(CrashChild.class, dir.toString(), run % 4 < 2 ? "sync" : "nosync");
+            Process child = ChildJvm.start(CrashChild.class, dir.toString(), run % 4 < 2 ? "sync" : "nosync",
+                    run % 8 < 4 ? "dump" : "plain");
             BlockingQueue<String> lines = new LinkedBlockingQueue<>();
             Thread reader = new Thread(() -> {
                 try (BufferedReader r = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {

@@ -61,6 +61,43 @@ class HotSetsTest {
     }
 
     @Test
+    void rowsTheOwnerReportsInUseAreNeverMoved() {
+        SplittableRandom rnd = new SplittableRandom(5);
+        List<Set<Long>> cur = HotSetTest.randomSets(rnd, 0.1);
+        List<Set<Long>> next = HotSetTest.randomSets(rnd, 0.1);
+        HotSets sets = new HotSets(HotSetTest.hotSet(0, cur));
+        PooledBatch[] inFlight = batchTouching(rnd, cur, next);
+        java.util.Set<Long> used = new java.util.HashSet<>();
+        for (int t = 0; t < TABLES; t++) {
+            for (int i = 0; i < inFlight[t].idCount(); i++) {
+                used.add(((long) t << 40) | inFlight[t].id(i));
+            }
+        }
+        boolean[] tracking = {true};
+        sets.trackRowsInUse((t, row) -> tracking[0] && used.contains(((long) t << 40) | row));
+        HotSet before = sets.current();
+        sets.retarget(HotSetTest.hotSet(1, next));
+        MoveChunk chunk = new MoveChunk(61);
+        while (sets.planChunk(chunk)) {
+            sets.commit(chunk);
+        }
+        assertEquals(0, sets.pinnedBatches(), "nothing is pinned while the owner tracks its rows");
+        assertTrue(sets.deferredMoves() > 0);
+        for (int t = 0; t < TABLES; t++) {
+            for (int i = 0; i < inFlight[t].idCount(); i++) {
+                long row = inFlight[t].id(i);
+                assertEquals(before.contains(t, row), sets.current().contains(t, row), "a row in use moved: table " + t + " row " + row);
+            }
+        }
+        assertFalse(sets.settled(), "moves of rows in use wait");
+        tracking[0] = false; // the batch was applied
+        while (sets.planChunk(chunk)) {
+            sets.commit(chunk);
+        }
+        assertTrue(sets.settled());
+    }
+
+    @Test
     void pinnedRowsAreDeferredUntilReleasedAndTheirOwnerNeverChangesMeanwhile() {
         SplittableRandom rnd = new SplittableRandom(4);
         List<Set<Long>> cur = HotSetTest.randomSets(rnd, 0.1);

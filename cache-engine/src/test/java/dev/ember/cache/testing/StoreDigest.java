@@ -12,6 +12,14 @@ public final class StoreDigest {
     }
 
     public static long of(Store store) {
+        return of(store, -1, 0, null, 0);
+    }
+
+    /**
+     * The digest of the store's state with rows {@code [firstRow, firstRow + count)} of table
+     * {@code table} replaced by {@code rows} (packed): what a checkpoint that dumps them holds.
+     */
+    public static long of(Store store, int table, long firstRow, ByteBuffer rows, int count) {
         long h = 0x1234567;
         for (ColdTable t : store.tables()) {
             int chunk = 1024;
@@ -23,6 +31,13 @@ public final class StoreDigest {
                     ids[i] = start + i;
                 }
                 t.gather(ids, n, out);
+                if (t.index() == table) {
+                    for (int i = 0; i < n; i++) {
+                        if (ids[i] >= firstRow && ids[i] < firstRow + count) {
+                            out.put(i * t.bytesPerRow(), rows, (int) (ids[i] - firstRow) * t.bytesPerRow(), t.bytesPerRow());
+                        }
+                    }
+                }
                 for (int i = 0; i < n * t.bytesPerRow(); i += 4) {
                     h = mix(h ^ out.getInt(i));
                 }

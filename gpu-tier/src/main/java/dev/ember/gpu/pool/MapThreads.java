@@ -1,6 +1,7 @@
 package dev.ember.gpu.pool;
 
 import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -19,14 +20,25 @@ import java.util.concurrent.locks.LockSupport;
  * buffer that is not page-locked also has the threads copy each chunk's rows into the staging
  * chunk (one core copies ~10-15 GB/s, short of the copy engine's 55 GB/s).
  *
+ * <p>Small calls (fewer than {@code minRows} rows) run on the caller alone and wake nobody: a
+ * trainer in cache mode makes many of them (26 tables x ~100 rows a step), and waking 8 threads
+ * costs more than it saves below about a thousand rows (H100 host, {@code SmallMoveBench}: a
+ * promote plus a demote of 512 rows took 70 us on the caller, 85 us with the threads; 2048 rows
+ * 143 / 120 us). Idle
+ * threads spin {@value #SPIN_NANOS} ns after a call (a move's next call comes at once) and then
+ * park: spinning longer burnt ~6 of 16 cores between the small calls of a training step.
+ *
  * <pre>
  *  progress: | thread 0: long, 15 longs pad | thread 1: ... |   chunks of the current call done
- *  copied:   | thread 0: long, 15 longs pad | ...           |   chunks whose rows are staged
+ *  copied:   | thread 0: long, 15 longs pad | ...           |   chunks whose rows are staged or drained
  *  failures: | thread 0: int, 15 ints pad   | ...           |   rows that failed so far
  * </pre>
  */
 final class MapThreads implements AutoCloseable {
+    /** Waits inside a call (for the caller or another thread) spin this many times, then yield. */
     private static final int SPINS = 20_000;
+    /** Idle threads spin this long after a call before they park. */
+    static final long SPIN_NANOS = 50_000;
     private static final int PAD = 16;
 
     private final Thread[] threads;
@@ -34,7 +46,13 @@ final class MapThreads implements AutoCloseable {
     private final AtomicLongArray progress;
     private final AtomicLongArray copied;
     private final int[] failures;
+    private final int minRows;
+    /** Calls handed to the threads, and calls the threads ran (each thread counts each call it runs). */
+    private final LongAdder handed = new LongAdder();
+    private final LongAdder ran = new LongAdder();
     private RowSlotStripes call;
+    /** Whether the call at hand runs on the caller alone. */
+    private boolean inline;
     /** Each thread's row indices of the chunk at hand (the caller's is the last). */
     private final int[][] mine;
     private volatile int generation;
@@ -42,10 +60,15 @@ final class MapThreads implements AutoCloseable {
     private volatile int stagingOpen;
     private volatile boolean closed;
 
-    MapThreads(int count, String name) {
+    /** {@code count} threads (a power of two; 1: none) for calls of at least {@code minRows} rows. */
+    MapThreads(int count, int minRows, String name) {
         if (Integer.bitCount(count) != 1) {
             throw new IllegalArgumentException("map threads must be a power of two, got " + count);
         }
+        if (minRows < 0) {
+            throw new IllegalArgumentException("rows before map threads are woken must be >= 0, got " + minRows);
+        }
+        this.minRows = minRows;
         step = count;
         progress = new AtomicLongArray(count * PAD);
         copied = new AtomicLongArray(count * PAD);
@@ -65,6 +88,16 @@ final class MapThreads implements AutoCloseable {
         return step;
     }
 
+    /** Calls handed to the threads so far (calls below {@code minRows} rows run on the caller). */
+    long handed() {
+        return handed.sum();
+    }
+
+    /** Calls the threads have run, summed over threads (a call handed to T threads counts T). */
+    long ran() {
+        return ran.sum();
+    }
+
     /** Starts {@code stripes}' prepared call; wait for it chunk by chunk with {@link #awaitChunk}, to the last. */
     void start(RowSlotStripes stripes) {
         call = stripes;
@@ -79,9 +112,11 @@ final class MapThreads implements AutoCloseable {
             failures[w * PAD] = 0;
         }
         stagingOpen = 0;
-        if (threads.length == 0) {
+        inline = threads.length == 0 || stripes.count() < minRows;
+        if (inline) {
             return;
         }
+        handed.increment();
         generation = generation + 1; // publishes the call
         for (Thread t : threads) {
             LockSupport.unpark(t);
@@ -89,18 +124,24 @@ final class MapThreads implements AutoCloseable {
     }
 
     /**
-     * For a call that copies rows ({@link RowSlotStripes#copyRows}): lets the threads fill chunk
-     * {@code k}'s staging, then waits until they have. Call it for every chunk, in order.
+     * For a call that copies rows ({@link RowSlotStripes#copyRows} or {@link RowSlotStripes#drainRows}):
+     * lets the threads move chunk {@code k}'s rows between its staging and the caller's buffer,
+     * then waits until they have. Call it for every chunk, in order, once the staging is ready
+     * (free for a promotion, filled by the device for a demotion).
      */
     void copyChunk(int k) {
-        if (threads.length == 0) {
+        if (inline) {
             call.copy(0, 1, k);
             return;
         }
         stagingOpen = k + 1;
+        awaitAll(copied, k);
+    }
+
+    private void awaitAll(AtomicLongArray counters, int k) {
         for (int w = 0; w < threads.length; w++) {
             int i = w * PAD;
-            for (int spins = 0; copied.get(i) <= k; spins++) {
+            for (int spins = 0; counters.get(i) <= k; spins++) {
                 if (spins < SPINS) {
                     Thread.onSpinWait();
                 } else {
@@ -112,31 +153,41 @@ final class MapThreads implements AutoCloseable {
 
     /** Waits until chunk {@code k} (from 0) of the call is done; returns whether any row so far failed. */
     boolean awaitChunk(int k) {
-        if (threads.length == 0) {
+        if (inline) {
             failures[0] += call.work(0, 1, k, mine(step, call));
             return failures[0] > 0;
         }
+        awaitAll(progress, k);
         boolean failed = false;
         for (int w = 0; w < threads.length; w++) {
-            int i = w * PAD;
-            for (int spins = 0; progress.get(i) <= k; spins++) {
-                if (spins < SPINS) {
-                    Thread.onSpinWait();
-                } else {
-                    Thread.yield();
-                }
-            }
-            failed |= failures[i] > 0;
+            failed |= failures[w * PAD] > 0;
         }
         return failed;
     }
 
-    /** Waits for the rest of the call from chunk {@code k}; returns whether any row failed. */
+    /**
+     * Waits for the rest of the call from chunk {@code k}, copies included (so no thread touches
+     * the call's buffers or maps after this returns); returns whether any row failed.
+     */
     boolean awaitFrom(int k) {
         stagingOpen = Integer.MAX_VALUE; // a call cut short by an error must not leave threads waiting
+        int chunks = call.chunks();
+        if (inline) {
+            for (; k < chunks; k++) {
+                awaitChunk(k);
+            }
+            return failures[0] > 0;
+        }
+        if (chunks > 0) {
+            // Counters only grow: the last chunk's covers every earlier one (k may be past a chunk an error skipped).
+            awaitAll(progress, chunks - 1);
+            if (call.copies()) {
+                awaitAll(copied, chunks - 1);
+            }
+        }
         boolean failed = false;
-        for (int chunks = call.chunks(); k < chunks; k++) {
-            failed |= awaitChunk(k);
+        for (int w = 0; w < threads.length; w++) {
+            failed |= failures[w * PAD] > 0;
         }
         return failed;
     }
@@ -150,11 +201,11 @@ final class MapThreads implements AutoCloseable {
 
     private void loop(int w) {
         int seen = 0;
-        int spins = 0;
+        long idleSince = System.nanoTime();
         while (!closed) {
             int g = generation;
             if (g == seen) {
-                if (spins++ < SPINS) {
+                if (System.nanoTime() - idleSince < SPIN_NANOS) {
                     Thread.onSpinWait();
                 } else {
                     LockSupport.park(this);
@@ -162,24 +213,38 @@ final class MapThreads implements AutoCloseable {
                 continue;
             }
             seen = g;
-            spins = 0;
             RowSlotStripes c = call;
-            int i = w * PAD;
-            boolean copies = c.copies();
-            for (int k = 0, chunks = c.chunks(); k < chunks; k++) {
-                if (copies) {
-                    for (int wait = 0; stagingOpen <= k; wait++) {
-                        if (wait < SPINS) {
-                            Thread.onSpinWait();
-                        } else {
-                            Thread.yield();
-                        }
-                    }
-                    c.copy(w, step, k);
-                    copied.set(i, k + 1); // publishes the staged bytes
-                }
-                failures[i] += c.work(w, step, k, mine(w, c));
-                progress.set(i, k + 1); // publishes the chunk's slots, flags and failures
+            ran.increment(); // before the progress below publishes it
+            run(w, c);
+            idleSince = System.nanoTime();
+        }
+    }
+
+    /**
+     * Thread {@code w}'s share of call {@code c}: copies (gated by {@link #copyChunk}: the caller
+     * waits on them) come first whenever one is open; mapping fills the time between them and
+     * runs ahead freely (a promotion's mapping needs no staging; a demotion's drains need the
+     * mapping of later chunks to have been issued).
+     */
+    private void run(int w, RowSlotStripes c) {
+        int i = w * PAD;
+        int chunks = c.chunks();
+        int kc = c.copies() ? 0 : chunks;
+        int km = 0;
+        int[] mine = mine(w, c);
+        for (int wait = 0; kc < chunks || km < chunks; ) {
+            if (kc < chunks && stagingOpen > kc) {
+                c.copy(w, step, kc);
+                copied.set(i, ++kc); // publishes the copied bytes
+                wait = 0;
+            } else if (km < chunks) {
+                failures[i] += c.work(w, step, km, mine);
+                progress.set(i, ++km); // publishes the chunk's slots, flags and failures
+                wait = 0;
+            } else if (wait++ < SPINS) {
+                Thread.onSpinWait();
+            } else {
+                Thread.yield();
             }
         }
     }

@@ -8,7 +8,11 @@ import static dev.ember.gpu.device.UnsafeMemory.UNSAFE;
  * ({@code stripe = top bits of a second hash of the row}), so that {@code S} threads
  * ({@link MapThreads}) can map a promotion's or demotion's rows at once: thread {@code w} walks
  * the call's rows and works only on those of stripe {@code w}; no two threads ever touch one
- * stripe, and nothing is locked.
+ * stripe, and nothing is locked. (Lookups shared out by contiguous ranges of rows instead, each
+ * thread probing every stripe, then removals by stripe, made a demotion slower on an H100 host,
+ * 4.8 ms against 3.2 ms for a 262,144-row demotion into a row buffer, where promotion with the
+ * same copy changes got faster: a thread's own stripe stays in its core's cache;
+ * docs/runs/2026-11-26-H100-promote2.)
  *
  * <p>One caller at a time (the pool's thread); between calls only that thread touches the stripes.
  */
@@ -29,8 +33,10 @@ final class RowSlotStripes implements AutoCloseable {
     private long slotStack;
     private int fromStack;
     private long firstBump;
-    private long copyFrom;
-    private long[] copyTo;
+    private boolean copies;
+    private boolean drains;
+    private long buffer;
+    private long[] staging;
     private int rowBytes;
 
     /** {@code count} stripes (a power of two) for a table expected to hold {@code expected} rows. */
@@ -102,31 +108,55 @@ final class RowSlotStripes implements AutoCloseable {
         this.slotStack = slotStack;
         this.fromStack = fromStack;
         this.firstBump = firstBump;
-        this.copyFrom = 0;
+        this.copies = false;
     }
 
     /**
      * Makes the prepared call also copy each chunk's rows ({@code rowBytes} each) from
-     * {@code from} (row 0) into {@code to[k % to.length]} before mapping the chunk; see
-     * {@link MapThreads#copyChunk}.
+     * {@code from} (row 0) into {@code to[k % to.length]} (see {@link MapThreads#copyChunk}).
      */
     void copyRows(long from, long[] to, int rowBytes) {
-        this.copyFrom = from;
-        this.copyTo = to;
+        setCopy(from, to, rowBytes, false);
+    }
+
+    /**
+     * Makes the prepared call also drain each chunk's rows ({@code rowBytes} each) from
+     * {@code from[k % from.length]} into {@code to} (row 0) (see {@link MapThreads#copyChunk}).
+     */
+    void drainRows(long[] from, long to, int rowBytes) {
+        setCopy(to, from, rowBytes, true);
+    }
+
+    private void setCopy(long buffer, long[] staging, int rowBytes, boolean drains) {
+        this.copies = true;
+        this.drains = drains;
+        this.buffer = buffer;
+        this.staging = staging;
         this.rowBytes = rowBytes;
     }
 
     boolean copies() {
-        return copyFrom != 0;
+        return copies;
     }
 
-    /** Copies share {@code w} of {@code step} of chunk {@code k}'s rows into its staging. */
+    /** Copies share {@code w} of {@code step} of chunk {@code k}'s rows between the caller's buffer and its staging. */
     void copy(int w, int step, int k) {
         int from = k * chunkRows;
         int n = Math.min(count, from + chunkRows) - from;
         long a = (long) n * w / step;
         long b = (long) n * (w + 1) / step;
-        UNSAFE.copyMemory(copyFrom + (from + a) * rowBytes, copyTo[k % copyTo.length] + a * rowBytes, (b - a) * rowBytes);
+        long outside = buffer + (from + a) * rowBytes;
+        long staged = staging[k % staging.length] + a * rowBytes;
+        if (drains) {
+            UNSAFE.copyMemory(staged, outside, (b - a) * rowBytes);
+        } else {
+            UNSAFE.copyMemory(outside, staged, (b - a) * rowBytes);
+        }
+    }
+
+    /** Rows in the prepared call. */
+    int count() {
+        return count;
     }
 
     int chunks() {
@@ -136,19 +166,11 @@ final class RowSlotStripes implements AutoCloseable {
     /**
      * Does the rows of chunk {@code k} that fall in stripes {@code w, w + step, ...} (the
      * threads' share when {@code step == stripeCount()}, everything when {@code w = 0, step = 1});
-     * returns how many failed. {@code mine} (at least {@link #chunkRows()} ints) collects the
-     * share's indices first, without a branch per row: a branch taken one time in eight
-     * mispredicts often, and every thread walks every row of the chunk.
+     * returns how many failed. {@code mine} holds at least {@link #chunkRows()} ints.
      */
     int work(int w, int step, int k, int[] mine) {
         int from = k * chunkRows;
-        int to = Math.min(count, from + chunkRows);
-        int mask = step - 1;
-        int n = 0;
-        for (int i = from; i < to; i++) {
-            mine[n] = i;
-            n += (stripe(rows[i]) & mask) == w ? 1 : 0;
-        }
+        int n = share(w, step, from, Math.min(count, from + chunkRows), mine);
         int failed = 0;
         for (int j = 0; j < n; j++) {
             int i = mine[j];
@@ -183,6 +205,21 @@ final class RowSlotStripes implements AutoCloseable {
             }
         }
         return failed;
+    }
+
+    /**
+     * Collects into {@code mine} the indices in {@code [from, to)} whose rows fall in stripes
+     * {@code w, w + step, ...}, without a branch per row (taken one time in eight, it would
+     * mispredict often); returns how many.
+     */
+    private int share(int w, int step, int from, int to, int[] mine) {
+        int mask = step - 1;
+        int n = 0;
+        for (int i = from; i < to; i++) {
+            mine[n] = i;
+            n += (stripe(rows[i]) & mask) == w ? 1 : 0;
+        }
+        return n;
     }
 
     int chunkRows() {

@@ -37,9 +37,9 @@ import static dev.ember.gpu.device.UnsafeMemory.UNSAFE;
  *  state:   | slot 0: s floats   | slot 1: s floats   | ...           4 * s * capacity (s = 0, 1 or dim)
  *  dirty:   | slot 0: 1 byte     | slot 1: 1 byte     | ...           capacity bytes, set by apply
  * </pre>
- * so one slot costs {@code 4 * (dim + s) + 1} bytes of the budget. Outside the budget: two
- * staging chunks of {@value #STAGING_BYTES} bytes each for promotion and demotion, and each batch's
- * buffers ({@link SlotBatch}). On the host, page-locked, sized to the largest move so far:
+ * so one slot costs {@code 4 * (dim + s) + 1} bytes of the budget. Outside the budget:
+ * {@value #STAGES} staging chunks of {@value #STAGING_BYTES} bytes each for promotion and
+ * demotion, and each batch's buffers ({@link SlotBatch}). On the host, page-locked, sized to the largest move so far:
  * <pre>
  *  move stage: | slots: 4 * stageRows bytes (int) | dirty flags: stageRows bytes |
  * </pre>
@@ -51,17 +51,28 @@ import static dev.ember.gpu.device.UnsafeMemory.UNSAFE;
  * a bump pointer {@code next} and an off-heap stack of slots freed below it; a promotion takes
  * the top of the stack, then bumps, so its slots are known before any row is mapped.
  *
- * <p>Streams: gathers and applies run on the device's default stream; promotion, demotion and
- * dirty-bit changes on a transfer stream, through two pinned staging chunks so that the copy of
- * one chunk overlaps the slot kernel of the other and other work on the compute stream. Events
- * order the two streams (transfers wait for compute work issued before them; the next gather or
- * apply waits for transfers issued before it).
+ * <p>Streams: gathers and applies run on the device's default stream; promotion and demotion on
+ * two transfer streams, chunk k on stream {@code k & 1} through staging chunk {@code k % STAGES}
+ * (pinned on the host, plain on the device), so that one chunk's row copy overlaps the other
+ * stream's slot copy and kernel (one stream had left the copy engine idle during each chunk's
+ * kernel) and the host stages or drains one chunk while the device works on others; writes
+ * and dirty-bit changes on stream 0 alone, in order. Events order the streams (transfers wait
+ * for compute work and transfers issued before them; the next gather or apply waits for
+ * transfers issued before it).
  *
  * <p>One thread uses a pool at a time. Counters are {@link LongAdder}s, bumped here and read
  * elsewhere.
  */
 public final class SlotPool implements HotTier {
     static final int STAGING_BYTES = 4 << 20;
+    /**
+     * Staging chunks of a move: while the host fills or drains one, the device works on up to
+     * {@code STAGES - 1} others (with 2, a host that stages a chunk no faster than the copy
+     * engine moves one left the engine waiting).
+     */
+    static final int STAGES = 4;
+    /** Default of {@code ember.hot.mapThreadsMinRows} (measured: docs/runs/2026-11-26-H100-promote2). */
+    static final int MAP_THREADS_MIN_ROWS = 2048;
     private static final long INT_BASE = UNSAFE.arrayBaseOffset(int[].class);
     private static final int GROUP = 256;
     /** Gather blocks: 128 threads beat 64, 256 and 512 on an H200 (81% of copy bandwidth at dim 64 vs 79%). */
@@ -74,9 +85,12 @@ public final class SlotPool implements HotTier {
     private final int rowBytes;
     private final long slotBytes;
     private final Stream compute;
-    private final Stream transfer;
+    /** Transfer streams: chunk k of a promotion or demotion runs on {@code transfers[k & 1]}. */
+    private final Stream[] transfers = new Stream[2];
     private final Event computeMark;
     private final Event transferMark;
+    private final Event forkMark;
+    private final Event joinMark;
     private boolean transferPending;
 
     private DeviceBuffer weights;
@@ -97,16 +111,16 @@ public final class SlotPool implements HotTier {
     private PinnedBuffer moveStage;
     private int stageRows;
     private final MapThreads mapThreads;
-    private final long[] stagingAddresses = new long[2];
+    private final long[] stagingAddresses = new long[STAGES];
     private final List<PinnedBuffer> rowBuffers = new ArrayList<>();
 
-    // Staging for moves: two chunks, each | rows | slots (int) | flags (byte) | on both sides.
+    // Staging for moves: STAGES chunks, each | rows | slots (int) | flags (byte) | on both sides.
     private final int chunkRows;
-    private final PinnedBuffer[] pinned = new PinnedBuffer[2];
-    private final DeviceBuffer[] stagedRows = new DeviceBuffer[2];
-    private final DeviceBuffer[] stagedSlots = new DeviceBuffer[2];
-    private final DeviceBuffer[] stagedFlags = new DeviceBuffer[2];
-    private final Event[] chunkDone = new Event[2];
+    private final PinnedBuffer[] pinned = new PinnedBuffer[STAGES];
+    private final DeviceBuffer[] stagedRows = new DeviceBuffer[STAGES];
+    private final DeviceBuffer[] stagedSlots = new DeviceBuffer[STAGES];
+    private final DeviceBuffer[] stagedFlags = new DeviceBuffer[STAGES];
+    private final Event[] chunkDone = new Event[STAGES];
 
     private final Kernel gatherF4;
     private final Kernel gatherF1;
@@ -152,9 +166,21 @@ public final class SlotPool implements HotTier {
 
     /** As above, with {@code mapThreads} threads (a power of two; 1: the caller alone) mapping rows during moves. */
     public SlotPool(Device device, RowLayout layout, long budgetBytes, int mapThreads) {
+        this(device, layout, budgetBytes, mapThreads, mapThreadsMinRows());
+    }
+
+    /**
+     * As above; moves of fewer than {@code mapThreadsMinRows} rows run on the caller alone
+     * without waking the map threads (0: every move wakes them).
+     */
+    public SlotPool(Device device, RowLayout layout, long budgetBytes, int mapThreads, int mapThreadsMinRows) {
         if (mapThreads < 1 || Integer.bitCount(mapThreads) != 1 || mapThreads > 64) {
             throw new IllegalArgumentException("map threads must be a power of two in 1..64, got " + mapThreads
                     + " (set ember.hot.mapThreads)");
+        }
+        if (mapThreadsMinRows < 0) {
+            throw new IllegalArgumentException("rows a move needs before it wakes the map threads must be >= 0, got "
+                    + mapThreadsMinRows + " (set ember.hot.mapThreadsMinRows)");
         }
         this.device = device;
         this.layout = layout;
@@ -164,15 +190,18 @@ public final class SlotPool implements HotTier {
         this.slotBytes = rowBytes + 1L;
         long cap = slotsFor(budgetBytes);
         this.chunkRows = Math.max(1, STAGING_BYTES / rowBytes);
-        long stagingDevice = 2L * ((long) chunkRows * rowBytes + 4L * chunkRows + chunkRows);
+        long stagingDevice = (long) STAGES * ((long) chunkRows * rowBytes + 4L * chunkRows + chunkRows);
         checkFits(cap * slotBytes + stagingDevice, budgetBytes, "the hot-tier budget");
         this.compute = device.defaultStream();
         List<AutoCloseable> made = new ArrayList<>();
         try {
-            this.transfer = track(made, device.newStream());
+            this.transfers[0] = track(made, device.newStream());
+            this.transfers[1] = track(made, device.newStream());
             this.computeMark = track(made, device.newEvent());
             this.transferMark = track(made, device.newEvent());
-            for (int h = 0; h < 2; h++) {
+            this.forkMark = track(made, device.newEvent());
+            this.joinMark = track(made, device.newEvent());
+            for (int h = 0; h < STAGES; h++) {
                 pinned[h] = track(made, device.allocatePinned((long) chunkRows * rowBytes + 4L * chunkRows + chunkRows));
                 stagedRows[h] = track(made, device.allocate((long) chunkRows * rowBytes));
                 stagedSlots[h] = track(made, device.allocate(4L * chunkRows));
@@ -180,8 +209,9 @@ public final class SlotPool implements HotTier {
                 chunkDone[h] = track(made, device.newEvent());
             }
             this.probe = track(made, device.allocatePinned(16));
-            stagingAddresses[0] = pinned[0].address();
-            stagingAddresses[1] = pinned[1].address();
+            for (int h = 0; h < STAGES; h++) {
+                stagingAddresses[h] = pinned[h].address();
+            }
             DeviceBuffer[] slots = allocateSlots(cap);
             weights = slots[0];
             state = slots[1];
@@ -204,7 +234,7 @@ public final class SlotPool implements HotTier {
         this.setDirty = device.kernel(KernelSources.SET_DIRTY);
         this.moveSlots = device.kernel(KernelSources.MOVE_SLOTS);
         this.initRows = device.kernel(KernelSources.INIT_ROWS);
-        this.mapThreads = new MapThreads(mapThreads, "ember-hot-map");
+        this.mapThreads = new MapThreads(mapThreads, mapThreadsMinRows, "ember-hot-map");
     }
 
     /**
@@ -215,6 +245,15 @@ public final class SlotPool implements HotTier {
         int cores = Runtime.getRuntime().availableProcessors();
         int n = Integer.getInteger("ember.hot.mapThreads", Integer.highestOneBit(Math.max(1, Math.min(8, cores / 2))));
         return n;
+    }
+
+    /**
+     * Rows a move needs before it wakes the map threads: {@code -Dember.hot.mapThreadsMinRows=N},
+     * by default {@value #MAP_THREADS_MIN_ROWS} (smaller moves cost less on the caller alone than
+     * the threads' wake-up; see {@link MapThreads}).
+     */
+    private static int mapThreadsMinRows() {
+        return Integer.getInteger("ember.hot.mapThreadsMinRows", MAP_THREADS_MIN_ROWS);
     }
 
     private static String applyKernelName(Optimizer o) {
@@ -262,6 +301,16 @@ public final class SlotPool implements HotTier {
 
     public long rowsDemoted() {
         return rowsDemoted.sum();
+    }
+
+    /** Moves handed to the map threads (smaller ones ran on the caller alone). */
+    public long movesOnMapThreads() {
+        return mapThreads.handed();
+    }
+
+    /** Moves the map threads ran, summed over threads (tests: a small move wakes nobody). */
+    long mapThreadRuns() {
+        return mapThreads.ran();
     }
 
     @Override
@@ -510,10 +559,6 @@ public final class SlotPool implements HotTier {
         byte[] bad = badScratch(count);
         t.map.prepare(RowSlotStripes.Op.PUT, rows, null, bad, count, chunkRows, stackPart, fromStack, firstBump);
         long slots = stage.address();
-        UNSAFE.copyMemory(stackPart, slots, 4L * fromStack);
-        for (int i = fromStack; i < count; i++) {
-            UNSAFE.putInt(slots + 4L * i, (int) (firstBump + i - fromStack));
-        }
         ByteBuffer source = src.duplicate();
         // From plain direct memory the map threads also stage the rows, each a share of a chunk.
         boolean threadsStage = direct == null && src.isDirect();
@@ -525,10 +570,11 @@ public final class SlotPool implements HotTier {
         boolean failed;
         try {
             for (int start = 0, k = 0; start < count; start += chunkRows, k++) {
-                int h = k & 1;
+                int h = k % STAGES;
+                Stream s = transfers[k & 1];
                 int n = Math.min(chunkRows, count - start);
                 if (direct != null) {
-                    device.copyToDevice(direct, directBase + (long) start * rowBytes, stagedRows[h], 0, (long) n * rowBytes, transfer);
+                    device.copyToDevice(direct, directBase + (long) start * rowBytes, stagedRows[h], 0, (long) n * rowBytes, s);
                 } else {
                     chunkDone[h].synchronize();
                     if (threadsStage) {
@@ -536,13 +582,19 @@ public final class SlotPool implements HotTier {
                     } else {
                         pinned[h].buffer().put(0, source, start * rowBytes, n * rowBytes);
                     }
-                    device.copyToDevice(pinned[h], 0, stagedRows[h], 0, (long) n * rowBytes, transfer);
+                    device.copyToDevice(pinned[h], 0, stagedRows[h], 0, (long) n * rowBytes, s);
                 }
-                device.copyToDevice(stage, 4L * start, stagedSlots[h], 0, 4L * n, transfer);
+                // Each chunk's slots just before their copy: the first copies go out sooner.
+                int stacked = Math.max(0, Math.min(n, fromStack - start));
+                UNSAFE.copyMemory(stackPart + 4L * start, slots + 4L * start, 4L * stacked);
+                for (int i = start + stacked; i < start + n; i++) {
+                    UNSAFE.putInt(slots + 4L * i, (int) (firstBump + i - fromStack));
+                }
+                device.copyToDevice(stage, 4L * start, stagedSlots[h], 0, 4L * n, s);
                 writeRows.arg(0, weights).arg(1, state).arg(2, dirty).arg(3, dim).arg(4, stateFloats)
                         .arg(5, stagedSlots[h]).arg(6, stagedRows[h]).arg(7, n);
-                writeRows.launch(transfer, groups((long) n * (dim + stateFloats)), GROUP);
-                chunkDone[h].record(transfer);
+                writeRows.launch(s, groups((long) n * (dim + stateFloats)), GROUP);
+                chunkDone[h].record(s);
             }
         } finally {
             failed = mapThreads.awaitFrom(0);
@@ -550,7 +602,7 @@ public final class SlotPool implements HotTier {
         }
         if (failed) {
             // Unmap the rows mapped; the slots written stay free and unreachable: the tier is unchanged.
-            transfer.synchronize();
+            transfers[0].synchronize(); // after endTransfer: both streams
             int first = -1;
             for (int i = 0; i < count; i++) {
                 if (bad[i] != 0) {
@@ -568,7 +620,7 @@ public final class SlotPool implements HotTier {
         next += count - fromStack;
         if (direct != null) {
             // The caller may refill its row buffer when this returns.
-            transfer.synchronize();
+            transfers[0].synchronize(); // after endTransfer: both streams
         }
         rowsPromoted.add(count);
     }
@@ -592,12 +644,12 @@ public final class SlotPool implements HotTier {
             long slots = pinned[h].address() + (long) chunkRows * rowBytes;
             UNSAFE.copyMemory(slotOf, INT_BASE + 4L * start, null, slots, 4L * n);
             pinned[h].buffer().put(0, source, start * rowBytes, n * rowBytes);
-            device.copyToDevice(pinned[h], 0, stagedRows[h], 0, (long) n * rowBytes, transfer);
-            device.copyToDevice(pinned[h], (long) chunkRows * rowBytes, stagedSlots[h], 0, 4L * n, transfer);
+            device.copyToDevice(pinned[h], 0, stagedRows[h], 0, (long) n * rowBytes, transfers[0]);
+            device.copyToDevice(pinned[h], (long) chunkRows * rowBytes, stagedSlots[h], 0, 4L * n, transfers[0]);
             writeRows.arg(0, weights).arg(1, state).arg(2, dirty).arg(3, dim).arg(4, stateFloats)
                     .arg(5, stagedSlots[h]).arg(6, stagedRows[h]).arg(7, n);
-            writeRows.launch(transfer, groups((long) n * (dim + stateFloats)), GROUP);
-            chunkDone[h].record(transfer);
+            writeRows.launch(transfers[0], groups((long) n * (dim + stateFloats)), GROUP);
+            chunkDone[h].record(transfers[0]);
         }
         endTransfer();
     }
@@ -638,10 +690,12 @@ public final class SlotPool implements HotTier {
     }
 
     /**
-     * Copies rows out chunk by chunk: the map threads translate (GET) or unmap (REMOVE) chunk k+1
-     * while the copy engine moves chunk k; the host drains chunk k-1 from staging unless the rows
-     * go straight into a row buffer. With {@code op == null} the slots are in {@code slotOf}
-     * already. A row that fails undoes the call (the destination's bytes are then unspecified).
+     * Copies rows out chunk by chunk, chunks alternating between the two transfer streams: the map
+     * threads translate (GET) or unmap (REMOVE) later chunks while the copy engine moves chunk k;
+     * chunk k - STAGES is drained from staging (by the map threads, each a share, into direct
+     * memory) unless the rows go straight into a row buffer. With {@code op == null} the slots are
+     * in {@code slotOf} already. A row that fails undoes the call (the destination's bytes are then
+     * unspecified).
      */
     private int readOut(TableEntry t, long[] rows, int[] slotOf, RowSlotStripes.Op op, int count, ByteBuffer dst,
                         boolean[] dirtyOut) {
@@ -651,20 +705,32 @@ public final class SlotPool implements HotTier {
         long slots = stage.address();
         long flags = slots + 4L * stageRows;
         byte[] bad = op == null ? null : badScratch(count);
+        // Into plain direct memory the map threads also drain the staging, each a share of a chunk.
+        boolean threadsDrain = op != null && direct == null && dst.isDirect();
         if (op != null) {
             t.map.prepare(op, rows, slotOf, bad, count, chunkRows, 0, 0, 0);
+            if (threadsDrain) {
+                t.map.drainRows(stagingAddresses, UnsafeMemory.address(dst), rowBytes);
+            }
             mapThreads.start(t.map);
         }
-        int[] heldBy = {-1, -1};
+        int[] heldBy = new int[STAGES];
+        java.util.Arrays.fill(heldBy, -1);
         beginTransfer();
         int chunks = (count + chunkRows - 1) / chunkRows;
         boolean failed = false;
         int k = 0;
         try {
-            for (; k < chunks + 2; k++) {
-                int h = k & 1;
+            for (; k < chunks + STAGES; k++) {
+                int h = k % STAGES;
+                Stream s = transfers[k & 1];
                 if (heldBy[h] >= 0) {
-                    drain(heldBy[h], h, count, dst);
+                    chunkDone[h].synchronize();
+                    if (threadsDrain) {
+                        mapThreads.copyChunk(heldBy[h]);
+                    } else {
+                        drain(heldBy[h], h, count, dst);
+                    }
                     heldBy[h] = -1;
                 }
                 if (k >= chunks) {
@@ -677,25 +743,26 @@ public final class SlotPool implements HotTier {
                 int start = k * chunkRows;
                 int n = Math.min(chunkRows, count - start);
                 UNSAFE.copyMemory(slotOf, INT_BASE + 4L * start, null, slots + 4L * start, 4L * n);
-                device.copyToDevice(stage, 4L * start, stagedSlots[h], 0, 4L * n, transfer);
+                device.copyToDevice(stage, 4L * start, stagedSlots[h], 0, 4L * n, s);
                 readRows.arg(0, weights).arg(1, state).arg(2, dirty).arg(3, dim).arg(4, stateFloats)
                         .arg(5, stagedSlots[h]).arg(6, stagedRows[h]).arg(7, stagedFlags[h]).arg(8, n);
-                readRows.launch(transfer, groups((long) n * (dim + stateFloats)), GROUP);
+                readRows.launch(s, groups((long) n * (dim + stateFloats)), GROUP);
                 if (direct != null) {
-                    device.copyToHost(stagedRows[h], 0, direct, directBase + (long) start * rowBytes, (long) n * rowBytes, transfer);
+                    device.copyToHost(stagedRows[h], 0, direct, directBase + (long) start * rowBytes, (long) n * rowBytes, s);
                 } else {
-                    device.copyToHost(stagedRows[h], 0, pinned[h], 0, (long) n * rowBytes, transfer);
+                    device.copyToHost(stagedRows[h], 0, pinned[h], 0, (long) n * rowBytes, s);
                     heldBy[h] = k;
                 }
-                device.copyToHost(stagedFlags[h], 0, stage, 4L * stageRows + start, n, transfer);
-                chunkDone[h].record(transfer);
+                device.copyToHost(stagedFlags[h], 0, stage, 4L * stageRows + start, n, s);
+                chunkDone[h].record(s);
             }
         } finally {
-            if (op != null && k < chunks) {
-                failed |= mapThreads.awaitFrom(k + 1);
+            if (op != null) {
+                // Also when an error cut the loop short: no thread may touch this call's buffers later.
+                failed |= mapThreads.awaitFrom(Math.min(k + 1, chunks));
             }
             endTransfer();
-            transfer.synchronize();
+            transfers[0].synchronize(); // after endTransfer: both streams
         }
         if (failed) {
             int first = -1;
@@ -725,7 +792,6 @@ public final class SlotPool implements HotTier {
     }
 
     private void drain(int k, int h, int count, ByteBuffer dst) {
-        chunkDone[h].synchronize();
         int start = k * chunkRows;
         int n = Math.min(chunkRows, count - start);
         dst.put(start * rowBytes, pinned[h].buffer(), 0, n * rowBytes);
@@ -737,8 +803,9 @@ public final class SlotPool implements HotTier {
      * the moves issued before, which may still read it.
      */
     private PinnedBuffer moveStage(int rows) {
-        chunkDone[0].synchronize();
-        chunkDone[1].synchronize();
+        for (Event e : chunkDone) {
+            e.synchronize();
+        }
         if (moveStage == null || stageRows < rows) {
             int r = (int) Math.min(Integer.MAX_VALUE / 5, Math.max(Math.max(rows, 1024), 2L * stageRows));
             PinnedBuffer fresh = device.allocatePinned(5L * r);
@@ -782,10 +849,10 @@ public final class SlotPool implements HotTier {
             for (int i = 0; i < n; i++) {
                 UNSAFE.putInt(slots + 4L * i, slotOf(t, rows[start + i]));
             }
-            device.copyToDevice(pinned[h], (long) chunkRows * rowBytes, stagedSlots[h], 0, 4L * n, transfer);
+            device.copyToDevice(pinned[h], (long) chunkRows * rowBytes, stagedSlots[h], 0, 4L * n, transfers[0]);
             setDirty.arg(0, dirty).arg(1, stagedSlots[h]).arg(2, n).arg(3, 0);
-            setDirty.launch(transfer, groups(n), GROUP);
-            chunkDone[h].record(transfer);
+            setDirty.launch(transfers[0], groups(n), GROUP);
+            chunkDone[h].record(transfers[0]);
         }
         endTransfer();
     }
@@ -919,7 +986,7 @@ public final class SlotPool implements HotTier {
         weights.close();
         state.close();
         dirty.close();
-        for (int h = 0; h < 2; h++) {
+        for (int h = 0; h < STAGES; h++) {
             pinned[h].close();
             stagedRows[h].close();
             stagedSlots[h].close();
@@ -936,21 +1003,34 @@ public final class SlotPool implements HotTier {
         }
         computeMark.close();
         transferMark.close();
-        transfer.close();
+        forkMark.close();
+        joinMark.close();
+        transfers[0].close();
+        transfers[1].close();
         UnsafeMemory.free(freeStack);
     }
 
     // ---------------------------------------------------------------- helpers
 
-    /** Transfers start after compute work issued so far (a demoted row may just have been updated). */
+    /**
+     * Transfers start after compute work issued so far (a demoted row may just have been updated)
+     * and after every transfer issued before (both streams: stream 1 waits for stream 0's fork mark,
+     * which follows stream 0's earlier work, and that includes stream 1's earlier work, joined at
+     * each {@link #endTransfer}).
+     */
     private void beginTransfer() {
         checkOpen();
         computeMark.record(compute);
-        transfer.waitFor(computeMark);
+        transfers[0].waitFor(computeMark);
+        forkMark.record(transfers[0]);
+        transfers[1].waitFor(forkMark);
     }
 
+    /** Joins stream 1 into stream 0, whose mark then covers the whole move. */
     private void endTransfer() {
-        transferMark.record(transfer);
+        joinMark.record(transfers[1]);
+        transfers[0].waitFor(joinMark);
+        transferMark.record(transfers[0]);
         transferPending = true;
     }
 

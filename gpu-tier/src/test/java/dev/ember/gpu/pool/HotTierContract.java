@@ -238,6 +238,26 @@ public abstract class HotTierContract extends OnDeviceContract {
         }
     }
 
+    /** Rows of a tiny table occur in hundreds of bags: the device sums them in batches of loads, in the same order. */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Optimizer.class)
+    void applyOfRowsInHundredsOfBagsMatchesReferenceBitForBit(Optimizer opt) {
+        int dim = 16;
+        try (Fixture f = new Fixture(device, RowLayout.of(dim, opt), 64, 4, 77);
+             HotBatch buf = f.pool.newBatch(1000, 1000)) {
+            PooledBatch b = new PooledBatch(1000, 1000);
+            for (int i = 0; i < 1000; i++) {
+                b.add(f.hot[f.rnd.nextInt(f.hot.length)]).endBag();
+            }
+            DedupedIds d = new DedupedIds().build(b);
+            float[] g = randomGrads(b.bagCount(), dim, f.rnd);
+            buf.writeGradients(g, b.bagCount());
+            f.pool.apply(f.table, d, buf, 0.1f, 1e-6f);
+            f.ref.apply(d, g, 0.1f, 1e-6f);
+            assertRowsEqual(f, f.hot, f.hot.length);
+        }
+    }
+
     @Test
     void sgdStepStaysWithinFloat64BoundThatGrowsWithOccurrences() {
         int dim = 8;
@@ -294,9 +314,10 @@ public abstract class HotTierContract extends OnDeviceContract {
     void rowsMoveInSeveralChunksThroughStagingAndThroughRowBuffers() {
         int dim = 512;
         RowLayout layout = RowLayout.of(dim, Optimizer.ROWWISE_ADAGRAD);
-        int n = 5000; // 2052-byte rows: 2044 rows a staging chunk, so three chunks
+        int n = 9000; // 2052-byte rows: 2044 rows a staging chunk, so five (one more than SlotPool.STAGES)
         try (SlotPool pool = newPool(device, layout, 2L * n * (layout.bytesPerRow() + 1L))) {
             int table = pool.addTable(new TableSpec("wide", 1_000_000, dim, Optimizer.ROWWISE_ADAGRAD));
+            assertTrue(n > SlotPool.STAGES * (SlotPool.STAGING_BYTES / layout.bytesPerRow()), "a staging chunk reused");
             ReferenceTier ref = new ReferenceTier(layout);
             Random rnd = new Random(13);
             long[] a = new long[n];
@@ -323,6 +344,18 @@ public abstract class HotTierContract extends OnDeviceContract {
             for (int i = 0; i < n; i += 7) {
                 assertBits(ref.rows.get(a[i]), ReferenceTier.unpack(out, i, layout), layout.floatsPerRow(), "row buffer demote " + i);
             }
+            // Into plain direct memory (the map threads, where there are any, drain the staging).
+            ByteBuffer direct = ByteBuffer.allocateDirect(n * layout.bytesPerRow());
+            pool.read(table, b, n, direct, null);
+            for (int i = 0; i < n; i += 3) {
+                assertBits(ref.rows.get(b[i]), ReferenceTier.unpack(direct, i, layout), layout.floatsPerRow(), "direct read " + i);
+            }
+            direct.put(0, ByteBuffer.allocate(n * layout.bytesPerRow()), 0, n * layout.bytesPerRow());
+            pool.demote(table, b, n, direct, null);
+            for (int i = 0; i < n; i += 3) {
+                assertBits(ref.rows.get(b[i]), ReferenceTier.unpack(direct, i, layout), layout.floatsPerRow(), "direct demote " + i);
+            }
+            pool.promote(table, b, n, direct);
             ByteBuffer plain = ByteBuffer.allocate(n * layout.bytesPerRow());
             pool.demote(table, b, n, plain, null);
             for (int i = 0; i < n; i += 7) {

@@ -9,13 +9,14 @@ import java.util.Map;
 import java.util.Random;
 
 import static dev.ember.gpu.device.UnsafeMemory.UNSAFE;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** Striped maps run by map threads against a HashMap, on random batches with failures in them. */
 class RowSlotStripesTest {
 
     @ParameterizedTest
-    @ValueSource(ints = {1, 2, 4})
+    @ValueSource(ints = {1, 2, 4, 8})
     void batchesAgreeWithAHashMap(int threads) {
         Random rnd = new Random(17 + threads);
         Map<Long, Integer> ref = new HashMap<>();
@@ -24,7 +25,7 @@ class RowSlotStripesTest {
         int[] slots = new int[max];
         byte[] bad = new byte[max];
         long stack = UnsafeMemory.allocate(4L * max, "test slots");
-        try (MapThreads mt = new MapThreads(threads, "test-map");
+        try (MapThreads mt = new MapThreads(threads, 0, "test-map");
              RowSlotStripes map = new RowSlotStripes(threads, 16)) {
             for (int round = 0; round < 60; round++) {
                 int n = rnd.nextInt(max);
@@ -74,5 +75,78 @@ class RowSlotStripesTest {
         } finally {
             UnsafeMemory.free(stack);
         }
+    }
+
+    /**
+     * Calls that also copy rows: a PUT stages each chunk's rows from a buffer into two staging
+     * areas in turn, a REMOVE drains them back into another buffer; the caller plays the pool's
+     * part (opens each chunk in order, checks the staging of a PUT before the next chunk reuses it).
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 4})
+    void copiesAndDrainsMoveEveryByteThroughTheStaging(int threads) {
+        Random rnd = new Random(5 + threads);
+        int rowBytes = 12;
+        int max = 5000;
+        long[] rows = new long[max];
+        int[] slots = new int[max];
+        byte[] bad = new byte[max];
+        long src = UnsafeMemory.allocate((long) max * rowBytes, "test source");
+        long dst = UnsafeMemory.allocate((long) max * rowBytes, "test destination");
+        long[] staging = new long[2];
+        try (MapThreads mt = new MapThreads(threads, 0, "test-map");
+             RowSlotStripes map = new RowSlotStripes(threads, 16)) {
+            for (int round = 0; round < 20; round++) {
+                int n = 1 + rnd.nextInt(max);
+                int chunk = 150 + rnd.nextInt(900); // tens of chunks a call, as the pool makes
+                for (int h = 0; h < 2; h++) {
+                    staging[h] = UnsafeMemory.allocate((long) chunk * rowBytes, "test staging");
+                }
+                for (int i = 0; i < n; i++) {
+                    rows[i] = round * 10_000_000L + i;
+                }
+                for (long b = 0; b < (long) n * rowBytes; b++) {
+                    UNSAFE.putByte(src + b, (byte) rnd.nextInt());
+                    UNSAFE.putByte(dst + b, (byte) 0);
+                }
+                map.prepare(RowSlotStripes.Op.PUT, rows, slots, bad, n, chunk, 0, 0, 0);
+                map.copyRows(src, staging, rowBytes);
+                mt.start(map);
+                int chunks = map.chunks();
+                for (int k = 0; k < chunks; k++) {
+                    mt.copyChunk(k);
+                    int from = k * chunk;
+                    int bytes = Math.min(chunk, n - from) * rowBytes;
+                    assertArrayEquals(bytes(src + (long) from * rowBytes, bytes), bytes(staging[k & 1], bytes), "staged chunk " + k);
+                }
+                assertEquals(false, mt.awaitFrom(0)); // as promote: the mapping is awaited at the end
+                map.prepare(RowSlotStripes.Op.REMOVE, rows, slots, bad, n, chunk, 0, 0, 0);
+                map.drainRows(staging, dst, rowBytes);
+                mt.start(map);
+                for (int k = 0; k < chunks; k++) {
+                    int from = k * chunk;
+                    UNSAFE.copyMemory(src + (long) from * rowBytes, staging[k & 1], (long) Math.min(chunk, n - from) * rowBytes);
+                    mt.copyChunk(k);
+                    assertEquals(false, mt.awaitChunk(k));
+                }
+                assertEquals(false, mt.awaitFrom(chunks));
+                assertArrayEquals(bytes(src, n * rowBytes), bytes(dst, n * rowBytes), "drained rows");
+                for (int i = 0; i < n; i++) {
+                    assertEquals(i, slots[i], "slot of row " + i);
+                }
+                assertEquals(0, map.size());
+                UnsafeMemory.free(staging[0]);
+                UnsafeMemory.free(staging[1]);
+            }
+        } finally {
+            UnsafeMemory.free(src);
+            UnsafeMemory.free(dst);
+        }
+    }
+
+    private static byte[] bytes(long address, int n) {
+        byte[] b = new byte[n];
+        UNSAFE.copyMemory(null, address, b, UNSAFE.arrayBaseOffset(byte[].class), n);
+        return b;
     }
 }

@@ -30,7 +30,7 @@ class TieredAllocationTest {
         Workload w = new Workload(2, TieredStoreContract.ROWS, 128, TieredStoreContract.DIM);
         int rowBytes = TieredStoreContract.specs().get(0).layout().bytesPerRow();
         TieredConfig c = new TieredConfig(Budget.ofBytes(500L * rowBytes), KnobMode.CACHE, 0, 0, 0.1, 100, w.bags,
-                w.maxIds(), 256, 2, 0, false);
+                w.maxIds(), 256, 2, 0, false, 1);
         com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         try (Store store = Store.create(dir, StoreConfig.builder().tables(TieredStoreContract.specs()).seed(1).jmx(false).build());
              HostDevice device = new HostDevice();

@@ -66,7 +66,7 @@ class TieredDriftTest {
         }
         int rowBytes = specs.get(0).layout().bytesPerRow();
         TieredConfig config = new TieredConfig(Budget.ofBytes((long) BUDGET_ROWS * rowBytes), KnobMode.CACHE, 5, 1, 0.1,
-                20, BAGS, BAGS, 256, 4, 0, false);
+                20, BAGS, BAGS, 256, 4, 0, false, 1);
         long hot = 0;
         long all = 0;
         long end = DRIFT + W + MEASURED;

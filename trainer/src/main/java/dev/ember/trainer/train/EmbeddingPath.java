@@ -22,6 +22,15 @@ public interface EmbeddingPath extends AutoCloseable {
      */
     void lookupForward(Batch batch, float[][] pooled);
 
+    /**
+     * Whether pooled vectors and their gradients stay on the device, passed straight to the dense
+     * backend: then {@link #lookup}, {@link #lookupForward} and {@link #update} ignore their host
+     * arrays and the caller skips the backend's host copies of them.
+     */
+    default boolean poolsOnDevice() {
+        return false;
+    }
+
     /** Whether the batch of the last {@link #update} had every id hot (false on host-only paths). */
     default boolean lastBatchAllHot() {
         return false;

@@ -26,7 +26,7 @@ public record Evaluation(long samples, double auc, double logLoss, double accura
             part.dataset().read(part.start() + at, count, batch);
             path.lookupForward(batch, pooled);
             backend.putDense(batch.dense(), 0, count);
-            for (int t = 0; t < tables; t++) {
+            for (int t = 0; t < tables && !path.poolsOnDevice(); t++) {
                 backend.putEmbedding(t, pooled[t], 0, count);
             }
             backend.putLabels(batch.labels(), 0, count);

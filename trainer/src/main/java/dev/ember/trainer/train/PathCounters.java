@@ -23,6 +23,11 @@ public final class PathCounters {
     /** Host row gathers made by batches classified hot: FAE promises zero. */
     public final LongAdder hotBatchHostGathers = new LongAdder();
 
+    /** Step-thread nanoseconds in each part of a training step: announcing batches ahead, lookups, updates. */
+    public final LongAdder prefetchNanos = new LongAdder();
+    public final LongAdder lookupNanos = new LongAdder();
+    public final LongAdder updateNanos = new LongAdder();
+
     /** Hot ids over all ids served; NaN before any lookup. */
     public double hitRate() {
         long hot = hotIds.sum();

@@ -29,6 +29,7 @@ public final class TieredEmbeddings implements EmbeddingPath {
     private final List<StepBatch> all = new ArrayList<>();
     private final PathCounters counters = new PathCounters();
     private StepBatch current;
+    private DeviceHandoff handoff;
     private boolean expectHot;
     private boolean lastAllHot;
     private long step;
@@ -47,7 +48,9 @@ public final class TieredEmbeddings implements EmbeddingPath {
         this.depth = depth;
         this.moveEachStep = moveEachStep;
         this.step = step;
-        for (int i = 0; i <= depth; i++) {
+        // Two more than the batches in flight: an applied batch writes its misses back behind the
+        // next steps, and is reused only once the others had their turn.
+        for (int i = 0; i <= depth + 2; i++) {
             StepBatch b = store.newBatch();
             all.add(b);
             free.add(b);
@@ -56,6 +59,19 @@ public final class TieredEmbeddings implements EmbeddingPath {
 
     public TieredStore store() {
         return store;
+    }
+
+    /**
+     * Pooled vectors and gradients go straight between the hot tier and a CUDA dense backend from
+     * now on: {@link #lookup} and {@link #update} ignore their host arrays ({@link #poolsOnDevice}).
+     */
+    void handOffTo(DeviceHandoff handoff) {
+        this.handoff = handoff;
+    }
+
+    @Override
+    public boolean poolsOnDevice() {
+        return handoff != null;
     }
 
     /** The batch source's classification of the next batch looked up: all its ids hot. */
@@ -70,10 +86,16 @@ public final class TieredEmbeddings implements EmbeddingPath {
 
     @Override
     public void prefetch(Batch upcoming) {
-        StepBatch b = free.pollFirst();
-        if (b == null) {
+        long start = System.nanoTime();
+        submitAhead(upcoming);
+        counters.prefetchNanos.add(System.nanoTime() - start);
+    }
+
+    private void submitAhead(Batch upcoming) {
+        if (queued.size() > depth) {
             throw new IllegalStateException("more than " + depth + " batches announced ahead");
         }
+        StepBatch b = free.pollFirst();
         for (int t = 0; t < tables; t++) {
             ColdEmbeddings.fill(b.ids(t), upcoming, t);
         }
@@ -86,18 +108,20 @@ public final class TieredEmbeddings implements EmbeddingPath {
         if (current != null) {
             throw new IllegalStateException("lookup before the last batch's update");
         }
+        long start = System.nanoTime();
         if (queued.isEmpty()) {
-            prefetch(batch);
+            submitAhead(batch); // no look-ahead: submitting is part of the lookup
         }
         StepBatch b = queued.pollFirst();
-        long start = System.nanoTime();
-        store.gather(b, pooled);
+        long gatherStart = System.nanoTime();
+        gather(b, pooled);
         if (b.coldIds() > 0) {
-            counters.coldGatherNanos.add(System.nanoTime() - start);
+            counters.coldGatherNanos.add(System.nanoTime() - gatherStart);
         }
         counters.hotIds.add(b.hotIds());
         counters.coldIds.add(b.coldIds());
         counters.hostGathers.add(b.coldIds());
+        counters.lookupNanos.add(System.nanoTime() - start);
         current = b;
     }
 
@@ -107,6 +131,7 @@ public final class TieredEmbeddings implements EmbeddingPath {
         if (b == null) {
             throw new IllegalStateException("update without a lookup");
         }
+        long start = System.nanoTime();
         int size = b.bagCount();
         counters.samples.add(size);
         lastAllHot = b.allHot();
@@ -119,11 +144,19 @@ public final class TieredEmbeddings implements EmbeddingPath {
         if (expectHot) {
             counters.hotBatchHostGathers.add(b.coldIds());
         }
-        store.apply(b, grads, learningRate, Trainer.EMBEDDING_EPS);
+        if (handoff != null) {
+            for (int t = 0; t < tables; t++) {
+                handoff.gradientsOut(t, b.hotBatch(t), size);
+            }
+            store.apply(b, null, learningRate, Trainer.EMBEDDING_EPS);
+        } else {
+            store.apply(b, grads, learningRate, Trainer.EMBEDDING_EPS);
+        }
         current = null;
         free.addLast(b);
         step++;
         store.endStep(step, moveEachStep);
+        counters.updateNanos.add(System.nanoTime() - start);
     }
 
     @Override
@@ -131,11 +164,22 @@ public final class TieredEmbeddings implements EmbeddingPath {
         if (current != null || !queued.isEmpty()) {
             throw new IllegalStateException("a forward-only lookup while training batches are in flight");
         }
-        prefetch(batch);
+        submitAhead(batch);
         StepBatch b = queued.pollFirst();
-        store.gather(b, pooled);
+        gather(b, pooled);
         store.discard(b);
         free.addLast(b);
+    }
+
+    private void gather(StepBatch b, float[][] pooled) {
+        if (handoff == null) {
+            store.gather(b, pooled);
+            return;
+        }
+        store.gather(b, null);
+        for (int t = 0, bags = b.bagCount(); t < tables; t++) {
+            handoff.pooledIn(t, b.hotBatch(t), bags);
+        }
     }
 
     @Override

@@ -130,6 +130,46 @@ public final class Trainer {
         return specs;
     }
 
+    /** Training losses read one step late (the device runs ahead of the host by a step) and summed per curve window. */
+    private static final class LossWindow {
+        private StepLoss pending;
+        private long pendingStep;
+        private int pendingCount;
+        private double last = Double.NaN;
+        private double sum;
+        private long steps;
+
+        void pending(StepLoss loss, long step, int count) {
+            pending = loss;
+            pendingStep = step;
+            pendingCount = count;
+        }
+
+        /** Reads the pending loss, if any (waits for its step on a device). */
+        void read(TrainerStatus status, long trainNanos) {
+            if (pending != null) {
+                last = pending.mean();
+                sum += last;
+                steps++;
+                status.onStep(pendingStep, pendingCount, last, trainNanos);
+                pending = null;
+            }
+        }
+
+        double last() {
+            return last;
+        }
+
+        double windowMean() {
+            return steps == 0 ? Double.NaN : sum / steps;
+        }
+
+        void newWindow() {
+            sum = 0;
+            steps = 0;
+        }
+    }
+
     /** The hot tier of a tiered mode: a device and its slot pool, closed after the tiered store. */
     private static final class HotRig implements AutoCloseable {
         final Device device;
@@ -190,6 +230,10 @@ public final class Trainer {
              HotRig rig = openHot(store);
              EmbeddingPath path = openPath(store, rig, tables);
              DenseBackend backend = openDense(rig.device, initialModel(store), batchSize)) {
+            if (path instanceof TieredEmbeddings te && backend instanceof CudaDenseBackend cuda && rig.pool != null) {
+                te.handOffTo(new DeviceHandoff(rig.device, rig.pool, cuda));
+            }
+            boolean onDevice = path.poolsOnDevice();
             long first = settings.resume() && store.lastCheckpoint() != null ? store.lastCheckpoint().step() : 0;
             double profileSeconds = 0;
             TieredStore tiered = path instanceof TieredEmbeddings te ? te.store() : null;
@@ -230,7 +274,7 @@ public final class Trainer {
             PathCounters c = path.counters();
             curve = new Curve(mode.label(), (int) Math.min(1 << 16, (planned - first) / every + 3));
             status.start(mode.label(), first, planned);
-            double lastLoss = Double.NaN;
+            LossWindow losses = new LossWindow();
             long trained = 0;
             long step = first;
             boolean more = true;
@@ -241,11 +285,10 @@ public final class Trainer {
             long hotSteps = 0;
             long coldSteps = 0;
             // window sums since the last curve point
-            double lossSum = 0;
-            long lossSteps = 0;
             long[] mark = new long[4];
             long nextEval = first + every;
             float denseLr = Float.NaN;
+            int announced = 0; // batches at the head of ahead already announced to the path
             long start = System.nanoTime();
             LOG.debug("training from step {}", first);
             if (first == 0) {
@@ -263,15 +306,13 @@ public final class Trainer {
                     }
                     ahead.addLast(next);
                     aheadHot.addLast(source.lastWasHot());
-                    if (depth > 0) {
-                        path.prefetch(next);
-                    }
                 }
                 if (ahead.isEmpty()) {
                     break;
                 }
                 Batch batch = ahead.pollFirst();
                 boolean hot = aheadHot.pollFirst();
+                announced = Math.max(0, announced - 1); // announced batches are a prefix of ahead
                 int count = batch.size();
                 long stepStart = System.nanoTime();
                 // the step's step sizes depend on the step only, so a resumed run continues exactly
@@ -285,12 +326,29 @@ public final class Trainer {
                 }
                 path.lookup(batch, pooled);
                 backend.putDense(batch.dense(), 0, count);
-                for (int t = 0; t < tables; t++) {
+                for (int t = 0; t < tables && !onDevice; t++) {
                     backend.putEmbedding(t, pooled[t], 0, count);
                 }
                 backend.putLabels(batch.labels(), 0, count);
-                StepLoss loss = backend.step(count);
-                for (int t = 0; t < tables; t++) {
+                // The last step's loss is read only now, so the host prepared this batch while the
+                // device still ran that step (the loss handle lives until the next forward pass).
+                losses.read(status, System.nanoTime() - start - evalNanos);
+                losses.pending(backend.step(count), step + 1, count);
+                // The next batches are announced while the device runs this step: their host work
+                // (deduplication, hot/cold split, cold reads) overlaps it.
+                if (announced < Math.min(depth, ahead.size())) {
+                    int i = 0;
+                    for (Batch b : ahead) {
+                        if (i++ >= announced) {
+                            path.prefetch(b);
+                        }
+                        if (i == depth) {
+                            break;
+                        }
+                    }
+                    announced = Math.min(depth, ahead.size());
+                }
+                for (int t = 0; t < tables && !onDevice; t++) {
                     backend.getEmbeddingGradient(t, grads[t], 0, count);
                 }
                 path.update(grads, recipe.embeddingLr() * warmup);
@@ -308,34 +366,41 @@ public final class Trainer {
                 if (settings.checkpointEvery() > 0 && step % settings.checkpointEvery() == 0) {
                     checkpoint(store, tiered, step, backend, fae);
                 }
-                lastLoss = loss.mean();
-                lossSum += lastLoss;
-                lossSteps++;
-                status.onStep(step, count, lastLoss, System.nanoTime() - start - evalNanos);
                 if (step == nextEval) {
+                    losses.read(status, System.nanoTime() - start - evalNanos);
                     evalNanos += curvePoint(data, batchSize, curveSamples, path, backend, evalBatch, pooled,
-                            System.nanoTime() - start - evalNanos, step, lossSum / lossSteps, c, mark);
-                    lossSum = 0;
-                    lossSteps = 0;
+                            System.nanoTime() - start - evalNanos, step, losses.windowMean(), c, mark);
+                    losses.newWindow();
                     nextEval += every;
                 }
                 onStep.accept(step);
             }
+            losses.read(status, System.nanoTime() - start - evalNanos);
             long trainNanos = System.nanoTime() - start - evalNanos;
             double seconds = trainNanos / 1e9;
             if (curve.lastStep() != step) {
                 curvePoint(data, batchSize, curveSamples, path, backend, evalBatch, pooled, trainNanos, step,
-                        lossSteps == 0 ? Double.NaN : lossSum / lossSteps, c, mark);
+                        losses.windowMean(), c, mark);
             }
             checkpoint(store, tiered, step, backend, fae);
             Evaluation eval = Evaluation.run(data.test(), batchSize, settings.evalSamples(), path, backend, evalBatch, pooled);
             status.onEval(step, eval.auc(), eval.logLoss());
             String device = rig.device.backend().id() + (backend instanceof CpuDenseBackend && rig.device.backend() != Backend.HOST
                     ? "+cpu-mlp" : "");
+            if (steps > first && c.lookupNanos.sum() > 0) {
+                double n = (double) (step - first) * 1e6;
+                LOG.info("{}: step thread per step: {} ms announcing batches ahead, {} ms lookups, {} ms dense step and copies, {} ms updates",
+                        mode.label(), String.format("%.3f", c.prefetchNanos.sum() / n), String.format("%.3f", c.lookupNanos.sum() / n),
+                        String.format("%.3f", (hotStepNanos + coldStepNanos - c.lookupNanos.sum() - c.updateNanos.sum()) / n),
+                        String.format("%.3f", c.updateNanos.sum() / n));
+                if (tiered != null) {
+                    LOG.info("{}: tiered store: {}", mode.label(), tiered.phases().perStep(step - first));
+                }
+            }
             long promoted = tiered == null ? 0 : tiered.hotSets().promotedRows();
             long demoted = tiered == null ? 0 : tiered.hotSets().demotedRows();
             return new ModeResult(mode.label(), device, step, trained, batchSize, seconds,
-                    trained / Math.max(seconds, 1e-9), eval.auc(), eval.logLoss(), eval.accuracy(), lastLoss,
+                    trained / Math.max(seconds, 1e-9), eval.auc(), eval.logLoss(), eval.accuracy(), losses.last(),
                     c.hitRate(), c.hostGathers.sum(), c.coldGatherNanos.sum() / 1e9, eval.samples(),
                     c.hotSampleFraction(), c.hotBatches.sum(), c.coldBatches.sum(), c.hotBatchHostGathers.sum(),
                     promoted, demoted, profileSeconds,
@@ -426,12 +491,15 @@ public final class Trainer {
         TieredConfig config = TieredConfig.defaults(settings.budget(), b)
                 .withKnob(KNOB_PERIOD, 1)
                 .withMode(mode == Mode.FAE ? KnobMode.FAE : KnobMode.CACHE)
-                .withPrefetchThreads(mode == Mode.CACHE ? Math.max(1, Math.min(4, settings.threads())) : 0)
+                .withPrefetchThreads(mode == Mode.CACHE ? Math.max(1, Math.min(8, settings.threads())) : 0)
+                .withHostThreads(Math.max(1, Math.min(8, settings.threads())))
                 .withResident(mode == Mode.DEVICE);
         TieredStore tiered = TieredStore.open(store, rig.pool, config);
         long first = settings.resume() ? store.lastCheckpoint().step() : 0;
         try {
-            return new TieredEmbeddings(tiered, tables, mode == Mode.CACHE ? CACHE_LOOKAHEAD : 0, mode != Mode.FAE, first);
+            // device: one batch ahead, so its deduplication overlaps the device's step
+            int depth = mode == Mode.CACHE ? CACHE_LOOKAHEAD : mode == Mode.DEVICE ? 1 : 0;
+            return new TieredEmbeddings(tiered, tables, depth, mode != Mode.FAE, first);
         } catch (RuntimeException e) {
             tiered.close();
             throw e;

@@ -1,0 +1,144 @@
+package dev.ember.cache.tiered;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * A step's per-table host work (deduplication, hot/cold split, write-back of staged rows) spread
+ * over a few persistent threads, the caller being one of them. Tables are claimed one at a time
+ * from a counter, so a large table does not hold up the small ones. One {@link #run} at a time,
+ * from the step thread.
+ *
+ * <p>Why not an executor: a step runs two or three of these over 26 tables; futures and task
+ * objects per table per step would be garbage on the hot path, and an idle thread here spins for
+ * a short while (a step's runs come within microseconds of each other) before it parks.
+ *
+ * <pre>
+ *  ticket: | run number (32 bits) | next table to claim (32 bits) |
+ * </pre>
+ * A thread claims a table by a compare-and-set on the ticket of the run it saw, checked against
+ * that run's stamped table count, so a thread still leaving one run can never claim (or lose) a
+ * table of the next.
+ */
+final class TableWorkers implements AutoCloseable {
+    /** Work on one table. */
+    @FunctionalInterface
+    interface TableTask {
+        void run(int table);
+    }
+
+    /** About 50 us of spinning before an idle thread parks. */
+    private static final int SPINS = 2_000;
+
+    private final Thread[] threads;
+    private final AtomicLong ticket = new AtomicLong();
+    private final AtomicInteger done = new AtomicInteger();
+    private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private volatile TableTask task;
+    /** The run's table count, stamped with its run number: | run (32 bits) | tables (32 bits) |. */
+    private volatile long counts;
+    private volatile boolean closed;
+
+    /** {@code threads} threads in all, the caller included (1: the caller alone). */
+    TableWorkers(int threads, String name) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("host threads must be >= 1, got " + threads + " (TieredConfig.hostThreads)");
+        }
+        this.threads = new Thread[threads - 1];
+        for (int i = 0; i < this.threads.length; i++) {
+            Thread t = new Thread(this::loop, name + "-" + (i + 1));
+            t.setDaemon(true);
+            this.threads[i] = t;
+            t.start();
+        }
+    }
+
+    /** Runs {@code work} for tables {@code 0..n-1}; rethrows the first failure after all tables ran. */
+    void run(int n, TableTask work) {
+        if (threads.length == 0 || n <= 1) {
+            for (int t = 0; t < n; t++) {
+                work.run(t);
+            }
+            return;
+        }
+        task = work;
+        done.set(0);
+        long run = (ticket.get() >>> 32) + 1;
+        counts = (run << 32) | n;
+        ticket.set(run << 32); // publishes task and counts with the new run
+        for (Thread t : threads) {
+            LockSupport.unpark(t);
+        }
+        claim(run);
+        for (int spins = 0; done.get() < n; spins++) {
+            if (spins < SPINS) {
+                Thread.onSpinWait();
+            } else {
+                Thread.yield();
+            }
+        }
+        task = null;
+        Throwable first = failure.getAndSet(null);
+        if (first instanceof RuntimeException e) {
+            throw e;
+        }
+        if (first instanceof Error e) {
+            throw e;
+        }
+        if (first != null) {
+            throw new IllegalStateException(first);
+        }
+    }
+
+    private void claim(long run) {
+        while (true) {
+            long v = ticket.get();
+            long c = counts;
+            // A newer run's counts mean ours is over (a stale count could let a thread claim a
+            // table of the new run before its ticket is out, and run it twice).
+            if (v >>> 32 != run || c >>> 32 != run || (int) v >= (int) c) {
+                return;
+            }
+            if (!ticket.compareAndSet(v, v + 1)) {
+                continue;
+            }
+            int t = (int) v;
+            try {
+                task.run(t);
+            } catch (Throwable e) {
+                failure.compareAndSet(null, e);
+            } finally {
+                done.incrementAndGet();
+            }
+        }
+    }
+
+    private void loop() {
+        long seen = 0;
+        int spins = 0;
+        while (!closed) {
+            long g = ticket.get() >>> 32;
+            if (g == seen) {
+                if (spins++ < SPINS) {
+                    Thread.onSpinWait();
+                } else {
+                    LockSupport.park(this);
+                }
+                continue;
+            }
+            seen = g;
+            spins = 0;
+            claim(g);
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        for (Thread t : threads) {
+            LockSupport.unpark(t);
+        }
+    }
+}

@@ -1,0 +1,57 @@
+package dev.ember.cache.tiered;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import org.junit.jupiter.api.Test;
+
+class TableWorkersTest {
+
+    @Test
+    void everyTableRunsExactlyOnceInEveryRun() {
+        SplittableRandom rnd = new SplittableRandom(7);
+        try (TableWorkers w = new TableWorkers(4, "test-workers")) {
+            for (int run = 0; run < 20_000; run++) {
+                int n = rnd.nextInt(0, 40);
+                AtomicIntegerArray seen = new AtomicIntegerArray(Math.max(1, n));
+                w.run(n, t -> seen.incrementAndGet(t));
+                for (int t = 0; t < n; t++) {
+                    assertEquals(1, seen.get(t), "run " + run + " of " + n + " tables: table " + t);
+                }
+            }
+        }
+    }
+
+    @Test
+    void aFailureReachesTheCallerAfterEveryTableRan() {
+        try (TableWorkers w = new TableWorkers(3, "test-workers")) {
+            AtomicIntegerArray seen = new AtomicIntegerArray(26);
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> w.run(26, t -> {
+                seen.incrementAndGet(t);
+                if (t == 5) {
+                    throw new IllegalStateException("table 5 failed");
+                }
+            }));
+            assertEquals("table 5 failed", e.getMessage());
+            for (int t = 0; t < 26; t++) {
+                assertEquals(1, seen.get(t), "table " + t);
+            }
+            AtomicIntegerArray again = new AtomicIntegerArray(26);
+            w.run(26, again::incrementAndGet); // the pool still works
+            for (int t = 0; t < 26; t++) {
+                assertEquals(1, again.get(t), "table " + t);
+            }
+        }
+    }
+
+    @Test
+    void oneThreadRunsOnTheCaller() {
+        try (TableWorkers w = new TableWorkers(1, "test-workers")) {
+            Thread caller = Thread.currentThread();
+            w.run(5, t -> assertEquals(caller, Thread.currentThread()));
+        }
+        assertThrows(IllegalArgumentException.class, () -> new TableWorkers(0, "x"));
+    }
+}
