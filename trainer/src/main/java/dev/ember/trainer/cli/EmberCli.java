@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
                 StoreCommand.class,
                 ConvertCommand.class,
                 GenDataCommand.class,
+                ReferenceCommand.class,
         })
 public final class EmberCli implements Runnable {
     /** Exit code for bad arguments or configuration, as picocli uses. */

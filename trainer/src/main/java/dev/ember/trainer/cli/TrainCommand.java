@@ -14,7 +14,10 @@ import dev.ember.trainer.model.ModelConfig;
 import dev.ember.trainer.jmx.TrainerStatus;
 import dev.ember.trainer.report.RunReport;
 import dev.ember.trainer.train.Curve;
+import dev.ember.cache.table.Optimizer;
+import dev.ember.trainer.model.DenseOptimizer;
 import dev.ember.trainer.train.Mode;
+import dev.ember.trainer.train.Recipe;
 import dev.ember.trainer.train.ModeResult;
 import dev.ember.trainer.train.TrainSettings;
 import dev.ember.trainer.train.Trainer;
@@ -80,12 +83,39 @@ public final class TrainCommand implements Callable<Integer> {
     int batch;
 
     @Option(names = "--steps", paramLabel = "N", defaultValue = "0",
-            description = "training steps; 0 = one epoch (default: ${DEFAULT-VALUE})")
+            description = "training steps; 0 = --epochs passes over the training part (default: ${DEFAULT-VALUE})")
     long steps;
 
+    @Option(names = "--epochs", paramLabel = "N", defaultValue = "1",
+            description = "passes over the training part when --steps is 0 (default: ${DEFAULT-VALUE})")
+    int epochs;
+
     @Option(names = "--lr", paramLabel = "RATE", defaultValue = "1.0",
-            description = "SGD learning rate, embeddings and MLPs (default: ${DEFAULT-VALUE})")
+            description = "step size of the MLPs where --dense-lr is not given, and of SGD embedding tables where"
+                    + " --embedding-lr is not given (default: ${DEFAULT-VALUE})")
     float lr;
+
+    @Option(names = "--embedding-optimizer", paramLabel = "NAME", defaultValue = "rowwise-adagrad",
+            description = "embedding tables' update: sgd, rowwise-adagrad (one accumulator a row) or adagrad (one a weight);"
+                    + " its state is stored with each row (default: ${DEFAULT-VALUE})")
+    String embeddingOptimizer;
+
+    @Option(names = "--embedding-lr", paramLabel = "RATE",
+            description = "embedding tables' step size (default: " + Recipe.ADAGRAD_EMBEDDING_LR + " for the Adagrad kinds,"
+                    + " --lr for sgd)")
+    Float embeddingLr;
+
+    @Option(names = "--dense-optimizer", paramLabel = "NAME", defaultValue = "sgd",
+            description = "MLPs' update: sgd or adagrad (default: ${DEFAULT-VALUE})")
+    String denseOptimizer;
+
+    @Option(names = "--dense-lr", paramLabel = "RATE", description = "MLPs' step size (default: --lr)")
+    Float denseLr;
+
+    @Option(names = "--warmup-steps", paramLabel = "N", defaultValue = "0",
+            description = "both step sizes grow linearly to their value over the first N steps; 0 = none"
+                    + " (default: ${DEFAULT-VALUE})")
+    long warmupSteps;
 
     @Option(names = "--arch-mlp-bot", paramLabel = "W-W-..", defaultValue = "13-512-256-64-16",
             description = "bottom MLP widths, input first; the last is the embedding dimension (default: ${DEFAULT-VALUE})")
@@ -198,6 +228,7 @@ public final class TrainCommand implements Callable<Integer> {
         String deviceName = device.trim().toLowerCase(Locale.ROOT);
         int threadCount = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         bad.addAll(TrainSettings.problems(batch, steps, lr, threadCount, evalSamples, checkpointEvery, deviceName));
+        Recipe recipe = recipe(bad);
         if (!onDeviceLoss.equals("stop") && !onDeviceLoss.equals("host")) {
             bad.add("--on-device-loss must be stop or host, got '" + onDeviceLoss + "'");
         }
@@ -208,7 +239,8 @@ public final class TrainCommand implements Callable<Integer> {
         for (Mode m : bad.isEmpty() ? modes : EnumSet.noneOf(Mode.class)) {
             try {
                 runs.add(new TrainSettings(m, store != null ? store : dir.resolve("store-" + m.label()), batch, steps,
-                        lr, seed, threadCount, evalSamples, checkpointEvery, resume, !noProgress, deviceName, hotBudget));
+                        lr, seed, threadCount, evalSamples, checkpointEvery, resume, !noProgress, deviceName, hotBudget,
+                        recipe));
             } catch (IllegalArgumentException e) {
                 if (!bad.contains(e.getMessage())) {
                     bad.add(e.getMessage());
@@ -287,6 +319,30 @@ public final class TrainCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** The recipe the options describe, or null after adding what is wrong with them to {@code bad}. */
+    private Recipe recipe(List<String> bad) {
+        Optimizer embedding = Recipe.parseEmbeddingOptimizer(embeddingOptimizer);
+        if (embedding == null) {
+            bad.add("--embedding-optimizer must be sgd, rowwise-adagrad or adagrad, got '" + embeddingOptimizer + "'");
+        }
+        DenseOptimizer dense = Recipe.parseDenseOptimizer(denseOptimizer);
+        if (dense == null) {
+            bad.add("--dense-optimizer must be sgd or adagrad, got '" + denseOptimizer + "'");
+        }
+        float eLr = embeddingLr != null ? embeddingLr : embedding == Optimizer.SGD ? lr : Recipe.ADAGRAD_EMBEDDING_LR;
+        float dLr = denseLr != null ? denseLr : lr;
+        // a step size taken from --lr is --lr's problem, reported once
+        List<String> problems = Recipe.problems(epochs, embedding, eLr, dense, dLr, warmupSteps).stream()
+                .filter(m -> !m.contains("optimizer is missing"))
+                .filter(m -> embeddingLr != null || embedding != Optimizer.SGD || !m.startsWith("--embedding-lr"))
+                .filter(m -> denseLr != null || !m.startsWith("--dense-lr")).toList();
+        if (embedding == null || dense == null || !problems.isEmpty() || !(lr > 0 && lr < 100)) {
+            bad.addAll(problems);
+            return null;
+        }
+        return new Recipe(epochs, embedding, eLr, dense, dLr, warmupSteps);
+    }
+
     /** The progress bar's message: recent rate, loss, last held-out AUC. */
     static String progressMessage(TrainerStatus status) {
         double auc = status.getLastEvalAuc();
@@ -309,6 +365,13 @@ public final class TrainCommand implements Callable<Integer> {
         m.put("batch", s.batchSize());
         m.put("steps", s.steps());
         m.put("learningRate", s.learningRate());
+        Recipe recipe = s.recipe();
+        m.put("epochs", recipe.epochs());
+        m.put("embeddingOptimizer", Recipe.label(recipe.embeddingOptimizer()));
+        m.put("embeddingLr", recipe.embeddingLr());
+        m.put("denseOptimizer", recipe.denseOptimizer().name().toLowerCase(Locale.ROOT));
+        m.put("denseLr", recipe.denseLr());
+        m.put("warmupSteps", recipe.warmupSteps());
         m.put("seed", s.seed());
         m.put("threads", s.threads());
         m.put("evalSamples", s.evalSamples());

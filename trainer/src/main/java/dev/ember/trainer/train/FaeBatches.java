@@ -33,6 +33,7 @@ import java.io.UncheckedIOException;
  *
  * <pre>
  *  blob: int magic | int batchSize | int windowSamples | long windowStart (from the part's start) | int batchesDone
+ *        | int pass (0-based; absent in blobs written before multi-epoch runs, read as 0)
  * </pre>
  */
 final class FaeBatches implements BatchSource {
@@ -58,12 +59,14 @@ final class FaeBatches implements BatchSource {
     private int coldBatches;
     private long windowStart;
     private long position;
-    private final boolean oneEpoch;
+    /** Passes over the part before {@link #next} says no more (0: never). */
+    private final int passes;
+    private int pass;
     private boolean lastHot;
     /** Samples in the last batch handed out, -1 when it cannot be given back ({@link #unread}). */
     private int lastCount = -1;
 
-    FaeBatches(DataPart part, TieredStore store, int tables, int batchSize, int windowBatches, boolean oneEpoch) {
+    FaeBatches(DataPart part, TieredStore store, int tables, int batchSize, int windowBatches, int passes) {
         this.part = part;
         this.store = store;
         this.batchSize = batchSize;
@@ -76,14 +79,18 @@ final class FaeBatches implements BatchSource {
         this.hotBits = new long[SampleClassifier.words(windowSamples)];
         this.hot = new int[windowSamples];
         this.cold = new int[windowSamples];
-        this.oneEpoch = oneEpoch;
+        this.passes = passes;
     }
 
     @Override
     public boolean next(Batch out) {
         if (windowDone()) {
-            if (oneEpoch && position >= part.samples()) {
-                return false;
+            if (position >= part.samples()) {
+                if (passes > 0 && pass + 1 >= passes) {
+                    return false;
+                }
+                pass++;
+                position = 0;
             }
             loadWindow(true);
         }
@@ -133,6 +140,7 @@ final class FaeBatches implements BatchSource {
             out.writeInt(windowSamples);
             out.writeLong(inWindow ? windowStart - part.start() : position);
             out.writeInt(inWindow ? hotBatchesDone + coldBatchesDone : 0);
+            out.writeInt(pass);
             out.flush();
             return bytes.toByteArray();
         } catch (IOException e) {
@@ -158,10 +166,11 @@ final class FaeBatches implements BatchSource {
             }
             start = in.readLong();
             done = in.readInt();
+            pass = in.available() >= Integer.BYTES ? in.readInt() : 0;
         } catch (IOException e) {
             throw new IllegalArgumentException("truncated manifest blob " + BLOB, e);
         }
-        if (start < 0 || start > part.samples() || done < 0) {
+        if (start < 0 || start > part.samples() || done < 0 || pass < 0) {
             throw new IllegalArgumentException("manifest blob " + BLOB + " points at sample " + start + " (batch " + done
                     + ") outside the training part's " + part.samples() + " samples");
         }

@@ -11,15 +11,17 @@ import java.util.Set;
  * One training run's settings, validated on construction (one message per problem, naming the
  * option to change).
  *
- * @param steps            training steps (batches); one epoch when 0
+ * @param steps            training steps (batches); {@code recipe.epochs()} epochs when 0
  * @param evalSamples      held-out samples to evaluate (all when 0)
  * @param checkpointEvery  steps between checkpoints (0: only at the end)
  * @param device           hot-tier device for the tiered modes: auto, cuda, opencl or host
  * @param budget           hot-tier budget of the cache and fae modes (bytes or a fraction of all rows)
+ * @param recipe           epochs, optimizers, step sizes and warm-up ({@code learningRate} is the
+ *                         step size of the parts the recipe does not name otherwise)
  */
 public record TrainSettings(Mode mode, Path storeDir, int batchSize, long steps, float learningRate,
                             long seed, int threads, long evalSamples, long checkpointEvery, boolean resume,
-                            boolean progress, String device, Budget budget) {
+                            boolean progress, String device, Budget budget, Recipe recipe) {
     /** Defaults for the options added with the tiered modes: the best device, 10% of embedding bytes hot. */
     public static final String DEFAULT_DEVICE = "auto";
     public static final Budget DEFAULT_BUDGET = Budget.ofFraction(0.10);
@@ -30,6 +32,26 @@ public record TrainSettings(Mode mode, Path storeDir, int batchSize, long steps,
             throw new IllegalArgumentException(bad.get(0));
         }
         Objects.requireNonNull(budget, "budget");
+        Objects.requireNonNull(recipe, "recipe");
+    }
+
+    /** Settings with the plain recipe: one epoch of SGD at {@code learningRate} everywhere. */
+    public TrainSettings(Mode mode, Path storeDir, int batchSize, long steps, float learningRate, long seed, int threads,
+                         long evalSamples, long checkpointEvery, boolean resume, boolean progress, String device,
+                         Budget budget) {
+        this(mode, storeDir, batchSize, steps, learningRate, seed, threads, evalSamples, checkpointEvery, resume, progress,
+                device, budget, Recipe.sgd(learningRate));
+    }
+
+    public TrainSettings withRecipe(Recipe r) {
+        return new TrainSettings(mode, storeDir, batchSize, steps, learningRate, seed, threads, evalSamples, checkpointEvery,
+                resume, progress, device, budget, r);
+    }
+
+    /** The same run on another hot-tier device, resuming its store's last checkpoint. */
+    public TrainSettings resumedOn(String otherDevice) {
+        return new TrainSettings(mode, storeDir, batchSize, steps, learningRate, seed, threads, evalSamples, checkpointEvery,
+                true, progress, otherDevice, budget, recipe);
     }
 
     /** Every problem of these settings, one line each naming the option (none when they are valid). */

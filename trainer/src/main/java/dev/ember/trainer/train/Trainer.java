@@ -32,6 +32,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.function.Function;
@@ -54,6 +55,8 @@ public final class Trainer {
     private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
     /** Adagrad-style epsilon for embedding optimizers that need one. */
     public static final float EMBEDDING_EPS = 1e-8f;
+    /** The MLPs' Adagrad epsilon (PyTorch's default). */
+    public static final float DENSE_EPS = 1e-10f;
     public static final String MODEL_BLOB = "model";
     /** Batches the cache mode announces ahead (their misses are read meanwhile). */
     public static final int CACHE_LOOKAHEAD = 2;
@@ -115,9 +118,14 @@ public final class Trainer {
 
     /** Specs of the store's tables: one per data table, SGD rows of the model's width. */
     public static List<TableSpec> tableSpecs(BinaryDataset data, int tables, int dim) {
+        return tableSpecs(data, tables, dim, Optimizer.SGD);
+    }
+
+    /** Specs of the store's tables: one per data table, rows of the model's width updated by {@code optimizer}. */
+    public static List<TableSpec> tableSpecs(BinaryDataset data, int tables, int dim, Optimizer optimizer) {
         List<TableSpec> specs = new ArrayList<>();
         for (int t = 0; t < tables; t++) {
-            specs.add(new TableSpec(String.format("t%02d", t), Math.max(1, data.rows(t)), dim, Optimizer.SGD));
+            specs.add(new TableSpec(String.format("t%02d", t), Math.max(1, data.rows(t)), dim, optimizer));
         }
         return specs;
     }
@@ -194,9 +202,7 @@ public final class Trainer {
             // Everything is closed; the store reopens at its last checkpoint (the one that saved the
             // device's rows, when it still answered).
             LOG.warn("{}; continuing from that checkpoint on the host device", e.getMessage());
-            TrainSettings s = settings;
-            TrainSettings onHost = new TrainSettings(s.mode(), s.storeDir(), s.batchSize(), s.steps(), s.learningRate(),
-                    s.seed(), s.threads(), s.evalSamples(), s.checkpointEvery(), true, s.progress(), "host", s.budget());
+            TrainSettings onHost = settings.resumedOn("host");
             return new Trainer(onHost, model, devices, false).run(data, onStep);
         }
     }
@@ -210,9 +216,12 @@ public final class Trainer {
                     + batchSize + "; lower --batch or use more data");
         }
         Mode mode = settings.mode();
-        long steps = settings.steps() > 0 ? settings.steps() : mode == Mode.FAE ? Long.MAX_VALUE : batches;
+        Recipe recipe = settings.recipe();
+        long epochSteps = batches * recipe.epochs();
+        // fae's batch count is known only as it classifies; it stops after the recipe's passes
+        long steps = settings.steps() > 0 ? settings.steps() : mode == Mode.FAE ? Long.MAX_VALUE : epochSteps;
         int tables = model.tables();
-        long planned = settings.steps() > 0 ? settings.steps() : batches;
+        long planned = settings.steps() > 0 ? settings.steps() : epochSteps;
         long every = evalEvery > 0 ? evalEvery : Math.max(1, planned / CURVE_POINTS);
         long curveSamples = settings.evalSamples() > 0 ? Math.min(settings.evalSamples(), CURVE_EVAL_SAMPLES)
                 : CURVE_EVAL_SAMPLES;
@@ -236,7 +245,8 @@ public final class Trainer {
                 profileSeconds = (System.nanoTime() - t0) / 1e9;
             }
             FaeBatches fae = mode == Mode.FAE
-                    ? new FaeBatches(train, tiered, tables, batchSize, FAE_WINDOW_BATCHES, settings.steps() == 0) : null;
+                    ? new FaeBatches(train, tiered, tables, batchSize, FAE_WINDOW_BATCHES,
+                    settings.steps() == 0 ? recipe.epochs() : 0) : null;
             if (fae != null && first > 0) {
                 byte[] window = store.lastCheckpoint().blobs().get(FaeBatches.BLOB);
                 if (window != null) {
@@ -277,6 +287,7 @@ public final class Trainer {
             // window sums since the last curve point
             long[] mark = new long[4];
             long nextEval = first + every;
+            float denseLr = Float.NaN;
             int announced = 0; // batches at the head of ahead already announced to the path
             long start = System.nanoTime();
             LOG.debug("training from step {}", first);
@@ -311,6 +322,12 @@ public final class Trainer {
                     announced = Math.max(0, announced - 1); // announced batches are a prefix of ahead
                     int count = batch.size();
                     long stepStart = System.nanoTime();
+                    // the step's step sizes depend on the step only, so a resumed run continues exactly
+                    float warmup = recipe.warmupFactor(step);
+                    if (recipe.denseLr() * warmup != denseLr) {
+                        denseLr = recipe.denseLr() * warmup;
+                        backend.setLearningRate(denseLr);
+                    }
                     if (path instanceof TieredEmbeddings te) {
                         te.expectHot(hot);
                     }
@@ -342,7 +359,7 @@ public final class Trainer {
                     for (int t = 0; t < tables && !onDevice; t++) {
                         backend.getEmbeddingGradient(t, grads[t], 0, count);
                     }
-                    path.update(grads, settings.learningRate());
+                    path.update(grads, recipe.embeddingLr() * warmup);
                     inStep = false;
                     faeBatchOut = false;
                     long stepNanos = System.nanoTime() - stepStart;
@@ -542,14 +559,21 @@ public final class Trainer {
 
     private Store openStore(BinaryDataset data, int tables) {
         if (settings.resume() && Files.exists(settings.storeDir().resolve(Store.MANIFEST))) {
-            return Store.open(settings.storeDir(), StoreConfig.existing());
+            Store store = Store.open(settings.storeDir(), StoreConfig.existing());
+            Optimizer kept = store.tables().get(0).spec().optimizer();
+            if (kept != settings.recipe().embeddingOptimizer()) {
+                store.close();
+                throw new IllegalArgumentException("store " + settings.storeDir() + " holds rows for the " + Recipe.label(kept)
+                        + " optimizer; resume with --embedding-optimizer " + Recipe.label(kept));
+            }
+            return store;
         }
         if (Files.exists(settings.storeDir().resolve(Store.MANIFEST))) {
             throw new IllegalArgumentException("store " + settings.storeDir()
                     + " already holds a model; pass --resume to continue it or choose another --store");
         }
         return Store.create(settings.storeDir(), StoreConfig.builder()
-                .tables(tableSpecs(data, tables, model.dim()))
+                .tables(tableSpecs(data, tables, model.dim(), settings.recipe().embeddingOptimizer()))
                 .seed(settings.seed())
                 .threads(Math.max(1, settings.threads()))
                 .build());
@@ -557,10 +581,17 @@ public final class Trainer {
 
     private ModelState initialModel(Store store) {
         Manifest last = settings.resume() ? store.lastCheckpoint() : null;
+        Recipe r = settings.recipe();
         if (last != null && last.blobs().containsKey(MODEL_BLOB)) {
-            return ModelState.fromBytes(last.blobs().get(MODEL_BLOB));
+            ModelState saved = ModelState.fromBytes(last.blobs().get(MODEL_BLOB));
+            if (saved.optimizer().kind() != r.denseOptimizer()) {
+                String kept = saved.optimizer().kind().name().toLowerCase(Locale.ROOT);
+                throw new IllegalArgumentException("store " + settings.storeDir() + " holds MLPs trained with " + kept
+                        + "; resume with --dense-optimizer " + kept);
+            }
+            return saved;
         }
-        return ModelState.initial(model, OptimizerSettings.sgd(settings.learningRate()), settings.seed());
+        return ModelState.initial(model, new OptimizerSettings(r.denseOptimizer(), r.denseLr(), DENSE_EPS), settings.seed());
     }
 
     /**

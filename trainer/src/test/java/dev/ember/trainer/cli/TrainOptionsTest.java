@@ -64,6 +64,28 @@ class TrainOptionsTest {
     }
 
     @Test
+    void badRecipeOptionsAreOneLineEachNamingTheOptionWithExitCode2() {
+        CommandLine cli = EmberCli.commandLine();
+        StringWriter err = new StringWriter();
+        cli.setOut(new PrintWriter(new StringWriter()));
+        cli.setErr(new PrintWriter(err));
+        String[] options = {"--epochs", "0", "--embedding-optimizer", "adam", "--embedding-lr", "-1", "--dense-optimizer",
+            "lamb", "--dense-lr", "0", "--warmup-steps", "-3"};
+        List<String> args = new ArrayList<>(List.of("train", "--run-dir", dir.toString(), "--no-progress", "--mode", "device"));
+        args.addAll(List.of(options));
+        int code = cli.execute(args.toArray(String[]::new));
+        assertEquals(2, code, err.toString());
+        String[] lines = err.toString().strip().split("\n");
+        assertEquals(options.length / 2, lines.length, err.toString());
+        for (int i = 0; i < options.length; i += 2) {
+            String option = options[i];
+            assertTrue(Arrays.stream(lines).anyMatch(l -> l.startsWith("ember train: " + option)), option + " named in: " + err);
+        }
+        assertTrue(err.toString().contains("sgd, rowwise-adagrad or adagrad, got 'adam'"), err.toString());
+        assertTrue(Files.notExists(dir.resolve("store-device")), "nothing was created");
+    }
+
+    @Test
     void malformedWidthsAndUnknownOptionsAreOneLine() {
         for (String[] args : new String[][] {
             {"train", "--arch-mlp-top", "16-x-1", "--run-dir", dir.toString()},

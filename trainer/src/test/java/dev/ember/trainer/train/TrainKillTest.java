@@ -2,7 +2,9 @@ package dev.ember.trainer.train;
 
 import dev.ember.cache.store.Store;
 import dev.ember.cache.store.StoreConfig;
+import dev.ember.cache.table.Optimizer;
 import dev.ember.cache.testing.StoreDigest;
+import dev.ember.trainer.model.DenseOptimizer;
 import dev.ember.trainer.cli.EmberCli;
 import dev.ember.trainer.data.BinaryDataset;
 import dev.ember.trainer.data.convert.ConvertSettings;
@@ -58,6 +60,9 @@ class TrainKillTest {
     private static final int EVERY = 5;
     private static final String BOT = "13-16-16";
     private static final String TOP = "16-1";
+    /** What `ember train --lr 1.0` trains with by default: row-wise Adagrad tables (state killed mid-update too). */
+    private static final Recipe RECIPE = new Recipe(1, Optimizer.ROWWISE_ADAGRAD, Recipe.ADAGRAD_EMBEDDING_LR,
+            DenseOptimizer.SGD, 1.0f, 0);
     private static final ModelConfig MODEL = ModelConfig.dlrm(26, BOT, TOP);
     private static final Pattern MARK = Pattern.compile("(training from|checkpoint begins at|checkpoint done at) step (\\d+)");
 
@@ -200,7 +205,8 @@ class TrainKillTest {
         }
         if (step == 0) {
             // what `ember train` creates before its first step: the data's tables, the run's seed
-            Store.create(store, StoreConfig.builder().tables(Trainer.tableSpecs(data, 26, MODEL.dim())).seed(3).threads(1)
+            Store.create(store, StoreConfig.builder().tables(Trainer.tableSpecs(data, 26, MODEL.dim(),
+                    RECIPE.embeddingOptimizer())).seed(3).threads(1)
                     .jmx(false).build()).close();
         } else {
             train(mode, store, step, at >= 0);
@@ -214,7 +220,7 @@ class TrainKillTest {
 
     private static void train(Mode mode, Path store, long steps, boolean resume) {
         TrainSettings s = new TrainSettings(mode, store, BATCH, steps, 1.0f, 3, 1, 256, EVERY, resume, false, "host",
-                TrainSettings.DEFAULT_BUDGET);
+                TrainSettings.DEFAULT_BUDGET, RECIPE);
         new Trainer(s, MODEL).run(data, step -> { });
     }
 

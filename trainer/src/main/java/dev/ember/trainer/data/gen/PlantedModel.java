@@ -127,6 +127,14 @@ public final class PlantedModel {
         return signal[t] ? (rawZ(t, row) - zMean[t]) * zScale[t] : 0.0;
     }
 
+    /**
+     * The weight a row of signal table {@code t} would have for the raw draw {@code z} (the
+     * standardised sum of four uniforms behind {@link #weight}); 0 outside signal tables.
+     */
+    public double weightOfDraw(int t, double z) {
+        return signal[t] ? (z - zMean[t]) * zScale[t] : 0.0;
+    }
+
     public boolean signal(int t) {
         return signal[t];
     }
