@@ -23,13 +23,26 @@ public final class StepPhases {
     public final LongAdder writeBack = new LongAdder();
     /** Step boundaries: the knob and chunked moves. */
     public final LongAdder moves = new LongAdder();
+    /** Step boundaries that took more than 1 ms (re-tiering's stall target), and the longest one. */
+    public final LongAdder slowBoundaries = new LongAdder();
+    public final java.util.concurrent.atomic.LongAccumulator longestBoundary =
+            new java.util.concurrent.atomic.LongAccumulator(Math::max, 0);
+
+    /** Records one step boundary's time. */
+    void boundary(long nanos) {
+        moves.add(nanos);
+        if (nanos > 1_000_000) {
+            slowBoundaries.increment();
+        }
+        longestBoundary.accumulate(nanos);
+    }
 
     /** One line: each part in milliseconds per step over {@code steps} steps. */
     public String perStep(long steps) {
         double n = Math.max(1, steps) * 1e6;
         return String.format("submit %.3f, cold reads %.3f, stage %.3f, gather %.3f, apply %.3f, unstage %.3f, "
-                        + "write-back %.3f, moves %.3f ms per step",
+                        + "write-back %.3f, moves %.3f ms per step; %d step boundaries over 1 ms, the longest %.3f ms",
                 submit.sum() / n, coldReads.sum() / n, stage.sum() / n, gather.sum() / n, apply.sum() / n,
-                unstage.sum() / n, writeBack.sum() / n, moves.sum() / n);
+                unstage.sum() / n, writeBack.sum() / n, moves.sum() / n, slowBoundaries.sum(), longestBoundary.get() / 1e6);
     }
 }

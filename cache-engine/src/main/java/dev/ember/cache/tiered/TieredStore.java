@@ -713,7 +713,7 @@ public final class TieredStore implements AutoCloseable {
     public void endStep(long step, boolean move) {
         long t0 = System.nanoTime();
         endStepTimed(step, move);
-        phases.moves.add(System.nanoTime() - t0);
+        phases.boundary(System.nanoTime() - t0);
     }
 
     private void endStepTimed(long step, boolean move) {

@@ -64,6 +64,11 @@ public final class Trainer {
     public static final int FAE_WINDOW_BATCHES = 32;
     /** Steps between knob evaluations in the tiered modes. */
     public static final int KNOB_PERIOD = 50;
+    /**
+     * Rows a step boundary moves at most (one chunk): at 1-2 us a row of cold-tier work that keeps
+     * re-tiering's stall near issue 4's 1 ms; the knob's backlog drains at this rate.
+     */
+    public static final int MOVE_CHUNK_ROWS = 512;
     /** Points on a learning curve when no evaluation period is given. */
     public static final int CURVE_POINTS = 20;
     /** Held-out samples a periodic evaluation reads (fewer when {@code --eval-samples} is smaller). */
@@ -508,6 +513,7 @@ public final class Trainer {
         int b = settings.batchSize();
         TieredConfig config = TieredConfig.defaults(settings.budget(), b)
                 .withKnob(KNOB_PERIOD, 1)
+                .withChunks(MOVE_CHUNK_ROWS, 1)
                 .withMode(mode == Mode.FAE ? KnobMode.FAE : KnobMode.CACHE)
                 .withPrefetchThreads(mode == Mode.CACHE ? Math.max(1, Math.min(8, settings.threads())) : 0)
                 .withHostThreads(Math.max(1, Math.min(8, settings.threads())))
