@@ -63,7 +63,13 @@ public final class Trainer {
     /** Batches per FAE classification window. */
     public static final int FAE_WINDOW_BATCHES = 32;
     /** Steps between knob evaluations in the tiered modes. */
-    public static final int KNOB_PERIOD = 50;
+    public static final int KNOB_PERIOD = 200;
+    /**
+     * Steps between the knob's evaluation start and its use: longer than an evaluation takes (0.4-1 s
+     * over millions of counted rows; BENCHMARKS.md, knob evaluation), so the step thread never
+     * waits for it. The counters log accesses meanwhile and replay them at the end of the lag.
+     */
+    public static final int KNOB_LAG = 190;
     /**
      * Rows a step boundary moves at most (one chunk): at 1-2 us a row of cold-tier work that keeps
      * re-tiering's stall near issue 4's 1 ms; the knob's backlog drains at this rate.
@@ -512,7 +518,7 @@ public final class Trainer {
         }
         int b = settings.batchSize();
         TieredConfig config = TieredConfig.defaults(settings.budget(), b)
-                .withKnob(KNOB_PERIOD, 1)
+                .withKnob(KNOB_PERIOD, KNOB_LAG)
                 .withChunks(MOVE_CHUNK_ROWS, 1)
                 .withMode(mode == Mode.FAE ? KnobMode.FAE : KnobMode.CACHE)
                 .withPrefetchThreads(mode == Mode.CACHE ? Math.max(1, Math.min(8, settings.threads())) : 0)
