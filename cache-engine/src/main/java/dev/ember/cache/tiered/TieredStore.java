@@ -426,12 +426,27 @@ public final class TieredStore implements AutoCloseable {
                 return true;
             }
         }
-        for (StepBatch b : writing) {
-            if (b.missIndex[t].get(row) >= 0) {
-                return true; // its newest value is still on the way to the cold tier
+        if (hotSets.current().contains(t, row)) {
+            // A demotion's write must land after the write-back still carrying an older value of
+            // the row (it was promoted since, from that batch's bytes: see readPromoted).
+            for (StepBatch b : writing) {
+                if (b.missIndex[t].get(row) >= 0) {
+                    return true;
+                }
             }
         }
         return false;
+    }
+
+    /** The newest batch still writing back that holds {@code row} of table {@code t} among its misses, or null. */
+    private StepBatch writingWith(int t, long row) {
+        StepBatch found = null;
+        for (StepBatch b : writing) {
+            if (b.missIndex[t].get(row) >= 0) {
+                found = b; // oldest first: the last match is the newest
+            }
+        }
+        return found;
     }
 
     /**
@@ -860,7 +875,20 @@ public final class TieredStore implements AutoCloseable {
     /** Group {@code g} of promotions (per-table threads): its rows read from the cold tier. */
     void readPromoted(int g) {
         int t = groupTable[g];
-        cold.get(t).gather(groupRows[t], groupCount[g], groupBytes(g, moveBuf));
+        ByteBuffer bytes = groupBytes(g, moveBuf);
+        long[] rows = groupRows[t];
+        cold.get(t).gather(rows, groupCount[g], bytes);
+        if (writing.isEmpty()) {
+            return;
+        }
+        // A row a batch still writes back: its bytes there are newer than the cold tier's (a popular
+        // row is missed by every batch, so waiting for its write-back would starve its promotion).
+        for (int k = 0, n = groupCount[g]; k < n; k++) {
+            StepBatch e = writingWith(t, rows[k]);
+            if (e != null) {
+                bytes.put(k * rowBytes, e.missBytes[t], e.missIndex[t].get(rows[k]) * rowBytes, rowBytes);
+            }
+        }
     }
 
     /** Puts the rows of {@code rows[0..n)} flagged in {@code flags} (bytes in {@code bytes}) into the cold tier. */
