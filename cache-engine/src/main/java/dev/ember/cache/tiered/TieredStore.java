@@ -34,6 +34,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.LongAdder;
 import org.roaringbitmap.PeekableIntIterator;
 import org.roaringbitmap.RoaringBitmap;
 
@@ -128,6 +129,9 @@ public final class TieredStore implements AutoCloseable {
     private final TableWorkers.TableTask promoteReadTask = this::readPromoted;
     /** One thread writing applied batches' misses to the cold tier behind the steps, on its own per-table threads. */
     private final ExecutorService writeBehind;
+    private final boolean ownWriteBehind;
+    /** Rows promoted from the bytes of a batch still writing them back (not from the cold tier). */
+    private final LongAdder promotedFromWriteBacks = new LongAdder();
     private final TableWorkers writeWorkers;
     private final StepPhases phases = new StepPhases();
     private final ArrayDeque<StepBatch> inFlight = new ArrayDeque<>();
@@ -159,7 +163,7 @@ public final class TieredStore implements AutoCloseable {
     private volatile long stallNanos;
     private boolean closed;
 
-    private TieredStore(Store store, HotTier tier, TieredConfig config) {
+    private TieredStore(Store store, HotTier tier, TieredConfig config, ExecutorService givenWriteBehind) {
         this.store = store;
         this.tier = tier;
         this.config = config;
@@ -255,7 +259,8 @@ public final class TieredStore implements AutoCloseable {
         }
         this.workers = new TableWorkers(config.hostThreads(), "ember-step");
         this.writeWorkers = new TableWorkers(config.hostThreads(), "ember-write");
-        this.writeBehind = Executors.newSingleThreadExecutor(r -> {
+        this.ownWriteBehind = givenWriteBehind == null;
+        this.writeBehind = givenWriteBehind != null ? givenWriteBehind : Executors.newSingleThreadExecutor(r -> {
             Thread th = new Thread(r, "ember-write-behind");
             th.setDaemon(true);
             return th;
@@ -283,7 +288,16 @@ public final class TieredStore implements AutoCloseable {
      * knob back and its hot rows promoted again.
      */
     public static TieredStore open(Store store, HotTier tier, TieredConfig config) {
-        return new TieredStore(store, tier, config);
+        return new TieredStore(store, tier, config, null);
+    }
+
+    /**
+     * As {@link #open(Store, HotTier, TieredConfig)}, with the applied batches' writes to the cold
+     * tier run on {@code writeBehind} (one task a batch, run in order; the caller shuts it down
+     * after closing this store): how a test makes those writes lag behind the steps.
+     */
+    public static TieredStore open(Store store, HotTier tier, TieredConfig config, ExecutorService writeBehind) {
+        return new TieredStore(store, tier, config, java.util.Objects.requireNonNull(writeBehind, "writeBehind"));
     }
 
     private static byte[] required(Manifest m, String name) {
@@ -295,6 +309,11 @@ public final class TieredStore implements AutoCloseable {
     }
 
     // ------------------------------------------------------------------ batches
+
+    /** Rows promoted from a batch that was still writing them back to the cold tier. */
+    public long rowsPromotedFromWriteBacks() {
+        return promotedFromWriteBacks.sum();
+    }
 
     /** Step-thread time in each part of the steps so far. */
     public StepPhases phases() {
@@ -887,6 +906,7 @@ public final class TieredStore implements AutoCloseable {
             StepBatch e = writingWith(t, rows[k]);
             if (e != null) {
                 bytes.put(k * rowBytes, e.missBytes[t], e.missIndex[t].get(rows[k]) * rowBytes, rowBytes);
+                promotedFromWriteBacks.increment();
             }
         }
     }
@@ -1176,7 +1196,9 @@ public final class TieredStore implements AutoCloseable {
         try {
             finishAllWrites();
         } finally {
-            writeBehind.shutdownNow();
+            if (ownWriteBehind) {
+                writeBehind.shutdownNow();
+            }
             writeWorkers.close();
             workers.close();
             if (prefetcher != null) {
