@@ -68,6 +68,9 @@ public final class ColdTable implements AutoCloseable {
     private final File file;
     private final ChronicleMap<LongValue, byte[]> map;
     private final WorkerPool pool;
+    /** Set by close; guarded by this (the getters MXBean readers call check it). */
+    private boolean closed;
+    private long rowsAtClose;
     private final UndoLog undo;
     private final RowSet logged;
     private final ColdCounters counters = new ColdCounters();
@@ -164,8 +167,9 @@ public final class ColdTable implements AutoCloseable {
         return rowBytes;
     }
 
-    public long rowsStored() {
-        return map.longSize();
+    /** Rows in the table (as at closing, once closed: MXBean readers may still ask). */
+    public synchronized long rowsStored() {
+        return closed ? rowsAtClose : map.longSize();
     }
 
     public long capacity() {
@@ -174,7 +178,7 @@ public final class ColdTable implements AutoCloseable {
 
     /** Rows that can still be stored before inserts are refused. */
     public long headroom() {
-        return capacity - map.longSize();
+        return capacity - rowsStored();
     }
 
     public File file() {
@@ -187,8 +191,8 @@ public final class ColdTable implements AutoCloseable {
     }
 
     /** Bytes of off-heap memory the map has mapped. */
-    public long bytesMapped() {
-        return map.offHeapMemoryUsed();
+    public synchronized long bytesMapped() {
+        return closed ? 0 : map.offHeapMemoryUsed();
     }
 
     public ColdCounters counters() {
@@ -648,6 +652,11 @@ public final class ColdTable implements AutoCloseable {
 
     @Override
     public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        rowsAtClose = map.longSize();
+        closed = true;
         map.close();
         for (Scratch s : scratch) {
             s.key.releaseLast();
