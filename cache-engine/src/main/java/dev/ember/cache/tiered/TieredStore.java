@@ -44,16 +44,18 @@ import org.roaringbitmap.RoaringBitmap;
  *
  * <p><b>A step.</b> The caller fills a {@link StepBatch}'s ids per table, then
  * <ol>
- *   <li>{@link #submit}: pins the batch's rows in the current generation (no move touches them
- *       until the batch is applied), deduplicates each table's ids and splits the unique ids into
+ *   <li>{@link #submit}: takes the batch in flight against the current generation (no move
+ *       touches its rows until it is applied: moves look them up in the batches in flight),
+ *       deduplicates each table's ids and splits the unique ids into
  *       hot and cold (misses); with prefetch threads the misses are read from the cold tier now,
  *       on CPU threads, while earlier batches train (lookahead);</li>
  *   <li>{@link #gather}: reads the misses (unless prefetched), stages them into free slots of the
  *       hot tier, and pools every bag with one gather of the hot tier;</li>
  *   <li>{@link #apply}: one apply of the hot tier updates every row of the batch, then the staged
- *       misses leave their slots and are written back to the cold tier ({@link ColdTable#put});
- *       rows written back are forwarded to later submitted batches that read them ahead, so
- *       prefetching never changes a result;</li>
+ *       misses leave their slots; their bytes go at once to later submitted batches that miss
+ *       them too (those never read such rows from the cold tier), and to the cold tier
+ *       ({@link ColdTable#put}) behind the next steps ({@link WriteBehind}), so prefetching and
+ *       writing behind never change a result;</li>
  *   <li>{@link #endStep}: the knob's schedule may hand out a new target hot set; rows move toward
  *       it in bounded chunks (demote = write back dirty rows then publish; promote = copy cold
  *       to hot then publish), never rows an in-flight batch uses.</li>
@@ -127,16 +129,14 @@ public final class TieredStore implements AutoCloseable {
     private final long[][] groupOut;
     private final TableWorkers.TableTask demoteWriteTask = this::writeDemoted;
     private final TableWorkers.TableTask promoteReadTask = this::readPromoted;
-    /** One thread writing applied batches' misses to the cold tier behind the steps, on its own per-table threads. */
-    private final ExecutorService writeBehind;
-    private final boolean ownWriteBehind;
+    /** Applied batches' misses on their way to the cold tier, behind the steps. */
+    private final WriteBehind writeBehind;
+    /** The write-behind thread's per-table threads. */
     /** Rows promoted from the bytes of a batch still writing them back (not from the cold tier). */
     private final LongAdder promotedFromWriteBacks = new LongAdder();
     private final TableWorkers writeWorkers;
     private final StepPhases phases = new StepPhases();
     private final ArrayDeque<StepBatch> inFlight = new ArrayDeque<>();
-    /** Applied batches whose misses are still being written to the cold tier, oldest first. */
-    private final ArrayDeque<StepBatch> writing = new ArrayDeque<>();
     /**
      * Submit's snapshot, oldest first: the batches still writing back ({@code earlierWriting} of
      * them), then those in flight; split looks rows up here without iterating the deques.
@@ -259,12 +259,7 @@ public final class TieredStore implements AutoCloseable {
         }
         this.workers = new TableWorkers(config.hostThreads(), "ember-step");
         this.writeWorkers = new TableWorkers(config.hostThreads(), "ember-write");
-        this.ownWriteBehind = givenWriteBehind == null;
-        this.writeBehind = givenWriteBehind != null ? givenWriteBehind : Executors.newSingleThreadExecutor(r -> {
-            Thread th = new Thread(r, "ember-write-behind");
-            th.setDaemon(true);
-            return th;
-        });
+        this.writeBehind = new WriteBehind(givenWriteBehind);
         this.prefetcher = config.prefetchThreads() == 0 || config.resident() ? null
                 : Executors.newFixedThreadPool(config.prefetchThreads(), r -> {
                     Thread th = new Thread(r, "ember-prefetch");
@@ -350,17 +345,14 @@ public final class TieredStore implements AutoCloseable {
         }
         long t0 = System.nanoTime();
         if (b.state == StepBatch.WRITING) {
-            finishWrites(b); // its buffers are about to be refilled
+            writeBehind.finish(b); // its buffers are about to be refilled
         }
-        reapWrites();
-        int flying = inFlight.size() + writing.size();
+        writeBehind.reap();
+        int flying = inFlight.size() + writeBehind.size();
         if (earlier.length < flying) {
             earlier = new StepBatch[Math.max(4, 2 * flying)];
         }
-        earlierCount = 0;
-        for (StepBatch e : writing) {
-            earlier[earlierCount++] = e;
-        }
+        earlierCount = writeBehind.copyTo(earlier);
         earlierWriting = earlierCount;
         for (StepBatch e : inFlight) {
             earlier[earlierCount++] = e;
@@ -448,24 +440,9 @@ public final class TieredStore implements AutoCloseable {
         if (hotSets.current().contains(t, row)) {
             // A demotion's write must land after the write-back still carrying an older value of
             // the row (it was promoted since, from that batch's bytes: see readPromoted).
-            for (StepBatch b : writing) {
-                if (b.missIndex[t].get(row) >= 0) {
-                    return true;
-                }
-            }
+            return writeBehind.holds(t, row);
         }
         return false;
-    }
-
-    /** The newest batch still writing back that holds {@code row} of table {@code t} among its misses, or null. */
-    private StepBatch writingWith(int t, long row) {
-        StepBatch found = null;
-        for (StepBatch b : writing) {
-            if (b.missIndex[t].get(row) >= 0) {
-                found = b; // oldest first: the last match is the newest
-            }
-        }
-        return found;
     }
 
     /**
@@ -559,15 +536,13 @@ public final class TieredStore implements AutoCloseable {
         }
         long t2 = System.nanoTime();
         // Forwarding and popularity touch one table's state each: tables run at once. The cold
-        // tier's writes go on behind the next steps (finishWrites).
+        // tier's writes go on behind the next steps (WriteBehind).
         workers.run(tableCount, b.forwardTask);
         if (popularity != null && popularity.frozen()) {
             popularity.record(b.ids); // the frozen counters' log is one sequence
         }
         if (b.coldIds > 0) {
-            b.state = StepBatch.WRITING;
-            writing.addLast(b);
-            b.writeBack = writeBehind.submit(b.writeAllTask);
+            writeBehind.start(b);
         }
         long t3 = System.nanoTime();
         phases.apply.add(t1 - t0);
@@ -579,44 +554,6 @@ public final class TieredStore implements AutoCloseable {
         b.generation = null;
         if (b.state != StepBatch.WRITING) {
             b.state = StepBatch.OPEN;
-        }
-    }
-
-    /**
-     * Waits until {@code upTo} and every batch before it have written their misses to the cold
-     * tier (one thread writes them in order), then rethrows a write's failure.
-     */
-    private void finishWrites(StepBatch upTo) {
-        while (!writing.isEmpty()) {
-            StepBatch w = writing.pollFirst();
-            Future<?> f = w.writeBack;
-            w.writeBack = null;
-            w.state = StepBatch.OPEN;
-            try {
-                await(f);
-            } catch (IllegalStateException e) {
-                if (e.getCause() instanceof RuntimeException r) {
-                    throw r; // e.g. a full disk, named by the cold tier
-                }
-                throw e;
-            }
-            if (w == upTo) {
-                return;
-            }
-        }
-    }
-
-    /** Takes in the write-backs already done, oldest first, without waiting. */
-    private void reapWrites() {
-        while (!writing.isEmpty() && writing.peekFirst().writeBack.isDone()) {
-            finishWrites(writing.peekFirst());
-        }
-    }
-
-    /** Waits for every write-back under way (checkpoints, settling, closing). */
-    private void finishAllWrites() {
-        if (!writing.isEmpty()) {
-            finishWrites(writing.peekLast());
         }
     }
 
@@ -751,7 +688,7 @@ public final class TieredStore implements AutoCloseable {
     }
 
     private void endStepTimed(long step, boolean move) {
-        reapWrites(); // rows whose write-back is done may move again
+        writeBehind.reap(); // rows whose write-back is done may move again
         if (knob != null) {
             popularity.advanceTo(step);
             KnobChoice choice = knob.onStep(step);
@@ -798,7 +735,7 @@ public final class TieredStore implements AutoCloseable {
 
     /** Moves rows until the current hot set is the target, ignoring the per-step bound. */
     public void settle() {
-        finishAllWrites();
+        writeBehind.finishAll();
         while (!hotSets.settled()) {
             if (moveChunks(Integer.MAX_VALUE) == 0) {
                 throw new IllegalStateException("re-tiering cannot finish: " + (hotSets.pendingPromotions()
@@ -897,13 +834,13 @@ public final class TieredStore implements AutoCloseable {
         ByteBuffer bytes = groupBytes(g, moveBuf);
         long[] rows = groupRows[t];
         cold.get(t).gather(rows, groupCount[g], bytes);
-        if (writing.isEmpty()) {
+        if (writeBehind.isEmpty()) {
             return;
         }
         // A row a batch still writes back: its bytes there are newer than the cold tier's (a popular
         // row is missed by every batch, so waiting for its write-back would starve its promotion).
         for (int k = 0, n = groupCount[g]; k < n; k++) {
-            StepBatch e = writingWith(t, rows[k]);
+            StepBatch e = writeBehind.newestWith(t, rows[k]);
             if (e != null) {
                 bytes.put(k * rowBytes, e.missBytes[t], e.missIndex[t].get(rows[k]) * rowBytes, rowBytes);
                 promotedFromWriteBacks.increment();
@@ -1074,7 +1011,7 @@ public final class TieredStore implements AutoCloseable {
      * into {@code out} (row {@code i} at {@code i*bytesPerRow}). Not while a batch is gathered.
      */
     public void read(int table, long[] ids, int count, ByteBuffer out) {
-        finishAllWrites();
+        writeBehind.finishAll();
         HotSet h = hotSets.current();
         long[][] split = {new long[count], new long[count]};
         int[][] pos = {new int[count], new int[count]};
@@ -1124,7 +1061,7 @@ public final class TieredStore implements AutoCloseable {
     }
 
     private Manifest checkpoint(long step, long[] rngState, Map<String, byte[]> blobs, boolean heldOnly) {
-        finishAllWrites();
+        writeBehind.finishAll();
         for (StepBatch b : inFlight) {
             if (b.state == StepBatch.GATHERED) {
                 throw new IllegalStateException("checkpoint between gather and apply: apply the batch first");
@@ -1194,11 +1131,8 @@ public final class TieredStore implements AutoCloseable {
         }
         closed = true;
         try {
-            finishAllWrites();
+            writeBehind.close();
         } finally {
-            if (ownWriteBehind) {
-                writeBehind.shutdownNow();
-            }
             writeWorkers.close();
             workers.close();
             if (prefetcher != null) {

@@ -1,0 +1,135 @@
+package dev.ember.cache.tiered;
+
+import java.util.ArrayDeque;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * Applied batches whose misses are still on the way to the cold tier, oldest first: one task a
+ * batch on one thread (so they land in apply order), which the step thread never waits for
+ * unless it needs a batch's buffers back or the cold tier whole (checkpoints, reads, settling).
+ *
+ * <p>Until its write lands, a writing batch's staged bytes are the newest value of each of its
+ * misses: later batches and promotions take those rows from it ({@link #newestWith}), and moves
+ * that would write such a row to the cold tier wait ({@link #holds}). One thread (the step thread)
+ * uses this.
+ */
+final class WriteBehind implements AutoCloseable {
+    private final ArrayDeque<StepBatch> writing = new ArrayDeque<>();
+    private final ExecutorService executor;
+    private final boolean own;
+
+    /** Writes on {@code executor} (not shut down here), or on a thread of its own when null. */
+    WriteBehind(ExecutorService executor) {
+        this.own = executor == null;
+        this.executor = executor != null ? executor : Executors.newSingleThreadExecutor(r -> {
+            Thread th = new Thread(r, "ember-write-behind");
+            th.setDaemon(true);
+            return th;
+        });
+    }
+
+    /** Starts writing applied batch {@code b}'s misses; it is WRITING until {@link #finish}ed. */
+    void start(StepBatch b) {
+        b.state = StepBatch.WRITING;
+        writing.addLast(b);
+        b.writeBack = executor.submit(b.writeAllTask);
+    }
+
+    boolean isEmpty() {
+        return writing.isEmpty();
+    }
+
+    int size() {
+        return writing.size();
+    }
+
+    /** Copies the writing batches, oldest first, into {@code into} from index 0; returns how many. */
+    int copyTo(StepBatch[] into) {
+        int n = 0;
+        for (StepBatch b : writing) {
+            into[n++] = b;
+        }
+        return n;
+    }
+
+    /**
+     * Waits until {@code upTo} and every batch before it have landed (they land in order), then
+     * rethrows a write's failure (a full disk, say, named by the cold tier).
+     */
+    void finish(StepBatch upTo) {
+        while (!writing.isEmpty()) {
+            StepBatch w = writing.pollFirst();
+            Future<?> f = w.writeBack;
+            w.writeBack = null;
+            w.state = StepBatch.OPEN;
+            await(f);
+            if (w == upTo) {
+                return;
+            }
+        }
+    }
+
+    /** Takes in the writes already done, oldest first, without waiting. */
+    void reap() {
+        while (!writing.isEmpty() && writing.peekFirst().writeBack.isDone()) {
+            finish(writing.peekFirst());
+        }
+    }
+
+    /** Waits for every write under way. */
+    void finishAll() {
+        if (!writing.isEmpty()) {
+            finish(writing.peekLast());
+        }
+    }
+
+    /** Whether a writing batch holds {@code row} of table {@code t} among its misses. */
+    boolean holds(int t, long row) {
+        for (StepBatch b : writing) {
+            if (b.missIndex[t].get(row) >= 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The newest writing batch that holds {@code row} of table {@code t} among its misses, or null. */
+    StepBatch newestWith(int t, long row) {
+        StepBatch found = null;
+        for (StepBatch b : writing) {
+            if (b.missIndex[t].get(row) >= 0) {
+                found = b; // oldest first: the last match is the newest
+            }
+        }
+        return found;
+    }
+
+    private static void await(Future<?> f) {
+        try {
+            f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for a write-back to the cold tier", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new IllegalStateException("writing back to the cold tier failed: " + e.getCause(), e.getCause());
+        }
+    }
+
+    /** Waits for the writes under way; stops the thread of its own. */
+    @Override
+    public void close() {
+        try {
+            finishAll();
+        } finally {
+            if (own) {
+                executor.shutdownNow();
+            }
+        }
+    }
+}
