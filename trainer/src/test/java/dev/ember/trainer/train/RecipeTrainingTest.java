@@ -1,8 +1,6 @@
 package dev.ember.trainer.train;
 
-import dev.ember.cache.cold.ColdTable;
 import dev.ember.cache.store.Store;
-import dev.ember.cache.store.StoreConfig;
 import dev.ember.cache.table.Optimizer;
 import dev.ember.gpu.device.Device;
 import dev.ember.gpu.device.DeviceSelector;
@@ -15,8 +13,6 @@ import dev.ember.trainer.data.gen.Generator;
 import dev.ember.trainer.model.DenseOptimizer;
 import dev.ember.trainer.model.ModelConfig;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -64,27 +60,14 @@ class RecipeTrainingTest {
     }
 
     private static byte[][] rows(Path storeDir) {
-        try (Store s = Store.open(storeDir, StoreConfig.builder().jmx(false).build())) {
-            byte[][] out = new byte[s.tables().size()][];
-            for (int t = 0; t < out.length; t++) {
-                ColdTable table = s.tables().get(t);
-                assertEquals(Optimizer.ROWWISE_ADAGRAD, table.spec().optimizer(), "table " + t + "'s optimizer");
-                int n = (int) table.spec().rows();
-                long[] ids = new long[n];
-                for (int i = 0; i < n; i++) {
-                    ids[i] = i;
-                }
-                ByteBuffer buf = ByteBuffer.allocateDirect(Math.max(64, n * table.bytesPerRow())).order(ByteOrder.LITTLE_ENDIAN);
-                table.gather(ids, n, buf);
-                out[t] = new byte[n * table.bytesPerRow()];
-                buf.get(0, out[t]);
-            }
-            return out;
+        for (var table : Store.readManifest(storeDir).tables()) {
+            assertEquals(Optimizer.ROWWISE_ADAGRAD, table.spec().optimizer(), "table " + table.spec().name() + "'s optimizer");
         }
+        return StoredModel.rows(storeDir);
     }
 
     private static byte[] model(Path storeDir) {
-        return Store.readManifest(storeDir).blobs().get(Trainer.MODEL_BLOB);
+        return StoredModel.model(storeDir);
     }
 
     private static void assertSameModel(Path want, Path got, String what) {

@@ -2,9 +2,7 @@ package dev.ember.trainer.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.ember.cache.cold.ColdTable;
 import dev.ember.cache.store.Store;
-import dev.ember.cache.store.StoreConfig;
 import dev.ember.gpu.device.Device;
 import dev.ember.gpu.device.DeviceSelector;
 import dev.ember.trainer.data.BinaryDataset;
@@ -16,7 +14,6 @@ import dev.ember.trainer.data.gen.Generator;
 import dev.ember.trainer.model.ModelConfig;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -65,28 +62,12 @@ class TrainerModesTest {
         return new Trainer(s, MODEL).run(data, step -> { });
     }
 
-    /** Every row of every table of a closed store, as bytes. */
     private static byte[][] rows(Path storeDir) {
-        try (Store s = Store.open(storeDir, StoreConfig.builder().jmx(false).build())) {
-            byte[][] out = new byte[s.tables().size()][];
-            for (int t = 0; t < out.length; t++) {
-                ColdTable table = s.tables().get(t);
-                int n = (int) table.spec().rows();
-                long[] ids = new long[n];
-                for (int i = 0; i < n; i++) {
-                    ids[i] = i;
-                }
-                ByteBuffer buf = ByteBuffer.allocateDirect(Math.max(64, n * table.bytesPerRow())).order(ByteOrder.LITTLE_ENDIAN);
-                table.gather(ids, n, buf);
-                out[t] = new byte[n * table.bytesPerRow()];
-                buf.get(0, out[t]);
-            }
-            return out;
-        }
+        return StoredModel.rows(storeDir);
     }
 
     private static byte[] model(Path storeDir) {
-        return Store.readManifest(storeDir).blobs().get(Trainer.MODEL_BLOB);
+        return StoredModel.model(storeDir);
     }
 
     private void assertBitIdentical(String device) {
