@@ -10,11 +10,6 @@ import dev.ember.gpu.device.DeviceMemoryException;
 import dev.ember.gpu.device.FaultyDevice;
 import dev.ember.gpu.device.HostDevice;
 import dev.ember.trainer.data.BinaryDataset;
-import dev.ember.trainer.data.convert.ConvertResult;
-import dev.ember.trainer.data.convert.ConvertSettings;
-import dev.ember.trainer.data.convert.Converter;
-import dev.ember.trainer.data.gen.GenSettings;
-import dev.ember.trainer.data.gen.Generator;
 import dev.ember.trainer.model.ModelConfig;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -71,10 +66,7 @@ class DeviceLossTest {
 
     @BeforeAll
     static void generate() throws IOException {
-        Path tsv = shared.resolve("g.tsv");
-        Generator.run(GenSettings.defaults(tsv, 20_000, 6).withScale(0.001).withThreads(2));
-        ConvertResult r = new Converter(ConvertSettings.defaults(tsv).withThreads(2)).run();
-        data = BinaryDataset.open(r.outDir().resolve(BinaryDataset.DATA_FILE));
+        data = GeneratedData.open(shared, 20_000, 6);
     }
 
     private static TrainSettings settings(Mode mode, Path store, long steps, long every, boolean resume) {

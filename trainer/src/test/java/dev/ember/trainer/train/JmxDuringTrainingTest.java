@@ -4,11 +4,6 @@ import dev.ember.cache.store.Store;
 import dev.ember.cache.store.StoreConfig;
 import dev.ember.cache.testing.StoreDigest;
 import dev.ember.trainer.data.BinaryDataset;
-import dev.ember.trainer.data.convert.ConvertResult;
-import dev.ember.trainer.data.convert.ConvertSettings;
-import dev.ember.trainer.data.convert.Converter;
-import dev.ember.trainer.data.gen.GenSettings;
-import dev.ember.trainer.data.gen.Generator;
 import dev.ember.trainer.model.ModelConfig;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
@@ -46,10 +41,7 @@ class JmxDuringTrainingTest {
 
     @Test
     void concurrentReadersAndBudgetChangesNeverFailNorChangeTheModel() throws Exception {
-        Path tsv = dir.resolve("g.tsv");
-        Generator.run(GenSettings.defaults(tsv, 20_000, 4).withScale(0.001).withThreads(2));
-        ConvertResult converted = new Converter(ConvertSettings.defaults(tsv).withThreads(2)).run();
-        BinaryDataset data = BinaryDataset.open(converted.outDir().resolve(BinaryDataset.DATA_FILE));
+        BinaryDataset data = GeneratedData.open(dir, 20_000, 4);
         Path store = dir.resolve("cache");
         MBeanServer server = ManagementFactory.getPlatformMBeanServer();
         String storeKey = ObjectName.quote(store.toString());

@@ -1,11 +1,6 @@
 package dev.ember.trainer.train;
 
 import dev.ember.trainer.data.BinaryDataset;
-import dev.ember.trainer.data.convert.ConvertResult;
-import dev.ember.trainer.data.convert.ConvertSettings;
-import dev.ember.trainer.data.convert.Converter;
-import dev.ember.trainer.data.gen.GenSettings;
-import dev.ember.trainer.data.gen.Generator;
 import dev.ember.trainer.jmx.TrainerStatus;
 import dev.ember.trainer.model.ModelConfig;
 import java.io.IOException;
@@ -39,10 +34,7 @@ class LearningCurveTest {
 
     @BeforeAll
     static void generate() throws IOException {
-        Path tsv = shared.resolve("g.tsv");
-        Generator.run(GenSettings.defaults(tsv, 6000, 9).withScale(0.001).withThreads(2));
-        ConvertResult r = new Converter(ConvertSettings.defaults(tsv).withThreads(2)).run();
-        data = BinaryDataset.open(r.outDir().resolve(BinaryDataset.DATA_FILE));
+        data = GeneratedData.open(shared, 6000, 9);
     }
 
     private Trainer trainer(Mode mode, String store, long evalEvery) {

@@ -5,11 +5,6 @@ import dev.ember.cache.table.Optimizer;
 import dev.ember.gpu.device.Device;
 import dev.ember.gpu.device.DeviceSelector;
 import dev.ember.trainer.data.BinaryDataset;
-import dev.ember.trainer.data.convert.ConvertResult;
-import dev.ember.trainer.data.convert.ConvertSettings;
-import dev.ember.trainer.data.convert.Converter;
-import dev.ember.trainer.data.gen.GenSettings;
-import dev.ember.trainer.data.gen.Generator;
 import dev.ember.trainer.model.DenseOptimizer;
 import dev.ember.trainer.model.ModelConfig;
 import java.io.IOException;
@@ -44,10 +39,7 @@ class RecipeTrainingTest {
 
     @BeforeAll
     static void generate() throws IOException {
-        Path tsv = shared.resolve("g.tsv");
-        Generator.run(GenSettings.defaults(tsv, 14_000, 7).withScale(0.001).withThreads(2));
-        ConvertResult r = new Converter(ConvertSettings.defaults(tsv).withThreads(2)).run();
-        data = BinaryDataset.open(r.outDir().resolve(BinaryDataset.DATA_FILE));
+        data = GeneratedData.open(shared, 14_000, 7);
     }
 
     private static TrainSettings settings(Mode mode, String device, Path store, long steps, boolean resume, Recipe recipe) {

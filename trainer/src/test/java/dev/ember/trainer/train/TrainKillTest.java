@@ -7,10 +7,6 @@ import dev.ember.cache.testing.StoreDigest;
 import dev.ember.trainer.model.DenseOptimizer;
 import dev.ember.trainer.cli.EmberCli;
 import dev.ember.trainer.data.BinaryDataset;
-import dev.ember.trainer.data.convert.ConvertSettings;
-import dev.ember.trainer.data.convert.Converter;
-import dev.ember.trainer.data.gen.GenSettings;
-import dev.ember.trainer.data.gen.Generator;
 import dev.ember.trainer.model.ModelConfig;
 import java.io.BufferedReader;
 import java.io.File;
@@ -76,9 +72,7 @@ class TrainKillTest {
 
     @BeforeAll
     static void generate() throws IOException {
-        Path tsv = shared.resolve("g.tsv");
-        Generator.run(GenSettings.defaults(tsv, 20_000, 8).withScale(0.001).withThreads(2));
-        converted = new Converter(ConvertSettings.defaults(tsv).withThreads(2)).run().outDir();
+        converted = GeneratedData.converted(shared, 20_000, 8);
         data = BinaryDataset.open(converted.resolve(BinaryDataset.DATA_FILE));
     }
 

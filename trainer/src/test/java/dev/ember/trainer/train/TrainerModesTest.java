@@ -6,11 +6,6 @@ import dev.ember.cache.store.Store;
 import dev.ember.gpu.device.Device;
 import dev.ember.gpu.device.DeviceSelector;
 import dev.ember.trainer.data.BinaryDataset;
-import dev.ember.trainer.data.convert.ConvertResult;
-import dev.ember.trainer.data.convert.ConvertSettings;
-import dev.ember.trainer.data.convert.Converter;
-import dev.ember.trainer.data.gen.GenSettings;
-import dev.ember.trainer.data.gen.Generator;
 import dev.ember.trainer.model.ModelConfig;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -46,10 +41,7 @@ class TrainerModesTest {
 
     @BeforeAll
     static void generate() throws IOException {
-        Path tsv = shared.resolve("g.tsv");
-        Generator.run(GenSettings.defaults(tsv, 30_000, 5).withScale(0.001).withThreads(2));
-        ConvertResult r = new Converter(ConvertSettings.defaults(tsv).withThreads(2)).run();
-        data = BinaryDataset.open(r.outDir().resolve(BinaryDataset.DATA_FILE));
+        data = GeneratedData.open(shared, 30_000, 5);
     }
 
     private ModeResult train(Mode mode, String device, long seed, Path store, long steps) {
