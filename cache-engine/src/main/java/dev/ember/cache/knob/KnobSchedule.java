@@ -11,10 +11,10 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 
 /**
  * When the knob runs: every {@code period} steps it chooses the next hot set from the
@@ -24,8 +24,11 @@ import java.util.concurrent.Future;
  * counters' clock to that step and before recording the next batch. At a multiple of
  * {@code period} it freezes the counters (they log the accesses meanwhile; see
  * {@link DecayingCounters#freeze()}), reads the budget (so a budget change takes effect at the
- * next evaluation) and starts the choice. At {@code step + lag} it waits for the choice if
- * still running, thaws the counters and returns it; the caller retargets the hot sets to it.
+ * next evaluation) and starts the choice. Once the choice is made, the knob's thread replays
+ * the accesses logged meanwhile into the counters, behind the steps, and the step thread takes
+ * them back when that replay has caught up ({@link DecayingCounters#replayBehind}): the step
+ * thread never replays the log. At {@code step + lag} it waits for the choice if still running
+ * and returns it; the caller retargets the hot sets to it.
  * So the choice depends only on the counters at a fixed step, the incumbent and the budget:
  * the same run gives the same hot sets whatever the thread timing, and a resumed run the same
  * as an uninterrupted one. {@code lag = 0} chooses on the step thread.
@@ -47,7 +50,7 @@ public final class KnobSchedule implements AutoCloseable {
     private ExecutorService executor;
 
     private HotSet incumbent;
-    private Future<KnobChoice> running;
+    private CompletableFuture<KnobChoice> running;
     private KnobChoice ready;
     private long applyStep = -1;
     private volatile KnobChoice lastChoice;
@@ -153,10 +156,14 @@ public final class KnobSchedule implements AutoCloseable {
     private void start(long step) {
         long budgetBytes = budget.resolve(tables);
         HotSet base = incumbent;
-        counters.freeze();
+        if (counters.frozen()) {
+            counters.catchUp(); // the last evaluation is done; its replay is late (a starved knob thread)
+        }
+        long epoch = counters.freeze();
         applyStep = step + lag;
         if (lag == 0) {
             ready = chooseAndPrepare(base, budgetBytes);
+            counters.thaw(); // nothing was logged: no step passed
             return;
         }
         if (executor == null) {
@@ -166,7 +173,16 @@ public final class KnobSchedule implements AutoCloseable {
                 return t;
             });
         }
-        running = executor.submit(() -> chooseAndPrepare(base, budgetBytes));
+        CompletableFuture<KnobChoice> choice = new CompletableFuture<>();
+        running = choice;
+        executor.execute(() -> {
+            try {
+                choice.complete(chooseAndPrepare(base, budgetBytes));
+            } catch (Throwable e) {
+                choice.completeExceptionally(e);
+            }
+            counters.replayBehind(epoch); // until the step thread takes the counts back
+        });
     }
 
     private KnobChoice chooseAndPrepare(HotSet base, long budgetBytes) {
@@ -178,7 +194,10 @@ public final class KnobSchedule implements AutoCloseable {
                 prepareAgainst.prepare(c.hotSet()));
     }
 
-    /** Waits for the running choice, thaws the counters; keeps the choice in {@code ready}. */
+    /**
+     * Waits for the running choice; keeps it in {@code ready}. The counters catch up behind the
+     * steps on the knob's thread (see {@link DecayingCounters#replayBehind}).
+     */
     private void finish() {
         if (running != null) {
             long start = System.nanoTime();
@@ -194,9 +213,6 @@ public final class KnobSchedule implements AutoCloseable {
                 running = null;
             }
         }
-        if (counters.frozen()) {
-            counters.thaw();
-        }
     }
 
     private KnobChoice complete() {
@@ -211,11 +227,12 @@ public final class KnobSchedule implements AutoCloseable {
     }
 
     /**
-     * Checkpoint form. Completes a running evaluation first (and thaws the counters, which does
-     * not change what they will hold), so checkpoint this before the counters.
+     * Checkpoint form. Completes a running evaluation first and brings the counters up to date
+     * (which does not change what they will hold), so checkpoint this before the counters.
      */
     public byte[] toBytes() {
         finish();
+        counters.catchUp();
         try {
             ByteArrayOutputStream bytes = new ByteArrayOutputStream();
             DataOutputStream out = new DataOutputStream(bytes);

@@ -8,9 +8,10 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
 import org.roaringbitmap.PeekableIntIterator;
 import org.roaringbitmap.RoaringBitmap;
 
@@ -27,14 +28,25 @@ import org.roaringbitmap.RoaringBitmap;
  * row's first touch.
  *
  * <p><b>Freezing.</b> The knob reads the counts on a background thread. {@link #freeze()} makes
- * the counts stand still: while frozen, steps and accesses are appended to an off-heap log, and
- * {@link #thaw()} replays the log in order, so the counts end bit for bit as if never frozen.
+ * the counts stand still: while frozen, steps and accesses are appended to an off-heap log
+ * ({@link AccessLog}) and replayed later in order, so the counts end bit for bit as if never
+ * frozen. Who replays: the knob's thread once its evaluation is done ({@link #replayBehind}),
+ * behind the steps while the step thread keeps logging; the step thread takes the counts back
+ * (live again) at the first record or step once the replay has caught up with the log, which
+ * costs it a comparison, never a replay. {@link #thaw()} replays on the calling thread (or waits
+ * for the knob's thread to catch up): for checkpoints and for an evaluation on the step thread.
  *
  * <pre>
  *  per table t:  stored: off-heap double[rows_t]   (0 = never touched since the last drop)
  *                touched: RoaringBitmap of rows with stored != 0
  *  log (frozen): | long | long | ...   access: (table << 32) | row;  step: MIN_VALUE | step
+ *  phase:        | epoch (62 bits) | LIVE / FROZEN / CATCHING_UP (2 bits) |
+ *                LIVE -freeze-> FROZEN -replayBehind or thaw-> CATCHING_UP -caught up-> LIVE
  * </pre>
+ * Only the step thread makes the counts LIVE (or FROZEN), and only when the log is replayed to
+ * its end, so which thread applies an entry never changes the order entries are applied in. The
+ * epoch (one per freeze) keeps a late {@link #replayBehind} of an earlier freeze from replaying
+ * during a later evaluation.
  * Memory: 8 bytes per row of every table (Criteo Kaggle, 33.8M rows: 270 MB), off-heap.
  */
 public final class DecayingCounters implements RowScores {
@@ -42,6 +54,12 @@ public final class DecayingCounters implements RowScores {
     private static final double RENORM_LOG2 = 256;
     private static final double DROP_BELOW = 1e-12;
     private static final long STEP_MARK = Long.MIN_VALUE;
+    private static final long LIVE = 0;
+    private static final long FROZEN = 1;
+    private static final long CATCHING_UP = 2;
+    private static final long PHASE_MASK = 3;
+    /** How long the knob's replayer sleeps when it has caught up with the log. */
+    private static final long REPLAYER_IDLE_NANOS = 20_000;
 
     private final List<TableSpec> tables;
     private final double decay;
@@ -51,10 +69,15 @@ public final class DecayingCounters implements RowScores {
     private final double[] totals;
     private long base;
     private long step;
+    /** The step thread's clock (the replay moves {@code step} behind it while frozen). */
+    private long clock;
     private double weight = 1.0;
-    private boolean frozen;
-    private ByteBuffer log = ByteBuffer.allocateDirect(1 << 16);
+    private final AtomicLong phase = new AtomicLong(LIVE);
+    private final AccessLog log = new AccessLog();
+    private final AccessLog.Sink replaySink = this::replay;
     private final LongAdder recorded = new LongAdder();
+    private final LongAdder replayedBehind = new LongAdder();
+    private final LongAdder caughtUpWaitNanos = new LongAdder();
 
     /** Counters for {@code tables}; {@code decay} in (0, 1] is the factor applied per step. */
     public DecayingCounters(List<TableSpec> tables, double decay) {
@@ -95,17 +118,23 @@ public final class DecayingCounters implements RowScores {
         return step;
     }
 
+    /**
+     * Whether accesses go to the log (frozen, or being replayed behind the steps by the knob's
+     * thread) rather than straight into the counts. Step thread.
+     */
     public boolean frozen() {
-        return frozen;
+        return (phase.get() & PHASE_MASK) != LIVE;
     }
 
     /** Moves the clock to {@code step} (never backwards); later accesses count as at that step. */
     public void advanceTo(long newStep) {
-        if (newStep < step) {
-            throw new IllegalArgumentException("step " + newStep + " is before the counters' step " + step);
+        if (newStep < clock) {
+            throw new IllegalArgumentException("step " + newStep + " is before the counters' step " + clock);
         }
-        if (frozen) {
-            append(STEP_MARK | newStep);
+        clock = newStep;
+        if (logging()) {
+            log.append(STEP_MARK | newStep);
+            log.publish();
             return;
         }
         applyStep(newStep);
@@ -124,18 +153,43 @@ public final class DecayingCounters implements RowScores {
     public void record(int table, PooledBatch batch) {
         long[] ids = batch.ids();
         int n = batch.idCount();
-        for (int i = 0; i < n; i++) {
-            recordUncounted(table, ids[i]);
+        if (logging()) {
+            long hi = (long) table << 32;
+            for (int i = 0; i < n; i++) {
+                log.append(hi | ids[i]);
+            }
+            log.publish();
+        } else {
+            for (int i = 0; i < n; i++) {
+                add(table, (int) ids[i]);
+            }
         }
         recorded.add(n);
     }
 
     private void recordUncounted(int table, long row) {
-        if (frozen) {
-            append(((long) table << 32) | row);
+        if (logging()) {
+            log.append(((long) table << 32) | row);
+            log.publish();
             return;
         }
         add(table, (int) row);
+    }
+
+    /**
+     * Step thread: whether accesses must go to the log now. Takes the counts back (live again)
+     * when the knob's thread has replayed the log to its end: the one moment no entry is pending,
+     * so the order of additions is the order of accesses whoever applied them.
+     */
+    private boolean logging() {
+        long p = phase.get();
+        if ((p & PHASE_MASK) == LIVE) {
+            return false;
+        }
+        if ((p & PHASE_MASK) == CATCHING_UP && log.caughtUp() && phase.compareAndSet(p, p & ~PHASE_MASK)) {
+            return false;
+        }
+        return true;
     }
 
     /** Counts every id of a batch given per table. */
@@ -150,31 +204,104 @@ public final class DecayingCounters implements RowScores {
         return recorded.sum();
     }
 
-    /** Counts stand still until {@link #thaw()}; accesses and steps meanwhile go to the log. */
-    public void freeze() {
-        if (frozen) {
+    /**
+     * Counts stand still until they are replayed ({@link #replayBehind} or {@link #thaw()});
+     * accesses and steps meanwhile go to the log. Returns this freeze's epoch, for
+     * {@link #replayBehind}. If the knob's thread is still replaying the previous freeze's log,
+     * waits for it to catch up first (the counts must be those of this step).
+     */
+    public long freeze() {
+        long p = phase.get();
+        if ((p & PHASE_MASK) == FROZEN) {
             throw new IllegalStateException("counters already frozen");
         }
-        frozen = true;
-        log.clear();
+        if ((p & PHASE_MASK) == CATCHING_UP) {
+            catchUp();
+            p = phase.get();
+        }
+        long epoch = (p >>> 2) + 1;
+        phase.set(epoch << 2 | FROZEN);
+        return epoch;
     }
 
-    /** Replays what was logged while frozen, in order. */
+    /** Replays what was logged while frozen, in order (on this thread, or by waiting for the knob's). */
     public void thaw() {
-        if (!frozen) {
+        if (!frozen()) {
             throw new IllegalStateException("counters are not frozen");
         }
-        frozen = false;
-        int end = log.position();
-        for (int p = 0; p < end; p += Long.BYTES) {
-            long e = log.getLong(p);
-            if (e < 0) {
-                applyStep(e & Long.MAX_VALUE);
+        catchUp();
+    }
+
+    /**
+     * Step thread: brings the counts up to date and makes them live (no-op when live). Replays the
+     * log here if nobody does, else waits for the knob's thread to catch up. No evaluation may be
+     * reading the counts (wait for it first).
+     */
+    public void catchUp() {
+        long start = System.nanoTime();
+        while (true) {
+            long p = phase.get();
+            long what = p & PHASE_MASK;
+            if (what == LIVE) {
+                break;
+            }
+            if (what == FROZEN) {
+                if (phase.compareAndSet(p, p - FROZEN + CATCHING_UP)) {
+                    log.drain(replaySink);
+                    phase.set(p - FROZEN); // this thread appends: nothing came since the drain
+                    return;
+                }
+                continue;
+            }
+            if (log.caughtUp()) {
+                phase.compareAndSet(p, p - CATCHING_UP);
             } else {
-                add((int) (e >>> 32), (int) e);
+                Thread.onSpinWait();
             }
         }
-        log.clear();
+        caughtUpWaitNanos.add(System.nanoTime() - start);
+    }
+
+    /**
+     * The knob's thread, once its evaluation of the counts frozen as {@code epoch} is done: replays
+     * the log behind the steps until the step thread takes the counts back. Returns at once if
+     * the counts were thawed meanwhile or frozen again; gives the log back (the step thread then
+     * replays it) if interrupted.
+     */
+    public void replayBehind(long epoch) {
+        long mine = epoch << 2 | CATCHING_UP;
+        if (!phase.compareAndSet(epoch << 2 | FROZEN, mine)) {
+            return;
+        }
+        while (phase.get() == mine) {
+            long n = log.drain(replaySink);
+            replayedBehind.add(n);
+            if (n == 0) {
+                if (Thread.currentThread().isInterrupted()) {
+                    phase.compareAndSet(mine, epoch << 2 | FROZEN);
+                    return;
+                }
+                LockSupport.parkNanos(REPLAYER_IDLE_NANOS);
+            }
+        }
+    }
+
+    /** Log entries the knob's thread replayed behind the steps (accesses and steps). */
+    public long replayedBehind() {
+        return replayedBehind.sum();
+    }
+
+    /** Step-thread nanoseconds spent waiting for a replay to catch up (checkpoints, an early freeze). */
+    public long caughtUpWaitNanos() {
+        return caughtUpWaitNanos.sum();
+    }
+
+    private void replay(long e) {
+        if (e < 0) {
+            applyStep(e & Long.MAX_VALUE);
+        } else {
+            add((int) (e >>> 32), (int) e);
+        }
     }
 
     @Override
@@ -252,19 +379,9 @@ public final class DecayingCounters implements RowScores {
         base = step;
     }
 
-    private void append(long entry) {
-        if (log.remaining() < Long.BYTES) {
-            ByteBuffer bigger = ByteBuffer.allocateDirect(log.capacity() * 2);
-            log.flip();
-            bigger.put(log);
-            log = bigger;
-        }
-        log.putLong(entry);
-    }
-
     /** Checkpoint form: decay, clock, then per table the touched rows and their stored values. */
     public byte[] toBytes() {
-        if (frozen) {
+        if (frozen()) {
             throw new IllegalStateException("checkpoint of frozen counters: checkpoint the knob schedule first (that completes its evaluation and thaws them)");
         }
         try {
@@ -302,6 +419,7 @@ public final class DecayingCounters implements RowScores {
             DecayingCounters c = new DecayingCounters(tables, in.readDouble());
             c.base = in.readLong();
             c.step = in.readLong();
+            c.clock = c.step;
             c.weight = StrictMath.pow(c.decay, -(double) (c.step - c.base));
             int n = in.readInt();
             if (n != tables.size()) {

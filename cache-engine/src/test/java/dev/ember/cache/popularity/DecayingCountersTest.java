@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.ember.cache.batch.PooledBatch;
 import dev.ember.cache.table.Optimizer;
 import dev.ember.cache.table.TableSpec;
 import java.util.HashMap;
@@ -112,6 +113,69 @@ class DecayingCountersTest {
         }
         assertEquals(direct.recorded(), frozen.recorded());
         assertBitIdentical(direct, frozen);
+    }
+
+    /**
+     * The knob's way: a thread replays the log behind the steps while the step thread keeps
+     * recording, and the step thread takes the counts back when it has caught up. Several
+     * freezes, logs over many segments, renormalisations inside the replay, a checkpoint taken
+     * while a replay runs: the counts are those of counters never frozen, bit for bit.
+     */
+    @Test
+    void replayingBehindTheStepsOnAnotherThreadGivesTheSameCounts() throws Exception {
+        SplittableRandom rnd = new SplittableRandom(17);
+        DecayingCounters direct = new DecayingCounters(TABLES, 0.6);
+        DecayingCounters behind = new DecayingCounters(TABLES, 0.6);
+        java.util.concurrent.ExecutorService knob = java.util.concurrent.Executors.newSingleThreadExecutor();
+        PooledBatch[] batch = {new PooledBatch(400, 400), new PooledBatch(400, 400)};
+        long[] ids = new long[400];
+        java.util.concurrent.Future<?> replay = null;
+        boolean sawBehind = false;
+        try {
+            for (int step = 1; step <= 3_000; step++) {
+                direct.advanceTo(step);
+                behind.advanceTo(step);
+                if (step % 400 == 1) {
+                    behind.catchUp(); // the last replay may not have started (the knob does this too)
+                    long epoch = behind.freeze();
+                    int delayMs = 1 + rnd.nextInt(20); // the evaluation's time
+                    replay = knob.submit(() -> {
+                        sleep(delayMs);
+                        behind.replayBehind(epoch);
+                    });
+                }
+                for (int t = 0; t < 2; t++) {
+                    int n = 1 + rnd.nextInt(400);
+                    for (int i = 0; i < n; i++) {
+                        ids[i] = rnd.nextInt(t == 0 ? 5_000 : 300);
+                    }
+                    batch[t].setOneHot(ids, n);
+                    direct.record(t, batch[t]);
+                }
+                behind.record(batch);
+                sawBehind |= behind.frozen() && behind.replayedBehind() > 0;
+                if (step == 2_050) {
+                    behind.catchUp(); // a checkpoint while the replay may still run
+                    assertBitIdentical(direct, DecayingCounters.fromBytes(behind.toBytes(), TABLES));
+                }
+            }
+            behind.catchUp();
+            replay.get(10, java.util.concurrent.TimeUnit.SECONDS); // it ends once the counts are taken back
+        } finally {
+            knob.shutdownNow();
+        }
+        assertTrue(sawBehind, "the knob's thread replayed while the steps went on");
+        assertTrue(behind.replayedBehind() > 3 * AccessLog.SEGMENT_LONGS, "logs span several segments");
+        assertEquals(direct.recorded(), behind.recorded());
+        assertBitIdentical(direct, behind);
+    }
+
+    private static void sleep(int ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     @Test

@@ -1,0 +1,118 @@
+package dev.ember.cache.popularity;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The accesses frozen counters log, in order: one thread appends (the step thread), one thread at
+ * a time replays (the knob's thread behind the steps, or the step thread itself), at the same
+ * time. Unbounded: off-heap segments in a chain; a segment the replayer has left is reused by the
+ * appender, so a log that is replayed as fast as it grows stays at a few segments and a warm log
+ * allocates nothing.
+ *
+ * <pre>
+ *  segment: | long 0 | long 1 | ... | long 65535 |  next -> segment ...
+ *  entry i lives in the segment with start <= i < start + 65536, at byte (i - start) * 8
+ *  appended (appender's) >= published (release) >= consumed (release) >= every entry replayed
+ * </pre>
+ * The appender publishes after a batch of entries ({@link #publish}); the replayer reads up to
+ * the published count. A segment is reused only once {@code consumed} is past its end, i.e. the
+ * replayer has moved on to the next segment and never reads it again.
+ */
+final class AccessLog {
+    static final int SEGMENT_LONGS = 1 << 16;
+
+    /** What replaying hands each entry to. */
+    @FunctionalInterface
+    interface Sink {
+        void accept(long entry);
+    }
+
+    private static final class Segment {
+        final ByteBuffer longs = ByteBuffer.allocateDirect(SEGMENT_LONGS * Long.BYTES).order(ByteOrder.nativeOrder());
+        long start;
+        Segment next;
+    }
+
+    // Appender's side.
+    private Segment oldest;
+    private Segment tail;
+    private long appended;
+    private final AtomicLong published = new AtomicLong();
+
+    // Replayer's side (handed between threads through published/consumed).
+    private Segment head;
+    private long taken;
+    private final AtomicLong consumed = new AtomicLong();
+
+    AccessLog() {
+        Segment s = new Segment();
+        oldest = s;
+        tail = s;
+        head = s;
+    }
+
+    /** Appends one entry (appender only); replayers see it after {@link #publish}. */
+    void append(long entry) {
+        long i = appended;
+        Segment s = tail;
+        if (i == s.start + SEGMENT_LONGS) {
+            s = nextSegment(i);
+        }
+        s.longs.putLong((int) (i - s.start) << 3, entry);
+        appended = i + 1;
+    }
+
+    /** Makes every entry appended so far visible to the replayer. */
+    void publish() {
+        published.setRelease(appended);
+    }
+
+    /** Appender's view: every appended entry has been replayed (and its effects are visible). */
+    boolean caughtUp() {
+        return consumed.getAcquire() == appended;
+    }
+
+    /** Entries appended and not yet replayed (appender's view). */
+    long backlog() {
+        return appended - consumed.getAcquire();
+    }
+
+    /** Replays every published entry not yet replayed into {@code sink}, in order; returns how many. */
+    long drain(Sink sink) {
+        long end = published.getAcquire();
+        long i = taken;
+        if (i == end) {
+            return 0;
+        }
+        Segment h = head;
+        while (i < end) {
+            if (i == h.start + SEGMENT_LONGS) {
+                h = h.next;
+            }
+            sink.accept(h.longs.getLong((int) (i - h.start) << 3));
+            i++;
+        }
+        long n = i - taken;
+        head = h;
+        taken = i;
+        consumed.setRelease(i);
+        return n;
+    }
+
+    private Segment nextSegment(long start) {
+        Segment s;
+        if (oldest != tail && consumed.getAcquire() > oldest.start + SEGMENT_LONGS) {
+            s = oldest; // the replayer has left it for good
+            oldest = s.next;
+            s.next = null;
+        } else {
+            s = new Segment();
+        }
+        s.start = start;
+        tail.next = s;
+        tail = s;
+        return s;
+    }
+}
