@@ -62,6 +62,39 @@ public final class MoveChunk {
         return promoteRow[i];
     }
 
+    /**
+     * Keeps the demotions {@code i} with {@code keep[i]} and drops the others, in order (a dropped
+     * move stays pending in its {@link HotSets}). Returns the demotions kept.
+     */
+    public int retainDemotions(boolean[] keep) {
+        int w = 0;
+        for (int i = 0; i < demoteCount; i++) {
+            if (keep[i]) {
+                demoteTable[w] = demoteTable[i];
+                demoteRow[w++] = demoteRow[i];
+            }
+        }
+        demoteCount = w;
+        return w;
+    }
+
+    /**
+     * Keeps the promotions {@code i} with {@code keep[i]} and drops the others, in order (a
+     * dropped move stays pending in its {@link HotSets}: a later chunk takes it). Returns the
+     * promotions kept.
+     */
+    public int retainPromotions(boolean[] keep) {
+        int w = 0;
+        for (int i = 0; i < promoteCount; i++) {
+            if (keep[i]) {
+                promoteTable[w] = promoteTable[i];
+                promoteRow[w++] = promoteRow[i];
+            }
+        }
+        promoteCount = w;
+        return w;
+    }
+
     /** The generation this chunk was planned against; committing it publishes generation + 1. */
     public long basedOn() {
         return basedOn;

@@ -7,7 +7,6 @@ import dev.ember.cache.hot.HotBatch;
 import dev.ember.cache.hot.HotTier;
 import dev.ember.cache.hotset.HotSet;
 import dev.ember.cache.hotset.HotSets;
-import dev.ember.cache.hotset.MoveChunk;
 import dev.ember.cache.jmx.MBeans;
 import dev.ember.cache.knob.Budget;
 import dev.ember.cache.knob.HotRowChooser;
@@ -120,15 +119,6 @@ public final class TieredStore implements AutoCloseable {
     private final TableCounters[] counters;
     private final ExecutorService prefetcher;
     private final TableWorkers workers;
-    // A move chunk split by table: group g is table groupTable[g], chunk entries groupStart[g]..+groupCount[g].
-    private final int[] groupTable;
-    private final int[] groupStart;
-    private final int[] groupCount;
-    private final long[][] groupRows;
-    private final boolean[][] groupDirty;
-    private final long[][] groupOut;
-    private final TableWorkers.TableTask demoteWriteTask = this::writeDemoted;
-    private final TableWorkers.TableTask promoteReadTask = this::readPromoted;
     /** Applied batches' misses on their way to the cold tier, behind the steps. */
     private final WriteBehind writeBehind;
     /** The write-behind thread's per-table threads. */
@@ -144,9 +134,8 @@ public final class TieredStore implements AutoCloseable {
     private StepBatch[] earlier = new StepBatch[4];
     private int earlierCount;
     private int earlierWriting;
-    private final MoveChunk chunk;
-    private ByteBuffer moveBuf;
-    private ByteBuffer dirtyBuf;
+    /** Moves chunks of rows at step boundaries, the cold tier's half behind the steps. */
+    private final Mover mover;
     /** Bulk copies (checkpoint write-back, reopen, resident loads) go in chunks of this many rows. */
     private static final int IO_ROWS = 8192;
     private final long[] ioRows = new long[IO_ROWS];
@@ -184,16 +173,7 @@ public final class TieredStore implements AutoCloseable {
         this.stagingSlots = config.resident() ? 0 : (long) config.maxIds() * tableCount;
         this.budget = config.budget();
         this.handle = new int[tableCount];
-        this.groupTable = new int[tableCount];
-        this.groupStart = new int[tableCount];
-        this.groupCount = new int[tableCount];
-        this.groupRows = new long[tableCount][];
-        this.groupDirty = new boolean[tableCount][];
-        this.groupOut = new long[tableCount][];
         this.counters = new TableCounters[tableCount];
-        this.chunk = new MoveChunk(config.chunkRows());
-        this.moveBuf = direct((long) config.chunkRows() * rowBytes);
-        this.dirtyBuf = direct((long) config.chunkRows() * rowBytes);
         this.ioBuf = direct((long) IO_ROWS * rowBytes);
 
         if (store.hasUnfoldedHotDump()) {
@@ -229,7 +209,7 @@ public final class TieredStore implements AutoCloseable {
                 this.hotSets = HotSets.fromBytes(setsBlob, specs);
                 this.popularity = DecayingCounters.fromBytes(required(last, COUNTERS_BLOB), specs);
                 byte[] k = last.blobs().get(KNOB_BLOB);
-                this.knob = k == null ? null : KnobSchedule.fromBytes(k, popularity);
+                this.knob = k == null ? null : KnobSchedule.fromBytes(k, popularity, hotSets);
                 if (knob != null) {
                     this.budget = knob.budget();
                     this.lastChoice = knob.lastChoice();
@@ -238,7 +218,8 @@ public final class TieredStore implements AutoCloseable {
                 this.hotSets = new HotSets(HotSet.empty(specs));
                 this.popularity = new DecayingCounters(specs, DecayingCounters.decayForHalfLife(config.halfLifeSteps()));
                 this.knob = config.knobPeriod() == 0 ? null : new KnobSchedule(popularity, hotSets.current(), config.mode(),
-                        budget, dev.ember.cache.knob.Hysteresis.ofMargin(config.margin()), config.knobPeriod(), config.knobLag());
+                        budget, dev.ember.cache.knob.Hysteresis.ofMargin(config.margin()), config.knobPeriod(), config.knobLag(),
+                        hotSets);
             }
             HotSet current = hotSets.current();
             HotSet target = hotSets.target();
@@ -260,6 +241,10 @@ public final class TieredStore implements AutoCloseable {
         this.workers = new TableWorkers(config.hostThreads(), "ember-step");
         this.writeWorkers = new TableWorkers(config.hostThreads(), "ember-write");
         this.writeBehind = new WriteBehind(givenWriteBehind);
+        // One chunk of chunksPerStep x chunkRows moves a boundary: its promotions publish at the next.
+        this.mover = new Mover(this, tier, handle, cold, hotSets, this::rowInUse, writeBehind, writeWorkers, rowBytes,
+                Math.multiplyExact(config.chunkRows(), config.chunksPerStep()), promotedFromWriteBacks);
+        writeBehind.watch(mover);
         this.prefetcher = config.prefetchThreads() == 0 || config.resident() ? null
                 : Executors.newFixedThreadPool(config.prefetchThreads(), r -> {
                     Thread th = new Thread(r, "ember-prefetch");
@@ -305,7 +290,11 @@ public final class TieredStore implements AutoCloseable {
 
     // ------------------------------------------------------------------ batches
 
-    /** Rows promoted from a batch that was still writing them back to the cold tier. */
+    /**
+     * Rows promoted whose newest value was a batch's write-back still on its way to the cold tier:
+     * when the move was planned (the move's read of the cold tier comes after that write) or when
+     * it was published (taken from the writing batch's bytes).
+     */
     public long rowsPromotedFromWriteBacks() {
         return promotedFromWriteBacks.sum();
     }
@@ -694,11 +683,13 @@ public final class TieredStore implements AutoCloseable {
             KnobChoice choice = knob.onStep(step);
             if (choice != null) {
                 lastChoice = choice;
-                retarget(choice.hotSet());
+                mover.publish();
+                choice.retarget(hotSets); // differences prepared on the knob's thread
+                retargeted(choice.hotSet());
             }
         }
         if (move) {
-            moveChunks(config.chunksPerStep());
+            moveChunks(1);
         }
     }
 
@@ -707,7 +698,12 @@ public final class TieredStore implements AutoCloseable {
         if (config.resident()) {
             throw new IllegalStateException("resident (device) mode keeps every row hot: there is nothing to re-tier");
         }
+        mover.publish();
         hotSets.retarget(target);
+        retargeted(target);
+    }
+
+    private void retargeted(HotSet target) {
         HotSet current = hotSets.current();
         fit(Math.max(current.totalHotRows(), target.totalHotRows()));
         lastPromoted = 0;
@@ -736,6 +732,7 @@ public final class TieredStore implements AutoCloseable {
     /** Moves rows until the current hot set is the target, ignoring the per-step bound. */
     public void settle() {
         writeBehind.finishAll();
+        mover.publish();
         while (!hotSets.settled()) {
             if (moveChunks(Integer.MAX_VALUE) == 0) {
                 throw new IllegalStateException("re-tiering cannot finish: " + (hotSets.pendingPromotions()
@@ -746,22 +743,25 @@ public final class TieredStore implements AutoCloseable {
         fitAfterSettle();
     }
 
-    /** Moves up to {@code chunks} chunks; returns the rows moved. */
+    /**
+     * Publishes the promotions in transit, then starts up to {@code chunks} chunks (each but the
+     * last published before the next starts); returns the rows moved. At a step boundary one
+     * chunk: its demotions now, its promotions at the next boundary ({@link Mover}).
+     */
     private int moveChunks(int chunks) {
         long start = System.nanoTime();
-        int moved = 0;
-        for (int c = 0; c < chunks && hotSets.planChunk(chunk); c++) {
-            try {
-                moveChunk();
-            } catch (RuntimeException e) {
-                hotSets.abort(chunk);
-                throw e;
+        long before = mover.promoted() + mover.demoted();
+        long promotedBefore = mover.promoted();
+        long demotedBefore = mover.demoted();
+        mover.publish();
+        for (int c = 0; c < chunks && mover.start(); c++) {
+            if (c + 1 < chunks) {
+                mover.publish();
             }
-            moved += chunk.size();
-            lastPromoted += chunk.promoteCount();
-            lastDemoted += chunk.demoteCount();
-            hotSets.commit(chunk);
         }
+        int moved = (int) (mover.promoted() + mover.demoted() - before);
+        lastPromoted += mover.promoted() - promotedBefore;
+        lastDemoted += mover.demoted() - demotedBefore;
         if (moved > 0) {
             long took = System.nanoTime() - start;
             retierNanos += took;
@@ -773,96 +773,9 @@ public final class TieredStore implements AutoCloseable {
         return moved;
     }
 
-    /**
-     * One chunk's moves, grouped by table (the chunk lists each table's rows together). The hot
-     * tier's calls go one table after another; the cold tier's reads and writes of the groups run
-     * on the per-table threads at once (Chronicle costs 1-2 us a row, the bulk of a move).
-     */
-    private void moveChunk() {
-        int groups = group(true);
-        for (int g = 0; g < groups; g++) {
-            int t = groupTable[g];
-            tier.demote(handle[t], groupRows[t], groupCount[g], groupBytes(g, moveBuf), groupDirty[t]);
-        }
-        workers.run(groups, demoteWriteTask);
-        groups = group(false);
-        workers.run(groups, promoteReadTask);
-        for (int g = 0; g < groups; g++) {
-            int t = groupTable[g];
-            tier.promote(handle[t], groupRows[t], groupCount[g], groupBytes(g, moveBuf));
-        }
-    }
-
-    /** Splits the chunk's demotions (or promotions) into per-table groups; returns how many. */
-    private int group(boolean demotions) {
-        int count = demotions ? chunk.demoteCount() : chunk.promoteCount();
-        int groups = 0;
-        int i = 0;
-        while (i < count) {
-            int t = demotions ? chunk.demoteTable(i) : chunk.promoteTable(i);
-            if (groupRows[t] == null) {
-                groupRows[t] = new long[config.chunkRows()];
-                groupDirty[t] = new boolean[config.chunkRows()];
-                groupOut[t] = new long[config.chunkRows()];
-            }
-            groupTable[groups] = t;
-            groupStart[groups] = i;
-            int n = 0;
-            while (i < count && (demotions ? chunk.demoteTable(i) : chunk.promoteTable(i)) == t) {
-                groupRows[t][n++] = demotions ? chunk.demoteRow(i) : chunk.promoteRow(i);
-                i++;
-            }
-            groupCount[groups++] = n;
-        }
-        return groups;
-    }
-
-    /** Group {@code g}'s rows in {@code buf}: its share of the chunk's row bytes, from position 0. */
-    private ByteBuffer groupBytes(int g, ByteBuffer buf) {
-        return buf.slice(groupStart[g] * rowBytes, groupCount[g] * rowBytes).order(ByteOrder.LITTLE_ENDIAN);
-    }
-
-    /** Group {@code g} of demotions (per-table threads): its dirty rows to the cold tier. */
-    void writeDemoted(int g) {
-        int t = groupTable[g];
-        writeBackDirty(t, groupCount[g], groupRows[t], groupDirty[t], groupBytes(g, moveBuf), groupOut[t], groupBytes(g, dirtyBuf));
-    }
-
-    /** Group {@code g} of promotions (per-table threads): its rows read from the cold tier. */
-    void readPromoted(int g) {
-        int t = groupTable[g];
-        ByteBuffer bytes = groupBytes(g, moveBuf);
-        long[] rows = groupRows[t];
-        cold.get(t).gather(rows, groupCount[g], bytes);
-        if (writeBehind.isEmpty()) {
-            return;
-        }
-        // A row a batch still writes back: its bytes there are newer than the cold tier's (a popular
-        // row is missed by every batch, so waiting for its write-back would starve its promotion).
-        for (int k = 0, n = groupCount[g]; k < n; k++) {
-            StepBatch e = writeBehind.newestWith(t, rows[k]);
-            if (e != null) {
-                bytes.put(k * rowBytes, e.missBytes[t], e.missIndex[t].get(rows[k]) * rowBytes, rowBytes);
-                promotedFromWriteBacks.increment();
-            }
-        }
-    }
-
-    /** Puts the rows of {@code rows[0..n)} flagged in {@code flags} (bytes in {@code bytes}) into the cold tier. */
-    private int writeBackDirty(int t, int n, long[] rows, boolean[] flags, ByteBuffer bytes, long[] outRows,
-                               ByteBuffer outBytes) {
-        int d = 0;
-        for (int k = 0; k < n; k++) {
-            if (flags[k]) {
-                outRows[d] = rows[k];
-                outBytes.put(d * rowBytes, bytes, k * rowBytes, rowBytes);
-                d++;
-            }
-        }
-        if (d > 0) {
-            cold.get(t).put(outRows, d, outBytes);
-        }
-        return d;
+    /** Promoted rows read again from the cold tier when published (a batch's write landed after the move's read). */
+    public long rowsRereadForPromotion() {
+        return mover.rowsReread();
     }
 
     private void promoteAll(int t, RoaringBitmap rows) {
@@ -1061,12 +974,18 @@ public final class TieredStore implements AutoCloseable {
     }
 
     private Manifest checkpoint(long step, long[] rngState, Map<String, byte[]> blobs, boolean heldOnly) {
-        writeBehind.finishAll();
         for (StepBatch b : inFlight) {
             if (b.state == StepBatch.GATHERED) {
                 throw new IllegalStateException("checkpoint between gather and apply: apply the batch first");
             }
         }
+        // The hot sets are saved with no chunk in transit, and its demoted rows' writes land first.
+        if (heldOnly) {
+            mover.abandon(); // the device failed: nothing more moves (the chunk's moves stay pending)
+        } else {
+            mover.publish();
+        }
+        writeBehind.finishAll();
         Map<String, byte[]> all = new HashMap<>(blobs);
         if (!config.resident()) {
             if (knob != null) {
@@ -1131,6 +1050,7 @@ public final class TieredStore implements AutoCloseable {
         }
         closed = true;
         try {
+            mover.abandon(); // its read runs on the write-behind thread: done before the tables close
             writeBehind.close();
         } finally {
             writeWorkers.close();

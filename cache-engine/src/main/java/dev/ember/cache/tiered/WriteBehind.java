@@ -15,11 +15,23 @@ import java.util.concurrent.Future;
  * misses: later batches and promotions take those rows from it ({@link #newestWith}), and moves
  * that would write such a row to the cold tier wait ({@link #holds}). One thread (the step thread)
  * uses this.
+ *
+ * <p>Moves use it too ({@link Mover}): a chunk's demoted dirty rows are written as one more
+ * writing "batch" (their bytes serve reads until they land), and a chunk's promotions read the
+ * cold tier as a task {@link #after} the writes started before it, so the read sees them; a
+ * {@link Watcher} hears of every batch started after, whose writes the read may have missed.
  */
 final class WriteBehind implements AutoCloseable {
     private final ArrayDeque<StepBatch> writing = new ArrayDeque<>();
     private final ExecutorService executor;
     private final boolean own;
+    private Watcher watcher;
+
+    /** Hears of each batch whose writes start. */
+    @FunctionalInterface
+    interface Watcher {
+        void started(StepBatch b);
+    }
 
     /** Writes on {@code executor} (not shut down here), or on a thread of its own when null. */
     WriteBehind(ExecutorService executor) {
@@ -31,11 +43,27 @@ final class WriteBehind implements AutoCloseable {
         });
     }
 
+    /** The one watcher of started batches (null: none). */
+    void watch(Watcher w) {
+        this.watcher = w;
+    }
+
     /** Starts writing applied batch {@code b}'s misses; it is WRITING until {@link #finish}ed. */
     void start(StepBatch b) {
+        if (watcher != null) {
+            watcher.started(b);
+        }
         b.state = StepBatch.WRITING;
         writing.addLast(b);
         b.writeBack = executor.submit(b.writeAllTask);
+    }
+
+    /**
+     * Runs {@code task} on the writing thread after every write started so far has landed (the
+     * executor runs its tasks in order, one at a time).
+     */
+    Future<?> after(Runnable task) {
+        return executor.submit(task);
     }
 
     boolean isEmpty() {
