@@ -10,6 +10,8 @@ import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -17,9 +19,10 @@ import java.util.concurrent.atomic.LongAdder;
  * Moves rows between the tiers at step boundaries, one chunk at a time, with the cold tier's half
  * of every move behind the steps, so that a boundary costs the hot tier's calls and bookkeeping.
  *
- * <p><b>A chunk's life.</b> At boundary k ({@link #start}) the chunk is planned and its
- * promotions are read from the cold tier by a task queued on the write-behind thread after the
- * writes started before it (so the read sees every one of them); nothing moves yet. At boundary
+ * <p><b>A chunk's life.</b> At boundary k ({@link #start}) the chunk is planned; a promoted row
+ * that a batch still writes back to the cold tier takes its bytes from that batch now (the newest
+ * value, final), the others are read from the cold tier on the mover's own thread (every write of
+ * them has landed); nothing moves yet. At boundary
  * k+1 ({@link #publish}; it waits for the read, which normally finished long before) the chunk is
  * checked against what happened meanwhile:
  * <ul>
@@ -28,7 +31,8 @@ import java.util.concurrent.atomic.LongAdder;
  *       promotion goes, so the hot rows stay within the bytes the plan allowed;</li>
  *   <li>a promoted row a batch applied since the plan missed (the {@link WriteBehind.Watcher}
  *       marks it) may have been written after the read: taken from the newest batch still writing
- *       it, or, when that write has landed, read again from the cold tier here;</li>
+ *       it, or, when that write has landed, read again from the cold tier here (a few rows, with a
+ *       reader of the step thread's own, so no write of the table holds it up);</li>
  *   <li>else the read's bytes are the row's newest value.</li>
  * </ul>
  * Then the demotions leave the hot tier (a device copy into host memory), the promotions enter it,
@@ -45,9 +49,9 @@ import java.util.concurrent.atomic.LongAdder;
  *  carrier (a StepBatch, WRITING): miss[t] = dirty demoted rows, missBytes[t] = their bytes, missIndex[t]
  * </pre>
  * All rows share one row layout (one hot tier). One thread (the step thread) calls
- * {@link #start}, {@link #publish} and {@link #started}.
+ * {@link #start}, {@link #publish}, {@link #started} and {@link #close}.
  */
-final class Mover implements WriteBehind.Watcher {
+final class Mover implements WriteBehind.Watcher, AutoCloseable {
     /** Carriers made at most before a demotion waits for the oldest to land. */
     private static final int MAX_CARRIERS = 8;
 
@@ -58,7 +62,10 @@ final class Mover implements WriteBehind.Watcher {
     private final HotSets hotSets;
     private final HotSets.RowsInUse inUse;
     private final WriteBehind writeBehind;
-    private final TableWorkers readers;
+    private final ExecutorService readThread;
+    /** Readers of the mover's thread and of the step thread (a table's synchronized gather waits for its writes). */
+    private final ColdTable.Reader[] moveReaders;
+    private final ColdTable.Reader[] stepReaders;
     private final int tables;
     private final int rowBytes;
     private final int capacity;
@@ -83,8 +90,12 @@ final class Mover implements WriteBehind.Watcher {
     private final long[] rereadRows;
     private final int[] rereadAt;
     private final ByteBuffer rereadBytes;
-    private final TableWorkers.TableTask readGroupTask = this::readGroup;
-    private final Runnable readTask;
+    // The promotions the mover's thread reads: per group, readCount[g] rows readRows[t] to chunk indices readAt[t].
+    private final long[][] readRows;
+    private final int[][] readAt;
+    private final int[] readCount;
+    private final ByteBuffer readBytes;
+    private final Runnable readTask = this::readAll;
     private Future<?> read;
     private boolean open;
 
@@ -95,7 +106,7 @@ final class Mover implements WriteBehind.Watcher {
     private final LongAdder dropped = new LongAdder();
 
     Mover(TieredStore owner, HotTier tier, int[] handle, List<ColdTable> cold, HotSets hotSets, HotSets.RowsInUse inUse,
-          WriteBehind writeBehind, TableWorkers readers, int rowBytes, int capacity, LongAdder fromWriteBacks) {
+          WriteBehind writeBehind, int rowBytes, int capacity, LongAdder fromWriteBacks) {
         this.owner = owner;
         this.tier = tier;
         this.handle = handle;
@@ -103,7 +114,6 @@ final class Mover implements WriteBehind.Watcher {
         this.hotSets = hotSets;
         this.inUse = inUse;
         this.writeBehind = writeBehind;
-        this.readers = readers;
         this.tables = cold.size();
         this.rowBytes = rowBytes;
         this.capacity = capacity;
@@ -123,7 +133,21 @@ final class Mover implements WriteBehind.Watcher {
         this.rereadRows = new long[capacity];
         this.rereadAt = new int[capacity];
         this.rereadBytes = direct((long) capacity * rowBytes);
-        this.readTask = () -> readers.run(groups, readGroupTask);
+        this.readRows = new long[tables][];
+        this.readAt = new int[tables][];
+        this.readCount = new int[tables];
+        this.readBytes = direct((long) capacity * rowBytes);
+        this.readThread = Executors.newSingleThreadExecutor(r -> {
+            Thread th = new Thread(r, "ember-move");
+            th.setDaemon(true);
+            return th;
+        });
+        this.moveReaders = new ColdTable.Reader[tables];
+        this.stepReaders = new ColdTable.Reader[tables];
+        for (int t = 0; t < tables; t++) {
+            moveReaders[t] = cold.get(t).newReader();
+            stepReaders[t] = cold.get(t).newReader();
+        }
     }
 
     /** Whether a chunk is in transit (its promotions read behind the steps, nothing moved yet). */
@@ -174,12 +198,9 @@ final class Mover implements WriteBehind.Watcher {
             demoted += d;
             return true;
         }
-        groupPromotions();
-        if (!writeBehind.isEmpty()) {
-            countPromotedBehindWrites();
-        }
+        int toRead = groupPromotions();
         open = true;
-        read = writeBehind.after(readTask);
+        read = toRead == 0 ? null : readThread.submit(readTask);
         return true;
     }
 
@@ -197,8 +218,10 @@ final class Mover implements WriteBehind.Watcher {
         int d;
         int p;
         try {
-            await(read);
-            read = null;
+            if (read != null) {
+                await(read);
+                read = null;
+            }
             int planned = chunk.demoteCount();
             d = keepDemotionsNotInUse();
             p = keepPromotionsNotInUse(planned - d);
@@ -271,10 +294,22 @@ final class Mover implements WriteBehind.Watcher {
         }
         open = false;
         try {
-            await(read);
+            if (read != null) {
+                await(read);
+            }
         } finally {
             read = null;
             hotSets.abort(chunk);
+        }
+    }
+
+    /** Gives up the chunk in transit and stops the mover's thread. */
+    @Override
+    public void close() {
+        try {
+            abandon();
+        } finally {
+            readThread.shutdownNow();
         }
     }
 
@@ -376,44 +411,63 @@ final class Mover implements WriteBehind.Watcher {
         return c.missBytes[t];
     }
 
-    /** Promoted rows a batch is still writing: the read, queued after that write, takes its value. */
-    private void countPromotedBehindWrites() {
-        for (int g = 0; g < groups; g++) {
-            int t = groupTable[g];
-            long[] rows = rowsOf[t];
-            for (int k = 0, n = groupCount[g]; k < n; k++) {
-                if (writeBehind.holds(t, rows[k])) {
-                    fromWriteBacks.increment();
-                }
-            }
-        }
-    }
-
-    /** Splits the chunk's promotions by table for the read and for publishing. */
-    private void groupPromotions() {
+    /**
+     * Splits the chunk's promotions by table; a row a batch still writes back takes its bytes from
+     * the newest such batch now, the others are listed for the mover's thread. Returns how many
+     * are to be read.
+     */
+    private int groupPromotions() {
         int p = chunk.promoteCount();
+        boolean writing = !writeBehind.isEmpty();
         groups = 0;
+        int toRead = 0;
         int i = 0;
         while (i < p) {
             int t = chunk.promoteTable(i);
             if (rowsOf[t] == null) {
                 rowsOf[t] = new long[capacity];
+                readRows[t] = new long[capacity];
+                readAt[t] = new int[capacity];
             }
             groupTable[groups] = t;
             groupStart[groups] = i;
             int n = 0;
+            int r = 0;
             while (i < p && chunk.promoteTable(i) == t) {
+                long row = chunk.promoteRow(i);
                 touched[i] = false;
-                rowsOf[t][n++] = chunk.promoteRow(i++);
+                rowsOf[t][n++] = row;
+                StepBatch e = writing ? writeBehind.newestWith(t, row) : null;
+                if (e != null) {
+                    promoteBytes.put(i * rowBytes, e.missBytes[t], e.missIndex[t].get(row) * rowBytes, rowBytes);
+                    fromWriteBacks.increment();
+                } else {
+                    readRows[t][r] = row;
+                    readAt[t][r++] = i;
+                }
+                i++;
             }
+            readCount[groups] = r;
+            toRead += r;
             groupCount[groups++] = n;
         }
+        return toRead;
     }
 
-    /** Group {@code g} of the promotions (a write-behind thread's table thread): its rows read from the cold tier. */
-    private void readGroup(int g) {
-        int t = groupTable[g];
-        cold.get(t).gather(rowsOf[t], groupCount[g], slice(promoteBytes, groupStart[g], groupCount[g]));
+    /** The mover's thread: the listed promotions read from the cold tier into their places. */
+    private void readAll() {
+        for (int g = 0; g < groups; g++) {
+            int t = groupTable[g];
+            int n = readCount[g];
+            if (n == 0) {
+                continue;
+            }
+            moveReaders[t].gather(readRows[t], n, readBytes);
+            int[] at = readAt[t];
+            for (int k = 0; k < n; k++) {
+                promoteBytes.put(at[k] * rowBytes, readBytes, k * rowBytes, rowBytes);
+            }
+        }
     }
 
     /**
@@ -441,7 +495,7 @@ final class Mover implements WriteBehind.Watcher {
             }
         }
         if (again > 0) {
-            cold.get(t).gather(rereadRows, again, rereadBytes);
+            stepReaders[t].gather(rereadRows, again, rereadBytes);
             for (int j = 0; j < again; j++) {
                 promoteBytes.put(rereadAt[j] * rowBytes, rereadBytes, j * rowBytes, rowBytes);
             }

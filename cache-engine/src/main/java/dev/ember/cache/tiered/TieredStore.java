@@ -242,7 +242,7 @@ public final class TieredStore implements AutoCloseable {
         this.writeWorkers = new TableWorkers(config.hostThreads(), "ember-write");
         this.writeBehind = new WriteBehind(givenWriteBehind);
         // One chunk of chunksPerStep x chunkRows moves a boundary: its promotions publish at the next.
-        this.mover = new Mover(this, tier, handle, cold, hotSets, this::rowInUse, writeBehind, writeWorkers, rowBytes,
+        this.mover = new Mover(this, tier, handle, cold, hotSets, this::rowInUse, writeBehind, rowBytes,
                 Math.multiplyExact(config.chunkRows(), config.chunksPerStep()), promotedFromWriteBacks);
         writeBehind.watch(mover);
         this.prefetcher = config.prefetchThreads() == 0 || config.resident() ? null
@@ -290,11 +290,7 @@ public final class TieredStore implements AutoCloseable {
 
     // ------------------------------------------------------------------ batches
 
-    /**
-     * Rows promoted whose newest value was a batch's write-back still on its way to the cold tier:
-     * when the move was planned (the move's read of the cold tier comes after that write) or when
-     * it was published (taken from the writing batch's bytes).
-     */
+    /** Rows promoted from the bytes of a batch that was still writing them back to the cold tier. */
     public long rowsPromotedFromWriteBacks() {
         return promotedFromWriteBacks.sum();
     }
@@ -1050,7 +1046,7 @@ public final class TieredStore implements AutoCloseable {
         }
         closed = true;
         try {
-            mover.abandon(); // its read runs on the write-behind thread: done before the tables close
+            mover.close(); // its read is done before the tables close
             writeBehind.close();
         } finally {
             writeWorkers.close();

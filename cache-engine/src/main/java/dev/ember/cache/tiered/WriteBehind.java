@@ -17,9 +17,9 @@ import java.util.concurrent.Future;
  * uses this.
  *
  * <p>Moves use it too ({@link Mover}): a chunk's demoted dirty rows are written as one more
- * writing "batch" (their bytes serve reads until they land), and a chunk's promotions read the
- * cold tier as a task {@link #after} the writes started before it, so the read sees them; a
- * {@link Watcher} hears of every batch started after, whose writes the read may have missed.
+ * writing "batch" (their bytes serve reads until they land), and a chunk's promotions read behind
+ * the steps hear through a {@link Watcher} of every batch started since, whose writes that read
+ * may have missed.
  */
 final class WriteBehind implements AutoCloseable {
     private final ArrayDeque<StepBatch> writing = new ArrayDeque<>();
@@ -56,14 +56,6 @@ final class WriteBehind implements AutoCloseable {
         b.state = StepBatch.WRITING;
         writing.addLast(b);
         b.writeBack = executor.submit(b.writeAllTask);
-    }
-
-    /**
-     * Runs {@code task} on the writing thread after every write started so far has landed (the
-     * executor runs its tasks in order, one at a time).
-     */
-    Future<?> after(Runnable task) {
-        return executor.submit(task);
     }
 
     boolean isEmpty() {

@@ -131,12 +131,14 @@ class DecayingCountersTest {
         long[] ids = new long[400];
         java.util.concurrent.Future<?> replay = null;
         boolean sawBehind = false;
+        long replayedAtFreeze = 0;
         try {
             for (int step = 1; step <= 3_000; step++) {
                 direct.advanceTo(step);
                 behind.advanceTo(step);
                 if (step % 400 == 1) {
                     behind.catchUp(); // the last replay may not have started (the knob does this too)
+                    replayedAtFreeze = behind.replayedBehind();
                     long epoch = behind.freeze();
                     int delayMs = 1 + rnd.nextInt(20); // the evaluation's time
                     replay = knob.submit(() -> {
@@ -153,9 +155,16 @@ class DecayingCountersTest {
                     direct.record(t, batch[t]);
                 }
                 behind.record(batch);
-                sawBehind |= behind.frozen() && behind.replayedBehind() > 0;
-                if (step == 2_050) {
-                    behind.catchUp(); // a checkpoint while the replay may still run
+                if (step % 400 == 200) {
+                    // Mid-period the knob's thread replays while the steps go on (wait until it has begun).
+                    long deadline = System.nanoTime() + 10_000_000_000L;
+                    while (behind.replayedBehind() <= replayedAtFreeze && System.nanoTime() < deadline) {
+                        Thread.sleep(1);
+                    }
+                    sawBehind |= behind.replayedBehind() > replayedAtFreeze;
+                }
+                if (step == 2_300) {
+                    behind.catchUp(); // a checkpoint while the knob's thread replays: waits for it to catch up
                     assertBitIdentical(direct, DecayingCounters.fromBytes(behind.toBytes(), TABLES));
                 }
             }
