@@ -13,6 +13,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -23,8 +24,9 @@ import java.util.concurrent.atomic.LongAdder;
  * that a batch still writes back to the cold tier takes its bytes from that batch now (the newest
  * value, final), the others are read from the cold tier on the mover's own thread (every write of
  * them has landed); nothing moves yet. At boundary
- * k+1 ({@link #publish}; it waits for the read, which normally finished long before) the chunk is
- * checked against what happened meanwhile:
+ * k+1 ({@link #publish}) the read has normally finished long before; if not (a busy machine), the
+ * step thread reads the tables the mover's thread has not begun and waits only for the one it is
+ * on. Then the chunk is checked against what happened meanwhile:
  * <ul>
  *   <li>a row (either way) a batch in flight uses is dropped from the chunk (it stays pending, a
  *       later chunk takes it): rows in use never move; for each demotion dropped one more
@@ -97,6 +99,9 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
     private final ByteBuffer readBytes;
     private final Runnable readTask = this::readAll;
     private Future<?> read;
+    /** Groups claimed for reading (by the mover's thread, or the step thread when the chunk is due) and done. */
+    private final AtomicInteger nextGroup = new AtomicInteger();
+    private final AtomicInteger groupsRead = new AtomicInteger();
     private boolean open;
 
     private long promoted;
@@ -104,6 +109,8 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
     private final LongAdder fromWriteBacks;
     private final LongAdder reread = new LongAdder();
     private final LongAdder dropped = new LongAdder();
+    private final LongAdder readWaitNanos = new LongAdder();
+    private final LongAdder carrierWaitNanos = new LongAdder();
 
     Mover(TieredStore owner, HotTier tier, int[] handle, List<ColdTable> cold, HotSets hotSets, HotSets.RowsInUse inUse,
           WriteBehind writeBehind, int rowBytes, int capacity, LongAdder fromWriteBacks) {
@@ -170,6 +177,15 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
         return reread.sum();
     }
 
+    /**
+     * Step-thread nanoseconds spent on a chunk's read when it was due and not done (reading the
+     * groups the mover's thread had not begun, waiting for the one it was on), and waiting for a
+     * carrier's write (demoting).
+     */
+    long[] waitNanos() {
+        return new long[] {readWaitNanos.sum(), carrierWaitNanos.sum()};
+    }
+
     /** Planned moves dropped at publishing because a batch in flight used the row by then (or, for promotions, no room). */
     long promotionsDropped() {
         return dropped.sum();
@@ -200,6 +216,8 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
         }
         int toRead = groupPromotions();
         open = true;
+        nextGroup.set(0);
+        groupsRead.set(0);
         read = toRead == 0 ? null : readThread.submit(readTask);
         return true;
     }
@@ -218,10 +236,7 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
         int d;
         int p;
         try {
-            if (read != null) {
-                await(read);
-                read = null;
-            }
+            finishRead();
             int planned = chunk.demoteCount();
             d = keepDemotionsNotInUse();
             p = keepPromotionsNotInUse(planned - d);
@@ -294,11 +309,8 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
         }
         open = false;
         try {
-            if (read != null) {
-                await(read);
-            }
+            finishRead();
         } finally {
-            read = null;
             hotSets.abort(chunk);
         }
     }
@@ -392,8 +404,10 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
             carriers.add(c);
         }
         if (c == null) {
+            long w = System.nanoTime();
             c = carriers.get(0);
             writeBehind.finish(c);
+            carrierWaitNanos.add(System.nanoTime() - w);
         }
         for (int t = 0; t < tables; t++) {
             if (c.missCount[t] > 0) {
@@ -456,17 +470,49 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
 
     /** The mover's thread: the listed promotions read from the cold tier into their places. */
     private void readAll() {
-        for (int g = 0; g < groups; g++) {
+        readGroups(moveReaders, readBytes);
+    }
+
+    /** Reads the groups nobody has claimed yet, one at a time, with this thread's readers and scratch. */
+    private void readGroups(ColdTable.Reader[] readers, ByteBuffer scratch) {
+        int g;
+        while ((g = nextGroup.getAndIncrement()) < groups) {
             int t = groupTable[g];
             int n = readCount[g];
-            if (n == 0) {
-                continue;
+            if (n > 0) {
+                readers[t].gather(readRows[t], n, scratch);
+                int[] at = readAt[t];
+                for (int k = 0; k < n; k++) {
+                    promoteBytes.put(at[k] * rowBytes, scratch, k * rowBytes, rowBytes);
+                }
             }
-            moveReaders[t].gather(readRows[t], n, readBytes);
-            int[] at = readAt[t];
-            for (int k = 0; k < n; k++) {
-                promoteBytes.put(at[k] * rowBytes, readBytes, k * rowBytes, rowBytes);
+            groupsRead.incrementAndGet();
+        }
+    }
+
+    /**
+     * The chunk is due: its read must be complete. When the mover's thread is behind (a busy
+     * machine), the step thread reads the groups it has not begun and waits only for the one it is
+     * on, rather than for the whole read.
+     */
+    private void finishRead() {
+        if (read == null) {
+            return;
+        }
+        try {
+            if (groupsRead.get() < groups) {
+                long w = System.nanoTime();
+                readGroups(stepReaders, rereadBytes);
+                while (groupsRead.get() < groups && !read.isDone()) {
+                    Thread.yield(); // the group the mover's thread is on
+                }
+                readWaitNanos.add(System.nanoTime() - w);
             }
+            if (groupsRead.get() < groups || read.isDone()) {
+                await(read); // a failed read says why
+            }
+        } finally {
+            read = null;
         }
     }
 

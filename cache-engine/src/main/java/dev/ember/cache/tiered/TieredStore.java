@@ -56,8 +56,9 @@ import org.roaringbitmap.RoaringBitmap;
  *       ({@link ColdTable#put}) behind the next steps ({@link WriteBehind}), so prefetching and
  *       writing behind never change a result;</li>
  *   <li>{@link #endStep}: the knob's schedule may hand out a new target hot set; rows move toward
- *       it in bounded chunks (demote = write back dirty rows then publish; promote = copy cold
- *       to hot then publish), never rows an in-flight batch uses.</li>
+ *       it in bounded chunks, never rows an in-flight batch uses: a chunk planned at one boundary
+ *       moves at the next, its cold-tier reads and writes behind the steps ({@link Mover}), so a
+ *       boundary costs the hot tier's calls and bookkeeping.</li>
  * </ol>
  *
  * <p><b>Why misses are staged in the hot tier.</b> Bit identity across modes needs every bag
@@ -772,6 +773,19 @@ public final class TieredStore implements AutoCloseable {
     /** Promoted rows read again from the cold tier when published (a batch's write landed after the move's read). */
     public long rowsRereadForPromotion() {
         return mover.rowsReread();
+    }
+
+    /**
+     * Re-tiering behind the steps, in one line: step-thread time spent waiting for it (a chunk's
+     * read not done when the chunk is due, a demotion waiting for a carrier's write, the knob's
+     * counters not yet caught up at a checkpoint or the next evaluation), rows re-read and moves
+     * dropped when published.
+     */
+    public String moveWaits() {
+        long[] w = mover.waitNanos();
+        return String.format("moves waited %.3f ms for reads, %.3f ms for carriers' writes; counters waited %.3f ms to"
+                        + " catch up; %d promoted rows re-read, %d planned moves dropped", w[0] / 1e6, w[1] / 1e6,
+                popularity == null ? 0.0 : popularity.caughtUpWaitNanos() / 1e6, mover.rowsReread(), mover.promotionsDropped());
     }
 
     private void promoteAll(int t, RoaringBitmap rows) {

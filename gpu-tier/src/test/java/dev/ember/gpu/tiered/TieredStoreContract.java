@@ -273,6 +273,85 @@ abstract class TieredStoreContract {
         }
     }
 
+    /**
+     * A move's promotions are read behind the steps and published a boundary later; a row a batch
+     * applied meanwhile wrote back takes its newest bytes: from the batch when its write is still
+     * under way (writes 5 ms late), or read again from the cold tier when it has landed (writes
+     * done inside apply). Both give the reference rows and, since which rows move where depends
+     * only on the calls, the same hot sets.
+     */
+    @Test
+    void promotionsTakeTheNewestBytesWhetherTheWritesSinceTheirReadLandedOrNot() {
+        Workload w = new Workload(23, ROWS, 64, DIM);
+        TieredConfig c = config(w, 3, 1).withChunks(24, 1);
+        java.util.concurrent.ExecutorService atOnce = new java.util.concurrent.AbstractExecutorService() {
+            private volatile boolean shut;
+
+            @Override
+            public void execute(Runnable r) {
+                r.run();
+            }
+
+            @Override
+            public void shutdown() {
+                shut = true;
+            }
+
+            @Override
+            public List<Runnable> shutdownNow() {
+                shut = true;
+                return List.of();
+            }
+
+            @Override
+            public boolean isShutdown() {
+                return shut;
+            }
+
+            @Override
+            public boolean isTerminated() {
+                return shut;
+            }
+
+            @Override
+            public boolean awaitTermination(long timeout, java.util.concurrent.TimeUnit unit) {
+                return true;
+            }
+        };
+        java.util.concurrent.ExecutorService late = new java.util.concurrent.ThreadPoolExecutor(1, 1, 0,
+                java.util.concurrent.TimeUnit.MILLISECONDS, new java.util.concurrent.LinkedBlockingQueue<>()) {
+            @Override
+            protected void beforeExecute(Thread t, Runnable r) {
+                java.util.concurrent.locks.LockSupport.parkNanos(5_000_000L);
+            }
+        };
+        HotSet[] hot = new HotSet[2];
+        try {
+            java.util.concurrent.ExecutorService[] writers = {atOnce, late};
+            for (int i = 0; i < 2; i++) {
+                ReferenceRows ref = new ReferenceRows(specs(), 42);
+                Store store = Store.create(dir.resolve("w" + i), StoreConfig.builder().tables(specs()).seed(42).threads(2).jmx(false).build());
+                SlotPool pool = new SlotPool(device(), specs().get(0).layout(), 64 * 1024);
+                try (Rig rig = new Rig(store, pool, TieredStore.open(store, pool, c, writers[i]))) {
+                    rig.run(w, 0, 45, 0, ref, step -> { });
+                    if (i == 0) {
+                        assertTrue(rig.tiered.rowsRereadForPromotion() > 0,
+                                "promoted rows written since their read were read again from the cold tier");
+                    } else {
+                        assertTrue(rig.tiered.rowsPromotedFromWriteBacks() > 0,
+                                "promoted rows written since their read came from the batch still writing them");
+                    }
+                    hot[i] = rig.tiered.hotSet();
+                    assertRowsEqual(ref, rig.allRows());
+                }
+            }
+        } finally {
+            late.shutdownNow();
+        }
+        assertTrue(hot[0].sameRows(hot[1]), "the same hot set whatever the write-backs' timing");
+        assertEquals(hot[0].generation(), hot[1].generation());
+    }
+
     @Test
     void residentRowsMatchTheReferenceAndResumeFromACheckpoint() {
         Workload w = new Workload(13, ROWS, 32, DIM);
