@@ -56,6 +56,7 @@ public final class KnobSchedule implements AutoCloseable {
     private volatile KnobChoice lastChoice;
     private volatile long evaluations;
     private volatile long lastWaitNanos;
+    private final java.util.concurrent.atomic.LongAdder waitedNanos = new java.util.concurrent.atomic.LongAdder();
 
     /**
      * @param hysteresis what a challenger must beat an incumbent by ({@link Hysteresis#DEFAULT})
@@ -148,6 +149,11 @@ public final class KnobSchedule implements AutoCloseable {
         return lastWaitNanos;
     }
 
+    /** How long the step thread waited for evaluations in all (see {@link #lastWaitNanos()}). */
+    public long waitedNanos() {
+        return waitedNanos.sum();
+    }
+
     /** True while an evaluation has started and not been handed out. */
     public boolean pending() {
         return running != null || ready != null;
@@ -204,6 +210,7 @@ public final class KnobSchedule implements AutoCloseable {
             try {
                 ready = running.get();
                 lastWaitNanos = System.nanoTime() - start;
+                waitedNanos.add(lastWaitNanos);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted while waiting for the knob's evaluation", e);

@@ -778,14 +778,15 @@ public final class TieredStore implements AutoCloseable {
     /**
      * Re-tiering behind the steps, in one line: step-thread time spent waiting for it (a chunk's
      * read not done when the chunk is due, a demotion waiting for a carrier's write, the knob's
-     * counters not yet caught up at a checkpoint or the next evaluation), rows re-read and moves
-     * dropped when published.
+     * counters not yet caught up at a checkpoint or the next evaluation, a knob choice not made
+     * when due), rows re-read and moves dropped when published.
      */
     public String moveWaits() {
         long[] w = mover.waitNanos();
         return String.format("moves waited %.3f ms for reads, %.3f ms for carriers' writes; counters waited %.3f ms to"
-                        + " catch up; %d promoted rows re-read, %d planned moves dropped", w[0] / 1e6, w[1] / 1e6,
-                popularity == null ? 0.0 : popularity.caughtUpWaitNanos() / 1e6, mover.rowsReread(), mover.promotionsDropped());
+                        + " catch up; the knob's choices waited for %.3f ms; %d promoted rows re-read, %d planned moves dropped",
+                w[0] / 1e6, w[1] / 1e6, popularity == null ? 0.0 : popularity.caughtUpWaitNanos() / 1e6,
+                knob == null ? 0.0 : knob.waitedNanos() / 1e6, mover.rowsReread(), mover.promotionsDropped());
     }
 
     private void promoteAll(int t, RoaringBitmap rows) {

@@ -424,6 +424,7 @@ public final class Trainer {
                         String.format("%.3f", c.updateNanos.sum() / n));
                 if (tiered != null) {
                     LOG.info("{}: tiered store: {}", mode.label(), tiered.phases().perStep(step - first));
+                    LOG.info("{}: re-tiering behind the steps: {}", mode.label(), tiered.moveWaits());
                 }
             }
             long promoted = tiered == null ? 0 : tiered.hotSets().promotedRows();
