@@ -19,7 +19,7 @@
  *     hotSets.commit(chunk);                 // publishes generation + 1
  * }
  * }</pre>
- * Checkpoint: {@code knob.toBytes()} first (it completes a running evaluation and thaws the
- * counters), then {@code counters.toBytes()} and {@code hotSets.toBytes()}.
+ * Checkpoint: {@code knob.toBytes()} first (it completes a running evaluation and brings the
+ * counters up to date), then {@code counters.toBytes()} and {@code hotSets.toBytes()}.
  */
 package dev.ember.cache.hotset;

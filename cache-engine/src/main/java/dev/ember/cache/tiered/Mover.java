@@ -60,7 +60,6 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
     private final TieredStore owner;
     private final HotTier tier;
     private final int[] handle;
-    private final List<ColdTable> cold;
     private final HotSets hotSets;
     private final HotSets.RowsInUse inUse;
     private final WriteBehind writeBehind;
@@ -117,7 +116,6 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
         this.owner = owner;
         this.tier = tier;
         this.handle = handle;
-        this.cold = cold;
         this.hotSets = hotSets;
         this.inUse = inUse;
         this.writeBehind = writeBehind;
@@ -155,11 +153,6 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
             moveReaders[t] = cold.get(t).newReader();
             stepReaders[t] = cold.get(t).newReader();
         }
-    }
-
-    /** Whether a chunk is in transit (its promotions read behind the steps, nothing moved yet). */
-    boolean inTransit() {
-        return open;
     }
 
     /** Rows promoted (published) so far. */

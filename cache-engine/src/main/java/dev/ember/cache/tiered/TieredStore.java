@@ -1061,8 +1061,11 @@ public final class TieredStore implements AutoCloseable {
         }
         closed = true;
         try {
-            mover.close(); // its read is done before the tables close
-            writeBehind.close();
+            try {
+                mover.close(); // its read is done before the tables close
+            } finally {
+                writeBehind.close();
+            }
         } finally {
             writeWorkers.close();
             workers.close();
