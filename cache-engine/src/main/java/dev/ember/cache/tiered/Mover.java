@@ -1,13 +1,11 @@
 package dev.ember.cache.tiered;
 
 import dev.ember.cache.cold.ColdTable;
-import dev.ember.cache.hot.HotBatch;
 import dev.ember.cache.hot.HotTier;
 import dev.ember.cache.hotset.HotSets;
 import dev.ember.cache.hotset.MoveChunk;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -20,44 +18,42 @@ import java.util.concurrent.atomic.LongAdder;
  * Moves rows between the tiers at step boundaries, one chunk at a time, with the cold tier's half
  * of every move behind the steps, so that a boundary costs the hot tier's calls and bookkeeping.
  *
- * <p><b>A chunk's life.</b> At boundary k ({@link #start}) the chunk is planned; a promoted row
- * that a batch still writes back to the cold tier takes its bytes from that batch now (the newest
- * value, final), the others are read from the cold tier on the mover's own thread (every write of
- * them has landed); nothing moves yet. At boundary
- * k+1 ({@link #publish}) the read has normally finished long before; if not (a busy machine), the
- * step thread reads the tables the mover's thread has not begun and waits only for the one it is
- * on. Then the chunk is checked against what happened meanwhile:
+ * <p><b>A chunk's life.</b> At boundary k ({@link #start}) the chunk is planned. Its demotions'
+ * rows are copied out of the hot tier (a device copy; they stay hot and in use); the dirty ones
+ * are written to the cold tier by the mover's thread (their dirty flags stay: a row whose move
+ * fails or is dropped is still newer than its cold copy until written again). Its promotions' rows are
+ * read from the cold tier by the mover's thread (a row that a batch still writes back takes its
+ * bytes from that batch now: the newest value, final). Nothing moves yet. At boundary k+1
+ * ({@link #publish}) that work has normally finished long before; if not (a busy machine), the
+ * step thread reads the tables the mover's thread has not begun and waits for the rest. Then the
+ * chunk is checked against what happened meanwhile:
  * <ul>
  *   <li>a row (either way) a batch in flight uses is dropped from the chunk (it stays pending, a
- *       later chunk takes it): rows in use never move; for each demotion dropped one more
- *       promotion goes, so the hot rows stay within the bytes the plan allowed;</li>
+ *       later chunk takes it): rows in use never move;</li>
+ *   <li>a demoted row updated since its copy (its bytes now differ from those written: its cold
+ *       copy is stale) is dropped too; for each demotion dropped one more promotion goes, so the
+ *       hot rows stay within the bytes the plan allowed;</li>
  *   <li>a promoted row a batch applied since the plan missed (the {@link WriteBehind.Watcher}
  *       marks it) may have been written after the read: taken from the newest batch still writing
  *       it, or, when that write has landed, read again from the cold tier here (a few rows, with a
  *       reader of the step thread's own, so no write of the table holds it up);</li>
- *   <li>else the read's bytes are the row's newest value.</li>
+ *   <li>else the bytes read are the row's newest value, and a demoted row's cold copy is current.</li>
  * </ul>
- * Then the demotions leave the hot tier (a device copy into host memory), the promotions enter it,
- * and the chunk is published: the hot set switches at once, with no step missing both the old and
- * the new rows. The demoted dirty rows go to the cold tier as one more writing batch of
- * {@link WriteBehind} (a "carrier"): until they land, later batches that miss them take their
- * bytes from it and moves wait for them, as for any batch writing back. A chunk with no
- * promotions moves at once. Moves never change a value, and which rows move at which boundary
- * depends only on the calls (plan at k, drops at k+1), never on thread timing.
+ * Then the demotions leave the hot tier (clean: nothing to write), the promotions enter it, and the
+ * chunk is published: the hot set switches at once, with no step missing both the old and the new
+ * rows. Moves never change a value, and which rows move at which boundary depends only on the calls
+ * (plan at k, drops at k+1), never on thread timing. A demoted row is never in the cold tier's
+ * write-behind: it is hot until its cold copy is current, so batches never miss it meanwhile.
  *
  * <pre>
  *  promote bytes: | rows of table t0 (chunk order) | rows of t1 | ...   capacity x rowBytes, position i = chunk index i
+ *  write bytes:   | dirty demoted rows of table t0 | of t1 | ...        at the group's chunk indices
  *  touched:       | i -> a batch applied since the plan missed promoted row i |
- *  carrier (a StepBatch, WRITING): miss[t] = dirty demoted rows, missBytes[t] = their bytes, missIndex[t]
  * </pre>
  * All rows share one row layout (one hot tier). One thread (the step thread) calls
  * {@link #start}, {@link #publish}, {@link #started} and {@link #close}.
  */
 final class Mover implements WriteBehind.Watcher, AutoCloseable {
-    /** Carriers made at most before a demotion waits for the oldest to land. */
-    private static final int MAX_CARRIERS = 8;
-
-    private final TieredStore owner;
     private final HotTier tier;
     private final int[] handle;
     private final HotSets hotSets;
@@ -72,11 +68,23 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
     private final int capacity;
     private final MoveChunk chunk;
 
-    // Demotions: one table's rows at a time, then their dirty ones copied into a carrier.
-    private final long[] demoteRows;
-    private final boolean[] demoteDirty;
-    private final ByteBuffer demoteBytes;
-    private final List<StepBatch> carriers = new ArrayList<>();
+    private final List<ColdTable> cold;
+
+    // Demotions in transit: group g = table dGroupTable[g], chunk indices dGroupStart[g]..+dGroupCount[g];
+    // the dirty ones (writeCount[g] rows writeRows[t]) written by the mover's thread from writeBytes.
+    private final int[] dGroupTable;
+    private final int[] dGroupStart;
+    private final int[] dGroupCount;
+    private final long[][] demoteRowsOf;
+    private final long[][] writeRows;
+    private final int[] writeCount;
+    private int dGroups;
+    private final boolean[] dirty;
+    /** Demotion i's bytes in writeBytes at writtenAt[i] rows, or -1 (it was clean: its cold copy is current). */
+    private final int[] writtenAt;
+    private final long[] keptRows;
+    private final ByteBuffer copyBytes;
+    private final ByteBuffer writeBytes;
 
     // Promotions in transit: group g = table groupTable[g], chunk indices groupStart[g]..+groupCount[g].
     private final int[] groupTable;
@@ -109,24 +117,32 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
     private final LongAdder reread = new LongAdder();
     private final LongAdder dropped = new LongAdder();
     private final LongAdder readWaitNanos = new LongAdder();
-    private final LongAdder carrierWaitNanos = new LongAdder();
+    private final LongAdder rowsWritten = new LongAdder();
 
-    Mover(TieredStore owner, HotTier tier, int[] handle, List<ColdTable> cold, HotSets hotSets, HotSets.RowsInUse inUse,
+    Mover(HotTier tier, int[] handle, List<ColdTable> cold, HotSets hotSets, HotSets.RowsInUse inUse,
           WriteBehind writeBehind, int rowBytes, int capacity, LongAdder fromWriteBacks) {
-        this.owner = owner;
         this.tier = tier;
         this.handle = handle;
         this.hotSets = hotSets;
         this.inUse = inUse;
         this.writeBehind = writeBehind;
+        this.cold = cold;
         this.tables = cold.size();
         this.rowBytes = rowBytes;
         this.capacity = capacity;
         this.fromWriteBacks = fromWriteBacks;
         this.chunk = new MoveChunk(capacity);
-        this.demoteRows = new long[capacity];
-        this.demoteDirty = new boolean[capacity];
-        this.demoteBytes = direct((long) capacity * rowBytes);
+        this.dGroupTable = new int[tables];
+        this.dGroupStart = new int[tables];
+        this.dGroupCount = new int[tables];
+        this.demoteRowsOf = new long[tables][];
+        this.writeRows = new long[tables][];
+        this.writeCount = new int[tables];
+        this.dirty = new boolean[capacity];
+        this.writtenAt = new int[capacity];
+        this.keptRows = new long[capacity];
+        this.copyBytes = direct((long) capacity * rowBytes);
+        this.writeBytes = direct((long) capacity * rowBytes);
         this.groupTable = new int[tables];
         this.groupStart = new int[tables];
         this.groupCount = new int[tables];
@@ -171,22 +187,30 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
     }
 
     /**
-     * Step-thread nanoseconds spent on a chunk's read when it was due and not done (reading the
-     * groups the mover's thread had not begun, waiting for the one it was on), and waiting for a
-     * carrier's write (demoting).
+     * Step-thread nanoseconds spent on a chunk's cold-tier work when it was due and not done
+     * (reading the groups the mover's thread had not begun, waiting for the rest).
      */
-    long[] waitNanos() {
-        return new long[] {readWaitNanos.sum(), carrierWaitNanos.sum()};
+    long waitNanos() {
+        return readWaitNanos.sum();
     }
 
-    /** Planned moves dropped at publishing because a batch in flight used the row by then (or, for promotions, no room). */
+    /** Dirty demoted rows written to the cold tier by the mover's thread. */
+    long rowsWritten() {
+        return rowsWritten.sum();
+    }
+
+    /**
+     * Planned moves dropped at publishing: a batch in flight used the row by then, a demoted row
+     * was updated since its copy, or (promotions) no room.
+     */
     long promotionsDropped() {
         return dropped.sum();
     }
 
     /**
-     * Plans the next chunk and starts reading its promotions behind the steps (a chunk without
-     * promotions moves at once). Returns false when no move can be planned now.
+     * Plans the next chunk: copies its demoted rows out of the hot tier and starts writing the
+     * dirty ones and reading its promotions behind the steps. Returns false when no move can be
+     * planned now.
      */
     boolean start() {
         if (open) {
@@ -195,31 +219,26 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
         if (!hotSets.planChunk(chunk)) {
             return false;
         }
-        if (chunk.promoteCount() == 0) {
-            int d = chunk.demoteCount();
-            try {
-                demote();
-            } catch (RuntimeException e) {
-                hotSets.abort(chunk);
-                throw e;
-            }
-            hotSets.commit(chunk);
-            demoted += d;
-            return true;
+        int toWrite;
+        try {
+            toWrite = copyDemotions();
+        } catch (RuntimeException e) {
+            hotSets.abort(chunk);
+            throw e;
         }
         int toRead = groupPromotions();
-        open = true;
         nextGroup.set(0);
         groupsRead.set(0);
-        read = toRead == 0 ? null : readThread.submit(readTask);
+        open = true;
+        read = toRead == 0 && toWrite == 0 ? null : readThread.submit(readTask);
         return true;
     }
 
     /**
-     * Moves the chunk in transit (waiting for its read if it is still running): rows a batch in
-     * flight uses are dropped, promoted rows written since the read come from the newest bytes;
-     * demotions leave the hot tier, promotions enter it, and the chunk is published. No-op when
-     * none is in transit.
+     * Moves the chunk in transit (waiting for its cold-tier work if still running): rows a batch in
+     * flight uses and demoted rows updated since their copy are dropped, promoted rows written since
+     * the read come from the newest bytes; demotions leave the hot tier, promotions enter it, and
+     * the chunk is published. No-op when none is in transit.
      */
     void publish() {
         if (!open) {
@@ -231,9 +250,8 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
         try {
             finishRead();
             int planned = chunk.demoteCount();
-            d = keepDemotionsNotInUse();
+            d = demoteClean();
             p = keepPromotionsNotInUse(planned - d);
-            demote();
             for (int g = 0; g < groups; g++) {
                 settleGroup(g);
             }
@@ -251,14 +269,30 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
         promoted += p;
     }
 
-    /** Drops the chunk's demotions of rows in use (from the chunk itself); returns those kept. */
-    private int keepDemotionsNotInUse() {
-        int n = chunk.demoteCount();
-        for (int i = 0; i < n; i++) {
-            boolean free = !inUse.inUse(chunk.demoteTable(i), chunk.demoteRow(i));
-            keepDemoted[i] = free;
-            if (!free) {
-                dropped.increment();
+    /**
+     * The chunk's demotions at publishing, table by table: rows in use or updated since their copy
+     * (dirty, and their bytes differ from those written) are dropped from the chunk; the others,
+     * whose cold copy is current, leave the hot tier. Returns those kept.
+     */
+    private int demoteClean() {
+        for (int g = 0; g < dGroups; g++) {
+            int t = dGroupTable[g];
+            int s = dGroupStart[g];
+            int n = dGroupCount[g];
+            long[] rows = demoteRowsOf[t];
+            tier.read(handle[t], rows, n, copyBytes, dirty);
+            int kept = 0;
+            for (int k = 0; k < n; k++) {
+                boolean go = !inUse.inUse(t, rows[k]) && (!dirty[k] || sameAsWritten(k, writtenAt[s + k]));
+                keepDemoted[s + k] = go;
+                if (go) {
+                    keptRows[kept++] = rows[k];
+                } else {
+                    dropped.increment();
+                }
+            }
+            if (kept > 0) {
+                tier.demote(handle[t], keptRows, kept, copyBytes, null);
             }
         }
         return chunk.retainDemotions(keepDemoted);
@@ -341,81 +375,73 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
         }
     }
 
-    /** The chunk's demotions, table by table: out of the hot tier, dirty rows into a carrier that writes them behind. */
-    private void demote() {
+    /** Whether row {@code k} of {@code copyBytes} equals the bytes written for it ({@code at} rows into writeBytes). */
+    private boolean sameAsWritten(int k, int at) {
+        if (at < 0) {
+            return false; // clean at the copy and dirty now: updated since
+        }
+        for (int x = k * rowBytes, y = at * rowBytes, end = x + rowBytes; x < end; x += Integer.BYTES, y += Integer.BYTES) {
+            if (copyBytes.getInt(x) != writeBytes.getInt(y)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Groups the chunk's demotions by table and copies their rows out of the hot tier (they stay
+     * hot); the dirty ones are listed for the mover's thread to write. Returns how many are to be
+     * written.
+     */
+    private int copyDemotions() {
         int d = chunk.demoteCount();
-        if (d == 0) {
-            return;
-        }
-        StepBatch c = freeCarrier();
-        int dirty = 0;
-        try {
-            int i = 0;
-            while (i < d) {
-                int t = chunk.demoteTable(i);
-                int n = 0;
-                while (i < d && chunk.demoteTable(i) == t) {
-                    demoteRows[n++] = chunk.demoteRow(i++);
-                }
-                tier.demote(handle[t], demoteRows, n, demoteBytes, demoteDirty);
-                ByteBuffer dst = carrierBytes(c, t);
-                long[] miss = c.miss[t];
-                int m = 0;
-                for (int k = 0; k < n; k++) {
-                    if (demoteDirty[k]) {
-                        miss[m] = demoteRows[k];
-                        dst.put(m * rowBytes, demoteBytes, k * rowBytes, rowBytes);
-                        m++;
-                    }
-                }
-                c.missCount[t] = m;
-                c.missIndex[t].build(miss, m);
-                dirty += m;
+        dGroups = 0;
+        int toWrite = 0;
+        int i = 0;
+        while (i < d) {
+            int t = chunk.demoteTable(i);
+            if (demoteRowsOf[t] == null) {
+                demoteRowsOf[t] = new long[capacity];
+                writeRows[t] = new long[capacity];
             }
-        } finally {
-            if (dirty > 0) {
-                writeBehind.start(c); // even after a device error: what left the hot tier must land
+            int s = i;
+            long[] rows = demoteRowsOf[t];
+            int n = 0;
+            while (i < d && chunk.demoteTable(i) == t) {
+                rows[n++] = chunk.demoteRow(i++);
             }
+            tier.read(handle[t], rows, n, copyBytes, dirty);
+            long[] out = writeRows[t];
+            int w = 0;
+            for (int k = 0; k < n; k++) {
+                if (dirty[k]) {
+                    out[w] = rows[k];
+                    writeBytes.put((s + w) * rowBytes, copyBytes, k * rowBytes, rowBytes);
+                    writtenAt[s + k] = s + w;
+                    w++;
+                } else {
+                    writtenAt[s + k] = -1;
+                }
+            }
+            dGroupTable[dGroups] = t;
+            dGroupStart[dGroups] = s;
+            dGroupCount[dGroups] = n;
+            writeCount[dGroups++] = w;
+            toWrite += w;
         }
+        return toWrite;
     }
 
-    /** A carrier whose last write has landed (its tables emptied), made anew while few exist. */
-    private StepBatch freeCarrier() {
-        StepBatch c = null;
-        for (StepBatch b : carriers) {
-            if (b.state == StepBatch.OPEN) {
-                c = b;
-                break;
+    /** The mover's thread: the dirty demoted rows into the cold tier (they stay hot and dirty). */
+    private void writeAll() {
+        for (int g = 0; g < dGroups; g++) {
+            int w = writeCount[g];
+            if (w > 0) {
+                int t = dGroupTable[g];
+                cold.get(t).put(writeRows[t], w, slice(writeBytes, dGroupStart[g], w));
+                rowsWritten.add(w);
             }
         }
-        if (c == null && carriers.size() < MAX_CARRIERS) {
-            c = new StepBatch(owner, tables, 1, capacity, rowBytes, new HotBatch[tables], new ColdTable.Reader[tables],
-                    new ByteBuffer[tables]);
-            for (int t = 0; t < tables; t++) {
-                c.missIndex[t].build(c.miss[t], 0); // a new index is not empty until built
-            }
-            carriers.add(c);
-        }
-        if (c == null) {
-            long w = System.nanoTime();
-            c = carriers.get(0);
-            writeBehind.finish(c);
-            carrierWaitNanos.add(System.nanoTime() - w);
-        }
-        for (int t = 0; t < tables; t++) {
-            if (c.missCount[t] > 0) {
-                c.missCount[t] = 0;
-                c.missIndex[t].build(c.miss[t], 0); // split looks up every table of a writing batch
-            }
-        }
-        return c;
-    }
-
-    private ByteBuffer carrierBytes(StepBatch c, int t) {
-        if (c.missBytes[t] == null) {
-            c.missBytes[t] = direct((long) capacity * rowBytes);
-        }
-        return c.missBytes[t];
     }
 
     /**
@@ -461,9 +487,10 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
         return toRead;
     }
 
-    /** The mover's thread: the listed promotions read from the cold tier into their places. */
+    /** The mover's thread: the listed promotions read from the cold tier into their places, then the writes. */
     private void readAll() {
         readGroups(moveReaders, readBytes);
+        writeAll();
     }
 
     /** Reads the groups nobody has claimed yet, one at a time, with this thread's readers and scratch. */
@@ -484,26 +511,22 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
     }
 
     /**
-     * The chunk is due: its read must be complete. When the mover's thread is behind (a busy
-     * machine), the step thread reads the groups it has not begun and waits only for the one it is
-     * on, rather than for the whole read.
+     * The chunk is due: its cold-tier work must be complete. When the mover's thread is behind (a
+     * busy machine), the step thread reads the groups it has not begun, then waits for the rest
+     * (the group it is on, and the demoted rows' writes).
      */
     private void finishRead() {
         if (read == null) {
             return;
         }
         try {
-            if (groupsRead.get() < groups) {
+            if (!read.isDone()) {
                 long w = System.nanoTime();
                 readGroups(stepReaders, rereadBytes);
-                while (groupsRead.get() < groups && !read.isDone()) {
-                    Thread.yield(); // the group the mover's thread is on
-                }
+                await(read);
                 readWaitNanos.add(System.nanoTime() - w);
             }
-            if (groupsRead.get() < groups || read.isDone()) {
-                await(read); // a failed read says why
-            }
+            await(read); // a failure says why
         } finally {
             read = null;
         }

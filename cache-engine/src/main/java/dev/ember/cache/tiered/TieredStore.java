@@ -243,7 +243,7 @@ public final class TieredStore implements AutoCloseable {
         this.writeWorkers = new TableWorkers(config.hostThreads(), "ember-write");
         this.writeBehind = new WriteBehind(givenWriteBehind);
         // One chunk of chunksPerStep x chunkRows moves a boundary: its promotions publish at the next.
-        this.mover = new Mover(this, tier, handle, cold, hotSets, this::rowInUse, writeBehind, rowBytes,
+        this.mover = new Mover(tier, handle, cold, hotSets, this::rowInUse, writeBehind, rowBytes,
                 Math.multiplyExact(config.chunkRows(), config.chunksPerStep()), promotedFromWriteBacks);
         writeBehind.watch(mover);
         this.prefetcher = config.prefetchThreads() == 0 || config.resident() ? null
@@ -777,16 +777,17 @@ public final class TieredStore implements AutoCloseable {
 
     /**
      * Re-tiering behind the steps, in one line: step-thread time spent waiting for it (a chunk's
-     * read not done when the chunk is due, a demotion waiting for a carrier's write, the knob's
-     * counters not yet caught up at a checkpoint or the next evaluation, a knob choice not made
-     * when due), rows re-read and moves dropped when published.
+     * cold-tier reads and writes not done when the chunk is due, the knob's counters not yet caught
+     * up at a checkpoint or the next evaluation, a knob choice not made when due), demoted rows
+     * written behind, promoted rows re-read and moves dropped when published.
      */
     public String moveWaits() {
-        long[] w = mover.waitNanos();
-        return String.format("moves waited %.3f ms for reads, %.3f ms for carriers' writes; counters waited %.3f ms to"
-                        + " catch up; the knob's choices waited for %.3f ms; %d promoted rows re-read, %d planned moves dropped",
-                w[0] / 1e6, w[1] / 1e6, popularity == null ? 0.0 : popularity.caughtUpWaitNanos() / 1e6,
-                knob == null ? 0.0 : knob.waitedNanos() / 1e6, mover.rowsReread(), mover.promotionsDropped());
+        return String.format("moves waited %.3f ms for their cold-tier reads and writes; counters waited %.3f ms to"
+                        + " catch up; the knob's choices waited for %.3f ms; %d demoted rows written behind, %d promoted"
+                        + " rows re-read, %d planned moves dropped", mover.waitNanos() / 1e6,
+                popularity == null ? 0.0 : popularity.caughtUpWaitNanos() / 1e6,
+                knob == null ? 0.0 : knob.waitedNanos() / 1e6, mover.rowsWritten(), mover.rowsReread(),
+                mover.promotionsDropped());
     }
 
     private void promoteAll(int t, RoaringBitmap rows) {

@@ -16,10 +16,8 @@ import java.util.concurrent.Future;
  * that would write such a row to the cold tier wait ({@link #holds}). One thread (the step thread)
  * uses this.
  *
- * <p>Moves use it too ({@link Mover}): a chunk's demoted dirty rows are written as one more
- * writing "batch" (their bytes serve reads until they land), and a chunk's promotions read behind
- * the steps hear through a {@link Watcher} of every batch started since, whose writes that read
- * may have missed.
+ * <p>Moves ({@link Mover}) read their promotions behind the steps and hear through a
+ * {@link Watcher} of every batch started since, whose writes that read may have missed.
  */
 final class WriteBehind implements AutoCloseable {
     private final ArrayDeque<StepBatch> writing = new ArrayDeque<>();
