@@ -127,6 +127,42 @@ public interface HotTier extends AutoCloseable {
      */
     void apply(int table, DedupedIds dedup, HotBatch grads, float lr, float eps);
 
+    /**
+     * Multi-table gather, part 1 (any thread; different tables at once): writes {@code table}'s
+     * row-to-slot translation of {@code batch} into {@code out}'s staging, its bags at bag
+     * positions {@code [bagStart, bagStart + bagSpan)} (bags past its own pool to zeros) and its
+     * ids at id positions {@code [idStart, idStart + batch.idCount())}. Nothing runs on the device
+     * until {@link #gatherStaged}; the parts staged must not overlap and must leave no gap.
+     *
+     * <pre>
+     *  out's bags:  | table a: bagSpan bags | table b: bagSpan bags | ...  (pooled, gradients)
+     *  out's ids:   | table a's ids | table b's ids | ...
+     * </pre>
+     */
+    void stageGather(int table, PooledBatch batch, HotBatch out, int bagStart, int bagSpan, int idStart);
+
+    /**
+     * Multi-table gather, part 2 (the thread that issues work): pools the {@code bags} bags over
+     * {@code ids} ids staged by {@link #stageGather} with one launch. Equal, bit for bit, to a
+     * {@link #gather} per table.
+     */
+    void gatherStaged(HotBatch out, int bags, int ids);
+
+    /**
+     * Multi-table apply, part 1 (any thread; different tables at once): stages {@code table}'s
+     * update of the rows of {@code dedup}, whose bag numbers are offset by {@code bagStart} into
+     * {@code grads} (the bags {@link #stageGather} gave the table), its unique rows at positions
+     * {@code [uniqueStart, ...)} and their occurrences at {@code [occurrenceStart, ...)}.
+     */
+    void stageApply(int table, DedupedIds dedup, HotBatch grads, int bagStart, int uniqueStart, int occurrenceStart);
+
+    /**
+     * Multi-table apply, part 2: updates the {@code uniques} rows with {@code occurrences}
+     * occurrences staged by {@link #stageApply} with one launch (every table of one pool shares
+     * the optimizer). Equal, bit for bit, to an {@link #apply} per table.
+     */
+    void applyStaged(HotBatch grads, int uniques, int occurrences, float lr, float eps);
+
     /** Waits for every operation issued so far. */
     void sync();
 

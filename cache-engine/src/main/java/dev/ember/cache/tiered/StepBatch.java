@@ -24,7 +24,11 @@ import java.util.concurrent.Future;
  *                                        in-flight batch also misses (filled by its write-back)
  *   missBytes[t]  | row m0 | row m1 |   their rows (weights, state), fetched from the cold tier,
  *                                        staged into free hot slots for the step, written back after
- *   hot[t]        HotBatch: pooled bags and per-bag gradients where the hot tier computes
+ *  all tables:
+ *   hot           HotBatch: pooled bags and per-bag gradients where the hot tier computes, table t's
+ *                 bags at [t * bagStride, t * bagStride + bags); one gather and one apply serve all
+ *   idStart[t]    where table t's ids start in hot (prefix sums of the id counts), likewise
+ *   uniqueStart[t], occurrenceStart[t] for the apply
  * </pre>
  */
 public final class StepBatch implements AutoCloseable {
@@ -37,7 +41,12 @@ public final class StepBatch implements AutoCloseable {
     final TieredStore owner;
     final PooledBatch[] ids;
     final DedupedIds[] dedup;
-    final HotBatch[] hot;
+    final HotBatch hot;
+    /** Bags of {@link #hot} each table owns: the config's maxBags. */
+    final int bagStride;
+    final int[] idStart;
+    final int[] uniqueStart;
+    final int[] occurrenceStart;
     final long[][] miss;
     final int[] missCount;
     /** The first fetchCount[t] misses are read from the cold tier; the rest come from earlier batches' write-back. */
@@ -61,19 +70,25 @@ public final class StepBatch implements AutoCloseable {
     /** The write-behind of this batch's misses while it is WRITING. */
     Future<?> writeBack;
     final TableWorkers.TableTask readTask;
+    final TableWorkers.TableTask stageGatherTask;
+    final TableWorkers.TableTask stageApplyTask;
     final int rowBytes;
     HotSet generation;
     int state = OPEN;
     long hotIds;
     long coldIds;
 
-    StepBatch(TieredStore owner, int tables, int maxBags, int maxIds, int rowBytes, HotBatch[] hot,
+    StepBatch(TieredStore owner, int tables, int maxBags, int maxIds, int rowBytes, HotBatch hot,
               ColdTable.Reader[] readers, ByteBuffer[] missBytes) {
         this.owner = owner;
         this.rowBytes = rowBytes;
         this.ids = new PooledBatch[tables];
         this.dedup = new DedupedIds[tables];
         this.hot = hot;
+        this.bagStride = maxBags;
+        this.idStart = new int[tables + 1];
+        this.uniqueStart = new int[tables + 1];
+        this.occurrenceStart = new int[tables + 1];
         this.miss = new long[tables][];
         this.missCount = new int[tables];
         this.fetchCount = new int[tables];
@@ -90,6 +105,8 @@ public final class StepBatch implements AutoCloseable {
         this.forwardTask = t -> owner.forwardAndCount(this, t);
         this.writeAllTask = () -> owner.writeBackAll(this);
         this.readTask = t -> owner.read(this, t);
+        this.stageGatherTask = t -> owner.stageGather(this, t);
+        this.stageApplyTask = t -> owner.stageApply(this, t);
         for (int t = 0; t < tables; t++) {
             ids[t] = new PooledBatch(maxIds, maxBags);
             dedup[t] = new DedupedIds();
@@ -129,9 +146,17 @@ public final class StepBatch implements AutoCloseable {
         return coldIds == 0;
     }
 
-    /** The hot tier's buffers of table {@code t} (pooled bags, gradients), for a dense model on the device. */
-    public HotBatch hotBatch(int t) {
-        return hot[t];
+    /**
+     * The hot tier's buffers of every table (pooled bags, gradients), for a dense model on the
+     * device: table {@code t}'s bags start at bag {@code t * }{@link #bagStride()}.
+     */
+    public HotBatch hotBatch() {
+        return hot;
+    }
+
+    /** Bags of {@link #hotBatch()} each table owns (the store's maxBags). */
+    public int bagStride() {
+        return bagStride;
     }
 
     /** The hot-set generation the batch was pinned against (null before submit). */
@@ -141,8 +166,6 @@ public final class StepBatch implements AutoCloseable {
 
     @Override
     public void close() {
-        for (HotBatch h : hot) {
-            h.close();
-        }
+        hot.close();
     }
 }

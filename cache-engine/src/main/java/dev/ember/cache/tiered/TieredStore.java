@@ -1,5 +1,6 @@
 package dev.ember.cache.tiered;
 
+import dev.ember.cache.batch.DedupedIds;
 import dev.ember.cache.batch.PooledBatch;
 import dev.ember.cache.cold.ColdTable;
 import dev.ember.cache.durability.Manifest;
@@ -317,11 +318,10 @@ public final class TieredStore implements AutoCloseable {
 
     /** A batch buffer sized by the config's {@code maxBags} and {@code maxIds}; close it after use. */
     public StepBatch newBatch() {
-        HotBatch[] hot = new HotBatch[tableCount];
+        HotBatch hot = tier.newBatch(tableCount * config.maxBags(), tableCount * config.maxIds());
         ColdTable.Reader[] readers = new ColdTable.Reader[tableCount];
         ByteBuffer[] missBytes = new ByteBuffer[tableCount];
         for (int t = 0; t < tableCount; t++) {
-            hot[t] = tier.newBatch(config.maxBags(), config.maxIds());
             readers[t] = cold.get(t).newReader();
             // The tier's own row buffers (page-locked on a GPU): misses are staged in and read back
             // with no copy through other staging.
@@ -498,15 +498,18 @@ public final class TieredStore implements AutoCloseable {
         }
         long t2 = System.nanoTime();
         for (int t = 0; t < tableCount; t++) {
-            tier.gather(handle[t], b.ids[t], b.hot[t]);
+            b.idStart[t + 1] = b.idStart[t] + b.ids[t].idCount();
         }
+        // Row-to-slot translation runs per table on the workers; one launch pools every table.
+        workers.run(tableCount, b.stageGatherTask);
+        tier.gatherStaged(b.hot, tableCount * b.bagStride, b.idStart[tableCount]);
         long t3 = System.nanoTime();
         phases.coldReads.add(t1 - t0);
         phases.stage.add(t2 - t1);
         phases.gather.add(t3 - t2);
         if (pooled != null) {
             for (int t = 0; t < tableCount; t++) {
-                b.hot[t].readPooled(pooled[t], b.ids[t].bagCount());
+                b.hot.readPooled(pooled[t], t * b.bagStride, b.ids[t].bagCount());
             }
         }
         b.state = StepBatch.GATHERED;
@@ -522,10 +525,15 @@ public final class TieredStore implements AutoCloseable {
         long t0 = System.nanoTime();
         for (int t = 0; t < tableCount; t++) {
             if (grads != null) {
-                b.hot[t].writeGradients(grads[t], b.ids[t].bagCount());
+                b.hot.writeGradients(grads[t], t * b.bagStride, b.ids[t].bagCount());
             }
-            tier.apply(handle[t], b.dedup[t], b.hot[t], lr, eps);
+            DedupedIds d = b.dedup[t];
+            int u = d.uniqueCount();
+            b.uniqueStart[t + 1] = b.uniqueStart[t] + u;
+            b.occurrenceStart[t + 1] = b.occurrenceStart[t] + (u == 0 ? 0 : d.occStart()[u]);
         }
+        workers.run(tableCount, b.stageApplyTask);
+        tier.applyStaged(b.hot, b.uniqueStart[tableCount], b.occurrenceStart[tableCount], lr, eps);
         inFlight.removeFirst();
         long t1 = System.nanoTime();
         for (int t = 0; t < tableCount; t++) {
@@ -577,6 +585,16 @@ public final class TieredStore implements AutoCloseable {
         }
         b.generation = null;
         b.state = StepBatch.OPEN;
+    }
+
+    /** Table {@code t}'s part of the batch's one gather (on a {@link TableWorkers} thread): its row-to-slot translation. */
+    void stageGather(StepBatch b, int t) {
+        tier.stageGather(handle[t], b.ids[t], b.hot, t * b.bagStride, b.bagStride, b.idStart[t]);
+    }
+
+    /** Table {@code t}'s part of the batch's one apply (on a {@link TableWorkers} thread). */
+    void stageApply(StepBatch b, int t) {
+        tier.stageApply(handle[t], b.dedup[t], b.hot, t * b.bagStride, b.uniqueStart[t], b.occurrenceStart[t]);
     }
 
     /** Table {@code t}'s misses read from the cold tier at gather (no prefetch threads). */

@@ -116,21 +116,21 @@ public final class SlotBatch implements HotBatch {
     }
 
     @Override
-    public void readPooled(float[] dst, int bags) {
-        checkBags(bags, dst.length, "readPooled");
+    public void readPooled(float[] dst, int firstBag, int bags) {
+        checkBags(firstBag, bags, dst.length, "readPooled");
         long bytes = 4L * bags * dim;
         if (bytes == 0) {
             return;
         }
         Stream s = pool.computeStream();
-        device.copyToHost(pooled, 0, staging, ioStage - gatherStage, bytes, s);
+        device.copyToHost(pooled, 4L * firstBag * dim, staging, ioStage - gatherStage, bytes, s);
         s.synchronize();
         UNSAFE.copyMemory(null, ioStage, dst, FLOAT_BASE, bytes);
     }
 
     @Override
-    public void writeGradients(float[] src, int bags) {
-        checkBags(bags, src.length, "writeGradients");
+    public void writeGradients(float[] src, int firstBag, int bags) {
+        checkBags(firstBag, bags, src.length, "writeGradients");
         long bytes = 4L * bags * dim;
         if (bytes == 0) {
             return;
@@ -138,8 +138,18 @@ public final class SlotBatch implements HotBatch {
         Stream s = pool.computeStream();
         ioStaged.synchronize();
         UNSAFE.copyMemory(src, FLOAT_BASE, null, ioStage, bytes);
-        device.copyToDevice(staging, ioStage - gatherStage, gradients, 0, bytes, s);
+        device.copyToDevice(staging, ioStage - gatherStage, gradients, 4L * firstBag * dim, bytes, s);
         ioStaged.record(s);
+    }
+
+    /** Before a gather's slots are staged: the staging's previous upload is done (any thread). */
+    void awaitGatherStage() {
+        gatherStaged.synchronize();
+    }
+
+    /** Before an apply's rows are staged: the staging's previous upload is done (any thread). */
+    void awaitApplyStage() {
+        applyStaged.synchronize();
     }
 
     /** Uploads {@code bytes} staged at {@code stageAddress} into {@code dst} on the compute stream. */
@@ -149,12 +159,13 @@ public final class SlotBatch implements HotBatch {
         }
     }
 
-    private void checkBags(int bags, int arrayLength, String what) {
+    private void checkBags(int firstBag, int bags, int arrayLength, String what) {
         if (closed) {
             throw new IllegalStateException("batch used after close");
         }
-        if (bags < 0 || bags > maxBags) {
-            throw new IllegalArgumentException(what + ": bags must be in 0.." + maxBags + " (the batch's maxBags), got " + bags);
+        if (firstBag < 0 || bags < 0 || (long) firstBag + bags > maxBags) {
+            throw new IllegalArgumentException(what + ": bags [" + firstBag + ", " + ((long) firstBag + bags)
+                    + ") must lie in 0.." + maxBags + " (the batch's maxBags)");
         }
         if ((long) bags * dim > arrayLength) {
             throw new IllegalArgumentException(what + ": " + bags + " bags of dim " + dim + " need " + (long) bags * dim

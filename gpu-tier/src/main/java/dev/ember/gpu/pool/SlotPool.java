@@ -899,22 +899,54 @@ public final class SlotPool implements HotTier {
 
     @Override
     public void gather(int table, PooledBatch batch, HotBatch out) {
+        stageGather(table, batch, out, 0, batch.bagCount(), 0);
+        gatherStaged(out, batch.bagCount(), batch.idCount());
+    }
+
+    /**
+     * Writes into the batch's pinned gather staging (slots at {@code idStart}, bag offsets at
+     * {@code bagStart}, shifted by {@code idStart}); tables staged at once write disjoint parts.
+     * Reads only the table's map, which nothing changes while a step runs.
+     */
+    @Override
+    public void stageGather(int table, PooledBatch batch, HotBatch out, int bagStart, int bagSpan, int idStart) {
         TableEntry t = table(table);
         SlotBatch b = batch(out);
         int bags = batch.bagCount();
         int ids = batch.idCount();
-        if (bags > b.maxBags() || ids > b.maxIds()) {
+        if (bags > bagSpan || bagStart < 0 || idStart < 0 || (long) bagStart + bagSpan > b.maxBags()
+                || (long) idStart + ids > b.maxIds()) {
             throw new IllegalArgumentException("table " + t.spec.name() + ": batch of " + bags + " bags and " + ids
-                    + " ids exceeds the batch buffer (" + b.maxBags() + " bags, " + b.maxIds() + " ids); make it with newBatch");
+                    + " ids at bag " + bagStart + " (span " + bagSpan + ") and id " + idStart
+                    + " exceeds the batch buffer (" + b.maxBags() + " bags, " + b.maxIds() + " ids); make it with newBatch");
         }
-        b.gatherStaged.synchronize();
-        long slots = b.gatherStage;
+        b.awaitGatherStage();
+        long slots = b.gatherStage + 4L * idStart;
         long[] idArray = batch.ids();
         for (int i = 0; i < ids; i++) {
             UNSAFE.putInt(slots + 4L * i, slotOfInBag(t, idArray[i], batch, i));
         }
+        long offsets = b.gatherStage + 4L * b.maxIds() + 4L * bagStart;
+        int[] local = batch.offsets();
+        for (int i = 0; i < bags; i++) {
+            UNSAFE.putInt(offsets + 4L * i, idStart + local[i]);
+        }
+        for (int i = bags; i < bagSpan; i++) {
+            UNSAFE.putInt(offsets + 4L * i, idStart + ids); // empty bags pool to zeros
+        }
+    }
+
+    @Override
+    public void gatherStaged(HotBatch out, int bags, int ids) {
+        checkOpen();
+        SlotBatch b = batch(out);
+        if (bags < 0 || ids < 0 || bags > b.maxBags() || ids > b.maxIds()) {
+            throw new IllegalArgumentException(bags + " bags and " + ids + " ids staged exceed the batch buffer ("
+                    + b.maxBags() + " bags, " + b.maxIds() + " ids)");
+        }
+        long slots = b.gatherStage;
         long offsets = slots + 4L * b.maxIds();
-        UNSAFE.copyMemory(batch.offsets(), INT_BASE, null, offsets, 4L * (bags + 1));
+        UNSAFE.putInt(offsets + 4L * bags, ids);
         settleTransfers();
         b.upload(slots, b.slots, 4L * ids, compute);
         b.upload(offsets, b.offsets, 4L * (bags + 1), compute);
@@ -933,44 +965,68 @@ public final class SlotPool implements HotTier {
 
     @Override
     public void apply(int table, DedupedIds dedup, HotBatch grads, float lr, float eps) {
+        checkRates(lr, eps);
+        stageApply(table, dedup, grads, 0, 0, 0);
+        int uniques = dedup.uniqueCount();
+        applyStaged(grads, uniques, uniques == 0 ? 0 : dedup.occStart()[uniques], lr, eps);
+    }
+
+    /**
+     * Writes into the batch's pinned apply staging: the unique rows' slots at
+     * {@code uniqueStart}, their occurrence starts shifted by {@code occurrenceStart} and the
+     * occurrences' bags shifted by {@code bagStart}; tables staged at once write disjoint parts.
+     */
+    @Override
+    public void stageApply(int table, DedupedIds dedup, HotBatch grads, int bagStart, int uniqueStart, int occurrenceStart) {
         TableEntry t = table(table);
         SlotBatch b = batch(grads);
-        if (!Float.isFinite(lr)) {
-            throw new IllegalArgumentException("learning rate must be finite, got " + lr);
-        }
-        if (layout.optimizer() != Optimizer.SGD && !(eps > 0 && Float.isFinite(eps))) {
-            throw new IllegalArgumentException(layout.optimizer() + " needs a finite eps > 0, got " + eps);
-        }
         int uniques = dedup.uniqueCount();
         int[] occStart = dedup.occStart();
         int occ = uniques == 0 ? 0 : occStart[uniques];
-        if (occ > b.maxIds()) {
-            throw new IllegalArgumentException("table " + t.spec.name() + ": " + occ + " ids exceed the batch buffer's "
-                    + b.maxIds() + "; make it with newBatch");
+        if (bagStart < 0 || uniqueStart < 0 || occurrenceStart < 0 || (long) uniqueStart + uniques > b.maxIds()
+                || (long) occurrenceStart + occ > b.maxIds()) {
+            throw new IllegalArgumentException("table " + t.spec.name() + ": " + uniques + " rows and " + occ
+                    + " ids at row " + uniqueStart + " and id " + occurrenceStart + " exceed the batch buffer's "
+                    + b.maxIds() + " ids; make it with newBatch");
         }
-        b.applyStaged.synchronize();
+        b.awaitApplyStage();
         long uSlots = b.applyStage;
         long starts = uSlots + 4L * b.maxIds();
         long bagsOf = starts + 4L * (b.maxIds() + 1);
         long[] unique = dedup.unique();
         for (int u = 0; u < uniques; u++) {
-            UNSAFE.putInt(uSlots + 4L * u, slotOf(t, unique[u]));
+            UNSAFE.putInt(uSlots + 4L * (uniqueStart + u), slotOf(t, unique[u]));
+            UNSAFE.putInt(starts + 4L * (uniqueStart + u), occurrenceStart + occStart[u]);
         }
         int[] occBag = dedup.occBag();
         int maxBags = b.maxBags();
         for (int k = 0; k < occ; k++) {
             int bag = occBag[k];
-            if (bag < 0 || bag >= maxBags) {
+            if (bag < 0 || (long) bagStart + bag >= maxBags) {
                 throw new IllegalArgumentException("table " + t.spec.name() + ": occurrence in bag " + bag
-                        + " is outside the batch buffer's " + maxBags + " bags");
+                        + (bagStart == 0 ? "" : " (+" + bagStart + ")") + " is outside the batch buffer's " + maxBags + " bags");
             }
+            UNSAFE.putInt(bagsOf + 4L * (occurrenceStart + k), bagStart + bag);
         }
-        UNSAFE.copyMemory(occStart, INT_BASE, null, starts, 4L * (uniques + 1));
-        UNSAFE.copyMemory(occBag, INT_BASE, null, bagsOf, 4L * occ);
+    }
+
+    @Override
+    public void applyStaged(HotBatch grads, int uniques, int occurrences, float lr, float eps) {
+        checkOpen();
+        SlotBatch b = batch(grads);
+        checkRates(lr, eps);
+        if (uniques < 0 || occurrences < 0 || uniques > b.maxIds() || occurrences > b.maxIds()) {
+            throw new IllegalArgumentException(uniques + " rows and " + occurrences + " ids staged exceed the batch buffer's "
+                    + b.maxIds() + " ids");
+        }
+        long uSlots = b.applyStage;
+        long starts = uSlots + 4L * b.maxIds();
+        long bagsOf = starts + 4L * (b.maxIds() + 1);
+        UNSAFE.putInt(starts + 4L * uniques, occurrences);
         settleTransfers();
         b.upload(uSlots, b.uniqueSlots, 4L * uniques, compute);
         b.upload(starts, b.occStart, 4L * (uniques + 1), compute);
-        b.upload(bagsOf, b.occBag, 4L * occ, compute);
+        b.upload(bagsOf, b.occBag, 4L * occurrences, compute);
         b.applyStaged.record(compute);
         if (uniques > 0) {
             Kernel k = applyKernel;
@@ -988,6 +1044,15 @@ public final class SlotPool implements HotTier {
         }
         applies.increment();
         rowsApplied.add(uniques);
+    }
+
+    private void checkRates(float lr, float eps) {
+        if (!Float.isFinite(lr)) {
+            throw new IllegalArgumentException("learning rate must be finite, got " + lr);
+        }
+        if (layout.optimizer() != Optimizer.SGD && !(eps > 0 && Float.isFinite(eps))) {
+            throw new IllegalArgumentException(layout.optimizer() + " needs a finite eps > 0, got " + eps);
+        }
     }
 
     private int applyGroup() {

@@ -258,6 +258,99 @@ public abstract class HotTierContract extends OnDeviceContract {
         }
     }
 
+    /**
+     * Three tables staged at once from three threads into one batch (bags at a stride, the
+     * last bags of each span empty), pooled with one launch and updated with one apply: equal bit
+     * for bit to the reference per table, and empty padding bags pool to zeros.
+     */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Optimizer.class)
+    void tablesStagedAtOnceGatherAndApplyAsOneLaunchBitForBit(Optimizer opt) throws Exception {
+        int dim = 8;
+        int tables = 3;
+        int stride = 40;
+        RowLayout layout = RowLayout.of(dim, opt);
+        Random rnd = new Random(303 + opt.ordinal());
+        java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(tables);
+        try (SlotPool pool = newPool(device, layout, 2000 * (layout.bytesPerRow() + 1L));
+             HotBatch buf = pool.newBatch(tables * stride, tables * stride * 4)) {
+            int[] handle = new int[tables];
+            ReferenceTier[] ref = new ReferenceTier[tables];
+            long[][] hot = new long[tables][];
+            for (int t = 0; t < tables; t++) {
+                handle[t] = pool.addTable(new TableSpec("t" + t, 10_000, dim, opt));
+                ref[t] = new ReferenceTier(layout);
+                hot[t] = rnd.longs(50 + 100 * t, 0, 10_000).distinct().toArray();
+                for (long id : hot[t]) {
+                    ref[t].put(id, randomRow(layout, rnd));
+                }
+                pool.promote(handle[t], hot[t], hot[t].length, ref[t].pack(hot[t], hot[t].length));
+            }
+            for (int step = 0; step < 3; step++) {
+                PooledBatch[] b = new PooledBatch[tables];
+                DedupedIds[] d = new DedupedIds[tables];
+                int[] idStart = new int[tables + 1];
+                int[] uStart = new int[tables + 1];
+                int[] occStart = new int[tables + 1];
+                for (int t = 0; t < tables; t++) {
+                    int bags = stride - 1 - rnd.nextInt(5) - 5 * t;
+                    b[t] = new PooledBatch(bags * 4, bags);
+                    for (int i = 0; i < bags; i++) {
+                        for (int j = rnd.nextInt(4); j > 0; j--) {
+                            b[t].add(hot[t][rnd.nextInt(hot[t].length)]);
+                        }
+                        b[t].endBag();
+                    }
+                    d[t] = new DedupedIds().build(b[t]);
+                    idStart[t + 1] = idStart[t] + b[t].idCount();
+                    uStart[t + 1] = uStart[t] + d[t].uniqueCount();
+                    occStart[t + 1] = occStart[t] + (d[t].uniqueCount() == 0 ? 0 : d[t].occStart()[d[t].uniqueCount()]);
+                }
+                List<java.util.concurrent.Future<?>> staged = new ArrayList<>();
+                for (int t = 0; t < tables; t++) {
+                    int tt = t;
+                    staged.add(threads.submit(() -> pool.stageGather(handle[tt], b[tt], buf, tt * stride, stride, idStart[tt])));
+                }
+                for (var f : staged) {
+                    f.get();
+                }
+                pool.gatherStaged(buf, tables * stride, idStart[tables]);
+                float[] grads = new float[tables * stride * dim];
+                for (int t = 0; t < tables; t++) {
+                    float[] got = new float[stride * dim];
+                    buf.readPooled(got, t * stride, stride);
+                    assertBits(ref[t].gather(b[t]), got, b[t].bagCount() * dim, opt + " table " + t + " step " + step + " gather");
+                    for (int i = b[t].bagCount() * dim; i < stride * dim; i++) {
+                        assertEquals(0f, got[i], "table " + t + ": a padding bag pools to zero");
+                    }
+                    float[] g = randomGrads(b[t].bagCount(), dim, rnd);
+                    System.arraycopy(g, 0, grads, t * stride * dim, g.length);
+                    ref[t].apply(d[t], g, 0.1f, 1e-6f);
+                }
+                buf.writeGradients(grads, tables * stride);
+                staged.clear();
+                for (int t = 0; t < tables; t++) {
+                    int tt = t;
+                    staged.add(threads.submit(() -> pool.stageApply(handle[tt], d[tt], buf, tt * stride, uStart[tt], occStart[tt])));
+                }
+                for (var f : staged) {
+                    f.get();
+                }
+                pool.applyStaged(buf, uStart[tables], occStart[tables], 0.1f, 1e-6f);
+            }
+            ByteBuffer out = ByteBuffer.allocateDirect(300 * layout.bytesPerRow()).order(ByteOrder.LITTLE_ENDIAN);
+            for (int t = 0; t < tables; t++) {
+                pool.read(handle[t], hot[t], hot[t].length, out, null);
+                for (int i = 0; i < hot[t].length; i++) {
+                    assertBits(ref[t].rows.get(hot[t][i]), ReferenceTier.unpack(out, i, layout), layout.floatsPerRow(),
+                            "table " + t + " row " + hot[t][i]);
+                }
+            }
+        } finally {
+            threads.shutdownNow();
+        }
+    }
+
     @Test
     void sgdStepStaysWithinFloat64BoundThatGrowsWithOccurrences() {
         int dim = 8;
@@ -636,6 +729,11 @@ public abstract class HotTierContract extends OnDeviceContract {
             assertMessage(IllegalArgumentException.class, "learning rate", () -> f.pool.apply(f.table, d, small, Float.NaN, 1e-8f));
             assertMessage(IllegalArgumentException.class, "eps", () -> f.pool.apply(f.table, d, small, 0.1f, 0f));
             assertMessage(IllegalArgumentException.class, "maxBags", () -> small.writeGradients(new float[100], 3));
+            assertMessage(IllegalArgumentException.class, "maxBags", () -> small.readPooled(new float[100], 1, 2));
+            assertMessage(IllegalArgumentException.class, "exceeds the batch buffer",
+                    () -> f.pool.stageGather(f.table, one, small, 1, 2, 0));
+            assertMessage(IllegalArgumentException.class, "is outside the batch buffer's 2 bags",
+                    () -> f.pool.stageApply(f.table, d, small, 2, 0, 0));
             assertMessage(IllegalArgumentException.class, "buys no slot", () -> f.pool.resize(3));
             assertMessage(IllegalArgumentException.class, "count must be", () -> f.pool.clearDirty(f.table, new long[1], 2));
         }
