@@ -139,7 +139,12 @@ public interface HotTier extends AutoCloseable {
      *  out's ids:   | table a's ids | table b's ids | ...
      * </pre>
      */
-    void stageGather(int table, PooledBatch batch, HotBatch out, int bagStart, int bagSpan, int idStart);
+    default void stageGather(int table, PooledBatch batch, HotBatch out, int bagStart, int bagSpan, int idStart) {
+        stageGather(table, batch, out, bagStart, bagSpan, idStart, null);
+    }
+
+    /** As above; an id the tier does not hold is looked up in {@code staged} (may be null). */
+    void stageGather(int table, PooledBatch batch, HotBatch out, int bagStart, int bagSpan, int idStart, StagedRows staged);
 
     /**
      * Multi-table gather, part 2 (the thread that issues work): pools the {@code bags} bags over
@@ -154,7 +159,42 @@ public interface HotTier extends AutoCloseable {
      * {@code grads} (the bags {@link #stageGather} gave the table), its unique rows at positions
      * {@code [uniqueStart, ...)} and their occurrences at {@code [occurrenceStart, ...)}.
      */
-    void stageApply(int table, DedupedIds dedup, HotBatch grads, int bagStart, int uniqueStart, int occurrenceStart);
+    default void stageApply(int table, DedupedIds dedup, HotBatch grads, int bagStart, int uniqueStart, int occurrenceStart) {
+        stageApply(table, dedup, grads, bagStart, uniqueStart, occurrenceStart, null);
+    }
+
+    /** As above; a row the tier does not hold is looked up in {@code staged} (may be null). */
+    void stageApply(int table, DedupedIds dedup, HotBatch grads, int bagStart, int uniqueStart, int occurrenceStart,
+                    StagedRows staged);
+
+    /**
+     * Reserves {@code count} consecutive slots that no table row maps to, for rows batches stage
+     * for one step (a batch's misses): returns the first. Only while no row of an
+     * {@link #addTable} table is held, so the reserved slots lie below every such row and resizing
+     * never moves them; they count as used and stay reserved until the tier closes.
+     */
+    long reserveSlots(long count);
+
+    /**
+     * Writes packed rows {@code src[0..count)} into reserved slots {@code firstSlot..+count},
+     * in order with the gathers and applies issued so far and after them. Asynchronous: {@code src}
+     * (a {@link #newRowBuffer}) must stay unchanged until {@link #awaitReserved}{@code (via)}.
+     * {@code via} lends its buffers and its completion.
+     */
+    void writeReserved(HotBatch via, long firstSlot, int count, ByteBuffer src);
+
+    /** Copies rows between reserved slots on the device, {@code from[i]} to {@code to[i]}, in issue order. */
+    void copyReserved(HotBatch via, long[] from, long[] to, int count);
+
+    /**
+     * Reads reserved slots {@code firstSlot..+count} into {@code dst} (a {@link #newRowBuffer})
+     * after the work issued so far; asynchronous: {@code dst} holds the rows after
+     * {@link #awaitReserved}{@code (via)}.
+     */
+    void readReserved(HotBatch via, long firstSlot, int count, ByteBuffer dst);
+
+    /** Waits (any thread) for {@code via}'s reserved-slot copies issued so far. */
+    void awaitReserved(HotBatch via);
 
     /**
      * Multi-table apply, part 2: updates the {@code uniques} rows with {@code occurrences}

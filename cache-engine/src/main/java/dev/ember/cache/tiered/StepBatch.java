@@ -4,6 +4,7 @@ import dev.ember.cache.batch.DedupedIds;
 import dev.ember.cache.batch.PooledBatch;
 import dev.ember.cache.cold.ColdTable;
 import dev.ember.cache.hot.HotBatch;
+import dev.ember.cache.hot.StagedRows;
 import dev.ember.cache.hotset.HotSet;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -22,8 +23,11 @@ import java.util.concurrent.Future;
  *   miss[t]       | m0 m1 ... |         unique ids cold in the pinned generation (missCount[t]): first
  *                                        the fetchCount[t] read from the cold tier, then those an earlier
  *                                        in-flight batch also misses (filled by its write-back)
- *   missBytes[t]  | row m0 | row m1 |   their rows (weights, state), fetched from the cold tier,
- *                                        staged into free hot slots for the step, written back after
+ *   missBytes[t]  | row m0 | row m1 |   their rows (weights, state) fetched from the cold tier: a slice
+ *                                        of missAll at t * maxIds rows; staged into the batch's reserved
+ *                                        slots (stageBase + t * maxIds + k) and read back after its apply,
+ *                                        then written to the cold tier behind the next steps
+ *   forwardFrom[t] the reserved slot of the earlier batch each forwarded miss is copied from
  *  all tables:
  *   hot           HotBatch: pooled bags and per-bag gradients where the hot tier computes, table t's
  *                 bags at [t * bagStride, t * bagStride + bags); one gather and one apply serve all
@@ -56,6 +60,21 @@ public final class StepBatch implements AutoCloseable {
     /** Unique ids of each table served hot (set by submit). */
     final int[] hotCount;
     final ByteBuffer[] missBytes;
+    /** Every table's missBytes, table t's from t * maxIds rows: one copy each way. */
+    final ByteBuffer missAll;
+    /** The first of this batch's reserved slots (table t, miss k: stageBase + t * maxIds + k); -1 when resident. */
+    final long stageBase;
+    /** Which of the store's areas of reserved slots it owns (-1: none). */
+    final int area;
+    /** Table t's staged rows, where gather and apply find its misses. */
+    final StagedRows[] staged;
+    /** Per table, the reserved slot each forwarded miss (k >= fetchCount) is copied from. */
+    final long[][] forwardFrom;
+    /** Scratch of gather: every table's forwarded rows' slots, from and to. */
+    final long[] copyFrom;
+    final long[] copyTo;
+    private final int maxIds;
+    private boolean closed;
     final RowIndex[] missIndex;
     final ColdTable.Reader[] readers;
     final Future<?>[] fetches;
@@ -65,7 +84,7 @@ public final class StepBatch implements AutoCloseable {
     final TableWorkers.TableTask dedupTask;
     final TableWorkers.TableTask splitTask;
     final TableWorkers.TableTask writeBackTask;
-    final TableWorkers.TableTask forwardTask;
+    final TableWorkers.TableTask countTask;
     final Runnable writeAllTask;
     /** The write-behind of this batch's misses while it is WRITING. */
     Future<?> writeBack;
@@ -79,7 +98,7 @@ public final class StepBatch implements AutoCloseable {
     long coldIds;
 
     StepBatch(TieredStore owner, int tables, int maxBags, int maxIds, int rowBytes, HotBatch hot,
-              ColdTable.Reader[] readers, ByteBuffer[] missBytes) {
+              ColdTable.Reader[] readers, ByteBuffer[] missBytes, ByteBuffer missAll, long stageBase, int area) {
         this.owner = owner;
         this.rowBytes = rowBytes;
         this.ids = new PooledBatch[tables];
@@ -95,6 +114,15 @@ public final class StepBatch implements AutoCloseable {
         this.forwarded = new long[tables][];
         this.hotCount = new int[tables];
         this.missBytes = missBytes;
+        this.missAll = missAll;
+        this.stageBase = stageBase;
+        this.area = area;
+        this.maxIds = maxIds;
+        this.staged = new StagedRows[tables];
+        this.forwardFrom = new long[tables][];
+        boolean reserved = stageBase >= 0;
+        this.copyFrom = new long[reserved ? tables * maxIds : 0];
+        this.copyTo = new long[reserved ? tables * maxIds : 0];
         this.missIndex = new RowIndex[tables];
         this.readers = readers;
         this.fetches = new Future<?>[tables];
@@ -102,7 +130,7 @@ public final class StepBatch implements AutoCloseable {
         this.dedupTask = t -> owner.dedup(this, t);
         this.splitTask = t -> owner.split(this, t);
         this.writeBackTask = t -> owner.writeBack(this, t);
-        this.forwardTask = t -> owner.forwardAndCount(this, t);
+        this.countTask = t -> owner.count(this, t);
         this.writeAllTask = () -> owner.writeBackAll(this);
         this.readTask = t -> owner.read(this, t);
         this.stageGatherTask = t -> owner.stageGather(this, t);
@@ -115,7 +143,22 @@ public final class StepBatch implements AutoCloseable {
             missIndex[t] = new RowIndex();
             final int table = t;
             fetchTasks[t] = () -> readers[table].gather(miss[table], fetchCount[table], missBytes[table]);
+            forwardFrom[t] = new long[reserved ? maxIds : 0];
+            staged[t] = !reserved ? null : row -> {
+                int k = missIndex[table].get(row);
+                return k < 0 ? -1 : slotOfMiss(table, k);
+            };
         }
+    }
+
+    /** The reserved slot of table {@code t}'s miss number {@code k}. */
+    long slotOfMiss(int t, int k) {
+        return stageBase + (long) t * maxIds + k;
+    }
+
+    /** The reserved slot where this batch staged {@code row} of table {@code t} (it must be one of its misses). */
+    long slotOfRow(int t, long row) {
+        return slotOfMiss(t, missIndex[t].get(row));
     }
 
     /** Table {@code t}'s bags, for the caller to fill (cleared when the batch was last applied). */
@@ -166,6 +209,11 @@ public final class StepBatch implements AutoCloseable {
 
     @Override
     public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        owner.release(this); // first: its write-back may still read the batch's buffers
         hot.close();
     }
 }

@@ -45,6 +45,19 @@ public final class SlotBatch implements HotBatch {
     final Event applyStaged;
     private final Event ioStaged;
     private boolean closed;
+    // Reserved-slot copies (TieredStore's staged misses), made on first use:
+    //  device: rows maxIds x rowBytes | slots (identity from reservedBase) | from | to | flags
+    //  pinned: | identity slots | from | to |
+    DeviceBuffer reservedRows;
+    DeviceBuffer reservedSlots;
+    DeviceBuffer reservedFrom;
+    DeviceBuffer reservedTo;
+    DeviceBuffer reservedFlags;
+    PinnedBuffer reservedStage;
+    /** The first slot {@link #reservedSlots} counts from, -1 before the first upload. */
+    long reservedBase = -1;
+    Event reservedDone;
+    Event copiesStaged;
 
     SlotBatch(SlotPool pool, Device device, int maxBags, int maxIds, int dim) {
         this.pool = pool;
@@ -142,6 +155,50 @@ public final class SlotBatch implements HotBatch {
         ioStaged.record(s);
     }
 
+    /** Allocates the reserved-slot buffers for rows of {@code rowBytes} on first use. */
+    void ensureReserved(int rowBytes) {
+        if (reservedRows != null) {
+            return;
+        }
+        DeviceBuffer[] made = new DeviceBuffer[5];
+        try {
+            made[0] = device.allocate((long) maxIds * rowBytes);
+            made[1] = device.allocate(4L * maxIds);
+            made[2] = device.allocate(4L * maxIds);
+            made[3] = device.allocate(4L * maxIds);
+            made[4] = device.allocate(maxIds);
+            reservedStage = device.allocatePinned(12L * maxIds);
+        } catch (RuntimeException e) {
+            for (DeviceBuffer b : made) {
+                if (b != null) {
+                    b.close();
+                }
+            }
+            throw e;
+        }
+        reservedRows = made[0];
+        reservedSlots = made[1];
+        reservedFrom = made[2];
+        reservedTo = made[3];
+        reservedFlags = made[4];
+        reservedDone = device.newEvent();
+        copiesStaged = device.newEvent();
+    }
+
+    /** Uploads the identity slots {@code base..base+maxIds} once for the reserved area at {@code base}. */
+    void identitySlots(long base, Stream s) {
+        if (reservedBase == base) {
+            return;
+        }
+        s.synchronize(); // rare (once per area): the pinned slots may still be uploading
+        for (int i = 0; i < maxIds; i++) {
+            UNSAFE.putInt(reservedStage.address() + 4L * i, (int) (base + i));
+        }
+        device.copyToDevice(reservedStage, 0, reservedSlots, 0, 4L * maxIds, s);
+        s.synchronize();
+        reservedBase = base;
+    }
+
     /** Before a gather's slots are staged: the staging's previous upload is done (any thread). */
     void awaitGatherStage() {
         gatherStaged.synchronize();
@@ -194,6 +251,16 @@ public final class SlotBatch implements HotBatch {
         occStart.close();
         occBag.close();
         staging.close();
+        if (reservedRows != null) {
+            reservedRows.close();
+            reservedSlots.close();
+            reservedFrom.close();
+            reservedTo.close();
+            reservedFlags.close();
+            reservedStage.close();
+            reservedDone.close();
+            copiesStaged.close();
+        }
         gatherStaged.close();
         applyStaged.close();
         ioStaged.close();

@@ -4,6 +4,7 @@ import dev.ember.cache.batch.DedupedIds;
 import dev.ember.cache.batch.PooledBatch;
 import dev.ember.cache.hot.HotBatch;
 import dev.ember.cache.hot.HotTier;
+import dev.ember.cache.hot.StagedRows;
 import dev.ember.cache.table.Optimizer;
 import dev.ember.cache.table.RowInit;
 import dev.ember.cache.table.RowLayout;
@@ -104,6 +105,9 @@ public final class SlotPool implements HotTier {
     private long freeStackCapacity;
     private int freeCount;
     private long residentEnd;
+    /** Slots reserved by {@link #reserveSlots}: [reservedStart, reservedEnd). */
+    private long reservedStart;
+    private long reservedEnd;
 
     private final List<TableEntry> tables = new ArrayList<>();
     private int[] slotScratch = new int[1024];
@@ -894,7 +898,14 @@ public final class SlotPool implements HotTier {
         if (maxBags <= 0 || maxIds <= 0) {
             throw new IllegalArgumentException("a batch needs maxBags > 0 and maxIds > 0, got " + maxBags + ", " + maxIds);
         }
-        return new SlotBatch(this, device, maxBags, maxIds, dim);
+        SlotBatch b = new SlotBatch(this, device, maxBags, maxIds, dim);
+        try {
+            b.ensureReserved(rowBytes); // at once: a card out of memory says so here, not mid-step
+        } catch (RuntimeException e) {
+            b.close();
+            throw e;
+        }
+        return b;
     }
 
     @Override
@@ -909,7 +920,8 @@ public final class SlotPool implements HotTier {
      * Reads only the table's map, which nothing changes while a step runs.
      */
     @Override
-    public void stageGather(int table, PooledBatch batch, HotBatch out, int bagStart, int bagSpan, int idStart) {
+    public void stageGather(int table, PooledBatch batch, HotBatch out, int bagStart, int bagSpan, int idStart,
+                            StagedRows staged) {
         TableEntry t = table(table);
         SlotBatch b = batch(out);
         int bags = batch.bagCount();
@@ -924,7 +936,7 @@ public final class SlotPool implements HotTier {
         long slots = b.gatherStage + 4L * idStart;
         long[] idArray = batch.ids();
         for (int i = 0; i < ids; i++) {
-            UNSAFE.putInt(slots + 4L * i, slotOfInBag(t, idArray[i], batch, i));
+            UNSAFE.putInt(slots + 4L * i, slotOfInBag(t, idArray[i], batch, i, staged));
         }
         long offsets = b.gatherStage + 4L * b.maxIds() + 4L * bagStart;
         int[] local = batch.offsets();
@@ -977,7 +989,8 @@ public final class SlotPool implements HotTier {
      * occurrences' bags shifted by {@code bagStart}; tables staged at once write disjoint parts.
      */
     @Override
-    public void stageApply(int table, DedupedIds dedup, HotBatch grads, int bagStart, int uniqueStart, int occurrenceStart) {
+    public void stageApply(int table, DedupedIds dedup, HotBatch grads, int bagStart, int uniqueStart, int occurrenceStart,
+                           StagedRows staged) {
         TableEntry t = table(table);
         SlotBatch b = batch(grads);
         int uniques = dedup.uniqueCount();
@@ -995,7 +1008,7 @@ public final class SlotPool implements HotTier {
         long bagsOf = starts + 4L * (b.maxIds() + 1);
         long[] unique = dedup.unique();
         for (int u = 0; u < uniques; u++) {
-            UNSAFE.putInt(uSlots + 4L * (uniqueStart + u), slotOf(t, unique[u]));
+            UNSAFE.putInt(uSlots + 4L * (uniqueStart + u), staged == null ? slotOf(t, unique[u]) : slotOrStaged(t, unique[u], staged));
             UNSAFE.putInt(starts + 4L * (uniqueStart + u), occurrenceStart + occStart[u]);
         }
         int[] occBag = dedup.occBag();
@@ -1044,6 +1057,129 @@ public final class SlotPool implements HotTier {
         }
         applies.increment();
         rowsApplied.add(uniques);
+    }
+
+    // ---------------------------------------------------------------- reserved slots
+
+    @Override
+    public long reserveSlots(long count) {
+        checkOpen();
+        for (TableEntry t : tables) {
+            if (!t.resident() && t.map.size() > 0) {
+                throw new IllegalStateException("reserve slots before promoting rows: table " + t.spec.name() + " holds "
+                        + t.map.size() + " rows");
+            }
+        }
+        if (count < 0) {
+            throw new IllegalArgumentException("slots to reserve must be >= 0, got " + count);
+        }
+        if (reservedEnd > reservedStart && residentEnd == reservedEnd) {
+            residentEnd = reservedStart; // a second reservation replaces the first
+        }
+        // Every slot above the resident ones is free: start the bump pointer over, reserved first.
+        next = residentEnd;
+        freeCount = 0;
+        if (next + count > capacity) {
+            throw new IllegalStateException("reserving " + count + " slots needs " + (next + count) + " slots; the pool has "
+                    + capacity + " (raise the hot budget)");
+        }
+        long first = next;
+        next += count;
+        reservedStart = first;
+        residentEnd = next; // below every mapped row: compaction and shrinking leave them where they are
+        reservedEnd = next;
+        return first;
+    }
+
+    @Override
+    public void writeReserved(HotBatch via, long firstSlot, int count, ByteBuffer src) {
+        SlotBatch b = reservedOp(via, firstSlot, count, src, "writeReserved", "source");
+        if (count == 0) {
+            return;
+        }
+        PinnedBuffer from = rowBufferOf(src, (long) count * rowBytes);
+        settleTransfers();
+        b.identitySlots(firstSlot, compute);
+        device.copyToDevice(from, UnsafeMemory.address(src) - from.address(), b.reservedRows, 0, (long) count * rowBytes, compute);
+        writeRows.arg(0, weights).arg(1, state).arg(2, dirty).arg(3, dim).arg(4, stateFloats)
+                .arg(5, b.reservedSlots).arg(6, b.reservedRows).arg(7, count);
+        writeRows.launch(compute, groups((long) count * (dim + stateFloats)), GROUP);
+        b.reservedDone.record(compute);
+    }
+
+    @Override
+    public void copyReserved(HotBatch via, long[] from, long[] to, int count) {
+        SlotBatch b = batch(via);
+        if (count < 0 || count > b.maxIds() || count > from.length || count > to.length) {
+            throw new IllegalArgumentException("copyReserved: " + count + " rows; the arrays hold " + from.length + " and "
+                    + to.length + ", the batch buffer " + b.maxIds());
+        }
+        if (count == 0) {
+            return;
+        }
+        b.ensureReserved(rowBytes);
+        b.copiesStaged.synchronize(); // the last copy's upload of these pinned arrays
+        long f = b.reservedStage.address() + 4L * b.maxIds();
+        long t = f + 4L * b.maxIds();
+        for (int i = 0; i < count; i++) {
+            checkReserved(from[i], 1);
+            checkReserved(to[i], 1);
+            UNSAFE.putInt(f + 4L * i, (int) from[i]);
+            UNSAFE.putInt(t + 4L * i, (int) to[i]);
+        }
+        settleTransfers();
+        device.copyToDevice(b.reservedStage, 4L * b.maxIds(), b.reservedFrom, 0, 4L * count, compute);
+        device.copyToDevice(b.reservedStage, 8L * b.maxIds(), b.reservedTo, 0, 4L * count, compute);
+        b.copiesStaged.record(compute);
+        moveSlots.arg(0, weights).arg(1, state).arg(2, dirty).arg(3, dim).arg(4, stateFloats)
+                .arg(5, b.reservedFrom).arg(6, b.reservedTo).arg(7, count);
+        moveSlots.launch(compute, groups((long) count * (dim + stateFloats)), GROUP);
+        b.reservedDone.record(compute);
+    }
+
+    @Override
+    public void readReserved(HotBatch via, long firstSlot, int count, ByteBuffer dst) {
+        SlotBatch b = reservedOp(via, firstSlot, count, dst, "readReserved", "destination");
+        if (count == 0) {
+            return;
+        }
+        PinnedBuffer to = rowBufferOf(dst, (long) count * rowBytes);
+        settleTransfers();
+        b.identitySlots(firstSlot, compute);
+        readRows.arg(0, weights).arg(1, state).arg(2, dirty).arg(3, dim).arg(4, stateFloats)
+                .arg(5, b.reservedSlots).arg(6, b.reservedRows).arg(7, b.reservedFlags).arg(8, count);
+        readRows.launch(compute, groups((long) count * (dim + stateFloats)), GROUP);
+        device.copyToHost(b.reservedRows, 0, to, UnsafeMemory.address(dst) - to.address(), (long) count * rowBytes, compute);
+        b.reservedDone.record(compute);
+    }
+
+    @Override
+    public void awaitReserved(HotBatch via) {
+        SlotBatch b = batch(via);
+        if (b.reservedDone != null) {
+            b.reservedDone.synchronize();
+        }
+    }
+
+    private SlotBatch reservedOp(HotBatch via, long firstSlot, int count, ByteBuffer rows, String op, String what) {
+        SlotBatch b = batch(via);
+        if (count < 0 || count > b.maxIds()) {
+            throw new IllegalArgumentException(op + ": " + count + " rows; the batch buffer holds " + b.maxIds());
+        }
+        checkReserved(firstSlot, count);
+        checkBuffer(rows, count, op, what);
+        if (count > 0 && rowBufferOf(rows, (long) count * rowBytes) == null) {
+            throw new IllegalArgumentException(op + ": the " + what + " buffer must be one of this pool's row buffers (newRowBuffer)");
+        }
+        b.ensureReserved(rowBytes);
+        return b;
+    }
+
+    private void checkReserved(long firstSlot, long count) {
+        if (firstSlot < reservedStart || firstSlot + count > reservedEnd) {
+            throw new IllegalArgumentException("slots " + firstSlot + ".." + (firstSlot + count - 1) + " are not all reserved ("
+                    + (reservedEnd == reservedStart ? "none is" : reservedStart + ".." + (reservedEnd - 1)) + "; reserveSlots)");
+        }
     }
 
     private void checkRates(float lr, float eps) {
@@ -1233,7 +1369,22 @@ public final class SlotPool implements HotTier {
         return slot;
     }
 
-    private int slotOfInBag(TableEntry t, long row, PooledBatch batch, int position) {
+    private int slotOrStaged(TableEntry t, long row, StagedRows staged) {
+        if (t.resident()) {
+            return slotOf(t, row);
+        }
+        int slot = t.map.get(row);
+        if (slot >= 0) {
+            return slot;
+        }
+        long s = staged.slotOf(row);
+        if (s < 0) {
+            return slotOf(t, row); // the error naming the row
+        }
+        return (int) s;
+    }
+
+    private int slotOfInBag(TableEntry t, long row, PooledBatch batch, int position, StagedRows staged) {
         if (t.resident()) {
             if (row >= 0 && row < t.spec.rows()) {
                 return (int) (t.base + row);
@@ -1242,6 +1393,10 @@ public final class SlotPool implements HotTier {
             int slot = t.map.get(row);
             if (slot >= 0) {
                 return slot;
+            }
+            long s = staged == null ? -1 : staged.slotOf(row);
+            if (s >= 0) {
+                return (int) s;
             }
         }
         throw new IllegalArgumentException("table " + t.spec.name() + ": id " + row + " at position " + position

@@ -351,6 +351,95 @@ public abstract class HotTierContract extends OnDeviceContract {
         }
     }
 
+    /**
+     * Rows a batch stages in reserved slots (a tiered store's misses): written in one copy,
+     * forwarded between slots on the device, gathered and updated beside held rows through the
+     * staged lookup, read back: all equal to the reference bit for bit; the table's own rows and
+     * held counts are untouched, and resizing keeps the reserved rows where they are.
+     */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Optimizer.class)
+    void rowsStagedInReservedSlotsGatherApplyAndReadBackBitForBit(Optimizer opt) {
+        int dim = 8;
+        RowLayout layout = RowLayout.of(dim, opt);
+        Random rnd = new Random(404 + opt.ordinal());
+        try (SlotPool pool = newPool(device, layout, 600 * (layout.bytesPerRow() + 1L));
+             HotBatch buf = pool.newBatch(64, 256)) {
+            int table = pool.addTable(new TableSpec("t", 10_000, dim, opt));
+            long base = pool.reserveSlots(256);
+            assertEquals(256, pool.used(), "reserved slots count as used");
+            ReferenceTier ref = new ReferenceTier(layout);
+            long[] held = rnd.longs(100, 0, 5_000).distinct().toArray();
+            for (long id : held) {
+                ref.put(id, randomRow(layout, rnd));
+            }
+            pool.promote(table, held, held.length, ref.pack(held, held.length));
+            long[] staged = rnd.longs(40, 5_000, 10_000).distinct().toArray();
+            for (long id : staged) {
+                ref.put(id, randomRow(layout, rnd));
+            }
+            ByteBuffer rows = pool.newRowBuffer(256);
+            rows.put(0, ref.pack(staged, staged.length), 0, staged.length * layout.bytesPerRow());
+            // The first half staged from the host at base + k; the second half forwarded: written
+            // at base + 100 + k, then copied on the device to base + 20 + k.
+            int half = staged.length / 2;
+            pool.writeReserved(buf, base, half, rows);
+            ByteBuffer second = pool.newRowBuffer(256);
+            second.put(0, rows, half * layout.bytesPerRow(), (staged.length - half) * layout.bytesPerRow());
+            pool.writeReserved(buf, base + 100, staged.length - half, second);
+            long[] from = new long[staged.length - half];
+            long[] to = new long[from.length];
+            for (int k = 0; k < from.length; k++) {
+                from[k] = base + 100 + k;
+                to[k] = base + half + k;
+            }
+            pool.copyReserved(buf, from, to, from.length);
+            java.util.Map<Long, Integer> index = new java.util.HashMap<>();
+            for (int k = 0; k < staged.length; k++) {
+                index.put(staged[k], k);
+            }
+            dev.ember.cache.hot.StagedRows lookup = row -> index.containsKey(row) ? base + index.get(row) : -1;
+            PooledBatch b = new PooledBatch(64 * 3, 64);
+            for (int i = 0; i < 64; i++) {
+                for (int j = rnd.nextInt(4); j > 0; j--) {
+                    b.add(rnd.nextBoolean() ? held[rnd.nextInt(held.length)] : staged[rnd.nextInt(staged.length)]);
+                }
+                b.endBag();
+            }
+            pool.stageGather(table, b, buf, 0, 64, 0, lookup);
+            pool.gatherStaged(buf, 64, b.idCount());
+            float[] got = new float[64 * dim];
+            buf.readPooled(got, 64);
+            assertBits(ref.gather(b), got, 64 * dim, opt + " gather of held and staged rows");
+            DedupedIds d = new DedupedIds().build(b);
+            float[] g = randomGrads(64, dim, rnd);
+            buf.writeGradients(g, 64);
+            pool.stageApply(table, d, buf, 0, 0, 0, lookup);
+            pool.applyStaged(buf, d.uniqueCount(), d.occStart()[d.uniqueCount()], 0.1f, 1e-6f);
+            ref.apply(d, g, 0.1f, 1e-6f);
+            pool.resize(900 * (layout.bytesPerRow() + 1L)); // reserved rows stay put
+            ByteBuffer back = pool.newRowBuffer(256);
+            pool.readReserved(buf, base, staged.length, back);
+            pool.awaitReserved(buf);
+            for (int k = 0; k < staged.length; k++) {
+                assertBits(ref.rows.get(staged[k]), ReferenceTier.unpack(back, k, layout), layout.floatsPerRow(),
+                        "staged row " + staged[k]);
+                assertFalse(pool.contains(table, staged[k]), "a staged row is not held by the table");
+            }
+            ByteBuffer out = ByteBuffer.allocateDirect(held.length * layout.bytesPerRow()).order(ByteOrder.LITTLE_ENDIAN);
+            pool.read(table, held, held.length, out, null);
+            for (int i = 0; i < held.length; i++) {
+                assertBits(ref.rows.get(held[i]), ReferenceTier.unpack(out, i, layout), layout.floatsPerRow(), "held row " + held[i]);
+            }
+            assertEquals(held.length, pool.rowCount(table));
+            assertMessage(IllegalArgumentException.class, "not all reserved",
+                    () -> pool.writeReserved(buf, base + 250, 10, rows));
+            assertMessage(IllegalArgumentException.class, "row buffers",
+                    () -> pool.writeReserved(buf, base, 1, ByteBuffer.allocateDirect(64)));
+            assertMessage(IllegalStateException.class, "before promoting", () -> pool.reserveSlots(10));
+        }
+    }
+
     @Test
     void sgdStepStaysWithinFloat64BoundThatGrowsWithOccurrences() {
         int dim = 8;
