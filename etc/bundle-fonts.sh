@@ -9,7 +9,8 @@
 # - A font: DejaVu Sans (plain and bold) in lib/fonts/, which the JDK always registers, and
 #   lib/fontconfig.properties mapping every logical font to it. The JDK asks the host's fontconfig
 #   first and uses this file where there is none (or it finds no fonts).
-# - Licenses: each Debian package's copyright file under legal/native/, listed in its MANIFEST.
+# - Licenses: each Debian package's copyright file under legal/native/, listed in its MANIFEST, and
+#   the full texts those name from /usr/share/common-licenses/ in legal/native/common-licenses/.
 # usage: etc/bundle-fonts.sh RUNTIME_DIR   (called by etc/bundle.sh)
 set -euo pipefail
 rt="$(cd "${1:?usage: bundle-fonts.sh RUNTIME_DIR}" && pwd)"
@@ -52,8 +53,9 @@ package_of() {
   dpkg -S "/$name" 2>/dev/null | head -n1 | cut -d: -f1
 }
 
-mkdir -p "$legal" "$lib/fonts"
 manifest="$legal/MANIFEST"
+if [[ -f $manifest ]]; then echo "ember bundle: $rt has its font libraries already ($manifest)" >&2; exit 0; fi
+mkdir -p "$legal" "$lib/fonts"
 echo "# Files Ember's bundle adds to this runtime: path, the Debian package it comes from, its version." > "$manifest"
 echo "# Each package's copyright file is legal/native/PACKAGE.copyright." >> "$manifest"
 add_license() { # FILE_IN_RUNTIME SOURCE_FILE
@@ -66,15 +68,17 @@ add_license() { # FILE_IN_RUNTIME SOURCE_FILE
 }
 
 missing=""
+declare -A copied=()
 while read -r name arrow path _; do
   [[ "$arrow" == "=>" ]] || continue
   [[ "$name" =~ $host_base || "$name" == libjvm.so ]] && continue
   if [[ "$path" == not ]]; then missing+=" $name"; continue; fi
-  [[ "$path" == "$rt"/* || -f "$lib/$name" ]] && continue
+  [[ "$path" == "$rt"/* || -n "${copied[$name]:-}" ]] && continue
+  copied[$name]=1
   cp -L "$path" "$lib/$name"
   chmod 644 "$lib/$name"
   add_license "$lib/$name" "$path"
-done < <(jdk_libs | xargs ldd 2>/dev/null | sort -u)
+done < <(jdk_libs | xargs ldd 2>/dev/null)
 if [[ -n "$missing" ]]; then
   echo "ember bundle: the JDK's native libraries need$missing, which this machine lacks (Debian: apt-get install libharfbuzz0b libfreetype6 liblcms2-2 libjpeg62-turbo)" >&2
   exit 2
@@ -84,6 +88,13 @@ for f in "${fonts[@]}"; do
   cp "$fontdir/$f" "$lib/fonts/$f"
   add_license "$lib/fonts/$f" "$fontdir/$f"
 done
+
+# Debian's copyright files point at /usr/share/common-licenses/ for full texts: those travel too.
+mkdir -p "$legal/common-licenses"
+grep -ho '/usr/share/common-licenses/[A-Za-z0-9.+_-]*[A-Za-z0-9+]' "$legal"/*.copyright | sort -u | while read -r text; do
+  [[ -f $text ]] && cp "$text" "$legal/common-licenses/"
+done
+echo "# Full license texts the copyright files name in /usr/share/common-licenses/ are in legal/native/common-licenses/." >> "$manifest"
 
 # Logical fonts (Dialog, SansSerif, Serif, Monospaced, DialogInput) all map to DejaVu Sans; italic
 # styles are slanted by the JDK. Component names are the fonts' full names.
