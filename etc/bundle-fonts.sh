@@ -45,12 +45,13 @@ jdk_libs() {
 
 # The package a library file came from, and its version (usrmerge: dpkg may know it under /lib).
 package_of() {
-  local real name
+  local real name q hit
   real="$(readlink -f "$1")"
   name="$(basename "$real")"
-  dpkg -S "$real" 2>/dev/null | head -n1 | cut -d: -f1 && return
-  dpkg -S "/lib/x86_64-linux-gnu/$name" 2>/dev/null | head -n1 | cut -d: -f1 && return
-  dpkg -S "/$name" 2>/dev/null | head -n1 | cut -d: -f1
+  for q in "$real" "/lib/x86_64-linux-gnu/$name" "/$name"; do
+    hit="$(dpkg -S "$q" 2>/dev/null || true)"
+    if [[ -n $hit ]]; then echo "${hit%%:*}"; return; fi
+  done
 }
 
 manifest="$legal/MANIFEST"
@@ -63,8 +64,8 @@ add_license() { # FILE_IN_RUNTIME SOURCE_FILE
   pkg="$(package_of "$2")"
   [[ -n "$pkg" ]] || { echo "ember bundle: no Debian package owns $2: its license is unknown, not bundling it" >&2; exit 2; }
   ver="$(dpkg-query -W -f='${Version}' "$pkg")"
-  cp "/usr/share/doc/${pkg%%:*}/copyright" "$legal/${pkg%%:*}.copyright"
-  echo "${1#"$rt"/} ${pkg%%:*} $ver" >> "$manifest"
+  cp "/usr/share/doc/$pkg/copyright" "$legal/$pkg.copyright"
+  echo "${1#"$rt"/} $pkg $ver" >> "$manifest"
 }
 
 missing=""
@@ -91,13 +92,13 @@ done
 
 # Debian's copyright files point at /usr/share/common-licenses/ for full texts: those travel too.
 mkdir -p "$legal/common-licenses"
-grep -ho '/usr/share/common-licenses/[A-Za-z0-9.+_-]*[A-Za-z0-9+]' "$legal"/*.copyright | sort -u | while read -r text; do
+{ grep -ho '/usr/share/common-licenses/[A-Za-z0-9.+_-]*[A-Za-z0-9+]' "$legal"/*.copyright || true; } | sort -u | while read -r text; do
   [[ -f $text ]] && cp "$text" "$legal/common-licenses/"
 done
 echo "# Full license texts the copyright files name in /usr/share/common-licenses/ are in legal/native/common-licenses/." >> "$manifest"
 
 # Logical fonts (Dialog, SansSerif, Serif, Monospaced, DialogInput) all map to DejaVu Sans; italic
-# styles are slanted by the JDK. Component names are the fonts' full names.
+# styles to the upright faces (the plots use none). Component names are the fonts' full names.
 {
   echo "# Ember bundle: every logical font is DejaVu Sans from lib/fonts (used where the host has no fontconfig)."
   echo "version=1"
