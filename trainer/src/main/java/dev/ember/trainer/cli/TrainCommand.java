@@ -459,7 +459,7 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     /** The failure and, where it wraps others, the innermost one (a font manager's InternalError hides its reason). */
-    static String withRootCause(Throwable e) {
+    public static String withRootCause(Throwable e) {
         Throwable root = e;
         while (root.getCause() != null && root.getCause() != root) {
             root = root.getCause();

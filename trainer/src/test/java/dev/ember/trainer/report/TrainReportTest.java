@@ -3,6 +3,7 @@ package dev.ember.trainer.report;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ember.trainer.cli.EmberCli;
+import dev.ember.trainer.cli.TrainCommand;
 import dev.ember.trainer.data.gen.GenSettings;
 import dev.ember.trainer.data.gen.Generator;
 import java.awt.Color;
@@ -47,11 +48,7 @@ class TrainReportTest {
             g.dispose();
             return null;
         } catch (LinkageError | InternalError | RuntimeException e) {
-            Throwable root = e;
-            while (root.getCause() != null) {
-                root = root.getCause();
-            }
-            return root == e ? e.toString() : e + ", caused by " + root;
+            return TrainCommand.withRootCause(e);
         }
     }
 
@@ -59,7 +56,7 @@ class TrainReportTest {
     void reportHasSummaryCurvesAndPlots() throws Exception {
         String noText = cannotDrawText();
         org.junit.jupiter.api.Assumptions.assumeTrue(noText == null,
-                () -> "plots need the host's font libraries, which this machine lacks: " + noText);
+                () -> "plots need font libraries and a font, which this JVM lacks (the GPU bundle carries its own): " + noText);
         Path tsv = dir.resolve("g.tsv");
         Generator.run(GenSettings.defaults(tsv, 4000, 2).withScale(0.001).withThreads(2));
         Path report = dir.resolve("report");
