@@ -1,0 +1,227 @@
+package dev.ember.trainer.data.gen;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * What the training samples reveal of one signal table's row weights: each wanted row's
+ * posterior-mean weight given the training samples that hold it, under the generator's prior of
+ * row weights, with everything else of the planted model known. This is the learnable ceiling's
+ * estimate (the generator's) and the oracle bound's ({@code ember reference --oracle}); both use
+ * this class, so they agree to the bit on the same samples.
+ *
+ * <p>Prior: a row's raw draw is the sum of four uniforms (Irwin-Hall of order 4), standardised and
+ * mapped to a weight by {@link PlantedModel#weightOfDraw}; it is integrated on a grid of
+ * {@value #GRID} midpoints. A sample holding the row with coefficient c (1 one-hot; a bag of n
+ * holding it m times: m/n) and planted logit o + c*w, o the rest, has likelihood
+ * sigmoid(+-(o + c*w_g)) at grid point g. The log-likelihoods are summed in fixed point
+ * (2^-32 nats in a {@code long}): integer sums do not depend on the order samples arrive in, so
+ * the means are the same bits whatever the thread count or the reader.
+ *
+ * <p>Use: {@link #mark} the rows wanted (the held-out part's), {@link #seal}, {@link #add} the
+ * training samples (any threads, each with its own {@link Scratch}, {@link #flush}ed when done),
+ * {@link #computeMeans}, then read {@link #mean} and {@link #count}.
+ *
+ * <pre>
+ * off-heap, one table, rows indexed 0..space (generator rows or converted ids):
+ *   slotOfRow  int[space]         0: not wanted; s + 1: the row's slot (slots numbered in row order)
+ *   loglik     long[slots * GRID] slot-major: sum over the row's samples of round(2^32 log sigmoid(+-(o + c w_g)))
+ *   count      int[slots]         bag entries of the row in the training samples
+ *   mean       double[slots]      the posterior mean, once computed
+ * </pre>
+ * Slots below {@value #HOT} (the popular rows: rows and ids are numbered by popularity) are summed
+ * in each thread's {@link Scratch} first, so threads do not contend on them.
+ */
+public final class RowPosteriors {
+    /** Grid points the prior is integrated on. */
+    public static final int GRID = 32;
+    /** Slots each thread sums locally before adding them to the shared sums. */
+    static final int HOT = 1024;
+    private static final double FIXED = 0x1p32;
+    private static final VarHandle INTS = MethodHandles.byteBufferViewVarHandle(int[].class, ByteOrder.nativeOrder());
+    private static final VarHandle LONGS = MethodHandles.byteBufferViewVarHandle(long[].class, ByteOrder.nativeOrder());
+    private static final double[] PRIOR = new double[GRID];
+    private static final double[] DRAW = new double[GRID];
+
+    static {
+        for (int g = 0; g < GRID; g++) {
+            double x = (g + 0.5) * 4.0 / GRID; // the sum of four uniforms
+            PRIOR[g] = irwinHall4(x);
+            DRAW[g] = (x - 2.0) * Math.sqrt(3.0);
+        }
+    }
+
+    private final String table;
+    private final double[] gridWeight = new double[GRID];
+    private final ByteBuffer slotOfRow;
+    private int slots = -1;
+    private ByteBuffer loglik;
+    private ByteBuffer count;
+    private ByteBuffer mean;
+
+    /**
+     * @param model the planted model (its prior of weights)
+     * @param table a signal table of {@code model}
+     * @param space rows are numbered 0..space
+     */
+    public RowPosteriors(PlantedModel model, int table, int space) {
+        if (!model.signal(table)) {
+            throw new IllegalArgumentException("table " + table + " carries no signal");
+        }
+        this.table = "table " + table;
+        for (int g = 0; g < GRID; g++) {
+            gridWeight[g] = model.weightOfDraw(table, DRAW[g]);
+        }
+        slotOfRow = direct((long) space * Integer.BYTES, space + " rows");
+    }
+
+    /** Wants row {@code row}'s posterior. One thread, before {@link #seal}. */
+    public void mark(int row) {
+        slotOfRow.putInt(row * Integer.BYTES, 1);
+    }
+
+    /** Numbers the marked rows' slots in row order and allocates their sums. */
+    public void seal() {
+        int n = 0;
+        for (int at = 0; at < slotOfRow.capacity(); at += Integer.BYTES) {
+            if (slotOfRow.getInt(at) != 0) {
+                slotOfRow.putInt(at, ++n);
+            }
+        }
+        slots = n;
+        loglik = direct((long) n * GRID * Long.BYTES, n + " wanted rows");
+        count = direct((long) n * Integer.BYTES, n + " wanted rows");
+        mean = direct((long) n * Double.BYTES, n + " wanted rows");
+    }
+
+    /** Rows marked. */
+    public int slots() {
+        return slots;
+    }
+
+    /** A thread's local sums of the {@value #HOT} first slots. */
+    public static final class Scratch {
+        private final long[] loglik = new long[HOT * GRID];
+        private final int[] count = new int[HOT];
+        private final int[] touched = new int[HOT];
+        private int touchedCount;
+    }
+
+    /**
+     * Adds one training sample holding {@code row} (ignored unless marked).
+     *
+     * @param rest     the sample's planted logit without this row's part
+     * @param coef     the row's coefficient in the logit (1 one-hot; m/n for m times in a bag of n)
+     * @param click    the sample's label
+     * @param entries  bag entries holding the row (1 one-hot)
+     */
+    public void add(Scratch s, int row, double rest, double coef, boolean click, int entries) {
+        int slot = slotOfRow.getInt(row * Integer.BYTES) - 1;
+        if (slot < 0) {
+            return;
+        }
+        double sign = click ? 1 : -1;
+        if (slot < HOT) {
+            if (s.count[slot] == 0) {
+                s.touched[s.touchedCount++] = slot;
+            }
+            s.count[slot] += entries;
+            int base = slot * GRID;
+            for (int g = 0; g < GRID; g++) {
+                s.loglik[base + g] += term(sign * (rest + coef * gridWeight[g]));
+            }
+            return;
+        }
+        INTS.getAndAdd(count, slot * Integer.BYTES, entries);
+        int base = slot * GRID;
+        for (int g = 0; g < GRID; g++) {
+            LONGS.getAndAdd(loglik, (base + g) * Long.BYTES, term(sign * (rest + coef * gridWeight[g])));
+        }
+    }
+
+    /** Adds a thread's local sums to the shared ones and clears them. */
+    public void flush(Scratch s) {
+        for (int i = 0; i < s.touchedCount; i++) {
+            int slot = s.touched[i];
+            INTS.getAndAdd(count, slot * Integer.BYTES, s.count[slot]);
+            s.count[slot] = 0;
+            for (int g = 0; g < GRID; g++) {
+                int k = slot * GRID + g;
+                LONGS.getAndAdd(loglik, k * Long.BYTES, s.loglik[k]);
+                s.loglik[k] = 0;
+            }
+        }
+        s.touchedCount = 0;
+    }
+
+    /** Computes the posterior means of slots [from, to) (disjoint ranges may run on several threads). */
+    public void computeMeans(int from, int to) {
+        double[] ll = new double[GRID];
+        for (int slot = from; slot < to; slot++) {
+            double max = Double.NEGATIVE_INFINITY;
+            for (int g = 0; g < GRID; g++) {
+                ll[g] = loglik.getLong((slot * GRID + g) * Long.BYTES) / FIXED;
+                max = Math.max(max, ll[g]);
+            }
+            double num = 0;
+            double den = 0;
+            for (int g = 0; g < GRID; g++) {
+                double p = PRIOR[g] * Math.exp(ll[g] - max);
+                num += p * gridWeight[g];
+                den += p;
+            }
+            mean.putDouble(slot * Double.BYTES, num / den);
+        }
+    }
+
+    /** The posterior-mean weight of marked row {@code row} (after {@link #computeMeans}). */
+    public double mean(int row) {
+        return mean.getDouble(slotOf(row) * Double.BYTES);
+    }
+
+    /** Bag entries of marked row {@code row} in the training samples added. */
+    public int count(int row) {
+        return count.getInt(slotOf(row) * Integer.BYTES);
+    }
+
+    private int slotOf(int row) {
+        int slot = slotOfRow.getInt(row * Integer.BYTES) - 1;
+        if (slot < 0) {
+            throw new IllegalStateException(table + ": row " + row + " was not marked");
+        }
+        return slot;
+    }
+
+    /** round(2^32 log sigmoid(z)). */
+    private static long term(double z) {
+        return Math.round(FIXED * (Math.min(z, 0) - Math.log(1 + Math.exp(-Math.abs(z)))));
+    }
+
+    /** Density of the sum of four independent uniforms on [0, 1] at x in [0, 4]. */
+    static double irwinHall4(double x) {
+        if (x < 0 || x > 4) {
+            return 0;
+        }
+        if (x < 1) {
+            return x * x * x / 6;
+        }
+        if (x < 2) {
+            return (-3 * x * x * x + 12 * x * x - 12 * x + 4) / 6;
+        }
+        if (x < 3) {
+            return (3 * x * x * x - 24 * x * x + 60 * x - 44) / 6;
+        }
+        double y = 4 - x;
+        return y * y * y / 6;
+    }
+
+    private ByteBuffer direct(long bytes, String what) {
+        if (bytes > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(table + ": " + what + " are too many for the learnable ceiling's sums ("
+                    + bytes + " bytes, at most 2^31; lower --samples or --scale)");
+        }
+        return ByteBuffer.allocateDirect((int) Math.max(bytes, 8)).order(ByteOrder.nativeOrder());
+    }
+}
