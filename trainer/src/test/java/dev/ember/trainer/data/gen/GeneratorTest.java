@@ -154,6 +154,14 @@ class GeneratorTest {
         assertArrayEquals(c.alpha(), stored.alpha());
     }
 
+    @Test
+    void anOlderCeilingsFileIsRefusedSayingWhy() throws IOException {
+        Path old = dir.resolve("old.tsv.json");
+        Files.writeString(old, "{\"samples\": 10, \"ceilingMinCount\": 5, \"learnableAuc\": 0.75}");
+        IOException e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class, () -> Ceilings.read(old));
+        assertTrue(e.getMessage().contains("generate the data again"), e.getMessage());
+    }
+
     /**
      * The learnable ceiling is the oracle bound of the converted data (same posterior means from
      * converted ids as from the generator's rows), between chance and the planted AUC.

@@ -154,6 +154,19 @@ class RowPosteriorsTest {
     }
 
     @Test
+    void tabulatedSoftplusIsExactToATenthOfANanoNat() {
+        Random r = new Random(3);
+        double worst = 0;
+        for (int i = 0; i < 1_000_000; i++) {
+            double x = (r.nextDouble() - 0.5) * 90;
+            double exact = Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
+            worst = Math.max(worst, Math.abs(RowPosteriors.softplus(x) - exact));
+        }
+        assertTrue(worst < 1e-10, "largest error " + worst);
+        assertEquals(Math.log(2), RowPosteriors.softplus(0), 1e-15);
+    }
+
+    @Test
     void thePriorIsTheSumOfFourUniforms() {
         int n = 400_000;
         double mass = 0;
