@@ -91,7 +91,12 @@ public final class ReferenceCommand implements Callable<Integer> {
             folder = new Converter(ConvertSettings.defaults(data).withThreads(n)).run().outDir();
             Path json = data.resolveSibling(data.getFileName() + ".json");
             if (Files.exists(json)) {
-                ceilings = Ceilings.read(json);
+                try {
+                    ceilings = Ceilings.read(json);
+                } catch (java.io.IOException e) {
+                    err.println("ember reference: " + e.getMessage());
+                    return 1;
+                }
             }
         }
         if (oracle && ceilings == null) {
