@@ -18,7 +18,8 @@ import java.nio.ByteOrder;
  * holding it m times: m/n) and planted logit o + c*w, o the rest, has log-likelihood
  * l(w) = log sigmoid(+-(o + c*w)), analytic in w (its nearest poles are pi/c off the real axis), so
  * its degree-{@value #DEGREE} interpolant at Chebyshev nodes spanning the grid's weights is exact to
- * about 1e-11 nats at the grid points. Each sample therefore adds l at the {@value #NODES} nodes only,
+ * about 1e-10 nats at the grid points (RowPosteriorsTest checks the means against the exact grid
+ * sums). Each sample therefore adds l at the {@value #NODES} nodes only,
  * and the sums (linear) are interpolated to the grid once per row. The sums are kept in fixed
  * point (2^-32 nats in a {@code long}): integer sums do not depend on the order samples arrive in,
  * so the means are the same bits whatever the thread count or the reader. log sigmoid comes from a
