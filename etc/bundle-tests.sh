@@ -8,7 +8,9 @@ reports="${1:?usage: bundle-tests.sh REPORTS_DIR}"; shift
 mkdir -p "$reports"
 # Signal chaining (see the launcher): CUDA and OpenCL libraries may replace the JVM's handlers.
 [[ -f "$here/runtime/lib/libjsig.so" ]] && export LD_PRELOAD="$here/runtime/lib/libjsig.so${LD_PRELOAD:+:$LD_PRELOAD}"
-scan=$(ls "$here"/test/ember-*-tests.jar | paste -sd:)
+# bash globbing, no ls: the bare-host check (scripts/report-check.sh --bare) hides what ls links.
+jars=("$here"/test/ember-*-tests.jar)
+scan="$(IFS=:; echo "${jars[*]}")"
 exec "$here/runtime/bin/java" @"$here/etc/jvm.options" -Dember.root="$here" -Xmx4g \
   -Dorg.lwjgl.opencl.libname=libOpenCL.so.1 \
   -cp "$here/lib/*:$here/test/*" org.junit.platform.console.ConsoleLauncher execute \

@@ -32,6 +32,8 @@ mkdir -p "$stage/lib" "$stage/etc"
 modules=java.base,java.logging,java.management,jdk.management,jdk.unsupported,jdk.compiler,java.naming,java.sql,jdk.zipfs,jdk.attach,jdk.management.agent,java.management.rmi,jdk.naming.rmi,java.desktop,jdk.crypto.ec,jdk.jfr
 # No image compression: xz over the plain image makes a smaller tarball than zip inside it.
 "$jlink" --add-modules "$modules" --strip-debug --no-header-files --no-man-pages --compress=0 --output "$stage/runtime"
+# The report's PNG plots: the font libraries the JDK links against and a font, in the runtime.
+"$root/etc/bundle-fonts.sh" "$stage/runtime"
 cp trainer/target/lib/*.jar "$stage/lib/"
 cp "$(ls trainer/target/ember-trainer-*.jar | grep -v -e sources -e tests | head -n1)" "$stage/lib/"
 cp etc/jvm.options etc/bundle-tests.sh "$stage/etc/"

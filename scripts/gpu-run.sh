@@ -3,7 +3,9 @@
 # carried): unpacks the bundle, records the card, runs the whole JUnit suite (host, OpenCL on the
 # NVIDIA platform, CUDA) and then any JMH suites named, writing everything under $OUT.
 # EMBER_BUNDLE names another bundle to unpack (default dist/ember-bundle.tar.xz).
-# usage: scripts/gpu-run.sh [tests] [bench 'JMH args'] ...
+# `report` checks that the bundle writes `ember train --report`'s PNG plots on this host (it has no
+# font libraries or fonts: the bundle carries its own); its files come back in report-check.tgz.
+# usage: scripts/gpu-run.sh [tests] [report] [bench 'JMH args'] ...
 set -uo pipefail
 out="${OUT:?OUT must name the results folder}"
 b=/tmp/ember-bundle
@@ -43,6 +45,12 @@ while [[ $# -gt 0 ]]; do
       echo "train exit: $? after $((SECONDS - start)) s"
       grep -v '^\[' "$out/train-stdout.txt" | tail -12
       grep -E "Exception|Error|device:" "$out/train-stderr.txt" | head -8
+      ;;
+    report)
+      here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+      "$here/report-check.sh" "$e" /tmp/ember-report-check
+      echo "report-check exit: $?"
+      tar czf "$out/report-check.tgz" -C /tmp ember-report-check
       ;;
     *) echo "unknown step $1"; exit 2 ;;
   esac

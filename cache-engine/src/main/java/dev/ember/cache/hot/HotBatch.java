@@ -19,10 +19,20 @@ public interface HotBatch extends AutoCloseable {
     int dim();
 
     /** Copies the first {@code bags} pooled bags into {@code dst} (waits for the gather). */
-    void readPooled(float[] dst, int bags);
+    default void readPooled(float[] dst, int bags) {
+        readPooled(dst, 0, bags);
+    }
+
+    /** Copies pooled bags {@code [firstBag, firstBag + bags)} into {@code dst} from 0 (waits for the gather). */
+    void readPooled(float[] dst, int firstBag, int bags);
 
     /** Sets the gradients of the first {@code bags} bags from {@code src}. */
-    void writeGradients(float[] src, int bags);
+    default void writeGradients(float[] src, int bags) {
+        writeGradients(src, 0, bags);
+    }
+
+    /** Sets the gradients of bags {@code [firstBag, firstBag + bags)} from {@code src} (read from 0). */
+    void writeGradients(float[] src, int firstBag, int bags);
 
     @Override
     void close();

@@ -127,6 +127,82 @@ public interface HotTier extends AutoCloseable {
      */
     void apply(int table, DedupedIds dedup, HotBatch grads, float lr, float eps);
 
+    /**
+     * Multi-table gather, part 1 (any thread; different tables at once): writes {@code table}'s
+     * row-to-slot translation of {@code batch} into {@code out}'s staging, its bags at bag
+     * positions {@code [bagStart, bagStart + bagSpan)} (bags past its own pool to zeros) and its
+     * ids at id positions {@code [idStart, idStart + batch.idCount())}. Nothing runs on the device
+     * until {@link #gatherStaged}; the parts staged must not overlap and must leave no gap.
+     *
+     * <pre>
+     *  out's bags:  | table a: bagSpan bags | table b: bagSpan bags | ...  (pooled, gradients)
+     *  out's ids:   | table a's ids | table b's ids | ...
+     * </pre>
+     */
+    default void stageGather(int table, PooledBatch batch, HotBatch out, int bagStart, int bagSpan, int idStart) {
+        stageGather(table, batch, out, bagStart, bagSpan, idStart, null);
+    }
+
+    /** As above; an id the tier does not hold is looked up in {@code staged} (may be null). */
+    void stageGather(int table, PooledBatch batch, HotBatch out, int bagStart, int bagSpan, int idStart, StagedRows staged);
+
+    /**
+     * Multi-table gather, part 2 (the thread that issues work): pools the {@code bags} bags over
+     * {@code ids} ids staged by {@link #stageGather} with one launch. Equal, bit for bit, to a
+     * {@link #gather} per table.
+     */
+    void gatherStaged(HotBatch out, int bags, int ids);
+
+    /**
+     * Multi-table apply, part 1 (any thread; different tables at once): stages {@code table}'s
+     * update of the rows of {@code dedup}, whose bag numbers are offset by {@code bagStart} into
+     * {@code grads} (the bags {@link #stageGather} gave the table), its unique rows at positions
+     * {@code [uniqueStart, ...)} and their occurrences at {@code [occurrenceStart, ...)}.
+     */
+    default void stageApply(int table, DedupedIds dedup, HotBatch grads, int bagStart, int uniqueStart, int occurrenceStart) {
+        stageApply(table, dedup, grads, bagStart, uniqueStart, occurrenceStart, null);
+    }
+
+    /** As above; a row the tier does not hold is looked up in {@code staged} (may be null). */
+    void stageApply(int table, DedupedIds dedup, HotBatch grads, int bagStart, int uniqueStart, int occurrenceStart,
+                    StagedRows staged);
+
+    /**
+     * Reserves {@code count} consecutive slots that no table row maps to, for rows batches stage
+     * for one step (a batch's misses): returns the first. Only while no row of an
+     * {@link #addTable} table is held, so the reserved slots lie below every such row and resizing
+     * never moves them; they count as used and stay reserved until the tier closes.
+     */
+    long reserveSlots(long count);
+
+    /**
+     * Writes packed rows {@code src[0..count)} into reserved slots {@code firstSlot..+count},
+     * in order with the gathers and applies issued so far and after them. Asynchronous: {@code src}
+     * (a {@link #newRowBuffer}) must stay unchanged until {@link #awaitReserved}{@code (via)}.
+     * {@code via} lends its buffers and its completion.
+     */
+    void writeReserved(HotBatch via, long firstSlot, int count, ByteBuffer src);
+
+    /** Copies rows between reserved slots on the device, {@code from[i]} to {@code to[i]}, in issue order. */
+    void copyReserved(HotBatch via, long[] from, long[] to, int count);
+
+    /**
+     * Reads reserved slots {@code firstSlot..+count} into {@code dst} (a {@link #newRowBuffer})
+     * after the work issued so far; asynchronous: {@code dst} holds the rows after
+     * {@link #awaitReserved}{@code (via)}.
+     */
+    void readReserved(HotBatch via, long firstSlot, int count, ByteBuffer dst);
+
+    /** Waits (any thread) for {@code via}'s reserved-slot copies issued so far. */
+    void awaitReserved(HotBatch via);
+
+    /**
+     * Multi-table apply, part 2: updates the {@code uniques} rows with {@code occurrences}
+     * occurrences staged by {@link #stageApply} with one launch (every table of one pool shares
+     * the optimizer). Equal, bit for bit, to an {@link #apply} per table.
+     */
+    void applyStaged(HotBatch grads, int uniques, int occurrences, float lr, float eps);
+
     /** Waits for every operation issued so far. */
     void sync();
 

@@ -472,6 +472,7 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
                 rowsOf[t][n++] = row;
                 StepBatch e = writing ? writeBehind.newestWith(t, row) : null;
                 if (e != null) {
+                    tier.awaitReserved(e.hot); // its misses are read back from the device behind the step
                     promoteBytes.put(i * rowBytes, e.missBytes[t], e.missIndex[t].get(row) * rowBytes, rowBytes);
                     fromWriteBacks.increment();
                 } else {
@@ -549,6 +550,7 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
             }
             StepBatch e = writeBehind.newestWith(t, row);
             if (e != null) {
+                tier.awaitReserved(e.hot);
                 promoteBytes.put((s + k) * rowBytes, e.missBytes[t], e.missIndex[t].get(row) * rowBytes, rowBytes);
                 fromWriteBacks.increment();
             } else {

@@ -12,6 +12,10 @@ final class RowIndex {
     private long[] keys = new long[64];
     private int[] values = new int[64];
 
+    RowIndex() {
+        Arrays.fill(keys, EMPTY); // empty before the first build: every lookup misses
+    }
+
     /** Indexes {@code rows[0..count)} (distinct) by position. */
     void build(long[] rows, int count) {
         int need = Integer.highestOneBit(Math.max(2 * count, 32) - 1) << 1;

@@ -4,6 +4,7 @@ import dev.ember.cache.batch.DedupedIds;
 import dev.ember.cache.batch.PooledBatch;
 import dev.ember.cache.cold.ColdTable;
 import dev.ember.cache.hot.HotBatch;
+import dev.ember.cache.hot.StagedRows;
 import dev.ember.cache.hotset.HotSet;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -22,9 +23,16 @@ import java.util.concurrent.Future;
  *   miss[t]       | m0 m1 ... |         unique ids cold in the pinned generation (missCount[t]): first
  *                                        the fetchCount[t] read from the cold tier, then those an earlier
  *                                        in-flight batch also misses (filled by its write-back)
- *   missBytes[t]  | row m0 | row m1 |   their rows (weights, state), fetched from the cold tier,
- *                                        staged into free hot slots for the step, written back after
- *   hot[t]        HotBatch: pooled bags and per-bag gradients where the hot tier computes
+ *   missBytes[t]  | row m0 | row m1 |   their rows (weights, state) fetched from the cold tier: a slice
+ *                                        of missAll at t * maxIds rows; staged into the batch's reserved
+ *                                        slots (stageBase + t * maxIds + k) and read back after its apply,
+ *                                        then written to the cold tier behind the next steps
+ *   forwardFrom[t] the reserved slot of the earlier batch each forwarded miss is copied from
+ *  all tables:
+ *   hot           HotBatch: pooled bags and per-bag gradients where the hot tier computes, table t's
+ *                 bags at [t * bagStride, t * bagStride + bags); one gather and one apply serve all
+ *   idStart[t]    where table t's ids start in hot (prefix sums of the id counts), likewise
+ *   uniqueStart[t], occurrenceStart[t] for the apply
  * </pre>
  */
 public final class StepBatch implements AutoCloseable {
@@ -37,7 +45,12 @@ public final class StepBatch implements AutoCloseable {
     final TieredStore owner;
     final PooledBatch[] ids;
     final DedupedIds[] dedup;
-    final HotBatch[] hot;
+    final HotBatch hot;
+    /** Bags of {@link #hot} each table owns: the config's maxBags. */
+    final int bagStride;
+    final int[] idStart;
+    final int[] uniqueStart;
+    final int[] occurrenceStart;
     final long[][] miss;
     final int[] missCount;
     /** The first fetchCount[t] misses are read from the cold tier; the rest come from earlier batches' write-back. */
@@ -47,6 +60,21 @@ public final class StepBatch implements AutoCloseable {
     /** Unique ids of each table served hot (set by submit). */
     final int[] hotCount;
     final ByteBuffer[] missBytes;
+    /** Every table's missBytes, table t's from t * maxIds rows: one copy each way. */
+    final ByteBuffer missAll;
+    /** The first of this batch's reserved slots (table t, miss k: stageBase + t * maxIds + k); -1 when resident. */
+    final long stageBase;
+    /** Which of the store's areas of reserved slots it owns (-1: none). */
+    final int area;
+    /** Table t's staged rows, where gather and apply find its misses. */
+    final StagedRows[] staged;
+    /** Per table, the reserved slot each forwarded miss (k >= fetchCount) is copied from. */
+    final long[][] forwardFrom;
+    /** Scratch of gather: every table's forwarded rows' slots, from and to. */
+    final long[] copyFrom;
+    final long[] copyTo;
+    private final int maxIds;
+    private boolean closed;
     final RowIndex[] missIndex;
     final ColdTable.Reader[] readers;
     final Future<?>[] fetches;
@@ -56,30 +84,45 @@ public final class StepBatch implements AutoCloseable {
     final TableWorkers.TableTask dedupTask;
     final TableWorkers.TableTask splitTask;
     final TableWorkers.TableTask writeBackTask;
-    final TableWorkers.TableTask forwardTask;
+    final TableWorkers.TableTask countTask;
     final Runnable writeAllTask;
     /** The write-behind of this batch's misses while it is WRITING. */
     Future<?> writeBack;
     final TableWorkers.TableTask readTask;
+    final TableWorkers.TableTask stageGatherTask;
+    final TableWorkers.TableTask stageApplyTask;
     final int rowBytes;
     HotSet generation;
     int state = OPEN;
     long hotIds;
     long coldIds;
 
-    StepBatch(TieredStore owner, int tables, int maxBags, int maxIds, int rowBytes, HotBatch[] hot,
-              ColdTable.Reader[] readers, ByteBuffer[] missBytes) {
+    StepBatch(TieredStore owner, int tables, int maxBags, int maxIds, int rowBytes, HotBatch hot,
+              ColdTable.Reader[] readers, ByteBuffer[] missBytes, ByteBuffer missAll, long stageBase, int area) {
         this.owner = owner;
         this.rowBytes = rowBytes;
         this.ids = new PooledBatch[tables];
         this.dedup = new DedupedIds[tables];
         this.hot = hot;
+        this.bagStride = maxBags;
+        this.idStart = new int[tables + 1];
+        this.uniqueStart = new int[tables + 1];
+        this.occurrenceStart = new int[tables + 1];
         this.miss = new long[tables][];
         this.missCount = new int[tables];
         this.fetchCount = new int[tables];
         this.forwarded = new long[tables][];
         this.hotCount = new int[tables];
         this.missBytes = missBytes;
+        this.missAll = missAll;
+        this.stageBase = stageBase;
+        this.area = area;
+        this.maxIds = maxIds;
+        this.staged = new StagedRows[tables];
+        this.forwardFrom = new long[tables][];
+        boolean reserved = stageBase >= 0;
+        this.copyFrom = new long[reserved ? tables * maxIds : 0];
+        this.copyTo = new long[reserved ? tables * maxIds : 0];
         this.missIndex = new RowIndex[tables];
         this.readers = readers;
         this.fetches = new Future<?>[tables];
@@ -87,9 +130,11 @@ public final class StepBatch implements AutoCloseable {
         this.dedupTask = t -> owner.dedup(this, t);
         this.splitTask = t -> owner.split(this, t);
         this.writeBackTask = t -> owner.writeBack(this, t);
-        this.forwardTask = t -> owner.forwardAndCount(this, t);
+        this.countTask = t -> owner.count(this, t);
         this.writeAllTask = () -> owner.writeBackAll(this);
         this.readTask = t -> owner.read(this, t);
+        this.stageGatherTask = t -> owner.stageGather(this, t);
+        this.stageApplyTask = t -> owner.stageApply(this, t);
         for (int t = 0; t < tables; t++) {
             ids[t] = new PooledBatch(maxIds, maxBags);
             dedup[t] = new DedupedIds();
@@ -98,7 +143,22 @@ public final class StepBatch implements AutoCloseable {
             missIndex[t] = new RowIndex();
             final int table = t;
             fetchTasks[t] = () -> readers[table].gather(miss[table], fetchCount[table], missBytes[table]);
+            forwardFrom[t] = new long[reserved ? maxIds : 0];
+            staged[t] = !reserved ? null : row -> {
+                int k = missIndex[table].get(row);
+                return k < 0 ? -1 : slotOfMiss(table, k);
+            };
         }
+    }
+
+    /** The reserved slot of table {@code t}'s miss number {@code k}. */
+    long slotOfMiss(int t, int k) {
+        return stageBase + (long) t * maxIds + k;
+    }
+
+    /** The reserved slot where this batch staged {@code row} of table {@code t} (it must be one of its misses). */
+    long slotOfRow(int t, long row) {
+        return slotOfMiss(t, missIndex[t].get(row));
     }
 
     /** Table {@code t}'s bags, for the caller to fill (cleared when the batch was last applied). */
@@ -129,9 +189,17 @@ public final class StepBatch implements AutoCloseable {
         return coldIds == 0;
     }
 
-    /** The hot tier's buffers of table {@code t} (pooled bags, gradients), for a dense model on the device. */
-    public HotBatch hotBatch(int t) {
-        return hot[t];
+    /**
+     * The hot tier's buffers of every table (pooled bags, gradients), for a dense model on the
+     * device: table {@code t}'s bags start at bag {@code t * }{@link #bagStride()}.
+     */
+    public HotBatch hotBatch() {
+        return hot;
+    }
+
+    /** Bags of {@link #hotBatch()} each table owns (the store's maxBags). */
+    public int bagStride() {
+        return bagStride;
     }
 
     /** The hot-set generation the batch was pinned against (null before submit). */
@@ -141,8 +209,11 @@ public final class StepBatch implements AutoCloseable {
 
     @Override
     public void close() {
-        for (HotBatch h : hot) {
-            h.close();
+        if (closed) {
+            return;
         }
+        closed = true;
+        owner.release(this); // first: its write-back may still read the batch's buffers
+        hot.close();
     }
 }

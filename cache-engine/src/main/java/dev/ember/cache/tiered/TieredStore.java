@@ -1,5 +1,6 @@
 package dev.ember.cache.tiered;
 
+import dev.ember.cache.batch.DedupedIds;
 import dev.ember.cache.batch.PooledBatch;
 import dev.ember.cache.cold.ColdTable;
 import dev.ember.cache.durability.Manifest;
@@ -48,13 +49,16 @@ import org.roaringbitmap.RoaringBitmap;
  *       deduplicates each table's ids and splits the unique ids into
  *       hot and cold (misses); with prefetch threads the misses are read from the cold tier now,
  *       on CPU threads, while earlier batches train (lookahead);</li>
- *   <li>{@link #gather}: reads the misses (unless prefetched), stages them into free slots of the
- *       hot tier, and pools every bag with one gather of the hot tier;</li>
- *   <li>{@link #apply}: one apply of the hot tier updates every row of the batch, then the staged
- *       misses leave their slots; their bytes go at once to later submitted batches that miss
- *       them too (those never read such rows from the cold tier), and to the cold tier
- *       ({@link ColdTable#put}) behind the next steps ({@link WriteBehind}), so prefetching and
- *       writing behind never change a result;</li>
+ *   <li>{@link #gather}: reads the misses (unless prefetched) and stages them into the batch's
+ *       own reserved slots of the hot tier in one copy; a miss an earlier batch also had is
+ *       instead copied on the device from that batch's slot, where its apply left it (so later
+ *       batches never read such rows from the cold tier, and nothing waits for the device); every
+ *       table's row-to-slot translation runs on the per-table threads, and one gather pools
+ *       every bag of every table;</li>
+ *   <li>{@link #apply}: one apply of the hot tier updates every row of every table, then the
+ *       misses are read back from their slots in one copy behind the step and go to the cold
+ *       tier ({@link ColdTable#put}) on the write-behind thread once that copy is done
+ *       ({@link WriteBehind}), so prefetching and writing behind never change a result;</li>
  *   <li>{@link #endStep}: the knob's schedule may hand out a new target hot set; rows move toward
  *       it in bounded chunks, never rows an in-flight batch uses: a chunk planned at one boundary
  *       moves at the next, its cold-tier reads and writes behind the steps ({@link Mover}), so a
@@ -65,13 +69,16 @@ import org.roaringbitmap.RoaringBitmap;
  * summed as {@code 0 + r0 + r1 + ...} in bag order and every row's gradient summed over its bags
  * in {@link dev.ember.cache.batch.DedupedIds} order, whichever tier each row is in. Pooling hot
  * and cold parts apart and adding them would change the order of a multi-hot bag's sum. Staging
- * the batch's cold rows into spare slots lets one gather and one apply see every row: the
+ * the batch's cold rows into slots lets one gather and one apply see every row: the
  * arithmetic is the hot tier's, already checked bit for bit against the host reference for every
  * backend. The price is one host-to-device copy of each missed row and one copy back, small next
  * to the cold tier's own read and write of that row (Chronicle: 0.5-0.9 us a row against a
  * sequential staging copy; PLATFORM.md); the alternative, pooling on the host, only pays off
  * when the hot tier is host memory, and would need a second code path. Staging slots are
- * reserved on top of the budget: {@code maxIds} per table. Measured with
+ * reserved on top of the budget ({@link HotTier#reserveSlots}, below every hot row so that resizing
+ * never moves them): {@code maxIds} per table for each of up to {@value #STAGING_AREAS} batches
+ * open at once, so a batch's slots hold its rows until it is gathered again. Measured (before the
+ * reserved slots, with the misses promoted into free slots and demoted after) with
  * {@code dev.ember.jmh.tiered.TieredStepBench} (4 tables x 200K rows, dim 16, Zipf 1.05, batch
  * 2048, host device) on the shared 2-core development machine (load 4-5; errors 20-100% of the
  * scores): with a one-row budget (every id a miss) 219 steps/s against the baseline cold path's
@@ -114,6 +121,11 @@ public final class TieredStore implements AutoCloseable {
     private final int[] handle;
     private final int rowBytes;
     private final long stagingSlots;
+    /** Batches made at once at most: each owns an area of reserved slots for its misses. */
+    static final int STAGING_AREAS = 8;
+    /** The first reserved slot: area a, table t, miss k sits at stagingBase + (a * tables + t) * maxIds + k. */
+    private long stagingBase;
+    private final boolean[] areaTaken = new boolean[STAGING_AREAS];
     private final HotSets hotSets;
     private final DecayingCounters popularity;
     private final KnobSchedule knob;
@@ -171,7 +183,7 @@ public final class TieredStore implements AutoCloseable {
             }
         }
         this.rowBytes = layout.bytesPerRow();
-        this.stagingSlots = config.resident() ? 0 : (long) config.maxIds() * tableCount;
+        this.stagingSlots = config.resident() ? 0 : (long) STAGING_AREAS * config.maxIds() * tableCount;
         this.budget = config.budget();
         this.handle = new int[tableCount];
         this.counters = new TableCounters[tableCount];
@@ -225,6 +237,7 @@ public final class TieredStore implements AutoCloseable {
             HotSet current = hotSets.current();
             HotSet target = hotSets.target();
             fit(Math.max(Math.max(current.totalHotRows(), target == null ? 0 : target.totalHotRows()), budgetRows()));
+            this.stagingBase = tier.reserveSlots(stagingSlots);
             for (int t = 0; t < tableCount; t++) {
                 promoteAll(t, current.rowsCopy(t));
             }
@@ -301,19 +314,48 @@ public final class TieredStore implements AutoCloseable {
         return phases;
     }
 
-    /** A batch buffer sized by the config's {@code maxBags} and {@code maxIds}; close it after use. */
+    /**
+     * A batch buffer sized by the config's {@code maxBags} and {@code maxIds}; close it after use.
+     * At most {@value #STAGING_AREAS} batches may be open at once (each owns reserved slots).
+     */
     public StepBatch newBatch() {
-        HotBatch[] hot = new HotBatch[tableCount];
+        int area = -1;
+        if (!config.resident()) {
+            for (int a = 0; a < STAGING_AREAS && area < 0; a++) {
+                area = areaTaken[a] ? -1 : a;
+            }
+            if (area < 0) {
+                throw new IllegalStateException("at most " + STAGING_AREAS + " batches of one tiered store may be open at"
+                        + " once (each owns hot slots for its misses); close one first");
+            }
+        }
+        HotBatch hot = tier.newBatch(tableCount * config.maxBags(), tableCount * config.maxIds());
         ColdTable.Reader[] readers = new ColdTable.Reader[tableCount];
         ByteBuffer[] missBytes = new ByteBuffer[tableCount];
+        // The tier's own row buffer (page-locked on a GPU), one for all tables: the misses go to
+        // and come back from their reserved slots in one copy each way.
+        ByteBuffer all = config.resident() ? ByteBuffer.allocateDirect(64) : tier.newRowBuffer(tableCount * config.maxIds());
         for (int t = 0; t < tableCount; t++) {
-            hot[t] = tier.newBatch(config.maxBags(), config.maxIds());
             readers[t] = cold.get(t).newReader();
-            // The tier's own row buffers (page-locked on a GPU): misses are staged in and read back
-            // with no copy through other staging.
-            missBytes[t] = config.resident() ? ByteBuffer.allocateDirect(64) : tier.newRowBuffer(config.maxIds());
+            missBytes[t] = config.resident() ? all
+                    : all.slice(t * config.maxIds() * rowBytes, config.maxIds() * rowBytes).order(ByteOrder.LITTLE_ENDIAN);
         }
-        return new StepBatch(this, tableCount, config.maxBags(), config.maxIds(), rowBytes, hot, readers, missBytes);
+        long base = area < 0 ? -1 : stagingBase + (long) area * tableCount * config.maxIds();
+        if (area >= 0) {
+            areaTaken[area] = true;
+        }
+        return new StepBatch(this, tableCount, config.maxBags(), config.maxIds(), rowBytes, hot, readers, missBytes, all,
+                base, area);
+    }
+
+    /** A batch being closed: its write-back finishes; its reserved slots go to the next batch made. */
+    void release(StepBatch b) {
+        if (b.state == StepBatch.WRITING) {
+            writeBehind.finish(b);
+        }
+        if (b.area >= 0) {
+            areaTaken[b.area] = false;
+        }
     }
 
     /**
@@ -332,6 +374,9 @@ public final class TieredStore implements AutoCloseable {
         long t0 = System.nanoTime();
         if (b.state == StepBatch.WRITING) {
             writeBehind.finish(b); // its buffers are about to be refilled
+        }
+        if (!config.resident()) {
+            tier.awaitReserved(b.hot); // its last copies from and into the miss buffer are done
         }
         writeBehind.reap();
         int flying = inFlight.size() + writeBehind.size();
@@ -401,12 +446,12 @@ public final class TieredStore implements AutoCloseable {
             }
             System.arraycopy(later, 0, miss, f, m - f);
             b.missIndex[t].build(miss, m);
+            long[] from = b.forwardFrom[t];
             for (int k = f; k < m; k++) {
-                StepBatch e = latestMissing(t, miss[k]);
-                if (e.state == StepBatch.WRITING) {
-                    // Its write-back may still be on the way to the cold tier, but its bytes are final.
-                    b.missBytes[t].put(k * rowBytes, e.missBytes[t], e.missIndex[t].get(miss[k]) * rowBytes, rowBytes);
-                }
+                // The newest earlier batch missing the row leaves it updated in its reserved slot
+                // (it is gathered and applied before this one, and its slots are only refilled
+                // when it is gathered again, after this one): a copy on the device forwards it.
+                from[k - f] = latestMissing(t, miss[k]).slotOfRow(t, miss[k]);
             }
         }
         b.missCount[t] = m;
@@ -474,25 +519,23 @@ public final class TieredStore implements AutoCloseable {
             workers.run(tableCount, b.readTask);
         }
         long t1 = System.nanoTime();
-        for (int t = 0; t < tableCount; t++) {
-            int m = b.missCount[t];
-            if (m > 0) {
-                b.fetches[t] = null;
-                counters[t].rowsFetched.add(m);
-                tier.promote(handle[t], b.miss[t], m, b.missBytes[t]);
-            }
+        if (b.coldIds > 0) {
+            stageMisses(b);
         }
         long t2 = System.nanoTime();
         for (int t = 0; t < tableCount; t++) {
-            tier.gather(handle[t], b.ids[t], b.hot[t]);
+            b.idStart[t + 1] = b.idStart[t] + b.ids[t].idCount();
         }
+        // Row-to-slot translation runs per table on the workers; one launch pools every table.
+        workers.run(tableCount, b.stageGatherTask);
+        tier.gatherStaged(b.hot, tableCount * b.bagStride, b.idStart[tableCount]);
         long t3 = System.nanoTime();
         phases.coldReads.add(t1 - t0);
         phases.stage.add(t2 - t1);
         phases.gather.add(t3 - t2);
         if (pooled != null) {
             for (int t = 0; t < tableCount; t++) {
-                b.hot[t].readPooled(pooled[t], b.ids[t].bagCount());
+                b.hot.readPooled(pooled[t], t * b.bagStride, b.ids[t].bagCount());
             }
         }
         b.state = StepBatch.GATHERED;
@@ -508,22 +551,25 @@ public final class TieredStore implements AutoCloseable {
         long t0 = System.nanoTime();
         for (int t = 0; t < tableCount; t++) {
             if (grads != null) {
-                b.hot[t].writeGradients(grads[t], b.ids[t].bagCount());
+                b.hot.writeGradients(grads[t], t * b.bagStride, b.ids[t].bagCount());
             }
-            tier.apply(handle[t], b.dedup[t], b.hot[t], lr, eps);
+            DedupedIds d = b.dedup[t];
+            int u = d.uniqueCount();
+            b.uniqueStart[t + 1] = b.uniqueStart[t] + u;
+            b.occurrenceStart[t + 1] = b.occurrenceStart[t] + (u == 0 ? 0 : d.occStart()[u]);
         }
+        workers.run(tableCount, b.stageApplyTask);
+        tier.applyStaged(b.hot, b.uniqueStart[tableCount], b.occurrenceStart[tableCount], lr, eps);
         inFlight.removeFirst();
         long t1 = System.nanoTime();
-        for (int t = 0; t < tableCount; t++) {
-            int m = b.missCount[t];
-            if (m > 0) {
-                tier.demote(handle[t], b.miss[t], m, b.missBytes[t], null);
-            }
+        if (b.coldIds > 0) {
+            // The updated misses come back in one copy behind the step; the write-back waits for it.
+            tier.readReserved(b.hot, b.stageBase, span(b.missCount), b.missAll);
         }
         long t2 = System.nanoTime();
-        // Forwarding and popularity touch one table's state each: tables run at once. The cold
-        // tier's writes go on behind the next steps (WriteBehind).
-        workers.run(tableCount, b.forwardTask);
+        // Popularity touches one table's counters each: tables run at once. The cold tier's
+        // writes go on behind the next steps (WriteBehind).
+        workers.run(tableCount, b.countTask);
         if (popularity != null && popularity.frozen()) {
             popularity.record(b.ids); // the frozen counters' log is one sequence
         }
@@ -551,18 +597,22 @@ public final class TieredStore implements AutoCloseable {
     public void discard(StepBatch b) {
         checkOwn(b, StepBatch.GATHERED, "discard");
         inFlight.removeFirst();
-        for (int t = 0; t < tableCount; t++) {
-            int m = b.missCount[t];
-            if (m > 0) {
-                tier.demote(handle[t], b.miss[t], m, b.missBytes[t], null);
-                forward(b, t); // unchanged rows, but later batches count on this batch for them
-            }
-        }
+        // Its reserved slots keep the misses unchanged: later batches that count on it copy them.
         for (int t = 0; t < tableCount; t++) {
             b.ids[t].clear();
         }
         b.generation = null;
         b.state = StepBatch.OPEN;
+    }
+
+    /** Table {@code t}'s part of the batch's one gather (on a {@link TableWorkers} thread): its row-to-slot translation. */
+    void stageGather(StepBatch b, int t) {
+        tier.stageGather(handle[t], b.ids[t], b.hot, t * b.bagStride, b.bagStride, b.idStart[t], b.staged[t]);
+    }
+
+    /** Table {@code t}'s part of the batch's one apply (on a {@link TableWorkers} thread). */
+    void stageApply(StepBatch b, int t) {
+        tier.stageApply(handle[t], b.dedup[t], b.hot, t * b.bagStride, b.uniqueStart[t], b.occurrenceStart[t], b.staged[t]);
     }
 
     /** Table {@code t}'s misses read from the cold tier at gather (no prefetch threads). */
@@ -573,15 +623,8 @@ public final class TieredStore implements AutoCloseable {
         }
     }
 
-    /**
-     * Table {@code t} of a batch being applied (on a {@link TableWorkers} thread): its staged
-     * misses, already read back from their slots, go to later batches that miss them too; its ids
-     * are counted.
-     */
-    void forwardAndCount(StepBatch b, int t) {
-        if (b.missCount[t] > 0) {
-            forward(b, t);
-        }
+    /** Table {@code t} of a batch being applied (on a {@link TableWorkers} thread): its ids are counted. */
+    void count(StepBatch b, int t) {
         if (popularity != null && !popularity.frozen()) {
             popularity.record(t, b.ids[t]);
         }
@@ -595,32 +638,46 @@ public final class TieredStore implements AutoCloseable {
         }
     }
 
-    /** All tables of an applied batch (the write-behind thread's task). */
+    /** All tables of an applied batch (the write-behind thread's task), once its misses are read back. */
     void writeBackAll(StepBatch b) {
+        tier.awaitReserved(b.hot);
         writeWorkers.run(tableCount, b.writeBackTask);
     }
 
     /**
-     * Rows {@code done} just wrote back go to the later batches that also miss them: those rows
-     * sit in each later batch's forwarded part (after its {@code fetchCount} rows read from the
-     * cold tier, see {@link #split}), which no read touches, so nothing waits for a prefetch.
+     * Puts the batch's misses into its reserved slots: the rows read from the cold tier in one
+     * copy, then those an earlier batch forwards copied on the device from that batch's slots.
      */
-    private void forward(StepBatch done, int t) {
-        for (StepBatch later : inFlight) {
-            if (later.missCount[t] == later.fetchCount[t]) {
-                continue;
-            }
-            long[] rows = done.miss[t];
-            ByteBuffer src = done.missBytes[t];
-            ByteBuffer dst = later.missBytes[t];
-            RowIndex index = later.missIndex[t];
-            for (int i = 0, n = done.missCount[t]; i < n; i++) {
-                int j = index.get(rows[i]);
-                if (j >= 0) {
-                    dst.put(j * rowBytes, src, i * rowBytes, rowBytes);
+    private void stageMisses(StepBatch b) {
+        int forwards = 0;
+        for (int t = 0; t < tableCount; t++) {
+            int m = b.missCount[t];
+            if (m > 0) {
+                b.fetches[t] = null;
+                counters[t].rowsFetched.add(m);
+                long to = b.slotOfMiss(t, 0);
+                long[] from = b.forwardFrom[t];
+                for (int k = b.fetchCount[t]; k < m; k++) {
+                    b.copyFrom[forwards] = from[k - b.fetchCount[t]];
+                    b.copyTo[forwards++] = to + k;
                 }
             }
         }
+        int fetched = span(b.fetchCount);
+        if (fetched > 0) {
+            tier.writeReserved(b.hot, b.stageBase, fetched, b.missAll);
+        }
+        tier.copyReserved(b.hot, b.copyFrom, b.copyTo, forwards);
+    }
+
+    /** Reserved rows from the area's start through the last table's last of {@code counts}. */
+    private int span(int[] counts) {
+        for (int t = tableCount - 1; t >= 0; t--) {
+            if (counts[t] > 0) {
+                return t * config.maxIds() + counts[t];
+            }
+        }
+        return 0;
     }
 
     private void awaitFetches(StepBatch b) {

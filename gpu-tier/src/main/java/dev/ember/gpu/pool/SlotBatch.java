@@ -45,6 +45,19 @@ public final class SlotBatch implements HotBatch {
     final Event applyStaged;
     private final Event ioStaged;
     private boolean closed;
+    // Reserved-slot copies (TieredStore's staged misses), made on first use:
+    //  device: rows maxIds x rowBytes | slots (identity from reservedBase) | from | to | flags
+    //  pinned: | identity slots | from | to |
+    DeviceBuffer reservedRows;
+    DeviceBuffer reservedSlots;
+    DeviceBuffer reservedFrom;
+    DeviceBuffer reservedTo;
+    DeviceBuffer reservedFlags;
+    PinnedBuffer reservedStage;
+    /** The first slot {@link #reservedSlots} counts from, -1 before the first upload. */
+    long reservedBase = -1;
+    Event reservedDone;
+    Event copiesStaged;
 
     SlotBatch(SlotPool pool, Device device, int maxBags, int maxIds, int dim) {
         this.pool = pool;
@@ -116,21 +129,21 @@ public final class SlotBatch implements HotBatch {
     }
 
     @Override
-    public void readPooled(float[] dst, int bags) {
-        checkBags(bags, dst.length, "readPooled");
+    public void readPooled(float[] dst, int firstBag, int bags) {
+        checkBags(firstBag, bags, dst.length, "readPooled");
         long bytes = 4L * bags * dim;
         if (bytes == 0) {
             return;
         }
         Stream s = pool.computeStream();
-        device.copyToHost(pooled, 0, staging, ioStage - gatherStage, bytes, s);
+        device.copyToHost(pooled, 4L * firstBag * dim, staging, ioStage - gatherStage, bytes, s);
         s.synchronize();
         UNSAFE.copyMemory(null, ioStage, dst, FLOAT_BASE, bytes);
     }
 
     @Override
-    public void writeGradients(float[] src, int bags) {
-        checkBags(bags, src.length, "writeGradients");
+    public void writeGradients(float[] src, int firstBag, int bags) {
+        checkBags(firstBag, bags, src.length, "writeGradients");
         long bytes = 4L * bags * dim;
         if (bytes == 0) {
             return;
@@ -138,8 +151,62 @@ public final class SlotBatch implements HotBatch {
         Stream s = pool.computeStream();
         ioStaged.synchronize();
         UNSAFE.copyMemory(src, FLOAT_BASE, null, ioStage, bytes);
-        device.copyToDevice(staging, ioStage - gatherStage, gradients, 0, bytes, s);
+        device.copyToDevice(staging, ioStage - gatherStage, gradients, 4L * firstBag * dim, bytes, s);
         ioStaged.record(s);
+    }
+
+    /** Allocates the reserved-slot buffers for rows of {@code rowBytes} on first use. */
+    void ensureReserved(int rowBytes) {
+        if (reservedRows != null) {
+            return;
+        }
+        DeviceBuffer[] made = new DeviceBuffer[5];
+        try {
+            made[0] = device.allocate((long) maxIds * rowBytes);
+            made[1] = device.allocate(4L * maxIds);
+            made[2] = device.allocate(4L * maxIds);
+            made[3] = device.allocate(4L * maxIds);
+            made[4] = device.allocate(maxIds);
+            reservedStage = device.allocatePinned(12L * maxIds);
+        } catch (RuntimeException e) {
+            for (DeviceBuffer b : made) {
+                if (b != null) {
+                    b.close();
+                }
+            }
+            throw e;
+        }
+        reservedRows = made[0];
+        reservedSlots = made[1];
+        reservedFrom = made[2];
+        reservedTo = made[3];
+        reservedFlags = made[4];
+        reservedDone = device.newEvent();
+        copiesStaged = device.newEvent();
+    }
+
+    /** Uploads the identity slots {@code base..base+maxIds} once for the reserved area at {@code base}. */
+    void identitySlots(long base, Stream s) {
+        if (reservedBase == base) {
+            return;
+        }
+        s.synchronize(); // rare (once per area): the pinned slots may still be uploading
+        for (int i = 0; i < maxIds; i++) {
+            UNSAFE.putInt(reservedStage.address() + 4L * i, (int) (base + i));
+        }
+        device.copyToDevice(reservedStage, 0, reservedSlots, 0, 4L * maxIds, s);
+        s.synchronize();
+        reservedBase = base;
+    }
+
+    /** Before a gather's slots are staged: the staging's previous upload is done (any thread). */
+    void awaitGatherStage() {
+        gatherStaged.synchronize();
+    }
+
+    /** Before an apply's rows are staged: the staging's previous upload is done (any thread). */
+    void awaitApplyStage() {
+        applyStaged.synchronize();
     }
 
     /** Uploads {@code bytes} staged at {@code stageAddress} into {@code dst} on the compute stream. */
@@ -149,12 +216,13 @@ public final class SlotBatch implements HotBatch {
         }
     }
 
-    private void checkBags(int bags, int arrayLength, String what) {
+    private void checkBags(int firstBag, int bags, int arrayLength, String what) {
         if (closed) {
             throw new IllegalStateException("batch used after close");
         }
-        if (bags < 0 || bags > maxBags) {
-            throw new IllegalArgumentException(what + ": bags must be in 0.." + maxBags + " (the batch's maxBags), got " + bags);
+        if (firstBag < 0 || bags < 0 || (long) firstBag + bags > maxBags) {
+            throw new IllegalArgumentException(what + ": bags [" + firstBag + ", " + ((long) firstBag + bags)
+                    + ") must lie in 0.." + maxBags + " (the batch's maxBags)");
         }
         if ((long) bags * dim > arrayLength) {
             throw new IllegalArgumentException(what + ": " + bags + " bags of dim " + dim + " need " + (long) bags * dim
@@ -183,6 +251,16 @@ public final class SlotBatch implements HotBatch {
         occStart.close();
         occBag.close();
         staging.close();
+        if (reservedRows != null) {
+            reservedRows.close();
+            reservedSlots.close();
+            reservedFrom.close();
+            reservedTo.close();
+            reservedFlags.close();
+            reservedStage.close();
+            reservedDone.close();
+            copiesStaged.close();
+        }
         gatherStaged.close();
         applyStaged.close();
         ioStaged.close();

@@ -4,6 +4,7 @@ import dev.ember.cache.batch.DedupedIds;
 import dev.ember.cache.batch.PooledBatch;
 import dev.ember.cache.hot.HotBatch;
 import dev.ember.cache.hot.HotTier;
+import dev.ember.cache.hot.StagedRows;
 import dev.ember.cache.table.Optimizer;
 import dev.ember.cache.table.RowInit;
 import dev.ember.cache.table.RowLayout;
@@ -104,6 +105,9 @@ public final class SlotPool implements HotTier {
     private long freeStackCapacity;
     private int freeCount;
     private long residentEnd;
+    /** Slots reserved by {@link #reserveSlots}: [reservedStart, reservedEnd). */
+    private long reservedStart;
+    private long reservedEnd;
 
     private final List<TableEntry> tables = new ArrayList<>();
     private int[] slotScratch = new int[1024];
@@ -894,27 +898,67 @@ public final class SlotPool implements HotTier {
         if (maxBags <= 0 || maxIds <= 0) {
             throw new IllegalArgumentException("a batch needs maxBags > 0 and maxIds > 0, got " + maxBags + ", " + maxIds);
         }
-        return new SlotBatch(this, device, maxBags, maxIds, dim);
+        SlotBatch b = new SlotBatch(this, device, maxBags, maxIds, dim);
+        try {
+            b.ensureReserved(rowBytes); // at once: a card out of memory says so here, not mid-step
+        } catch (RuntimeException e) {
+            b.close();
+            throw e;
+        }
+        return b;
     }
 
     @Override
     public void gather(int table, PooledBatch batch, HotBatch out) {
+        stageGather(table, batch, out, 0, batch.bagCount(), 0);
+        gatherStaged(out, batch.bagCount(), batch.idCount());
+    }
+
+    /**
+     * Writes into the batch's pinned gather staging (slots at {@code idStart}, bag offsets at
+     * {@code bagStart}, shifted by {@code idStart}); tables staged at once write disjoint parts.
+     * Reads only the table's map, which nothing changes while a step runs.
+     */
+    @Override
+    public void stageGather(int table, PooledBatch batch, HotBatch out, int bagStart, int bagSpan, int idStart,
+                            StagedRows staged) {
         TableEntry t = table(table);
         SlotBatch b = batch(out);
         int bags = batch.bagCount();
         int ids = batch.idCount();
-        if (bags > b.maxBags() || ids > b.maxIds()) {
+        if (bags > bagSpan || bagStart < 0 || idStart < 0 || (long) bagStart + bagSpan > b.maxBags()
+                || (long) idStart + ids > b.maxIds()) {
             throw new IllegalArgumentException("table " + t.spec.name() + ": batch of " + bags + " bags and " + ids
-                    + " ids exceeds the batch buffer (" + b.maxBags() + " bags, " + b.maxIds() + " ids); make it with newBatch");
+                    + " ids at bag " + bagStart + " (span " + bagSpan + ") and id " + idStart
+                    + " exceeds the batch buffer (" + b.maxBags() + " bags, " + b.maxIds() + " ids); make it with newBatch");
         }
-        b.gatherStaged.synchronize();
-        long slots = b.gatherStage;
+        b.awaitGatherStage();
+        long slots = b.gatherStage + 4L * idStart;
         long[] idArray = batch.ids();
         for (int i = 0; i < ids; i++) {
-            UNSAFE.putInt(slots + 4L * i, slotOfInBag(t, idArray[i], batch, i));
+            UNSAFE.putInt(slots + 4L * i, slotOfInBag(t, idArray[i], batch, i, staged));
         }
+        long offsets = b.gatherStage + 4L * b.maxIds() + 4L * bagStart;
+        int[] local = batch.offsets();
+        for (int i = 0; i < bags; i++) {
+            UNSAFE.putInt(offsets + 4L * i, idStart + local[i]);
+        }
+        for (int i = bags; i < bagSpan; i++) {
+            UNSAFE.putInt(offsets + 4L * i, idStart + ids); // empty bags pool to zeros
+        }
+    }
+
+    @Override
+    public void gatherStaged(HotBatch out, int bags, int ids) {
+        checkOpen();
+        SlotBatch b = batch(out);
+        if (bags < 0 || ids < 0 || bags > b.maxBags() || ids > b.maxIds()) {
+            throw new IllegalArgumentException(bags + " bags and " + ids + " ids staged exceed the batch buffer ("
+                    + b.maxBags() + " bags, " + b.maxIds() + " ids)");
+        }
+        long slots = b.gatherStage;
         long offsets = slots + 4L * b.maxIds();
-        UNSAFE.copyMemory(batch.offsets(), INT_BASE, null, offsets, 4L * (bags + 1));
+        UNSAFE.putInt(offsets + 4L * bags, ids);
         settleTransfers();
         b.upload(slots, b.slots, 4L * ids, compute);
         b.upload(offsets, b.offsets, 4L * (bags + 1), compute);
@@ -933,44 +977,69 @@ public final class SlotPool implements HotTier {
 
     @Override
     public void apply(int table, DedupedIds dedup, HotBatch grads, float lr, float eps) {
+        checkRates(lr, eps);
+        stageApply(table, dedup, grads, 0, 0, 0);
+        int uniques = dedup.uniqueCount();
+        applyStaged(grads, uniques, uniques == 0 ? 0 : dedup.occStart()[uniques], lr, eps);
+    }
+
+    /**
+     * Writes into the batch's pinned apply staging: the unique rows' slots at
+     * {@code uniqueStart}, their occurrence starts shifted by {@code occurrenceStart} and the
+     * occurrences' bags shifted by {@code bagStart}; tables staged at once write disjoint parts.
+     */
+    @Override
+    public void stageApply(int table, DedupedIds dedup, HotBatch grads, int bagStart, int uniqueStart, int occurrenceStart,
+                           StagedRows staged) {
         TableEntry t = table(table);
         SlotBatch b = batch(grads);
-        if (!Float.isFinite(lr)) {
-            throw new IllegalArgumentException("learning rate must be finite, got " + lr);
-        }
-        if (layout.optimizer() != Optimizer.SGD && !(eps > 0 && Float.isFinite(eps))) {
-            throw new IllegalArgumentException(layout.optimizer() + " needs a finite eps > 0, got " + eps);
-        }
         int uniques = dedup.uniqueCount();
         int[] occStart = dedup.occStart();
         int occ = uniques == 0 ? 0 : occStart[uniques];
-        if (occ > b.maxIds()) {
-            throw new IllegalArgumentException("table " + t.spec.name() + ": " + occ + " ids exceed the batch buffer's "
-                    + b.maxIds() + "; make it with newBatch");
+        if (bagStart < 0 || uniqueStart < 0 || occurrenceStart < 0 || (long) uniqueStart + uniques > b.maxIds()
+                || (long) occurrenceStart + occ > b.maxIds()) {
+            throw new IllegalArgumentException("table " + t.spec.name() + ": " + uniques + " rows and " + occ
+                    + " ids at row " + uniqueStart + " and id " + occurrenceStart + " exceed the batch buffer's "
+                    + b.maxIds() + " ids; make it with newBatch");
         }
-        b.applyStaged.synchronize();
+        b.awaitApplyStage();
         long uSlots = b.applyStage;
         long starts = uSlots + 4L * b.maxIds();
         long bagsOf = starts + 4L * (b.maxIds() + 1);
         long[] unique = dedup.unique();
         for (int u = 0; u < uniques; u++) {
-            UNSAFE.putInt(uSlots + 4L * u, slotOf(t, unique[u]));
+            UNSAFE.putInt(uSlots + 4L * (uniqueStart + u), staged == null ? slotOf(t, unique[u]) : slotOrStaged(t, unique[u], staged));
+            UNSAFE.putInt(starts + 4L * (uniqueStart + u), occurrenceStart + occStart[u]);
         }
         int[] occBag = dedup.occBag();
         int maxBags = b.maxBags();
         for (int k = 0; k < occ; k++) {
             int bag = occBag[k];
-            if (bag < 0 || bag >= maxBags) {
+            if (bag < 0 || (long) bagStart + bag >= maxBags) {
                 throw new IllegalArgumentException("table " + t.spec.name() + ": occurrence in bag " + bag
-                        + " is outside the batch buffer's " + maxBags + " bags");
+                        + (bagStart == 0 ? "" : " (+" + bagStart + ")") + " is outside the batch buffer's " + maxBags + " bags");
             }
+            UNSAFE.putInt(bagsOf + 4L * (occurrenceStart + k), bagStart + bag);
         }
-        UNSAFE.copyMemory(occStart, INT_BASE, null, starts, 4L * (uniques + 1));
-        UNSAFE.copyMemory(occBag, INT_BASE, null, bagsOf, 4L * occ);
+    }
+
+    @Override
+    public void applyStaged(HotBatch grads, int uniques, int occurrences, float lr, float eps) {
+        checkOpen();
+        SlotBatch b = batch(grads);
+        checkRates(lr, eps);
+        if (uniques < 0 || occurrences < 0 || uniques > b.maxIds() || occurrences > b.maxIds()) {
+            throw new IllegalArgumentException(uniques + " rows and " + occurrences + " ids staged exceed the batch buffer's "
+                    + b.maxIds() + " ids");
+        }
+        long uSlots = b.applyStage;
+        long starts = uSlots + 4L * b.maxIds();
+        long bagsOf = starts + 4L * (b.maxIds() + 1);
+        UNSAFE.putInt(starts + 4L * uniques, occurrences);
         settleTransfers();
         b.upload(uSlots, b.uniqueSlots, 4L * uniques, compute);
         b.upload(starts, b.occStart, 4L * (uniques + 1), compute);
-        b.upload(bagsOf, b.occBag, 4L * occ, compute);
+        b.upload(bagsOf, b.occBag, 4L * occurrences, compute);
         b.applyStaged.record(compute);
         if (uniques > 0) {
             Kernel k = applyKernel;
@@ -988,6 +1057,138 @@ public final class SlotPool implements HotTier {
         }
         applies.increment();
         rowsApplied.add(uniques);
+    }
+
+    // ---------------------------------------------------------------- reserved slots
+
+    @Override
+    public long reserveSlots(long count) {
+        checkOpen();
+        for (TableEntry t : tables) {
+            if (!t.resident() && t.map.size() > 0) {
+                throw new IllegalStateException("reserve slots before promoting rows: table " + t.spec.name() + " holds "
+                        + t.map.size() + " rows");
+            }
+        }
+        if (count < 0) {
+            throw new IllegalArgumentException("slots to reserve must be >= 0, got " + count);
+        }
+        if (reservedEnd > reservedStart && residentEnd == reservedEnd) {
+            residentEnd = reservedStart; // a second reservation replaces the first
+        }
+        // Every slot above the resident ones is free: start the bump pointer over, reserved first.
+        next = residentEnd;
+        freeCount = 0;
+        if (next + count > capacity) {
+            throw new IllegalStateException("reserving " + count + " slots needs " + (next + count) + " slots; the pool has "
+                    + capacity + " (raise the hot budget)");
+        }
+        long first = next;
+        next += count;
+        reservedStart = first;
+        residentEnd = next; // below every mapped row: compaction and shrinking leave them where they are
+        reservedEnd = next;
+        return first;
+    }
+
+    @Override
+    public void writeReserved(HotBatch via, long firstSlot, int count, ByteBuffer src) {
+        SlotBatch b = reservedOp(via, firstSlot, count, src, "writeReserved", "source");
+        if (count == 0) {
+            return;
+        }
+        PinnedBuffer from = rowBufferOf(src, (long) count * rowBytes);
+        settleTransfers();
+        b.identitySlots(firstSlot, compute);
+        device.copyToDevice(from, UnsafeMemory.address(src) - from.address(), b.reservedRows, 0, (long) count * rowBytes, compute);
+        writeRows.arg(0, weights).arg(1, state).arg(2, dirty).arg(3, dim).arg(4, stateFloats)
+                .arg(5, b.reservedSlots).arg(6, b.reservedRows).arg(7, count);
+        writeRows.launch(compute, groups((long) count * (dim + stateFloats)), GROUP);
+        b.reservedDone.record(compute);
+    }
+
+    @Override
+    public void copyReserved(HotBatch via, long[] from, long[] to, int count) {
+        SlotBatch b = batch(via);
+        if (count < 0 || count > b.maxIds() || count > from.length || count > to.length) {
+            throw new IllegalArgumentException("copyReserved: " + count + " rows; the arrays hold " + from.length + " and "
+                    + to.length + ", the batch buffer " + b.maxIds());
+        }
+        if (count == 0) {
+            return;
+        }
+        b.ensureReserved(rowBytes);
+        b.copiesStaged.synchronize(); // the last copy's upload of these pinned arrays
+        long f = b.reservedStage.address() + 4L * b.maxIds();
+        long t = f + 4L * b.maxIds();
+        for (int i = 0; i < count; i++) {
+            checkReserved(from[i], 1);
+            checkReserved(to[i], 1);
+            UNSAFE.putInt(f + 4L * i, (int) from[i]);
+            UNSAFE.putInt(t + 4L * i, (int) to[i]);
+        }
+        settleTransfers();
+        device.copyToDevice(b.reservedStage, 4L * b.maxIds(), b.reservedFrom, 0, 4L * count, compute);
+        device.copyToDevice(b.reservedStage, 8L * b.maxIds(), b.reservedTo, 0, 4L * count, compute);
+        b.copiesStaged.record(compute);
+        moveSlots.arg(0, weights).arg(1, state).arg(2, dirty).arg(3, dim).arg(4, stateFloats)
+                .arg(5, b.reservedFrom).arg(6, b.reservedTo).arg(7, count);
+        moveSlots.launch(compute, groups((long) count * (dim + stateFloats)), GROUP);
+        b.reservedDone.record(compute);
+    }
+
+    @Override
+    public void readReserved(HotBatch via, long firstSlot, int count, ByteBuffer dst) {
+        SlotBatch b = reservedOp(via, firstSlot, count, dst, "readReserved", "destination");
+        if (count == 0) {
+            return;
+        }
+        PinnedBuffer to = rowBufferOf(dst, (long) count * rowBytes);
+        settleTransfers();
+        b.identitySlots(firstSlot, compute);
+        readRows.arg(0, weights).arg(1, state).arg(2, dirty).arg(3, dim).arg(4, stateFloats)
+                .arg(5, b.reservedSlots).arg(6, b.reservedRows).arg(7, b.reservedFlags).arg(8, count);
+        readRows.launch(compute, groups((long) count * (dim + stateFloats)), GROUP);
+        device.copyToHost(b.reservedRows, 0, to, UnsafeMemory.address(dst) - to.address(), (long) count * rowBytes, compute);
+        b.reservedDone.record(compute);
+    }
+
+    @Override
+    public void awaitReserved(HotBatch via) {
+        SlotBatch b = batch(via);
+        if (b.reservedDone != null) {
+            b.reservedDone.synchronize();
+        }
+    }
+
+    private SlotBatch reservedOp(HotBatch via, long firstSlot, int count, ByteBuffer rows, String op, String what) {
+        SlotBatch b = batch(via);
+        if (count < 0 || count > b.maxIds()) {
+            throw new IllegalArgumentException(op + ": " + count + " rows; the batch buffer holds " + b.maxIds());
+        }
+        checkReserved(firstSlot, count);
+        checkBuffer(rows, count, op, what);
+        if (count > 0 && rowBufferOf(rows, (long) count * rowBytes) == null) {
+            throw new IllegalArgumentException(op + ": the " + what + " buffer must be one of this pool's row buffers (newRowBuffer)");
+        }
+        b.ensureReserved(rowBytes);
+        return b;
+    }
+
+    private void checkReserved(long firstSlot, long count) {
+        if (firstSlot < reservedStart || firstSlot + count > reservedEnd) {
+            throw new IllegalArgumentException("slots " + firstSlot + ".." + (firstSlot + count - 1) + " are not all reserved ("
+                    + (reservedEnd == reservedStart ? "none is" : reservedStart + ".." + (reservedEnd - 1)) + "; reserveSlots)");
+        }
+    }
+
+    private void checkRates(float lr, float eps) {
+        if (!Float.isFinite(lr)) {
+            throw new IllegalArgumentException("learning rate must be finite, got " + lr);
+        }
+        if (layout.optimizer() != Optimizer.SGD && !(eps > 0 && Float.isFinite(eps))) {
+            throw new IllegalArgumentException(layout.optimizer() + " needs a finite eps > 0, got " + eps);
+        }
     }
 
     private int applyGroup() {
@@ -1168,7 +1369,22 @@ public final class SlotPool implements HotTier {
         return slot;
     }
 
-    private int slotOfInBag(TableEntry t, long row, PooledBatch batch, int position) {
+    private int slotOrStaged(TableEntry t, long row, StagedRows staged) {
+        if (t.resident()) {
+            return slotOf(t, row);
+        }
+        int slot = t.map.get(row);
+        if (slot >= 0) {
+            return slot;
+        }
+        long s = staged.slotOf(row);
+        if (s < 0) {
+            return slotOf(t, row); // the error naming the row
+        }
+        return (int) s;
+    }
+
+    private int slotOfInBag(TableEntry t, long row, PooledBatch batch, int position, StagedRows staged) {
         if (t.resident()) {
             if (row >= 0 && row < t.spec.rows()) {
                 return (int) (t.base + row);
@@ -1177,6 +1393,10 @@ public final class SlotPool implements HotTier {
             int slot = t.map.get(row);
             if (slot >= 0) {
                 return slot;
+            }
+            long s = staged == null ? -1 : staged.slotOf(row);
+            if (s >= 0) {
+                return (int) s;
             }
         }
         throw new IllegalArgumentException("table " + t.spec.name() + ": id " + row + " at position " + position

@@ -258,6 +258,188 @@ public abstract class HotTierContract extends OnDeviceContract {
         }
     }
 
+    /**
+     * Three tables staged at once from three threads into one batch (bags at a stride, the
+     * last bags of each span empty), pooled with one launch and updated with one apply: equal bit
+     * for bit to the reference per table, and empty padding bags pool to zeros.
+     */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Optimizer.class)
+    void tablesStagedAtOnceGatherAndApplyAsOneLaunchBitForBit(Optimizer opt) throws Exception {
+        int dim = 8;
+        int tables = 3;
+        int stride = 40;
+        RowLayout layout = RowLayout.of(dim, opt);
+        Random rnd = new Random(303 + opt.ordinal());
+        java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(tables);
+        try (SlotPool pool = newPool(device, layout, 2000 * (layout.bytesPerRow() + 1L));
+             HotBatch buf = pool.newBatch(tables * stride, tables * stride * 4)) {
+            int[] handle = new int[tables];
+            ReferenceTier[] ref = new ReferenceTier[tables];
+            long[][] hot = new long[tables][];
+            for (int t = 0; t < tables; t++) {
+                handle[t] = pool.addTable(new TableSpec("t" + t, 10_000, dim, opt));
+                ref[t] = new ReferenceTier(layout);
+                hot[t] = rnd.longs(50 + 100 * t, 0, 10_000).distinct().toArray();
+                for (long id : hot[t]) {
+                    ref[t].put(id, randomRow(layout, rnd));
+                }
+                pool.promote(handle[t], hot[t], hot[t].length, ref[t].pack(hot[t], hot[t].length));
+            }
+            for (int step = 0; step < 3; step++) {
+                PooledBatch[] b = new PooledBatch[tables];
+                DedupedIds[] d = new DedupedIds[tables];
+                int[] idStart = new int[tables + 1];
+                int[] uStart = new int[tables + 1];
+                int[] occStart = new int[tables + 1];
+                for (int t = 0; t < tables; t++) {
+                    int bags = stride - 1 - rnd.nextInt(5) - 5 * t;
+                    b[t] = new PooledBatch(bags * 4, bags);
+                    for (int i = 0; i < bags; i++) {
+                        for (int j = rnd.nextInt(4); j > 0; j--) {
+                            b[t].add(hot[t][rnd.nextInt(hot[t].length)]);
+                        }
+                        b[t].endBag();
+                    }
+                    d[t] = new DedupedIds().build(b[t]);
+                    idStart[t + 1] = idStart[t] + b[t].idCount();
+                    uStart[t + 1] = uStart[t] + d[t].uniqueCount();
+                    occStart[t + 1] = occStart[t] + (d[t].uniqueCount() == 0 ? 0 : d[t].occStart()[d[t].uniqueCount()]);
+                }
+                List<java.util.concurrent.Future<?>> staged = new ArrayList<>();
+                for (int t = 0; t < tables; t++) {
+                    int tt = t;
+                    staged.add(threads.submit(() -> pool.stageGather(handle[tt], b[tt], buf, tt * stride, stride, idStart[tt])));
+                }
+                for (var f : staged) {
+                    f.get();
+                }
+                pool.gatherStaged(buf, tables * stride, idStart[tables]);
+                float[] grads = new float[tables * stride * dim];
+                for (int t = 0; t < tables; t++) {
+                    float[] got = new float[stride * dim];
+                    buf.readPooled(got, t * stride, stride);
+                    assertBits(ref[t].gather(b[t]), got, b[t].bagCount() * dim, opt + " table " + t + " step " + step + " gather");
+                    for (int i = b[t].bagCount() * dim; i < stride * dim; i++) {
+                        assertEquals(0f, got[i], "table " + t + ": a padding bag pools to zero");
+                    }
+                    float[] g = randomGrads(b[t].bagCount(), dim, rnd);
+                    System.arraycopy(g, 0, grads, t * stride * dim, g.length);
+                    ref[t].apply(d[t], g, 0.1f, 1e-6f);
+                }
+                buf.writeGradients(grads, tables * stride);
+                staged.clear();
+                for (int t = 0; t < tables; t++) {
+                    int tt = t;
+                    staged.add(threads.submit(() -> pool.stageApply(handle[tt], d[tt], buf, tt * stride, uStart[tt], occStart[tt])));
+                }
+                for (var f : staged) {
+                    f.get();
+                }
+                pool.applyStaged(buf, uStart[tables], occStart[tables], 0.1f, 1e-6f);
+            }
+            ByteBuffer out = ByteBuffer.allocateDirect(300 * layout.bytesPerRow()).order(ByteOrder.LITTLE_ENDIAN);
+            for (int t = 0; t < tables; t++) {
+                pool.read(handle[t], hot[t], hot[t].length, out, null);
+                for (int i = 0; i < hot[t].length; i++) {
+                    assertBits(ref[t].rows.get(hot[t][i]), ReferenceTier.unpack(out, i, layout), layout.floatsPerRow(),
+                            "table " + t + " row " + hot[t][i]);
+                }
+            }
+        } finally {
+            threads.shutdownNow();
+        }
+    }
+
+    /**
+     * Rows a batch stages in reserved slots (a tiered store's misses): written in one copy,
+     * forwarded between slots on the device, gathered and updated beside held rows through the
+     * staged lookup, read back: all equal to the reference bit for bit; the table's own rows and
+     * held counts are untouched, and resizing keeps the reserved rows where they are.
+     */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Optimizer.class)
+    void rowsStagedInReservedSlotsGatherApplyAndReadBackBitForBit(Optimizer opt) {
+        int dim = 8;
+        RowLayout layout = RowLayout.of(dim, opt);
+        Random rnd = new Random(404 + opt.ordinal());
+        try (SlotPool pool = newPool(device, layout, 600 * (layout.bytesPerRow() + 1L));
+             HotBatch buf = pool.newBatch(64, 256)) {
+            int table = pool.addTable(new TableSpec("t", 10_000, dim, opt));
+            long base = pool.reserveSlots(256);
+            assertEquals(256, pool.used(), "reserved slots count as used");
+            ReferenceTier ref = new ReferenceTier(layout);
+            long[] held = rnd.longs(100, 0, 5_000).distinct().toArray();
+            for (long id : held) {
+                ref.put(id, randomRow(layout, rnd));
+            }
+            pool.promote(table, held, held.length, ref.pack(held, held.length));
+            long[] staged = rnd.longs(40, 5_000, 10_000).distinct().toArray();
+            for (long id : staged) {
+                ref.put(id, randomRow(layout, rnd));
+            }
+            ByteBuffer rows = pool.newRowBuffer(256);
+            rows.put(0, ref.pack(staged, staged.length), 0, staged.length * layout.bytesPerRow());
+            // The first half staged from the host at base + k; the second half forwarded: written
+            // at base + 100 + k, then copied on the device to base + 20 + k.
+            int half = staged.length / 2;
+            pool.writeReserved(buf, base, half, rows);
+            ByteBuffer second = pool.newRowBuffer(256);
+            second.put(0, rows, half * layout.bytesPerRow(), (staged.length - half) * layout.bytesPerRow());
+            pool.writeReserved(buf, base + 100, staged.length - half, second);
+            long[] from = new long[staged.length - half];
+            long[] to = new long[from.length];
+            for (int k = 0; k < from.length; k++) {
+                from[k] = base + 100 + k;
+                to[k] = base + half + k;
+            }
+            pool.copyReserved(buf, from, to, from.length);
+            java.util.Map<Long, Integer> index = new java.util.HashMap<>();
+            for (int k = 0; k < staged.length; k++) {
+                index.put(staged[k], k);
+            }
+            dev.ember.cache.hot.StagedRows lookup = row -> index.containsKey(row) ? base + index.get(row) : -1;
+            PooledBatch b = new PooledBatch(64 * 3, 64);
+            for (int i = 0; i < 64; i++) {
+                for (int j = rnd.nextInt(4); j > 0; j--) {
+                    b.add(rnd.nextBoolean() ? held[rnd.nextInt(held.length)] : staged[rnd.nextInt(staged.length)]);
+                }
+                b.endBag();
+            }
+            pool.stageGather(table, b, buf, 0, 64, 0, lookup);
+            pool.gatherStaged(buf, 64, b.idCount());
+            float[] got = new float[64 * dim];
+            buf.readPooled(got, 64);
+            assertBits(ref.gather(b), got, 64 * dim, opt + " gather of held and staged rows");
+            DedupedIds d = new DedupedIds().build(b);
+            float[] g = randomGrads(64, dim, rnd);
+            buf.writeGradients(g, 64);
+            pool.stageApply(table, d, buf, 0, 0, 0, lookup);
+            pool.applyStaged(buf, d.uniqueCount(), d.occStart()[d.uniqueCount()], 0.1f, 1e-6f);
+            ref.apply(d, g, 0.1f, 1e-6f);
+            pool.resize(900 * (layout.bytesPerRow() + 1L)); // reserved rows stay put
+            ByteBuffer back = pool.newRowBuffer(256);
+            pool.readReserved(buf, base, staged.length, back);
+            pool.awaitReserved(buf);
+            for (int k = 0; k < staged.length; k++) {
+                assertBits(ref.rows.get(staged[k]), ReferenceTier.unpack(back, k, layout), layout.floatsPerRow(),
+                        "staged row " + staged[k]);
+                assertFalse(pool.contains(table, staged[k]), "a staged row is not held by the table");
+            }
+            ByteBuffer out = ByteBuffer.allocateDirect(held.length * layout.bytesPerRow()).order(ByteOrder.LITTLE_ENDIAN);
+            pool.read(table, held, held.length, out, null);
+            for (int i = 0; i < held.length; i++) {
+                assertBits(ref.rows.get(held[i]), ReferenceTier.unpack(out, i, layout), layout.floatsPerRow(), "held row " + held[i]);
+            }
+            assertEquals(held.length, pool.rowCount(table));
+            assertMessage(IllegalArgumentException.class, "not all reserved",
+                    () -> pool.writeReserved(buf, base + 250, 10, rows));
+            assertMessage(IllegalArgumentException.class, "row buffers",
+                    () -> pool.writeReserved(buf, base, 1, ByteBuffer.allocateDirect(64)));
+            assertMessage(IllegalStateException.class, "before promoting", () -> pool.reserveSlots(10));
+        }
+    }
+
     @Test
     void sgdStepStaysWithinFloat64BoundThatGrowsWithOccurrences() {
         int dim = 8;
@@ -636,6 +818,11 @@ public abstract class HotTierContract extends OnDeviceContract {
             assertMessage(IllegalArgumentException.class, "learning rate", () -> f.pool.apply(f.table, d, small, Float.NaN, 1e-8f));
             assertMessage(IllegalArgumentException.class, "eps", () -> f.pool.apply(f.table, d, small, 0.1f, 0f));
             assertMessage(IllegalArgumentException.class, "maxBags", () -> small.writeGradients(new float[100], 3));
+            assertMessage(IllegalArgumentException.class, "maxBags", () -> small.readPooled(new float[100], 1, 2));
+            assertMessage(IllegalArgumentException.class, "exceeds the batch buffer",
+                    () -> f.pool.stageGather(f.table, one, small, 1, 2, 0));
+            assertMessage(IllegalArgumentException.class, "is outside the batch buffer's 2 bags",
+                    () -> f.pool.stageApply(f.table, d, small, 2, 0, 0));
             assertMessage(IllegalArgumentException.class, "buys no slot", () -> f.pool.resize(3));
             assertMessage(IllegalArgumentException.class, "count must be", () -> f.pool.clearDirty(f.table, new long[1], 2));
         }

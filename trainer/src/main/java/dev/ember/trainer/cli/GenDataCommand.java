@@ -19,7 +19,8 @@ import java.util.concurrent.Callable;
 /** {@code ember gen-data}: synthetic Criteo-format data with known ceilings. */
 @Command(name = "gen-data", mixinStandardHelpOptions = true,
         description = {"Writes Criteo-format TSV with the Kaggle table sizes, per-table Zipf skew and labels from a "
-                + "planted model, plus <out>.json with the planted and learnable AUC ceilings of the held-out part."})
+                + "planted model, plus <out>.json with the AUC ceilings of the held-out part: planted (every weight known) and "
+                + "learnable (each signal row's posterior-mean weight given its training samples, the rest known)."})
 public final class GenDataCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -52,8 +53,9 @@ public final class GenDataCommand implements Callable<Integer> {
             description = "held-out part the ceilings are measured on (default: 1/7, as convert)")
     double testFraction;
 
-    @Option(names = "--ceiling-min-count", paramLabel = "K", defaultValue = "5",
-            description = "the learnable ceiling knows rows seen >= K times in training (default: ${DEFAULT-VALUE})")
+    @Option(names = "--true-weights-min-count", paramLabel = "K", defaultValue = "5",
+            description = "trueWeightsOfSeenRowsAuc (an older, looser ceiling kept beside the learnable one) knows the"
+                    + " true weight of rows seen >= K times in training (default: ${DEFAULT-VALUE})")
     int minCount;
 
     @Option(names = "--bag", paramLabel = "N", defaultValue = "1",
@@ -90,7 +92,7 @@ public final class GenDataCommand implements Callable<Integer> {
             bad.add("--bag must be in [1, 64], got " + bag);
         }
         if (minCount < 1) {
-            bad.add("--ceiling-min-count must be >= 1, got " + minCount);
+            bad.add("--true-weights-min-count must be >= 1, got " + minCount);
         }
         Path parent = out.toAbsolutePath().getParent();
         if (parent != null && !Files.isDirectory(parent)) {
@@ -109,8 +111,9 @@ public final class GenDataCommand implements Callable<Integer> {
             double sec = (System.nanoTime() - t0) / 1e9;
             PrintWriter o = spec.commandLine().getOut();
             o.printf("wrote %,d samples to %s in %.1f s (click rate %.3f)%n", samples, out, sec, c.clickRate());
-            o.printf("held-out part: last %,d samples; planted AUC %.4f, learnable AUC %.4f (rows seen >= %d times)%n",
-                    c.heldOutSamples(), c.plantedAuc(), c.learnableAuc(), c.ceilingMinCount());
+            o.printf("held-out part: last %,d samples; planted AUC %.4f, learnable AUC %.4f (posterior-mean row weights);"
+                            + " true weights of rows seen >= %d times %.4f%n", c.heldOutSamples(), c.plantedAuc(),
+                    c.learnableAuc(), c.trueWeightsMinCount(), c.trueWeightsOfSeenRowsAuc());
             o.println("ceilings: " + s.ceilingsFile());
             if (bag > 1) {
                 o.printf("multi-hot: convert with --multi-hot --max-bag %d%n", bag);

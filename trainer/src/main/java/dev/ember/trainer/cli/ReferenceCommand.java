@@ -59,7 +59,8 @@ public final class ReferenceCommand implements Callable<Integer> {
 
     @Option(names = "--oracle",
             description = "also score the oracle bound: each signal row's posterior-mean weight given its training"
-                    + " samples and everything else from the generator (needs generated data and <data>.json)")
+                    + " samples and everything else from the generator, recomputed from the converted data: the"
+                    + " generator's learnable ceiling (needs one-hot generated data without drift and <data>.json)")
     boolean oracle;
 
     @Override
@@ -90,7 +91,12 @@ public final class ReferenceCommand implements Callable<Integer> {
             folder = new Converter(ConvertSettings.defaults(data).withThreads(n)).run().outDir();
             Path json = data.resolveSibling(data.getFileName() + ".json");
             if (Files.exists(json)) {
-                ceilings = Ceilings.read(json);
+                try {
+                    ceilings = Ceilings.read(json);
+                } catch (java.io.IOException e) {
+                    err.println("ember reference: " + e.getMessage());
+                    return 1;
+                }
             }
         }
         if (oracle && ceilings == null) {
@@ -102,8 +108,9 @@ public final class ReferenceCommand implements Callable<Integer> {
         OracleBound.Result bound = null;
         if (oracle) {
             bound = new OracleBound(dataset, folder.resolve("vocab"), ceilings).run();
-            out.printf(Locale.ROOT, "oracle bound: held-out AUC %.4f (planted %.4f and learnable %.4f recomputed here)%n",
-                    bound.oracleAuc(), bound.plantedAuc(), bound.learnableAuc());
+            out.printf(Locale.ROOT, "oracle bound: held-out AUC %.4f (the generator's learnable ceiling: %.4f); planted %.4f"
+                            + " and true weights of seen rows %.4f recomputed here%n", bound.oracleAuc(),
+                    ceilings.learnableAuc(), bound.plantedAuc(), bound.trueWeightsOfSeenRowsAuc());
             out.flush();
         }
         long t0 = System.nanoTime();
@@ -125,12 +132,13 @@ public final class ReferenceCommand implements Callable<Integer> {
         if (ceilings != null) {
             m.put("plantedAuc", ceilings.plantedAuc());
             m.put("learnableAuc", ceilings.learnableAuc());
-            m.put("ceilingMinCount", ceilings.ceilingMinCount());
+            m.put("trueWeightsOfSeenRowsAuc", ceilings.trueWeightsOfSeenRowsAuc());
+            m.put("trueWeightsMinCount", ceilings.trueWeightsMinCount());
         }
         if (bound != null) {
             m.put("oracleAuc", bound.oracleAuc());
             m.put("oraclePlantedAuc", bound.plantedAuc());
-            m.put("oracleLearnableAuc", bound.learnableAuc());
+            m.put("oracleTrueWeightsOfSeenRowsAuc", bound.trueWeightsOfSeenRowsAuc());
         }
         out.println(new ObjectMapper().writeValueAsString(m));
         return 0;

@@ -312,7 +312,7 @@ public final class TrainCommand implements Callable<Integer> {
                 err.println("ember train: report in " + report + " (" + RunReport.SUMMARY + ", " + String.join(", ", plots) + ")");
             } catch (java.io.IOException | RuntimeException | Error e) {
                 // the training results are on stdout already; say what failed and where
-                err.println("ember train: --report " + report + ": " + e);
+                err.println("ember train: --report " + report + ": " + withRootCause(e));
                 return 1;
             }
         }
@@ -456,5 +456,14 @@ public final class TrainCommand implements Callable<Integer> {
 
     private static String millis(double ms) {
         return Double.isNaN(ms) ? "-" : String.format(Locale.ROOT, "%.2f", ms);
+    }
+
+    /** The failure and, where it wraps others, the innermost one (a font manager's InternalError hides its reason). */
+    public static String withRootCause(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root == e ? e.toString() : e + ", caused by " + root;
     }
 }

@@ -7,41 +7,36 @@ import dev.ember.trainer.data.DataPart;
 import dev.ember.trainer.data.gen.Auc;
 import dev.ember.trainer.data.gen.Ceilings;
 import dev.ember.trainer.data.gen.PlantedModel;
+import dev.ember.trainer.data.gen.RowPosteriors;
 import dev.ember.trainer.data.text.CriteoLineParser;
 import dev.ember.trainer.data.vocab.Vocabularies;
 import dev.ember.trainer.data.vocab.Vocabulary;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
 import java.nio.file.Path;
 
 /**
  * An upper bound on what any estimator can learn of the generator's row weights from the training
- * part: each signal row's weight is estimated by its exact posterior mean given its training
- * samples, with everything else (bias, dense weight, every other row's weight, the prior of row
- * weights) told by the generator. No estimator knows more about a row than this oracle, so the
- * held-out AUC of these estimates bounds what the data lets a model of the planted form reach.
+ * part, recomputed from converted data: each signal row's weight is estimated by its exact
+ * posterior mean given its training samples, with everything else (bias, dense weight, every other
+ * row's weight, the prior of row weights) told by the generator. No estimator knows more about a
+ * row than this oracle, so the held-out AUC of these estimates bounds what the data lets a model of
+ * the planted form reach. It is the generator's learnable ceiling ({@link Ceilings#learnableAuc()}),
+ * computed by the same {@link RowPosteriors} from the converted ids instead of the generator's rows:
+ * the two agree when conversion keeps every row apart.
  *
- * <p>The prior of a row's draw is the generator's: the sum of four uniforms (Irwin-Hall of order
- * 4), standardised; it is integrated on a grid of {@value #GRID} midpoints. For row r and grid
- * point g the log-likelihood sums, over r's training samples i, log sigmoid(+-(o_i + w_g)) with
- * o_i the sample's planted logit less r's true weight.
- *
- * <pre>
- * off-heap, per signal table t (ids of the converted data, rows_t):
- *   loglik  float[rows_t * GRID]   id-major: the GRID log-likelihoods of id's row
- * </pre>
- *
- * <p>As a check of the id-to-row mapping it also scores the planted logit itself and the
- * learnable ceiling's rule, which must agree with the generator's own {@link Ceilings}.
+ * <p>Only the held-out part's ids get a posterior (their sums live off-heap in {@link RowPosteriors}).
+ * As a check of the id-to-row mapping it also scores the planted logit itself and the true weights
+ * of seen rows, which must agree with the generator's own {@link Ceilings}.
  */
 public final class OracleBound {
-    static final int GRID = 32;
     private static final int READ = 4096;
 
-    /** AUCs on the held-out part: the oracle's, and the planted and learnable rules recomputed here. */
-    public record Result(double oracleAuc, double plantedAuc, double learnableAuc, long trainSamples, long heldOutSamples) {
+    /**
+     * AUCs on the held-out part: the oracle's, and the planted and true-weights-of-seen-rows rules
+     * recomputed here.
+     */
+    public record Result(double oracleAuc, double plantedAuc, double trueWeightsOfSeenRowsAuc, long trainSamples,
+                         long heldOutSamples) {
     }
 
     private final BinaryDataset data;
@@ -84,29 +79,35 @@ public final class OracleBound {
     public Result run() {
         DataPart train = data.train();
         DataPart test = data.test();
+        long held = test.samples();
+        if (held > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("held-out part too large for the oracle bound: " + held);
+        }
         Batch batch = new Batch(READ);
-        double[] prior = new double[GRID];
-        double[][] gridWeight = new double[signal.length][GRID];
-        for (int g = 0; g < GRID; g++) {
-            double x = (g + 0.5) * 4.0 / GRID; // the sum of four uniforms
-            prior[g] = irwinHall4(x);
-            for (int j = 0; j < signal.length; j++) {
-                gridWeight[j][g] = model.weightOfDraw(signal[j], (x - 2.0) * Math.sqrt(3.0));
+        int[] ids = new int[signal.length];
+        RowPosteriors[] posteriors = new RowPosteriors[signal.length];
+        RowPosteriors.Scratch[] scratch = new RowPosteriors.Scratch[signal.length];
+        for (int j = 0; j < signal.length; j++) {
+            posteriors[j] = new RowPosteriors(model, signal[j], data.rows(signal[j]));
+            scratch[j] = new RowPosteriors.Scratch();
+        }
+        for (long at = 0; at < held; at += READ) {
+            int n = (int) Math.min(READ, held - at);
+            data.read(test.start() + at, n, batch);
+            for (int i = 0; i < n; i++) {
+                plantedLogit(batch, i, ids);
+                for (int j = 0; j < signal.length; j++) {
+                    if (!Double.isNaN(weight[j][ids[j]])) {
+                        posteriors[j].mark(ids[j]);
+                    }
+                }
             }
         }
-        FloatBuffer[] loglik = new FloatBuffer[signal.length];
-        int[][] count = new int[signal.length][];
+        for (RowPosteriors p : posteriors) {
+            p.seal();
+        }
         double[] weightSum = new double[signal.length];
         long[] occurrences = new long[signal.length];
-        for (int j = 0; j < signal.length; j++) {
-            long bytes = (long) data.rows(signal[j]) * GRID * Float.BYTES;
-            if (bytes > Integer.MAX_VALUE) {
-                throw new IllegalArgumentException("table " + signal[j] + " has too many rows for the oracle bound");
-            }
-            loglik[j] = ByteBuffer.allocateDirect((int) bytes).order(ByteOrder.nativeOrder()).asFloatBuffer();
-            count[j] = new int[data.rows(signal[j])];
-        }
-        int[] ids = new int[signal.length];
         for (long at = 0; at < train.samples(); at += READ) {
             int n = (int) Math.min(READ, train.samples() - at);
             data.read(train.start() + at, n, batch);
@@ -114,40 +115,32 @@ public final class OracleBound {
                 double logit = plantedLogit(batch, i, ids);
                 boolean click = batch.labels()[i] > 0.5f;
                 for (int j = 0; j < signal.length; j++) {
-                    int id = ids[j];
-                    double w = weight[j][id];
+                    double w = weight[j][ids[j]];
                     if (Double.isNaN(w)) {
                         continue; // an empty field carries no weight
                     }
-                    count[j][id]++;
                     weightSum[j] += w;
                     occurrences[j]++;
-                    double offset = logit - w;
-                    FloatBuffer ll = loglik[j];
-                    int base = id * GRID;
-                    for (int g = 0; g < GRID; g++) {
-                        double z = offset + gridWeight[j][g];
-                        ll.put(base + g, (float) (ll.get(base + g) + logSigmoid(click ? z : -z)));
-                    }
+                    posteriors[j].add(scratch[j], ids[j], logit - w, 1.0, click, 1);
                 }
             }
         }
-        long held = test.samples();
-        if (held > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException("held-out part too large for the oracle bound: " + held);
+        for (int j = 0; j < signal.length; j++) {
+            posteriors[j].flush(scratch[j]);
+            posteriors[j].computeMeans(0, posteriors[j].slots());
         }
         float[] oracle = new float[(int) held];
         float[] planted = new float[(int) held];
-        float[] learnable = new float[(int) held];
+        float[] seen = new float[(int) held];
         byte[] labels = new byte[(int) held];
-        double[] post = new double[GRID];
+        int k = ceilings.trueWeightsMinCount();
         for (int at = 0; at < held; at += READ) {
             int n = (int) Math.min(READ, held - at);
             data.read(test.start() + at, n, batch);
             for (int i = 0; i < n; i++) {
                 double base = model.bias() + PlantedModel.denseTerm(batch.dense()[i * CriteoSchema.DENSE]);
                 double sure = base;
-                double learned = base;
+                double known = base;
                 double guessed = base;
                 plantedLogit(batch, i, ids);
                 for (int j = 0; j < signal.length; j++) {
@@ -157,18 +150,18 @@ public final class OracleBound {
                         continue;
                     }
                     sure += w;
-                    learned += count[j][id] >= ceilings.ceilingMinCount() ? w
+                    known += posteriors[j].count(id) >= k ? w
                             : occurrences[j] == 0 ? 0 : weightSum[j] / occurrences[j];
-                    guessed += posteriorMean(loglik[j], id * GRID, prior, gridWeight[j], post);
+                    guessed += posteriors[j].mean(id);
                 }
                 oracle[at + i] = (float) guessed;
                 planted[at + i] = (float) sure;
-                learnable[at + i] = (float) learned;
+                seen[at + i] = (float) known;
                 labels[at + i] = (byte) (batch.labels()[i] > 0.5f ? 1 : 0);
             }
         }
         int h = (int) held;
-        return new Result(Auc.of(oracle, labels, h), Auc.of(planted, labels, h), Auc.of(learnable, labels, h),
+        return new Result(Auc.of(oracle, labels, h), Auc.of(planted, labels, h), Auc.of(seen, labels, h),
                 train.samples(), held);
     }
 
@@ -188,43 +181,5 @@ public final class OracleBound {
             }
         }
         return z;
-    }
-
-    private static double posteriorMean(FloatBuffer ll, int base, double[] prior, double[] w, double[] scratch) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (int g = 0; g < GRID; g++) {
-            scratch[g] = ll.get(base + g);
-            max = Math.max(max, scratch[g]);
-        }
-        double num = 0;
-        double den = 0;
-        for (int g = 0; g < GRID; g++) {
-            double p = prior[g] * Math.exp(scratch[g] - max);
-            num += p * w[g];
-            den += p;
-        }
-        return num / den;
-    }
-
-    /** Density of the sum of four independent uniforms on [0, 1] at x in [0, 4]. */
-    static double irwinHall4(double x) {
-        if (x < 0 || x > 4) {
-            return 0;
-        }
-        if (x < 1) {
-            return x * x * x / 6;
-        }
-        if (x < 2) {
-            return (-3 * x * x * x + 12 * x * x - 12 * x + 4) / 6;
-        }
-        if (x < 3) {
-            return (3 * x * x * x - 24 * x * x + 60 * x - 44) / 6;
-        }
-        double y = 4 - x;
-        return y * y * y / 6;
-    }
-
-    private static double logSigmoid(double z) {
-        return z >= 0 ? -Math.log1p(Math.exp(-z)) : z - Math.log1p(Math.exp(z));
     }
 }

@@ -154,9 +154,7 @@ public final class TieredEmbeddings implements EmbeddingPath {
             counters.hotBatchHostGathers.add(b.coldIds());
         }
         if (handoff != null) {
-            for (int t = 0; t < tables; t++) {
-                handoff.gradientsOut(t, b.hotBatch(t), size);
-            }
+            handoff.gradientsOut(b.hotBatch(), b.bagStride(), size);
             store.apply(b, null, learningRate, Trainer.EMBEDDING_EPS);
         } else {
             store.apply(b, grads, learningRate, Trainer.EMBEDDING_EPS);
@@ -186,9 +184,7 @@ public final class TieredEmbeddings implements EmbeddingPath {
             return;
         }
         store.gather(b, null);
-        for (int t = 0, bags = b.bagCount(); t < tables; t++) {
-            handoff.pooledIn(t, b.hotBatch(t), bags);
-        }
+        handoff.pooledIn(b.hotBatch(), b.bagStride(), b.bagCount());
     }
 
     @Override

@@ -46,6 +46,18 @@ class DataCommandsTest {
     }
 
     @Test
+    void referenceRefusesTheCeilingsOfAnOlderGenDataSayingWhy() throws java.io.IOException {
+        Path tsv = dir.resolve("old.tsv");
+        assertEquals(0, run("gen-data", "--out", tsv.toString(), "--samples", "3000", "--scale", "0.001",
+                "--no-progress").code());
+        Files.writeString(dir.resolve("old.tsv.json"), "{\"samples\": 3000, \"ceilingMinCount\": 5, \"learnableAuc\": 0.7}");
+        Run r = run("reference", "--data", tsv.toString(), "--epochs", "1", "--threads", "1");
+        assertEquals(1, r.code(), r.err());
+        assertEquals(1, r.err().strip().split("\n").length, r.err());
+        assertTrue(r.err().contains("generate the data again"), r.err());
+    }
+
+    @Test
     void badValuesGiveOneLineEachAndExitCode2() {
         Run g = run("gen-data", "--out", dir.resolve("x.tsv").toString(), "--samples", "0", "--drift", "2",
                 "--alpha", "-1");

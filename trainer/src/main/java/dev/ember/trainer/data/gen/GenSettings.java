@@ -7,23 +7,24 @@ import java.nio.file.Path;
 /**
  * What {@link Generator} writes.
  *
- * @param out             the TSV file (gzip when it ends in {@code .gz}); the ceilings go to
- *                        {@code <out>.json}
- * @param samples         lines to write
- * @param seed            everything follows from it
- * @param drift           fraction of each table's ranks that move to fresh rows half-way through
- * @param alpha           one Zipf exponent for every table, or NaN for per-table ones in [1.05, 1.2]
- * @param scale           table sizes are the Kaggle ones times this
- * @param threads         generating threads
- * @param testFraction    the held-out part the ceilings are measured on (as convert splits)
- * @param ceilingMinCount k: the learnable ceiling knows rows seen at least k times in training
- * @param progress        show a progress bar on stderr
- * @param maxBag          1: standard one-hot Criteo; above 1: each categorical field holds 1..maxBag
- *                        comma-separated values (the multi-hot variant: convert with --multi-hot)
+ * @param out                 the TSV file (gzip when it ends in {@code .gz}); the ceilings go to
+ *                            {@code <out>.json}
+ * @param samples             lines to write
+ * @param seed                everything follows from it
+ * @param drift               fraction of each table's ranks that move to fresh rows half-way through
+ * @param alpha               one Zipf exponent for every table, or NaN for per-table ones in [1.05, 1.2]
+ * @param scale               table sizes are the Kaggle ones times this
+ * @param threads             generating threads
+ * @param testFraction        the held-out part the ceilings are measured on (as convert splits)
+ * @param trueWeightsMinCount k: {@link Ceilings#trueWeightsOfSeenRowsAuc()} knows the true weight of rows seen at
+ *                            least k times in training
+ * @param progress            show a progress bar on stderr
+ * @param maxBag              1: standard one-hot Criteo; above 1: each categorical field holds 1..maxBag
+ *                            comma-separated values (the multi-hot variant: convert with --multi-hot)
  */
 public record GenSettings(Path out, long samples, long seed, double drift, double alpha, double scale, int threads,
-                          double testFraction, int ceilingMinCount, boolean progress, int maxBag) {
-    public static final int DEFAULT_CEILING_MIN_COUNT = 5;
+                          double testFraction, int trueWeightsMinCount, boolean progress, int maxBag) {
+    public static final int DEFAULT_TRUE_WEIGHTS_MIN_COUNT = 5;
 
     public GenSettings {
         if (samples < 1) {
@@ -48,47 +49,47 @@ public record GenSettings(Path out, long samples, long seed, double drift, doubl
         if (maxBag < 1 || maxBag > 64) {
             throw new IllegalArgumentException("bag size must be in [1, 64], got " + maxBag + " (set --bag)");
         }
-        if (ceilingMinCount < 1) {
-            throw new IllegalArgumentException("ceiling min count must be >= 1, got " + ceilingMinCount
-                    + " (set --ceiling-min-count)");
+        if (trueWeightsMinCount < 1) {
+            throw new IllegalArgumentException("true-weights min count must be >= 1, got " + trueWeightsMinCount
+                    + " (set --true-weights-min-count)");
         }
     }
 
     public static GenSettings defaults(Path out, long samples, long seed) {
         return new GenSettings(out, samples, seed, 0, Double.NaN, 1.0, Runtime.getRuntime().availableProcessors(),
-                ConvertSettings.DEFAULT_TEST_FRACTION, DEFAULT_CEILING_MIN_COUNT, false, 1);
+                ConvertSettings.DEFAULT_TEST_FRACTION, DEFAULT_TRUE_WEIGHTS_MIN_COUNT, false, 1);
     }
 
     public GenSettings withDrift(double d) {
-        return new GenSettings(out, samples, seed, d, alpha, scale, threads, testFraction, ceilingMinCount, progress,
+        return new GenSettings(out, samples, seed, d, alpha, scale, threads, testFraction, trueWeightsMinCount, progress,
                 maxBag);
     }
 
     public GenSettings withAlpha(double a) {
-        return new GenSettings(out, samples, seed, drift, a, scale, threads, testFraction, ceilingMinCount, progress,
+        return new GenSettings(out, samples, seed, drift, a, scale, threads, testFraction, trueWeightsMinCount, progress,
                 maxBag);
     }
 
     public GenSettings withScale(double s) {
-        return new GenSettings(out, samples, seed, drift, alpha, s, threads, testFraction, ceilingMinCount, progress,
+        return new GenSettings(out, samples, seed, drift, alpha, s, threads, testFraction, trueWeightsMinCount, progress,
                 maxBag);
     }
 
     public GenSettings withThreads(int n) {
-        return new GenSettings(out, samples, seed, drift, alpha, scale, n, testFraction, ceilingMinCount, progress,
+        return new GenSettings(out, samples, seed, drift, alpha, scale, n, testFraction, trueWeightsMinCount, progress,
                 maxBag);
     }
 
     public GenSettings withProgress(boolean on) {
-        return new GenSettings(out, samples, seed, drift, alpha, scale, threads, testFraction, ceilingMinCount, on, maxBag);
+        return new GenSettings(out, samples, seed, drift, alpha, scale, threads, testFraction, trueWeightsMinCount, on, maxBag);
     }
 
-    public GenSettings withCeilingMinCount(int k) {
+    public GenSettings withTrueWeightsMinCount(int k) {
         return new GenSettings(out, samples, seed, drift, alpha, scale, threads, testFraction, k, progress, maxBag);
     }
 
     public GenSettings withMaxBag(int bag) {
-        return new GenSettings(out, samples, seed, drift, alpha, scale, threads, testFraction, ceilingMinCount, progress,
+        return new GenSettings(out, samples, seed, drift, alpha, scale, threads, testFraction, trueWeightsMinCount, progress,
                 bag);
     }
 

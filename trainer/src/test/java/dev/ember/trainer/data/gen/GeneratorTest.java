@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -38,6 +39,7 @@ class GeneratorTest {
         assertArrayEquals(Files.readAllBytes(a), unzipped);
         assertEquals(ca.plantedAuc(), cb.plantedAuc());
         assertEquals(ca.learnableAuc(), cb.learnableAuc());
+        assertEquals(ca.trueWeightsOfSeenRowsAuc(), cb.trueWeightsOfSeenRowsAuc());
         assertFalse(Arrays.equals(Files.readAllBytes(a), Files.readAllBytes(c)));
         assertEquals(40_000, Files.readAllLines(a).size());
     }
@@ -132,6 +134,8 @@ class GeneratorTest {
         Ceilings c = Generator.run(GenSettings.defaults(dir.resolve("d.tsv"), 140_000, 1).withThreads(2));
         assertTrue(c.plantedAuc() >= 0.75 && c.plantedAuc() <= 0.80, "planted AUC " + c.plantedAuc());
         assertTrue(c.learnableAuc() < c.plantedAuc() && c.learnableAuc() > 0.6, "learnable AUC " + c.learnableAuc());
+        assertTrue(c.trueWeightsOfSeenRowsAuc() < c.plantedAuc() && c.trueWeightsOfSeenRowsAuc() > 0.6,
+                "true weights of seen rows " + c.trueWeightsOfSeenRowsAuc());
         assertTrue(c.clickRate() > 0.2 && c.clickRate() < 0.3, "click rate " + c.clickRate());
         for (double a : c.alpha()) {
             assertTrue(a >= 1.05 && a <= 1.2);
@@ -145,19 +149,47 @@ class GeneratorTest {
         Ceilings stored = Ceilings.read(dir.resolve("d.tsv.json"));
         assertEquals(c.plantedAuc(), stored.plantedAuc());
         assertEquals(c.learnableAuc(), stored.learnableAuc());
+        assertEquals(c.trueWeightsOfSeenRowsAuc(), stored.trueWeightsOfSeenRowsAuc());
+        assertEquals(GenSettings.DEFAULT_TRUE_WEIGHTS_MIN_COUNT, stored.trueWeightsMinCount());
         assertArrayEquals(c.alpha(), stored.alpha());
     }
 
+    @Test
+    void anOlderCeilingsFileIsRefusedSayingWhy() throws IOException {
+        Path old = dir.resolve("old.tsv.json");
+        Files.writeString(old, "{\"samples\": 10, \"ceilingMinCount\": 5, \"learnableAuc\": 0.75}");
+        IOException e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class, () -> Ceilings.read(old));
+        assertTrue(e.getMessage().contains("generate the data again"), e.getMessage());
+    }
+
     /**
-     * Recomputes both ceilings from the text alone, as documented: rows from hex values, planted
-     * weights (a bag's mean), training counts and table means, and a brute-force AUC. One-hot and
-     * multi-hot.
+     * The learnable ceiling is the oracle bound of the converted data (same posterior means from
+     * converted ids as from the generator's rows), between chance and the planted AUC.
+     */
+    @Test
+    void theLearnableCeilingIsTheOracleBoundOfTheConvertedData() throws IOException {
+        Path f = dir.resolve("oracle.tsv");
+        Ceilings c = Generator.run(GenSettings.defaults(f, 40_000, 8).withScale(0.002).withThreads(2));
+        var conv = new dev.ember.trainer.data.convert.Converter(
+                dev.ember.trainer.data.convert.ConvertSettings.defaults(f).withThreads(2)).run();
+        var data = dev.ember.trainer.data.BinaryDataset.open(conv.outDir().resolve(dev.ember.trainer.data.BinaryDataset.DATA_FILE));
+        var bound = new dev.ember.trainer.reference.OracleBound(data, conv.outDir().resolve("vocab"), c).run();
+        assertEquals(c.plantedAuc(), bound.plantedAuc(), 1e-6, "the converted ids are the generator's rows");
+        assertEquals(c.learnableAuc(), bound.oracleAuc(), 1e-12, "learnable ceiling and oracle bound");
+        assertTrue(c.learnableAuc() > 0.55 && c.learnableAuc() < c.plantedAuc(),
+                "learnable " + c.learnableAuc() + " between chance and planted " + c.plantedAuc());
+    }
+
+    /**
+     * Recomputes the ceilings from the text alone, as documented: rows from hex values, planted
+     * weights (a bag's mean), training counts and table means, each held-out row's posterior mean
+     * in plain doubles from its training samples, and a brute-force AUC. One-hot and multi-hot.
      */
     @org.junit.jupiter.params.ParameterizedTest
     @org.junit.jupiter.params.provider.ValueSource(ints = {1, 3})
     void ceilingsAreComputedAsDocumented(int bag) throws IOException {
         Path f = dir.resolve("ceil" + bag + ".tsv");
-        GenSettings s = GenSettings.defaults(f, 21_000, 4).withScale(0.001).withDrift(0.3).withCeilingMinCount(3)
+        GenSettings s = GenSettings.defaults(f, 21_000, 4).withScale(0.001).withDrift(0.3).withTrueWeightsMinCount(3)
                 .withThreads(2).withMaxBag(bag);
         Ceilings c = Generator.run(s);
         Ceilings stored = Ceilings.read(s.ceilingsFile());
@@ -170,6 +202,7 @@ class GeneratorTest {
         assertEquals(train, c.trainSamples());
         CriteoLineParser p = new CriteoLineParser(bag > 1, Math.max(bag, 1));
         Map<Long, Integer>[] counts = new Map[26];
+        Map<Long, List<double[]>>[] likelihood = new Map[26];
         double[] sum = new double[26];
         long[] occ = new long[26];
         int held = (int) (lines.size() - train);
@@ -179,6 +212,7 @@ class GeneratorTest {
         double[] base = new double[held];
         for (int t : signal) {
             counts[t] = new HashMap<>();
+            likelihood[t] = new HashMap<>();
         }
         int biggestBag = 0;
         for (int i = 0; i < lines.size(); i++) {
@@ -212,6 +246,11 @@ class GeneratorTest {
                             occ[t]++;
                         }
                     }
+                    for (int row : Arrays.stream(r[t]).filter(x -> x >= 0).distinct().toArray()) {
+                        double coef = (double) Arrays.stream(r[t]).filter(x -> x == row).count() / r[t].length;
+                        likelihood[t].computeIfAbsent((long) row, x -> new ArrayList<>())
+                                .add(new double[] {logit - coef * m.weight(t, row), coef, p.label()});
+                    }
                 }
             } else {
                 int h = (int) (i - train);
@@ -222,27 +261,46 @@ class GeneratorTest {
             }
         }
         assertEquals(bag, biggestBag);
+        float[] seen = new float[held];
         float[] learnable = new float[held];
+        Map<Long, Double>[] posterior = new Map[26];
+        for (int t : signal) {
+            posterior[t] = new HashMap<>();
+            for (Map.Entry<Long, List<double[]>> e : likelihood[t].entrySet()) {
+                posterior[t].put(e.getKey(), RowPosteriorsTest.plainMean(m, t, e.getValue()));
+            }
+        }
+        double[] prior = new double[26];
+        for (int t : signal) {
+            prior[t] = RowPosteriorsTest.plainMean(m, t, List.of());
+        }
         for (int h = 0; h < held; h++) {
-            double score = base[h];
+            double known = base[h];
+            double learned = base[h];
             for (int t : signal) {
-                double w = 0;
+                double wk = 0;
+                double wl = 0;
                 int n = 0;
                 for (int row : rows[h][t]) {
                     if (row >= 0) {
-                        w += counts[t].getOrDefault((long) row, 0) >= 3 ? m.weight(t, row) : sum[t] / occ[t];
+                        wk += counts[t].getOrDefault((long) row, 0) >= 3 ? m.weight(t, row) : sum[t] / occ[t];
+                        wl += posterior[t].getOrDefault((long) row, prior[t]);
                         n++;
                     }
                 }
                 if (n > 0) {
-                    score += n == 1 ? w : w / n;
+                    known += n == 1 ? wk : wk / n;
+                    learned += n == 1 ? wl : wl / n;
                 }
             }
-            learnable[h] = (float) score;
+            seen[h] = (float) known;
+            learnable[h] = (float) learned;
         }
         assertEquals(AucTest.bruteForce(planted, label, held), c.plantedAuc(), 1e-9);
+        assertEquals(AucTest.bruteForce(seen, label, held), c.trueWeightsOfSeenRowsAuc(), 1e-4);
         assertEquals(AucTest.bruteForce(learnable, label, held), c.learnableAuc(), 1e-4);
-        assertTrue(c.learnableAuc() < c.plantedAuc());
+        assertTrue(c.trueWeightsOfSeenRowsAuc() < c.plantedAuc());
+        assertTrue(c.learnableAuc() > 0.5 && c.learnableAuc() < c.plantedAuc(), "learnable " + c.learnableAuc());
         assertEquals(21_000 / 2, c.driftAt());
         if (bag > 1) { // the multi-hot variant converts into bags
             var conv = new dev.ember.trainer.data.convert.Converter(
