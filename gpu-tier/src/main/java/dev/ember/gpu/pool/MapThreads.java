@@ -55,6 +55,16 @@ final class MapThreads implements AutoCloseable {
     private boolean inline;
     /** Each thread's row indices of the chunk at hand (the caller's is the last). */
     private final int[][] mine;
+    /**
+     * Each thread's finds (GET, REMOVE) in the call at hand, chunk after chunk: {@code row index << 32 | slot}
+     * (slot -1: the row failed). Kept apart so that no two threads write one cache line of the
+     * call's slots: scattered by stripe, every line of them was written by every thread.
+     */
+    private final long[][] found;
+    /** {@code ends[w][k]}: thread {@code w}'s finds in {@code found[w]} through chunk {@code k}. */
+    private final int[][] ends;
+    /** Chunks whose finds the caller has placed in the call's slots. */
+    private int placed;
     private volatile int generation;
     /** Chunks whose staging the threads may fill (the caller opens one when the device is done with it). */
     private volatile int stagingOpen;
@@ -74,6 +84,8 @@ final class MapThreads implements AutoCloseable {
         copied = new AtomicLongArray(count * PAD);
         failures = new int[count * PAD];
         mine = new int[count + 1][0];
+        found = new long[count][0];
+        ends = new int[count][0];
         threads = new Thread[count == 1 ? 0 : count];
         for (int w = 0; w < threads.length; w++) {
             final int id = w;
@@ -112,6 +124,7 @@ final class MapThreads implements AutoCloseable {
             failures[w * PAD] = 0;
         }
         stagingOpen = 0;
+        placed = 0;
         inline = threads.length == 0 || stripes.count() < minRows;
         if (inline) {
             return;
@@ -158,6 +171,7 @@ final class MapThreads implements AutoCloseable {
             return failures[0] > 0;
         }
         awaitAll(progress, k);
+        place(k);
         boolean failed = false;
         for (int w = 0; w < threads.length; w++) {
             failed |= failures[w * PAD] > 0;
@@ -184,12 +198,30 @@ final class MapThreads implements AutoCloseable {
             if (call.copies()) {
                 awaitAll(copied, chunks - 1);
             }
+            place(chunks - 1);
         }
         boolean failed = false;
         for (int w = 0; w < threads.length; w++) {
             failed |= failures[w * PAD] > 0;
         }
         return failed;
+    }
+
+    /**
+     * Places the threads' finds of chunks up to {@code k} (all done) in the call's slots: on the
+     * caller, one chunk at a time while the device copies earlier ones (~1 ns a row: reads in
+     * order, writes within the chunk's slots, which stay in this core's cache).
+     */
+    private void place(int k) {
+        if (!call.finds()) {
+            return;
+        }
+        for (; placed <= k; placed++) {
+            for (int w = 0; w < threads.length; w++) {
+                int[] e = ends[w];
+                call.place(found[w], placed == 0 ? 0 : e[placed - 1], e[placed]);
+            }
+        }
     }
 
     private int[] mine(int w, RowSlotStripes c) {
@@ -232,14 +264,33 @@ final class MapThreads implements AutoCloseable {
         int kc = c.copies() ? 0 : chunks;
         int km = 0;
         int[] mine = mine(w, c);
+        boolean finds = c.finds();
+        if (finds && ends[w].length < chunks) {
+            ends[w] = new int[Math.max(chunks, 2 * ends[w].length)];
+        }
+        long[] out = found[w];
+        int at = 0;
         for (int wait = 0; kc < chunks || km < chunks; ) {
             if (kc < chunks && stagingOpen > kc) {
                 c.copy(w, step, kc);
                 copied.set(i, ++kc); // publishes the copied bytes
                 wait = 0;
             } else if (km < chunks) {
-                failures[i] += c.work(w, step, km, mine);
-                progress.set(i, ++km); // publishes the chunk's slots, flags and failures
+                if (finds) {
+                    int n = c.share(w, step, km, mine);
+                    if (at + n > out.length) {
+                        // Grows to the largest share seen, then never again. Both arrays hold the
+                        // chunks before, so the caller may place those from either.
+                        out = java.util.Arrays.copyOf(out, Math.max(at + n, 2 * out.length));
+                        found[w] = out; // the caller reads it after the progress below
+                    }
+                    failures[i] += c.find(mine, n, out, at);
+                    at += n;
+                    ends[w][km] = at;
+                } else {
+                    failures[i] += c.work(w, step, km, mine);
+                }
+                progress.set(i, ++km); // publishes the chunk's finds (or a PUT's mapping), flags and failures
                 wait = 0;
             } else if (wait++ < SPINS) {
                 Thread.onSpinWait();

@@ -207,6 +207,48 @@ final class RowSlotStripes implements AutoCloseable {
         return failed;
     }
 
+    /** Whether the call finds slots (GET, REMOVE): on the map threads through {@link #find} and {@link #place}. */
+    boolean finds() {
+        return op != Op.PUT;
+    }
+
+    /** Collects into {@code mine} the indices of chunk {@code k}'s rows in stripes {@code w, w + step, ...}; returns how many. */
+    int share(int w, int step, int k, int[] mine) {
+        int from = k * chunkRows;
+        return share(w, step, from, Math.min(count, from + chunkRows), mine);
+    }
+
+    /**
+     * GET or REMOVE of a thread's share ({@code mine[0, n)} from {@link #share}), each slot kept
+     * apart in {@code out[at + j] = mine[j] << 32 | slot} (slot -1 for a row that failed) for the
+     * caller to {@link #place}; returns how many failed.
+     */
+    int find(int[] mine, int n, long[] out, int at) {
+        boolean removes = op == Op.REMOVE;
+        int failed = 0;
+        for (int j = 0; j < n; j++) {
+            int i = mine[j];
+            long row = rows[i];
+            RowSlotMap m = stripes[stripe(row)];
+            int slot = removes ? m.remove(row) : m.get(row);
+            if (slot < 0) {
+                bad[i] = 1;
+                failed++;
+            }
+            out[at + j] = ((long) i << 32) | (slot & 0xFFFF_FFFFL);
+        }
+        return failed;
+    }
+
+    /** Writes the slots {@link #find} kept in {@code out[from, to)} into the call's {@code slots}. */
+    void place(long[] out, int from, int to) {
+        int[] s = slots;
+        for (int p = from; p < to; p++) {
+            long v = out[p];
+            s[(int) (v >>> 32)] = (int) v;
+        }
+    }
+
     /**
      * Collects into {@code mine} the indices in {@code [from, to)} whose rows fall in stripes
      * {@code w, w + step, ...}, without a branch per row (taken one time in eight, it would
