@@ -169,10 +169,22 @@ final class RowSlotStripes implements AutoCloseable {
      * returns how many failed. {@code mine} holds at least {@link #chunkRows()} ints.
      */
     int work(int w, int step, int k, int[] mine) {
-        int from = k * chunkRows;
-        int n = share(w, step, from, Math.min(count, from + chunkRows), mine);
+        return apply(mine, 0, share(w, step, k, mine), null, 0);
+    }
+
+    /**
+     * Does the call's op on the rows {@code mine[from, to)} (indices from {@link #share}); returns
+     * how many failed. With {@code out}, a GET's or REMOVE's slots go to {@code out[at + j]}
+     * as {@code index << 32 | slot} (slot -1 for a row that failed) for the caller to
+     * {@link #place} (threads must not write interleaved ints of {@code slots}: they fought over its
+     * cache lines); without, straight into {@code slots} (one thread).
+     */
+    int apply(int[] mine, int from, int to, long[] out, int at) {
+        if (out != null) {
+            return find(mine, from, to, out, at);
+        }
         int failed = 0;
-        for (int j = 0; j < n; j++) {
+        for (int j = from; j < to; j++) {
             int i = mine[j];
             long row = rows[i];
             RowSlotMap m = stripes[stripe(row)];
@@ -207,7 +219,7 @@ final class RowSlotStripes implements AutoCloseable {
         return failed;
     }
 
-    /** Whether the call finds slots (GET, REMOVE): on the map threads through {@link #find} and {@link #place}. */
+    /** Whether the call finds slots (GET, REMOVE): on the map threads through {@link #apply} and {@link #place}. */
     boolean finds() {
         return op != Op.PUT;
     }
@@ -218,15 +230,10 @@ final class RowSlotStripes implements AutoCloseable {
         return share(w, step, from, Math.min(count, from + chunkRows), mine);
     }
 
-    /**
-     * GET or REMOVE of a thread's share ({@code mine[0, n)} from {@link #share}), each slot kept
-     * apart in {@code out[at + j] = mine[j] << 32 | slot} (slot -1 for a row that failed) for the
-     * caller to {@link #place}; returns how many failed.
-     */
-    int find(int[] mine, int n, long[] out, int at) {
+    private int find(int[] mine, int from, int to, long[] out, int at) {
         boolean removes = op == Op.REMOVE;
         int failed = 0;
-        for (int j = 0; j < n; j++) {
+        for (int j = from; j < to; j++) {
             int i = mine[j];
             long row = rows[i];
             RowSlotMap m = stripes[stripe(row)];
@@ -240,7 +247,7 @@ final class RowSlotStripes implements AutoCloseable {
         return failed;
     }
 
-    /** Writes the slots {@link #find} kept in {@code out[from, to)} into the call's {@code slots}. */
+    /** Writes the slots {@link #apply} kept in {@code out[from, to)} into the call's {@code slots}. */
     void place(long[] out, int from, int to) {
         int[] s = slots;
         for (int p = from; p < to; p++) {

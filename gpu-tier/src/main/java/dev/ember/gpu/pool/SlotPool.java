@@ -174,6 +174,15 @@ public final class SlotPool implements HotTier {
      * without waking the map threads (0: every move wakes them).
      */
     public SlotPool(Device device, RowLayout layout, long budgetBytes, int mapThreads, int mapThreadsMinRows) {
+        this(device, layout, budgetBytes, mapThreads, mapThreadsMinRows, copyThreadCount(mapThreads));
+    }
+
+    /**
+     * As above, with {@code copyThreads} more threads that share the map threads' copies between
+     * a plain direct buffer and the pinned staging (none without map threads).
+     */
+    public SlotPool(Device device, RowLayout layout, long budgetBytes, int mapThreads, int mapThreadsMinRows,
+                    int copyThreads) {
         if (mapThreads < 1 || Integer.bitCount(mapThreads) != 1 || mapThreads > 64) {
             throw new IllegalArgumentException("map threads must be a power of two in 1..64, got " + mapThreads
                     + " (set ember.hot.mapThreads)");
@@ -181,6 +190,10 @@ public final class SlotPool implements HotTier {
         if (mapThreadsMinRows < 0) {
             throw new IllegalArgumentException("rows a move needs before it wakes the map threads must be >= 0, got "
                     + mapThreadsMinRows + " (set ember.hot.mapThreadsMinRows)");
+        }
+        if (copyThreads < 0 || copyThreads > 64) {
+            throw new IllegalArgumentException("copy threads must be in 0..64, got " + copyThreads
+                    + " (set ember.hot.copyThreads)");
         }
         this.device = device;
         this.layout = layout;
@@ -234,7 +247,7 @@ public final class SlotPool implements HotTier {
         this.setDirty = device.kernel(KernelSources.SET_DIRTY);
         this.moveSlots = device.kernel(KernelSources.MOVE_SLOTS);
         this.initRows = device.kernel(KernelSources.INIT_ROWS);
-        this.mapThreads = new MapThreads(mapThreads, mapThreadsMinRows, "ember-hot-map");
+        this.mapThreads = new MapThreads(mapThreads, copyThreads, mapThreadsMinRows, "ember-hot-map");
     }
 
     /**
@@ -245,6 +258,17 @@ public final class SlotPool implements HotTier {
         int cores = Runtime.getRuntime().availableProcessors();
         int n = Integer.getInteger("ember.hot.mapThreads", Integer.highestOneBit(Math.max(1, Math.min(8, cores / 2))));
         return n;
+    }
+
+    /**
+     * Threads that only copy rows between plain direct buffers and the staging, beside the map
+     * threads: {@code -Dember.hot.copyThreads=N}, by default the cores left after the map threads,
+     * the pool's thread and one more, at most as many as the map threads (none on 2 cores).
+     */
+    private static int copyThreadCount(int mapThreads) {
+        int cores = Runtime.getRuntime().availableProcessors();
+        int spare = mapThreads == 1 ? 0 : Math.max(0, Math.min(mapThreads, cores - mapThreads - 2));
+        return Integer.getInteger("ember.hot.copyThreads", spare);
     }
 
     /**
@@ -311,6 +335,11 @@ public final class SlotPool implements HotTier {
     /** Moves the map threads ran, summed over threads (tests: a small move wakes nobody). */
     long mapThreadRuns() {
         return mapThreads.ran();
+    }
+
+    /** Moves whose copies the copy threads shared, summed over copy threads. */
+    long copyThreadRuns() {
+        return mapThreads.copierRuns();
     }
 
     @Override

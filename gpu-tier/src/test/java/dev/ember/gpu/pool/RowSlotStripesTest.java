@@ -2,6 +2,7 @@ package dev.ember.gpu.pool;
 
 import dev.ember.gpu.device.UnsafeMemory;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.HashMap;
@@ -82,10 +83,10 @@ class RowSlotStripesTest {
      * areas in turn, a REMOVE drains them back into another buffer; the caller plays the pool's
      * part (opens each chunk in order, checks the staging of a PUT before the next chunk reuses it).
      */
-    @ParameterizedTest
-    @ValueSource(ints = {1, 2, 4})
-    void copiesAndDrainsMoveEveryByteThroughTheStaging(int threads) {
-        Random rnd = new Random(5 + threads);
+    @ParameterizedTest(name = "{0} map threads, {1} copy threads")
+    @CsvSource({"1, 0", "2, 0", "4, 0", "2, 3"})
+    void copiesAndDrainsMoveEveryByteThroughTheStaging(int threads, int copiers) {
+        Random rnd = new Random(5 + threads + 10 * copiers);
         int rowBytes = 12;
         int max = 5000;
         long[] rows = new long[max];
@@ -94,7 +95,7 @@ class RowSlotStripesTest {
         long src = UnsafeMemory.allocate((long) max * rowBytes, "test source");
         long dst = UnsafeMemory.allocate((long) max * rowBytes, "test destination");
         long[] staging = new long[2];
-        try (MapThreads mt = new MapThreads(threads, 0, "test-map");
+        try (MapThreads mt = new MapThreads(threads, copiers, 0, "test-map");
              RowSlotStripes map = new RowSlotStripes(threads, 16)) {
             for (int round = 0; round < 20; round++) {
                 int n = 1 + rnd.nextInt(max);
