@@ -73,6 +73,20 @@ final class MapThreads implements AutoCloseable {
     private final long[][] found;
     /** {@code ends[w][k]}: thread {@code w}'s finds in {@code found[w]} through chunk {@code k}. */
     private final int[][] ends;
+    /**
+     * Each mapping thread's slices of the call's chunks, sorted by stripe
+     * ({@link RowSlotStripes#partition}), chunk {@code k}'s from {@code k * sliceCap(call)}:
+     * <pre>
+     *  sorted[w]: | chunk 0: stripe 0's indices | stripe 1's | ... | (pad) | chunk 1: ... |
+     *  bounds[w]: | chunk 0: step + 1 ints, where each stripe's begin, then the end | chunk 1: ... |
+     * </pre>
+     */
+    private final int[][] sorted;
+    private final int[][] bounds;
+    /** Each mapping thread's scratch for its counting sort. */
+    private final int[][] counts;
+    /** Chunks each mapping thread has sorted (padded as {@code progress}). */
+    private final AtomicLongArray partitioned;
     /** Chunks whose finds the caller has placed in the call's slots. */
     private int placed;
     private volatile int generation;
@@ -119,6 +133,10 @@ final class MapThreads implements AutoCloseable {
         mine = new int[count + 1][0];
         found = new long[count][0];
         ends = new int[count][0];
+        sorted = new int[count][0];
+        bounds = new int[count][0];
+        counts = new int[count][count];
+        partitioned = new AtomicLongArray(count * PAD);
         threads = new Thread[all];
         for (int w = 0; w < threads.length; w++) {
             final int id = w;
@@ -167,6 +185,7 @@ final class MapThreads implements AutoCloseable {
         }
         for (int w = 0; w < step; w++) {
             progress.set(w * PAD, 0);
+            partitioned.set(w * PAD, 0);
             failures[w * PAD] = 0;
         }
         for (int w = 0; w < sharers; w++) {
@@ -313,50 +332,78 @@ final class MapThreads implements AutoCloseable {
 
     /**
      * Thread {@code w}'s share of call {@code c}: copies (gated by {@link #copyChunk}: the caller
-     * waits on them) come first whenever one is open; mapping fills the time between them and
-     * runs ahead freely (a promotion's mapping needs no staging; a demotion's drains need the
-     * mapping of later chunks to have been issued).
+     * waits on them) come first whenever one is open; then sorting its slice of the next chunk by
+     * stripe (at most one chunk ahead of its mapping); mapping fills the time between them, a
+     * slice of {@value #SLICE} rows at a time, each chunk once every thread has sorted its slice
+     * of it (a promotion's mapping needs no staging; a demotion's drains need the mapping of later
+     * chunks to have been issued).
      */
     private void run(int w, RowSlotStripes c) {
         int i = w * PAD;
         int chunks = c.chunks();
         int kc = c.copies() ? 0 : chunks;
+        int kp = 0;
         int km = 0;
-        int[] mine = mine(w, c);
+        int sliceCap = c.chunkRows() / step + 1;
+        int stride = step + 1;
+        if (sorted[w].length < chunks * sliceCap) {
+            sorted[w] = new int[Math.max(chunks * sliceCap, 2 * sorted[w].length)]; // read by others after partitioned below
+        }
+        if (bounds[w].length < chunks * stride) {
+            bounds[w] = new int[Math.max(chunks * stride, 2 * bounds[w].length)];
+        }
         boolean finds = c.finds();
         if (finds && ends[w].length < chunks) {
             ends[w] = new int[Math.max(chunks, 2 * ends[w].length)];
         }
         long[] out = found[w];
         int at = 0;
-        int n = -1; // thread w's rows in chunk km, once shared out
-        int done = 0; // of those, mapped so far
+        boolean ready = false; // every thread has sorted its slice of chunk km
+        int seg = 0; // the thread whose slice of chunk km is being mapped
+        int pos = -1; // where in that slice, once begun
         for (int wait = 0; kc < chunks || km < chunks; ) {
             if (kc < chunks && stagingOpen > kc) {
                 c.copy(w, sharers, kc);
                 copied.set(i, ++kc); // publishes the copied bytes
                 wait = 0;
-            } else if (km < chunks) {
-                if (n < 0) {
-                    n = c.share(w, step, km, mine);
-                    if (finds && at + n > out.length) {
+            } else if (kp < chunks && kp <= km + 1) {
+                c.partition(w, step, kp, sorted[w], kp * sliceCap, bounds[w], kp * stride, counts[w]);
+                partitioned.set(i, ++kp); // publishes the sorted slice
+                wait = 0;
+            } else if (km < chunks && (ready || (ready = allPartitioned(km)))) {
+                if (seg == 0 && pos < 0 && finds) {
+                    int mine = 0;
+                    for (int v = 0; v < step; v++) {
+                        mine += bounds[v][km * stride + w + 1] - bounds[v][km * stride + w];
+                    }
+                    if (at + mine > out.length) {
                         // Grows to the largest share seen, then never again. Both arrays hold the
                         // chunks before, so the caller may place those from either.
-                        out = java.util.Arrays.copyOf(out, Math.max(at + n, 2 * out.length));
+                        out = java.util.Arrays.copyOf(out, Math.max(at + mine, 2 * out.length));
                         found[w] = out; // the caller reads it after the progress below
                     }
                 }
-                int to = Math.min(n, done + SLICE);
-                failures[i] += c.apply(mine, done, to, finds ? out : null, at);
-                done = to;
-                if (done == n) {
-                    if (finds) {
-                        at += n;
-                        ends[w][km] = at;
+                int[] b = bounds[seg];
+                int end = b[km * stride + w + 1];
+                if (pos < 0) {
+                    pos = b[km * stride + w];
+                }
+                int to = Math.min(end, pos + SLICE);
+                failures[i] += c.apply(sorted[seg], pos, to, finds ? out : null, at);
+                if (finds) {
+                    at += to - pos;
+                }
+                pos = to;
+                if (pos == end) {
+                    pos = -1;
+                    if (++seg == step) {
+                        seg = 0;
+                        ready = false;
+                        if (finds) {
+                            ends[w][km] = at;
+                        }
+                        progress.set(i, ++km); // publishes the chunk's finds (or a PUT's mapping), flags and failures
                     }
-                    n = -1;
-                    done = 0;
-                    progress.set(i, ++km); // publishes the chunk's finds (or a PUT's mapping), flags and failures
                 }
                 wait = 0;
             } else if (wait++ < SPINS) {
@@ -365,6 +412,15 @@ final class MapThreads implements AutoCloseable {
                 Thread.yield();
             }
         }
+    }
+
+    private boolean allPartitioned(int k) {
+        for (int v = 0; v < step; v++) {
+            if (partitioned.get(v * PAD) <= k) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Copy thread {@code w}'s share of call {@code c}'s copies, chunk by chunk as the caller opens them. */

@@ -173,11 +173,12 @@ final class RowSlotStripes implements AutoCloseable {
     }
 
     /**
-     * Does the call's op on the rows {@code mine[from, to)} (indices from {@link #share}); returns
-     * how many failed. With {@code out}, a GET's or REMOVE's slots go to {@code out[at + j]}
-     * as {@code index << 32 | slot} (slot -1 for a row that failed) for the caller to
-     * {@link #place} (threads must not write interleaved ints of {@code slots}: they fought over its
-     * cache lines); without, straight into {@code slots} (one thread).
+     * Does the call's op on the rows {@code mine[from, to)} (indices of rows, ascending: from
+     * {@link #share} or {@link #partition}); returns how many failed. With {@code out}, a GET's or
+     * REMOVE's slots go to {@code out[at], out[at + 1], ...} as {@code index << 32 | slot} (slot -1
+     * for a row that failed) for the caller to {@link #place} (threads must not write interleaved
+     * ints of {@code slots}: they fought over its cache lines); without, straight into
+     * {@code slots} (one thread).
      */
     int apply(int[] mine, int from, int to, long[] out, int at) {
         if (out != null) {
@@ -242,7 +243,7 @@ final class RowSlotStripes implements AutoCloseable {
                 bad[i] = 1;
                 failed++;
             }
-            out[at + j] = ((long) i << 32) | (slot & 0xFFFF_FFFFL);
+            out[at + j - from] = ((long) i << 32) | (slot & 0xFFFF_FFFFL);
         }
         return failed;
     }
@@ -253,6 +254,38 @@ final class RowSlotStripes implements AutoCloseable {
         for (int p = from; p < to; p++) {
             long v = out[p];
             s[(int) (v >>> 32)] = (int) v;
+        }
+    }
+
+    /**
+     * Thread {@code w}'s slice of chunk {@code k} (its {@code w}-th of {@code step} contiguous
+     * parts) sorted by stripe, a counting sort: the indices of stripe {@code s}'s rows, ascending,
+     * go to {@code sorted[bounds[at + s], bounds[at + s + 1])}, the first at {@code sorted[base]};
+     * {@code counts} is scratch of {@code step} ints. So each row's stripe is computed by one
+     * thread, not looked at by every thread (each walked all rows of a call to find its own).
+     */
+    void partition(int w, int step, int k, int[] sorted, int base, int[] bounds, int at, int[] counts) {
+        int start = k * chunkRows;
+        int n = Math.min(count, start + chunkRows) - start;
+        int from = start + (int) ((long) n * w / step);
+        int to = start + (int) ((long) n * (w + 1) / step);
+        int mask = step - 1;
+        for (int s = 0; s < step; s++) {
+            counts[s] = 0;
+        }
+        for (int i = from; i < to; i++) {
+            counts[stripe(rows[i]) & mask]++;
+        }
+        int p = base;
+        for (int s = 0; s < step; s++) {
+            bounds[at + s] = p;
+            int c = counts[s];
+            counts[s] = p;
+            p += c;
+        }
+        bounds[at + step] = p;
+        for (int i = from; i < to; i++) {
+            sorted[counts[stripe(rows[i]) & mask]++] = i;
         }
     }
 

@@ -262,12 +262,13 @@ public final class SlotPool implements HotTier {
 
     /**
      * Threads that only copy rows between plain direct buffers and the staging, beside the map
-     * threads: {@code -Dember.hot.copyThreads=N}, by default the cores left after the map threads,
-     * the pool's thread and one more, at most as many as the map threads (none on 2 cores).
+     * threads: {@code -Dember.hot.copyThreads=N}, by default half as many as the map threads, at
+     * most the cores left after the map threads, the pool's thread and one more (none on 2 cores;
+     * 4 beside 8 map threads on 16).
      */
     private static int copyThreadCount(int mapThreads) {
         int cores = Runtime.getRuntime().availableProcessors();
-        int spare = mapThreads == 1 ? 0 : Math.max(0, Math.min(mapThreads, cores - mapThreads - 2));
+        int spare = mapThreads == 1 ? 0 : Math.max(0, Math.min(mapThreads / 2, cores - mapThreads - 2));
         return Integer.getInteger("ember.hot.copyThreads", spare);
     }
 

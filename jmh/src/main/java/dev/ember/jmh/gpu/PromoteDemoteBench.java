@@ -58,9 +58,9 @@ public class PromoteDemoteBench {
     public int mapThreads;
     /**
      * Threads that only copy between a plain buffer and the staging, beside the map threads (the
-     * pool's default on 16 cores: 6; 0: the map threads copy between their mapping, as before).
+     * pool's default on 16 cores: 4; 0: the map threads copy between their mapping, as before).
      */
-    @Param({"6"})
+    @Param({"4"})
     public int copyThreads;
 
     private Device device;
