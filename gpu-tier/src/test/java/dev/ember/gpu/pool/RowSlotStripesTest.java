@@ -29,8 +29,12 @@ class RowSlotStripesTest {
         try (MapThreads mt = new MapThreads(threads, 0, "test-map");
              RowSlotStripes map = new RowSlotStripes(threads, 16)) {
             for (int round = 0; round < 60; round++) {
-                int n = rnd.nextInt(max);
-                int chunk = 1 + rnd.nextInt(700);
+                // Mostly chunks of tens to hundreds of rows; every tenth call chunks of 1-8 rows (so
+                // that some threads' slices of a chunk are empty), kept short: each chunk is a
+                // meeting point of the threads, slow where eight of them share two cores.
+                boolean tiny = round % 10 == 0;
+                int n = rnd.nextInt(tiny ? 200 : max);
+                int chunk = tiny ? 1 + rnd.nextInt(8) : 40 + rnd.nextInt(660);
                 for (int i = 0; i < n; i++) {
                     rows[i] = rnd.nextInt(4000) * 1_000_003L; // repeats within a batch on purpose
                 }
