@@ -7,7 +7,16 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * The pool's map threads: {@code T} persistent daemon threads (a power of two; none when 1)
  * that run one {@link RowSlotStripes} call at a time, thread {@code w} on the stripes
- * {@code s} with {@code s % T == w}. With no threads the caller does each chunk itself.
+ * {@code s} with {@code s % T == w}, and {@code C} copy threads that only share the call's
+ * copies between a plain buffer and the staging. With no threads the caller does each chunk itself.
+ *
+ * <p>Per chunk of a call: each map thread sorts its {@code 1/T} slice of the chunk's rows by
+ * stripe (a counting sort; one row's stripe is computed once, where every thread used to walk
+ * every row to find its own), then, once every thread has sorted its slice, maps its stripe's
+ * rows from all the slices, {@value #SLICE} at a time, looking for an opened copy between
+ * slices. A GET's or REMOVE's slots go to the thread's own array ({@code found}) and the caller
+ * places them in the call's slots when it takes the chunk: threads writing them straight into
+ * the call's slots, interleaved by stripe, each wrote into every cache line of them.
  *
  * <p>Why: one probe of a multi-megabyte map costs ~15 ns a row on the GPU machine's host (a
  * cache miss), which held promotion and demotion to 14-52% of the pinned copy bandwidth; the copy
@@ -29,9 +38,12 @@ import java.util.concurrent.locks.LockSupport;
  * park: spinning longer burnt ~6 of 16 cores between the small calls of a training step.
  *
  * <pre>
- *  progress: | thread 0: long, 15 longs pad | thread 1: ... |   chunks of the current call done
- *  copied:   | thread 0: long, 15 longs pad | ...           |   chunks whose rows are staged or drained
- *  failures: | thread 0: int, 15 ints pad   | ...           |   rows that failed so far
+ *  progress:    | thread 0: long, 15 longs pad | thread 1: ... |   chunks of the current call mapped
+ *  partitioned: | thread 0: long, 15 longs pad | ...           |   chunks whose slice the thread has sorted
+ *  copied:      | thread 0: long, 15 longs pad | ...           |   chunks whose rows are staged or drained
+ *                                                                  (map threads, then copy threads)
+ *  failures:    | thread 0: int, 15 ints pad   | ...           |   rows that failed so far
+ *  found[w]:    | index << 32 | slot: long | ...               |   a GET's or REMOVE's slots, chunk after chunk
  * </pre>
  */
 final class MapThreads implements AutoCloseable {

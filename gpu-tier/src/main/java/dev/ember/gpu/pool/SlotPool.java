@@ -47,7 +47,8 @@ import static dev.ember.gpu.device.UnsafeMemory.UNSAFE;
  *
  * <p>Host side, per table: a {@link RowSlotStripes} of {@link RowSlotMap}s (row to slot, off-heap;
  * see there why the translation runs on the host; {@link MapThreads} map a move's rows on several
- * cores), or for resident tables a base slot (identity map). Free slots:
+ * cores, and with copy threads stage or drain a plain buffer's rows), or for resident tables a
+ * base slot (identity map). Free slots:
  * a bump pointer {@code next} and an off-heap stack of slots freed below it; a promotion takes
  * the top of the stack, then bumps, so its slots are known before any row is mapped.
  *
