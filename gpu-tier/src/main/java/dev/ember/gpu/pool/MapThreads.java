@@ -418,6 +418,12 @@ final class MapThreads implements AutoCloseable {
                     }
                 }
                 wait = 0;
+            } else if (kp < chunks) {
+                // Waiting for another thread's slice: sort later chunks meanwhile, so that a thread
+                // held up (descheduled, say) holds the others up less from then on.
+                c.partition(w, step, kp, sorted[w], kp * sliceCap, bounds[w], kp * stride, counts[w]);
+                partitioned.set(i, ++kp);
+                wait = 0;
             } else if (wait++ < SPINS) {
                 Thread.onSpinWait();
             } else {
