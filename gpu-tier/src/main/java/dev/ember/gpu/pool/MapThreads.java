@@ -58,6 +58,13 @@ final class MapThreads implements AutoCloseable {
      * which a thread's share is ~2,000 map operations: tens of microseconds).
      */
     static final int SLICE = 256;
+    /**
+     * Whether map threads sort each chunk's rows by stripe ({@link RowSlotStripes#partition}), or
+     * each walk every row of a chunk to pick its own as before ({@code -Dember.hot.sortByStripe=false}):
+     * sorting computes each row's stripe once but makes the threads meet at every chunk, which
+     * costs where they share cores with other work (see {@link #run}).
+     */
+    static final boolean SORTS = !"false".equals(System.getProperty("ember.hot.sortByStripe"));
 
     /** Mapping threads first ({@code step} of them, none when 1), then the copy threads. */
     private final Thread[] threads;
@@ -354,7 +361,7 @@ final class MapThreads implements AutoCloseable {
         int i = w * PAD;
         int chunks = c.chunks();
         int kc = c.copies() ? 0 : chunks;
-        int kp = 0;
+        int kp = SORTS ? 0 : chunks; // walking threads sort nothing
         int km = 0;
         int sliceCap = c.chunkRows() / step + 1;
         int stride = step + 1;
@@ -370,9 +377,11 @@ final class MapThreads implements AutoCloseable {
         }
         long[] out = found[w];
         int at = 0;
-        boolean ready = false; // every thread has sorted its slice of chunk km
+        boolean ready = !SORTS; // every thread has sorted its slice of chunk km
         int seg = 0; // the thread whose slice of chunk km is being mapped
         int pos = -1; // where in that slice, once begun
+        int walked = 0; // walking: this thread's rows of chunk km, in mine
+        int[] mine = SORTS ? null : mine(w, c);
         for (int wait = 0; kc < chunks || km < chunks; ) {
             if (kc < chunks && stagingOpen > kc) {
                 c.copy(w, sharers, kc);
@@ -383,34 +392,38 @@ final class MapThreads implements AutoCloseable {
                 partitioned.set(i, ++kp); // publishes the sorted slice
                 wait = 0;
             } else if (km < chunks && (ready || (ready = allPartitioned(km)))) {
-                if (seg == 0 && pos < 0 && finds) {
-                    int mine = 0;
-                    for (int v = 0; v < step; v++) {
-                        mine += bounds[v][km * stride + w + 1] - bounds[v][km * stride + w];
+                if (seg == 0 && pos < 0) {
+                    int rows = 0;
+                    if (SORTS) {
+                        for (int v = 0; v < step; v++) {
+                            rows += bounds[v][km * stride + w + 1] - bounds[v][km * stride + w];
+                        }
+                    } else {
+                        rows = walked = c.share(w, step, km, mine);
                     }
-                    if (at + mine > out.length) {
+                    if (finds && at + rows > out.length) {
                         // Grows to the largest share seen, then never again. Both arrays hold the
                         // chunks before, so the caller may place those from either.
-                        out = java.util.Arrays.copyOf(out, Math.max(at + mine, 2 * out.length));
+                        out = java.util.Arrays.copyOf(out, Math.max(at + rows, 2 * out.length));
                         found[w] = out; // the caller reads it after the progress below
                     }
                 }
-                int[] b = bounds[seg];
-                int end = b[km * stride + w + 1];
+                int[] from = SORTS ? sorted[seg] : mine;
+                int end = SORTS ? bounds[seg][km * stride + w + 1] : walked;
                 if (pos < 0) {
-                    pos = b[km * stride + w];
+                    pos = SORTS ? bounds[seg][km * stride + w] : 0;
                 }
                 int to = Math.min(end, pos + SLICE);
-                failures[i] += c.apply(sorted[seg], pos, to, finds ? out : null, at);
+                failures[i] += c.apply(from, pos, to, finds ? out : null, at);
                 if (finds) {
                     at += to - pos;
                 }
                 pos = to;
                 if (pos == end) {
                     pos = -1;
-                    if (++seg == step) {
+                    if (!SORTS || ++seg == step) {
                         seg = 0;
-                        ready = false;
+                        ready = !SORTS;
                         if (finds) {
                             ends[w][km] = at;
                         }
