@@ -169,21 +169,17 @@ final class RowSlotStripes implements AutoCloseable {
      * returns how many failed. {@code mine} holds at least {@link #chunkRows()} ints.
      */
     int work(int w, int step, int k, int[] mine) {
-        return apply(mine, 0, share(w, step, k, mine), null, 0);
+        return apply(mine, 0, share(w, step, k, mine));
     }
 
-    /**
-     * Does the call's op on the rows {@code mine[from, to)} (indices of rows, ascending: from
-     * {@link #share} or {@link #partition}); returns how many failed. With {@code out}, a GET's or
-     * REMOVE's slots go to {@code out[at], out[at + 1], ...} as {@code index << 32 | slot} (slot -1
-     * for a row that failed) for the caller to {@link #place} (threads must not write interleaved
-     * ints of {@code slots}: they fought over its cache lines); without, straight into
-     * {@code slots} (one thread).
-     */
-    int apply(int[] mine, int from, int to, long[] out, int at) {
-        if (out != null) {
-            return find(mine, from, to, out, at);
-        }
+    /** Collects into {@code mine} the indices of chunk {@code k}'s rows in stripes {@code w, w + step, ...}; returns how many. */
+    int share(int w, int step, int k, int[] mine) {
+        int from = k * chunkRows;
+        return share(w, step, from, Math.min(count, from + chunkRows), mine);
+    }
+
+    /** Does the call's op on the rows {@code mine[from, to)} (indices from {@link #share}); returns how many failed. */
+    int apply(int[] mine, int from, int to) {
         int failed = 0;
         for (int j = from; j < to; j++) {
             int i = mine[j];
@@ -218,75 +214,6 @@ final class RowSlotStripes implements AutoCloseable {
             }
         }
         return failed;
-    }
-
-    /** Whether the call finds slots (GET, REMOVE): on the map threads through {@link #apply} and {@link #place}. */
-    boolean finds() {
-        return op != Op.PUT;
-    }
-
-    /** Collects into {@code mine} the indices of chunk {@code k}'s rows in stripes {@code w, w + step, ...}; returns how many. */
-    int share(int w, int step, int k, int[] mine) {
-        int from = k * chunkRows;
-        return share(w, step, from, Math.min(count, from + chunkRows), mine);
-    }
-
-    private int find(int[] mine, int from, int to, long[] out, int at) {
-        boolean removes = op == Op.REMOVE;
-        int failed = 0;
-        for (int j = from; j < to; j++) {
-            int i = mine[j];
-            long row = rows[i];
-            RowSlotMap m = stripes[stripe(row)];
-            int slot = removes ? m.remove(row) : m.get(row);
-            if (slot < 0) {
-                bad[i] = 1;
-                failed++;
-            }
-            out[at + j - from] = ((long) i << 32) | (slot & 0xFFFF_FFFFL);
-        }
-        return failed;
-    }
-
-    /** Writes the slots {@link #apply} kept in {@code out[from, to)} into the call's {@code slots}. */
-    void place(long[] out, int from, int to) {
-        int[] s = slots;
-        for (int p = from; p < to; p++) {
-            long v = out[p];
-            s[(int) (v >>> 32)] = (int) v;
-        }
-    }
-
-    /**
-     * Thread {@code w}'s slice of chunk {@code k} (its {@code w}-th of {@code step} contiguous
-     * parts) sorted by stripe, a counting sort: the indices of stripe {@code s}'s rows, ascending,
-     * go to {@code sorted[bounds[at + s], bounds[at + s + 1])}, the first at {@code sorted[base]};
-     * {@code counts} is scratch of {@code step} ints. So each row's stripe is computed by one
-     * thread, not looked at by every thread (each walked all rows of a call to find its own).
-     */
-    void partition(int w, int step, int k, int[] sorted, int base, int[] bounds, int at, int[] counts) {
-        int start = k * chunkRows;
-        int n = Math.min(count, start + chunkRows) - start;
-        int from = start + (int) ((long) n * w / step);
-        int to = start + (int) ((long) n * (w + 1) / step);
-        int mask = step - 1;
-        for (int s = 0; s < step; s++) {
-            counts[s] = 0;
-        }
-        for (int i = from; i < to; i++) {
-            counts[stripe(rows[i]) & mask]++;
-        }
-        int p = base;
-        for (int s = 0; s < step; s++) {
-            bounds[at + s] = p;
-            int c = counts[s];
-            counts[s] = p;
-            p += c;
-        }
-        bounds[at + step] = p;
-        for (int i = from; i < to; i++) {
-            sorted[counts[stripe(rows[i]) & mask]++] = i;
-        }
     }
 
     /**

@@ -47,8 +47,7 @@ import static dev.ember.gpu.device.UnsafeMemory.UNSAFE;
  *
  * <p>Host side, per table: a {@link RowSlotStripes} of {@link RowSlotMap}s (row to slot, off-heap;
  * see there why the translation runs on the host; {@link MapThreads} map a move's rows on several
- * cores, and with copy threads stage or drain a plain buffer's rows), or for resident tables a
- * base slot (identity map). Free slots:
+ * cores), or for resident tables a base slot (identity map). Free slots:
  * a bump pointer {@code next} and an off-heap stack of slots freed below it; a promotion takes
  * the top of the stack, then bumps, so its slots are known before any row is mapped.
  *
@@ -177,15 +176,6 @@ public final class SlotPool implements HotTier {
      * without waking the map threads (0: every move wakes them).
      */
     public SlotPool(Device device, RowLayout layout, long budgetBytes, int mapThreads, int mapThreadsMinRows) {
-        this(device, layout, budgetBytes, mapThreads, mapThreadsMinRows, copyThreadCount(mapThreads));
-    }
-
-    /**
-     * As above, with {@code copyThreads} more threads that share the map threads' copies between
-     * a plain direct buffer and the pinned staging (none without map threads).
-     */
-    public SlotPool(Device device, RowLayout layout, long budgetBytes, int mapThreads, int mapThreadsMinRows,
-                    int copyThreads) {
         if (mapThreads < 1 || Integer.bitCount(mapThreads) != 1 || mapThreads > 64) {
             throw new IllegalArgumentException("map threads must be a power of two in 1..64, got " + mapThreads
                     + " (set ember.hot.mapThreads)");
@@ -193,10 +183,6 @@ public final class SlotPool implements HotTier {
         if (mapThreadsMinRows < 0) {
             throw new IllegalArgumentException("rows a move needs before it wakes the map threads must be >= 0, got "
                     + mapThreadsMinRows + " (set ember.hot.mapThreadsMinRows)");
-        }
-        if (copyThreads < 0 || copyThreads > 64) {
-            throw new IllegalArgumentException("copy threads must be in 0..64, got " + copyThreads
-                    + " (set ember.hot.copyThreads)");
         }
         this.device = device;
         this.layout = layout;
@@ -250,7 +236,7 @@ public final class SlotPool implements HotTier {
         this.setDirty = device.kernel(KernelSources.SET_DIRTY);
         this.moveSlots = device.kernel(KernelSources.MOVE_SLOTS);
         this.initRows = device.kernel(KernelSources.INIT_ROWS);
-        this.mapThreads = new MapThreads(mapThreads, copyThreads, mapThreadsMinRows, "ember-hot-map");
+        this.mapThreads = new MapThreads(mapThreads, mapThreadsMinRows, "ember-hot-map");
     }
 
     /**
@@ -261,18 +247,6 @@ public final class SlotPool implements HotTier {
         int cores = Runtime.getRuntime().availableProcessors();
         int n = Integer.getInteger("ember.hot.mapThreads", Integer.highestOneBit(Math.max(1, Math.min(8, cores / 2))));
         return n;
-    }
-
-    /**
-     * Threads that only copy rows between plain direct buffers and the staging, beside the map
-     * threads: {@code -Dember.hot.copyThreads=N}, by default half as many as the map threads, at
-     * most the cores left after the map threads, the pool's thread and one more (none on 2 cores;
-     * 4 beside 8 map threads on 16).
-     */
-    private static int copyThreadCount(int mapThreads) {
-        int cores = Runtime.getRuntime().availableProcessors();
-        int spare = mapThreads == 1 ? 0 : Math.max(0, Math.min(mapThreads / 2, cores - mapThreads - 2));
-        return Integer.getInteger("ember.hot.copyThreads", spare);
     }
 
     /**
@@ -339,11 +313,6 @@ public final class SlotPool implements HotTier {
     /** Moves the map threads ran, summed over threads (tests: a small move wakes nobody). */
     long mapThreadRuns() {
         return mapThreads.ran();
-    }
-
-    /** Moves whose copies the copy threads shared, summed over copy threads. */
-    long copyThreadRuns() {
-        return mapThreads.copierRuns();
     }
 
     @Override

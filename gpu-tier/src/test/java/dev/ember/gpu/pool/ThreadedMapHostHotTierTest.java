@@ -15,10 +15,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The hot-tier contract on the Host backend with four map threads and two copy threads (the dev
- * box and CI have two cores, so the default there is the pool's thread alone) woken for every
- * move, however small: moves map rows on four stripes, and the six threads share the copies
- * between plain buffers and the staging. Also: below the row threshold a move wakes no thread.
+ * The hot-tier contract on the Host backend with four map threads (the dev box and CI have two
+ * cores, so the default there is the pool's thread alone) woken for every move, however small:
+ * moves map rows on four stripes. Also: below the row threshold a move wakes no thread.
  */
 class ThreadedMapHostHotTierTest extends HotTierContract {
     @Override
@@ -28,31 +27,7 @@ class ThreadedMapHostHotTierTest extends HotTierContract {
 
     @Override
     protected SlotPool newPool(Device device, RowLayout layout, long budgetBytes) {
-        return new SlotPool(device, layout, budgetBytes, 4, 0, 2);
-    }
-
-    /**
-     * A promotion from and a demotion into plain direct memory, several staging chunks each:
-     * the two copy threads take part in both (and in no move through a row buffer), and every byte
-     * arrives.
-     */
-    @Test
-    void copyThreadsShareThePlainBuffersCopies() {
-        RowLayout layout = RowLayout.of(128, Optimizer.ADAGRAD);
-        int n = 3 * (SlotPool.STAGING_BYTES / layout.bytesPerRow()) + 17;
-        Random rnd = new Random(41);
-        try (Device device = new HostDevice();
-             SlotPool pool = newPool(device, layout, 2L * n * (layout.bytesPerRow() + 1L))) {
-            int table = pool.addTable(new TableSpec("t", 10_000_000, 128, Optimizer.ADAGRAD));
-            long[] ids = distinctIds(rnd, n);
-            ByteBuffer rows = pool.newRowBuffer(n);
-            ByteBuffer back = ByteBuffer.allocateDirect(n * layout.bytesPerRow()).order(ByteOrder.LITTLE_ENDIAN);
-            moveAndCheck(pool, table, ids, n, rows, back, rnd, layout); // row buffer in, plain out (read, demote)
-            assertEquals(2 * 2, pool.copyThreadRuns(), "copy threads' runs: a read and a demote into plain memory");
-            ByteBuffer plain = ByteBuffer.allocateDirect(n * layout.bytesPerRow()).order(ByteOrder.LITTLE_ENDIAN);
-            moveAndCheck(pool, table, ids, n, plain, back, rnd, layout); // plain in and out
-            assertEquals(2 * 5, pool.copyThreadRuns(), "copy threads' runs: and a promote, read and demote");
-        }
+        return new SlotPool(device, layout, budgetBytes, 4, 0);
     }
 
     /**

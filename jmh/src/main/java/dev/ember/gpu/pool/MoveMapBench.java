@@ -44,9 +44,6 @@ public class MoveMapBench {
 
     @Param({"1", "2"})
     public int threads;
-    /** Threads that only copy (with {@code copy}), beside the mapping threads. */
-    @Param({"0"})
-    public int copyThreads;
     @Param({"16131"})
     public int chunkRows;
     @Param({"false", "true"})
@@ -64,7 +61,7 @@ public class MoveMapBench {
 
     @Setup
     public void setUp() {
-        mapThreads = new MapThreads(threads, copyThreads, 0, "bench-map");
+        mapThreads = new MapThreads(threads, 0, "bench-map");
         map = new RowSlotStripes(threads, ROWS);
         for (int i = 0; i < ROWS; i++) {
             rows[i] = 7L * i + 3;

@@ -35,8 +35,7 @@ import java.util.concurrent.TimeUnit;
  * {@code promoteRowBuffer} / {@code demoteRowBuffer}: the same from and into
  * {@link SlotPool#newRowBuffer} (page-locked, no staging copy on the host).
  * The untimed per-invocation setup undoes the previous move. {@code mapThreads}: threads mapping
- * rows while the copies run (1: the pool's thread alone, as before); {@code copyThreads}: threads
- * that share the copies of {@code promote} and {@code demote} (plain buffers) with them.
+ * rows while the copies run (1: the pool's thread alone, as before).
  *
  * <p>{@code java -jar benchmarks.jar PromoteDemoteBench -p backend=cuda}
  */
@@ -56,12 +55,6 @@ public class PromoteDemoteBench {
     /** Threads mapping rows during moves (SlotPool's default is up to 8: half the cores, a power of two). */
     @Param({"8"})
     public int mapThreads;
-    /**
-     * Threads that only copy between a plain buffer and the staging, beside the map threads (the
-     * pool's default on 16 cores: 4; 0: the map threads copy between their mapping, as before).
-     */
-    @Param({"4"})
-    public int copyThreads;
 
     private Device device;
     private SlotPool pool;
@@ -89,7 +82,7 @@ public class PromoteDemoteBench {
     public void setUp() {
         device = Backends.open(backend);
         RowLayout layout = RowLayout.of(dim, Optimizer.ROWWISE_ADAGRAD);
-        pool = new SlotPool(device, layout, 2L * rows * (layout.bytesPerRow() + 1L), mapThreads, 0, copyThreads);
+        pool = new SlotPool(device, layout, 2L * rows * (layout.bytesPerRow() + 1L), mapThreads);
         table = pool.addTable(new TableSpec("bench", 10L * rows, dim, Optimizer.ROWWISE_ADAGRAD));
         ids = new long[rows];
         for (int i = 0; i < rows; i++) {
