@@ -44,8 +44,9 @@ final class MapThreads implements AutoCloseable {
      * In a call that copies, a thread looks for an opened copy after every this many of its rows:
      * the caller waits on each copy, and a whole chunk of mapping first (~2,000 map operations a
      * thread at dim 64, tens of microseconds) held each one up. On an H100 host, promotion from a
-     * plain buffer went from 38.8% to 45-47% of the pinned copy bandwidth at dim 64
-     * (docs/runs/2026-11-26-H100-demote3). Calls that do not copy map a chunk at a time, as before.
+     * plain buffer went from 38.8% to 45-47% of the pinned copy bandwidth at dim 64, measured with
+     * other changes beside this one that moved it in no variant (docs/runs/2026-11-26-H100-demote3).
+     * Calls that do not copy map a chunk at a time, as before.
      */
     static final int SLICE = 256;
 
