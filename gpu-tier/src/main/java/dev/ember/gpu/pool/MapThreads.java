@@ -40,6 +40,15 @@ final class MapThreads implements AutoCloseable {
     /** Idle threads spin this long after a call before they park. */
     static final long SPIN_NANOS = 50_000;
     private static final int PAD = 16;
+    /**
+     * In a call that copies, a thread looks for an opened copy after every this many of its rows:
+     * the caller waits on each copy, and a whole chunk of mapping first (~2,000 map operations a
+     * thread at dim 64, tens of microseconds) held each one up. On an H100 host, promotion from a
+     * plain buffer went from 38.8% to 45-47% of the pinned copy bandwidth at dim 64, measured with
+     * other changes beside this one that moved it in no variant (docs/runs/2026-11-26-H100-demote3).
+     * Calls that do not copy map a chunk at a time, as before.
+     */
+    static final int SLICE = 256;
 
     private final Thread[] threads;
     private final int step;
@@ -232,14 +241,25 @@ final class MapThreads implements AutoCloseable {
         int kc = c.copies() ? 0 : chunks;
         int km = 0;
         int[] mine = mine(w, c);
+        int n = -1; // this thread's rows of chunk km, once picked out
+        int done = 0; // of those, mapped so far
         for (int wait = 0; kc < chunks || km < chunks; ) {
             if (kc < chunks && stagingOpen > kc) {
                 c.copy(w, step, kc);
                 copied.set(i, ++kc); // publishes the copied bytes
                 wait = 0;
             } else if (km < chunks) {
-                failures[i] += c.work(w, step, km, mine);
-                progress.set(i, ++km); // publishes the chunk's slots, flags and failures
+                if (n < 0) {
+                    n = c.share(w, step, km, mine);
+                }
+                int to = c.copies() ? Math.min(n, done + SLICE) : n;
+                failures[i] += c.apply(mine, done, to);
+                done = to;
+                if (done == n) {
+                    n = -1;
+                    done = 0;
+                    progress.set(i, ++km); // publishes the chunk's slots, flags and failures
+                }
                 wait = 0;
             } else if (wait++ < SPINS) {
                 Thread.onSpinWait();

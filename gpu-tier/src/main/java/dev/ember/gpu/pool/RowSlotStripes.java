@@ -169,10 +169,19 @@ final class RowSlotStripes implements AutoCloseable {
      * returns how many failed. {@code mine} holds at least {@link #chunkRows()} ints.
      */
     int work(int w, int step, int k, int[] mine) {
+        return apply(mine, 0, share(w, step, k, mine));
+    }
+
+    /** Collects into {@code mine} the indices of chunk {@code k}'s rows in stripes {@code w, w + step, ...}; returns how many. */
+    int share(int w, int step, int k, int[] mine) {
         int from = k * chunkRows;
-        int n = share(w, step, from, Math.min(count, from + chunkRows), mine);
+        return share(w, step, from, Math.min(count, from + chunkRows), mine);
+    }
+
+    /** Does the call's op on the rows {@code mine[from, to)} (indices from {@link #share}); returns how many failed. */
+    int apply(int[] mine, int from, int to) {
         int failed = 0;
-        for (int j = 0; j < n; j++) {
+        for (int j = from; j < to; j++) {
             int i = mine[j];
             long row = rows[i];
             RowSlotMap m = stripes[stripe(row)];

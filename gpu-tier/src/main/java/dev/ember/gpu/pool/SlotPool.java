@@ -125,6 +125,8 @@ public final class SlotPool implements HotTier {
     private final DeviceBuffer[] stagedSlots = new DeviceBuffer[STAGES];
     private final DeviceBuffer[] stagedFlags = new DeviceBuffer[STAGES];
     private final Event[] chunkDone = new Event[STAGES];
+    /** A read's or demote's chunk waiting in each staging chunk to be drained (-1: none); a field, so a move allocates nothing. */
+    private final int[] stagedChunk = new int[STAGES];
 
     private final Kernel gatherF4;
     private final Kernel gatherF1;
@@ -732,7 +734,7 @@ public final class SlotPool implements HotTier {
             }
             mapThreads.start(t.map);
         }
-        int[] heldBy = new int[STAGES];
+        int[] heldBy = stagedChunk;
         java.util.Arrays.fill(heldBy, -1);
         beginTransfer();
         int chunks = (count + chunkRows - 1) / chunkRows;

@@ -4,6 +4,7 @@ import dev.ember.gpu.device.UnsafeMemory;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OperationsPerInvocation;
@@ -14,6 +15,7 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.BenchmarkParams;
 
 import java.util.concurrent.TimeUnit;
 
@@ -25,7 +27,8 @@ import java.util.concurrent.TimeUnit;
  * copy each chunk's rows ({@code rowBytes} each) into staging on PUT and out of it on REMOVE, as
  * for plain direct buffers. Scores are rows a second (one PUT and one REMOVE per row): the
  * ceiling the host sets, to set beside the copy engine's (55 GB/s at dim 64 = 212 M rows/s).
- * {@code lookUp}: every row looked up (GET, as {@code read}), rows a second.
+ * {@code lookUp}: every row looked up (GET, as {@code read}), rows a second. {@code put} and
+ * {@code remove}: a promotion's and a demotion's share apart (the other, untimed, before each call).
  * In gpu-tier's package (classpath, not modules) to reach the map classes, which are package-private.
  *
  * <p>{@code java -jar benchmarks.jar MoveMapBench -p threads=1,2,4,8}
@@ -87,6 +90,45 @@ public class MoveMapBench {
         }
         run();
         return slots[ROWS - 1];
+    }
+
+    /** A promotion's share: every row mapped (the map emptied, untimed, before the call). */
+    @Benchmark
+    @OperationsPerInvocation(ROWS)
+    public int put() {
+        map.prepare(RowSlotStripes.Op.PUT, rows, slots, bad, ROWS, chunkRows, 0, 0, 0);
+        if (copy) {
+            map.copyRows(buffer, staging, rowBytes);
+        }
+        run();
+        return map.size();
+    }
+
+    /** A demotion's share: every row unmapped, its slot placed in {@code slots} (the map filled, untimed, before the call). */
+    @Benchmark
+    @OperationsPerInvocation(ROWS)
+    public int remove() {
+        map.prepare(RowSlotStripes.Op.REMOVE, rows, slots, bad, ROWS, chunkRows, 0, 0, 0);
+        if (copy) {
+            map.drainRows(staging, buffer, rowBytes);
+        }
+        run();
+        return slots[ROWS - 1];
+    }
+
+    /** Before each call of {@code put} or {@code remove}: the map as that move finds it. */
+    @Setup(Level.Invocation)
+    public void ready(BenchmarkParams params) {
+        String name = params.getBenchmark();
+        if (name.endsWith(".remove") && map.size() == 0) {
+            boolean copies = copy;
+            copy = false;
+            map.prepare(RowSlotStripes.Op.PUT, rows, slots, bad, ROWS, chunkRows, 0, 0, 0);
+            run();
+            copy = copies;
+        } else if (name.endsWith(".put") && map.size() != 0) {
+            emptyMap();
+        }
     }
 
     /** Looks every row up (as {@code read} does) in a map that holds them all: no map changes, the same writes of slots. */
