@@ -62,14 +62,15 @@ public final class Trainer {
     public static final int CACHE_LOOKAHEAD = 2;
     /** Batches per FAE classification window. */
     public static final int FAE_WINDOW_BATCHES = 32;
-    /** Steps between knob evaluations in the tiered modes. */
-    public static final int KNOB_PERIOD = 200;
+    /** Steps between knob evaluations in the tiered modes ({@code -Dember.knob.period}, default 200). */
+    public static final int KNOB_PERIOD = Integer.getInteger("ember.knob.period", 200);
     /**
      * Steps between the knob's evaluation start and its use: longer than an evaluation takes (0.4-1 s
      * over millions of counted rows; BENCHMARKS.md, knob evaluation), so the step thread never
-     * waits for it. The counters log accesses meanwhile and replay them at the end of the lag.
+     * waits for it. The counters log accesses meanwhile and the knob's thread replays them
+     * ({@code -Dember.knob.lag}, default 190; at most the period).
      */
-    public static final int KNOB_LAG = 190;
+    public static final int KNOB_LAG = Math.min(KNOB_PERIOD, Integer.getInteger("ember.knob.lag", 190));
     /**
      * Rows a step boundary moves at most (one chunk): at 1-2 us a row of cold-tier work that keeps
      * re-tiering's stall near issue 4's 1 ms; the knob's backlog drains at this rate.
