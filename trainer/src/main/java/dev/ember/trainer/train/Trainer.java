@@ -62,15 +62,21 @@ public final class Trainer {
     public static final int CACHE_LOOKAHEAD = 2;
     /** Batches per FAE classification window. */
     public static final int FAE_WINDOW_BATCHES = 32;
-    /** Steps between knob evaluations in the tiered modes ({@code -Dember.knob.period}, default 200). */
-    public static final int KNOB_PERIOD = Integer.getInteger("ember.knob.period", 200);
+    /**
+     * Steps between knob evaluations in the tiered modes ({@code -Dember.knob.period}, default 400):
+     * an evaluation's choice and the replay of the accesses logged meanwhile cost a knob thread
+     * about as much as 200 steps of 2 ms, so at period 200 the step thread waited for them (H200,
+     * 10M samples, cache mode: 607K samples/s at 200/190, 711K at 400/390, same hit rate;
+     * docs/runs/2026-11-26-H200-final2).
+     */
+    public static final int KNOB_PERIOD = Integer.getInteger("ember.knob.period", 400);
     /**
      * Steps between the knob's evaluation start and its use: longer than an evaluation takes (0.4-1 s
      * over millions of counted rows; BENCHMARKS.md, knob evaluation), so the step thread never
      * waits for it. The counters log accesses meanwhile and the knob's thread replays them
-     * ({@code -Dember.knob.lag}, default 190; at most the period).
+     * ({@code -Dember.knob.lag}, default 390; at most the period).
      */
-    public static final int KNOB_LAG = Math.min(KNOB_PERIOD, Integer.getInteger("ember.knob.lag", 190));
+    public static final int KNOB_LAG = Math.min(KNOB_PERIOD, Integer.getInteger("ember.knob.lag", 390));
     /**
      * Rows a step boundary moves at most (one chunk): at 1-2 us a row of cold-tier work that keeps
      * re-tiering's stall near issue 4's 1 ms; the knob's backlog drains at this rate.
