@@ -20,12 +20,12 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <p><b>A chunk's life.</b> At boundary k ({@link #start}) the chunk is planned. Its demotions'
  * rows are copied out of the hot tier (a device copy; they stay hot and in use); the dirty ones
- * are written to the cold tier by the mover's thread (their dirty flags stay: a row whose move
+ * are written to the cold tier by the mover threads (their dirty flags stay: a row whose move
  * fails or is dropped is still newer than its cold copy until written again). Its promotions' rows are
- * read from the cold tier by the mover's thread (a row that a batch still writes back takes its
+ * read from the cold tier by the mover threads (a row that a batch still writes back takes its
  * bytes from that batch now: the newest value, final). Nothing moves yet. At boundary k+1
  * ({@link #publish}) that work has normally finished long before; if not (a busy machine), the
- * step thread reads the tables the mover's thread has not begun and waits for the rest. Then the
+ * step thread reads the tables the mover threads have not begun and waits for the rest. Then the
  * chunk is checked against what happened meanwhile:
  * <ul>
  *   <li>a row (either way) a batch in flight uses is dropped from the chunk (it stays pending, a
@@ -59,9 +59,17 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
     private final HotSets hotSets;
     private final HotSets.RowsInUse inUse;
     private final WriteBehind writeBehind;
-    private final ExecutorService readThread;
-    /** Readers of the mover's thread and of the step thread (a table's synchronized gather waits for its writes). */
-    private final ColdTable.Reader[] moveReaders;
+    /**
+     * Threads doing a chunk's cold-tier work, tables claimed one at a time ({@code
+     * -Dember.move.threads}; by default half the cores, at most 8): a chunk's rows spread over the
+     * tables, and Chronicle costs 1-2 us a row, so one thread kept the moves between FAE's windows
+     * waiting (1.9 s of a 27 s run on the H200).
+     */
+    static final int MOVE_THREADS = Math.max(1, Integer.getInteger("ember.move.threads",
+            Math.min(8, Runtime.getRuntime().availableProcessors() / 2)));
+    private final ExecutorService moveThreads;
+    /** Readers of each mover thread and of the step thread (a table's synchronized gather waits for its writes). */
+    private final ColdTable.Reader[][] moveReaders;
     private final ColdTable.Reader[] stepReaders;
     private final int tables;
     private final int rowBytes;
@@ -71,7 +79,7 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
     private final List<ColdTable> cold;
 
     // Demotions in transit: group g = table dGroupTable[g], chunk indices dGroupStart[g]..+dGroupCount[g];
-    // the dirty ones (writeCount[g] rows writeRows[t]) written by the mover's thread from writeBytes.
+    // the dirty ones (writeCount[g] rows writeRows[t]) written by the mover threads from writeBytes.
     private final int[] dGroupTable;
     private final int[] dGroupStart;
     private final int[] dGroupCount;
@@ -99,14 +107,18 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
     private final long[] rereadRows;
     private final int[] rereadAt;
     private final ByteBuffer rereadBytes;
-    // The promotions the mover's thread reads: per group, readCount[g] rows readRows[t] to chunk indices readAt[t].
+    // The promotions the mover threads read: per group, readCount[g] rows readRows[t] to chunk indices readAt[t].
     private final long[][] readRows;
     private final int[][] readAt;
     private final int[] readCount;
-    private final ByteBuffer readBytes;
-    private final Runnable readTask = this::readAll;
-    private Future<?> read;
-    /** Groups claimed for reading (by the mover's thread, or the step thread when the chunk is due) and done. */
+    private final ByteBuffer[] readBytes;
+    private final Runnable[] moveTasks;
+    private final Future<?>[] moves;
+    /** Mover tasks of the chunk in transit (0: none). */
+    private int running;
+    /** Demotion groups claimed for writing. */
+    private final AtomicInteger nextWrite = new AtomicInteger();
+    /** Groups claimed for reading (by the mover threads, or the step thread when the chunk is due) and done. */
     private final AtomicInteger nextGroup = new AtomicInteger();
     private final AtomicInteger groupsRead = new AtomicInteger();
     private boolean open;
@@ -157,16 +169,26 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
         this.readRows = new long[tables][];
         this.readAt = new int[tables][];
         this.readCount = new int[tables];
-        this.readBytes = direct((long) capacity * rowBytes);
-        this.readThread = Executors.newSingleThreadExecutor(r -> {
-            Thread th = new Thread(r, "ember-move");
+        AtomicInteger threadNumber = new AtomicInteger();
+        this.moveThreads = Executors.newFixedThreadPool(MOVE_THREADS, r -> {
+            Thread th = new Thread(r, "ember-move-" + threadNumber.incrementAndGet());
             th.setDaemon(true);
             return th;
         });
-        this.moveReaders = new ColdTable.Reader[tables];
+        this.moveReaders = new ColdTable.Reader[MOVE_THREADS][tables];
+        this.readBytes = new ByteBuffer[MOVE_THREADS];
+        this.moveTasks = new Runnable[MOVE_THREADS];
+        this.moves = new Future<?>[MOVE_THREADS];
         this.stepReaders = new ColdTable.Reader[tables];
+        for (int w = 0; w < MOVE_THREADS; w++) {
+            readBytes[w] = direct((long) capacity * rowBytes);
+            for (int t = 0; t < tables; t++) {
+                moveReaders[w][t] = cold.get(t).newReader();
+            }
+            final int worker = w;
+            moveTasks[w] = () -> moveAll(worker);
+        }
         for (int t = 0; t < tables; t++) {
-            moveReaders[t] = cold.get(t).newReader();
             stepReaders[t] = cold.get(t).newReader();
         }
     }
@@ -188,13 +210,13 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
 
     /**
      * Step-thread nanoseconds spent on a chunk's cold-tier work when it was due and not done
-     * (reading the groups the mover's thread had not begun, waiting for the rest).
+     * (reading the groups the mover threads had not begun, waiting for the rest).
      */
     long waitNanos() {
         return readWaitNanos.sum();
     }
 
-    /** Dirty demoted rows written to the cold tier by the mover's thread. */
+    /** Dirty demoted rows written to the cold tier by the mover threads. */
     long rowsWritten() {
         return rowsWritten.sum();
     }
@@ -229,8 +251,12 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
         int toRead = groupPromotions();
         nextGroup.set(0);
         groupsRead.set(0);
+        nextWrite.set(0);
         open = true;
-        read = toRead == 0 && toWrite == 0 ? null : readThread.submit(readTask);
+        running = toRead == 0 && toWrite == 0 ? 0 : Math.min(MOVE_THREADS, Math.max(groups, dGroups));
+        for (int w = 0; w < running; w++) {
+            moves[w] = moveThreads.submit(moveTasks[w]);
+        }
         return true;
     }
 
@@ -342,13 +368,13 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
         }
     }
 
-    /** Gives up the chunk in transit and stops the mover's thread. */
+    /** Gives up the chunk in transit and stops the mover threads. */
     @Override
     public void close() {
         try {
             abandon();
         } finally {
-            readThread.shutdownNow();
+            moveThreads.shutdownNow();
         }
     }
 
@@ -390,7 +416,7 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
 
     /**
      * Groups the chunk's demotions by table and copies their rows out of the hot tier (they stay
-     * hot); the dirty ones are listed for the mover's thread to write. Returns how many are to be
+     * hot); the dirty ones are listed for the mover threads to write. Returns how many are to be
      * written.
      */
     private int copyDemotions() {
@@ -432,9 +458,10 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
         return toWrite;
     }
 
-    /** The mover's thread: the dirty demoted rows into the cold tier (they stay hot and dirty). */
-    private void writeAll() {
-        for (int g = 0; g < dGroups; g++) {
+    /** A mover thread: the dirty demoted rows of the groups nobody claimed yet into the cold tier (they stay hot and dirty). */
+    private void writeGroups() {
+        int g;
+        while ((g = nextWrite.getAndIncrement()) < dGroups) {
             int w = writeCount[g];
             if (w > 0) {
                 int t = dGroupTable[g];
@@ -446,7 +473,7 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
 
     /**
      * Splits the chunk's promotions by table; a row a batch still writes back takes its bytes from
-     * the newest such batch now, the others are listed for the mover's thread. Returns how many
+     * the newest such batch now, the others are listed for the mover threads. Returns how many
      * are to be read.
      */
     private int groupPromotions() {
@@ -488,10 +515,10 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
         return toRead;
     }
 
-    /** The mover's thread: the listed promotions read from the cold tier into their places, then the writes. */
-    private void readAll() {
-        readGroups(moveReaders, readBytes);
-        writeAll();
+    /** Mover thread {@code w}: the listed promotions read from the cold tier into their places, then the writes. */
+    private void moveAll(int w) {
+        readGroups(moveReaders[w], readBytes[w]);
+        writeGroups();
     }
 
     /** Reads the groups nobody has claimed yet, one at a time, with this thread's readers and scratch. */
@@ -512,24 +539,32 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
     }
 
     /**
-     * The chunk is due: its cold-tier work must be complete. When the mover's thread is behind (a
+     * The chunk is due: its cold-tier work must be complete. When the mover threads are behind (a
      * busy machine), the step thread reads the groups it has not begun, then waits for the rest
      * (the group it is on, and the demoted rows' writes).
      */
     private void finishRead() {
-        if (read == null) {
+        if (running == 0) {
             return;
         }
         try {
-            if (!read.isDone()) {
-                long w = System.nanoTime();
-                readGroups(stepReaders, rereadBytes);
-                await(read);
-                readWaitNanos.add(System.nanoTime() - w);
+            boolean done = true;
+            for (int w = 0; w < running; w++) {
+                done &= moves[w].isDone();
             }
-            await(read); // a failure says why
+            if (!done) {
+                long start = System.nanoTime();
+                readGroups(stepReaders, rereadBytes);
+                for (int w = 0; w < running; w++) {
+                    await(moves[w]);
+                }
+                readWaitNanos.add(System.nanoTime() - start);
+            }
+            for (int w = 0; w < running; w++) {
+                await(moves[w]); // a failure says why
+            }
         } finally {
-            read = null;
+            running = 0;
         }
     }
 
