@@ -571,7 +571,9 @@ public final class TieredStore implements AutoCloseable {
         // writes go on behind the next steps (WriteBehind).
         workers.run(tableCount, b.countTask);
         if (popularity != null && popularity.frozen()) {
-            popularity.record(b.ids); // the frozen counters' log is one sequence
+            for (int t = 0; t < tableCount; t++) {
+                popularity.record(t, b.dedup[t]); // the frozen counters' log is one sequence
+            }
         }
         if (b.coldIds > 0) {
             writeBehind.start(b);
@@ -626,7 +628,7 @@ public final class TieredStore implements AutoCloseable {
     /** Table {@code t} of a batch being applied (on a {@link TableWorkers} thread): its ids are counted. */
     void count(StepBatch b, int t) {
         if (popularity != null && !popularity.frozen()) {
-            popularity.record(t, b.ids[t]);
+            popularity.record(t, b.dedup[t]); // each unique id with its count
         }
     }
 

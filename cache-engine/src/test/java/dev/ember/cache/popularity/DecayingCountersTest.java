@@ -230,6 +230,64 @@ class DecayingCountersTest {
         assertEquals(0.5, Math.pow(DecayingCounters.decayForHalfLife(20), 20), 1e-12);
     }
 
+    /**
+     * Counting a batch from its deduplication (each unique id as many times as it occurs): every
+     * row's count equals counting each id, bit for bit, the totals to rounding; and frozen, logged
+     * with count marks and replayed (on the step thread and behind it), it equals the same
+     * counting never frozen, bit for bit.
+     */
+    @Test
+    void countingUniqueIdsWithTheirOccurrencesEqualsCountingEachIdAndReplaysBitForBit() throws Exception {
+        SplittableRandom rnd = new SplittableRandom(23);
+        DecayingCounters perId = new DecayingCounters(TABLES, 0.6);
+        DecayingCounters direct = new DecayingCounters(TABLES, 0.6);
+        DecayingCounters logged = new DecayingCounters(TABLES, 0.6);
+        java.util.concurrent.ExecutorService knob = java.util.concurrent.Executors.newSingleThreadExecutor();
+        PooledBatch batch = new PooledBatch(200, 200);
+        dev.ember.cache.batch.DedupedIds dedup = new dev.ember.cache.batch.DedupedIds();
+        try {
+            for (int step = 1; step <= 900; step++) {
+                if (step % 200 == 1) {
+                    long epoch = logged.freeze();
+                    if (step % 400 == 1) {
+                        knob.submit(() -> logged.replayBehind(epoch));
+                    }
+                }
+                perId.advanceTo(step);
+                direct.advanceTo(step);
+                logged.advanceTo(step);
+                for (int t = 0; t < 2; t++) {
+                    batch.clear();
+                    for (int bag = rnd.nextInt(60); bag > 0; bag--) {
+                        for (int k = rnd.nextInt(3); k >= 0; k--) {
+                            batch.add((long) (Math.pow(rnd.nextDouble(), 3) * (t == 0 ? 80 : 300)));
+                        }
+                        batch.endBag();
+                    }
+                    dedup.build(batch);
+                    perId.record(t, batch);
+                    direct.record(t, dedup);
+                    logged.record(t, dedup);
+                }
+                if (step % 200 == 150 && logged.frozen()) {
+                    logged.thaw();
+                }
+            }
+            logged.catchUp();
+        } finally {
+            knob.shutdownNow();
+        }
+        assertEquals(perId.recorded(), direct.recorded());
+        assertBitIdentical(direct, logged);
+        for (int t = 0; t < 2; t++) {
+            for (int row = 0; row < TABLES.get(t).rows(); row++) {
+                assertEquals(Double.doubleToRawLongBits(perId.score(t, row)), Double.doubleToRawLongBits(direct.score(t, row)),
+                        "table " + t + " row " + row);
+            }
+            assertEquals(perId.total(t), direct.total(t), 1e-12 * perId.total(t));
+        }
+    }
+
     static void assertBitIdentical(DecayingCounters x, DecayingCounters y) {
         assertBitIdenticalOver(TABLES, x, y);
     }
