@@ -295,7 +295,7 @@ public final class HotSets {
     }
 
     /**
-     * Plans the next chunk: up to {@code chunk.capacity()} unpinned moves, demotions first.
+     * Plans the next chunk: up to {@code chunk.limit()} unpinned moves, demotions first.
      * Returns false (and leaves nothing open) when no move can be made now: none pending, or all
      * pending ones pinned, or promotions blocked by room until pinned demotions go.
      */
@@ -307,7 +307,7 @@ public final class HotSets {
         if (pendingPromote == null) {
             return false;
         }
-        int cap = chunk.capacity();
+        int cap = chunk.limit();
         long bytes = current.hotBytes();
         for (int t = 0; t < pendingDemote.length && chunk.size() < cap; t++) {
             RoaringBitmap pending = pendingDemote[t];

@@ -30,6 +30,22 @@ public final class MoveChunk {
         promoteRow = new int[capacity];
     }
 
+    /** Moves the next plan takes at most (the capacity unless lowered). */
+    private int limit = -1;
+
+    /** Makes the next plans take at most {@code moves} moves (capped at the capacity). */
+    public void limit(int moves) {
+        if (moves <= 0) {
+            throw new IllegalArgumentException("a move chunk's limit must be > 0, got " + moves);
+        }
+        limit = Math.min(moves, capacity());
+    }
+
+    /** Moves a plan takes at most. */
+    public int limit() {
+        return limit < 0 ? capacity() : limit;
+    }
+
     public int capacity() {
         return demoteRow.length;
     }

@@ -230,14 +230,15 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
     }
 
     /**
-     * Plans the next chunk: copies its demoted rows out of the hot tier and starts writing the
+     * Plans the next chunk of at most {@code limit} moves: copies its demoted rows out of the hot tier and starts writing the
      * dirty ones and reading its promotions behind the steps. Returns false when no move can be
      * planned now.
      */
-    boolean start() {
+    boolean start(int limit) {
         if (open) {
             throw new IllegalStateException("a chunk is still in transit: publish it first");
         }
+        chunk.limit(limit);
         if (!hotSets.planChunk(chunk)) {
             return false;
         }
