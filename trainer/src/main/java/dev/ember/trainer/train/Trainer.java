@@ -63,20 +63,21 @@ public final class Trainer {
     /** Batches per FAE classification window. */
     public static final int FAE_WINDOW_BATCHES = 32;
     /**
-     * Steps between knob evaluations in the tiered modes ({@code -Dember.knob.period}, default 400):
-     * an evaluation's choice and the replay of the accesses logged meanwhile cost a knob thread
-     * about as much as 200 steps of 2 ms, so at period 200 the step thread waited for them (H200,
-     * 10M samples, cache mode: 607K samples/s at 200/190, 711K at 400/390, same hit rate;
-     * docs/runs/2026-11-26-H200-final2).
+     * Steps between knob evaluations in the tiered modes ({@code -Dember.knob.period}, default 600).
+     * An evaluation's choice runs during the lag; the accesses logged meanwhile are replayed by
+     * the knob's thread after it, and must be caught up by the next evaluation, or the step thread
+     * waits. Measured in cache mode over 10M samples, same hit rate (0.854): H200 607K samples/s at
+     * 200/190 against 711K at 400/390 (docs/runs/2026-11-26-H200-final2); H100, one call, 696K at
+     * 400/390, 789K at 400/300, 876K at 600/400 (docs/runs/2026-11-26-H100-knob).
      */
-    public static final int KNOB_PERIOD = Integer.getInteger("ember.knob.period", 400);
+    public static final int KNOB_PERIOD = Integer.getInteger("ember.knob.period", 600);
     /**
      * Steps between the knob's evaluation start and its use: longer than an evaluation takes (0.4-1 s
      * over millions of counted rows; BENCHMARKS.md, knob evaluation), so the step thread never
      * waits for it. The counters log accesses meanwhile and the knob's thread replays them
-     * ({@code -Dember.knob.lag}, default 390; at most the period).
+     * ({@code -Dember.knob.lag}, default 400; at most the period).
      */
-    public static final int KNOB_LAG = Math.min(KNOB_PERIOD, Integer.getInteger("ember.knob.lag", 390));
+    public static final int KNOB_LAG = Math.min(KNOB_PERIOD, Integer.getInteger("ember.knob.lag", 400));
     /**
      * Rows a step boundary moves at most (one chunk): at 1-2 us a row of cold-tier work that keeps
      * re-tiering's stall near issue 4's 1 ms; the knob's backlog drains at this rate.
