@@ -165,9 +165,13 @@ class DeviceLossTest {
     void aDeviceOutOfMemoryHasItsHotRowsSavedAtTheFailedStepAndNothingIsLost() {
         int steps = Trainer.KNOB_PERIOD + Trainer.KNOB_LAG + 8;
         int every = 20;
+        while ((Trainer.KNOB_PERIOD + Trainer.KNOB_LAG) % every == 0) {
+            every++; // the pool grows (and the card runs out) at that step: not a periodic checkpoint
+        }
+        int checkpointEvery = every;
         long[] atStart = new long[1];
         FaultyDevice[] counted = new FaultyDevice[1];
-        train(Mode.CACHE, dir.resolve("count"), steps, every, name -> counted[0] = FaultyDevice.outOfMemoryAfter(new HostDevice(),
+        train(Mode.CACHE, dir.resolve("count"), steps, checkpointEvery, name -> counted[0] = FaultyDevice.outOfMemoryAfter(new HostDevice(),
                 Long.MAX_VALUE, new AtomicLong()), false, step -> {
                     if (step == 1) {
                         atStart[0] = counted[0].allocations();
@@ -178,7 +182,7 @@ class DeviceLossTest {
                 + atStart[0] + " allocations at step 1, " + counted[0].allocations() + " at the end");
 
         Path stopped = dir.resolve("stopped");
-        DeviceFailedException e = assertThrows(DeviceFailedException.class, () -> train(Mode.CACHE, stopped, steps, every,
+        DeviceFailedException e = assertThrows(DeviceFailedException.class, () -> train(Mode.CACHE, stopped, steps, checkpointEvery,
                 name -> FaultyDevice.outOfMemoryAfter(new HostDevice(), atStart[0], new AtomicLong()), false,
                 DeviceLossTest::raiseBudgetAt30));
         assertInstanceOf(DeviceMemoryException.class, e.getCause());
@@ -186,20 +190,20 @@ class DeviceLossTest {
                 e.getMessage());
         long at = e.checkpointStep();
         assertEquals(at, Store.readManifest(stopped).step());
-        assertTrue(at >= Trainer.KNOB_PERIOD + Trainer.KNOB_LAG && at % every != 0, "saved at step " + at + ", past the last periodic checkpoint");
+        assertTrue(at >= Trainer.KNOB_PERIOD + Trainer.KNOB_LAG && at % checkpointEvery != 0, "saved at step " + at + ", past the last periodic checkpoint");
         Reference reference = new Reference(Mode.BASELINE, "reference");
         assertEquals(reference.at(at), digest(stopped), "the saved store equals a baseline run stopped at " + at);
 
         Path fellBack = dir.resolve("fell-back");
         AtomicInteger opened = new AtomicInteger();
-        ModeResult r = train(Mode.CACHE, fellBack, steps, every, name -> opened.getAndIncrement() == 0
+        ModeResult r = train(Mode.CACHE, fellBack, steps, checkpointEvery, name -> opened.getAndIncrement() == 0
                 ? FaultyDevice.outOfMemoryAfter(new HostDevice(), atStart[0], new AtomicLong()) : new HostDevice(), true,
                 DeviceLossTest::raiseBudgetAt30);
         assertEquals(steps, r.steps());
         assertEquals((steps - at) * BATCH, r.samples(), "the host run went on from the saved step " + at);
         assertEquals(reference.at(steps), digest(fellBack), "rows and weights after going on on the host");
         System.out.printf("device out of memory at step %d (last periodic checkpoint %d): saved there; the host run finished %d steps%n",
-                at, at / every * every, r.steps());
+                at, at / checkpointEvery * checkpointEvery, r.steps());
     }
 
     private static void raiseBudgetAt30(long step) {
