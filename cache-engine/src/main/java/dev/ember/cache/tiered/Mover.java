@@ -7,7 +7,6 @@ import dev.ember.cache.hotset.MoveChunk;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -557,12 +556,12 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
                 long start = System.nanoTime();
                 readGroups(stepReaders, rereadBytes);
                 for (int w = 0; w < running; w++) {
-                    await(moves[w]);
+                    BackgroundWork.await(moves[w], "a move's cold-tier reads and writes");
                 }
                 readWaitNanos.add(System.nanoTime() - start);
             }
             for (int w = 0; w < running; w++) {
-                await(moves[w]); // a failure says why
+                BackgroundWork.await(moves[w], "a move's cold-tier reads and writes"); // a failure says why
             }
         } finally {
             running = 0;
@@ -622,19 +621,5 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
 
     private static ByteBuffer direct(long bytes) {
         return ByteBuffer.allocateDirect((int) Math.max(64, bytes)).order(ByteOrder.LITTLE_ENDIAN);
-    }
-
-    private static void await(Future<?> f) {
-        try {
-            f.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while waiting for a move's read of the cold tier", e);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException r) {
-                throw r;
-            }
-            throw new IllegalStateException("reading rows to promote from the cold tier failed: " + e.getCause(), e.getCause());
-        }
     }
 }

@@ -1,7 +1,6 @@
 package dev.ember.cache.tiered;
 
 import java.util.ArrayDeque;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -83,7 +82,7 @@ final class WriteBehind implements AutoCloseable {
             Future<?> f = w.writeBack;
             w.writeBack = null;
             w.state = StepBatch.OPEN;
-            await(f);
+            BackgroundWork.await(f, "a write-back to the cold tier");
             if (w == upTo) {
                 return;
             }
@@ -123,20 +122,6 @@ final class WriteBehind implements AutoCloseable {
             }
         }
         return found;
-    }
-
-    private static void await(Future<?> f) {
-        try {
-            f.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while waiting for a write-back to the cold tier", e);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException r) {
-                throw r;
-            }
-            throw new IllegalStateException("writing back to the cold tier failed: " + e.getCause(), e.getCause());
-        }
     }
 
     /** Waits for the writes under way; stops the thread of its own. */

@@ -45,7 +45,7 @@ public final class SlotBatch implements HotBatch {
     final Event applyStaged;
     private final Event ioStaged;
     private boolean closed;
-    // Reserved-slot copies (TieredStore's staged misses), made on first use:
+    // Reserved-slot copies (TieredStore's staged misses), made with the batch (SlotPool.newBatch):
     //  device: rows maxIds x rowBytes | slots (identity from reservedBase) | from | to | flags
     //  pinned: | identity slots | from | to |
     DeviceBuffer reservedRows;
@@ -155,7 +155,7 @@ public final class SlotBatch implements HotBatch {
         ioStaged.record(s);
     }
 
-    /** Allocates the reserved-slot buffers for rows of {@code rowBytes} on first use. */
+    /** Allocates the reserved-slot buffers for rows of {@code rowBytes} (once). */
     void ensureReserved(int rowBytes) {
         if (reservedRows != null) {
             return;

@@ -1119,7 +1119,6 @@ public final class SlotPool implements HotTier {
         if (count == 0) {
             return;
         }
-        b.ensureReserved(rowBytes);
         b.copiesStaged.synchronize(); // the last copy's upload of these pinned arrays
         long f = b.reservedStage.address() + 4L * b.maxIds();
         long t = f + 4L * b.maxIds();
@@ -1157,10 +1156,7 @@ public final class SlotPool implements HotTier {
 
     @Override
     public void awaitReserved(HotBatch via) {
-        SlotBatch b = batch(via);
-        if (b.reservedDone != null) {
-            b.reservedDone.synchronize();
-        }
+        batch(via).reservedDone.synchronize();
     }
 
     private SlotBatch reservedOp(HotBatch via, long firstSlot, int count, ByteBuffer rows, String op, String what) {
@@ -1173,7 +1169,6 @@ public final class SlotPool implements HotTier {
         if (count > 0 && rowBufferOf(rows, (long) count * rowBytes) == null) {
             throw new IllegalArgumentException(op + ": the " + what + " buffer must be one of this pool's row buffers (newRowBuffer)");
         }
-        b.ensureReserved(rowBytes);
         return b;
     }
 
