@@ -65,6 +65,11 @@ final class FaeBatches implements BatchSource {
     private boolean lastHot;
     /** Samples in the last batch handed out, -1 when it cannot be given back ({@link #unread}). */
     private int lastCount = -1;
+    /** Time spent between windows, read at the end of a run: finishing moves, reading and classifying, assembling batches. */
+    private long settleNanos;
+    private long classifyNanos;
+    private long assembleNanos;
+    private int windows;
 
     FaeBatches(DataPart part, TieredStore store, int tables, int batchSize, int windowBatches, int passes) {
         this.part = part;
@@ -94,6 +99,7 @@ final class FaeBatches implements BatchSource {
             }
             loadWindow(true);
         }
+        long t0 = System.nanoTime();
         boolean takeHot = hotNext();
         out.clear();
         int[] samples = takeHot ? hot : cold;
@@ -105,6 +111,7 @@ final class FaeBatches implements BatchSource {
         advance(takeHot, n);
         lastHot = takeHot;
         lastCount = n;
+        assembleNanos += System.nanoTime() - t0;
         return true;
     }
 
@@ -215,9 +222,11 @@ final class FaeBatches implements BatchSource {
         if (position >= part.samples()) {
             position = 0;
         }
+        long t0 = System.nanoTime();
         if (settle) {
             store.settle();
         }
+        long t1 = System.nanoTime();
         HotSet generation = store.hotSet();
         int count = (int) Math.min(windowSamples, part.samples() - position);
         windowStart = part.start() + position;
@@ -242,6 +251,15 @@ final class FaeBatches implements BatchSource {
         hotBatches = (hotCount + batchSize - 1) / batchSize;
         coldBatches = (coldCount + batchSize - 1) / batchSize;
         position += count;
+        settleNanos += t1 - t0;
+        classifyNanos += System.nanoTime() - t1;
+        windows++;
+    }
+
+    /** Where the time between windows went, in one line. */
+    String windowTimes() {
+        return String.format("%d windows: finishing moves %.1f ms, reading and classifying %.1f ms, assembling batches %.1f ms",
+                windows, settleNanos / 1e6, classifyNanos / 1e6, assembleNanos / 1e6);
     }
 
     @Override

@@ -433,6 +433,9 @@ public final class Trainer {
                 if (tiered != null) {
                     LOG.info("{}: tiered store: {}", mode.label(), tiered.phases().perStep(step - first));
                     LOG.info("{}: re-tiering behind the steps: {}", mode.label(), tiered.moveWaits());
+                    if (fae != null) {
+                        LOG.info("{}: between steps: {}", mode.label(), fae.windowTimes());
+                    }
                 }
             }
             long promoted = tiered == null ? 0 : tiered.hotSets().promotedRows();
