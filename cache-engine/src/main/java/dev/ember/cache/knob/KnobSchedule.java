@@ -102,11 +102,23 @@ public final class KnobSchedule implements AutoCloseable {
      * one is due at this step, else null.
      */
     public KnobChoice onStep(long step) {
+        return onStep(step, null);
+    }
+
+    /**
+     * As {@link #onStep(long)}; when an evaluation starts at this step, {@code beforeCounts} runs
+     * first (non-null), before the counters are read or frozen: where their recorder, behind the
+     * steps, catches up with the batches before this step.
+     */
+    public KnobChoice onStep(long step, Runnable beforeCounts) {
         KnobChoice out = null;
         if ((running != null || ready != null) && step >= applyStep) {
             out = complete();
         }
         if (step > 0 && step % period == 0 && running == null && ready == null) {
+            if (beforeCounts != null) {
+                beforeCounts.run();
+            }
             start(step);
             if (lag == 0) {
                 out = complete();

@@ -49,6 +49,11 @@ import org.roaringbitmap.RoaringBitmap;
  * its end, so which thread applies an entry never changes the order entries are applied in. The
  * epoch (one per freeze) keeps a late {@link #replayBehind} of an earlier freeze from replaying
  * during a later evaluation.
+ *
+ * <p>"The step thread" here is whichever one thread records, moves the clock, freezes and thaws
+ * at a time: a tiered store records and moves the clock on a counting thread of its own, behind
+ * the steps, and hands the counters to its step thread (its freezes, checkpoints, evaluations) only
+ * once that thread has counted every batch before ({@code dev.ember.cache.tiered.PopularityCounting}).
  * Memory: 8 bytes per row of every table (Criteo Kaggle, 33.8M rows: 270 MB), off-heap.
  */
 public final class DecayingCounters implements RowScores {
@@ -132,6 +137,11 @@ public final class DecayingCounters implements RowScores {
         return (phase.get() & PHASE_MASK) != LIVE;
     }
 
+    /** The step accesses count at now: the last {@link #advanceTo} (replays may still be behind it). */
+    public long clock() {
+        return clock;
+    }
+
     /** Moves the clock to {@code step} (never backwards); later accesses count as at that step. */
     public void advanceTo(long newStep) {
         if (newStep < clock) {
@@ -181,9 +191,16 @@ public final class DecayingCounters implements RowScores {
      * which of the two it used.
      */
     public void record(int table, DedupedIds dedup) {
-        long[] unique = dedup.unique();
-        int[] occ = dedup.occStart();
-        int n = dedup.uniqueCount();
+        record(table, dedup.unique(), dedup.occStart(), dedup.uniqueCount());
+    }
+
+    /**
+     * As {@link #record(int, DedupedIds)} from a copy of a deduplication's arrays: unique ids
+     * {@code unique[0..n)}, id {@code u} occurring {@code occStart[u + 1] - occStart[u]} times
+     * ({@code occStart[0..n]}, prefix sums from 0).
+     */
+    public void record(int table, long[] unique, int[] occStart, int n) {
+        int[] occ = occStart;
         if (logging()) {
             long hi = (long) table << 32;
             for (int u = 0; u < n; u++) {

@@ -64,7 +64,7 @@ final class KnobView implements KnobMXBean {
 
     @Override
     public long getEvaluations() {
-        return store.knob() == null ? 0 : store.knob().evaluations();
+        return store.knobEvaluations();
     }
 
     @Override

@@ -84,7 +84,6 @@ public final class StepBatch implements AutoCloseable {
     final TableWorkers.TableTask dedupTask;
     final TableWorkers.TableTask splitTask;
     final TableWorkers.TableTask writeBackTask;
-    final TableWorkers.TableTask countTask;
     final Runnable writeAllTask;
     /** The write-behind of this batch's misses while it is WRITING. */
     Future<?> writeBack;
@@ -130,7 +129,6 @@ public final class StepBatch implements AutoCloseable {
         this.dedupTask = t -> owner.dedup(this, t);
         this.splitTask = t -> owner.split(this, t);
         this.writeBackTask = t -> owner.writeBack(this, t);
-        this.countTask = t -> owner.count(this, t);
         this.writeAllTask = () -> owner.writeBackAll(this);
         this.readTask = t -> owner.read(this, t);
         this.stageGatherTask = t -> owner.stageGather(this, t);

@@ -19,7 +19,10 @@ public final class StepPhases {
     public final LongAdder apply = new LongAdder();
     /** Apply: reading staged misses back from their slots (waits for the device's queue). */
     public final LongAdder unstage = new LongAdder();
-    /** Apply: writing misses back to the cold tier, forwarding, popularity (per-table threads). */
+    /**
+     * Apply: handing the misses to the write-behind thread and the unique ids to the counting
+     * thread (copied); with {@code -Dember.count.behind=false} counting them here (per-table threads).
+     */
     public final LongAdder writeBack = new LongAdder();
     /** Step boundaries: the knob and chunked moves. */
     public final LongAdder moves = new LongAdder();

@@ -58,7 +58,11 @@ import org.roaringbitmap.RoaringBitmap;
  *   <li>{@link #apply}: one apply of the hot tier updates every row of every table, then the
  *       misses are read back from their slots in one copy behind the step and go to the cold
  *       tier ({@link ColdTable#put}) on the write-behind thread once that copy is done
- *       ({@link WriteBehind}), so prefetching and writing behind never change a result;</li>
+ *       ({@link WriteBehind}), so prefetching and writing behind never change a result; the
+ *       batch's unique ids are copied to the counting thread, which records them into the
+ *       popularity counters behind the steps, in batch order ({@link PopularityCounting}: whatever
+ *       reads or freezes the counts waits for it first, so the counts, the knob's choices and the
+ *       hot sets are those of counting at apply);</li>
  *   <li>{@link #endStep}: the knob's schedule may hand out a new target hot set; rows move toward
  *       it in bounded chunks, never rows an in-flight batch uses: a chunk planned at one boundary
  *       moves at the next, its cold-tier reads and writes behind the steps ({@link Mover}), so a
@@ -135,6 +139,10 @@ public final class TieredStore implements AutoCloseable {
     private final boolean[] areaTaken = new boolean[STAGING_AREAS];
     private final HotSets hotSets;
     private final DecayingCounters popularity;
+    /** Counts applied batches into {@link #popularity} behind the steps (null in resident mode). */
+    private final PopularityCounting counting;
+    /** Drains {@link #counting} before the knob reads or freezes the counts (made once: no closure a step). */
+    private final Runnable drainCounting;
     private final KnobSchedule knob;
     private final TableCounters[] counters;
     private final ExecutorService prefetcher;
@@ -261,6 +269,14 @@ public final class TieredStore implements AutoCloseable {
         }
         this.workers = new TableWorkers(config.hostThreads(), "ember-step");
         this.writeWorkers = new TableWorkers(config.hostThreads(), "ember-write");
+        if (popularity == null) {
+            this.counting = null;
+        } else if (PopularityCounting.behindByDefault()) {
+            this.counting = PopularityCounting.behind(popularity, tableCount, config.maxIds(), config.hostThreads());
+        } else {
+            this.counting = PopularityCounting.onStepThread(popularity, tableCount, workers);
+        }
+        this.drainCounting = counting == null ? null : counting::drain;
         this.writeBehind = new WriteBehind(givenWriteBehind);
         // One chunk of chunksPerStep x chunkRows moves a boundary: its promotions publish at the next.
         // Settling takes chunks of up to SETTLE_MOVES: each spans the tables with enough rows
@@ -579,13 +595,10 @@ public final class TieredStore implements AutoCloseable {
             tier.readReserved(b.hot, b.stageBase, span(b.missCount), b.missAll);
         }
         long t2 = System.nanoTime();
-        // Popularity touches one table's counters each: tables run at once. The cold tier's
-        // writes go on behind the next steps (WriteBehind).
-        workers.run(tableCount, b.countTask);
-        if (popularity != null && popularity.frozen()) {
-            for (int t = 0; t < tableCount; t++) {
-                popularity.record(t, b.dedup[t]); // the frozen counters' log is one sequence
-            }
+        // The unique ids are counted behind the steps (PopularityCounting), the cold tier's
+        // writes go on behind them too (WriteBehind).
+        if (counting != null) {
+            counting.count(b.dedup);
         }
         if (b.coldIds > 0) {
             writeBehind.start(b);
@@ -634,13 +647,6 @@ public final class TieredStore implements AutoCloseable {
         int f = b.fetchCount[t];
         if (f > 0) {
             cold.get(t).gather(b.miss[t], f, b.missBytes[t]);
-        }
-    }
-
-    /** Table {@code t} of a batch being applied (on a {@link TableWorkers} thread): its ids are counted. */
-    void count(StepBatch b, int t) {
-        if (popularity != null && !popularity.frozen()) {
-            popularity.record(t, b.dedup[t]); // each unique id with its count
         }
     }
 
@@ -747,8 +753,8 @@ public final class TieredStore implements AutoCloseable {
     private void endStepTimed(long step, boolean move) {
         writeBehind.reap(); // rows whose write-back is done may move again
         if (knob != null) {
-            popularity.advanceTo(step);
-            KnobChoice choice = knob.onStep(step);
+            counting.advanceTo(step);
+            KnobChoice choice = knob.onStep(step, drainCounting); // an evaluation reads the counts of this step
             if (choice != null) {
                 lastChoice = choice;
                 mover.publish();
@@ -789,6 +795,7 @@ public final class TieredStore implements AutoCloseable {
         if (config.resident()) {
             throw new IllegalStateException("resident (device) mode keeps every row hot");
         }
+        counting.drain();
         KnobChoice c = new HotRowChooser(dev.ember.cache.knob.Hysteresis.ofMargin(config.margin())).choose(popularity, hotSets.current(),
                 budget.resolve(specs), config.mode());
         lastChoice = c;
@@ -856,10 +863,10 @@ public final class TieredStore implements AutoCloseable {
     public String moveWaits() {
         return String.format("moves waited %.3f ms for their cold-tier reads and writes; counters waited %.3f ms to"
                         + " catch up; the knob's choices waited for %.3f ms; %d demoted rows written behind, %d promoted"
-                        + " rows re-read, %d planned moves dropped", mover.waitNanos() / 1e6,
+                        + " rows re-read, %d planned moves dropped; %s", mover.waitNanos() / 1e6,
                 popularity == null ? 0.0 : popularity.caughtUpWaitNanos() / 1e6,
                 knob == null ? 0.0 : knob.waitedNanos() / 1e6, mover.rowsWritten(), mover.rowsReread(),
-                mover.promotionsDropped());
+                mover.promotionsDropped(), counting == null ? "no popularity counted (resident)" : counting.describe());
     }
 
     private void promoteAll(int t, RoaringBitmap rows) {
@@ -945,17 +952,50 @@ public final class TieredStore implements AutoCloseable {
         return hotSets;
     }
 
-    /** The online popularity counters (null in resident mode); fill them from a profile before {@link #chooseAndSettle}. */
+    /**
+     * The online popularity counters (null in resident mode); fill them from a profile before
+     * {@link #chooseAndSettle}. Step thread: waits until every applied batch is counted (they are
+     * counted behind the steps), so the counters are the caller's to read or record into until the
+     * next batch is applied or step ends.
+     */
     public DecayingCounters popularity() {
+        if (counting != null) {
+            counting.drain();
+        }
         return popularity;
+    }
+
+    /**
+     * Step-thread waits for popularity counting behind the steps (drains for the knob's evaluations,
+     * checkpoints and {@link #popularity()}, and a full hand-over ring), with their nanoseconds.
+     */
+    public long countingWaits() {
+        return counting == null ? 0 : counting.waits();
+    }
+
+    /** Step-thread nanoseconds spent in {@link #countingWaits()}. */
+    public long countingWaitNanos() {
+        return counting == null ? 0 : counting.waitNanos();
     }
 
     public KnobChoice lastChoice() {
         return lastChoice;
     }
 
+    /**
+     * The knob's schedule (null when it never runs). Step thread: waits until every applied batch
+     * is counted, as {@link #popularity()} does (a schedule's checkpoint form reads the counters).
+     */
     public KnobSchedule knob() {
+        if (counting != null) {
+            counting.drain();
+        }
         return knob;
+    }
+
+    /** The knob's evaluations so far, from any thread (the Knob MXBean). */
+    long knobEvaluations() {
+        return knob == null ? 0 : knob.evaluations();
     }
 
     public TableCounters counters(int table) {
@@ -1072,6 +1112,7 @@ public final class TieredStore implements AutoCloseable {
         writeBehind.finishAll();
         Map<String, byte[]> all = new HashMap<>(blobs);
         if (!config.resident()) {
+            counting.drain(); // the counters go into the manifest as of this step
             if (knob != null) {
                 all.put(KNOB_BLOB, knob.toBytes()); // before the counters: it thaws them
             }
@@ -1140,6 +1181,9 @@ public final class TieredStore implements AutoCloseable {
                 writeBehind.close();
             }
         } finally {
+            if (counting != null) {
+                counting.close(); // counts what was handed over, then stops
+            }
             writeWorkers.close();
             workers.close();
             if (prefetcher != null) {

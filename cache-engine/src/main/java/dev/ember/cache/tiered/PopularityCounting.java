@@ -1,0 +1,363 @@
+package dev.ember.cache.tiered;
+
+import dev.ember.cache.batch.DedupedIds;
+import dev.ember.cache.popularity.DecayingCounters;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * A tiered store's popularity counting, behind the steps: the step thread hands each applied
+ * batch's deduplicated ids and each step mark over, in order, and one counting thread of its own
+ * records them into the {@link DecayingCounters} in that order (a batch's tables spread over
+ * its own {@link TableWorkers}, as the step thread used to). The counters get exactly the calls,
+ * in exactly the order, that counting on the step thread gave them, so their bits, the knob's
+ * choices and the hot sets do not change.
+ *
+ * <p><b>Who holds the counters.</b> The counting thread, while it has work; the step thread,
+ * once {@link #drain()} has returned and until it hands over the next batch or step: everything
+ * that reads or freezes the counts (the knob's evaluation, checkpoints, the profiler, a caller of
+ * {@code TieredStore.popularity()}) drains first. Each drain that finds work left is a wait of
+ * the step thread, counted ({@link #waitNanos()}), as is a handover that finds the ring full.
+ *
+ * <p><b>Why copy the ids.</b> A batch's {@link DedupedIds} are rebuilt at its next submit, which
+ * with one batch in flight (fae) comes right after its apply: counting from them would make that
+ * submit wait. A handover copies them (about 12K unique ids a step on the Criteo-shaped runs:
+ * 150 KB, tens of microseconds) into buffers made once, so a batch is free again at once.
+ *
+ * <pre>
+ *  ring of OPS operations, operation i at slot i &amp; (OPS - 1):
+ *   stepOf[k]          the step a step mark moves the clock to; COUNT for a batch
+ *   slots[k], a batch:  per table t: unique[t]   | u0 u1 ... |        n[t] unique ids (maxIds made)
+ *                                    occStart[t] | 0 o1 ... o_n |   occurrences, prefix sums
+ *  tail (step thread) &gt;= published (volatile) &gt;= done (volatile) &gt;= operations counted
+ * </pre>
+ * With {@code -Dember.count.behind=false} ({@link #BEHIND_PROPERTY}) the step thread counts each
+ * batch itself, at its apply, on the step's table threads: the same counts, for comparison.
+ */
+final class PopularityCounting implements AutoCloseable {
+    /** Set to false to count on the step thread, as before (read when a tiered store opens). */
+    static final String BEHIND_PROPERTY = "ember.count.behind";
+    /** Operations handed over and not yet counted, at most: four steps' batches and step marks. */
+    static final int OPS = 8;
+    private static final int MASK = OPS - 1;
+    private static final long COUNT = Long.MIN_VALUE;
+    /** About 50 us of spinning before an idle counting thread parks (a step hands over twice). */
+    private static final int SPINS = 2_000;
+    private static final long WAIT_PARK_NANOS = 10_000;
+
+    /** One batch's deduplicated ids, copied. */
+    private static final class Slot {
+        final long[][] unique;
+        final int[][] occStart;
+        final int[] n;
+
+        Slot(int tables, int maxIds) {
+            unique = new long[tables][maxIds];
+            occStart = new int[tables][maxIds + 1];
+            n = new int[tables];
+        }
+
+        void fill(DedupedIds[] dedup) {
+            for (int t = 0; t < n.length; t++) {
+                DedupedIds d = dedup[t];
+                int u = d.uniqueCount();
+                if (unique[t].length < u) {
+                    unique[t] = new long[u]; // never with the store's batches: maxIds bounds them
+                    occStart[t] = new int[u + 1];
+                }
+                System.arraycopy(d.unique(), 0, unique[t], 0, u);
+                System.arraycopy(d.occStart(), 0, occStart[t], 0, u + 1);
+                n[t] = u;
+            }
+        }
+    }
+
+    private final DecayingCounters counters;
+    private final int tables;
+    private final boolean behind;
+    /** A batch's tables: the step's threads (on the step thread) or the counting thread's own. */
+    private final TableWorkers workers;
+    private final Thread thread;
+    private final Runnable beforeEachOp;
+
+    private final long[] stepOf = new long[OPS];
+    private final Slot[] slots = new Slot[OPS];
+    private long tail;
+    private final AtomicLong published = new AtomicLong();
+    private final AtomicLong done = new AtomicLong();
+    private volatile boolean sleeping;
+    private volatile boolean closing;
+    private final AtomicReference<Throwable> failure = new AtomicReference<>();
+
+    /** The clock handed over last (step thread), checked so that a step going back fails at once. */
+    private long clock;
+    /** Drained since the last step mark: the counters' own clock is the one to check against. */
+    private boolean heldByStepThread = true;
+
+    /** The batch being counted (its tables read it on the workers, published by their run). */
+    private Slot current;
+    private DedupedIds[] currentDedup;
+    private final TableWorkers.TableTask slotTask;
+    private final TableWorkers.TableTask dedupTask;
+
+    private final LongAdder waits = new LongAdder();
+    private final LongAdder waitNanos = new LongAdder();
+    private final LongAdder batches = new LongAdder();
+    private volatile int mostBehind;
+
+    private PopularityCounting(DecayingCounters counters, int tables, int maxIds, TableWorkers workers, boolean behind,
+                               Runnable beforeEachOp) {
+        this.counters = counters;
+        this.tables = tables;
+        this.workers = workers;
+        this.behind = behind;
+        this.beforeEachOp = beforeEachOp;
+        this.slotTask = t -> {
+            Slot s = current;
+            counters.record(t, s.unique[t], s.occStart[t], s.n[t]);
+        };
+        this.dedupTask = t -> counters.record(t, currentDedup[t]);
+        if (behind) {
+            for (int k = 0; k < OPS; k++) {
+                slots[k] = new Slot(tables, maxIds);
+            }
+            thread = new Thread(this::loop, "ember-count");
+            thread.setDaemon(true);
+            thread.start();
+        } else {
+            thread = null;
+        }
+    }
+
+    /** Counting on the step thread, at each apply, a batch's tables spread over {@code stepWorkers} (not closed here). */
+    static PopularityCounting onStepThread(DecayingCounters counters, int tables, TableWorkers stepWorkers) {
+        return new PopularityCounting(counters, tables, 0, stepWorkers, false, null);
+    }
+
+    /** Counting behind the steps on a thread of its own, {@code threads} threads in all sharing a batch's tables. */
+    static PopularityCounting behind(DecayingCounters counters, int tables, int maxIds, int threads) {
+        return behind(counters, tables, maxIds, threads, null);
+    }
+
+    /** As above, {@code beforeEachOp} run by the counting thread before each operation (tests make it lag so). */
+    static PopularityCounting behind(DecayingCounters counters, int tables, int maxIds, int threads, Runnable beforeEachOp) {
+        return new PopularityCounting(counters, tables, maxIds, new TableWorkers(threads, "ember-count"), true, beforeEachOp);
+    }
+
+    /** Whether counting was asked to run behind the steps ({@link #BEHIND_PROPERTY}, default true). */
+    static boolean behindByDefault() {
+        return Boolean.parseBoolean(System.getProperty(BEHIND_PROPERTY, "true"));
+    }
+
+    boolean isBehind() {
+        return behind;
+    }
+
+    /**
+     * Step thread: counts an applied batch, each table's unique ids with their occurrences; behind
+     * the steps, copies them and returns (the batch may be submitted again at once).
+     */
+    void count(DedupedIds[] dedup) {
+        if (!behind) {
+            countNow(null, dedup);
+            return;
+        }
+        int k = claim();
+        slots[k].fill(dedup);
+        stepOf[k] = COUNT;
+        batches.increment();
+        int pending = 1;
+        for (long i = done.get(); i < tail; i++) {
+            pending += stepOf[(int) i & MASK] == COUNT ? 1 : 0;
+        }
+        mostBehind = Math.max(mostBehind, pending);
+        publish();
+    }
+
+    /** Step thread: later batches count as at {@code step} (never backwards). */
+    void advanceTo(long step) {
+        if (!behind) {
+            counters.advanceTo(step);
+            return;
+        }
+        long now = heldByStepThread ? counters.clock() : clock; // no step mark is pending while held
+        if (step < now) {
+            throw new IllegalArgumentException("step " + step + " is before the counters' step " + now);
+        }
+        int k = claim();
+        stepOf[k] = step;
+        clock = step;
+        heldByStepThread = false;
+        publish();
+    }
+
+    /**
+     * Step thread: waits until every batch and step handed over is counted; the counters are then
+     * the step thread's to read, freeze or thaw until it hands over the next.
+     */
+    void drain() {
+        if (behind) {
+            awaitDone(tail);
+            heldByStepThread = true;
+            checkFailure();
+        }
+    }
+
+    /** The next free slot of the ring (waits while it is full). */
+    private int claim() {
+        checkFailure();
+        awaitDone(tail - OPS + 1);
+        return (int) tail & MASK;
+    }
+
+    private void publish() {
+        published.set(++tail);
+        if (sleeping) {
+            LockSupport.unpark(thread); // volatile write then read, against the thread's: no wake-up lost
+        }
+    }
+
+    private void awaitDone(long upTo) {
+        if (done.get() >= upTo) {
+            return;
+        }
+        long start = System.nanoTime();
+        for (int spins = 0; done.get() < upTo; spins++) {
+            if (spins < SPINS) {
+                Thread.onSpinWait();
+            } else if (spins < 2 * SPINS) {
+                Thread.yield();
+            } else {
+                LockSupport.parkNanos(WAIT_PARK_NANOS);
+            }
+        }
+        waits.increment();
+        waitNanos.add(System.nanoTime() - start);
+    }
+
+    private void checkFailure() {
+        Throwable e = failure.get();
+        if (e != null) {
+            throw new IllegalStateException("popularity counting behind the steps failed (" + e
+                    + "); the counters missed batches since (-D" + BEHIND_PROPERTY + "=false counts on the step thread)", e);
+        }
+    }
+
+    private void loop() {
+        long head = 0;
+        int spins = 0;
+        while (true) {
+            long end = published.get();
+            if (head == end) {
+                if (closing) {
+                    return;
+                }
+                if (spins++ < SPINS) {
+                    Thread.onSpinWait();
+                    continue;
+                }
+                sleeping = true;
+                if (published.get() == head && !closing) {
+                    LockSupport.park(this);
+                }
+                sleeping = false;
+                continue;
+            }
+            spins = 0;
+            while (head < end) {
+                run((int) head & MASK);
+                done.set(++head);
+            }
+        }
+    }
+
+    /** Counting thread: operation {@code k}; after a failure nothing more is counted (the step thread hears of it). */
+    private void run(int k) {
+        if (failure.get() != null) {
+            return;
+        }
+        try {
+            if (beforeEachOp != null) {
+                beforeEachOp.run();
+            }
+            long s = stepOf[k];
+            if (s == COUNT) {
+                countNow(slots[k], null);
+            } else {
+                counters.advanceTo(s);
+            }
+        } catch (Throwable e) {
+            failure.compareAndSet(null, e);
+        }
+    }
+
+    /**
+     * One batch, from a slot or a batch's own deduplication: tables at once while the counts are
+     * live, in table order while they are frozen (the log is one sequence).
+     */
+    private void countNow(Slot s, DedupedIds[] dedup) {
+        if (!counters.frozen()) {
+            current = s;
+            currentDedup = dedup;
+            workers.run(tables, s != null ? slotTask : dedupTask);
+            current = null;
+            currentDedup = null;
+            return;
+        }
+        for (int t = 0; t < tables; t++) {
+            if (s != null) {
+                counters.record(t, s.unique[t], s.occStart[t], s.n[t]);
+            } else {
+                counters.record(t, dedup[t]);
+            }
+        }
+    }
+
+    /** Times the step thread found counting behind when it needed the counters or a free slot. */
+    long waits() {
+        return waits.sum();
+    }
+
+    /** Step-thread nanoseconds spent in those waits. */
+    long waitNanos() {
+        return waitNanos.sum();
+    }
+
+    /** Batches handed over to be counted behind the steps. */
+    long batchesBehind() {
+        return batches.sum();
+    }
+
+    /** The most batches handed over and not yet counted at once (the last one included). */
+    int mostBehind() {
+        return mostBehind;
+    }
+
+    /** One line for a run's log. */
+    String describe() {
+        if (!behind) {
+            return "popularity counted on the step thread (-D" + BEHIND_PROPERTY + "=false)";
+        }
+        return String.format("popularity counted behind the steps (%d batches, at most %d at once): the step thread"
+                + " waited %.3f ms for it in %d waits", batchesBehind(), mostBehind, waitNanos() / 1e6, waits());
+    }
+
+    /** Counts what was handed over, then stops the counting threads (step thread). */
+    @Override
+    public void close() {
+        if (!behind || closing) {
+            return;
+        }
+        closing = true;
+        LockSupport.unpark(thread);
+        try {
+            thread.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            workers.close();
+        }
+    }
+}
