@@ -55,6 +55,11 @@ final class TableWorkers implements AutoCloseable {
         }
     }
 
+    /** Threads in all, the caller included. */
+    int threads() {
+        return threads.length + 1;
+    }
+
     /** Runs {@code work} for tables {@code 0..n-1}; rethrows the first failure after all tables ran. */
     void run(int n, TableTask work) {
         if (threads.length == 0 || n <= 1) {

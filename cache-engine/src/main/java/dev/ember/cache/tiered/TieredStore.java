@@ -272,7 +272,8 @@ public final class TieredStore implements AutoCloseable {
         if (popularity == null) {
             this.counting = null;
         } else if (PopularityCounting.behindByDefault()) {
-            this.counting = PopularityCounting.behind(popularity, tableCount, config.maxIds(), config.hostThreads());
+            this.counting = PopularityCounting.behind(popularity, tableCount, config.maxIds(),
+                    PopularityCounting.threads(config.hostThreads()));
         } else {
             this.counting = PopularityCounting.onStepThread(popularity, tableCount, workers);
         }
@@ -963,19 +964,6 @@ public final class TieredStore implements AutoCloseable {
             counting.drain();
         }
         return popularity;
-    }
-
-    /**
-     * Step-thread waits for popularity counting behind the steps (drains for the knob's evaluations,
-     * checkpoints and {@link #popularity()}, and a full hand-over ring), with their nanoseconds.
-     */
-    public long countingWaits() {
-        return counting == null ? 0 : counting.waits();
-    }
-
-    /** Step-thread nanoseconds spent in {@link #countingWaits()}. */
-    public long countingWaitNanos() {
-        return counting == null ? 0 : counting.waitNanos();
     }
 
     public KnobChoice lastChoice() {

@@ -128,6 +128,28 @@ class PopularityCountingTest {
     }
 
     @Test
+    void countingThreadsComeFromTheStoreUnlessSetAndABadSettingIsNamed() {
+        String before = System.getProperty(PopularityCounting.THREADS_PROPERTY);
+        try {
+            System.clearProperty(PopularityCounting.THREADS_PROPERTY);
+            assertEquals(6, PopularityCounting.threads(6));
+            System.setProperty(PopularityCounting.THREADS_PROPERTY, "3");
+            assertEquals(3, PopularityCounting.threads(6));
+            for (String bad : new String[] {"0", "two"}) {
+                System.setProperty(PopularityCounting.THREADS_PROPERTY, bad);
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PopularityCounting.threads(6));
+                assertTrue(e.getMessage().startsWith("-Dember.count.threads=" + bad + ": "), e.getMessage());
+            }
+        } finally {
+            if (before == null) {
+                System.clearProperty(PopularityCounting.THREADS_PROPERTY);
+            } else {
+                System.setProperty(PopularityCounting.THREADS_PROPERTY, before);
+            }
+        }
+    }
+
+    @Test
     void aStepBeforeTheClockFailsAtOnce() {
         DecayingCounters c = new DecayingCounters(specs(), 0.99);
         c.advanceTo(5); // moved by the step thread while it held them (a caller of popularity())
