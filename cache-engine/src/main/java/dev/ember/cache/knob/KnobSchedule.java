@@ -31,7 +31,10 @@ import java.util.concurrent.Executors;
  * and returns it; the caller retargets the hot sets to it.
  * So the choice depends only on the counters at a fixed step, the incumbent and the budget:
  * the same run gives the same hot sets whatever the thread timing, and a resumed run the same
- * as an uninterrupted one. {@code lag = 0} chooses on the step thread.
+ * as an uninterrupted one. {@code lag = 0} chooses on the step thread. When the counters are
+ * recorded behind the steps on another thread (a tiered store's counting thread), that thread
+ * must be done with every batch before the step when an evaluation starts: {@link #onStep(long,
+ * Runnable)} runs the caller's wait first, only then.
  *
  * <p>Hysteresis: the incumbent passed to the chooser is the previous choice (the target the
  * hot set moves to), whose rows a challenger must beat by the margin.

@@ -151,7 +151,7 @@ final class PopularityCounting implements AutoCloseable {
     }
 
     /** Whether counting was asked to run behind the steps ({@link #BEHIND_PROPERTY}, default true). */
-    static boolean behindByDefault() {
+    static boolean behindAsSet() {
         return Boolean.parseBoolean(System.getProperty(BEHIND_PROPERTY, "true"));
     }
 
@@ -171,10 +171,6 @@ final class PopularityCounting implements AutoCloseable {
         }
         throw new IllegalArgumentException("-D" + THREADS_PROPERTY + "=" + v + ": popularity counting needs a whole number"
                 + " of threads >= 1 (leave it unset for the store's hostThreads)");
-    }
-
-    boolean isBehind() {
-        return behind;
     }
 
     /**

@@ -271,7 +271,7 @@ public final class TieredStore implements AutoCloseable {
         this.writeWorkers = new TableWorkers(config.hostThreads(), "ember-write");
         if (popularity == null) {
             this.counting = null;
-        } else if (PopularityCounting.behindByDefault()) {
+        } else if (PopularityCounting.behindAsSet()) {
             this.counting = PopularityCounting.behind(popularity, tableCount, config.maxIds(),
                     PopularityCounting.threads(config.hostThreads()));
         } else {
