@@ -91,6 +91,37 @@ class KnobScheduleTest {
         return n;
     }
 
+    /** A recorder behind the steps is waited for exactly when an evaluation starts, before it reads the counts. */
+    @Test
+    void theWaitBeforeTheCountsRunsOnlyWhenAnEvaluationStarts() {
+        for (int[] pl : new int[][] {{5, 3}, {4, 4}, {3, 0}}) {
+            DecayingCounters counters = new DecayingCounters(TABLES, 0.99);
+            List<Long> waited = new ArrayList<>();
+            long[] step = {0};
+            long[] evaluationsAtWait = new long[64];
+            try (KnobSchedule knob = new KnobSchedule(counters, HotSet.empty(TABLES), KnobMode.CACHE,
+                    Budget.ofFraction(0.1), Hysteresis.DEFAULT, pl[0], pl[1])) {
+                for (step[0] = 1; step[0] <= 24; step[0]++) {
+                    counters.advanceTo(step[0]);
+                    knob.onStep(step[0], () -> {
+                        evaluationsAtWait[waited.size()] = knob.evaluations();
+                        waited.add(step[0]);
+                    });
+                }
+            }
+            List<Long> starts = new ArrayList<>();
+            for (long s = pl[0]; s <= 24; s += pl[0]) {
+                starts.add(s);
+            }
+            assertEquals(starts, waited, "period " + pl[0] + ", lag " + pl[1]);
+            for (int i = 0; i < waited.size(); i++) {
+                // after the choice due at this step was handed out, before the next one starts
+                assertEquals(i, evaluationsAtWait[i], "evaluations handed out before wait " + i + ", period " + pl[0]
+                        + ", lag " + pl[1]);
+            }
+        }
+    }
+
     @Test
     void afterDriftTheRetieredHitRateReaches95PercentOfTheOracleWhileFaesStaticSetDoesNot() {
         int driftAt = 400;
