@@ -105,9 +105,7 @@ final class FaeBatches implements BatchSource {
         int[] samples = takeHot ? hot : cold;
         int at = takeHot ? hotAt : coldAt;
         int n = Math.min(batchSize, (takeHot ? hotCount : coldCount) - at);
-        for (int i = 0; i < n; i++) {
-            part.dataset().append(windowStart + samples[at + i], out);
-        }
+        out.appendFrom(window, samples, at, n);
         advance(takeHot, n);
         lastHot = takeHot;
         lastCount = n;
@@ -234,7 +232,7 @@ final class FaeBatches implements BatchSource {
         for (int t = 0; t < perTable.length; t++) {
             ColdEmbeddings.fill(perTable[t], window, t);
         }
-        SampleClassifier.classify(generation, perTable, hotBits);
+        SampleClassifier.classifyInParallel(generation, perTable, hotBits);
         hotCount = 0;
         coldCount = 0;
         for (int s = 0; s < count; s++) {
