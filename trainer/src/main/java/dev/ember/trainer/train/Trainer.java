@@ -48,7 +48,17 @@ import org.slf4j.LoggerFactory;
  *
  * <p>In file order the data position is the step: step {@code s} trains on batch
  * {@code s mod batches}, so a resumed run continues exactly where its checkpoint stopped. FAE's
- * position (window start, batches done) is the manifest blob {@value FaeBatches#BLOB}.
+ * position (window start, batches trained) is the manifest blob {@value FaeBatches#BLOB}.
+ *
+ * <p><b>Look-ahead.</b> The tiered modes announce the next batches to the embedding path while
+ * the device runs a step ({@code ahead}: the batch trained next, then those announced), so their
+ * host work overlaps it; never past the next evaluation (a forward-only lookup needs none in
+ * flight) nor, in fae, past the end of a window (rows move before the next one):
+ *
+ * <pre>
+ *  fae, depth 2:  window k: ... | b29 | b30 b31 |       | window k+1: b0 | b1 b2 | ...
+ *                               train  announced   moves               train  announced
+ * </pre>
  */
 public final class Trainer {
     /** Debug lines mark where training starts and each checkpoint's begin and end (the crash tests read them). */
