@@ -145,11 +145,6 @@ final class FaeBatches implements BatchSource {
         outstanding--;
     }
 
-    /** Batches handed out and not yet reported trained. */
-    int untrained() {
-        return outstanding;
-    }
-
     /**
      * The position to resume from, counting only the batches reported {@link #trained()}: the
      * current window's start and its batches trained, or, when the window is wholly trained, the
