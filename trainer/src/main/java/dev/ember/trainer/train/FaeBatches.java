@@ -12,6 +12,7 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.stream.IntStream;
 
 /**
  * FAE's order: the training input is read in windows of {@code windowBatches} batches; before a
@@ -243,9 +244,9 @@ final class FaeBatches implements BatchSource {
         int count = (int) Math.min(windowSamples, part.samples() - position);
         windowStart = part.start() + position;
         part.dataset().read(windowStart, count, window);
-        for (int t = 0; t < perTable.length; t++) {
-            ColdEmbeddings.fill(perTable[t], window, t);
-        }
+        // tables at once on the common pool, as the classification below (a window: tens of
+        // thousands of samples per table)
+        IntStream.range(0, perTable.length).parallel().forEach(t -> ColdEmbeddings.fill(perTable[t], window, t));
         SampleClassifier.classifyInParallel(generation, perTable, hotBits);
         hotCount = 0;
         coldCount = 0;
