@@ -47,6 +47,31 @@ public final class PooledBatch {
         return this;
     }
 
+    /**
+     * Replaces the batch with {@code bags} bags given as int ids and offsets (bag {@code b} is
+     * {@code ids[offsets[b] - offsets[0] .. offsets[b+1] - offsets[0])}); one pass per array, so
+     * a batch of a data reader's columns is copied without a call per id.
+     */
+    public PooledBatch setBags(int[] srcIds, int[] srcOffsets, int bags) {
+        int first = srcOffsets[0];
+        int n = srcOffsets[bags] - first;
+        if (ids.length < n) {
+            ids = new long[Math.max(n, ids.length * 2)];
+        }
+        if (offsets.length < bags + 1) {
+            offsets = new int[Math.max(bags + 1, offsets.length * 2)];
+        }
+        for (int i = 0; i < n; i++) {
+            ids[i] = srcIds[first + i];
+        }
+        for (int b = 0; b <= bags; b++) {
+            offsets[b] = srcOffsets[b] - first;
+        }
+        idCount = n;
+        bagCount = bags;
+        return this;
+    }
+
     /** A batch of one id per bag (Criteo's one-hot case). */
     public PooledBatch setOneHot(long[] src, int count) {
         clear();

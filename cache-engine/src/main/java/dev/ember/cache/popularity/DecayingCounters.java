@@ -39,7 +39,10 @@ import org.roaringbitmap.RoaringBitmap;
  *
  * <pre>
  *  per table t:  stored: off-heap double[rows_t]   (0 = never touched since the last drop)
- *                touched: RoaringBitmap of rows with stored != 0
+ *                touched: RoaringBitmap of rows with stored != 0, but for
+ *                fresh:   int[] of rows first touched since the last merge (unsorted); merged
+ *                         in bulk when full or before touched is read (a Roaring insertion per
+ *                         first touch cost more than all the counting)
  *  log (frozen): | long | long | ...   access: (table << 32) | row;  step: MIN_VALUE | step;
  *                                     count: 2^62 | c, the next access counts c times
  *  phase:        | epoch (62 bits) | LIVE / FROZEN / CATCHING_UP (2 bits) |
@@ -61,6 +64,8 @@ public final class DecayingCounters implements RowScores {
     private static final double RENORM_LOG2 = 256;
     private static final double DROP_BELOW = 1e-12;
     private static final long STEP_MARK = Long.MIN_VALUE;
+    /** First-touched rows a table buffers before they go into its bitmap at once. */
+    private static final int FRESH_ROWS = 1 << 14;
     /** A log entry {@code COUNT_MARK | c}: the next access counts {@code c} times (table numbers stay below 2^30). */
     private static final long COUNT_MARK = 1L << 62;
     private static final long LIVE = 0;
@@ -75,6 +80,8 @@ public final class DecayingCounters implements RowScores {
     private final double log2Growth;
     private final OffHeapDoubles[] stored;
     private final RoaringBitmap[] touched;
+    private final int[][] fresh;
+    private final int[] freshCount;
     private final double[] totals;
     private long base;
     private long step;
@@ -101,6 +108,8 @@ public final class DecayingCounters implements RowScores {
         int n = this.tables.size();
         stored = new OffHeapDoubles[n];
         touched = new RoaringBitmap[n];
+        fresh = new int[n][];
+        freshCount = new int[n];
         totals = new double[n];
         for (int t = 0; t < n; t++) {
             long rows = this.tables.get(t).rows();
@@ -110,6 +119,7 @@ public final class DecayingCounters implements RowScores {
             }
             stored[t] = new OffHeapDoubles(rows);
             touched[t] = new RoaringBitmap();
+            fresh[t] = new int[(int) Math.min(rows, FRESH_ROWS)];
         }
     }
 
@@ -384,7 +394,7 @@ public final class DecayingCounters implements RowScores {
     public void forEachScored(int table, RowScoreConsumer consumer) {
         OffHeapDoubles values = stored[table];
         double inv = 1.0 / weight;
-        PeekableIntIterator it = touched[table].getIntIterator();
+        PeekableIntIterator it = touched(table).getIntIterator();
         while (it.hasNext()) {
             int row = it.next();
             consumer.accept(row, values.get(row) * inv);
@@ -393,14 +403,30 @@ public final class DecayingCounters implements RowScores {
 
     @Override
     public long scoredRows(int table) {
-        return touched[table].getLongCardinality();
+        return touched(table).getLongCardinality();
+    }
+
+    /** Table {@code t}'s touched rows, the first-touched ones buffered since the last merge merged in. */
+    private RoaringBitmap touched(int t) {
+        int n = freshCount[t];
+        if (n > 0) {
+            java.util.Arrays.sort(fresh[t], 0, n);
+            RoaringBitmap rows = new RoaringBitmap();
+            rows.addN(fresh[t], 0, n);
+            touched[t].or(rows);
+            freshCount[t] = 0;
+        }
+        return touched[t];
     }
 
     private void add(int table, int row) {
         OffHeapDoubles values = stored[table];
         double old = values.get(row);
         if (old == 0.0) {
-            touched[table].add(row);
+            if (freshCount[table] == fresh[table].length) {
+                touched(table);
+            }
+            fresh[table][freshCount[table]++] = row;
         }
         values.set(row, old + weight);
         totals[table] += weight;
@@ -422,7 +448,7 @@ public final class DecayingCounters implements RowScores {
             OffHeapDoubles values = stored[t];
             RoaringBitmap dropped = new RoaringBitmap();
             double total = 0;
-            PeekableIntIterator it = touched[t].getIntIterator();
+            PeekableIntIterator it = touched(t).getIntIterator();
             while (it.hasNext()) {
                 int row = it.next();
                 double v = values.get(row) * scale;
@@ -457,7 +483,7 @@ public final class DecayingCounters implements RowScores {
                 out.writeUTF(tables.get(t).name());
                 out.writeLong(tables.get(t).rows());
                 out.writeDouble(totals[t]);
-                touched[t].serialize(out);
+                touched(t).serialize(out);
                 PeekableIntIterator it = touched[t].getIntIterator();
                 while (it.hasNext()) {
                     out.writeDouble(stored[t].get(it.next()));

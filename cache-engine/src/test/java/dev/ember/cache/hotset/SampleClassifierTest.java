@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 class SampleClassifierTest {
 
     @Test
-    void aSampleIsHotIffAllItsIdsInAllTablesAreHot() {
+    void aSampleIsHotIffAllItsIdsInAllTablesAreHotInOneOrManyRanges() {
         SplittableRandom rnd = new SplittableRandom(11);
         int tables = HotSetTest.TABLES.size();
         PooledBatch[] batch = new PooledBatch[tables];
@@ -22,7 +22,8 @@ class SampleClassifierTest {
         for (int round = 0; round < 40; round++) {
             List<Set<Long>> sets = HotSetTest.randomSets(rnd, 0.9);
             HotSet h = HotSetTest.hotSet(round, sets);
-            int samples = rnd.nextInt(300);
+            // Every fourth round a window of several parallel ranges (64 words each), ending mid-word.
+            int samples = round % 4 == 0 ? 4_096 * 2 + 1 + rnd.nextInt(9_000) : rnd.nextInt(300);
             for (int t = 0; t < tables; t++) {
                 batch[t].clear();
                 long rows = HotSetTest.TABLES.get(t).rows();
@@ -40,7 +41,15 @@ class SampleClassifierTest {
             if (hot.length < SampleClassifier.words(samples)) {
                 hot = new long[SampleClassifier.words(samples)];
             }
+            long[] parallel = new long[hot.length];
+            java.util.Arrays.fill(parallel, -1L); // stale bits must be overwritten
+            int parallelCount = SampleClassifier.classifyInParallel(h, batch, parallel);
+            java.util.Arrays.fill(hot, -1L);
             int count = SampleClassifier.classify(h, batch, hot);
+            assertEquals(count, parallelCount);
+            for (int w = 0; w < SampleClassifier.words(samples); w++) {
+                assertEquals(hot[w], parallel[w], "word " + w + " of the parallel split");
+            }
             int expectedCount = 0;
             for (int s = 0; s < samples; s++) {
                 boolean expected = true;
@@ -54,6 +63,7 @@ class SampleClassifierTest {
             }
             for (int s = samples; s < SampleClassifier.words(samples) * 64; s++) {
                 assertEquals(0, hot[s >>> 6] & (1L << s), "bits past the batch stay clear");
+                assertEquals(0, parallel[s >>> 6] & (1L << s), "bits past the batch stay clear (parallel)");
             }
             assertEquals(expectedCount, count);
         }

@@ -87,6 +87,35 @@ class DecayingCountersTest {
     }
 
     @Test
+    void manyFirstTouchesBetweenReadsAreAllScoredAndCheckpointed() {
+        // More rows first touched between two reads than a table buffers (16K), so they go into the
+        // bitmap both when the buffer fills and when the rows are read.
+        List<TableSpec> big = List.of(new TableSpec("big", 200_000, 8, Optimizer.SGD), new TableSpec("small", 700, 8, Optimizer.SGD));
+        SplittableRandom rnd = new SplittableRandom(31);
+        DecayingCounters c = new DecayingCounters(big, 1.0);
+        List<Map<Integer, Double>> ref = List.of(new HashMap<>(), new HashMap<>());
+        for (int round = 0; round < 6; round++) {
+            int accesses = 5_000 + rnd.nextInt(60_000);
+            for (int i = 0; i < accesses; i++) {
+                int t = rnd.nextInt(8) == 0 ? 1 : 0;
+                int row = rnd.nextInt((int) big.get(t).rows());
+                c.record(t, row);
+                ref.get(t).merge(row, 1.0, Double::sum);
+            }
+            c.advanceTo(round + 1);
+            DecayingCounters restored = DecayingCounters.fromBytes(c.toBytes(), big);
+            for (DecayingCounters d : List.of(c, restored)) {
+                for (int t = 0; t < 2; t++) {
+                    assertEquals(ref.get(t).size(), d.scoredRows(t), "round " + round + " table " + t);
+                    Map<Integer, Double> seen = new HashMap<>();
+                    d.forEachScored(t, seen::put);
+                    assertEquals(ref.get(t), seen, "round " + round + " table " + t);
+                }
+            }
+        }
+    }
+
+    @Test
     void freezingLogsAndThawingReplaysBitForBit() {
         SplittableRandom rnd = new SplittableRandom(5);
         DecayingCounters direct = new DecayingCounters(TABLES, 0.6);

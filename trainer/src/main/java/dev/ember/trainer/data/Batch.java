@@ -115,6 +115,46 @@ public final class Batch {
         size++;
     }
 
+    /**
+     * Appends samples {@code samples[from .. from + n)} of {@code src} (e.g. a window read at once,
+     * handed out in another order). Copies one array at a time (labels, dense, then each table),
+     * so each pass reads one of {@code src}'s arrays, in order when {@code samples} ascend.
+     */
+    public void appendFrom(Batch src, int[] samples, int from, int n) {
+        if (n > capacity - size) {
+            throw new IllegalStateException("batch is full: " + size + " of " + capacity + " samples, " + n + " more");
+        }
+        for (int i = from; i < from + n; i++) {
+            if (samples[i] < 0 || samples[i] >= src.size) {
+                throw new IndexOutOfBoundsException("sample " + samples[i] + " of a batch of " + src.size);
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            int s = samples[from + i];
+            labels[size + i] = src.labels[s];
+            System.arraycopy(src.dense, s * CriteoSchema.DENSE, dense, (size + i) * CriteoSchema.DENSE, CriteoSchema.DENSE);
+        }
+        for (int t = 0; t < CriteoSchema.TABLES; t++) {
+            int[] srcOff = src.offsets[t];
+            int[] srcIds = src.ids[t];
+            int[] off = offsets[t];
+            for (int i = 0; i < n; i++) {
+                int s = samples[from + i];
+                int first = srcOff[s];
+                int k = srcOff[s + 1] - first;
+                int at = off[size + i];
+                ensureIds(t, at + k);
+                if (k == 1) {
+                    ids[t][at] = srcIds[first]; // Criteo's one-hot tables: no call per id
+                } else {
+                    System.arraycopy(srcIds, first, ids[t], at, k);
+                }
+                off[size + i + 1] = at + k;
+            }
+        }
+        size += n;
+    }
+
     /** Whether both hold the same samples (same labels, dense bits, ids and offsets). */
     public boolean sameAs(Batch o) {
         if (o.size != size) {

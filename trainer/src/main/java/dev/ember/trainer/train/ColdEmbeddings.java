@@ -94,16 +94,7 @@ public final class ColdEmbeddings implements EmbeddingPath {
 
     /** Copies table {@code t}'s bags of {@code batch} into {@code out} as long ids. */
     static PooledBatch fill(PooledBatch out, Batch batch, int t) {
-        out.clear();
-        int[] ids = batch.ids(t);
-        int[] off = batch.offsets(t);
-        for (int s = 0, n = batch.size(); s < n; s++) {
-            for (int i = off[s]; i < off[s + 1]; i++) {
-                out.add(ids[i]);
-            }
-            out.endBag();
-        }
-        return out;
+        return out.setBags(batch.ids(t), batch.offsets(t), batch.size());
     }
 
     /**

@@ -12,6 +12,7 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.stream.IntStream;
 
 /**
  * FAE's order: the training input is read in windows of {@code windowBatches} batches; before a
@@ -23,6 +24,19 @@ import java.io.UncheckedIOException;
  * <pre>
  *  window: | s0 s1 s2 ... |  -> hot:  | s0 s2 s5 ... |  -> batches H H C H H C ...
  *                              cold: | s1 s3 s4 ... |
+ * </pre>
+ *
+ * <p><b>Look-ahead.</b> The trainer may hold several batches handed out and not yet trained
+ * (announced ahead to the embedding path), all of one window: {@link #nextStartsWindow()} says when
+ * the next batch would begin a new window, which the trainer fetches only once every batch out
+ * is trained ({@link #loadWindow} settles moves, which needs no batch in flight). The trainer
+ * reports each trained batch ({@link #trained()}); a batch still out when training stops (a
+ * device failure) counts as not trained.
+ *
+ * <pre>
+ *  window:  | b0 b1 b2 b3 b4 ... b31 |
+ *             trained  | out (ahead) | not handed out
+ *             b0 b1    | b2 b3 b4    | b5 ...          toBytes: window start, 2 batches done
  * </pre>
  *
  * <p><b>Resume.</b> {@link #toBytes()} (the manifest blob {@value #BLOB}) records where the
@@ -63,8 +77,8 @@ final class FaeBatches implements BatchSource {
     private final int passes;
     private int pass;
     private boolean lastHot;
-    /** Samples in the last batch handed out, -1 when it cannot be given back ({@link #unread}). */
-    private int lastCount = -1;
+    /** Batches handed out and not yet reported {@link #trained()}; all of the current window. */
+    private int outstanding;
     /** Time spent between windows, read at the end of a run: finishing moves, reading and classifying, assembling batches. */
     private long settleNanos;
     private long classifyNanos;
@@ -88,8 +102,12 @@ final class FaeBatches implements BatchSource {
     }
 
     @Override
-    public boolean next(Batch out) {
+    public boolean next(Batch batch) {
         if (windowDone()) {
+            if (outstanding > 0) {
+                throw new IllegalStateException("the next batch starts a new window, whose moves need every batch handed out"
+                        + " trained; " + outstanding + " are not (check nextStartsWindow() before next())");
+            }
             if (position >= part.samples()) {
                 if (passes > 0 && pass + 1 >= passes) {
                     return false;
@@ -101,44 +119,38 @@ final class FaeBatches implements BatchSource {
         }
         long t0 = System.nanoTime();
         boolean takeHot = hotNext();
-        out.clear();
+        batch.clear();
         int[] samples = takeHot ? hot : cold;
         int at = takeHot ? hotAt : coldAt;
         int n = Math.min(batchSize, (takeHot ? hotCount : coldCount) - at);
-        for (int i = 0; i < n; i++) {
-            part.dataset().append(windowStart + samples[at + i], out);
-        }
+        batch.appendFrom(window, samples, at, n);
         advance(takeHot, n);
         lastHot = takeHot;
-        lastCount = n;
+        outstanding++;
         assembleNanos += System.nanoTime() - t0;
         return true;
     }
 
-    /**
-     * Gives back the last batch handed out, which was not trained (the device failed before its
-     * update), so that {@link #toBytes()} describes the batches trained.
-     */
-    void unread() {
-        if (lastCount < 0) {
-            throw new IllegalStateException("no batch to give back: none was handed out since the last give-back or resume");
+    @Override
+    public boolean nextStartsWindow() {
+        return windowDone();
+    }
+
+    /** The oldest batch handed out and not yet reported is trained (its rows and the MLPs updated). */
+    void trained() {
+        if (outstanding == 0) {
+            throw new IllegalStateException("a batch reported trained, but every batch handed out already was");
         }
-        if (lastHot) {
-            hotAt -= lastCount;
-            hotBatchesDone--;
-        } else {
-            coldAt -= lastCount;
-            coldBatchesDone--;
-        }
-        lastCount = -1;
+        outstanding--;
     }
 
     /**
-     * The position to resume from, taken when every batch handed out is trained: the current
-     * window's start and batches done, or, at a window boundary, the next window's start and 0.
+     * The position to resume from, counting only the batches reported {@link #trained()}: the
+     * current window's start and its batches trained, or, when the window is wholly trained, the
+     * next window's start and 0.
      */
     byte[] toBytes() {
-        boolean inWindow = !windowDone();
+        boolean inWindow = !windowDone() || outstanding > 0;
         try {
             ByteArrayOutputStream bytes = new ByteArrayOutputStream();
             DataOutputStream out = new DataOutputStream(bytes);
@@ -146,7 +158,7 @@ final class FaeBatches implements BatchSource {
             out.writeInt(batchSize);
             out.writeInt(windowSamples);
             out.writeLong(inWindow ? windowStart - part.start() : position);
-            out.writeInt(inWindow ? hotBatchesDone + coldBatchesDone : 0);
+            out.writeInt(inWindow ? hotBatchesDone + coldBatchesDone - outstanding : 0);
             out.writeInt(pass);
             out.flush();
             return bytes.toByteArray();
@@ -182,6 +194,7 @@ final class FaeBatches implements BatchSource {
                     + ") outside the training part's " + part.samples() + " samples");
         }
         position = start;
+        outstanding = 0;
         if (done == 0) {
             return;
         }
@@ -231,10 +244,10 @@ final class FaeBatches implements BatchSource {
         int count = (int) Math.min(windowSamples, part.samples() - position);
         windowStart = part.start() + position;
         part.dataset().read(windowStart, count, window);
-        for (int t = 0; t < perTable.length; t++) {
-            ColdEmbeddings.fill(perTable[t], window, t);
-        }
-        SampleClassifier.classify(generation, perTable, hotBits);
+        // tables at once on the common pool, as the classification below (a window: tens of
+        // thousands of samples per table)
+        IntStream.range(0, perTable.length).parallel().forEach(t -> ColdEmbeddings.fill(perTable[t], window, t));
+        SampleClassifier.classifyInParallel(generation, perTable, hotBits);
         hotCount = 0;
         coldCount = 0;
         for (int s = 0; s < count; s++) {

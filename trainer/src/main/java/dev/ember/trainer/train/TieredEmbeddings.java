@@ -16,8 +16,9 @@ import java.util.List;
  * <p>{@code cache}: batches announced ahead ({@link #prefetch}) are submitted at once, so their
  * misses are read on CPU threads while earlier batches train; rows re-tier at every step
  * boundary. {@code fae}: rows move only when the batch source says so (between its windows),
- * so a batch it classified all-hot makes no host gather; {@link #expectHot} lets this path count
- * that promise ({@link PathCounters#hotBatchHostGathers}).
+ * so a batch it classified all-hot makes no host gather, even when announced ahead (the trainer
+ * announces only batches of the current window); {@link #expectHot} lets this path count that
+ * promise ({@link PathCounters#hotBatchHostGathers}).
  */
 public final class TieredEmbeddings implements EmbeddingPath {
     private final TieredStore store;

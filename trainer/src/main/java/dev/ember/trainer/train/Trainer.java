@@ -48,7 +48,17 @@ import org.slf4j.LoggerFactory;
  *
  * <p>In file order the data position is the step: step {@code s} trains on batch
  * {@code s mod batches}, so a resumed run continues exactly where its checkpoint stopped. FAE's
- * position (window start, batches done) is the manifest blob {@value FaeBatches#BLOB}.
+ * position (window start, batches trained) is the manifest blob {@value FaeBatches#BLOB}.
+ *
+ * <p><b>Look-ahead.</b> The tiered modes announce the next batches to the embedding path while
+ * the device runs a step ({@code ahead}: the batch trained next, then those announced), so their
+ * host work overlaps it; never past the next evaluation (a forward-only lookup needs none in
+ * flight) nor, in fae, past the end of a window (rows move before the next one):
+ *
+ * <pre>
+ *  fae, depth 2:  window k: ... | b29 | b30 b31 |       | window k+1: b0 | b1 b2 | ...
+ *                               train  announced   moves               train  announced
+ * </pre>
  */
 public final class Trainer {
     /** Debug lines mark where training starts and each checkpoint's begin and end (the crash tests read them). */
@@ -60,6 +70,12 @@ public final class Trainer {
     public static final String MODEL_BLOB = "model";
     /** Batches the cache mode announces ahead (their misses are read meanwhile). */
     public static final int CACHE_LOOKAHEAD = 2;
+    /**
+     * Batches the fae mode announces ahead inside a window, never across its end
+     * ({@code -Dember.fae.lookahead}, default {@value #CACHE_LOOKAHEAD} as cache; 0: none): their
+     * deduplication, hot/cold split and cold reads overlap the device's step. Bit-identical to 0.
+     */
+    public static final int FAE_LOOKAHEAD = Integer.getInteger("ember.fae.lookahead", CACHE_LOOKAHEAD);
     /** Batches per FAE classification window. */
     public static final int FAE_WINDOW_BATCHES = 32;
     /**
@@ -95,6 +111,9 @@ public final class Trainer {
     private Curve curve;
     private final Function<String, Device> devices;
     private final boolean hostOnDeviceLoss;
+    private int faeLookahead = FAE_LOOKAHEAD;
+    private int knobPeriod = KNOB_PERIOD;
+    private int knobLag = KNOB_LAG;
 
     public Trainer(TrainSettings settings, ModelConfig model) {
         this(settings, model, DeviceSelector::open, false);
@@ -123,6 +142,37 @@ public final class Trainer {
         }
         this.evalEvery = steps;
         return this;
+    }
+
+    /**
+     * Batches the fae mode announces ahead of the one it trains, inside a window (default
+     * {@link #FAE_LOOKAHEAD}); any depth trains the same model bit for bit.
+     */
+    public Trainer faeLookahead(int depth) {
+        this.faeLookahead = checkLookahead(depth);
+        return this;
+    }
+
+    /**
+     * Steps between the knob's evaluations and from an evaluation to its use (default
+     * {@link #KNOB_PERIOD}, {@link #KNOB_LAG}): tests use short ones so that rows move within a
+     * short run.
+     */
+    Trainer knob(int period, int lag) {
+        if (period < 1 || lag < 0 || lag > period) {
+            throw new IllegalArgumentException("knob period must be >= 1 and its lag in 0..period, got " + period + "/" + lag);
+        }
+        this.knobPeriod = period;
+        this.knobLag = lag;
+        return this;
+    }
+
+    /** The tiered store opens {@code depth + 3} batch buffers of its {@code STAGING_AREAS} (8), evaluation's included. */
+    private static int checkLookahead(int depth) {
+        if (depth < 0 || depth > 4) {
+            throw new IllegalArgumentException("fae look-ahead must be in 0..4 batches (-Dember.fae.lookahead), got " + depth);
+        }
+        return depth;
     }
 
     /** The live status, also the {@code dev.ember:type=Trainer} MXBean while {@link #run} trains. */
@@ -222,7 +272,8 @@ public final class Trainer {
             // device's rows, when it still answered).
             LOG.warn("{}; continuing from that checkpoint on the host device", e.getMessage());
             TrainSettings onHost = settings.resumedOn("host");
-            return new Trainer(onHost, model, devices, false).run(data, onStep);
+            return new Trainer(onHost, model, devices, false).evalEvery(evalEvery).faeLookahead(faeLookahead)
+                    .knob(knobPeriod, knobLag).run(data, onStep);
         }
     }
 
@@ -277,10 +328,6 @@ public final class Trainer {
             }
             BatchSource source = fae != null ? fae : new SequentialBatches(train, batchSize, first);
             int depth = path.lookahead();
-            if (fae != null && depth != 0) {
-                // fae's checkpointed position counts batches handed out as trained
-                throw new IllegalStateException("fae trains without look-ahead, got " + depth);
-            }
             ArrayDeque<Batch> spare = new ArrayDeque<>();
             ArrayDeque<Batch> ahead = new ArrayDeque<>();
             ArrayDeque<Boolean> aheadHot = new ArrayDeque<>();
@@ -311,9 +358,9 @@ public final class Trainer {
             long start = System.nanoTime();
             LOG.debug("training from step {}", first);
             // Where a device failure leaves the state (see afterDeviceFault): between a batch's lookup and
-            // the end of its rows' update a step is half done; fae hands out a batch before it trains.
+            // the end of its rows' update a step is half done. fae's position counts the batches reported
+            // trained: those still ahead, or failed, are not.
             boolean inStep = false;
-            boolean faeBatchOut = false;
             long trainNanos;
             try {
                 if (first == 0) {
@@ -321,8 +368,10 @@ public final class Trainer {
                             Double.NaN, c, mark);
                 }
                 while (step < steps) {
-                    // announce no batch past the next evaluation: a forward-only lookup needs none in flight
-                    while (more && ahead.size() <= depth && step + ahead.size() < Math.min(steps, nextEval)) {
+                    // announce no batch past the next evaluation: a forward-only lookup needs none in flight;
+                    // nor past a window's end: rows move before the next window, with no batch in flight
+                    while (more && ahead.size() <= depth && step + ahead.size() < Math.min(steps, nextEval)
+                            && (ahead.isEmpty() || !source.nextStartsWindow())) {
                         Batch next = spare.pollFirst();
                         more = source.next(next);
                         if (!more) {
@@ -331,7 +380,6 @@ public final class Trainer {
                         }
                         ahead.addLast(next);
                         aheadHot.addLast(source.lastWasHot());
-                        faeBatchOut = fae != null;
                     }
                     if (ahead.isEmpty()) {
                         break;
@@ -379,8 +427,10 @@ public final class Trainer {
                         backend.getEmbeddingGradient(t, grads[t], 0, count);
                     }
                     path.update(grads, recipe.embeddingLr() * warmup);
+                    if (fae != null) {
+                        fae.trained();
+                    }
                     inStep = false;
-                    faeBatchOut = false;
                     long stepNanos = System.nanoTime() - stepStart;
                     if (path.lastBatchAllHot()) {
                         hotStepNanos += stepNanos;
@@ -414,8 +464,8 @@ public final class Trainer {
             } catch (DeviceException e) {
                 long boundary = !inStep ? step
                         : path instanceof TieredEmbeddings te && te.stepsApplied() == step + 1 ? step + 1 : -1;
-                if (faeBatchOut && boundary == step) {
-                    fae.unread();
+                if (fae != null && inStep && boundary == step + 1) {
+                    fae.trained(); // its rows were updated; the failure came at the step boundary after
                 }
                 throw afterDeviceFault(e, rig.device.name(), store, tiered, backend, fae, boundary, step);
             }
@@ -530,17 +580,18 @@ public final class Trainer {
         }
         int b = settings.batchSize();
         TieredConfig config = TieredConfig.defaults(settings.budget(), b)
-                .withKnob(KNOB_PERIOD, KNOB_LAG)
+                .withKnob(knobPeriod, knobLag)
                 .withChunks(MOVE_CHUNK_ROWS, 1)
                 .withMode(mode == Mode.FAE ? KnobMode.FAE : KnobMode.CACHE)
-                .withPrefetchThreads(mode == Mode.CACHE ? Math.max(1, Math.min(8, settings.threads())) : 0)
+                .withPrefetchThreads(mode == Mode.CACHE || mode == Mode.FAE && checkLookahead(faeLookahead) > 0
+                        ? Math.max(1, Math.min(8, settings.threads())) : 0)
                 .withHostThreads(Math.max(1, Math.min(8, settings.threads())))
                 .withResident(mode == Mode.DEVICE);
         TieredStore tiered = TieredStore.open(store, rig.pool, config);
         long first = settings.resume() ? store.lastCheckpoint().step() : 0;
         try {
             // device: one batch ahead, so its deduplication overlaps the device's step
-            int depth = mode == Mode.CACHE ? CACHE_LOOKAHEAD : mode == Mode.DEVICE ? 1 : 0;
+            int depth = mode == Mode.CACHE ? CACHE_LOOKAHEAD : mode == Mode.FAE ? faeLookahead : mode == Mode.DEVICE ? 1 : 0;
             return new TieredEmbeddings(tiered, tables, depth, mode != Mode.FAE, first);
         } catch (RuntimeException e) {
             tiered.close();

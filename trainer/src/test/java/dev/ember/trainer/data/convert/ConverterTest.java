@@ -1,5 +1,6 @@
 package dev.ember.trainer.data.convert;
 
+import dev.ember.cache.batch.PooledBatch;
 import dev.ember.trainer.data.Batch;
 import dev.ember.trainer.data.BinaryDataset;
 import dev.ember.trainer.data.DataPart;
@@ -385,6 +386,35 @@ class ConverterTest {
                 data.test().dataset().all().read(k++, fromBinary);
                 assertTrue(fromText.sameAs(fromBinary), "batch " + k);
             }
+        }
+        // fae reads a window at once and hands its samples out in another order: the copy from the
+        // window equals the dataset's per-sample read, and a store's bags copied in bulk equal
+        // bags added id by id (multi-hot and empty bags included).
+        Batch window = new Batch(4000);
+        data.read(0, 4000, window);
+        Batch viaWindow = new Batch(4000);
+        Batch viaData = new Batch(4000);
+        int[] order = rnd.ints(0, 4000).distinct().limit(4000).toArray();
+        for (int from = 0, n = 1; from < order.length; from += n, n = Math.min(2 * n + 1, order.length - from)) {
+            viaWindow.appendFrom(window, order, from, n); // runs of growing length
+        }
+        for (int s : order) {
+            data.append(s, viaData);
+        }
+        assertTrue(viaWindow.sameAs(viaData));
+        for (int t = 0; t < 26; t++) {
+            PooledBatch bulk = new PooledBatch(1, 1).setBags(viaWindow.ids(t), viaWindow.offsets(t), viaWindow.size());
+            PooledBatch one = new PooledBatch(1, 1);
+            for (int s = 0; s < viaWindow.size(); s++) {
+                for (int i = viaWindow.offsets(t)[s]; i < viaWindow.offsets(t)[s + 1]; i++) {
+                    one.add(viaWindow.ids(t)[i]);
+                }
+                one.endBag();
+            }
+            assertEquals(one.bagCount(), bulk.bagCount());
+            assertEquals(one.idCount(), bulk.idCount());
+            assertArrayEquals(Arrays.copyOf(one.offsets(), one.bagCount() + 1), Arrays.copyOf(bulk.offsets(), bulk.bagCount() + 1));
+            assertArrayEquals(Arrays.copyOf(one.ids(), one.idCount()), Arrays.copyOf(bulk.ids(), bulk.idCount()));
         }
         // a bag over the limit is malformed
         Files.writeString(in, sb.toString().replaceFirst("\n", "\t\n"));
