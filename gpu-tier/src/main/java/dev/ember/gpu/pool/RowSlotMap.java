@@ -5,13 +5,23 @@ import dev.ember.gpu.device.UnsafeMemory;
 import static dev.ember.gpu.device.UnsafeMemory.UNSAFE;
 
 /**
- * Row id to slot, one map per table, off-heap: open addressing with linear probing and
- * backward-shift deletion (no tombstones), load factor at most 1/2.
+ * Row id to slot, one map per table, off-heap: open addressing with linear probing; rows are
+ * {@code >= 0}.
  *
  * <pre>
- *  entry i (16 bytes): | row: long (-1 = empty) | slot: int | pad: int |
- *  capacity: a power of two >= 2 * size
+ *  entry i (16 bytes): | row: long (-1 = empty, -2 = removed) | slot: int | pad: int |
+ *  capacity: a power of two >= 2 * (rows + removed entries)
  * </pre>
+ *
+ * <p><b>Removal leaves a tombstone</b> (-2) unless the next entry is empty, in which case the
+ * entry and the tombstones right before it become empty: no probe run crosses them. Lookups step
+ * over tombstones; an insert takes the first tombstone on its probe run. When rows plus
+ * tombstones would pass half the capacity the map is rebuilt without tombstones, at the same
+ * capacity while rows fill at most a quarter of it, else at twice it. Why: a demotion's removals
+ * are on the critical path of its copies (the copy of a chunk waits for its slots), and Knuth's
+ * backward shift (tried first) rehashes and moves the rest of the probe run on every removal, with
+ * a hard-to-predict branch per entry: 18.6 ns a removal against 8.4 ns a lookup in a 262,144-row
+ * map on the dev box (one thread, {@code MoveMapBench}).
  *
  * <p><b>Why translate on the host.</b> The host already touches every id of a batch (dedup,
  * hot-set check), so turning an id into a slot there adds one probe of this map and costs 32 host
@@ -32,6 +42,7 @@ import static dev.ember.gpu.device.UnsafeMemory.UNSAFE;
  */
 public final class RowSlotMap extends RowSlotMapFields implements AutoCloseable {
     private static final long EMPTY = -1L;
+    private static final long REMOVED = -2L;
     private static final int ENTRY = 16;
     // Padding after the fields (the superclasses pad before them): the stripes of one table are
     // written by different threads at once, and their objects sit side by side on the heap.
@@ -55,8 +66,26 @@ public final class RowSlotMap extends RowSlotMapFields implements AutoCloseable 
         return size;
     }
 
+    /** Tombstones in the table now (tests: they are bounded and reclaimed). */
+    int removedEntries() {
+        return removed;
+    }
+
+    /** Entries the table has room for (tests: it grows and is rebuilt as the Javadoc says). */
+    int capacity() {
+        return mask + 1;
+    }
+
+    /** The entry {@code row}'s probe run starts at (tests). */
+    int home(long row) {
+        return hash(row) & mask;
+    }
+
     /** The slot of {@code row}, or -1. */
     public int get(long row) {
+        if (row < 0) {
+            return -1;
+        }
         int i = hash(row) & mask;
         while (true) {
             long a = table + (long) i * ENTRY;
@@ -71,16 +100,30 @@ public final class RowSlotMap extends RowSlotMapFields implements AutoCloseable 
         }
     }
 
+    /**
+     * The first word of {@code row}'s home entry: a load the caller issues some rows ahead of
+     * working on {@code row}, so that several cache misses are in flight at once instead of one
+     * after another (Java has no prefetch instruction; the caller keeps the value so the load
+     * is not dropped).
+     */
+    long touch(long row) {
+        return UNSAFE.getLong(table + (long) (hash(row) & mask) * ENTRY);
+    }
+
     /** Maps {@code row} to {@code slot}; returns false (and changes nothing) if the row is mapped. */
     public boolean putIfAbsent(long row, int slot) {
-        if (2 * (size + 1) > mask + 1) {
-            grow();
+        if (row < 0) {
+            throw new IllegalArgumentException("row ids in a row-to-slot map must be >= 0, got " + row);
+        }
+        if (2 * (size + removed + 1) > mask + 1) {
+            rebuild(4L * (size + 1) > mask + 1 ? 2L * (mask + 1) : mask + 1);
         }
         return insert(row, slot);
     }
 
     private boolean insert(long row, int slot) {
         int i = hash(row) & mask;
+        long reuse = 0;
         while (true) {
             long a = table + (long) i * ENTRY;
             long k = UNSAFE.getLong(a);
@@ -88,10 +131,17 @@ public final class RowSlotMap extends RowSlotMapFields implements AutoCloseable 
                 return false;
             }
             if (k == EMPTY) {
+                if (reuse != 0) {
+                    a = reuse;
+                    removed--;
+                }
                 UNSAFE.putLong(a, row);
                 UNSAFE.putInt(a + 8, slot);
                 size++;
                 return true;
+            }
+            if (k == REMOVED && reuse == 0) {
+                reuse = a;
             }
             i = (i + 1) & mask;
         }
@@ -116,6 +166,9 @@ public final class RowSlotMap extends RowSlotMapFields implements AutoCloseable 
 
     /** Unmaps {@code row}; returns its slot or -1. */
     public int remove(long row) {
+        if (row < 0) {
+            return -1;
+        }
         int i = hash(row) & mask;
         while (true) {
             long a = table + (long) i * ENTRY;
@@ -125,11 +178,28 @@ public final class RowSlotMap extends RowSlotMapFields implements AutoCloseable 
             }
             if (k == row) {
                 int slot = UNSAFE.getInt(a + 8);
-                shiftBack(i);
+                if (UNSAFE.getLong(table + (long) ((i + 1) & mask) * ENTRY) == EMPTY) {
+                    clearBack(i);
+                } else {
+                    UNSAFE.putLong(a, REMOVED);
+                    removed++;
+                }
                 size--;
                 return slot;
             }
             i = (i + 1) & mask;
+        }
+    }
+
+    /**
+     * Empties entry {@code i}, followed by an empty entry, and the tombstones right before it: no
+     * probe run reaches past an empty entry, so none needs them.
+     */
+    private void clearBack(int i) {
+        UNSAFE.putLong(table + (long) i * ENTRY, EMPTY);
+        for (int j = (i - 1) & mask; UNSAFE.getLong(table + (long) j * ENTRY) == REMOVED; j = (j - 1) & mask) {
+            UNSAFE.putLong(table + (long) j * ENTRY, EMPTY);
+            removed--;
         }
     }
 
@@ -138,7 +208,7 @@ public final class RowSlotMap extends RowSlotMapFields implements AutoCloseable 
         for (long i = 0; i <= mask; i++) {
             long a = table + i * ENTRY;
             long k = UNSAFE.getLong(a);
-            if (k != EMPTY) {
+            if (k >= 0) {
                 visitor.visit(k, UNSAFE.getInt(a + 8));
             }
         }
@@ -148,41 +218,20 @@ public final class RowSlotMap extends RowSlotMapFields implements AutoCloseable 
         void visit(long row, int slot);
     }
 
-    /** Knuth's backward shift: moves later entries of the probe run into the hole at {@code hole}. */
-    private void shiftBack(int hole) {
-        int i = hole;
-        while (true) {
-            i = (i + 1) & mask;
-            long a = table + (long) i * ENTRY;
-            long k = UNSAFE.getLong(a);
-            if (k == EMPTY) {
-                break;
-            }
-            int home = hash(k) & mask;
-            // The entry at i may move to hole when its home is not cyclically in (hole, i].
-            boolean stays = hole <= i ? (hole < home && home <= i) : (hole < home || home <= i);
-            if (!stays) {
-                long h = table + (long) hole * ENTRY;
-                UNSAFE.putLong(h, k);
-                UNSAFE.putInt(h + 8, UNSAFE.getInt(a + 8));
-                hole = i;
-            }
-        }
-        UNSAFE.putLong(table + (long) hole * ENTRY, EMPTY);
-    }
-
-    private void grow() {
-        long old = table;
-        int oldCap = mask + 1;
-        if (oldCap >= 1 << 30) {
+    /** Moves the rows into a fresh table of {@code cap} entries, without tombstones. */
+    private void rebuild(long cap) {
+        if (cap > 1 << 30) {
             throw new IllegalStateException("row-to-slot map is full at " + size + " rows");
         }
-        allocate(oldCap * 2);
+        long old = table;
+        int oldCap = mask + 1;
+        allocate((int) cap);
         size = 0;
+        removed = 0;
         for (long i = 0; i < oldCap; i++) {
             long a = old + i * ENTRY;
             long k = UNSAFE.getLong(a);
-            if (k != EMPTY) {
+            if (k >= 0) {
                 insert(k, UNSAFE.getInt(a + 8));
             }
         }
@@ -213,4 +262,6 @@ abstract class RowSlotMapFields extends RowSlotMapPadding {
     long table;
     int mask;
     int size;
+    /** Tombstones: entries of removed rows that probe runs still cross. */
+    int removed;
 }
