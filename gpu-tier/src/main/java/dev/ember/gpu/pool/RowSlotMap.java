@@ -5,23 +5,24 @@ import dev.ember.gpu.device.UnsafeMemory;
 import static dev.ember.gpu.device.UnsafeMemory.UNSAFE;
 
 /**
- * Row id to slot, one map per table, off-heap: open addressing with linear probing; rows are
- * {@code >= 0}.
+ * Row id to slot, one map per table, off-heap: open addressing with linear probing and
+ * backward-shift deletion (no tombstones); rows are {@code >= 0}; at most one row per
+ * {@code room} entries (a power of two, 4 by default).
  *
  * <pre>
- *  entry i (16 bytes): | row: long (-1 = empty, -2 = removed) | slot: int | pad: int |
- *  capacity: a power of two >= 2 * (rows + removed entries)
+ *  entry i (16 bytes): | row: long (-1 = empty) | slot: int | pad: int |
+ *  capacity: a power of two >= room * size
  * </pre>
  *
- * <p><b>Removal leaves a tombstone</b> (-2) unless the next entry is empty, in which case the
- * entry and the tombstones right before it become empty: no probe run crosses them. Lookups step
- * over tombstones; an insert takes the first tombstone on its probe run. When rows plus
- * tombstones would pass half the capacity the map is rebuilt without tombstones, at the same
- * capacity while rows fill at most a quarter of it, else at twice it. Why: a demotion's removals
- * are on the critical path of its copies (the copy of a chunk waits for its slots), and Knuth's
- * backward shift (tried first) rehashes and moves the rest of the probe run on every removal, with
- * a hard-to-predict branch per entry: 18.6 ns a removal against 8.4 ns a lookup in a 262,144-row
- * map on the dev box (one thread, {@code MoveMapBench}).
+ * <p><b>Why room 4.</b> At a load of 1/2 (room 2, as before) probe runs are long enough that a
+ * removal's backward shift (a rehash and a hard-to-predict branch for every later entry of the
+ * run) cost twice a lookup, and an insert walks the same runs. On the dev box, one thread, a
+ * table of 262,144 rows (ids {@code 7i + 3}) emptied and refilled: removal 15.1 ns and insert
+ * 7.8 ns a row at room 2, 8.6 and 4.2 ns at room 4; the same with one row in eight moved each
+ * time, 25.0 / 14.3 against 10.7 / 6.5 ns. Tombstones instead of the backward shift (tried:
+ * commit 06f159a) made removal cheaper (9-10 ns at room 2) but inserts past them dearer (24-26 ns
+ * when one row in eight or two moved), and lost to room 4 at both. Room 4 costs 64 host bytes per
+ * mapped row instead of 32.
  *
  * <p><b>Why translate on the host.</b> The host already touches every id of a batch (dedup,
  * hot-set check), so turning an id into a slot there adds one probe of this map and costs 32 host
@@ -42,16 +43,30 @@ import static dev.ember.gpu.device.UnsafeMemory.UNSAFE;
  */
 public final class RowSlotMap extends RowSlotMapFields implements AutoCloseable {
     private static final long EMPTY = -1L;
-    private static final long REMOVED = -2L;
     private static final int ENTRY = 16;
     // Padding after the fields (the superclasses pad before them): the stripes of one table are
     // written by different threads at once, and their objects sit side by side on the heap.
     long p10, p11, p12, p13, p14, p15, p16, p17;
 
 
+    /** Default entries per mapped row (at least; a power of two). */
+    static final int ROOM = 4;
+
+    private final int room;
+
     public RowSlotMap(int expected) {
-        int cap = Math.max(16, Integer.highestOneBit(Math.max(1, expected) * 2 - 1) << 1);
-        allocate(cap);
+        this(expected, ROOM);
+    }
+
+    /** A map for about {@code expected} rows with at least {@code room} entries per row (a power of two, 2..64). */
+    public RowSlotMap(int expected, int room) {
+        if (room < 2 || room > 64 || Integer.bitCount(room) != 1) {
+            throw new IllegalArgumentException("entries per row of a row-to-slot map must be a power of two in 2..64, got "
+                    + room + " (set ember.hot.mapRoom)");
+        }
+        this.room = room;
+        long rows = Integer.highestOneBit(Math.max(1, expected) * 2 - 1); // expected, rounded up to a power of two
+        allocate((int) Math.min(1 << 30, Math.max(16, rows * room)));
     }
 
     private void allocate(int cap) {
@@ -66,12 +81,7 @@ public final class RowSlotMap extends RowSlotMapFields implements AutoCloseable 
         return size;
     }
 
-    /** Tombstones in the table now (tests: they are bounded and reclaimed). */
-    int removedEntries() {
-        return removed;
-    }
-
-    /** Entries the table has room for (tests: it grows and is rebuilt as the Javadoc says). */
+    /** Entries the table has room for (tests). */
     int capacity() {
         return mask + 1;
     }
@@ -84,7 +94,7 @@ public final class RowSlotMap extends RowSlotMapFields implements AutoCloseable 
     /** The slot of {@code row}, or -1. */
     public int get(long row) {
         if (row < 0) {
-            return -1;
+            return -1; // -1 marks an empty entry
         }
         int i = hash(row) & mask;
         while (true) {
@@ -103,8 +113,8 @@ public final class RowSlotMap extends RowSlotMapFields implements AutoCloseable 
     /**
      * The first word of {@code row}'s home entry: a load the caller issues some rows ahead of
      * working on {@code row}, so that several cache misses are in flight at once instead of one
-     * after another (Java has no prefetch instruction; the caller keeps the value so the load
-     * is not dropped).
+     * after another (Java has no prefetch instruction; the caller keeps the value so that the
+     * load is not dropped).
      */
     long touch(long row) {
         return UNSAFE.getLong(table + (long) (hash(row) & mask) * ENTRY);
@@ -115,15 +125,14 @@ public final class RowSlotMap extends RowSlotMapFields implements AutoCloseable 
         if (row < 0) {
             throw new IllegalArgumentException("row ids in a row-to-slot map must be >= 0, got " + row);
         }
-        if (2 * (size + removed + 1) > mask + 1) {
-            rebuild(4L * (size + 1) > mask + 1 ? 2L * (mask + 1) : mask + 1);
+        if ((long) room * (size + 1) > mask + 1) {
+            grow();
         }
         return insert(row, slot);
     }
 
     private boolean insert(long row, int slot) {
         int i = hash(row) & mask;
-        long reuse = 0;
         while (true) {
             long a = table + (long) i * ENTRY;
             long k = UNSAFE.getLong(a);
@@ -131,17 +140,10 @@ public final class RowSlotMap extends RowSlotMapFields implements AutoCloseable 
                 return false;
             }
             if (k == EMPTY) {
-                if (reuse != 0) {
-                    a = reuse;
-                    removed--;
-                }
                 UNSAFE.putLong(a, row);
                 UNSAFE.putInt(a + 8, slot);
                 size++;
                 return true;
-            }
-            if (k == REMOVED && reuse == 0) {
-                reuse = a;
             }
             i = (i + 1) & mask;
         }
@@ -178,28 +180,11 @@ public final class RowSlotMap extends RowSlotMapFields implements AutoCloseable 
             }
             if (k == row) {
                 int slot = UNSAFE.getInt(a + 8);
-                if (UNSAFE.getLong(table + (long) ((i + 1) & mask) * ENTRY) == EMPTY) {
-                    clearBack(i);
-                } else {
-                    UNSAFE.putLong(a, REMOVED);
-                    removed++;
-                }
+                shiftBack(i);
                 size--;
                 return slot;
             }
             i = (i + 1) & mask;
-        }
-    }
-
-    /**
-     * Empties entry {@code i}, followed by an empty entry, and the tombstones right before it: no
-     * probe run reaches past an empty entry, so none needs them.
-     */
-    private void clearBack(int i) {
-        UNSAFE.putLong(table + (long) i * ENTRY, EMPTY);
-        for (int j = (i - 1) & mask; UNSAFE.getLong(table + (long) j * ENTRY) == REMOVED; j = (j - 1) & mask) {
-            UNSAFE.putLong(table + (long) j * ENTRY, EMPTY);
-            removed--;
         }
     }
 
@@ -208,7 +193,7 @@ public final class RowSlotMap extends RowSlotMapFields implements AutoCloseable 
         for (long i = 0; i <= mask; i++) {
             long a = table + i * ENTRY;
             long k = UNSAFE.getLong(a);
-            if (k >= 0) {
+            if (k != EMPTY) {
                 visitor.visit(k, UNSAFE.getInt(a + 8));
             }
         }
@@ -218,20 +203,41 @@ public final class RowSlotMap extends RowSlotMapFields implements AutoCloseable 
         void visit(long row, int slot);
     }
 
-    /** Moves the rows into a fresh table of {@code cap} entries, without tombstones. */
-    private void rebuild(long cap) {
-        if (cap > 1 << 30) {
-            throw new IllegalStateException("row-to-slot map is full at " + size + " rows");
+    /** Knuth's backward shift: moves later entries of the probe run into the hole at {@code hole}. */
+    private void shiftBack(int hole) {
+        int i = hole;
+        while (true) {
+            i = (i + 1) & mask;
+            long a = table + (long) i * ENTRY;
+            long k = UNSAFE.getLong(a);
+            if (k == EMPTY) {
+                break;
+            }
+            int home = hash(k) & mask;
+            // The entry at i may move to hole when its home is not cyclically in (hole, i].
+            boolean stays = hole <= i ? (hole < home && home <= i) : (hole < home || home <= i);
+            if (!stays) {
+                long h = table + (long) hole * ENTRY;
+                UNSAFE.putLong(h, k);
+                UNSAFE.putInt(h + 8, UNSAFE.getInt(a + 8));
+                hole = i;
+            }
         }
+        UNSAFE.putLong(table + (long) hole * ENTRY, EMPTY);
+    }
+
+    private void grow() {
         long old = table;
         int oldCap = mask + 1;
-        allocate((int) cap);
+        if (oldCap >= 1 << 30) {
+            throw new IllegalStateException("row-to-slot map is full at " + size + " rows");
+        }
+        allocate(oldCap * 2);
         size = 0;
-        removed = 0;
         for (long i = 0; i < oldCap; i++) {
             long a = old + i * ENTRY;
             long k = UNSAFE.getLong(a);
-            if (k >= 0) {
+            if (k != EMPTY) {
                 insert(k, UNSAFE.getInt(a + 8));
             }
         }
@@ -262,6 +268,4 @@ abstract class RowSlotMapFields extends RowSlotMapPadding {
     long table;
     int mask;
     int size;
-    /** Tombstones: entries of removed rows that probe runs still cross. */
-    int removed;
 }
