@@ -26,7 +26,9 @@ class RowSlotStripesTest {
         byte[] bad = new byte[max];
         long stack = UnsafeMemory.allocate(4L * max, "test slots");
         try (MapThreads mt = new MapThreads(threads, 0, "test-map");
-             RowSlotStripes map = new RowSlotStripes(threads, 16)) {
+             // Entries loaded ahead: none, the default, more than many chunks hold; room 2 and 4.
+             RowSlotStripes map = new RowSlotStripes(threads, 16, new int[] {0, 8, 0, 33}[Integer.numberOfTrailingZeros(threads)],
+                     threads == 4 ? 2 : RowSlotMap.ROOM)) {
             for (int round = 0; round < 60; round++) {
                 int n = rnd.nextInt(max);
                 int chunk = 1 + rnd.nextInt(700);

@@ -50,6 +50,12 @@ public class MoveMapBench {
     public boolean copy;
     @Param({"260"})
     public int rowBytes;
+    /** Rows ahead of its turn that a row's map entry is loaded (the pool's {@code ember.hot.mapAhead}; 0: none, as before). */
+    @Param({"8"})
+    public int ahead;
+    /** Map entries per row, at least (the pool's {@code ember.hot.mapRoom}; 2 was the one load before). */
+    @Param({"4"})
+    public int room;
 
     private MapThreads mapThreads;
     private RowSlotStripes map;
@@ -62,7 +68,7 @@ public class MoveMapBench {
     @Setup
     public void setUp() {
         mapThreads = new MapThreads(threads, 0, "bench-map");
-        map = new RowSlotStripes(threads, ROWS);
+        map = new RowSlotStripes(threads, ROWS, ahead, room);
         for (int i = 0; i < ROWS; i++) {
             rows[i] = 7L * i + 3;
         }
