@@ -62,8 +62,8 @@ final class MapThreads implements AutoCloseable {
     private RowSlotStripes call;
     /** Whether the call at hand runs on the caller alone. */
     private boolean inline;
-    /** Each thread's rows of the chunk at hand (the caller's is the last). */
-    private final RowSlotStripes.Share[] mine;
+    /** Each thread's row indices of the chunk at hand (the caller's is the last). */
+    private final int[][] mine;
     private volatile int generation;
     /** Chunks whose staging the threads may fill (the caller opens one when the device is done with it). */
     private volatile int stagingOpen;
@@ -82,10 +82,7 @@ final class MapThreads implements AutoCloseable {
         progress = new AtomicLongArray(count * PAD);
         copied = new AtomicLongArray(count * PAD);
         failures = new int[count * PAD];
-        mine = new RowSlotStripes.Share[count + 1];
-        for (int w = 0; w <= count; w++) {
-            mine[w] = new RowSlotStripes.Share();
-        }
+        mine = new int[count + 1][0];
         threads = new Thread[count == 1 ? 0 : count];
         for (int w = 0; w < threads.length; w++) {
             final int id = w;
@@ -166,7 +163,7 @@ final class MapThreads implements AutoCloseable {
     /** Waits until chunk {@code k} (from 0) of the call is done; returns whether any row so far failed. */
     boolean awaitChunk(int k) {
         if (inline) {
-            failures[0] += call.work(0, 1, k, mine[step]);
+            failures[0] += call.work(0, 1, k, mine(step, call));
             return failures[0] > 0;
         }
         awaitAll(progress, k);
@@ -204,6 +201,13 @@ final class MapThreads implements AutoCloseable {
         return failed;
     }
 
+    private int[] mine(int w, RowSlotStripes c) {
+        if (mine[w].length < c.chunkRows()) {
+            mine[w] = new int[c.chunkRows()];
+        }
+        return mine[w];
+    }
+
     private void loop(int w) {
         int seen = 0;
         long idleSince = System.nanoTime();
@@ -236,7 +240,7 @@ final class MapThreads implements AutoCloseable {
         int chunks = c.chunks();
         int kc = c.copies() ? 0 : chunks;
         int km = 0;
-        RowSlotStripes.Share mine = this.mine[w];
+        int[] mine = mine(w, c);
         int n = -1; // this thread's rows of chunk km, once picked out
         int done = 0; // of those, mapped so far
         for (int wait = 0; kc < chunks || km < chunks; ) {
@@ -246,8 +250,7 @@ final class MapThreads implements AutoCloseable {
                 wait = 0;
             } else if (km < chunks) {
                 if (n < 0) {
-                    c.share(w, step, km, mine);
-                    n = mine.count;
+                    n = c.share(w, step, km, mine);
                 }
                 int to = c.copies() ? Math.min(n, done + SLICE) : n;
                 failures[i] += c.apply(mine, done, to);

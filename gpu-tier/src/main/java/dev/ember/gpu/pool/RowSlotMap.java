@@ -25,8 +25,8 @@ import static dev.ember.gpu.device.UnsafeMemory.UNSAFE;
  * mapped row instead of 32.
  *
  * <p><b>Why translate on the host.</b> The host already touches every id of a batch (dedup,
- * hot-set check), so turning an id into a slot there adds one probe of this map and costs 32 host
- * bytes per hot row (16-byte entries at load <= 1/2) and no device bytes. Measured on the H200
+ * hot-set check), so turning an id into a slot there adds one probe of this map and costs 64 host
+ * bytes per hot row (16-byte entries at load <= 1/4; 32 at 1/2, measured below) and no device bytes. Measured on the H200
  * machine's host (JMH {@code HotTierBench.gather}, 1M hot rows, Zipf batches of 65,536 ids):
  * 70-86 M ids/s end to end (translation, index upload, kernel, synchronisation), i.e. ~12-14 ns
  * an id; a Kaggle step (2048 x 26 ids) translates in ~0.7 ms on one core, and tables translate
@@ -108,16 +108,6 @@ public final class RowSlotMap extends RowSlotMapFields implements AutoCloseable 
             }
             i = (i + 1) & mask;
         }
-    }
-
-    /**
-     * The first word of {@code row}'s home entry: a load the caller issues some rows ahead of
-     * working on {@code row}, so that several cache misses are in flight at once instead of one
-     * after another (Java has no prefetch instruction; the caller keeps the value so that the
-     * load is not dropped).
-     */
-    long touch(long row) {
-        return UNSAFE.getLong(table + (long) (hash(row) & mask) * ENTRY);
     }
 
     /** Maps {@code row} to {@code slot}; returns false (and changes nothing) if the row is mapped. */

@@ -20,17 +20,8 @@ final class RowSlotStripes implements AutoCloseable {
     /** What a call does to each row. */
     enum Op { PUT, REMOVE, GET }
 
-    /**
-     * Default of {@code ember.hot.mapAhead}: how many rows ahead of its turn a row's home entry
-     * is loaded. A map of a few megabytes misses the core's caches on nearly every probe, and
-     * with one probe at a time each miss waited for the one before (a probe's branches depend on
-     * what it loaded, so the core could not run ahead past a mispredicted one).
-     */
-    static final int AHEAD = 8;
-
     private final RowSlotMap[] stripes;
     private final int shift;
-    private final int ahead;
 
     // The call, written by the caller before MapThreads publishes it.
     private Op op;
@@ -50,22 +41,14 @@ final class RowSlotStripes implements AutoCloseable {
 
     /** {@code count} stripes (a power of two) for a table expected to hold {@code expected} rows. */
     RowSlotStripes(int count, int expected) {
-        this(count, expected, AHEAD, RowSlotMap.ROOM);
+        this(count, expected, RowSlotMap.ROOM);
     }
 
-    /**
-     * As above, each row's home entry loaded {@code ahead} rows before its turn (0: not ahead),
-     * stripes with {@code room} entries per row (see {@link RowSlotMap}).
-     */
-    RowSlotStripes(int count, int expected, int ahead, int room) {
+    /** As above, stripes with at least {@code room} entries per row (see {@link RowSlotMap}). */
+    RowSlotStripes(int count, int expected, int room) {
         if (Integer.bitCount(count) != 1) {
             throw new IllegalArgumentException("map stripes must be a power of two, got " + count);
         }
-        if (ahead < 0 || ahead > 1024) {
-            throw new IllegalArgumentException("rows a map entry is loaded ahead must be in 0..1024, got " + ahead
-                    + " (set ember.hot.mapAhead)");
-        }
-        this.ahead = ahead;
         stripes = new RowSlotMap[count];
         for (int s = 0; s < count; s++) {
             stripes[s] = new RowSlotMap(Math.max(16, expected / count), room);
@@ -188,117 +171,69 @@ final class RowSlotStripes implements AutoCloseable {
     /**
      * Does the rows of chunk {@code k} that fall in stripes {@code w, w + step, ...} (the
      * threads' share when {@code step == stripeCount()}, everything when {@code w = 0, step = 1});
-     * returns how many failed.
+     * returns how many failed. {@code mine} holds at least {@link #chunkRows()} ints.
      */
-    int work(int w, int step, int k, Share mine) {
-        share(w, step, k, mine);
-        return apply(mine, 0, mine.count);
+    int work(int w, int step, int k, int[] mine) {
+        return apply(mine, 0, share(w, step, k, mine));
     }
 
-    /** Collects into {@code mine} the indices of chunk {@code k}'s rows in stripes {@code w, w + step, ...}. */
-    void share(int w, int step, int k, Share mine) {
+    /** Collects into {@code mine} the indices of chunk {@code k}'s rows in stripes {@code w, w + step, ...}; returns how many. */
+    int share(int w, int step, int k, int[] mine) {
         int from = k * chunkRows;
-        int to = Math.min(count, from + chunkRows);
-        int[] at = mine.indices(chunkRows);
-        // Without a branch per row (taken one time in eight, it would mispredict often).
-        int stripeMask = step - 1;
-        int n = 0;
-        for (int i = from; i < to; i++) {
-            at[n] = i;
-            n += (stripe(rows[i]) & stripeMask) == w ? 1 : 0;
-        }
-        mine.count = n;
+        return share(w, step, from, Math.min(count, from + chunkRows), mine);
     }
 
-    /**
-     * Does the call's op on the rows {@code mine.indices[from, to)} (from {@link #share}); returns
-     * how many failed. Each row's home entry is loaded {@code ahead} rows before its turn (see
-     * {@link RowSlotMap#touch}).
-     */
-    int apply(Share mine, int from, int to) {
-        int[] at = mine.indices;
-        int n = mine.count;
-        long[] rows = this.rows;
-        int ahead = this.ahead;
-        long touched = 0;
-        if (from == 0) {
-            for (int j = 0; j < Math.min(n, ahead); j++) {
-                touched += touch(rows[at[j]]);
+    /** Does the call's op on the rows {@code mine[from, to)} (indices from {@link #share}); returns how many failed. */
+    int apply(int[] mine, int from, int to) {
+        int failed = 0;
+        for (int j = from; j < to; j++) {
+            int i = mine[j];
+            long row = rows[i];
+            RowSlotMap m = stripes[stripe(row)];
+            int slot;
+            switch (op) {
+                case PUT:
+                    slot = i < fromStack ? UNSAFE.getInt(slotStack + 4L * i) : (int) (firstBump + i - fromStack);
+                    if (!m.putIfAbsent(row, slot)) {
+                        bad[i] = 1;
+                        failed++;
+                    }
+                    break;
+                case REMOVE:
+                    slot = m.remove(row);
+                    if (slot < 0) {
+                        bad[i] = 1;
+                        failed++;
+                    } else {
+                        slots[i] = slot;
+                    }
+                    break;
+                default:
+                    slot = m.get(row);
+                    if (slot < 0) {
+                        bad[i] = 1;
+                        failed++;
+                    } else {
+                        slots[i] = slot;
+                    }
             }
         }
-        int failed = 0;
-        switch (op) {
-            case PUT:
-                for (int j = from; j < to; j++) {
-                    if (j + ahead < n) {
-                        touched += touch(rows[at[j + ahead]]);
-                    }
-                    int i = at[j];
-                    long row = rows[i];
-                    int slot = i < fromStack ? UNSAFE.getInt(slotStack + 4L * i) : (int) (firstBump + i - fromStack);
-                    if (!stripes[stripe(row)].putIfAbsent(row, slot)) {
-                        bad[i] = 1;
-                        failed++;
-                    }
-                }
-                break;
-            case REMOVE:
-                for (int j = from; j < to; j++) {
-                    if (j + ahead < n) {
-                        touched += touch(rows[at[j + ahead]]);
-                    }
-                    int i = at[j];
-                    long row = rows[i];
-                    int slot = stripes[stripe(row)].remove(row);
-                    if (slot < 0) {
-                        bad[i] = 1;
-                        failed++;
-                    } else {
-                        slots[i] = slot;
-                    }
-                }
-                break;
-            default:
-                for (int j = from; j < to; j++) {
-                    if (j + ahead < n) {
-                        touched += touch(rows[at[j + ahead]]);
-                    }
-                    int i = at[j];
-                    long row = rows[i];
-                    int slot = stripes[stripe(row)].get(row);
-                    if (slot < 0) {
-                        bad[i] = 1;
-                        failed++;
-                    } else {
-                        slots[i] = slot;
-                    }
-                }
-        }
-        mine.touched += touched;
         return failed;
     }
 
-    private long touch(long row) {
-        return stripes[stripe(row)].touch(row);
-    }
-
     /**
-     * One thread's rows of the chunk at hand: their indices in the call, and the sum of the
-     * entries it loaded ahead (kept so the compiler keeps the loads; meaningless otherwise).
-     * Each thread has its own.
+     * Collects into {@code mine} the indices in {@code [from, to)} whose rows fall in stripes
+     * {@code w, w + step, ...}, without a branch per row (taken one time in eight, it would
+     * mispredict often); returns how many.
      */
-    static final class Share {
-        private int[] indices = new int[0];
-        /** Rows of the chunk at hand in {@link #indices}. */
-        int count;
-        long touched;
-
-        private int[] indices(int atLeast) {
-            if (indices.length < atLeast) {
-                indices = new int[atLeast];
-            }
-            return indices;
+    private int share(int w, int step, int from, int to, int[] mine) {
+        int mask = step - 1;
+        int n = 0;
+        for (int i = from; i < to; i++) {
+            mine[n] = i;
+            n += (stripe(rows[i]) & mask) == w ? 1 : 0;
         }
+        return n;
     }
 
     int chunkRows() {

@@ -46,9 +46,11 @@ import static dev.ember.gpu.device.UnsafeMemory.UNSAFE;
  * </pre>
  * a move's slot ids leave from it chunk by chunk and demotion's dirty flags land in it.
  *
- * <p>Host side, per table: a {@link RowSlotStripes} of {@link RowSlotMap}s (row to slot, off-heap;
- * see there why the translation runs on the host; {@link MapThreads} map a move's rows on several
- * cores), or for resident tables a base slot (identity map). Free slots:
+ * <p>Host side, per table: a {@link RowSlotStripes} of {@link RowSlotMap}s (row to slot, off-heap,
+ * 64 bytes per hot row at the default room; see there why the translation runs on the host;
+ * {@link MapThreads} map a move's rows on several cores), or for resident tables a base slot
+ * (identity map). Settings: {@code ember.hot.mapThreads}, {@code ember.hot.mapThreadsMinRows},
+ * {@code ember.hot.mapRoom}. Free slots:
  * a bump pointer {@code next} and an off-heap stack of slots freed below it; a promotion takes
  * the top of the stack, then bumps, so its slots are known before any row is mapped.
  *
@@ -115,8 +117,6 @@ public final class SlotPool implements HotTier {
     private PinnedBuffer moveStage;
     private int stageRows;
     private final MapThreads mapThreads;
-    /** Rows ahead of its turn that a move loads a row's map entry ({@code ember.hot.mapAhead}). */
-    private final int mapAhead;
     /** Map entries per hot row, at least ({@code ember.hot.mapRoom}). */
     private final int mapRoom;
     private final long[] stagingAddresses = new long[STAGES];
@@ -196,7 +196,6 @@ public final class SlotPool implements HotTier {
             throw new IllegalArgumentException("rows a move needs before it wakes the map threads must be >= 0, got "
                     + mapThreadsMinRows + " (set ember.hot.mapThreadsMinRows)");
         }
-        this.mapAhead = mapAhead();
         this.mapRoom = mapRoom();
         this.device = device;
         this.layout = layout;
@@ -270,19 +269,6 @@ public final class SlotPool implements HotTier {
      */
     private static int mapThreadsMinRows() {
         return Integer.getInteger("ember.hot.mapThreadsMinRows", MAP_THREADS_MIN_ROWS);
-    }
-
-    /**
-     * Rows ahead of its turn that a move loads a row's map entry: {@code -Dember.hot.mapAhead=N}
-     * in 0..1024 (0: none), by default {@value RowSlotStripes#AHEAD} (see {@link RowSlotStripes#AHEAD}).
-     */
-    private static int mapAhead() {
-        int n = Integer.getInteger("ember.hot.mapAhead", RowSlotStripes.AHEAD);
-        if (n < 0 || n > 1024) {
-            throw new IllegalArgumentException("rows a map entry is loaded ahead must be in 0..1024, got " + n
-                    + " (set ember.hot.mapAhead)");
-        }
-        return n;
     }
 
     /**
@@ -363,7 +349,7 @@ public final class SlotPool implements HotTier {
     @Override
     public int addTable(TableSpec spec) {
         checkLayout(spec);
-        tables.add(new TableEntry(spec, new RowSlotStripes(mapThreads.stripes(), 1024, mapAhead, mapRoom), -1));
+        tables.add(new TableEntry(spec, new RowSlotStripes(mapThreads.stripes(), 1024, mapRoom), -1));
         return tables.size() - 1;
     }
 
