@@ -263,6 +263,22 @@ public abstract class HotTierContract extends OnDeviceContract {
      * last bags of each span empty), pooled with one launch and updated with one apply: equal bit
      * for bit to the reference per table, and empty padding bags pool to zeros.
      */
+    /** A hot table's row ids must fit the row-to-slot map's 32 bits; a resident one's need not be mapped. */
+    @Test
+    void aTableTooLargeForTheRowMapIsRefusedByName() {
+        RowLayout layout = RowLayout.of(4, Optimizer.SGD);
+        try (SlotPool pool = newPool(device, layout, 100 * (layout.bytesPerRow() + 1L))) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> pool.addTable(new TableSpec("huge", 1L << 33, 4, Optimizer.SGD)));
+            assertTrue(e.getMessage().contains("huge") && e.getMessage().contains("fewer than"), e.getMessage());
+            int t = pool.addTable(new TableSpec("largest", RowSlotMap.ROW_LIMIT, 4, Optimizer.SGD));
+            long[] rows = {RowSlotMap.ROW_LIMIT - 1, 0};
+            pool.promote(t, rows, 2, java.nio.ByteBuffer.allocateDirect(2 * layout.bytesPerRow()));
+            assertTrue(pool.contains(t, RowSlotMap.ROW_LIMIT - 1));
+            assertEquals(2, pool.rowCount(t));
+        }
+    }
+
     @ParameterizedTest(name = "{0}")
     @EnumSource(Optimizer.class)
     void tablesStagedAtOnceGatherAndApplyAsOneLaunchBitForBit(Optimizer opt) throws Exception {

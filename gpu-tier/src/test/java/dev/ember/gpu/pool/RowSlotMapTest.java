@@ -24,7 +24,7 @@ class RowSlotMapTest {
         Map<Long, Integer> ref = new HashMap<>();
         try (RowSlotMap map = new RowSlotMap(4)) {
             for (int op = 0; op < 200_000; op++) {
-                long row = rnd.nextInt(5000) * 1_000_003L;
+                long row = rnd.nextInt(4000) * 1_000_003L; // up to 4e9: rows use all 32 bits
                 step(map, ref, rnd.nextInt(3), row, op);
             }
             assertSame(ref, map);
@@ -126,6 +126,29 @@ class RowSlotMapTest {
         }
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new RowSlotMap(16, 3));
         assertTrue(e.getMessage().contains("ember.hot.mapRoom"), e.getMessage());
+    }
+
+    /** Rows fill 32 bits of an entry: the largest row and slot round-trip, one past the limit is refused. */
+    @Test
+    void rowsUpToTheLimitRoundTripAndLargerOnesAreRefused() {
+        try (RowSlotMap map = new RowSlotMap(16)) {
+            long last = RowSlotMap.ROW_LIMIT - 1;
+            assertTrue(map.putIfAbsent(last, Integer.MAX_VALUE));
+            assertTrue(map.putIfAbsent(0, 0));
+            assertEquals(Integer.MAX_VALUE, map.get(last));
+            assertEquals(0, map.get(0));
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> map.putIfAbsent(RowSlotMap.ROW_LIMIT, 1));
+            assertTrue(e.getMessage().contains(Long.toString(RowSlotMap.ROW_LIMIT)), e.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> map.putIfAbsent(5, -1));
+            assertEquals(-1, map.get(RowSlotMap.ROW_LIMIT)); // the empty entry's row bits: never a row
+            assertEquals(-1, map.remove(RowSlotMap.ROW_LIMIT));
+            Map<Long, Integer> seen = new HashMap<>();
+            map.forEach(seen::put);
+            assertEquals(Map.of(last, Integer.MAX_VALUE, 0L, 0), seen);
+            assertEquals(Integer.MAX_VALUE, map.remove(last));
+            assertEquals(1, map.size());
+        }
     }
 
     private static void step(RowSlotMap map, Map<Long, Integer> ref, int kind, long row, int value) {
