@@ -38,7 +38,7 @@ import java.util.concurrent.TimeUnit;
 public class RowSlotMapBench {
     static final int ROWS = 262_144;
 
-    /** Row ids: "stride" = 7i + 3 (the GPU bench's), "random" = uniform over 2^40. */
+    /** Row ids: "stride" = 7i + 3 (the GPU bench's), "random" = uniform below {@link RowSlotMap#ROW_LIMIT} (2^32 - 1). */
     @Param({"stride", "random"})
     public String ids;
     @Param({"2", "4"})
@@ -56,7 +56,7 @@ public class RowSlotMapBench {
         out = new int[ROWS];
         java.util.SplittableRandom rnd = new java.util.SplittableRandom(42);
         for (int i = 0; i < ROWS; i++) {
-            rows[i] = "stride".equals(ids) ? 7L * i + 3 : rnd.nextLong(1L << 40);
+            rows[i] = "stride".equals(ids) ? 7L * i + 3 : rnd.nextLong(RowSlotMap.ROW_LIMIT);
             slots[i] = ROWS - 1 - i;
         }
         map = new RowSlotMap(ROWS, room);
