@@ -537,8 +537,27 @@ public abstract class HotTierContract extends OnDeviceContract {
             for (int i = 0; i < n; i += 7) {
                 assertBits(ref.rows.get(b[i]), ReferenceTier.unpack(out, i, layout), layout.floatsPerRow(), "row buffer read " + i);
             }
+            // Rows updated in every chunk (none a multiple of 7: those are checked against the
+            // reference below): each chunk's dirty flags are taken while later chunks copy.
+            int[] updated = {1, 2043, 2045, 4090, 6135, 8180, 8999}; // 2043: chunk 0's last row
+            try (HotBatch grads = pool.newBatch(updated.length, updated.length)) {
+                PooledBatch batch = new PooledBatch(updated.length, updated.length);
+                for (int i : updated) {
+                    batch.add(a[i]).endBag();
+                }
+                grads.writeGradients(randomGrads(updated.length, dim, rnd), updated.length);
+                pool.apply(table, new DedupedIds().build(batch), grads, 0.1f, 1e-6f);
+            }
+            java.util.Arrays.fill(dirty, true); // every flag must be written
             int moved = pool.demote(table, a, n, out, dirty);
-            assertEquals(0, moved);
+            assertEquals(updated.length, moved);
+            java.util.Set<Integer> wasUpdated = new java.util.HashSet<>();
+            for (int i : updated) {
+                wasUpdated.add(i);
+            }
+            for (int i = 0; i < n; i++) {
+                assertEquals(wasUpdated.contains(i), dirty[i], "dirty flag of demoted row " + i);
+            }
             for (int i = 0; i < n; i += 7) {
                 assertBits(ref.rows.get(a[i]), ReferenceTier.unpack(out, i, layout), layout.floatsPerRow(), "row buffer demote " + i);
             }
