@@ -352,7 +352,7 @@ public final class SlotPool implements HotTier {
         if (spec.rows() > RowSlotMap.ROW_LIMIT) {
             throw new IllegalArgumentException("table " + spec.name() + " has " + spec.rows() + " rows; a hot table's rows must be "
                     + "fewer than " + RowSlotMap.ROW_LIMIT + " (the row-to-slot map packs a row id in 32 bits); hash or cap its ids"
-                    + " (the vocabulary's cap), or keep it resident (device mode)");
+                    + " (the vocabulary's cap)");
         }
         tables.add(new TableEntry(spec, new RowSlotStripes(mapThreads.stripes(), 1024, mapRoom), -1));
         return tables.size() - 1;
