@@ -20,11 +20,12 @@ import static dev.ember.gpu.device.UnsafeMemory.UNSAFE;
  * an insert walked the same runs. Room 4 shortens the runs; packing row and slot in one long keeps
  * the table as large as before (32 host bytes per mapped row), so it fits the same caches, and
  * one load reads both. JMH on the dev box (one thread, 262,144 rows): a removal and a put of
- * one row in eight took 40.8 ns with main's map (16-byte entries, room 2), 17.0 ns with this one
- * ({@code RowSlotMapBench}); a demotion's removals ran at 99 M rows/s against 56
- * ({@code MoveMapBench}; docs/BENCHMARKS.md, "Promote and demote", fourth pass). Tombstones instead of the backward shift (tried: commit 06f159a) made removal
- * cheaper (9-10 ns at room 2) but inserts past them dearer (24-26 ns when one row in eight or two
- * moved), and lost to room 4 at both.
+ * one row in eight took 40.8 ns with the old map (16-byte entries, room 2), 17.0 ns with this
+ * one ({@code RowSlotMapBench}); a demotion's removals ran at 99 M rows/s against 56
+ * ({@code MoveMapBench}; docs/BENCHMARKS.md, "Promote and demote", fourth pass). Tombstones
+ * instead of the backward shift (tried: commit 06f159a) made removal cheaper (9-10 ns at room 2)
+ * but inserts past them dearer (24-26 ns when one row in eight or two moved), and lost to room 4
+ * at both.
  *
  * <p><b>Why translate on the host.</b> The host already touches every id of a batch (dedup,
  * hot-set check), so turning an id into a slot there adds one probe of this map and costs 32 host

@@ -47,7 +47,7 @@ import static dev.ember.gpu.device.UnsafeMemory.UNSAFE;
  * a move's slot ids leave from it chunk by chunk and demotion's dirty flags land in it.
  *
  * <p>Host side, per table: a {@link RowSlotStripes} of {@link RowSlotMap}s (row to slot, off-heap,
- * 64 bytes per hot row at the default room; see there why the translation runs on the host;
+ * 32 bytes per hot row at the default room; see there why the translation runs on the host;
  * {@link MapThreads} map a move's rows on several cores), or for resident tables a base slot
  * (identity map). Settings: {@code ember.hot.mapThreads}, {@code ember.hot.mapThreadsMinRows},
  * {@code ember.hot.mapRoom}. Free slots:
