@@ -41,12 +41,17 @@ final class RowSlotStripes implements AutoCloseable {
 
     /** {@code count} stripes (a power of two) for a table expected to hold {@code expected} rows. */
     RowSlotStripes(int count, int expected) {
+        this(count, expected, RowSlotMap.ROOM);
+    }
+
+    /** As above, stripes with at least {@code room} entries per row (see {@link RowSlotMap}). */
+    RowSlotStripes(int count, int expected, int room) {
         if (Integer.bitCount(count) != 1) {
             throw new IllegalArgumentException("map stripes must be a power of two, got " + count);
         }
         stripes = new RowSlotMap[count];
         for (int s = 0; s < count; s++) {
-            stripes[s] = new RowSlotMap(Math.max(16, expected / count));
+            stripes[s] = new RowSlotMap(Math.max(16, expected / count), room);
         }
         shift = 64 - Integer.numberOfTrailingZeros(count);
     }

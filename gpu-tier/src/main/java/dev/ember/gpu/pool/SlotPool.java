@@ -46,9 +46,11 @@ import static dev.ember.gpu.device.UnsafeMemory.UNSAFE;
  * </pre>
  * a move's slot ids leave from it chunk by chunk and demotion's dirty flags land in it.
  *
- * <p>Host side, per table: a {@link RowSlotStripes} of {@link RowSlotMap}s (row to slot, off-heap;
- * see there why the translation runs on the host; {@link MapThreads} map a move's rows on several
- * cores), or for resident tables a base slot (identity map). Free slots:
+ * <p>Host side, per table: a {@link RowSlotStripes} of {@link RowSlotMap}s (row to slot, off-heap,
+ * 32 bytes per hot row at the default room; see there why the translation runs on the host;
+ * {@link MapThreads} map a move's rows on several cores), or for resident tables a base slot
+ * (identity map). Settings: {@code ember.hot.mapThreads}, {@code ember.hot.mapThreadsMinRows},
+ * {@code ember.hot.mapRoom}. Free slots:
  * a bump pointer {@code next} and an off-heap stack of slots freed below it; a promotion takes
  * the top of the stack, then bumps, so its slots are known before any row is mapped.
  *
@@ -115,6 +117,8 @@ public final class SlotPool implements HotTier {
     private PinnedBuffer moveStage;
     private int stageRows;
     private final MapThreads mapThreads;
+    /** Map entries per hot row, at least ({@code ember.hot.mapRoom}). */
+    private final int mapRoom;
     private final long[] stagingAddresses = new long[STAGES];
     private final List<PinnedBuffer> rowBuffers = new ArrayList<>();
 
@@ -125,7 +129,11 @@ public final class SlotPool implements HotTier {
     private final DeviceBuffer[] stagedSlots = new DeviceBuffer[STAGES];
     private final DeviceBuffer[] stagedFlags = new DeviceBuffer[STAGES];
     private final Event[] chunkDone = new Event[STAGES];
-    /** A read's or demote's chunk waiting in each staging chunk to be drained (-1: none); a field, so a move allocates nothing. */
+    /**
+     * A read's or demote's chunk issued through each staging chunk whose dirty flags (and rows,
+     * unless they went into a row buffer) are still to be taken (-1: none); a field, so a move
+     * allocates nothing.
+     */
     private final int[] stagedChunk = new int[STAGES];
 
     private final Kernel gatherF4;
@@ -188,6 +196,7 @@ public final class SlotPool implements HotTier {
             throw new IllegalArgumentException("rows a move needs before it wakes the map threads must be >= 0, got "
                     + mapThreadsMinRows + " (set ember.hot.mapThreadsMinRows)");
         }
+        this.mapRoom = mapRoom();
         this.device = device;
         this.layout = layout;
         this.dim = layout.dim();
@@ -262,6 +271,19 @@ public final class SlotPool implements HotTier {
         return Integer.getInteger("ember.hot.mapThreadsMinRows", MAP_THREADS_MIN_ROWS);
     }
 
+    /**
+     * Entries of a table's row-to-slot map per hot row, at least: {@code -Dember.hot.mapRoom=N}, a
+     * power of two in 2..64, by default {@value RowSlotMap#ROOM} (see {@link RowSlotMap} why).
+     */
+    private static int mapRoom() {
+        int n = Integer.getInteger("ember.hot.mapRoom", RowSlotMap.ROOM);
+        if (n < 2 || n > 64 || Integer.bitCount(n) != 1) {
+            throw new IllegalArgumentException("entries per row of a row-to-slot map must be a power of two in 2..64, got "
+                    + n + " (set ember.hot.mapRoom)");
+        }
+        return n;
+    }
+
     private static String applyKernelName(Optimizer o) {
         switch (o) {
             case SGD: return KernelSources.APPLY_SGD;
@@ -327,7 +349,12 @@ public final class SlotPool implements HotTier {
     @Override
     public int addTable(TableSpec spec) {
         checkLayout(spec);
-        tables.add(new TableEntry(spec, new RowSlotStripes(mapThreads.stripes(), 1024), -1));
+        if (spec.rows() > RowSlotMap.ROW_LIMIT) {
+            throw new IllegalArgumentException("table " + spec.name() + " has " + spec.rows() + " rows; a hot table's rows must be "
+                    + "fewer than " + RowSlotMap.ROW_LIMIT + " (the row-to-slot map packs a row id in 32 bits); hash or cap its ids"
+                    + " (the vocabulary's cap)");
+        }
+        tables.add(new TableEntry(spec, new RowSlotStripes(mapThreads.stripes(), 1024, mapRoom), -1));
         return tables.size() - 1;
     }
 
@@ -685,10 +712,10 @@ public final class SlotPool implements HotTier {
             for (int i = 0; i < count; i++) {
                 slotOf[i] = slotOf(t, rows[i]);
             }
-            readOut(null, rows, slotOf, null, count, dst, dirtyOut);
+            readOut(null, rows, slotOf, null, count, dst, dirtyOut, 0);
             return;
         }
-        readOut(t, rows, scratch(count), RowSlotStripes.Op.GET, count, dst, dirtyOut);
+        readOut(t, rows, scratch(count), RowSlotStripes.Op.GET, count, dst, dirtyOut, 0);
     }
 
     @Override
@@ -701,9 +728,9 @@ public final class SlotPool implements HotTier {
         checkBuffer(dst, count, "demote", "destination");
         checkDirtyOut(dirtyOut, count);
         int[] slotOf = scratch(count);
-        int dirtyRows = readOut(t, rows, slotOf, RowSlotStripes.Op.REMOVE, count, dst, dirtyOut);
-        // The freed slots go on the free stack in one copy (it holds up to capacity slots).
-        UNSAFE.copyMemory(slotOf, INT_BASE, null, freeStack + 4L * freeCount, 4L * count);
+        // The freed slots go on the free stack (it holds up to capacity slots) chunk by chunk as
+        // they are found, above its top until the call succeeds.
+        int dirtyRows = readOut(t, rows, slotOf, RowSlotStripes.Op.REMOVE, count, dst, dirtyOut, freeStack + 4L * freeCount);
         freeCount += count;
         rowsDemoted.add(count);
         return dirtyRows;
@@ -714,11 +741,14 @@ public final class SlotPool implements HotTier {
      * threads translate (GET) or unmap (REMOVE) later chunks while the copy engine moves chunk k;
      * chunk k - STAGES is drained from staging (by the map threads, each a share, into direct
      * memory) unless the rows go straight into a row buffer. With {@code op == null} the slots are
-     * in {@code slotOf} already. A row that fails undoes the call (the destination's bytes are then
-     * unspecified).
+     * in {@code slotOf} already; {@code slotsAlsoTo} (0: nowhere) gets a copy of them, chunk by
+     * chunk. Once chunk k - STAGES is done its dirty flags are counted (and put in {@code dirtyOut})
+     * while later chunks copy: counting them all after the last copy took a pass over every row
+     * after the device was done. A row that fails undoes the call (the destination's bytes and
+     * {@code dirtyOut} are then unspecified). Returns how many rows were dirty.
      */
     private int readOut(TableEntry t, long[] rows, int[] slotOf, RowSlotStripes.Op op, int count, ByteBuffer dst,
-                        boolean[] dirtyOut) {
+                        boolean[] dirtyOut, long slotsAlsoTo) {
         PinnedBuffer direct = rowBufferOf(dst, (long) count * rowBytes);
         long directBase = direct == null ? 0 : UnsafeMemory.address(dst) - direct.address();
         PinnedBuffer stage = moveStage(count);
@@ -741,17 +771,21 @@ public final class SlotPool implements HotTier {
         boolean failed = false;
         RuntimeException deviceError = null;
         int k = 0;
+        int dirtyRows = 0;
         try {
             for (; k < chunks + STAGES; k++) {
                 int h = k % STAGES;
                 Stream s = transfers[k & 1];
                 if (heldBy[h] >= 0) {
                     chunkDone[h].synchronize();
-                    if (threadsDrain) {
-                        mapThreads.copyChunk(heldBy[h]);
-                    } else {
-                        drain(heldBy[h], h, count, dst);
+                    if (direct == null) {
+                        if (threadsDrain) {
+                            mapThreads.copyChunk(heldBy[h]);
+                        } else {
+                            drain(heldBy[h], h, count, dst);
+                        }
                     }
+                    dirtyRows += takeFlags(flags, heldBy[h], count, dirtyOut);
                     heldBy[h] = -1;
                 }
                 if (k >= chunks) {
@@ -772,10 +806,16 @@ public final class SlotPool implements HotTier {
                     device.copyToHost(stagedRows[h], 0, direct, directBase + (long) start * rowBytes, (long) n * rowBytes, s);
                 } else {
                     device.copyToHost(stagedRows[h], 0, pinned[h], 0, (long) n * rowBytes, s);
-                    heldBy[h] = k;
                 }
                 device.copyToHost(stagedFlags[h], 0, stage, 4L * stageRows + start, n, s);
                 chunkDone[h].record(s);
+                heldBy[h] = k;
+                if (slotsAlsoTo != 0) {
+                    // Only chunks with no failed row get here: distinct held rows, so the free
+                    // stack (capacity slots) has room above its top for all of them.
+                    UNSAFE.copyMemory(slotOf, INT_BASE + 4L * start, null, slotsAlsoTo + 4L * start, 4L * n);
+                }
+
             }
         } catch (RuntimeException e) {
             deviceError = e;
@@ -813,13 +853,22 @@ public final class SlotPool implements HotTier {
                     + (op == RowSlotStripes.Op.REMOVE && appearsBefore(rows, first, rows[first])
                     ? " (it appears twice in one demote)" : ""));
         }
+        return dirtyRows;
+    }
+
+    /** Counts chunk {@code k}'s dirty flags (landed at {@code flags}, one byte a row) and puts them in {@code dirtyOut} (may be null). */
+    private int takeFlags(long flags, int k, int count, boolean[] dirtyOut) {
+        int start = k * chunkRows;
+        int end = Math.min(count, start + chunkRows);
         int d = 0;
-        for (int i = 0; i < count; i++) {
-            boolean isDirty = UNSAFE.getByte(flags + i) != 0;
-            if (isDirty) {
-                d++;
+        if (dirtyOut == null) {
+            for (int i = start; i < end; i++) {
+                d += UNSAFE.getByte(flags + i) != 0 ? 1 : 0;
             }
-            if (dirtyOut != null) {
+        } else {
+            for (int i = start; i < end; i++) {
+                boolean isDirty = UNSAFE.getByte(flags + i) != 0;
+                d += isDirty ? 1 : 0;
                 dirtyOut[i] = isDirty;
             }
         }

@@ -263,6 +263,22 @@ public abstract class HotTierContract extends OnDeviceContract {
      * last bags of each span empty), pooled with one launch and updated with one apply: equal bit
      * for bit to the reference per table, and empty padding bags pool to zeros.
      */
+    /** A hot table's row ids must fit the row-to-slot map's 32 bits; a resident one's need not be mapped. */
+    @Test
+    void aTableTooLargeForTheRowMapIsRefusedByName() {
+        RowLayout layout = RowLayout.of(4, Optimizer.SGD);
+        try (SlotPool pool = newPool(device, layout, 100 * (layout.bytesPerRow() + 1L))) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> pool.addTable(new TableSpec("huge", 1L << 33, 4, Optimizer.SGD)));
+            assertTrue(e.getMessage().contains("huge") && e.getMessage().contains("fewer than"), e.getMessage());
+            int t = pool.addTable(new TableSpec("largest", RowSlotMap.ROW_LIMIT, 4, Optimizer.SGD));
+            long[] rows = {RowSlotMap.ROW_LIMIT - 1, 0};
+            pool.promote(t, rows, 2, java.nio.ByteBuffer.allocateDirect(2 * layout.bytesPerRow()));
+            assertTrue(pool.contains(t, RowSlotMap.ROW_LIMIT - 1));
+            assertEquals(2, pool.rowCount(t));
+        }
+    }
+
     @ParameterizedTest(name = "{0}")
     @EnumSource(Optimizer.class)
     void tablesStagedAtOnceGatherAndApplyAsOneLaunchBitForBit(Optimizer opt) throws Exception {
@@ -521,8 +537,27 @@ public abstract class HotTierContract extends OnDeviceContract {
             for (int i = 0; i < n; i += 7) {
                 assertBits(ref.rows.get(b[i]), ReferenceTier.unpack(out, i, layout), layout.floatsPerRow(), "row buffer read " + i);
             }
+            // Rows updated in every chunk (none a multiple of 7: those are checked against the
+            // reference below): each chunk's dirty flags are taken while later chunks copy.
+            int[] updated = {1, 2043, 2045, 4090, 6135, 8180, 8999}; // 2043: chunk 0's last row
+            try (HotBatch grads = pool.newBatch(updated.length, updated.length)) {
+                PooledBatch batch = new PooledBatch(updated.length, updated.length);
+                for (int i : updated) {
+                    batch.add(a[i]).endBag();
+                }
+                grads.writeGradients(randomGrads(updated.length, dim, rnd), updated.length);
+                pool.apply(table, new DedupedIds().build(batch), grads, 0.1f, 1e-6f);
+            }
+            java.util.Arrays.fill(dirty, true); // every flag must be written
             int moved = pool.demote(table, a, n, out, dirty);
-            assertEquals(0, moved);
+            assertEquals(updated.length, moved);
+            java.util.Set<Integer> wasUpdated = new java.util.HashSet<>();
+            for (int i : updated) {
+                wasUpdated.add(i);
+            }
+            for (int i = 0; i < n; i++) {
+                assertEquals(wasUpdated.contains(i), dirty[i], "dirty flag of demoted row " + i);
+            }
             for (int i = 0; i < n; i += 7) {
                 assertBits(ref.rows.get(a[i]), ReferenceTier.unpack(out, i, layout), layout.floatsPerRow(), "row buffer demote " + i);
             }

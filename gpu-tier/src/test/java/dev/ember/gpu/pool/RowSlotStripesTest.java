@@ -26,7 +26,8 @@ class RowSlotStripesTest {
         byte[] bad = new byte[max];
         long stack = UnsafeMemory.allocate(4L * max, "test slots");
         try (MapThreads mt = new MapThreads(threads, 0, "test-map");
-             RowSlotStripes map = new RowSlotStripes(threads, 16)) {
+             RowSlotStripes map = new RowSlotStripes(threads, 16, threads == 4 ? 2 : RowSlotMap.ROOM)) { // room 2 and 4
+
             for (int round = 0; round < 60; round++) {
                 int n = rnd.nextInt(max);
                 int chunk = 1 + rnd.nextInt(700);

@@ -50,6 +50,16 @@ public class MoveMapBench {
     public boolean copy;
     @Param({"260"})
     public int rowBytes;
+    /** Map entries per row, at least (the pool's {@code ember.hot.mapRoom}; 2 was the one load before). */
+    @Param({"4"})
+    public int room;
+    /**
+     * Rows the table holds besides the moved ones (ids {@code 7i + 5}), spread over its stripes:
+     * 0 keeps a stripe within the caches of a core or two; millions make every probe a miss to
+     * memory, as in a hot tier of millions of rows.
+     */
+    @Param({"0"})
+    public int resident;
 
     private MapThreads mapThreads;
     private RowSlotStripes map;
@@ -62,9 +72,12 @@ public class MoveMapBench {
     @Setup
     public void setUp() {
         mapThreads = new MapThreads(threads, 0, "bench-map");
-        map = new RowSlotStripes(threads, ROWS);
+        map = new RowSlotStripes(threads, ROWS + resident, room);
         for (int i = 0; i < ROWS; i++) {
             rows[i] = 7L * i + 3;
+        }
+        for (int i = 0; i < resident; i++) {
+            map.putIfAbsent(7L * i + 5, ROWS + i);
         }
         buffer = UnsafeMemory.allocate((long) ROWS * rowBytes, "bench rows");
         UnsafeMemory.UNSAFE.setMemory(buffer, (long) ROWS * rowBytes, (byte) 1);
@@ -76,7 +89,7 @@ public class MoveMapBench {
     @Benchmark
     @OperationsPerInvocation(ROWS)
     public int putThenRemove() {
-        if (map.size() != 0) {
+        if (map.size() != resident) {
             emptyMap();
         }
         map.prepare(RowSlotStripes.Op.PUT, rows, slots, bad, ROWS, chunkRows, 0, 0, 0);
@@ -120,13 +133,13 @@ public class MoveMapBench {
     @Setup(Level.Invocation)
     public void ready(BenchmarkParams params) {
         String name = params.getBenchmark();
-        if (name.endsWith(".remove") && map.size() == 0) {
+        if (name.endsWith(".remove") && map.size() == resident) {
             boolean copies = copy;
             copy = false;
             map.prepare(RowSlotStripes.Op.PUT, rows, slots, bad, ROWS, chunkRows, 0, 0, 0);
             run();
             copy = copies;
-        } else if (name.endsWith(".put") && map.size() != 0) {
+        } else if (name.endsWith(".put") && map.size() != resident) {
             emptyMap();
         }
     }
@@ -135,7 +148,7 @@ public class MoveMapBench {
     @Benchmark
     @OperationsPerInvocation(ROWS)
     public int lookUp() {
-        if (map.size() == 0) {
+        if (map.size() == resident) {
             map.prepare(RowSlotStripes.Op.PUT, rows, slots, bad, ROWS, chunkRows, 0, 0, 0);
             run();
         }

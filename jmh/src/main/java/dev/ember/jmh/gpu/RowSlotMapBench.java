@@ -23,7 +23,9 @@ import java.util.concurrent.TimeUnit;
  * {@link PromoteDemoteBench} shape) mapped into and unmapped from a {@link RowSlotMap}, one row
  * per operation, on one thread: what one map thread of the pool (one stripe) does per row. Each
  * invocation puts the rows then removes them (so both halves see the same map); the score is
- * rows per second for the pair, so a pair costs {@code 1 / score}.
+ * rows per second for the pair, so a pair costs {@code 1 / score}. {@code moveEighth}: one row in
+ * eight removed then put back, the other rows staying (a partial demotion and promotion).
+ * {@code room}: map entries per row, at least (the pool's {@code ember.hot.mapRoom}; 2 before).
  * At dim 64 with row-wise Adagrad (260-byte rows) a pinned copy at 55 GB/s moves 212 M rows/s;
  * 70% of it leaves the host about 6.7 ns a row.
  */
@@ -36,9 +38,11 @@ import java.util.concurrent.TimeUnit;
 public class RowSlotMapBench {
     static final int ROWS = 262_144;
 
-    /** Row ids: "stride" = 7i + 3 (the GPU bench's), "random" = uniform over 2^40. */
+    /** Row ids: "stride" = 7i + 3 (the GPU bench's), "random" = uniform below {@link RowSlotMap#ROW_LIMIT} (2^32 - 1). */
     @Param({"stride", "random"})
     public String ids;
+    @Param({"2", "4"})
+    public int room;
 
     private RowSlotMap map;
     private long[] rows;
@@ -52,10 +56,10 @@ public class RowSlotMapBench {
         out = new int[ROWS];
         java.util.SplittableRandom rnd = new java.util.SplittableRandom(42);
         for (int i = 0; i < ROWS; i++) {
-            rows[i] = "stride".equals(ids) ? 7L * i + 3 : rnd.nextLong(1L << 40);
+            rows[i] = "stride".equals(ids) ? 7L * i + 3 : rnd.nextLong(RowSlotMap.ROW_LIMIT);
             slots[i] = ROWS - 1 - i;
         }
-        map = new RowSlotMap(ROWS);
+        map = new RowSlotMap(ROWS, room);
     }
 
     @Benchmark
@@ -67,6 +71,24 @@ public class RowSlotMapBench {
         }
         for (int i = 0; i < ROWS; i++) {
             s += map.remove(rows[i]);
+        }
+        return s;
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(ROWS / 8)
+    public int moveEighth() {
+        if (map.size() == 0) {
+            for (int i = 0; i < ROWS; i++) {
+                map.putIfAbsent(rows[i], slots[i]);
+            }
+        }
+        int s = 0;
+        for (int i = 0; i < ROWS; i += 8) {
+            s += map.remove(rows[i]);
+        }
+        for (int i = 0; i < ROWS; i += 8) {
+            map.putIfAbsent(rows[i], slots[i]);
         }
         return s;
     }
