@@ -61,12 +61,14 @@ import org.roaringbitmap.RoaringBitmap;
  *       ({@link WriteBehind}), so prefetching and writing behind never change a result; the
  *       batch's unique ids are copied to the counting thread, which records them into the
  *       popularity counters behind the steps, in batch order ({@link PopularityCounting}: whatever
- *       reads or freezes the counts waits for it first, so the counts, the knob's choices and the
- *       hot sets are those of counting at apply);</li>
+ *       reads the counts on the step thread waits for it first, and the knob's evaluation is started
+ *       by the counting thread itself once it has counted the evaluation's step, so the counts, the
+ *       knob's choices and the hot sets are those of counting at apply);</li>
  *   <li>{@link #endStep}: the knob's schedule may hand out a new target hot set; rows move toward
  *       it in bounded chunks, never rows an in-flight batch uses: a chunk planned at one boundary
- *       moves at the next, its cold-tier reads and writes behind the steps ({@link Mover}), so a
- *       boundary costs the hot tier's calls and bookkeeping.</li>
+ *       moves at the next whose check finds its cold-tier reads and writes, done behind the steps,
+ *       finished ({@link Mover}; {@code -D}{@value #WAIT_AT_BOUNDARY_PROPERTY}{@code =true} makes
+ *       every boundary wait), so a boundary costs the hot tier's calls and bookkeeping.</li>
  * </ol>
  *
  * <p><b>Why misses are staged in the hot tier.</b> Bit identity across modes needs every bag
@@ -143,6 +145,8 @@ public final class TieredStore implements AutoCloseable {
     private final PopularityCounting counting;
     /** Drains {@link #counting} before the knob reads or freezes the counts (made once: no closure a step). */
     private final Runnable drainCounting;
+    /** Runs a task on the counting thread once it has counted every batch handed over before (the knob's evaluations). */
+    private final java.util.concurrent.Executor countedThrough;
     private final KnobSchedule knob;
     private final TableCounters[] counters;
     private final ExecutorService prefetcher;
@@ -288,6 +292,7 @@ public final class TieredStore implements AutoCloseable {
             this.counting = PopularityCounting.onStepThread(popularity, tableCount, workers);
         }
         this.drainCounting = counting == null ? null : counting::drain;
+        this.countedThrough = counting == null ? null : counting::runAfterCounts;
         this.writeBehind = new WriteBehind(givenWriteBehind);
         // One chunk of chunksPerStep x chunkRows moves a boundary: its promotions publish at the next.
         // Settling takes chunks of up to SETTLE_MOVES: each spans the tables with enough rows
@@ -776,7 +781,8 @@ public final class TieredStore implements AutoCloseable {
         long waited1 = waited0;
         if (knob != null) {
             counting.advanceTo(step);
-            KnobChoice choice = knob.onStep(step, drainCounting); // an evaluation reads the counts of this step
+            // An evaluation reads the counts of this step: frozen by the counting thread once it has them.
+            KnobChoice choice = knob.onStep(step, drainCounting, countedThrough);
             if (choice != null) {
                 lastChoice = choice;
                 mover.publish(); // a retarget waits for the chunk in transit
