@@ -36,9 +36,14 @@ public final class StepPhases {
     public final LongAdder moveCalls = new LongAdder();
     /**
      * Step boundaries, split: the knob and popularity counting (moving the counters' clock, handing
-     * an evaluation over, waiting for a choice when due, retargeting), less any wait for moves.
+     * an evaluation over, waiting for a choice when due).
      */
     public final LongAdder knob = new LongAdder();
+    /**
+     * Step boundaries, split: retargeting to a knob's choice (publishing the chunk in transit first,
+     * less any wait for its cold-tier work; the new target; fitting the hot tier to it).
+     */
+    public final LongAdder retargets = new LongAdder();
     /** Step boundaries that left the chunk in transit for later (its cold-tier work was not done). */
     public final LongAdder deferredPublishes = new LongAdder();
     /** Step boundaries that took more than 1 ms (re-tiering's stall target), and the longest one. */
@@ -50,13 +55,15 @@ public final class StepPhases {
     public final LongAdder slowMoveWaits = new LongAdder();
     public final LongAdder slowMoveCalls = new LongAdder();
     public final LongAdder slowKnob = new LongAdder();
+    public final LongAdder slowRetargets = new LongAdder();
 
     /** Records one step boundary's time, in all and split (the rest is bookkeeping such as reaping write-backs). */
-    void boundary(long nanos, long moveWait, long moveCall, long knobNanos, boolean deferred) {
+    void boundary(long nanos, long moveWait, long moveCall, long knobNanos, long retargetNanos, boolean deferred) {
         moves.add(nanos);
         moveWaits.add(moveWait);
         moveCalls.add(moveCall);
         knob.add(knobNanos);
+        retargets.add(retargetNanos);
         if (deferred) {
             deferredPublishes.increment();
         }
@@ -66,6 +73,7 @@ public final class StepPhases {
             slowMoveWaits.add(moveWait);
             slowMoveCalls.add(moveCall);
             slowKnob.add(knobNanos);
+            slowRetargets.add(retargetNanos);
         }
         longestBoundary.accumulate(nanos);
     }
@@ -78,12 +86,14 @@ public final class StepPhases {
         double n = Math.max(1, steps) * 1e6;
         return String.format("submit %.3f, cold reads %.3f, stage %.3f, gather %.3f, apply %.3f, unstage %.3f, "
                         + "write-back %.3f, moves %.3f ms per step; %d step boundaries over 1 ms, the longest %.3f ms"
-                        + "; boundaries: move waits %.3f, move calls %.3f, knob %.3f ms per step, %d left a chunk for later"
-                        + "; those over 1 ms: %.3f ms in all = move waits %.3f + move calls %.3f + knob %.3f + other %.3f ms",
+                        + "; boundaries: move waits %.3f, move calls %.3f, knob %.3f, retargets %.3f ms per step, %d left a"
+                        + " chunk for later; those over 1 ms: %.3f ms in all = move waits %.3f + move calls %.3f + knob %.3f"
+                        + " + retargets %.3f + other %.3f ms",
                 submit.sum() / n, coldReads.sum() / n, stage.sum() / n, gather.sum() / n, apply.sum() / n,
                 unstage.sum() / n, writeBack.sum() / n, moves.sum() / n, slowBoundaries.sum(), longestBoundary.get() / 1e6,
-                moveWaits.sum() / n, moveCalls.sum() / n, knob.sum() / n, deferredPublishes.sum(),
+                moveWaits.sum() / n, moveCalls.sum() / n, knob.sum() / n, retargets.sum() / n, deferredPublishes.sum(),
                 slowTotal.sum() / 1e6, slowMoveWaits.sum() / 1e6, slowMoveCalls.sum() / 1e6, slowKnob.sum() / 1e6,
-                (slowTotal.sum() - slowMoveWaits.sum() - slowMoveCalls.sum() - slowKnob.sum()) / 1e6);
+                slowRetargets.sum() / 1e6, (slowTotal.sum() - slowMoveWaits.sum() - slowMoveCalls.sum() - slowKnob.sum()
+                        - slowRetargets.sum()) / 1e6);
     }
 }

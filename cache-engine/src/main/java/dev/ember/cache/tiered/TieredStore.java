@@ -778,12 +778,14 @@ public final class TieredStore implements AutoCloseable {
         long deferrals0 = mover.deferrals();
         writeBehind.reap(); // rows whose write-back is done may move again
         long t1 = System.nanoTime();
+        long tRetarget = 0;
         long waited1 = waited0;
         if (knob != null) {
             counting.advanceTo(step);
             // An evaluation reads the counts of this step: frozen by the counting thread once it has them.
             KnobChoice choice = knob.onStep(step, drainCounting, countedThrough);
             if (choice != null) {
+                tRetarget = System.nanoTime();
                 lastChoice = choice;
                 mover.publish(); // a retarget waits for the chunk in transit
                 choice.retarget(hotSets); // differences prepared on the knob's thread
@@ -797,8 +799,9 @@ public final class TieredStore implements AutoCloseable {
         }
         long t3 = System.nanoTime();
         long waited2 = mover.waitNanos();
-        phases.boundary(t3 - t0, waited2 - waited0, (t3 - t2) - (waited2 - waited1), (t2 - t1) - (waited1 - waited0),
-                mover.deferrals() > deferrals0);
+        long retargetNanos = tRetarget == 0 ? 0 : (t2 - tRetarget) - (waited1 - waited0);
+        phases.boundary(t3 - t0, waited2 - waited0, (t3 - t2) - (waited2 - waited1),
+                (tRetarget == 0 ? t2 : tRetarget) - t1, retargetNanos, mover.deferrals() > deferrals0);
     }
 
     /** Makes {@code target}'s rows the target hot set; rows move at the next step boundaries. */
