@@ -13,6 +13,7 @@ import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
@@ -34,7 +35,11 @@ import java.util.concurrent.Executors;
  * as an uninterrupted one. {@code lag = 0} chooses on the step thread. When the counters are
  * recorded behind the steps on another thread (a tiered store's counting thread), that thread
  * must be done with every batch before the step when an evaluation starts: {@link #onStep(long,
- * Runnable)} runs the caller's wait first, only then.
+ * Runnable)} runs the caller's wait first, only then; {@link #onStep(long, Runnable, Executor)}
+ * instead hands the evaluation's start (freezing the counters, handing the choice to the knob's
+ * thread) to the recorder, which runs it in order once it has counted every batch through that
+ * step: the step thread does not wait then, the evaluation reads exactly the same counts, and
+ * the step thread waits at {@code step + lag} only if the choice is not made by then.
  *
  * <p>Hysteresis: the incumbent passed to the chooser is the previous choice (the target the
  * hot set moves to), whose rows a challenger must beat by the margin.
@@ -114,15 +119,30 @@ public final class KnobSchedule implements AutoCloseable {
      * steps, catches up with the batches before this step.
      */
     public KnobChoice onStep(long step, Runnable beforeCounts) {
+        return onStep(step, beforeCounts, null);
+    }
+
+    /**
+     * As {@link #onStep(long, Runnable)}, for counters recorded behind the steps: when an
+     * evaluation starts at this step with {@code lag > 0} and {@code afterCounts} is non-null, its
+     * start (freezing the counters and handing the choice to the knob's thread) is handed to
+     * {@code afterCounts} instead, and {@code beforeCounts} does not run. {@code afterCounts} must
+     * run it on the counters' recording thread, after every record and clock move handed over
+     * before this call and before any handed over after it, so the evaluation reads exactly the
+     * counts of this step; the step thread does not wait for them. It must run every task it is
+     * given (even after a failure of its own): the choice this step hands out {@code lag} steps
+     * later waits for it. With {@code lag = 0} the evaluation runs here, after {@code beforeCounts}.
+     */
+    public KnobChoice onStep(long step, Runnable beforeCounts, Executor afterCounts) {
         KnobChoice out = null;
         if ((running != null || ready != null) && step >= applyStep) {
             out = complete();
         }
         if (step > 0 && step % period == 0 && running == null && ready == null) {
-            if (beforeCounts != null) {
+            if (beforeCounts != null && (lag == 0 || afterCounts == null)) {
                 beforeCounts.run();
             }
-            start(step);
+            start(step, lag == 0 ? null : afterCounts);
             if (lag == 0) {
                 out = complete();
             }
@@ -174,15 +194,17 @@ public final class KnobSchedule implements AutoCloseable {
         return running != null || ready != null;
     }
 
-    private void start(long step) {
+    /**
+     * Starts an evaluation at {@code step}: on this thread, or, when {@code afterCounts} is
+     * non-null, its freeze and hand-over to the knob's thread run there (the counters' recorder,
+     * in order); the budget and the incumbent are read here either way.
+     */
+    private void start(long step, Executor afterCounts) {
         long budgetBytes = budget.resolve(tables);
         HotSet base = incumbent;
-        if (counters.frozen()) {
-            counters.catchUp(); // the last evaluation is done; its replay is late (a starved knob thread)
-        }
-        long epoch = counters.freeze();
         applyStep = step + lag;
         if (lag == 0) {
+            freeze();
             ready = chooseAndPrepare(base, budgetBytes);
             counters.thaw(); // nothing was logged: no step passed
             return;
@@ -196,14 +218,42 @@ public final class KnobSchedule implements AutoCloseable {
         }
         CompletableFuture<KnobChoice> choice = new CompletableFuture<>();
         running = choice;
-        executor.execute(() -> {
+        ExecutorService knobThread = executor;
+        Runnable begin = () -> {
+            long epoch;
             try {
-                choice.complete(chooseAndPrepare(base, budgetBytes));
+                epoch = freeze();
             } catch (Throwable e) {
                 choice.completeExceptionally(e);
+                return;
             }
-            counters.replayBehind(epoch); // until the step thread takes the counts back
-        });
+            try {
+                knobThread.execute(() -> {
+                    try {
+                        choice.complete(chooseAndPrepare(base, budgetBytes));
+                    } catch (Throwable e) {
+                        choice.completeExceptionally(e);
+                    }
+                    counters.replayBehind(epoch); // until the recording thread takes the counts back
+                });
+            } catch (Throwable e) { // closed meanwhile
+                choice.completeExceptionally(e);
+                counters.thaw();
+            }
+        };
+        if (afterCounts == null) {
+            begin.run();
+        } else {
+            afterCounts.execute(begin);
+        }
+    }
+
+    /** The recording thread: freezes the counts of now (after the last evaluation's replay, if late). */
+    private long freeze() {
+        if (counters.frozen()) {
+            counters.catchUp(); // the last evaluation is done; its replay is late (a starved knob thread)
+        }
+        return counters.freeze();
     }
 
     private KnobChoice chooseAndPrepare(HotSet base, long budgetBytes) {

@@ -54,9 +54,10 @@ import org.roaringbitmap.RoaringBitmap;
  * during a later evaluation.
  *
  * <p>"The step thread" here is whichever one thread records, moves the clock, freezes and thaws
- * at a time: a tiered store records and moves the clock on a counting thread of its own, behind
- * the steps, and hands the counters to its step thread (its freezes, checkpoints, evaluations) only
- * once that thread has counted every batch before ({@code dev.ember.cache.tiered.PopularityCounting}).
+ * at a time: a tiered store records, moves the clock and freezes for the knob's evaluations on a
+ * counting thread of its own, behind the steps, and hands the counters to its step thread
+ * (checkpoints, thaws, readers) only once that thread has counted every batch before
+ * ({@code dev.ember.cache.tiered.PopularityCounting}).
  * Memory: 8 bytes per row of every table (Criteo Kaggle, 33.8M rows: 270 MB), off-heap.
  */
 public final class DecayingCounters implements RowScores {

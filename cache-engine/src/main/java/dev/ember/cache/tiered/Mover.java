@@ -23,9 +23,11 @@ import java.util.concurrent.atomic.LongAdder;
  * fails or is dropped is still newer than its cold copy until written again). Its promotions' rows are
  * read from the cold tier by the mover threads (a row that a batch still writes back takes its
  * bytes from that batch now: the newest value, final). Nothing moves yet. At boundary k+1
- * ({@link #publish}) that work has normally finished long before; if not (a busy machine), the
- * step thread reads the tables the mover threads have not begun and waits for the rest. Then the
- * chunk is checked against what happened meanwhile:
+ * ({@link #publishIfDone}) that work has normally finished long before; if not (a busy machine),
+ * the chunk stays in transit until a later boundary finds it done (see below), while {@link
+ * #publish} (settling, checkpoints, a retarget) has the step thread read the tables the mover
+ * threads have not begun and wait for the rest. Then the chunk is checked against what happened
+ * meanwhile:
  * <ul>
  *   <li>a row (either way) a batch in flight uses is dropped from the chunk (it stays pending, a
  *       later chunk takes it): rows in use never move;</li>
@@ -40,9 +42,23 @@ import java.util.concurrent.atomic.LongAdder;
  * </ul>
  * Then the demotions leave the hot tier (clean: nothing to write), the promotions enter it, and the
  * chunk is published: the hot set switches at once, with no step missing both the old and the new
- * rows. Moves never change a value, and which rows move at which boundary depends only on the calls
- * (plan at k, drops at k+1), never on thread timing. A demoted row is never in the cold tier's
- * write-behind: it is hot until its cold copy is current, so batches never miss it meanwhile.
+ * rows. Moves never change a value. A demoted row is never in the cold tier's write-behind: it is
+ * hot until its cold copy is current, so batches never miss it meanwhile.
+ *
+ * <p><b>Publishing later than k+1.</b> A step boundary need not wait for the chunk's cold-tier
+ * work: {@link #publishIfDone} leaves a chunk whose mover threads are still busy open (nothing
+ * moves, no new chunk starts) and the chunk publishes at the first later boundary that finds the
+ * work done. Every check above is made at publishing, against what happened up to then, so any
+ * number of boundaries in between is as safe as one: rows in use then are dropped; a demoted row
+ * stays hot (and served hot) until published, and one updated since its copy is dropped (its bytes
+ * differ from those written, or it was clean at the copy and is dirty now); a promoted row stays
+ * cold until published, every batch that starts writing meanwhile marks the rows it missed
+ * ({@link #started}), and those take their newest bytes at publishing. (FAE's boundaries that
+ * move nothing have always left a chunk open this way.) So values never depend on when a chunk
+ * publishes; only which boundary a row moves at does, and that then depends on thread timing.
+ * Settling, checkpoints, closing and retargeting still wait ({@link #publish}); so does every
+ * boundary with {@code -Dember.move.waitAtBoundary=true}, where which rows move at which boundary
+ * depends only on the calls (plan at k, drops at k+1), never on thread timing.
  *
  * <pre>
  *  promote bytes: | rows of table t0 (chunk order) | rows of t1 | ...   capacity x rowBytes, position i = chunk index i
@@ -67,6 +83,8 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
     static final int MOVE_THREADS = Math.max(1, Integer.getInteger("ember.move.threads",
             Math.min(8, Runtime.getRuntime().availableProcessors() / 2)));
     private final ExecutorService moveThreads;
+    /** Whether {@link #moveThreads} are the mover's own (shut down at close) or the caller's. */
+    private final boolean ownThreads;
     /** Readers of each mover thread and of the step thread (a table's synchronized gather waits for its writes). */
     private final ColdTable.Reader[][] moveReaders;
     private final ColdTable.Reader[] stepReaders;
@@ -129,9 +147,10 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
     private final LongAdder dropped = new LongAdder();
     private final LongAdder readWaitNanos = new LongAdder();
     private final LongAdder rowsWritten = new LongAdder();
+    private final LongAdder deferrals = new LongAdder();
 
     Mover(HotTier tier, int[] handle, List<ColdTable> cold, HotSets hotSets, HotSets.RowsInUse inUse,
-          WriteBehind writeBehind, int rowBytes, int capacity, LongAdder fromWriteBacks) {
+          WriteBehind writeBehind, int rowBytes, int capacity, LongAdder fromWriteBacks, ExecutorService givenThreads) {
         this.tier = tier;
         this.handle = handle;
         this.hotSets = hotSets;
@@ -169,7 +188,8 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
         this.readAt = new int[tables][];
         this.readCount = new int[tables];
         AtomicInteger threadNumber = new AtomicInteger();
-        this.moveThreads = Executors.newFixedThreadPool(MOVE_THREADS, r -> {
+        this.ownThreads = givenThreads == null;
+        this.moveThreads = givenThreads != null ? givenThreads : Executors.newFixedThreadPool(MOVE_THREADS, r -> {
             Thread th = new Thread(r, "ember-move-" + threadNumber.incrementAndGet());
             th.setDaemon(true);
             return th;
@@ -258,6 +278,46 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
             moves[w] = moveThreads.submit(moveTasks[w]);
         }
         return true;
+    }
+
+    /** Whether a chunk is in transit (planned and not yet published or given up). */
+    boolean inTransit() {
+        return open;
+    }
+
+    /** Whether the chunk in transit has its cold-tier reads and writes done (true when none is in transit). */
+    boolean coldWorkDone() {
+        if (!open || running == 0) {
+            return true;
+        }
+        for (int w = 0; w < running; w++) {
+            if (!moves[w].isDone()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * A step boundary that need not wait: publishes the chunk in transit when its cold-tier work is
+     * done (as {@link #publish}), else leaves it in transit for a later boundary and returns false
+     * (counted in {@link #deferrals}). Returns true when no chunk is in transit afterwards.
+     */
+    boolean publishIfDone() {
+        if (!open) {
+            return true;
+        }
+        if (!coldWorkDone()) {
+            deferrals.increment();
+            return false;
+        }
+        publish();
+        return true;
+    }
+
+    /** Boundaries that found the chunk's cold-tier work not done and left it in transit. */
+    long deferrals() {
+        return deferrals.sum();
     }
 
     /**
@@ -374,7 +434,9 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
         try {
             abandon();
         } finally {
-            moveThreads.shutdownNow();
+            if (ownThreads) {
+                moveThreads.shutdownNow();
+            }
         }
     }
 

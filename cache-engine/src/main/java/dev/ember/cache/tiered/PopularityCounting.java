@@ -20,6 +20,9 @@ import java.util.concurrent.locks.LockSupport;
  * that reads or freezes the counts (the knob's evaluation, checkpoints, the profiler, a caller of
  * {@code TieredStore.popularity()}) drains first. Each drain that finds work left is a wait of
  * the step thread, counted ({@link #waitNanos()}), as is a handover that finds the ring full.
+ * The knob's evaluations do not drain: the step thread hands their start over as an operation
+ * ({@link #runAfterCounts}), and the counting thread runs it, in order, right after the batches
+ * and step mark before it: the counts it freezes are exactly those of the evaluation's step.
  *
  * <p><b>Why copy the ids.</b> A batch's {@link DedupedIds} are rebuilt at its next submit, which
  * with one batch in flight (fae) comes right after its apply: counting from them would make that
@@ -47,6 +50,8 @@ final class PopularityCounting implements AutoCloseable {
     static final int OPS = 8;
     private static final int MASK = OPS - 1;
     private static final long COUNT = Long.MIN_VALUE;
+    /** An operation that runs a task handed over ({@link #runAfterCounts}). */
+    private static final long RUN = Long.MIN_VALUE + 1;
     /** About 50 us of spinning before an idle counting thread parks (a step hands over twice). */
     private static final int SPINS = 2_000;
     private static final long WAIT_PARK_NANOS = 10_000;
@@ -88,6 +93,7 @@ final class PopularityCounting implements AutoCloseable {
 
     private final long[] stepOf = new long[OPS];
     private final Slot[] slots = new Slot[OPS];
+    private final Runnable[] tasks = new Runnable[OPS];
     private long tail;
     private final AtomicLong published = new AtomicLong();
     private final AtomicLong done = new AtomicLong();
@@ -109,6 +115,7 @@ final class PopularityCounting implements AutoCloseable {
     private final LongAdder waits = new LongAdder();
     private final LongAdder waitNanos = new LongAdder();
     private final LongAdder batches = new LongAdder();
+    private final LongAdder tasksRun = new LongAdder();
     private volatile int mostBehind;
 
     private PopularityCounting(DecayingCounters counters, int tables, int maxIds, TableWorkers workers, boolean behind,
@@ -212,6 +219,24 @@ final class PopularityCounting implements AutoCloseable {
     }
 
     /**
+     * Step thread: runs {@code task} on the counting thread once every batch and step handed over
+     * so far is counted, before any handed over later (on this thread at once when counting on
+     * the step thread): how the knob's evaluation freezes the counts of its step without a drain.
+     * The task runs even after a failure of counting (the knob's choice waits for it); it should
+     * catch its own failures (one that escapes is reported as counting's).
+     */
+    void runAfterCounts(Runnable task) {
+        if (!behind) {
+            task.run();
+            return;
+        }
+        int k = claim();
+        tasks[k] = task;
+        stepOf[k] = RUN; // moves no clock: whoever held the counters' clock still does
+        publish();
+    }
+
+    /**
      * Step thread: waits until every batch and step handed over is counted; the counters are then
      * the step thread's to read, freeze or thaw until it hands over the next.
      */
@@ -293,6 +318,21 @@ final class PopularityCounting implements AutoCloseable {
 
     /** Counting thread: operation {@code k}; after a failure nothing more is counted (the step thread hears of it). */
     private void run(int k) {
+        long s = stepOf[k];
+        if (s == RUN) {
+            Runnable task = tasks[k];
+            tasks[k] = null;
+            try {
+                if (beforeEachOp != null) {
+                    beforeEachOp.run();
+                }
+                task.run();
+                tasksRun.increment();
+            } catch (Throwable e) {
+                failure.compareAndSet(null, e);
+            }
+            return;
+        }
         if (failure.get() != null) {
             return;
         }
@@ -300,7 +340,6 @@ final class PopularityCounting implements AutoCloseable {
             if (beforeEachOp != null) {
                 beforeEachOp.run();
             }
-            long s = stepOf[k];
             if (s == COUNT) {
                 countNow(slots[k], null);
             } else {
@@ -348,6 +387,11 @@ final class PopularityCounting implements AutoCloseable {
         return batches.sum();
     }
 
+    /** Tasks run after the counts ({@link #runAfterCounts}) on the counting thread. */
+    long tasksRun() {
+        return tasksRun.sum();
+    }
+
     /** The most batches handed over and not yet counted at once (the last one included). */
     int mostBehind() {
         return mostBehind;
@@ -358,9 +402,9 @@ final class PopularityCounting implements AutoCloseable {
         if (!behind) {
             return "popularity counted on the step thread (-D" + BEHIND_PROPERTY + "=false)";
         }
-        return String.format("popularity counted behind the steps (%d batches, at most %d at once, %d threads): the step"
-                + " thread waited %.3f ms for it in %d waits", batchesBehind(), mostBehind, workers.threads(),
-                waitNanos() / 1e6, waits());
+        return String.format("popularity counted behind the steps (%d batches, at most %d at once, %d threads; %d knob"
+                + " evaluations started there): the step thread waited %.3f ms for it in %d waits", batchesBehind(), mostBehind,
+                workers.threads(), tasksRun.sum(), waitNanos() / 1e6, waits());
     }
 
     /** Counts what was handed over, then stops the counting threads (step thread). */

@@ -26,26 +26,74 @@ public final class StepPhases {
     public final LongAdder writeBack = new LongAdder();
     /** Step boundaries: the knob and chunked moves. */
     public final LongAdder moves = new LongAdder();
+    /**
+     * Step boundaries, split: waiting for a chunk's cold-tier reads and writes (a retarget's, or
+     * every boundary's with {@code -Dember.move.waitAtBoundary=true}; by default a boundary leaves
+     * a chunk whose cold-tier work is not done for later).
+     */
+    public final LongAdder moveWaits = new LongAdder();
+    /** Step boundaries, split: publishing and starting chunks (the hot tier's calls and bookkeeping). */
+    public final LongAdder moveCalls = new LongAdder();
+    /**
+     * Step boundaries, split: the knob and popularity counting (moving the counters' clock, handing
+     * an evaluation over, waiting for a choice when due).
+     */
+    public final LongAdder knob = new LongAdder();
+    /**
+     * Step boundaries, split: retargeting to a knob's choice (publishing the chunk in transit first,
+     * less any wait for its cold-tier work; the new target; fitting the hot tier to it).
+     */
+    public final LongAdder retargets = new LongAdder();
+    /** Step boundaries that left the chunk in transit for later (its cold-tier work was not done). */
+    public final LongAdder deferredPublishes = new LongAdder();
     /** Step boundaries that took more than 1 ms (re-tiering's stall target), and the longest one. */
     public final LongAdder slowBoundaries = new LongAdder();
     public final java.util.concurrent.atomic.LongAccumulator longestBoundary =
             new java.util.concurrent.atomic.LongAccumulator(Math::max, 0);
+    /** What the boundaries over 1 ms were made of: the split above, summed over them alone. */
+    public final LongAdder slowTotal = new LongAdder();
+    public final LongAdder slowMoveWaits = new LongAdder();
+    public final LongAdder slowMoveCalls = new LongAdder();
+    public final LongAdder slowKnob = new LongAdder();
+    public final LongAdder slowRetargets = new LongAdder();
 
-    /** Records one step boundary's time. */
-    void boundary(long nanos) {
+    /** Records one step boundary's time, in all and split (the rest is bookkeeping such as reaping write-backs). */
+    void boundary(long nanos, long moveWait, long moveCall, long knobNanos, long retargetNanos, boolean deferred) {
         moves.add(nanos);
+        moveWaits.add(moveWait);
+        moveCalls.add(moveCall);
+        knob.add(knobNanos);
+        retargets.add(retargetNanos);
+        if (deferred) {
+            deferredPublishes.increment();
+        }
         if (nanos > 1_000_000) {
             slowBoundaries.increment();
+            slowTotal.add(nanos);
+            slowMoveWaits.add(moveWait);
+            slowMoveCalls.add(moveCall);
+            slowKnob.add(knobNanos);
+            slowRetargets.add(retargetNanos);
         }
         longestBoundary.accumulate(nanos);
     }
 
-    /** One line: each part in milliseconds per step over {@code steps} steps. */
+    /**
+     * One line: each part in milliseconds per step over {@code steps} steps, then the boundaries'
+     * split (per step, and what those over 1 ms were made of, in milliseconds summed over them).
+     */
     public String perStep(long steps) {
         double n = Math.max(1, steps) * 1e6;
         return String.format("submit %.3f, cold reads %.3f, stage %.3f, gather %.3f, apply %.3f, unstage %.3f, "
-                        + "write-back %.3f, moves %.3f ms per step; %d step boundaries over 1 ms, the longest %.3f ms",
+                        + "write-back %.3f, moves %.3f ms per step; %d step boundaries over 1 ms, the longest %.3f ms"
+                        + "; boundaries: move waits %.3f, move calls %.3f, knob %.3f, retargets %.3f ms per step, %d left a"
+                        + " chunk for later; those over 1 ms: %.3f ms in all = move waits %.3f + move calls %.3f + knob %.3f"
+                        + " + retargets %.3f + other %.3f ms",
                 submit.sum() / n, coldReads.sum() / n, stage.sum() / n, gather.sum() / n, apply.sum() / n,
-                unstage.sum() / n, writeBack.sum() / n, moves.sum() / n, slowBoundaries.sum(), longestBoundary.get() / 1e6);
+                unstage.sum() / n, writeBack.sum() / n, moves.sum() / n, slowBoundaries.sum(), longestBoundary.get() / 1e6,
+                moveWaits.sum() / n, moveCalls.sum() / n, knob.sum() / n, retargets.sum() / n, deferredPublishes.sum(),
+                slowTotal.sum() / 1e6, slowMoveWaits.sum() / 1e6, slowMoveCalls.sum() / 1e6, slowKnob.sum() / 1e6,
+                slowRetargets.sum() / 1e6, (slowTotal.sum() - slowMoveWaits.sum() - slowMoveCalls.sum() - slowKnob.sum()
+                        - slowRetargets.sum()) / 1e6);
     }
 }

@@ -61,12 +61,14 @@ import org.roaringbitmap.RoaringBitmap;
  *       ({@link WriteBehind}), so prefetching and writing behind never change a result; the
  *       batch's unique ids are copied to the counting thread, which records them into the
  *       popularity counters behind the steps, in batch order ({@link PopularityCounting}: whatever
- *       reads or freezes the counts waits for it first, so the counts, the knob's choices and the
- *       hot sets are those of counting at apply);</li>
+ *       reads the counts on the step thread waits for it first, and the knob's evaluation is started
+ *       by the counting thread itself once it has counted the evaluation's step, so the counts, the
+ *       knob's choices and the hot sets are those of counting at apply);</li>
  *   <li>{@link #endStep}: the knob's schedule may hand out a new target hot set; rows move toward
  *       it in bounded chunks, never rows an in-flight batch uses: a chunk planned at one boundary
- *       moves at the next, its cold-tier reads and writes behind the steps ({@link Mover}), so a
- *       boundary costs the hot tier's calls and bookkeeping.</li>
+ *       moves at the next whose check finds its cold-tier reads and writes, done behind the steps,
+ *       finished ({@link Mover}; {@code -D}{@value #WAIT_AT_BOUNDARY_PROPERTY}{@code =true} makes
+ *       every boundary wait), so a boundary costs the hot tier's calls and bookkeeping.</li>
  * </ol>
  *
  * <p><b>Why misses are staged in the hot tier.</b> Bit identity across modes needs every bag
@@ -143,6 +145,8 @@ public final class TieredStore implements AutoCloseable {
     private final PopularityCounting counting;
     /** Drains {@link #counting} before the knob reads or freezes the counts (made once: no closure a step). */
     private final Runnable drainCounting;
+    /** Runs a task on the counting thread once it has counted every batch handed over before (the knob's evaluations). */
+    private final java.util.concurrent.Executor countedThrough;
     private final KnobSchedule knob;
     private final TableCounters[] counters;
     private final ExecutorService prefetcher;
@@ -164,6 +168,15 @@ public final class TieredStore implements AutoCloseable {
     private int earlierWriting;
     /** Moves chunks of rows at step boundaries, the cold tier's half behind the steps. */
     private final Mover mover;
+    /**
+     * Set to true to have every step boundary wait for the chunk in transit's cold-tier work (read
+     * when a tiered store opens). By default a boundary that finds it not done leaves the chunk in
+     * transit and publishes it at a later boundary ({@link Mover}): values never depend on this,
+     * only which boundary a row moves at does (with it set, that depends only on the calls, never
+     * on thread timing: runs compared hot set by hot set want it).
+     */
+    public static final String WAIT_AT_BOUNDARY_PROPERTY = "ember.move.waitAtBoundary";
+    private final boolean waitAtBoundary;
     /** Bulk copies (checkpoint write-back, reopen, resident loads) go in chunks of this many rows. */
     private static final int IO_ROWS = 8192;
     private final long[] ioRows = new long[IO_ROWS];
@@ -180,7 +193,8 @@ public final class TieredStore implements AutoCloseable {
     private volatile long stallNanos;
     private boolean closed;
 
-    private TieredStore(Store store, HotTier tier, TieredConfig config, ExecutorService givenWriteBehind) {
+    private TieredStore(Store store, HotTier tier, TieredConfig config, ExecutorService givenWriteBehind,
+                        ExecutorService givenMoveThreads) {
         this.store = store;
         this.tier = tier;
         this.config = config;
@@ -278,6 +292,7 @@ public final class TieredStore implements AutoCloseable {
             this.counting = PopularityCounting.onStepThread(popularity, tableCount, workers);
         }
         this.drainCounting = counting == null ? null : counting::drain;
+        this.countedThrough = counting == null ? null : counting::runAfterCounts;
         this.writeBehind = new WriteBehind(givenWriteBehind);
         // One chunk of chunksPerStep x chunkRows moves a boundary: its promotions publish at the next.
         // Settling takes chunks of up to SETTLE_MOVES: each spans the tables with enough rows
@@ -286,7 +301,8 @@ public final class TieredStore implements AutoCloseable {
         this.stepMoves = Math.multiplyExact(config.chunkRows(), config.chunksPerStep());
         this.settleMoves = Math.max(stepMoves, Math.min(SETTLE_MOVES, SETTLE_CHUNK_BYTES / rowBytes));
         this.mover = new Mover(tier, handle, cold, hotSets, this::rowInUse, writeBehind, rowBytes, settleMoves,
-                promotedFromWriteBacks);
+                promotedFromWriteBacks, givenMoveThreads);
+        this.waitAtBoundary = Boolean.getBoolean(WAIT_AT_BOUNDARY_PROPERTY);
         writeBehind.watch(mover);
         this.prefetcher = config.prefetchThreads() == 0 || config.resident() ? null
                 : Executors.newFixedThreadPool(config.prefetchThreads(), r -> {
@@ -311,7 +327,7 @@ public final class TieredStore implements AutoCloseable {
      * knob back and its hot rows promoted again.
      */
     public static TieredStore open(Store store, HotTier tier, TieredConfig config) {
-        return new TieredStore(store, tier, config, null);
+        return new TieredStore(store, tier, config, null, null);
     }
 
     /**
@@ -320,7 +336,18 @@ public final class TieredStore implements AutoCloseable {
      * after closing this store): how a test makes those writes lag behind the steps.
      */
     public static TieredStore open(Store store, HotTier tier, TieredConfig config, ExecutorService writeBehind) {
-        return new TieredStore(store, tier, config, java.util.Objects.requireNonNull(writeBehind, "writeBehind"));
+        return new TieredStore(store, tier, config, java.util.Objects.requireNonNull(writeBehind, "writeBehind"), null);
+    }
+
+    /**
+     * As {@link #open(Store, HotTier, TieredConfig, ExecutorService)}, with the cold-tier half of
+     * the moves run on {@code moveThreads} too (a few tasks a chunk; the caller shuts it down after
+     * closing this store): how a test holds a chunk's cold-tier work back past its boundary.
+     * Either may be null: the store's own threads.
+     */
+    public static TieredStore open(Store store, HotTier tier, TieredConfig config, ExecutorService writeBehind,
+                                   ExecutorService moveThreads) {
+        return new TieredStore(store, tier, config, writeBehind, moveThreads);
     }
 
     private static byte[] required(Manifest m, String name) {
@@ -747,25 +774,34 @@ public final class TieredStore implements AutoCloseable {
      */
     public void endStep(long step, boolean move) {
         long t0 = System.nanoTime();
-        endStepTimed(step, move);
-        phases.boundary(System.nanoTime() - t0);
-    }
-
-    private void endStepTimed(long step, boolean move) {
+        long waited0 = mover.waitNanos();
+        long deferrals0 = mover.deferrals();
         writeBehind.reap(); // rows whose write-back is done may move again
+        long t1 = System.nanoTime();
+        long tRetarget = 0;
+        long waited1 = waited0;
         if (knob != null) {
             counting.advanceTo(step);
-            KnobChoice choice = knob.onStep(step, drainCounting); // an evaluation reads the counts of this step
+            // An evaluation reads the counts of this step: frozen by the counting thread once it has them.
+            KnobChoice choice = knob.onStep(step, drainCounting, countedThrough);
             if (choice != null) {
+                tRetarget = System.nanoTime();
                 lastChoice = choice;
-                mover.publish();
+                mover.publish(); // a retarget waits for the chunk in transit
                 choice.retarget(hotSets); // differences prepared on the knob's thread
                 retargeted(choice.hotSet());
             }
+            waited1 = mover.waitNanos();
         }
+        long t2 = System.nanoTime();
         if (move) {
-            moveChunks(1, stepMoves);
+            moveChunks(1, stepMoves, waitAtBoundary);
         }
+        long t3 = System.nanoTime();
+        long waited2 = mover.waitNanos();
+        long retargetNanos = tRetarget == 0 ? 0 : (t2 - tRetarget) - (waited1 - waited0);
+        phases.boundary(t3 - t0, waited2 - waited0, (t3 - t2) - (waited2 - waited1),
+                (tRetarget == 0 ? t2 : tRetarget) - t1, retargetNanos, mover.deferrals() > deferrals0);
     }
 
     /** Makes {@code target}'s rows the target hot set; rows move at the next step boundaries. */
@@ -810,7 +846,7 @@ public final class TieredStore implements AutoCloseable {
         writeBehind.finishAll();
         mover.publish();
         while (!hotSets.settled()) {
-            if (moveChunks(Integer.MAX_VALUE, settleMoves) == 0) {
+            if (moveChunks(Integer.MAX_VALUE, settleMoves, true) == 0) {
                 throw new IllegalStateException("re-tiering cannot finish: " + (hotSets.pendingPromotions()
                         + hotSets.pendingDemotions()) + " moves wait for rows used by " + inFlight.size()
                         + " in-flight batches (apply them first)");
@@ -823,14 +859,20 @@ public final class TieredStore implements AutoCloseable {
      * Publishes the promotions in transit, then starts up to {@code chunks} chunks of at most
      * {@code moves} moves (each but the
      * last published before the next starts); returns the rows moved. At a step boundary one
-     * chunk: its demotions now, its promotions at the next boundary ({@link Mover}).
+     * chunk: planned now, published at the next boundary ({@link Mover}). Unless {@code wait},
+     * a chunk in transit whose cold-tier work is not done stays in transit (published at a later
+     * boundary) and nothing starts.
      */
-    private int moveChunks(int chunks, int moves) {
+    private int moveChunks(int chunks, int moves, boolean wait) {
         long start = System.nanoTime();
         long before = mover.promoted() + mover.demoted();
         long promotedBefore = mover.promoted();
         long demotedBefore = mover.demoted();
-        mover.publish();
+        if (wait) {
+            mover.publish();
+        } else if (!mover.publishIfDone()) {
+            return 0; // its cold-tier work is still running: a later boundary publishes it
+        }
         for (int c = 0; c < chunks && mover.start(moves); c++) {
             if (c + 1 < chunks) {
                 mover.publish();

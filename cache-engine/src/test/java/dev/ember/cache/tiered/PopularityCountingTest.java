@@ -29,7 +29,8 @@ import org.junit.jupiter.api.Test;
  * by a plain reference (each batch recorded and each step marked on the test thread) and through
  * {@link PopularityCounting} with a counting thread made to lag 0-300 us before each batch and
  * step mark, each with a knob schedule evaluating as it goes (freezes, logs, replays behind the
- * steps, lag 0 evaluations on the step thread). Every knob choice and the counters' checkpoint
+ * steps, lag 0 evaluations on the step thread; evaluations started on the step thread after a
+ * drain, or handed over to the counting thread to start once it has counted their step). Every knob choice and the counters' checkpoint
  * bytes at random steps must be equal bit for bit: a batch lost, counted twice, out of order or
  * against the wrong step, or counts read before the batches before them were counted, changes
  * the counts (each access adds a weight that depends on its step) and so the bytes.
@@ -44,15 +45,22 @@ class PopularityCountingTest {
 
     @Test
     void behindTheStepsEqualsCountingAtOnceWithEvaluationsBehindTheSteps() {
-        compare(4, 3, 0.7, 240, 11); // frozen most of the time; decays fast enough to renormalise and drop rows
+        compare(4, 3, 0.7, 240, 11, false); // frozen most of the time; decays fast enough to renormalise and drop rows
+    }
+
+    @Test
+    void behindTheStepsEqualsCountingAtOnceWithEvaluationsStartedByTheCountingThread() {
+        compare(4, 3, 0.7, 240, 13, true);
+        compare(5, 1, 20, 120, 14, true);
     }
 
     @Test
     void behindTheStepsEqualsCountingAtOnceWithEvaluationsOnTheStepThread() {
-        compare(3, 0, 50, 120, 12);
+        compare(3, 0, 50, 120, 12, false);
+        compare(3, 0, 50, 120, 15, true); // lag 0: drains and evaluates on the step thread, handed over or not
     }
 
-    private static void compare(int period, int lag, double halfLife, int steps, long seed) {
+    private static void compare(int period, int lag, double halfLife, int steps, long seed, boolean handOver) {
         List<TableSpec> specs = specs();
         double decay = DecayingCounters.decayForHalfLife(halfLife);
         Budget budget = Budget.ofBytes(900L * specs.get(0).layout().bytesPerRow());
@@ -87,7 +95,8 @@ class PopularityCountingTest {
                 ref.advanceTo(step + 1);
                 KnobChoice want = refKnob.onStep(step + 1);
                 counting.advanceTo(step + 1);
-                KnobChoice got = knob.onStep(step + 1, counting::drain);
+                KnobChoice got = handOver ? knob.onStep(step + 1, counting::drain, counting::runAfterCounts)
+                        : knob.onStep(step + 1, counting::drain);
                 if (want == null) {
                     assertNull(got, "no choice due at step " + (step + 1));
                 } else {
@@ -113,6 +122,8 @@ class PopularityCountingTest {
             assertTrue(checkpoints > 0, "checkpoints compared");
             assertTrue(counting.waits() > 0 && counting.waitNanos() > 0,
                     "the lagging counting thread made the knob's and the checkpoints' drains wait");
+            assertEquals(handOver && lag > 0 ? steps / period : 0, counting.tasksRun(),
+                    "evaluations started by the counting thread");
             assertTrue(counting.mostBehind() > 1, "batches queued behind the steps: " + counting.mostBehind());
             assertEquals(steps, counting.batchesBehind());
         }
@@ -187,6 +198,48 @@ class PopularityCountingTest {
                     e.getMessage());
             assertThrows(IllegalStateException.class, () -> counting.count(dedup));
             assertEquals(specs.size(), c.recorded(), "the first batch only");
+        }
+    }
+
+    @Test
+    void aTaskHandedOverRunsAfterTheCountsBeforeItEvenWhenCountingFailedMeanwhile() throws Exception {
+        List<TableSpec> specs = specs();
+        DecayingCounters c = new DecayingCounters(specs, 1.0);
+        java.util.concurrent.CountDownLatch handedOver = new java.util.concurrent.CountDownLatch(1);
+        int[] ops = {0};
+        Runnable holdThenFailThird = () -> {
+            if (++ops[0] == 1) {
+                try {
+                    handedOver.await(); // every operation below is handed over before the first runs
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            if (ops[0] == 3) {
+                throw new IllegalStateException("disk on fire");
+            }
+        };
+        DedupedIds[] dedup = new DedupedIds[specs.size()];
+        for (int t = 0; t < dedup.length; t++) {
+            dedup[t] = new DedupedIds().build(new PooledBatch(4, 4).add(t).endBag());
+        }
+        long[] seen = new long[2];
+        java.util.concurrent.CompletableFuture<Long> late = new java.util.concurrent.CompletableFuture<>();
+        try (PopularityCounting counting = PopularityCounting.behind(c, specs.size(), 4, 2, holdThenFailThird)) {
+            counting.count(dedup);
+            counting.runAfterCounts(() -> {
+                seen[0] = c.recorded();
+                seen[1] = c.clock();
+            });
+            counting.count(dedup); // fails
+            counting.advanceTo(1); // skipped
+            counting.runAfterCounts(() -> late.complete(c.recorded())); // runs all the same
+            handedOver.countDown();
+            assertEquals(specs.size(), late.get(10, java.util.concurrent.TimeUnit.SECONDS), "the first batch only");
+            assertThrows(IllegalStateException.class, counting::drain);
+            assertEquals(specs.size(), seen[0], "the first task saw the batch before it counted");
+            assertEquals(0, seen[1], "and no step mark after it");
+            assertEquals(2, counting.tasksRun());
         }
     }
 }

@@ -26,7 +26,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * step thread ({@code -Dember.count.behind=false}), on the same batches, three ahead: the hot set
  * after every step (so every knob choice), the counters and hot sets of every checkpoint, the
  * final counters and every row are equal bit for bit, with the knob evaluating behind the steps
- * (lag 1) and on the step thread (lag 0).
+ * (lag 1) and on the step thread (lag 0). Every boundary waits for the moves' cold-tier work
+ * ({@code -Dember.move.waitAtBoundary=true}), so which rows move at which boundary depends only on
+ * the calls and the hot sets can be compared step by step.
  */
 class CountingBehindTest {
     private static final String PROPERTY = "ember.count.behind";
@@ -71,7 +73,9 @@ class CountingBehindTest {
 
     private static Run run(Workload w, TieredConfig config, Path storeDir, boolean behind) {
         String before = System.getProperty(PROPERTY);
+        String waitBefore = System.getProperty(TieredStore.WAIT_AT_BOUNDARY_PROPERTY);
         System.setProperty(PROPERTY, Boolean.toString(behind));
+        System.setProperty(TieredStore.WAIT_AT_BOUNDARY_PROPERTY, "true");
         int tables = TieredStoreContract.ROWS.length;
         int depth = 3;
         List<HotSet> hotSets = new ArrayList<>();
@@ -81,7 +85,8 @@ class CountingBehindTest {
              HostDevice device = new HostDevice();
              SlotPool pool = new SlotPool(device, TieredStoreContract.specs().get(0).layout(), 64 * 1024);
              TieredStore tiered = TieredStore.open(store, pool, config)) {
-            restore(before);
+            restore(PROPERTY, before);
+            restore(TieredStore.WAIT_AT_BOUNDARY_PROPERTY, waitBefore);
             ArrayDeque<StepBatch> free = new ArrayDeque<>();
             ArrayDeque<StepBatch> queued = new ArrayDeque<>();
             List<StepBatch> all = new ArrayList<>();
@@ -121,15 +126,16 @@ class CountingBehindTest {
             byte[] counters = tiered.popularity().toBytes();
             return new Run(hotSets, blobs, counters, allRows(tiered), tiered.moveWaits());
         } finally {
-            restore(before);
+            restore(PROPERTY, before);
+            restore(TieredStore.WAIT_AT_BOUNDARY_PROPERTY, waitBefore);
         }
     }
 
-    private static void restore(String before) {
+    private static void restore(String property, String before) {
         if (before == null) {
-            System.clearProperty(PROPERTY);
+            System.clearProperty(property);
         } else {
-            System.setProperty(PROPERTY, before);
+            System.setProperty(property, before);
         }
     }
 

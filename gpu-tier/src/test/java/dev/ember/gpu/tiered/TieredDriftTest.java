@@ -30,7 +30,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Drift end to end: the hot rows of a skewed stream move to other rows half-way; the knob,
  * re-evaluated every few steps over decaying counters, moves the hot set through the tiered
  * store, and within {@value #W} steps the measured hit rate reaches at least 95% of an oracle's
- * (the true top rows of the post-drift stream at the same budget).
+ * (the true top rows of the post-drift stream at the same budget). Every boundary waits for the
+ * moves' cold-tier work ({@code -Dember.move.waitAtBoundary=true}), so the rows move at the same
+ * boundaries on a busy machine as on an idle one and the hit rate measured is the knob's alone.
  */
 class TieredDriftTest {
     static final int ROWS = 5000;
@@ -70,6 +72,8 @@ class TieredDriftTest {
         long hot = 0;
         long all = 0;
         long end = DRIFT + W + MEASURED;
+        String waitBefore = System.getProperty(TieredStore.WAIT_AT_BOUNDARY_PROPERTY);
+        System.setProperty(TieredStore.WAIT_AT_BOUNDARY_PROPERTY, "true");
         try (Store store = Store.create(dir, StoreConfig.builder().tables(specs).seed(1).jmx(false).build());
              HostDevice device = new HostDevice();
              SlotPool pool = new SlotPool(device, specs.get(0).layout(), 1 << 16);
@@ -88,6 +92,12 @@ class TieredDriftTest {
                 tiered.gather(batch, null);
                 tiered.apply(batch, grads, 0.01f, 0);
                 tiered.endStep(step + 1);
+            }
+        } finally {
+            if (waitBefore == null) {
+                System.clearProperty(TieredStore.WAIT_AT_BOUNDARY_PROPERTY);
+            } else {
+                System.setProperty(TieredStore.WAIT_AT_BOUNDARY_PROPERTY, waitBefore);
             }
         }
         // Oracle: the top BUDGET_ROWS (table, row) pairs by post-drift frequency, over many post-drift batches.

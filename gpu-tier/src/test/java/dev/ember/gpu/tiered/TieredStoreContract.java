@@ -278,7 +278,8 @@ abstract class TieredStoreContract {
      * applied meanwhile wrote back takes its newest bytes: from the batch when its write is still
      * under way (writes 5 ms late), or read again from the cold tier when it has landed (writes
      * done inside apply). Both give the reference rows and, since which rows move where depends
-     * only on the calls, the same hot sets.
+     * only on the calls when every boundary waits for the moves' cold-tier work
+     * ({@code -Dember.move.waitAtBoundary=true}, set here), the same hot sets.
      */
     @Test
     void promotionsTakeTheNewestBytesWhetherTheWritesSinceTheirReadLandedOrNot() {
@@ -326,6 +327,8 @@ abstract class TieredStoreContract {
             }
         };
         HotSet[] hot = new HotSet[2];
+        String waitBefore = System.getProperty(TieredStore.WAIT_AT_BOUNDARY_PROPERTY);
+        System.setProperty(TieredStore.WAIT_AT_BOUNDARY_PROPERTY, "true");
         try {
             java.util.concurrent.ExecutorService[] writers = {atOnce, late};
             for (int i = 0; i < 2; i++) {
@@ -347,9 +350,85 @@ abstract class TieredStoreContract {
             }
         } finally {
             late.shutdownNow();
+            if (waitBefore == null) {
+                System.clearProperty(TieredStore.WAIT_AT_BOUNDARY_PROPERTY);
+            } else {
+                System.setProperty(TieredStore.WAIT_AT_BOUNDARY_PROPERTY, waitBefore);
+            }
         }
         assertTrue(hot[0].sameRows(hot[1]), "the same hot set whatever the write-backs' timing");
         assertEquals(hot[0].generation(), hot[1].generation());
+    }
+
+    /**
+     * A chunk's cold-tier work held back for real (the mover's one thread blocked before each of
+     * its tasks while a gate is shut): the boundaries meanwhile return without waiting, leave the
+     * chunk in transit and move nothing; once the work runs, a later boundary publishes the chunk.
+     * Rows used and updated meanwhile keep their values: every pooled bag and every row equals the
+     * plain reference throughout.
+     */
+    @Test
+    void boundariesLeaveAChunkWhoseColdWorkIsHeldBackForALaterOneAndEveryValueStaysExact() throws Exception {
+        Workload w = new Workload(31, ROWS, 64, DIM);
+        ReferenceRows ref = new ReferenceRows(specs(), 42);
+        TieredConfig c = config(w, 10, 1).withChunks(24, 1);
+        java.util.concurrent.atomic.AtomicReference<java.util.concurrent.CountDownLatch> gate =
+                new java.util.concurrent.atomic.AtomicReference<>(new java.util.concurrent.CountDownLatch(0));
+        java.util.concurrent.atomic.AtomicInteger heldTasks = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.ExecutorService moveThreads = new java.util.concurrent.ThreadPoolExecutor(1, 1, 0,
+                java.util.concurrent.TimeUnit.MILLISECONDS, new java.util.concurrent.LinkedBlockingQueue<>()) {
+            @Override
+            protected void beforeExecute(Thread t, Runnable r) {
+                java.util.concurrent.CountDownLatch g = gate.get();
+                if (g.getCount() > 0) {
+                    heldTasks.incrementAndGet();
+                }
+                try {
+                    g.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        };
+        java.util.concurrent.CountDownLatch shut = new java.util.concurrent.CountDownLatch(1);
+        try {
+            Store store = Store.create(dir.resolve("held"), StoreConfig.builder().tables(specs()).seed(42).threads(2).jmx(false).build());
+            SlotPool pool = new SlotPool(device(), specs().get(0).layout(), 64 * 1024);
+            try (Rig rig = new Rig(store, pool, TieredStore.open(store, pool, c, null, moveThreads))) {
+                rig.run(w, 0, 12, 1, ref, step -> { });
+                assertTrue(rig.tiered.lastChoice() != null, "the knob's first choice is moving in");
+                gate.set(shut);
+                long deferredBefore = rig.tiered.phases().deferredPublishes.sum();
+                List<Long> generations = new ArrayList<>();
+                List<Boolean> held = new ArrayList<>();
+                rig.run(w, 12, 20, 1, ref, step -> {
+                    generations.add(rig.tiered.hotSet().generation());
+                    held.add(heldTasks.get() > 0);
+                });
+                generations.add(rig.tiered.hotSet().generation());
+                held.add(heldTasks.get() > 0);
+                int firstHeld = held.indexOf(true);
+                assertTrue(firstHeld >= 0 && firstHeld <= 4, "a chunk's cold-tier work was held back from step "
+                        + (12 + firstHeld) + ": " + held);
+                for (int i = firstHeld; i < generations.size(); i++) {
+                    assertEquals(generations.get(firstHeld), generations.get(i),
+                            "nothing moves while the chunk's cold-tier work is held back: " + generations);
+                }
+                long deferred = rig.tiered.phases().deferredPublishes.sum() - deferredBefore;
+                assertTrue(deferred >= 20 - 12 - firstHeld, "boundaries left the chunk for later: " + deferred);
+                assertTrue(rig.tiered.hotSets().pendingPromotions() + rig.tiered.hotSets().pendingDemotions() > 0,
+                        "moves wait");
+                assertRowsEqual(ref, rig.allRows());
+                shut.countDown();
+                long heldGeneration = rig.tiered.hotSet().generation();
+                rig.run(w, 20, 40, 1, ref, step -> { });
+                assertTrue(rig.tiered.hotSet().generation() > heldGeneration, "the held chunk published later");
+                assertRowsEqual(ref, rig.allRows());
+            }
+        } finally {
+            shut.countDown();
+            moveThreads.shutdownNow();
+        }
     }
 
     @Test
