@@ -79,26 +79,40 @@ final class AccessLog {
         return appended - consumed.getAcquire();
     }
 
-    /** Replays every published entry not yet replayed into {@code sink}, in order; returns how many. */
-    long drain(Sink sink) {
-        long end = published.getAcquire();
-        long i = taken;
-        if (i == end) {
-            return 0;
-        }
+    /** The replayer's view: entries published so far. */
+    long published() {
+        return published.getAcquire();
+    }
+
+    /** The first entry not yet replayed (replayer). */
+    long taken() {
+        return taken;
+    }
+
+    /**
+     * Hands the entries from {@link #taken()} up to {@code to} (at most {@link #published()}) to
+     * {@code sink}, in order, without consuming them: several threads may read the same range at
+     * once (a replay spread over tables), then the replayer {@link #consume}s it.
+     */
+    void read(long to, Sink sink) {
         Segment h = head;
-        while (i < end) {
+        for (long i = taken; i < to; i++) {
             if (i == h.start + SEGMENT_LONGS) {
                 h = h.next;
             }
             sink.accept(h.longs.getLong((int) (i - h.start) << 3));
-            i++;
         }
-        long n = i - taken;
+    }
+
+    /** Marks the entries before {@code to} replayed, once every {@link #read} of them is done (replayer). */
+    void consume(long to) {
+        Segment h = head;
+        while (h.start + SEGMENT_LONGS < to) {
+            h = h.next;
+        }
         head = h;
-        taken = i;
-        consumed.setRelease(i);
-        return n;
+        taken = to;
+        consumed.setRelease(to);
     }
 
     private Segment nextSegment(long start) {

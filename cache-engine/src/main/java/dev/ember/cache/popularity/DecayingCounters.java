@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.IntConsumer;
 import org.roaringbitmap.PeekableIntIterator;
 import org.roaringbitmap.RoaringBitmap;
 
@@ -32,6 +33,8 @@ import org.roaringbitmap.RoaringBitmap;
  * the counts stand still: while frozen, steps and accesses are appended to an off-heap log
  * ({@link AccessLog}) and replayed later in order, so the counts end bit for bit as if never
  * frozen. Who replays: the knob's thread once its evaluation is done ({@link #replayBehind}),
+ * each stretch of the log spread over tables on the threads {@link #replayOn} names (every table
+ * reads the stretch and applies its own entries, with its own copy of the clock),
  * behind the steps while the step thread keeps logging; the step thread takes the counts back
  * (live again) at the first record or step once the replay has caught up with the log, which
  * costs it a comparison, never a replay. {@link #thaw()} replays on the calling thread (or waits
@@ -91,12 +94,15 @@ public final class DecayingCounters implements RowScores {
     private double weight = 1.0;
     private final AtomicLong phase = new AtomicLong(LIVE);
     private final AccessLog log = new AccessLog();
-    private final AccessLog.Sink replaySink = this::replay;
-    /** Times the next replayed access counts (a count mark sets it); one replayer at a time. */
-    private int pendingCount = 1;
+    /** Each table's replay of a stretch of the log (one replayer at a time, its tables spread over threads). */
+    private final TableReplay[] replays;
+    private final IntConsumer replayTable = this::replayTable;
+    private volatile TableRunner replayRunner = TableRunner.HERE;
     private final LongAdder recorded = new LongAdder();
     private final LongAdder replayedBehind = new LongAdder();
     private final LongAdder caughtUpWaitNanos = new LongAdder();
+    /** A {@link #replayBehind} is running (a later freeze waits for it to leave: it must not replay that freeze's log). */
+    private volatile boolean replaying;
 
     /** Counters for {@code tables}; {@code decay} in (0, 1] is the factor applied per step. */
     public DecayingCounters(List<TableSpec> tables, double decay) {
@@ -112,7 +118,9 @@ public final class DecayingCounters implements RowScores {
         fresh = new int[n][];
         freshCount = new int[n];
         totals = new double[n];
+        replays = new TableReplay[n];
         for (int t = 0; t < n; t++) {
+            replays[t] = new TableReplay(t);
             long rows = this.tables.get(t).rows();
             if (rows > Integer.MAX_VALUE) {
                 throw new IllegalArgumentException("table " + this.tables.get(t).name() + " has " + rows
@@ -188,7 +196,7 @@ public final class DecayingCounters implements RowScores {
             log.publish();
         } else {
             for (int i = 0; i < n; i++) {
-                add(table, (int) ids[i]);
+                add(table, (int) ids[i], weight);
             }
         }
         recorded.add(n);
@@ -236,7 +244,7 @@ public final class DecayingCounters implements RowScores {
             log.publish();
             return;
         }
-        add(table, (int) row);
+        add(table, (int) row, weight);
     }
 
     /**
@@ -282,6 +290,9 @@ public final class DecayingCounters implements RowScores {
             catchUp();
             p = phase.get();
         }
+        while (replaying) {
+            Thread.onSpinWait(); // the last replayer has seen the counts live and is leaving
+        }
         long epoch = (p >>> 2) + 1;
         phase.set(epoch << 2 | FROZEN);
         return epoch;
@@ -310,7 +321,7 @@ public final class DecayingCounters implements RowScores {
             }
             if (what == FROZEN) {
                 if (phase.compareAndSet(p, p - FROZEN + CATCHING_UP)) {
-                    log.drain(replaySink);
+                    replayPublished();
                     phase.set(p - FROZEN); // this thread appends: nothing came since the drain
                     return;
                 }
@@ -333,11 +344,19 @@ public final class DecayingCounters implements RowScores {
      */
     public void replayBehind(long epoch) {
         long mine = epoch << 2 | CATCHING_UP;
-        if (!phase.compareAndSet(epoch << 2 | FROZEN, mine)) {
-            return;
+        replaying = true;
+        try {
+            if (phase.compareAndSet(epoch << 2 | FROZEN, mine)) {
+                replayUntilLive(mine, epoch);
+            }
+        } finally {
+            replaying = false;
         }
+    }
+
+    private void replayUntilLive(long mine, long epoch) {
         while (phase.get() == mine) {
-            long n = log.drain(replaySink);
+            long n = replayPublished();
             replayedBehind.add(n);
             if (n == 0) {
                 if (Thread.currentThread().isInterrupted()) {
@@ -359,20 +378,108 @@ public final class DecayingCounters implements RowScores {
         return caughtUpWaitNanos.sum();
     }
 
-    private void replay(long e) {
-        if (e < 0) {
-            applyStep(e & Long.MAX_VALUE);
-        } else if ((e & COUNT_MARK) != 0) {
-            pendingCount = (int) (e & Integer.MAX_VALUE);
-        } else {
-            addTimes((int) (e >>> 32), (int) e, pendingCount);
-            pendingCount = 1;
+    /**
+     * Spreads the replay of the log over threads: {@code runner} runs one task per table, each
+     * reading the whole stretch and applying its own table's entries (a table's additions depend
+     * only on its own rows and the steps). A tiered store hands its counting threads' workers,
+     * idle while the counts are logged. Set before the counts are first frozen.
+     */
+    public void replayOn(TableRunner runner) {
+        this.replayRunner = java.util.Objects.requireNonNull(runner, "runner");
+    }
+
+    /**
+     * Replayer: applies every published entry not yet replayed, each table's on its own task, then
+     * moves the clock and weight to the stretch's end; returns how many entries.
+     */
+    private long replayPublished() {
+        long from = log.taken();
+        long end = log.published();
+        if (end == from) {
+            return 0;
+        }
+        for (TableReplay r : replays) {
+            r.begin(end);
+        }
+        replayRunner.run(replays.length, replayTable);
+        TableReplay any = replays[0]; // every table saw the same steps
+        step = any.step;
+        base = any.base;
+        weight = any.weight;
+        log.consume(end);
+        return end - from;
+    }
+
+    private void replayTable(int t) {
+        replays[t].replay();
+    }
+
+    /** How to run one task per table (a replay's), returning once all are done. */
+    @FunctionalInterface
+    public interface TableRunner {
+        /** Tasks one after another on the caller. */
+        TableRunner HERE = (tables, task) -> {
+            for (int t = 0; t < tables; t++) {
+                task.accept(t);
+            }
+        };
+
+        void run(int tables, IntConsumer task);
+    }
+
+    /**
+     * One table's replay of a stretch of the log: its entries applied in order, every step mark
+     * moving its own copy of the clock, so it adds exactly what a replay of the whole log would.
+     */
+    private final class TableReplay implements AccessLog.Sink {
+        private final int table;
+        private long end;
+        long step;
+        long base;
+        double weight;
+        /** Times the next access counts (a count mark sets it; a mark and its access are published together). */
+        private int pending = 1;
+
+        TableReplay(int table) {
+            this.table = table;
+        }
+
+        void begin(long end) {
+            this.end = end;
+            this.step = DecayingCounters.this.step;
+            this.base = DecayingCounters.this.base;
+            this.weight = DecayingCounters.this.weight;
+        }
+
+        void replay() {
+            log.read(end, this);
+        }
+
+        @Override
+        public void accept(long e) {
+            if (e < 0) {
+                step = e & Long.MAX_VALUE;
+                if ((step - base) * log2Growth > RENORM_LOG2) {
+                    renormalise(table, StrictMath.pow(decay, (double) (step - base)));
+                    base = step;
+                }
+                weight = StrictMath.pow(decay, -(double) (step - base));
+            } else if ((e & COUNT_MARK) != 0) {
+                pending = (int) (e & Integer.MAX_VALUE);
+            } else {
+                if ((int) (e >>> 32) == table) {
+                    for (int k = 0; k < pending; k++) {
+                        add(table, (int) e, weight);
+                    }
+                }
+                pending = 1;
+            }
         }
     }
 
     private void addTimes(int table, int row, int times) {
         for (int k = 0; k < times; k++) {
-            add(table, row);
+            add(table, row, weight);
         }
     }
 
@@ -420,7 +527,7 @@ public final class DecayingCounters implements RowScores {
         return touched[t];
     }
 
-    private void add(int table, int row) {
+    private void add(int table, int row, double weight) {
         OffHeapDoubles values = stored[table];
         double old = values.get(row);
         if (old == 0.0) {
@@ -437,34 +544,34 @@ public final class DecayingCounters implements RowScores {
         step = newStep;
         double exponent = (newStep - base) * log2Growth;
         if (exponent > RENORM_LOG2) {
-            renormalise();
+            double scale = StrictMath.pow(decay, (double) (step - base));
+            for (int t = 0; t < stored.length; t++) {
+                renormalise(t, scale);
+            }
+            base = step;
         }
         weight = StrictMath.pow(decay, -(double) (step - base));
     }
 
-    /** Rescales every touched row to base = step, dropping rows decayed below DROP_BELOW. */
-    private void renormalise() {
-        double scale = StrictMath.pow(decay, (double) (step - base));
-        for (int t = 0; t < stored.length; t++) {
-            OffHeapDoubles values = stored[t];
-            RoaringBitmap dropped = new RoaringBitmap();
-            double total = 0;
-            PeekableIntIterator it = touched(t).getIntIterator();
-            while (it.hasNext()) {
-                int row = it.next();
-                double v = values.get(row) * scale;
-                if (v < DROP_BELOW) {
-                    values.set(row, 0.0);
-                    dropped.add(row);
-                } else {
-                    values.set(row, v);
-                    total += v;
-                }
+    /** Rescales table {@code t}'s touched rows by {@code scale} (to base = step), dropping rows decayed below DROP_BELOW. */
+    private void renormalise(int t, double scale) {
+        OffHeapDoubles values = stored[t];
+        RoaringBitmap dropped = new RoaringBitmap();
+        double total = 0;
+        PeekableIntIterator it = touched(t).getIntIterator();
+        while (it.hasNext()) {
+            int row = it.next();
+            double v = values.get(row) * scale;
+            if (v < DROP_BELOW) {
+                values.set(row, 0.0);
+                dropped.add(row);
+            } else {
+                values.set(row, v);
+                total += v;
             }
-            touched[t].andNot(dropped);
-            totals[t] = total;
         }
-        base = step;
+        touched[t].andNot(dropped);
+        totals[t] = total;
     }
 
     /** Checkpoint form: decay, clock, then per table the touched rows and their stored values. */

@@ -111,6 +111,9 @@ final class PopularityCounting implements AutoCloseable {
     private DedupedIds[] currentDedup;
     private final TableWorkers.TableTask slotTask;
     private final TableWorkers.TableTask dedupTask;
+    /** The counters' replay of their log, on the workers (published to them by the workers' run). */
+    private java.util.function.IntConsumer replayTask;
+    private final TableWorkers.TableTask replayOnWorkers = t -> replayTask.accept(t);
 
     private final LongAdder waits = new LongAdder();
     private final LongAdder waitNanos = new LongAdder();
@@ -137,6 +140,13 @@ final class PopularityCounting implements AutoCloseable {
             thread = new Thread(this::loop, "ember-count");
             thread.setDaemon(true);
             thread.start();
+            // The knob's thread replays the log the counting thread keeps while the counts are
+            // frozen: spread over tables on the counting workers, idle meanwhile (frozen counts are
+            // logged by the counting thread alone), it keeps up with the steps; one thread did not.
+            counters.replayOn((n, task) -> {
+                replayTask = task;
+                workers.run(n, replayOnWorkers);
+            });
         } else {
             thread = null;
         }

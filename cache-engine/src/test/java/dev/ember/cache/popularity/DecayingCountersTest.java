@@ -12,6 +12,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class DecayingCountersTest {
     static final List<TableSpec> TABLES = List.of(
@@ -148,14 +150,20 @@ class DecayingCountersTest {
      * The knob's way: a thread replays the log behind the steps while the step thread keeps
      * recording, and the step thread takes the counts back when it has caught up. Several
      * freezes, logs over many segments, renormalisations inside the replay, a checkpoint taken
-     * while a replay runs: the counts are those of counters never frozen, bit for bit.
+     * while a replay runs: the counts are those of counters never frozen, bit for bit, whether
+     * the replay runs on the knob's thread alone or spread over tables on other threads.
      */
-    @Test
-    void replayingBehindTheStepsOnAnotherThreadGivesTheSameCounts() throws Exception {
+    @ParameterizedTest(name = "replay spread over tables on threads: {0}")
+    @ValueSource(booleans = {false, true})
+    void replayingBehindTheStepsOnAnotherThreadGivesTheSameCounts(boolean spread) throws Exception {
         SplittableRandom rnd = new SplittableRandom(17);
         DecayingCounters direct = new DecayingCounters(TABLES, 0.6);
         DecayingCounters behind = new DecayingCounters(TABLES, 0.6);
         java.util.concurrent.ExecutorService knob = java.util.concurrent.Executors.newSingleThreadExecutor();
+        java.util.concurrent.ExecutorService lanes = java.util.concurrent.Executors.newFixedThreadPool(2);
+        if (spread) {
+            behind.replayOn(onThreads(lanes));
+        }
         PooledBatch[] batch = {new PooledBatch(400, 400), new PooledBatch(400, 400)};
         long[] ids = new long[400];
         java.util.concurrent.Future<?> replay = null;
@@ -201,11 +209,30 @@ class DecayingCountersTest {
             replay.get(10, java.util.concurrent.TimeUnit.SECONDS); // it ends once the counts are taken back
         } finally {
             knob.shutdownNow();
+            lanes.shutdownNow();
         }
         assertTrue(sawBehind, "the knob's thread replayed while the steps went on");
         assertTrue(behind.replayedBehind() > 3 * AccessLog.SEGMENT_LONGS, "logs span several segments");
         assertEquals(direct.recorded(), behind.recorded());
         assertBitIdentical(direct, behind);
+    }
+
+    /** Each table's task on a pool's thread, waiting for all (a tiered store uses its counting workers). */
+    static DecayingCounters.TableRunner onThreads(java.util.concurrent.ExecutorService pool) {
+        return (n, task) -> {
+            java.util.List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
+            for (int t = 0; t < n; t++) {
+                int table = t;
+                done.add(pool.submit(() -> task.accept(table)));
+            }
+            try {
+                for (java.util.concurrent.Future<?> f : done) {
+                    f.get();
+                }
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        };
     }
 
     private static void sleep(int ms) {
@@ -265,13 +292,18 @@ class DecayingCountersTest {
      * with count marks and replayed (on the step thread and behind it), it equals the same
      * counting never frozen, bit for bit.
      */
-    @Test
-    void countingUniqueIdsWithTheirOccurrencesEqualsCountingEachIdAndReplaysBitForBit() throws Exception {
+    @ParameterizedTest(name = "replay spread over tables on threads: {0}")
+    @ValueSource(booleans = {false, true})
+    void countingUniqueIdsWithTheirOccurrencesEqualsCountingEachIdAndReplaysBitForBit(boolean spread) throws Exception {
         SplittableRandom rnd = new SplittableRandom(23);
         DecayingCounters perId = new DecayingCounters(TABLES, 0.6);
         DecayingCounters direct = new DecayingCounters(TABLES, 0.6);
         DecayingCounters logged = new DecayingCounters(TABLES, 0.6);
         java.util.concurrent.ExecutorService knob = java.util.concurrent.Executors.newSingleThreadExecutor();
+        java.util.concurrent.ExecutorService lanes = java.util.concurrent.Executors.newFixedThreadPool(2);
+        if (spread) {
+            logged.replayOn(onThreads(lanes));
+        }
         PooledBatch batch = new PooledBatch(200, 200);
         dev.ember.cache.batch.DedupedIds dedup = new dev.ember.cache.batch.DedupedIds();
         try {
@@ -305,6 +337,7 @@ class DecayingCountersTest {
             logged.catchUp();
         } finally {
             knob.shutdownNow();
+            lanes.shutdownNow();
         }
         assertEquals(perId.recorded(), direct.recorded());
         assertBitIdentical(direct, logged);
