@@ -148,6 +148,9 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
     private final LongAdder readWaitNanos = new LongAdder();
     private final LongAdder rowsWritten = new LongAdder();
     private final LongAdder deferrals = new LongAdder();
+    /** The hot tier's calls (reads, demotions, promotions, each a table's rows) and the rows in them (step thread). */
+    private long tierCalls;
+    private long tierRows;
 
     Mover(HotTier tier, int[] handle, List<ColdTable> cold, HotSets hotSets, HotSets.RowsInUse inUse,
           WriteBehind writeBehind, int rowBytes, int capacity, LongAdder fromWriteBacks, ExecutorService givenThreads) {
@@ -315,6 +318,21 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
         return true;
     }
 
+    private void countCall(int rows) {
+        tierCalls++;
+        tierRows += rows;
+    }
+
+    /** The hot tier's calls so far (step thread): each one table's reads, demotions or promotions. */
+    long tierCalls() {
+        return tierCalls;
+    }
+
+    /** Rows in those calls (step thread). */
+    long tierRows() {
+        return tierRows;
+    }
+
     /** Boundaries that found the chunk's cold-tier work not done and left it in transit. */
     long deferrals() {
         return deferrals.sum();
@@ -367,6 +385,7 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
             int n = dGroupCount[g];
             long[] rows = demoteRowsOf[t];
             tier.read(handle[t], rows, n, copyBytes, dirty);
+            countCall(n);
             int kept = 0;
             for (int k = 0; k < n; k++) {
                 boolean go = !inUse.inUse(t, rows[k]) && (!dirty[k] || sameAsWritten(k, writtenAt[s + k]));
@@ -379,6 +398,7 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
             }
             if (kept > 0) {
                 tier.demote(handle[t], keptRows, kept, copyBytes, null);
+                countCall(kept);
             }
         }
         return chunk.retainDemotions(keepDemoted);
@@ -499,6 +519,7 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
                 rows[n++] = chunk.demoteRow(i++);
             }
             tier.read(handle[t], rows, n, copyBytes, dirty);
+            countCall(n);
             long[] out = writeRows[t];
             int w = 0;
             for (int k = 0; k < n; k++) {
@@ -674,6 +695,7 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
         }
         if (w > 0) {
             tier.promote(handle[t], rows, w, slice(promoteBytes, s, w));
+            countCall(w);
         }
     }
 

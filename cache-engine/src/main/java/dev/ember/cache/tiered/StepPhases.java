@@ -56,9 +56,13 @@ public final class StepPhases {
     public final LongAdder slowMoveCalls = new LongAdder();
     public final LongAdder slowKnob = new LongAdder();
     public final LongAdder slowRetargets = new LongAdder();
+    /** The hot tier's calls (one table's reads, demotions or promotions each) in the boundaries over 1 ms, and their rows. */
+    public final LongAdder slowTierCalls = new LongAdder();
+    public final LongAdder slowTierRows = new LongAdder();
 
     /** Records one step boundary's time, in all and split (the rest is bookkeeping such as reaping write-backs). */
-    void boundary(long nanos, long moveWait, long moveCall, long knobNanos, long retargetNanos, boolean deferred) {
+    void boundary(long nanos, long moveWait, long moveCall, long knobNanos, long retargetNanos, boolean deferred,
+                  long tierCalls, long tierRows) {
         moves.add(nanos);
         moveWaits.add(moveWait);
         moveCalls.add(moveCall);
@@ -74,6 +78,8 @@ public final class StepPhases {
             slowMoveCalls.add(moveCall);
             slowKnob.add(knobNanos);
             slowRetargets.add(retargetNanos);
+            slowTierCalls.add(tierCalls);
+            slowTierRows.add(tierRows);
         }
         longestBoundary.accumulate(nanos);
     }
@@ -88,12 +94,12 @@ public final class StepPhases {
                         + "write-back %.3f, moves %.3f ms per step; %d step boundaries over 1 ms, the longest %.3f ms"
                         + "; boundaries: move waits %.3f, move calls %.3f, knob %.3f, retargets %.3f ms per step, %d left a"
                         + " chunk for later; those over 1 ms: %.3f ms in all = move waits %.3f + move calls %.3f + knob %.3f"
-                        + " + retargets %.3f + other %.3f ms",
+                        + " + retargets %.3f + other %.3f ms, with %d hot-tier calls over %d rows",
                 submit.sum() / n, coldReads.sum() / n, stage.sum() / n, gather.sum() / n, apply.sum() / n,
                 unstage.sum() / n, writeBack.sum() / n, moves.sum() / n, slowBoundaries.sum(), longestBoundary.get() / 1e6,
                 moveWaits.sum() / n, moveCalls.sum() / n, knob.sum() / n, retargets.sum() / n, deferredPublishes.sum(),
                 slowTotal.sum() / 1e6, slowMoveWaits.sum() / 1e6, slowMoveCalls.sum() / 1e6, slowKnob.sum() / 1e6,
                 slowRetargets.sum() / 1e6, (slowTotal.sum() - slowMoveWaits.sum() - slowMoveCalls.sum() - slowKnob.sum()
-                        - slowRetargets.sum()) / 1e6);
+                        - slowRetargets.sum()) / 1e6, slowTierCalls.sum(), slowTierRows.sum());
     }
 }

@@ -776,6 +776,8 @@ public final class TieredStore implements AutoCloseable {
         long t0 = System.nanoTime();
         long waited0 = mover.waitNanos();
         long deferrals0 = mover.deferrals();
+        long calls0 = mover.tierCalls();
+        long rows0 = mover.tierRows();
         writeBehind.reap(); // rows whose write-back is done may move again
         long t1 = System.nanoTime();
         long tRetarget = 0;
@@ -801,7 +803,8 @@ public final class TieredStore implements AutoCloseable {
         long waited2 = mover.waitNanos();
         long retargetNanos = tRetarget == 0 ? 0 : (t2 - tRetarget) - (waited1 - waited0);
         phases.boundary(t3 - t0, waited2 - waited0, (t3 - t2) - (waited2 - waited1),
-                (tRetarget == 0 ? t2 : tRetarget) - t1, retargetNanos, mover.deferrals() > deferrals0);
+                (tRetarget == 0 ? t2 : tRetarget) - t1, retargetNanos, mover.deferrals() > deferrals0,
+                mover.tierCalls() - calls0, mover.tierRows() - rows0);
     }
 
     /** Makes {@code target}'s rows the target hot set; rows move at the next step boundaries. */
