@@ -69,11 +69,6 @@ final class AccessLog {
         published.setRelease(appended);
     }
 
-    /** Appender's view: every appended entry has been replayed (and its effects are visible). */
-    boolean caughtUp() {
-        return consumed.getAcquire() == appended;
-    }
-
     /** Entries appended and not yet replayed (appender's view). */
     long backlog() {
         return appended - consumed.getAcquire();

@@ -36,9 +36,9 @@ import org.roaringbitmap.RoaringBitmap;
  * each stretch of the log spread over tables on the threads {@link #replayOn} names (every table
  * reads the stretch and applies its own entries, with its own copy of the clock),
  * behind the steps while the step thread keeps logging; the step thread takes the counts back
- * (live again) at the first record or step once the replay has caught up with the log, which
- * costs it a comparison, never a replay. {@link #thaw()} replays on the calling thread (or waits
- * for the knob's thread to catch up): for checkpoints and for an evaluation on the step thread.
+ * (live again) at the first record or step that finds the backlog short, replaying that short
+ * rest itself (see handing back, below). {@link #thaw()} replays on the calling thread (taking
+ * the log back from the knob's thread): for checkpoints and for an evaluation on the step thread.
  *
  * <pre>
  *  per table t:  stored: off-heap double[rows_t]   (0 = never touched since the last drop)
@@ -48,9 +48,16 @@ import org.roaringbitmap.RoaringBitmap;
  *                         first touch cost more than all the counting)
  *  log (frozen): | long | long | ...   access: (table << 32) | row;  step: MIN_VALUE | step;
  *                                     count: 2^62 | c, the next access counts c times
- *  phase:        | epoch (62 bits) | LIVE / FROZEN / CATCHING_UP (2 bits) |
- *                LIVE -freeze-> FROZEN -replayBehind or thaw-> CATCHING_UP -caught up-> LIVE
+ *  phase:        | epoch (62 bits) | LIVE / FROZEN / CATCHING_UP / HANDING_BACK (2 bits) |
+ *                LIVE -freeze-> FROZEN -replayBehind-> CATCHING_UP -backlog small-> HANDING_BACK -rest replayed-> LIVE
+ *                FROZEN or CATCHING_UP -catchUp or thaw-> HANDING_BACK
  * </pre>
+ * <b>Handing back.</b> The knob's thread replays in stretches of at least {@link #MIN_ROUND}
+ * entries (a shorter one costs more in waking the table threads than it replays), and the step
+ * thread, once the backlog is at most {@link #HAND_BACK} entries at a record or step (or at once
+ * in {@link #catchUp}), takes the counts back: it waits for the stretch being replayed and
+ * replays the rest itself. A replayer that had to be caught up with exactly never was: on a fast
+ * card the step thread logs without pause, so by the time a stretch is replayed the next is there.
  * Only the step thread makes the counts LIVE (or FROZEN), and only when the log is replayed to
  * its end, so which thread applies an entry never changes the order entries are applied in. The
  * epoch (one per freeze) keeps a late {@link #replayBehind} of an earlier freeze from replaying
@@ -75,6 +82,11 @@ public final class DecayingCounters implements RowScores {
     private static final long LIVE = 0;
     private static final long FROZEN = 1;
     private static final long CATCHING_UP = 2;
+    private static final long HANDING_BACK = 3;
+    /** The least the knob's thread replays at once (entries). */
+    static final int MIN_ROUND = 1 << 14;
+    /** The backlog (entries) the step thread replays itself to take the counts back (>= MIN_ROUND). */
+    static final int HAND_BACK = 1 << 16;
     private static final long PHASE_MASK = 3;
     /** How long the knob's replayer sleeps when it has caught up with the log. */
     private static final long REPLAYER_IDLE_NANOS = 20_000;
@@ -249,15 +261,16 @@ public final class DecayingCounters implements RowScores {
 
     /**
      * Step thread: whether accesses must go to the log now. Takes the counts back (live again)
-     * when the knob's thread has replayed the log to its end: the one moment no entry is pending,
-     * so the order of additions is the order of accesses whoever applied them.
+     * when the knob's thread has replayed all but {@link #HAND_BACK} entries: it replays the rest
+     * before this access, so the order of additions is the order of accesses whoever applied them.
      */
     private boolean logging() {
         long p = phase.get();
         if ((p & PHASE_MASK) == LIVE) {
             return false;
         }
-        if ((p & PHASE_MASK) == CATCHING_UP && log.caughtUp() && phase.compareAndSet(p, p & ~PHASE_MASK)) {
+        if ((p & PHASE_MASK) == CATCHING_UP && log.backlog() <= HAND_BACK) {
+            catchUp(); // the rest is a stretch or so: replayed here, the counts live again
             return false;
         }
         return true;
@@ -290,9 +303,6 @@ public final class DecayingCounters implements RowScores {
             catchUp();
             p = phase.get();
         }
-        while (replaying) {
-            Thread.onSpinWait(); // the last replayer has seen the counts live and is leaving
-        }
         long epoch = (p >>> 2) + 1;
         phase.set(epoch << 2 | FROZEN);
         return epoch;
@@ -308,8 +318,9 @@ public final class DecayingCounters implements RowScores {
 
     /**
      * Step thread: brings the counts up to date and makes them live (no-op when live). Replays the
-     * log here if nobody does, else waits for the knob's thread to catch up. No evaluation may be
-     * reading the counts (wait for it first).
+     * log here; when the knob's thread is replaying it, takes it back first, waiting for the
+     * stretch it is on (that wait and this replay are counted in {@link #caughtUpWaitNanos}). No
+     * evaluation may be reading the counts (wait for it first).
      */
     public void catchUp() {
         long start = System.nanoTime();
@@ -317,28 +328,29 @@ public final class DecayingCounters implements RowScores {
             long p = phase.get();
             long what = p & PHASE_MASK;
             if (what == LIVE) {
-                break;
+                return;
             }
-            if (what == FROZEN) {
-                if (phase.compareAndSet(p, p - FROZEN + CATCHING_UP)) {
-                    replayPublished();
-                    phase.set(p - FROZEN); // this thread appends: nothing came since the drain
-                    return;
+            if (!phase.compareAndSet(p, (p & ~PHASE_MASK) | HANDING_BACK)) {
+                continue; // the knob's thread began its replay meanwhile
+            }
+            if (what == CATCHING_UP) {
+                while (replaying) {
+                    Thread.onSpinWait(); // its stretch, then it leaves
                 }
-                continue;
             }
-            if (log.caughtUp()) {
-                phase.compareAndSet(p, p - CATCHING_UP);
-            } else {
-                Thread.onSpinWait();
+            replayPublished(); // this thread appends: nothing comes meanwhile
+            phase.set(p & ~PHASE_MASK);
+            if (what == CATCHING_UP) {
+                caughtUpWaitNanos.add(System.nanoTime() - start);
             }
+            return;
         }
-        caughtUpWaitNanos.add(System.nanoTime() - start);
     }
 
     /**
      * The knob's thread, once its evaluation of the counts frozen as {@code epoch} is done: replays
-     * the log behind the steps until the step thread takes the counts back. Returns at once if
+     * the log behind the steps, {@link #MIN_ROUND} entries or more at a time, until the step
+     * thread takes the counts back. Returns at once if
      * the counts were thawed meanwhile or frozen again; gives the log back (the step thread then
      * replays it) if interrupted.
      */
@@ -356,7 +368,7 @@ public final class DecayingCounters implements RowScores {
 
     private void replayUntilLive(long mine, long epoch) {
         while (phase.get() == mine) {
-            long n = replayPublished();
+            long n = log.published() - log.taken() >= MIN_ROUND ? replayPublished() : 0;
             replayedBehind.add(n);
             if (n == 0) {
                 if (Thread.currentThread().isInterrupted()) {

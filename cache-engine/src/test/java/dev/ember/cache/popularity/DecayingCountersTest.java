@@ -217,6 +217,56 @@ class DecayingCountersTest {
         assertBitIdentical(direct, behind);
     }
 
+    /**
+     * The step thread logs every step without pause for long (a fast card): the knob's thread
+     * never finds the log's end, yet the counts come back live soon after its replay begins, the
+     * step thread replaying the short rest itself; nothing had to call catchUp, and the counts
+     * are those of counters never frozen.
+     */
+    @Test
+    void theStepThreadTakesTheCountsBackFromAReplayThatNeverReachesTheEnd() throws Exception {
+        SplittableRandom rnd = new SplittableRandom(29);
+        DecayingCounters direct = new DecayingCounters(TABLES, 0.9);
+        DecayingCounters behind = new DecayingCounters(TABLES, 0.9);
+        java.util.concurrent.ExecutorService lanes = java.util.concurrent.Executors.newFixedThreadPool(2);
+        behind.replayOn(onThreads(lanes));
+        PooledBatch[] batch = {new PooledBatch(400, 400), new PooledBatch(400, 400)};
+        long[] ids = new long[400];
+        Thread replayer = null;
+        int liveAt = -1;
+        try {
+            for (int step = 1; step <= 5_000 && liveAt < 0; step++) {
+                direct.advanceTo(step);
+                behind.advanceTo(step);
+                if (step == 2) {
+                    long epoch = behind.freeze();
+                    replayer = new Thread(() -> behind.replayBehind(epoch), "replayer");
+                }
+                if (step == 600) {
+                    replayer.start(); // the evaluation is done: about 480K entries logged by now
+                }
+                for (int t = 0; t < 2; t++) {
+                    for (int i = 0; i < 400; i++) {
+                        ids[i] = rnd.nextInt(t == 0 ? 5_000 : 300);
+                    }
+                    batch[t].setOneHot(ids, 400);
+                    direct.record(t, batch[t]);
+                }
+                behind.record(batch);
+                if (step > 600 && !behind.frozen()) {
+                    liveAt = step;
+                }
+            }
+            replayer.join(10_000);
+        } finally {
+            lanes.shutdownNow();
+        }
+        assertTrue(liveAt > 600, "the counts came back live while the steps went on (at step " + liveAt + ")");
+        assertTrue(behind.replayedBehind() >= DecayingCounters.MIN_ROUND, "the knob's thread replayed most of the log");
+        assertTrue(!replayer.isAlive(), "the replayer left once the counts were taken back");
+        assertBitIdentical(direct, behind);
+    }
+
     /** Each table's task on a pool's thread, waiting for all (a tiered store uses its counting workers). */
     static DecayingCounters.TableRunner onThreads(java.util.concurrent.ExecutorService pool) {
         return (n, task) -> {
