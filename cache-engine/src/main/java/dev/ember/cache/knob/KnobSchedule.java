@@ -28,8 +28,10 @@ import java.util.concurrent.Executors;
  * next evaluation) and starts the choice. Once the choice is made, the knob's thread replays
  * the accesses logged meanwhile into the counters, behind the steps, and the step thread takes
  * them back when that replay has caught up ({@link DecayingCounters#replayBehind}): the step
- * thread never replays the log. At {@code step + lag} it waits for the choice if still running
- * and returns it; the caller retargets the hot sets to it.
+ * thread never replays the log, nor waits for a replay at a freeze: the knob's thread replays
+ * what an earlier evaluation left up to the new freeze before choosing
+ * ({@link DecayingCounters#freezeBehind}). At {@code step + lag} it waits for the choice if still
+ * running and returns it; the caller retargets the hot sets to it.
  * So the choice depends only on the counters at a fixed step, the incumbent and the budget:
  * the same run gives the same hot sets whatever the thread timing, and a resumed run the same
  * as an uninterrupted one. {@code lag = 0} chooses on the step thread. When the counters are
@@ -222,7 +224,7 @@ public final class KnobSchedule implements AutoCloseable {
         Runnable begin = () -> {
             long epoch;
             try {
-                epoch = freeze();
+                epoch = counters.freezeBehind(); // no wait for a replay still behind: the knob's thread does it
             } catch (Throwable e) {
                 choice.completeExceptionally(e);
                 return;
@@ -230,6 +232,7 @@ public final class KnobSchedule implements AutoCloseable {
             try {
                 knobThread.execute(() -> {
                     try {
+                        counters.replayToFreeze(epoch);
                         choice.complete(chooseAndPrepare(base, budgetBytes));
                     } catch (Throwable e) {
                         choice.completeExceptionally(e);

@@ -64,6 +64,11 @@ final class AccessLog {
         appended = i + 1;
     }
 
+    /** Entries appended so far (appender). */
+    long appended() {
+        return appended;
+    }
+
     /** Makes every entry appended so far visible to the replayer. */
     void publish() {
         published.setRelease(appended);

@@ -113,6 +113,9 @@ public final class DecayingCounters implements RowScores {
     private final LongAdder recorded = new LongAdder();
     private final LongAdder replayedBehind = new LongAdder();
     private final LongAdder caughtUpWaitNanos = new LongAdder();
+    /** The log entries before a {@link #freezeBehind}, which the counts stand at. */
+    private volatile long frozenAt;
+    private final LongAdder replayToFreezeNanos = new LongAdder();
     /** A {@link #replayBehind} is running (a later freeze waits for it to leave: it must not replay that freeze's log). */
     private volatile boolean replaying;
 
@@ -289,6 +292,50 @@ public final class DecayingCounters implements RowScores {
     }
 
     /**
+     * Freezes the counts as of now without waiting for a replay of an earlier freeze still behind
+     * (the step thread never waits for the knob's thread here): the counts stand still at this
+     * point of the log, which {@link #replayToFreeze} reaches (on the knob's thread, before it
+     * reads them). Steps and accesses go on to the log meanwhile, as with {@link #freeze()}; an
+     * earlier replayer leaves after the stretch it is on. Returns this freeze's epoch.
+     */
+    public long freezeBehind() {
+        log.publish();
+        frozenAt = log.appended();
+        while (true) {
+            long p = phase.get();
+            if ((p & PHASE_MASK) == HANDING_BACK) {
+                throw new IllegalStateException("freezing while the counts are being taken back");
+            }
+            long epoch = (p >>> 2) + 1;
+            if (phase.compareAndSet(p, epoch << 2 | FROZEN)) {
+                return epoch;
+            }
+        }
+    }
+
+    /**
+     * The knob's thread, for a {@link #freezeBehind} of {@code epoch}: replays the log up to the
+     * freeze (an earlier replayer having left), so the counts read next are exactly those of the
+     * freeze. Costs the knob's thread what the step thread would have waited for.
+     */
+    public void replayToFreeze(long epoch) {
+        if (phase.get() != (epoch << 2 | FROZEN)) {
+            throw new IllegalStateException("counters not frozen as epoch " + epoch);
+        }
+        while (replaying) {
+            Thread.onSpinWait(); // an earlier freeze's replayer, finishing its stretch
+        }
+        long start = System.nanoTime();
+        replayedBehind.add(replayTo(frozenAt));
+        replayToFreezeNanos.add(System.nanoTime() - start);
+    }
+
+    /** Nanoseconds the knob's thread spent replaying up to its freezes ({@link #replayToFreeze}). */
+    public long replayToFreezeNanos() {
+        return replayToFreezeNanos.sum();
+    }
+
+    /**
      * Counts stand still until they are replayed ({@link #replayBehind} or {@link #thaw()});
      * accesses and steps meanwhile go to the log. Returns this freeze's epoch, for
      * {@link #replayBehind}. If the knob's thread is still replaying the previous freeze's log,
@@ -405,9 +452,13 @@ public final class DecayingCounters implements RowScores {
      * moves the clock and weight to the stretch's end; returns how many entries.
      */
     private long replayPublished() {
+        return replayTo(log.published());
+    }
+
+    /** Replayer: as {@link #replayPublished()}, up to entry {@code end} (published). */
+    private long replayTo(long end) {
         long from = log.taken();
-        long end = log.published();
-        if (end == from) {
+        if (end <= from) {
             return 0;
         }
         for (TableReplay r : replays) {

@@ -902,15 +902,18 @@ public final class TieredStore implements AutoCloseable {
 
     /**
      * Re-tiering behind the steps, in one line: step-thread time spent waiting for it (a chunk's
-     * cold-tier reads and writes not done when the chunk is due, the knob's counters not yet caught
-     * up at a checkpoint or the next evaluation, a knob choice not made when due), demoted rows
+     * cold-tier reads and writes not done when the chunk is due, the knob's counters taken back
+     * from its replay, a knob choice not made when due), the knob's thread's replays up to its
+     * freezes, demoted rows
      * written behind, promoted rows re-read and moves dropped when published.
      */
     public String moveWaits() {
         return String.format("moves waited %.3f ms for their cold-tier reads and writes; counters waited %.3f ms to"
-                        + " catch up; the knob's choices waited for %.3f ms; %d demoted rows written behind, %d promoted"
+                        + " catch up (the knob's thread replayed up to its freezes for %.3f ms); the knob's choices waited"
+                        + " for %.3f ms; %d demoted rows written behind, %d promoted"
                         + " rows re-read, %d planned moves dropped; %s", mover.waitNanos() / 1e6,
                 popularity == null ? 0.0 : popularity.caughtUpWaitNanos() / 1e6,
+                popularity == null ? 0.0 : popularity.replayToFreezeNanos() / 1e6,
                 knob == null ? 0.0 : knob.waitedNanos() / 1e6, mover.rowsWritten(), mover.rowsReread(),
                 mover.promotionsDropped(), counting == null ? "no popularity counted (resident)" : counting.describe());
     }

@@ -218,7 +218,7 @@ class DecayingCountersTest {
     }
 
     /**
-     * The step thread logs every step without pause for long (a fast card): the knob's thread
+     * The step thread logs every step (a step's work apart) for long: the knob's thread
      * never finds the log's end, yet the counts come back live soon after its replay begins, the
      * step thread replaying the short rest itself; nothing had to call catchUp, and the counts
      * are those of counters never frozen.
@@ -256,6 +256,10 @@ class DecayingCountersTest {
                 if (step > 600 && !behind.frozen()) {
                     liveAt = step;
                 }
+                long until = System.nanoTime() + 100_000; // the step's own work (a dense step), while the log waits
+                while (System.nanoTime() < until) {
+                    Thread.onSpinWait();
+                }
             }
             replayer.join(10_000);
         } finally {
@@ -264,6 +268,73 @@ class DecayingCountersTest {
         assertTrue(liveAt > 600, "the counts came back live while the steps went on (at step " + liveAt + ")");
         assertTrue(behind.replayedBehind() >= DecayingCounters.MIN_ROUND, "the knob's thread replayed most of the log");
         assertTrue(!replayer.isAlive(), "the replayer left once the counts were taken back");
+        assertBitIdentical(direct, behind);
+    }
+
+    /**
+     * The next evaluation's freeze comes while the knob's thread is still replaying the last
+     * one's log (a slow replay): {@link DecayingCounters#freezeBehind} does not wait for it; the
+     * knob's thread replays up to the freeze, and the counts it reads are exactly those of
+     * counters never frozen at that step; the replay behind then goes on, and the counts end bit
+     * for bit as if never frozen.
+     */
+    @Test
+    void aFreezeBehindAReplayStillRunningDoesNotWaitAndStandsAtItsStep() throws Exception {
+        SplittableRandom rnd = new SplittableRandom(31);
+        DecayingCounters direct = new DecayingCounters(TABLES, 0.8);
+        DecayingCounters behind = new DecayingCounters(TABLES, 0.8);
+        java.util.concurrent.ExecutorService lanes = java.util.concurrent.Executors.newFixedThreadPool(2);
+        DecayingCounters.TableRunner quick = onThreads(lanes);
+        java.util.concurrent.CountDownLatch replaying = new java.util.concurrent.CountDownLatch(1);
+        behind.replayOn((n, task) -> {
+            replaying.countDown();
+            sleep(30); // a stretch takes long: the replay is behind the steps
+            quick.run(n, task);
+        });
+        PooledBatch[] batch = {new PooledBatch(400, 400), new PooledBatch(400, 400)};
+        long[] ids = new long[400];
+        Thread first = null;
+        Thread second = null;
+        try {
+            for (int step = 1; step <= 700; step++) {
+                direct.advanceTo(step);
+                behind.advanceTo(step);
+                if (step == 50) {
+                    long epoch = behind.freeze();
+                    first = new Thread(() -> behind.replayBehind(epoch), "first replay");
+                }
+                if (step == 399) {
+                    first.start(); // the first evaluation is done
+                    assertTrue(replaying.await(10, java.util.concurrent.TimeUnit.SECONDS));
+                }
+                if (step == 400) {
+                    assertTrue(behind.frozen() && first.isAlive(), "the first replay is on its first stretch");
+                    long t0 = System.nanoTime();
+                    long epoch = behind.freezeBehind();
+                    assertTrue(System.nanoTime() - t0 < 2_000_000_000L, "the freeze did not wait for the replay");
+                    DecayingCounters atFreeze = DecayingCounters.fromBytes(direct.toBytes(), TABLES);
+                    behind.replayToFreeze(epoch); // the knob's thread's part (here: the test's)
+                    first.join(10_000);
+                    assertTrue(!first.isAlive(), "the first replay left at the new freeze");
+                    assertBitIdentical(atFreeze, behind);
+                    second = new Thread(() -> behind.replayBehind(epoch), "second replay");
+                    second.start();
+                }
+                for (int t = 0; t < 2; t++) {
+                    for (int i = 0; i < 400; i++) {
+                        ids[i] = rnd.nextInt(t == 0 ? 5_000 : 300);
+                    }
+                    batch[t].setOneHot(ids, 400);
+                    direct.record(t, batch[t]);
+                }
+                behind.record(batch);
+            }
+            behind.catchUp();
+            second.join(10_000);
+        } finally {
+            lanes.shutdownNow();
+        }
+        assertTrue(!second.isAlive(), "the second replay left once the counts were taken back");
         assertBitIdentical(direct, behind);
     }
 
