@@ -1,6 +1,7 @@
 package dev.ember.cache.knob;
 
 import dev.ember.cache.hotset.HotSet;
+import dev.ember.cache.popularity.DecayingCounters;
 import dev.ember.cache.popularity.RowScores;
 import dev.ember.cache.table.TableSpec;
 import java.util.Arrays;
@@ -25,8 +26,9 @@ import org.roaringbitmap.RoaringBitmap;
  * get worse and the room left only shrinks). Ties between tables go to the lower table index.
  * Only a table's best {@code budget / rowBytes} rows can ever be taken, so only those are kept
  * before sorting (a selection on the packed keys), which bounds the sort by the budget. Tables
- * are independent until the merge, so ranking them in parallel is a possible speed-up (not
- * done: it did not pay on the shared 2-core dev box).
+ * are independent until the merge: {@link #choose(RowScores, HotSet, long, KnobMode,
+ * DecayingCounters.TableRunner)} ranks them on the threads given (a tiered store's counting
+ * workers, idle while the counts are frozen for the evaluation); the choice is the same.
  */
 public final class HotRowChooser {
     private final Hysteresis hysteresis;
@@ -41,6 +43,15 @@ public final class HotRowChooser {
 
     /** Chooses the rows for {@code budgetBytes}; {@code incumbent} gets the hysteresis bonus. */
     public KnobChoice choose(RowScores scores, HotSet incumbent, long budgetBytes, KnobMode mode) {
+        return choose(scores, incumbent, budgetBytes, mode, DecayingCounters.TableRunner.HERE);
+    }
+
+    /**
+     * As above, each table's rows ranked by one task of {@code rankTables} (the scores must allow
+     * reading different tables on different threads at once: {@link DecayingCounters} do).
+     */
+    public KnobChoice choose(RowScores scores, HotSet incumbent, long budgetBytes, KnobMode mode,
+                             DecayingCounters.TableRunner rankTables) {
         long start = System.nanoTime();
         List<TableSpec> tables = scores.tables();
         if (!incumbent.tables().equals(tables)) {
@@ -49,13 +60,14 @@ public final class HotRowChooser {
         int n = tables.size();
         int[] rowBytes = new int[n];
         long[][] keys = new long[n][];
+        double[][] raw = new double[n][]; // each kept row's score without the boost, in key order
         int[] counts = new int[n];
         double[] totals = new double[n];
         for (int t = 0; t < n; t++) {
             rowBytes[t] = tables.get(t).layout().bytesPerRow();
             totals[t] = scores.total(t);
         }
-        for (int t = 0; t < n; t++) {
+        rankTables.run(n, t -> {
             long cap = Math.min(scores.scoredRows(t), budgetBytes / rowBytes[t]);
             long[] k = new long[(int) scores.scoredRows(t)];
             int[] c = {0};
@@ -69,8 +81,14 @@ public final class HotRowChooser {
                 }
             });
             counts[t] = (int) Math.min(cap, c[0]);
-            keys[t] = keepSmallest(k, c[0], counts[t]);
-        }
+            long[] kept = keepSmallest(k, c[0], counts[t]);
+            double[] r = new double[kept.length];
+            for (int i = 0; i < kept.length; i++) {
+                r[i] = scores.score(t, (int) kept[i]); // read here, in parallel, not in the merge
+            }
+            keys[t] = kept;
+            raw[t] = r;
+        });
         // Greedy merge: a binary max-heap of tables by the gain of their next row.
         int[] next = new int[n];
         double[] chosenScore = new double[n];
@@ -93,7 +111,7 @@ public final class HotRowChooser {
                 continue;
             }
             left -= rowBytes[t];
-            chosenScore[t] += scores.score(t, (int) keys[t][next[t]]);
+            chosenScore[t] += raw[t][next[t]];
             next[t]++;
             if (next[t] == counts[t]) {
                 heap[0] = heap[--heapSize];
@@ -103,16 +121,18 @@ public final class HotRowChooser {
             siftDown(heap, heapSize, 0, gain);
         }
         RoaringBitmap[] maps = new RoaringBitmap[n];
-        double hitNum = 0;
-        double hitDen = 0;
-        double allHot = 1;
-        for (int t = 0; t < n; t++) {
+        rankTables.run(n, t -> {
             int[] rows = new int[next[t]];
             for (int i = 0; i < rows.length; i++) {
                 rows[i] = (int) keys[t][i];
             }
             Arrays.sort(rows);
             maps[t] = RoaringBitmap.bitmapOf(rows);
+        });
+        double hitNum = 0;
+        double hitDen = 0;
+        double allHot = 1;
+        for (int t = 0; t < n; t++) {
             hitNum += chosenScore[t];
             hitDen += totals[t];
             allHot *= totals[t] > 0 ? Math.min(1.0, chosenScore[t] / totals[t]) : 1.0;

@@ -260,7 +260,7 @@ public final class KnobSchedule implements AutoCloseable {
     }
 
     private KnobChoice chooseAndPrepare(HotSet base, long budgetBytes) {
-        KnobChoice c = chooser.choose(counters, base, budgetBytes, mode);
+        KnobChoice c = chooser.choose(counters, base, budgetBytes, mode, counters.tableRunner());
         if (prepareAgainst == null) {
             return c;
         }

@@ -447,6 +447,11 @@ public final class DecayingCounters implements RowScores {
         this.replayRunner = java.util.Objects.requireNonNull(runner, "runner");
     }
 
+    /** The threads {@link #replayOn} named ({@link TableRunner#HERE} by default): the knob ranks tables on them too. */
+    public TableRunner tableRunner() {
+        return replayRunner;
+    }
+
     /**
      * Replayer: applies every published entry not yet replayed, each table's on its own task, then
      * moves the clock and weight to the stretch's end; returns how many entries.

@@ -16,6 +16,8 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.roaringbitmap.RoaringBitmap;
 
 class HotRowChooserTest {
@@ -67,15 +69,43 @@ class HotRowChooserTest {
         return all;
     }
 
-    @Test
-    void cacheModePicksExactlyTheTopRowsPerByteWithinTheBudget() {
+    /** Each table's ranking on a thread of a pool (as a tiered store's counting workers), or here. */
+    private static DecayingCounters.TableRunner ranking(boolean onThreads) {
+        if (!onThreads) {
+            return DecayingCounters.TableRunner.HERE;
+        }
+        return (n, task) -> {
+            List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
+            for (int t = 0; t < n; t++) {
+                int table = t;
+                done.add(POOL.submit(() -> task.accept(table)));
+            }
+            try {
+                for (java.util.concurrent.Future<?> f : done) {
+                    f.get();
+                }
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        };
+    }
+
+    private static final java.util.concurrent.ExecutorService POOL = java.util.concurrent.Executors.newFixedThreadPool(3, r -> {
+        Thread t = new Thread(r, "ranking");
+        t.setDaemon(true);
+        return t;
+    });
+
+    @ParameterizedTest(name = "tables ranked on threads: {0}")
+    @ValueSource(booleans = {false, true})
+    void cacheModePicksExactlyTheTopRowsPerByteWithinTheBudget(boolean onThreads) {
         SplittableRandom rnd = new SplittableRandom(21);
         for (int round = 0; round < 30; round++) {
             DecayingCounters c = randomCounts(rnd, TABLES);
             HotSet incumbent = randomIncumbent(rnd, TABLES);
             Hysteresis margin = round % 3 == 0 ? Hysteresis.NONE : new Hysteresis(0.15, round % 3);
             long budget = rnd.nextLong(200_000);
-            KnobChoice choice = new HotRowChooser(margin).choose(c, incumbent, budget, KnobMode.CACHE);
+            KnobChoice choice = new HotRowChooser(margin).choose(c, incumbent, budget, KnobMode.CACHE, ranking(onThreads));
 
             // Brute force: every scored row, by boosted fp32 score per byte, then table, then row.
             List<Cand> all = candidates(c, incumbent, margin);
@@ -101,15 +131,16 @@ class HotRowChooserTest {
         }
     }
 
-    @Test
-    void faeModeMatchesABruteForceGreedyOnTheLogOfPerTableHitRates() {
+    @ParameterizedTest(name = "tables ranked on threads: {0}")
+    @ValueSource(booleans = {false, true})
+    void faeModeMatchesABruteForceGreedyOnTheLogOfPerTableHitRates(boolean onThreads) {
         SplittableRandom rnd = new SplittableRandom(22);
         for (int round = 0; round < 15; round++) {
             DecayingCounters c = randomCounts(rnd, TABLES);
             HotSet incumbent = randomIncumbent(rnd, TABLES);
             Hysteresis margin = Hysteresis.DEFAULT;
             long budget = rnd.nextLong(100_000);
-            KnobChoice choice = new HotRowChooser(margin).choose(c, incumbent, budget, KnobMode.FAE);
+            KnobChoice choice = new HotRowChooser(margin).choose(c, incumbent, budget, KnobMode.FAE, ranking(onThreads));
 
             List<List<Cand>> perTable = new ArrayList<>();
             for (int t = 0; t < TABLES.size(); t++) {

@@ -26,6 +26,7 @@ import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
@@ -52,6 +53,12 @@ public class TieringBenchmarks {
         /** Steps of 2048 samples fed to the counters before measuring. */
         @Param({"400"})
         public int warmSteps;
+        /** Threads ranking the tables in an evaluation (1: the knob's thread alone; a tiered store uses its counting workers). */
+        @Param({"1"})
+        public int rankThreads;
+
+        java.util.concurrent.ExecutorService rankPool;
+        DecayingCounters.TableRunner rank = DecayingCounters.TableRunner.HERE;
 
         List<TableSpec> tables;
         DecayingCounters counters;
@@ -63,6 +70,23 @@ public class TieringBenchmarks {
 
         @Setup(Level.Trial)
         public void setUp() {
+            if (rankThreads > 1) {
+                rankPool = java.util.concurrent.Executors.newFixedThreadPool(rankThreads);
+                rank = (n, task) -> {
+                    java.util.List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
+                    for (int t = 0; t < n; t++) {
+                        int table = t;
+                        done.add(rankPool.submit(() -> task.accept(table)));
+                    }
+                    try {
+                        for (java.util.concurrent.Future<?> f : done) {
+                            f.get();
+                        }
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                };
+            }
             tables = KaggleTables.tables(scale, Optimizer.SGD);
             budgetBytes = Budget.ofFraction(budgetPct / 100.0).resolve(tables);
             ZipfWorkload w = new ZipfWorkload(tables, EXPONENT, 1);
@@ -85,6 +109,13 @@ public class TieringBenchmarks {
             drifted = chooser.choose(after, HotSet.empty(tables), budgetBytes, KnobMode.CACHE).hotSet();
             w.fill(batch, SAMPLES);
         }
+
+        @TearDown(Level.Trial)
+        public void tearDown() {
+            if (rankPool != null) {
+                rankPool.shutdownNow();
+            }
+        }
     }
 
     /** The re-evaluation: choosing the next hot set from all counters (background thread). */
@@ -92,7 +123,7 @@ public class TieringBenchmarks {
     @BenchmarkMode(Mode.AverageTime)
     @OutputTimeUnit(TimeUnit.MILLISECONDS)
     public KnobChoice knobEvaluation(Tiered s) {
-        return s.chooser.choose(s.counters, s.incumbent, s.budgetBytes, KnobMode.CACHE);
+        return s.chooser.choose(s.counters, s.incumbent, s.budgetBytes, KnobMode.CACHE, s.rank);
     }
 
     /** Same in fae mode (greedy on log per-table hit rates). */
@@ -100,7 +131,7 @@ public class TieringBenchmarks {
     @BenchmarkMode(Mode.AverageTime)
     @OutputTimeUnit(TimeUnit.MILLISECONDS)
     public KnobChoice knobEvaluationFae(Tiered s) {
-        return s.chooser.choose(s.counters, s.incumbent, s.budgetBytes, KnobMode.FAE);
+        return s.chooser.choose(s.counters, s.incumbent, s.budgetBytes, KnobMode.FAE, s.rank);
     }
 
     /** A re-tiering in progress from the incumbent to the drifted set; chunks of a given size. */
