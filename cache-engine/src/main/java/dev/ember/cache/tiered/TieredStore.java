@@ -836,8 +836,12 @@ public final class TieredStore implements AutoCloseable {
             throw new IllegalStateException("resident (device) mode keeps every row hot");
         }
         counting.drain();
+        // The counting workers rank the tables when nothing else uses them: counts live (no
+        // replay behind) and no evaluation of the knob's running.
+        boolean workersIdle = !popularity.frozen() && (knob == null || !knob.pending());
         KnobChoice c = new HotRowChooser(dev.ember.cache.knob.Hysteresis.ofMargin(config.margin())).choose(popularity, hotSets.current(),
-                budget.resolve(specs), config.mode());
+                budget.resolve(specs), config.mode(),
+                workersIdle ? popularity.tableRunner() : dev.ember.cache.popularity.DecayingCounters.TableRunner.HERE);
         lastChoice = c;
         retarget(c.hotSet());
         settle();
