@@ -87,6 +87,12 @@ public final class DecayingCounters implements RowScores {
     static final int MIN_ROUND = 1 << 14;
     /** The backlog (entries) the step thread replays itself to take the counts back (>= MIN_ROUND). */
     static final int HAND_BACK = 1 << 16;
+    /**
+     * The most entries a {@link #freezeBehind} leaves behind a replay (32M entries, 256 MB of
+     * log); past it the freeze takes the counts back first, so a replay slower than the steps
+     * costs waits, never unbounded memory.
+     */
+    static final long MAX_BEHIND = 1L << 25;
     private static final long PHASE_MASK = 3;
     /** How long the knob's replayer sleeps when it has caught up with the log. */
     private static final long REPLAYER_IDLE_NANOS = 20_000;
@@ -296,10 +302,19 @@ public final class DecayingCounters implements RowScores {
      * (the step thread never waits for the knob's thread here): the counts stand still at this
      * point of the log, which {@link #replayToFreeze} reaches (on the knob's thread, before it
      * reads them). Steps and accesses go on to the log meanwhile, as with {@link #freeze()}; an
-     * earlier replayer leaves after the stretch it is on. Returns this freeze's epoch.
+     * earlier replayer leaves after the stretch it is on. When more than {@link #MAX_BEHIND}
+     * entries wait, takes the counts back first (a wait). Returns this freeze's epoch.
      */
     public long freezeBehind() {
+        return freezeBehind(MAX_BEHIND);
+    }
+
+    /** As {@link #freezeBehind()}, taking the counts back first when more than {@code maxBehind} entries wait. */
+    long freezeBehind(long maxBehind) {
         log.publish();
+        if (log.backlog() > maxBehind) {
+            catchUp(); // counted in caughtUpWaitNanos when a replay was running
+        }
         frozenAt = log.appended();
         while (true) {
             long p = phase.get();

@@ -177,7 +177,7 @@ class DecayingCountersTest {
                     behind.catchUp(); // the last replay may not have started (the knob does this too)
                     replayedAtFreeze = behind.replayedBehind();
                     long epoch = behind.freeze();
-                    int delayMs = 1 + rnd.nextInt(20); // the evaluation's time
+                    int delayMs = 5 + rnd.nextInt(20); // the evaluation's time
                     replay = knob.submit(() -> {
                         sleep(delayMs);
                         behind.replayBehind(epoch);
@@ -193,9 +193,10 @@ class DecayingCountersTest {
                 }
                 behind.record(batch);
                 if (step % 400 == 200) {
-                    // Mid-period the knob's thread replays while the steps go on (wait until it has begun).
+                    // Mid-period the knob's thread replays while the steps go on (wait until it has
+                    // begun, unless this thread already took a short backlog back).
                     long deadline = System.nanoTime() + 10_000_000_000L;
-                    while (behind.replayedBehind() <= replayedAtFreeze && System.nanoTime() < deadline) {
+                    while (behind.replayedBehind() <= replayedAtFreeze && behind.frozen() && System.nanoTime() < deadline) {
                         Thread.sleep(1);
                     }
                     sawBehind |= behind.replayedBehind() > replayedAtFreeze;
@@ -335,6 +336,47 @@ class DecayingCountersTest {
             lanes.shutdownNow();
         }
         assertTrue(!second.isAlive(), "the second replay left once the counts were taken back");
+        assertBitIdentical(direct, behind);
+    }
+
+    /**
+     * A freeze behind a replay that has more than the bound left takes the counts back first:
+     * memory stays bounded when the replay is slower than the steps, and the counts stand at the
+     * freeze's step with nothing left for the knob's thread to replay.
+     */
+    @Test
+    void aFreezeBehindTooLongABacklogTakesTheCountsBackFirst() throws Exception {
+        SplittableRandom rnd = new SplittableRandom(37);
+        DecayingCounters direct = new DecayingCounters(TABLES, 0.8);
+        DecayingCounters behind = new DecayingCounters(TABLES, 0.8);
+        PooledBatch[] batch = {new PooledBatch(400, 400), new PooledBatch(400, 400)};
+        long[] ids = new long[400];
+        long epoch = 0;
+        for (int step = 1; step <= 300; step++) {
+            direct.advanceTo(step);
+            behind.advanceTo(step);
+            if (step == 10) {
+                epoch = behind.freeze(); // its replay never starts: everything since waits
+            }
+            if (step == 200) {
+                long backlog = 190L * 801;
+                long before = behind.replayedBehind();
+                long next = behind.freezeBehind(backlog / 2);
+                assertEquals(epoch + 1, next);
+                assertBitIdentical(direct, behind); // taken back and frozen at this step, nothing left to replay
+                behind.replayToFreeze(next);
+                assertEquals(before, behind.replayedBehind(), "nothing was left for the knob's thread");
+                behind.thaw();
+            }
+            for (int t = 0; t < 2; t++) {
+                for (int i = 0; i < 400; i++) {
+                    ids[i] = rnd.nextInt(t == 0 ? 5_000 : 300);
+                }
+                batch[t].setOneHot(ids, 400);
+                direct.record(t, batch[t]);
+            }
+            behind.record(batch);
+        }
         assertBitIdentical(direct, behind);
     }
 
