@@ -122,8 +122,8 @@ public final class DecayingCounters implements RowScores {
     /** The log entries before a {@link #freezeBehind}, which the counts stand at. */
     private volatile long frozenAt;
     private final LongAdder replayToFreezeNanos = new LongAdder();
-    /** A {@link #replayBehind} is running (a later freeze waits for it to leave: it must not replay that freeze's log). */
-    private volatile boolean replaying;
+    /** {@link #replayBehind}s running (whoever takes the log back waits for them to leave: one replayer at a time). */
+    private final java.util.concurrent.atomic.AtomicInteger replaying = new java.util.concurrent.atomic.AtomicInteger();
 
     /** Counters for {@code tables}; {@code decay} in (0, 1] is the factor applied per step. */
     public DecayingCounters(List<TableSpec> tables, double decay) {
@@ -337,7 +337,7 @@ public final class DecayingCounters implements RowScores {
         if (phase.get() != (epoch << 2 | FROZEN)) {
             throw new IllegalStateException("counters not frozen as epoch " + epoch);
         }
-        while (replaying) {
+        while (replaying.get() > 0) {
             Thread.onSpinWait(); // an earlier freeze's replayer, finishing its stretch
         }
         long start = System.nanoTime();
@@ -396,7 +396,7 @@ public final class DecayingCounters implements RowScores {
                 continue; // the knob's thread began its replay meanwhile
             }
             if (what == CATCHING_UP) {
-                while (replaying) {
+                while (replaying.get() > 0) {
                     Thread.onSpinWait(); // its stretch, then it leaves
                 }
             }
@@ -418,13 +418,13 @@ public final class DecayingCounters implements RowScores {
      */
     public void replayBehind(long epoch) {
         long mine = epoch << 2 | CATCHING_UP;
-        replaying = true;
+        replaying.incrementAndGet();
         try {
             if (phase.compareAndSet(epoch << 2 | FROZEN, mine)) {
                 replayUntilLive(mine, epoch);
             }
         } finally {
-            replaying = false;
+            replaying.decrementAndGet();
         }
     }
 
