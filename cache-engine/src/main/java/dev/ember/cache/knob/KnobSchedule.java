@@ -67,6 +67,10 @@ public final class KnobSchedule implements AutoCloseable {
     private volatile long evaluations;
     private volatile long lastWaitNanos;
     private final java.util.concurrent.atomic.LongAdder waitedNanos = new java.util.concurrent.atomic.LongAdder();
+    /** The knob's thread's time per evaluation: replaying up to the freeze, choosing, preparing the differences. */
+    private final java.util.concurrent.atomic.LongAdder evaluationNanos = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAccumulator longestEvaluationNanos =
+            new java.util.concurrent.atomic.LongAccumulator(Math::max, 0);
 
     /**
      * @param hysteresis what a challenger must beat an incumbent by ({@link Hysteresis#DEFAULT})
@@ -191,6 +195,19 @@ public final class KnobSchedule implements AutoCloseable {
         return waitedNanos.sum();
     }
 
+    /**
+     * Nanoseconds the knob's thread spent on its evaluations (replaying up to the freeze, choosing,
+     * preparing the differences), in all; compare the longest with the lag's time.
+     */
+    public long evaluationNanos() {
+        return evaluationNanos.sum();
+    }
+
+    /** The longest such evaluation, in nanoseconds. */
+    public long longestEvaluationNanos() {
+        return longestEvaluationNanos.get();
+    }
+
     /** True while an evaluation has started and not been handed out. */
     public boolean pending() {
         return running != null || ready != null;
@@ -232,8 +249,13 @@ public final class KnobSchedule implements AutoCloseable {
             try {
                 knobThread.execute(() -> {
                     try {
+                        long t0 = System.nanoTime();
                         counters.replayToFreeze(epoch);
-                        choice.complete(chooseAndPrepare(base, budgetBytes));
+                        KnobChoice made = chooseAndPrepare(base, budgetBytes);
+                        long took = System.nanoTime() - t0;
+                        evaluationNanos.add(took);
+                        longestEvaluationNanos.accumulate(took);
+                        choice.complete(made);
                     } catch (Throwable e) {
                         choice.completeExceptionally(e);
                     }

@@ -913,11 +913,13 @@ public final class TieredStore implements AutoCloseable {
      */
     public String moveWaits() {
         return String.format("moves waited %.3f ms for their cold-tier reads and writes; counters waited %.3f ms to"
-                        + " catch up (the knob's thread replayed up to its freezes for %.3f ms); the knob's choices waited"
+                        + " catch up (the knob's thread replayed up to its freezes for %.3f ms); the knob's evaluations"
+                        + " took %.1f ms in all on its thread, the longest %.1f ms; its choices waited"
                         + " for %.3f ms; %d demoted rows written behind, %d promoted"
                         + " rows re-read, %d planned moves dropped; %s", mover.waitNanos() / 1e6,
                 popularity == null ? 0.0 : popularity.caughtUpWaitNanos() / 1e6,
                 popularity == null ? 0.0 : popularity.replayToFreezeNanos() / 1e6,
+                knob == null ? 0.0 : knob.evaluationNanos() / 1e6, knob == null ? 0.0 : knob.longestEvaluationNanos() / 1e6,
                 knob == null ? 0.0 : knob.waitedNanos() / 1e6, mover.rowsWritten(), mover.rowsReread(),
                 mover.promotionsDropped(), counting == null ? "no popularity counted (resident)" : counting.describe());
     }

@@ -108,6 +108,10 @@ class KnobScheduleTest {
                         waited.add(step[0]);
                     });
                 }
+                if (pl[1] > 0) { // evaluations on the knob's thread are timed there
+                    assertTrue(knob.evaluationNanos() > 0, "evaluations timed");
+                    assertTrue(knob.longestEvaluationNanos() > 0 && knob.longestEvaluationNanos() <= knob.evaluationNanos());
+                }
             }
             List<Long> starts = new ArrayList<>();
             for (long s = pl[0]; s <= 24; s += pl[0]) {
