@@ -508,6 +508,27 @@ public final class DecayingCounters implements RowScores {
         };
 
         void run(int tables, IntConsumer task);
+
+        /** Each table's task on a thread of {@code pool}, returning once all are done (a failure is rethrown). */
+        static TableRunner on(java.util.concurrent.ExecutorService pool) {
+            return (tables, task) -> {
+                java.util.List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>(tables);
+                for (int t = 0; t < tables; t++) {
+                    int table = t;
+                    done.add(pool.submit(() -> task.accept(table)));
+                }
+                try {
+                    for (java.util.concurrent.Future<?> f : done) {
+                        f.get();
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("interrupted while tables ran", e);
+                } catch (java.util.concurrent.ExecutionException e) {
+                    throw new IllegalStateException("a table's task failed", e.getCause());
+                }
+            };
+        }
     }
 
     /**

@@ -71,23 +71,7 @@ class HotRowChooserTest {
 
     /** Each table's ranking on a thread of a pool (as a tiered store's counting workers), or here. */
     private static DecayingCounters.TableRunner ranking(boolean onThreads) {
-        if (!onThreads) {
-            return DecayingCounters.TableRunner.HERE;
-        }
-        return (n, task) -> {
-            List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
-            for (int t = 0; t < n; t++) {
-                int table = t;
-                done.add(POOL.submit(() -> task.accept(table)));
-            }
-            try {
-                for (java.util.concurrent.Future<?> f : done) {
-                    f.get();
-                }
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        };
+        return onThreads ? DecayingCounters.TableRunner.on(POOL) : DecayingCounters.TableRunner.HERE;
     }
 
     private static final java.util.concurrent.ExecutorService POOL = java.util.concurrent.Executors.newFixedThreadPool(3, r -> {

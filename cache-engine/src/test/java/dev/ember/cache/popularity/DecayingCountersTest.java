@@ -162,7 +162,7 @@ class DecayingCountersTest {
         java.util.concurrent.ExecutorService knob = java.util.concurrent.Executors.newSingleThreadExecutor();
         java.util.concurrent.ExecutorService lanes = java.util.concurrent.Executors.newFixedThreadPool(2);
         if (spread) {
-            behind.replayOn(onThreads(lanes));
+            behind.replayOn(DecayingCounters.TableRunner.on(lanes));
         }
         PooledBatch[] batch = {new PooledBatch(400, 400), new PooledBatch(400, 400)};
         long[] ids = new long[400];
@@ -230,7 +230,7 @@ class DecayingCountersTest {
         DecayingCounters direct = new DecayingCounters(TABLES, 0.9);
         DecayingCounters behind = new DecayingCounters(TABLES, 0.9);
         java.util.concurrent.ExecutorService lanes = java.util.concurrent.Executors.newFixedThreadPool(2);
-        behind.replayOn(onThreads(lanes));
+        behind.replayOn(DecayingCounters.TableRunner.on(lanes));
         PooledBatch[] batch = {new PooledBatch(400, 400), new PooledBatch(400, 400)};
         long[] ids = new long[400];
         Thread replayer = null;
@@ -285,7 +285,7 @@ class DecayingCountersTest {
         DecayingCounters direct = new DecayingCounters(TABLES, 0.8);
         DecayingCounters behind = new DecayingCounters(TABLES, 0.8);
         java.util.concurrent.ExecutorService lanes = java.util.concurrent.Executors.newFixedThreadPool(2);
-        DecayingCounters.TableRunner quick = onThreads(lanes);
+        DecayingCounters.TableRunner quick = DecayingCounters.TableRunner.on(lanes);
         java.util.concurrent.CountDownLatch replaying = new java.util.concurrent.CountDownLatch(1);
         behind.replayOn((n, task) -> {
             replaying.countDown();
@@ -380,24 +380,6 @@ class DecayingCountersTest {
         assertBitIdentical(direct, behind);
     }
 
-    /** Each table's task on a pool's thread, waiting for all (a tiered store uses its counting workers). */
-    static DecayingCounters.TableRunner onThreads(java.util.concurrent.ExecutorService pool) {
-        return (n, task) -> {
-            java.util.List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
-            for (int t = 0; t < n; t++) {
-                int table = t;
-                done.add(pool.submit(() -> task.accept(table)));
-            }
-            try {
-                for (java.util.concurrent.Future<?> f : done) {
-                    f.get();
-                }
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        };
-    }
-
     private static void sleep(int ms) {
         try {
             Thread.sleep(ms);
@@ -465,7 +447,7 @@ class DecayingCountersTest {
         java.util.concurrent.ExecutorService knob = java.util.concurrent.Executors.newSingleThreadExecutor();
         java.util.concurrent.ExecutorService lanes = java.util.concurrent.Executors.newFixedThreadPool(2);
         if (spread) {
-            logged.replayOn(onThreads(lanes));
+            logged.replayOn(DecayingCounters.TableRunner.on(lanes));
         }
         PooledBatch batch = new PooledBatch(200, 200);
         dev.ember.cache.batch.DedupedIds dedup = new dev.ember.cache.batch.DedupedIds();

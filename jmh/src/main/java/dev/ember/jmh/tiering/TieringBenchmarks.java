@@ -72,20 +72,7 @@ public class TieringBenchmarks {
         public void setUp() {
             if (rankThreads > 1) {
                 rankPool = java.util.concurrent.Executors.newFixedThreadPool(rankThreads);
-                rank = (n, task) -> {
-                    java.util.List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
-                    for (int t = 0; t < n; t++) {
-                        int table = t;
-                        done.add(rankPool.submit(() -> task.accept(table)));
-                    }
-                    try {
-                        for (java.util.concurrent.Future<?> f : done) {
-                            f.get();
-                        }
-                    } catch (Exception e) {
-                        throw new IllegalStateException(e);
-                    }
-                };
+                rank = DecayingCounters.TableRunner.on(rankPool);
             }
             tables = KaggleTables.tables(scale, Optimizer.SGD);
             budgetBytes = Budget.ofFraction(budgetPct / 100.0).resolve(tables);
