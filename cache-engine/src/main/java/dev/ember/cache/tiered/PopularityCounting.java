@@ -140,9 +140,8 @@ final class PopularityCounting implements AutoCloseable {
             thread = new Thread(this::loop, "ember-count");
             thread.setDaemon(true);
             thread.start();
-            // The knob's thread replays the log the counting thread keeps while the counts are
-            // frozen: spread over tables on the counting workers, idle meanwhile (frozen counts are
-            // logged by the counting thread alone), it keeps up with the steps; one thread did not.
+            // While the counts are frozen the counting thread logs alone and its workers are idle:
+            // the knob's thread replays the log and ranks the tables on them (DecayingCounters.replayOn).
             counters.replayOn((n, task) -> {
                 replayTask = task;
                 workers.run(n, replayOnWorkers);
