@@ -27,8 +27,8 @@ import java.util.concurrent.Executors;
  * {@link DecayingCounters#freeze()}), reads the budget (so a budget change takes effect at the
  * next evaluation) and starts the choice. Once the choice is made, the knob's thread replays
  * the accesses logged meanwhile into the counters, behind the steps, and the step thread takes
- * them back when that replay has caught up ({@link DecayingCounters#replayBehind}): the step
- * thread never replays the log, nor waits for a replay at a freeze: the knob's thread replays
+ * them back once a short rest is left, replaying that rest itself
+ * ({@link DecayingCounters#replayBehind}); it never waits for a replay at a freeze: the knob's thread replays
  * what an earlier evaluation left up to the new freeze before choosing
  * ({@link DecayingCounters#freezeBehind}). At {@code step + lag} it waits for the choice if still
  * running and returns it; the caller retargets the hot sets to it.

@@ -94,7 +94,7 @@ public final class DecayingCounters implements RowScores {
      */
     static final long MAX_BEHIND = 1L << 25;
     private static final long PHASE_MASK = 3;
-    /** How long the knob's replayer sleeps when it has caught up with the log. */
+    /** How long the knob's replayer sleeps when less than a stretch ({@link #MIN_ROUND}) is waiting. */
     private static final long REPLAYER_IDLE_NANOS = 20_000;
 
     private final List<TableSpec> tables;
@@ -354,7 +354,7 @@ public final class DecayingCounters implements RowScores {
      * Counts stand still until they are replayed ({@link #replayBehind} or {@link #thaw()});
      * accesses and steps meanwhile go to the log. Returns this freeze's epoch, for
      * {@link #replayBehind}. If the knob's thread is still replaying the previous freeze's log,
-     * waits for it to catch up first (the counts must be those of this step).
+     * takes the log back first ({@link #catchUp}: the counts must be those of this step).
      */
     public long freeze() {
         long p = phase.get();
@@ -447,7 +447,7 @@ public final class DecayingCounters implements RowScores {
         return replayedBehind.sum();
     }
 
-    /** Step-thread nanoseconds spent waiting for a replay to catch up (checkpoints, an early freeze). */
+    /** Step-thread nanoseconds spent taking the log back from a running replay and replaying its rest. */
     public long caughtUpWaitNanos() {
         return caughtUpWaitNanos.sum();
     }

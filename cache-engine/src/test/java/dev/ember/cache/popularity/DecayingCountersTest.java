@@ -246,14 +246,7 @@ class DecayingCountersTest {
                 if (step == 600) {
                     replayer.start(); // the evaluation is done: about 480K entries logged by now
                 }
-                for (int t = 0; t < 2; t++) {
-                    for (int i = 0; i < 400; i++) {
-                        ids[i] = rnd.nextInt(t == 0 ? 5_000 : 300);
-                    }
-                    batch[t].setOneHot(ids, 400);
-                    direct.record(t, batch[t]);
-                }
-                behind.record(batch);
+                recordStep(rnd, batch, ids, direct, behind);
                 if (step > 600 && !behind.frozen()) {
                     liveAt = step;
                 }
@@ -321,14 +314,7 @@ class DecayingCountersTest {
                     second = new Thread(() -> behind.replayBehind(epoch), "second replay");
                     second.start();
                 }
-                for (int t = 0; t < 2; t++) {
-                    for (int i = 0; i < 400; i++) {
-                        ids[i] = rnd.nextInt(t == 0 ? 5_000 : 300);
-                    }
-                    batch[t].setOneHot(ids, 400);
-                    direct.record(t, batch[t]);
-                }
-                behind.record(batch);
+                recordStep(rnd, batch, ids, direct, behind);
             }
             behind.catchUp();
             second.join(10_000);
@@ -368,16 +354,22 @@ class DecayingCountersTest {
                 assertEquals(before, behind.replayedBehind(), "nothing was left for the knob's thread");
                 behind.thaw();
             }
-            for (int t = 0; t < 2; t++) {
-                for (int i = 0; i < 400; i++) {
-                    ids[i] = rnd.nextInt(t == 0 ? 5_000 : 300);
-                }
-                batch[t].setOneHot(ids, 400);
-                direct.record(t, batch[t]);
-            }
-            behind.record(batch);
+            recordStep(rnd, batch, ids, direct, behind);
         }
         assertBitIdentical(direct, behind);
+    }
+
+    /** One step's batch, 400 random ids a table, counted directly into {@code direct} and per table into {@code behind}. */
+    private static void recordStep(SplittableRandom rnd, PooledBatch[] batch, long[] ids, DecayingCounters direct,
+                                   DecayingCounters behind) {
+        for (int t = 0; t < 2; t++) {
+            for (int i = 0; i < 400; i++) {
+                ids[i] = rnd.nextInt(t == 0 ? 5_000 : 300);
+            }
+            batch[t].setOneHot(ids, 400);
+            direct.record(t, batch[t]);
+        }
+        behind.record(batch);
     }
 
     private static void sleep(int ms) {
