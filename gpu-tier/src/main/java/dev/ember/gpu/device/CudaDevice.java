@@ -698,6 +698,17 @@ public final class CudaDevice implements Device {
         }
 
         @Override
+        public boolean isDone() {
+            bind();
+            int rc = cuEventQuery(event);
+            if (rc == CUDA_ERROR_NOT_READY) {
+                return false;
+            }
+            check(rc, "cuEventQuery");
+            return true;
+        }
+
+        @Override
         public void close() {
             if (!destroyed) {
                 destroyed = true;

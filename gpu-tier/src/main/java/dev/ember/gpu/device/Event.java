@@ -9,6 +9,9 @@ public interface Event extends AutoCloseable {
     /** Blocks until the work before the event is done. */
     void synchronize();
 
+    /** Whether the work before the event is done, without waiting (an event never recorded is done). */
+    boolean isDone();
+
     @Override
     void close();
 }

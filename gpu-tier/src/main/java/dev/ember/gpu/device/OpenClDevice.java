@@ -518,6 +518,22 @@ public final class OpenClDevice implements Device {
         }
 
         @Override
+        public boolean isDone() {
+            if (event == 0) {
+                return true;
+            }
+            try (MemoryStack stack = MemoryStack.stackPush()) {
+                IntBuffer status = stack.mallocInt(1);
+                check(clGetEventInfo(event, CL_EVENT_COMMAND_EXECUTION_STATUS, status, null), "clGetEventInfo");
+                int st = status.get(0);
+                if (st < 0) {
+                    throw new DeviceException("OpenCL: a command before an event failed: " + errorName(st));
+                }
+                return st == CL_COMPLETE;
+            }
+        }
+
+        @Override
         public void close() {
             if (event != 0) {
                 clReleaseEvent(event);

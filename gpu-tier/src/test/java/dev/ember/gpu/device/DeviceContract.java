@@ -155,6 +155,26 @@ public abstract class DeviceContract extends OnDeviceContract {
     }
 
     @Test
+    void anEventSaysWhenItsWorkIsDoneWithoutWaiting() {
+        int n = 1 << 22;
+        try (PinnedBuffer stage = device.allocatePinned(4L * n);
+             DeviceBuffer a = device.allocate(4L * n);
+             Event done = device.newEvent()) {
+            assertTrue(done.isDone(), "an event never recorded is done");
+            Stream s = device.defaultStream();
+            for (int round = 1; round <= 3; round++) {
+                device.fill(a, 0, 4L * n, (byte) round, s);
+                device.copyToHost(a, 0, stage, 0, 4L * n, s);
+                done.record(s);
+                boolean early = done.isDone(); // either answer, but asking must not wait or fail
+                done.synchronize();
+                assertTrue(done.isDone(), "done after synchronize (round " + round + ", done early: " + early + ")");
+                assertEquals(round, stage.buffer().get(4 * n - 1));
+            }
+        }
+    }
+
+    @Test
     void memoryIsAccountedAndExhaustionIsAClearError() {
         long total = device.totalMemory();
         long free = device.freeMemory();
