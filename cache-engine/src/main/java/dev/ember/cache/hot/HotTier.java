@@ -20,7 +20,8 @@ import java.nio.ByteBuffer;
  *
  * <p>Operations are ordered as issued; {@link #gather} and {@link #apply} may still run on the
  * device when they return ({@link #sync()} waits), while {@link #promote}'s source buffer and
- * {@link #demote}'s output are safe to use when those calls return.
+ * {@link #demote}'s output are safe to use when those calls return ({@link #promoteLater} and
+ * {@link #readLater} hand theirs back through a {@link MoveMark}).
  *
  * <p>A device error inside {@link #promote}, {@link #demote} or {@link #read} leaves the tier as
  * it was: every row held stays held with its bytes and dirty flag, so a device that still answers
@@ -102,6 +103,34 @@ public interface HotTier extends AutoCloseable {
 
     /** As {@link #read}, then frees the rows' slots. Returns how many of them were dirty. */
     int demote(int table, long[] rows, int count, ByteBuffer dst, boolean[] dirty);
+
+    /**
+     * As {@link #promote} from one of this tier's {@link #newRowBuffer}s, without waiting for the
+     * device: the rows are held (and served, in order with later work) when this returns, and
+     * {@code src} must stay unchanged until {@code mark} is waited for. How rows move at a step
+     * boundary without waiting for the step the device still runs.
+     */
+    void promoteLater(int table, long[] rows, int count, ByteBuffer src, MoveMark mark);
+
+    /**
+     * As {@link #read}, without waiting for the device: copies held rows into {@code dst} and
+     * their dirty flags into {@code dirtyFlags} (one byte a row, non-zero when dirty), both in
+     * this tier's {@link #newRowBuffer}s, after the work issued so far. Neither buffer may be
+     * touched until {@code mark} is waited for; then they hold the rows and flags. A row not held
+     * is an error before anything is issued.
+     */
+    void readLater(int table, long[] rows, int count, ByteBuffer dst, ByteBuffer dirtyFlags, MoveMark mark);
+
+    /**
+     * Frees the slots of held rows whose bytes the caller keeps elsewhere (their cold copy is
+     * current): no copy, nothing on the device, so it never waits. A slot freed is written again
+     * only after the work issued before this call. A row not held (or named twice) is an error
+     * that leaves the tier unchanged.
+     */
+    void evict(int table, long[] rows, int count);
+
+    /** A mark for {@link #readLater} and {@link #promoteLater}. */
+    MoveMark newMoveMark();
 
     /** Whether a held row was updated since promotion or its last {@link #clearDirty}. */
     boolean isDirty(int table, long row);

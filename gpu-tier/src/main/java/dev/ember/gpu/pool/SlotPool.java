@@ -4,6 +4,7 @@ import dev.ember.cache.batch.DedupedIds;
 import dev.ember.cache.batch.PooledBatch;
 import dev.ember.cache.hot.HotBatch;
 import dev.ember.cache.hot.HotTier;
+import dev.ember.cache.hot.MoveMark;
 import dev.ember.cache.hot.StagedRows;
 import dev.ember.cache.table.Optimizer;
 import dev.ember.cache.table.RowInit;
@@ -116,6 +117,9 @@ public final class SlotPool implements HotTier {
     private byte[] badScratch = new byte[1024];
     private PinnedBuffer moveStage;
     private int stageRows;
+    /** Rows of {@link #moveStage}'s slot area later promotions took since the moves issued were last done. */
+    private long laterTop;
+    private final List<SlotMark> marks = new ArrayList<>();
     private final MapThreads mapThreads;
     /** Map entries per hot row, at least ({@code ember.hot.mapRoom}). */
     private final int mapRoom;
@@ -570,6 +574,20 @@ public final class SlotPool implements HotTier {
 
     @Override
     public void promote(int table, long[] rows, int count, ByteBuffer src) {
+        promoteRows(table, rows, count, src, null);
+    }
+
+    @Override
+    public void promoteLater(int table, long[] rows, int count, ByteBuffer src, MoveMark mark) {
+        SlotMark m = mark(mark);
+        if (count > 0 && rowBufferOf(src, (long) count * rowBytes) == null) {
+            throw new IllegalArgumentException("promoteLater: the source buffer must be one of this pool's row buffers (newRowBuffer)");
+        }
+        promoteRows(table, rows, count, src, m);
+    }
+
+    /** A promotion; with {@code later} it does not wait for the device (its copies are behind that mark). */
+    private void promoteRows(int table, long[] rows, int count, ByteBuffer src, SlotMark later) {
         TableEntry t = table(table);
         if (t.resident()) {
             throw new IllegalArgumentException("table " + t.spec.name() + " is resident (device mode): its rows are always held");
@@ -583,7 +601,9 @@ public final class SlotPool implements HotTier {
         }
         PinnedBuffer direct = rowBufferOf(src, (long) count * rowBytes);
         long directBase = direct == null ? 0 : UnsafeMemory.address(src) - direct.address();
-        PinnedBuffer stage = moveStage(count);
+        // A later promotion's slot numbers go past those of earlier ones the device may still read.
+        long slotsAt = later == null ? 0 : laterSlots(count);
+        PinnedBuffer stage = later == null ? moveStage(count) : moveStage;
         // The slots are known before any row is mapped: the top of the free stack, then the bump
         // pointer. So the copies go out at once and the map threads map rows while they run.
         int fromStack = Math.min(freeCount, count);
@@ -591,7 +611,7 @@ public final class SlotPool implements HotTier {
         long firstBump = next;
         byte[] bad = badScratch(count);
         t.map.prepare(RowSlotStripes.Op.PUT, rows, null, bad, count, chunkRows, stackPart, fromStack, firstBump);
-        long slots = stage.address();
+        long slots = stage.address() + slotsAt;
         ByteBuffer source = src.duplicate();
         // From plain direct memory the map threads also stage the rows, each a share of a chunk.
         boolean threadsStage = direct == null && src.isDirect();
@@ -624,7 +644,7 @@ public final class SlotPool implements HotTier {
                 for (int i = start + stacked; i < start + n; i++) {
                     UNSAFE.putInt(slots + 4L * i, (int) (firstBump + i - fromStack));
                 }
-                device.copyToDevice(stage, 4L * start, stagedSlots[h], 0, 4L * n, s);
+                device.copyToDevice(stage, slotsAt + 4L * start, stagedSlots[h], 0, 4L * n, s);
                 writeRows.arg(0, weights).arg(1, state).arg(2, dirty).arg(3, dim).arg(4, stateFloats)
                         .arg(5, stagedSlots[h]).arg(6, stagedRows[h]).arg(7, n);
                 writeRows.launch(s, groups((long) n * (dim + stateFloats)), GROUP);
@@ -635,6 +655,9 @@ public final class SlotPool implements HotTier {
         } finally {
             failed = mapThreads.awaitFrom(0);
             endTransfer();
+            if (later != null) {
+                later.event.record(transfers[0]);
+            }
         }
         if (deviceError != null) {
             // The device failed mid-copy: unmap the rows so the tier is unchanged (their slots stay free).
@@ -665,7 +688,7 @@ public final class SlotPool implements HotTier {
         }
         freeCount -= fromStack;
         next += count - fromStack;
-        if (direct != null) {
+        if (direct != null && later == null) {
             // The caller may refill its row buffer when this returns.
             transfers[0].synchronize(); // after endTransfer: both streams
         }
@@ -890,6 +913,7 @@ public final class SlotPool implements HotTier {
         for (Event e : chunkDone) {
             e.synchronize();
         }
+        laterTop = 0; // later promotions' slot numbers are read too
         if (moveStage == null || stageRows < rows) {
             int r = (int) Math.min(Integer.MAX_VALUE / 5, Math.max(Math.max(rows, 1024), 2L * stageRows));
             PinnedBuffer fresh = device.allocatePinned(5L * r);
@@ -908,6 +932,130 @@ public final class SlotPool implements HotTier {
             badScratch = new byte[Math.max(n, 2 * badScratch.length)];
         }
         return badScratch;
+    }
+
+    /**
+     * One stream, in order, so nothing waits on the host. The slot numbers ride at the end of
+     * {@code dst} itself (no staging of the pool's, which earlier calls may still use):
+     * <pre>
+     *  dst:  | row 0 | row 1 | ...                  ... | slot 0 | slot 1 | ... slot count-1 |
+     *        0                              count * rowBytes - 4 * count      count * rowBytes
+     * </pre>
+     * Chunk k's rows land below the slots of chunks k+1 onwards (a row is at least 4 bytes), and
+     * those were copied out before, in stream order.
+     */
+    @Override
+    public void readLater(int table, long[] rows, int count, ByteBuffer dst, ByteBuffer dirtyFlags, MoveMark mark) {
+        TableEntry t = table(table);
+        SlotMark m = mark(mark);
+        checkRows(t, rows, count);
+        checkBuffer(dst, count, "readLater", "destination");
+        if (count == 0) {
+            return;
+        }
+        PinnedBuffer out = rowBufferOf(dst, (long) count * rowBytes);
+        PinnedBuffer flagsOut = dirtyFlags.limit() < count || dirtyFlags.isReadOnly() ? null : rowBufferOf(dirtyFlags, count);
+        if (out == null || flagsOut == null) {
+            throw new IllegalArgumentException("readLater: " + (out == null ? "the destination" : "the dirty flags' (" + count
+                    + " bytes, writable)") + " buffer must be one of this pool's row buffers (newRowBuffer)");
+        }
+        long outBase = UnsafeMemory.address(dst) - out.address();
+        long flagsBase = UnsafeMemory.address(dirtyFlags) - flagsOut.address();
+        long slotsAt = outBase + (long) count * rowBytes - 4L * count;
+        for (int i = 0; i < count; i++) {
+            UNSAFE.putInt(out.address() + slotsAt + 4L * i, slotOf(t, rows[i])); // every row checked before anything is issued
+        }
+        beginTransfer();
+        try {
+            Stream s = transfers[0];
+            for (int start = 0, k = 0; start < count; start += chunkRows, k++) {
+                int h = k % STAGES;
+                int n = Math.min(chunkRows, count - start);
+                device.copyToDevice(out, slotsAt + 4L * start, stagedSlots[h], 0, 4L * n, s);
+                readRows.arg(0, weights).arg(1, state).arg(2, dirty).arg(3, dim).arg(4, stateFloats)
+                        .arg(5, stagedSlots[h]).arg(6, stagedRows[h]).arg(7, stagedFlags[h]).arg(8, n);
+                readRows.launch(s, groups((long) n * (dim + stateFloats)), GROUP);
+                device.copyToHost(stagedRows[h], 0, out, outBase + (long) start * rowBytes, (long) n * rowBytes, s);
+                device.copyToHost(stagedFlags[h], 0, flagsOut, flagsBase + start, n, s);
+            }
+        } finally {
+            endTransfer();
+            m.event.record(transfers[0]);
+        }
+    }
+
+    @Override
+    public void evict(int table, long[] rows, int count) {
+        TableEntry t = table(table);
+        if (t.resident()) {
+            throw new IllegalArgumentException("table " + t.spec.name() + " is resident (device mode): its rows cannot be evicted");
+        }
+        checkRows(t, rows, count);
+        checkOpen();
+        // The freed slots go above the free stack's top (it holds up to capacity slots) until all are found.
+        long top = freeStack + 4L * freeCount;
+        for (int i = 0; i < count; i++) {
+            int slot = t.map.remove(rows[i]);
+            if (slot < 0) {
+                for (int j = 0; j < i; j++) {
+                    t.map.putIfAbsent(rows[j], UNSAFE.getInt(top + 4L * j));
+                }
+                throw new IllegalArgumentException("table " + t.spec.name() + ": row " + rows[i] + " is not hot"
+                        + (appearsBefore(rows, i, rows[i]) ? " (it appears twice in one evict)" : ""));
+            }
+            UNSAFE.putInt(top + 4L * i, slot);
+        }
+        freeCount += count;
+        rowsDemoted.add(count);
+    }
+
+    @Override
+    public MoveMark newMoveMark() {
+        checkOpen();
+        SlotMark m = new SlotMark(this, device.newEvent());
+        marks.add(m);
+        return m;
+    }
+
+    private SlotMark mark(MoveMark mark) {
+        if (!(mark instanceof SlotMark) || ((SlotMark) mark).pool != this) {
+            throw new IllegalArgumentException("mark " + mark + " was not made by this pool's newMoveMark");
+        }
+        return (SlotMark) mark;
+    }
+
+    /**
+     * Where in {@link #moveStage}'s slot area a later promotion of {@code rows} rows puts its slot
+     * numbers: above those of later promotions still in flight, from the bottom again once the
+     * transfers issued are done (asked of the device, not waited for). Waits only when the area
+     * is full.
+     */
+    private long laterSlots(int rows) {
+        if (laterTop > 0 && transferMark.isDone()) {
+            laterTop = 0;
+        }
+        if (moveStage == null || laterTop + (long) rows > stageRows) {
+            moveStage((int) Math.min(Integer.MAX_VALUE / 5, laterTop + rows)); // waits for the moves issued; grows
+        }
+        long at = 4L * laterTop;
+        laterTop += rows;
+        return at;
+    }
+
+    /** A {@link MoveMark}: an event recorded after the calls given it. */
+    private static final class SlotMark implements MoveMark {
+        final SlotPool pool;
+        final Event event;
+
+        SlotMark(SlotPool pool, Event event) {
+            this.pool = pool;
+            this.event = event;
+        }
+
+        @Override
+        public void await() {
+            event.synchronize();
+        }
     }
 
     @Override
@@ -1276,6 +1424,9 @@ public final class SlotPool implements HotTier {
         }
         for (PinnedBuffer p : rowBuffers) {
             p.close();
+        }
+        for (SlotMark m : marks) {
+            m.event.close();
         }
         computeMark.close();
         transferMark.close();

@@ -4,6 +4,7 @@ import dev.ember.gpu.OnDeviceContract;
 import dev.ember.cache.batch.DedupedIds;
 import dev.ember.cache.batch.PooledBatch;
 import dev.ember.cache.hot.HotBatch;
+import dev.ember.cache.hot.MoveMark;
 import dev.ember.cache.table.Optimizer;
 import dev.ember.cache.table.RowInit;
 import dev.ember.cache.table.RowLayout;
@@ -637,6 +638,116 @@ public abstract class HotTierContract extends OnDeviceContract {
             assertRowsEqual(f, f.hot, f.hot.length);
             assertFalse(f.pool.isDirty(f.table, f.hot[0]));
         }
+    }
+
+    @Test
+    void movesThatDoNotWaitMatchTheWaitingOnesAndEvictingFreesSlotsWithoutACopy() {
+        int dim = 512;
+        RowLayout layout = RowLayout.of(dim, Optimizer.ADAGRAD);
+        int n = 5000; // 4096-byte rows: 1024 rows a staging chunk, so five chunks in one readLater
+        try (SlotPool pool = newPool(device, layout, 3L * n * (layout.bytesPerRow() + 1L));
+             HotBatch grads = pool.newBatch(64, 64)) {
+            int table = pool.addTable(new TableSpec("wide", 1_000_000, dim, Optimizer.ADAGRAD));
+            ReferenceTier ref = new ReferenceTier(layout);
+            Random rnd = new Random(71);
+            long[] a = new long[n];
+            for (int i = 0; i < n; i++) {
+                a[i] = 3L * i;
+                ref.put(a[i], randomRow(layout, rnd));
+            }
+            MoveMark mark = pool.newMoveMark();
+            ByteBuffer src = pool.newRowBuffer(n);
+            // Promoted in three calls behind one mark (each call's slot numbers past the last's).
+            int[] cuts = {0, 700, 3100, n};
+            for (int c = 0; c < 3; c++) {
+                int from = cuts[c];
+                int count = cuts[c + 1] - from;
+                long[] part = java.util.Arrays.copyOfRange(a, from, from + count);
+                ByteBuffer slice = src.slice(from * layout.bytesPerRow(), count * layout.bytesPerRow()).order(ByteOrder.LITTLE_ENDIAN);
+                slice.put(0, ref.pack(part, count), 0, count * layout.bytesPerRow());
+                pool.promoteLater(table, part, count, slice, mark);
+                assertTrue(pool.contains(table, part[count - 1]), "held when promoteLater returns");
+            }
+            mark.await();
+            src.put(0, ByteBuffer.allocate(n * layout.bytesPerRow()), 0, n * layout.bytesPerRow()); // the caller's again
+            assertEquals(n, pool.used());
+
+            // Some rows updated, then a copy issued, then another update the copy must not see.
+            int[] before = {0, 1023, 1024, 2500, 4999};
+            applyTo(pool, table, ref, grads, a, before, rnd);
+            ByteBuffer out = pool.newRowBuffer(n);
+            ByteBuffer flags = pool.newRowBuffer(2);
+            byte[] ones = new byte[n];
+            java.util.Arrays.fill(ones, (byte) 1);
+            flags.put(0, ones); // every flag must be written
+            ByteBuffer expected = ref.pack(a, n);
+            pool.readLater(table, a, n, out, flags, mark);
+            applyTo(pool, table, ref, grads, a, new int[] {7, 4998}, rnd);
+            mark.await();
+            Set<Integer> dirty = new java.util.HashSet<>();
+            for (int i : before) {
+                dirty.add(i);
+            }
+            for (int i = 0; i < n; i++) {
+                assertBits(ReferenceTier.unpack(expected, i, layout), ReferenceTier.unpack(out, i, layout), layout.floatsPerRow(),
+                        "row " + i + " as copied");
+                assertEquals(dirty.contains(i), flags.get(i) != 0, "dirty flag of row " + i);
+            }
+
+            // Evicted rows leave without a copy; their slots take new rows; a bad call changes nothing.
+            long[] leave = java.util.Arrays.copyOfRange(a, 1000, 3000);
+            pool.evict(table, leave, leave.length);
+            assertEquals(n - leave.length, pool.used());
+            assertFalse(pool.contains(table, leave[0]));
+            long[] twice = {a[0], a[1], a[0]};
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> pool.evict(table, twice, 3));
+            assertTrue(e.getMessage().contains("twice"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> pool.evict(table, new long[] {a[4000], leave[5]}, 2));
+            assertTrue(e.getMessage().contains("row " + leave[5] + " is not hot"), e.getMessage());
+            assertTrue(pool.contains(table, a[0]) && pool.contains(table, a[1]) && pool.contains(table, a[4000]));
+            assertEquals(n - leave.length, pool.used());
+            long[] fresh = new long[leave.length];
+            for (int i = 0; i < fresh.length; i++) {
+                fresh[i] = 3L * i + 1;
+                ref.put(fresh[i], randomRow(layout, rnd));
+            }
+            src.put(0, ref.pack(fresh, fresh.length), 0, fresh.length * layout.bytesPerRow());
+            pool.promoteLater(table, fresh, fresh.length, src, mark);
+            applyTo(pool, table, ref, grads, fresh, new int[] {0, 1999}, rnd); // in order after the promotion
+            mark.await();
+            assertEquals(n, pool.used());
+            ByteBuffer check = pool.newRowBuffer(n);
+            pool.read(table, fresh, fresh.length, check, null);
+            for (int i = 0; i < fresh.length; i++) {
+                assertBits(ref.rows.get(fresh[i]), ReferenceTier.unpack(check, i, layout), layout.floatsPerRow(), "fresh row " + i);
+            }
+
+            // Buffers and marks not of this pool are refused before anything moves.
+            e = assertThrows(IllegalArgumentException.class, () -> pool.promoteLater(table, new long[] {2}, 1,
+                    ByteBuffer.allocateDirect(layout.bytesPerRow()), mark));
+            assertTrue(e.getMessage().contains("row buffers"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> pool.readLater(table, a, 1, ByteBuffer.allocateDirect(layout.bytesPerRow()), flags, mark));
+            assertTrue(e.getMessage().contains("row buffers"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> pool.readLater(table, a, 1, out, flags, () -> { }));
+            assertTrue(e.getMessage().contains("newMoveMark"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> pool.readLater(table, new long[] {leave[0]}, 1, out, flags, mark));
+            assertTrue(e.getMessage().contains("is not hot"), e.getMessage());
+            assertFalse(pool.contains(table, 2));
+        }
+    }
+
+    /** Applies one random gradient to rows {@code at} of {@code rows} in the pool and the reference. */
+    private static void applyTo(SlotPool pool, int table, ReferenceTier ref, HotBatch grads, long[] rows, int[] at, Random rnd) {
+        PooledBatch batch = new PooledBatch(at.length, at.length);
+        for (int i : at) {
+            batch.add(rows[i]).endBag();
+        }
+        int dim = pool.layout().dim();
+        float[] g = randomGrads(at.length, dim, rnd);
+        grads.writeGradients(g, at.length);
+        DedupedIds d = new DedupedIds().build(batch);
+        pool.apply(table, d, grads, 0.1f, 1e-6f);
+        ref.apply(d, g, 0.1f, 1e-6f);
     }
 
     @Test
