@@ -2,6 +2,7 @@ package dev.ember.cache.tiered;
 
 import dev.ember.cache.cold.ColdTable;
 import dev.ember.cache.hot.HotTier;
+import dev.ember.cache.hot.MoveMark;
 import dev.ember.cache.hotset.HotSets;
 import dev.ember.cache.hotset.MoveChunk;
 import java.nio.ByteBuffer;
@@ -18,9 +19,11 @@ import java.util.concurrent.atomic.LongAdder;
  * of every move behind the steps, so that a boundary costs the hot tier's calls and bookkeeping.
  *
  * <p><b>A chunk's life.</b> At boundary k ({@link #start}) the chunk is planned. Its demotions'
- * rows are copied out of the hot tier (a device copy; they stay hot and in use); the dirty ones
- * are written to the cold tier by the mover threads (their dirty flags stay: a row whose move
- * fails or is dropped is still newer than its cold copy until written again). Its promotions' rows are
+ * rows are copied out of the hot tier behind the step the device still runs ({@link
+ * HotTier#readLater}: the step thread never waits for it; they stay hot and in use); the mover
+ * threads wait for the copy and write the dirty ones to the cold tier (their dirty flags stay: a
+ * row whose move fails or is dropped is still newer than its cold copy until written again).
+ * Every batch applied from then on marks the demoted rows it updates ({@link #applied}). Its promotions' rows are
  * read from the cold tier by the mover threads (a row that a batch still writes back takes its
  * bytes from that batch now: the newest value, final). Nothing moves yet. At boundary k+1
  * ({@link #publishIfDone}) that work has normally finished long before; if not (a busy machine),
@@ -31,17 +34,18 @@ import java.util.concurrent.atomic.LongAdder;
  * <ul>
  *   <li>a row (either way) a batch in flight uses is dropped from the chunk (it stays pending, a
  *       later chunk takes it): rows in use never move;</li>
- *   <li>a demoted row updated since its copy (its bytes now differ from those written: its cold
- *       copy is stale) is dropped too; for each demotion dropped one more promotion goes, so the
- *       hot rows stay within the bytes the plan allowed;</li>
+ *   <li>a demoted row a batch applied since its copy (its cold copy may be stale) is dropped too;
+ *       for each demotion dropped one more promotion goes, so the hot rows stay within the bytes
+ *       the plan allowed;</li>
  *   <li>a promoted row a batch applied since the plan missed (the {@link WriteBehind.Watcher}
  *       marks it) may have been written after the read: taken from the newest batch still writing
  *       it, or, when that write has landed, read again from the cold tier here (a few rows, with a
  *       reader of the step thread's own, so no write of the table holds it up);</li>
  *   <li>else the bytes read are the row's newest value, and a demoted row's cold copy is current.</li>
  * </ul>
- * Then the demotions leave the hot tier (clean: nothing to write), the promotions enter it, and the
- * chunk is published: the hot set switches at once, with no step missing both the old and the new
+ * Then the demotions leave the hot tier ({@link HotTier#evict}: their cold copy is current, nothing
+ * to copy), the promotions enter it ({@link HotTier#promoteLater}: the copies run behind the
+ * step, from one of two row buffers that chunks take in turn), and the chunk is published: the hot set switches at once, with no step missing both the old and the new
  * rows. Moves never change a value. A demoted row is never in the cold tier's write-behind: it is
  * hot until its cold copy is current, so batches never miss it meanwhile.
  *
@@ -50,8 +54,8 @@ import java.util.concurrent.atomic.LongAdder;
  * moves, no new chunk starts) and the chunk publishes at the first later boundary that finds the
  * work done. Every check above is made at publishing, against what happened up to then, so any
  * number of boundaries in between is as safe as one: rows in use then are dropped; a demoted row
- * stays hot (and served hot) until published, and one updated since its copy is dropped (its bytes
- * differ from those written, or it was clean at the copy and is dirty now); a promoted row stays
+ * stays hot (and served hot) until published, and one a batch applied since its copy is dropped;
+ * a promoted row stays
  * cold until published, every batch that starts writing meanwhile marks the rows it missed
  * ({@link #started}), and those take their newest bytes at publishing. (FAE's boundaries that
  * move nothing have always left a chunk open this way.) So values never depend on when a chunk
@@ -62,8 +66,12 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <pre>
  *  promote bytes: | rows of table t0 (chunk order) | rows of t1 | ...   capacity x rowBytes, position i = chunk index i
+ *                 two such row buffers of the tier's: chunk n fills number n % 2
+ *  copy bytes:    | demoted rows of table t0 | of t1 | ...             a row buffer: the device copies them in
+ *  copy flags:    | i -> demoted row i was dirty at the copy |         one byte a row, a row buffer too
  *  write bytes:   | dirty demoted rows of table t0 | of t1 | ...        at the group's chunk indices
  *  touched:       | i -> a batch applied since the plan missed promoted row i |
+ *  updated:       | i -> a batch applied since the copy updated demoted row i |
  * </pre>
  * All rows share one row layout (one hot tier). One thread (the step thread) calls
  * {@link #start}, {@link #publish}, {@link #started} and {@link #close}.
@@ -96,19 +104,19 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
     private final List<ColdTable> cold;
 
     // Demotions in transit: group g = table dGroupTable[g], chunk indices dGroupStart[g]..+dGroupCount[g];
-    // the dirty ones (writeCount[g] rows writeRows[t]) written by the mover threads from writeBytes.
+    // the dirty ones (rows writeRows[t]) packed into writeBytes and written by the mover threads.
     private final int[] dGroupTable;
     private final int[] dGroupStart;
     private final int[] dGroupCount;
     private final long[][] demoteRowsOf;
     private final long[][] writeRows;
-    private final int[] writeCount;
     private int dGroups;
-    private final boolean[] dirty;
-    /** Demotion i's bytes in writeBytes at writtenAt[i] rows, or -1 (it was clean: its cold copy is current). */
-    private final int[] writtenAt;
+    private final boolean[] updated;
     private final long[] keptRows;
     private final ByteBuffer copyBytes;
+    private final ByteBuffer copyFlags;
+    /** Behind the demotions' copy: the mover threads wait for it before writing. */
+    private final MoveMark copied;
     private final ByteBuffer writeBytes;
 
     // Promotions in transit: group g = table groupTable[g], chunk indices groupStart[g]..+groupCount[g].
@@ -117,7 +125,11 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
     private final int[] groupCount;
     private final long[][] rowsOf;
     private int groups;
-    private final ByteBuffer promoteBytes;
+    /** Chunks started so far: chunk n's promotions come from promoteBuffers[n % 2], behind promoted[n % 2]. */
+    private long chunkNumber;
+    private final ByteBuffer[] promoteBuffers = new ByteBuffer[2];
+    private final MoveMark[] promotedMarks = new MoveMark[2];
+    private ByteBuffer promoteBytes;
     private final boolean[] touched;
     private final boolean[] keep;
     private final boolean[] keepDemoted;
@@ -170,17 +182,20 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
         this.dGroupCount = new int[tables];
         this.demoteRowsOf = new long[tables][];
         this.writeRows = new long[tables][];
-        this.writeCount = new int[tables];
-        this.dirty = new boolean[capacity];
-        this.writtenAt = new int[capacity];
+        this.updated = new boolean[capacity];
         this.keptRows = new long[capacity];
-        this.copyBytes = direct((long) capacity * rowBytes);
+        this.copyBytes = tier.newRowBuffer(capacity);
+        this.copyFlags = tier.newRowBuffer((capacity + rowBytes - 1) / rowBytes);
+        this.copied = tier.newMoveMark();
         this.writeBytes = direct((long) capacity * rowBytes);
         this.groupTable = new int[tables];
         this.groupStart = new int[tables];
         this.groupCount = new int[tables];
         this.rowsOf = new long[tables][];
-        this.promoteBytes = direct((long) capacity * rowBytes);
+        for (int b = 0; b < 2; b++) {
+            promoteBuffers[b] = tier.newRowBuffer(capacity);
+            promotedMarks[b] = tier.newMoveMark();
+        }
         this.touched = new boolean[capacity];
         this.keep = new boolean[capacity];
         this.keepDemoted = new boolean[capacity];
@@ -264,19 +279,24 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
         if (!hotSets.planChunk(chunk)) {
             return false;
         }
-        int toWrite;
+        int b = (int) (chunkNumber & 1);
         try {
-            toWrite = copyDemotions();
+            // Both done a boundary or more ago, unless chunks follow each other at once (settling).
+            promotedMarks[b].await(); // the chunk before last promoted from this buffer
+            copied.await(); // the last chunk's copy (its slot numbers go where the copy lands)
+            copyDemotions();
         } catch (RuntimeException e) {
             hotSets.abort(chunk);
             throw e;
         }
+        chunkNumber++;
+        promoteBytes = promoteBuffers[b];
         int toRead = groupPromotions();
         nextGroup.set(0);
         groupsRead.set(0);
         nextWrite.set(0);
         open = true;
-        running = toRead == 0 && toWrite == 0 ? 0 : Math.min(MOVE_THREADS, Math.max(groups, dGroups));
+        running = toRead == 0 && dGroups == 0 ? 0 : Math.min(MOVE_THREADS, Math.max(groups, dGroups));
         for (int w = 0; w < running; w++) {
             moves[w] = moveThreads.submit(moveTasks[w]);
         }
@@ -375,8 +395,8 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
 
     /**
      * The chunk's demotions at publishing, table by table: rows in use or updated since their copy
-     * (dirty, and their bytes differ from those written) are dropped from the chunk; the others,
-     * whose cold copy is current, leave the hot tier. Returns those kept.
+     * are dropped from the chunk; the others, whose cold copy is current, leave the hot tier (no
+     * copy: evicted). Returns those kept.
      */
     private int demoteClean() {
         for (int g = 0; g < dGroups; g++) {
@@ -384,11 +404,9 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
             int s = dGroupStart[g];
             int n = dGroupCount[g];
             long[] rows = demoteRowsOf[t];
-            tier.read(handle[t], rows, n, copyBytes, dirty);
-            countCall(n);
             int kept = 0;
             for (int k = 0; k < n; k++) {
-                boolean go = !inUse.inUse(t, rows[k]) && (!dirty[k] || sameAsWritten(k, writtenAt[s + k]));
+                boolean go = !updated[s + k] && !inUse.inUse(t, rows[k]);
                 keepDemoted[s + k] = go;
                 if (go) {
                     keptRows[kept++] = rows[k];
@@ -397,7 +415,7 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
                 }
             }
             if (kept > 0) {
-                tier.demote(handle[t], keptRows, kept, copyBytes, null);
+                tier.evict(handle[t], keptRows, kept);
                 countCall(kept);
             }
         }
@@ -454,6 +472,14 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
         try {
             abandon();
         } finally {
+            // No copy may still use the row buffers once the tier frees them (a device error is not news here).
+            for (MoveMark m : new MoveMark[] {copied, promotedMarks[0], promotedMarks[1]}) {
+                try {
+                    m.await();
+                } catch (RuntimeException ignored) {
+                    // the tier's own close reports a failed device
+                }
+            }
             if (ownThreads) {
                 moveThreads.shutdownNow();
             }
@@ -483,28 +509,38 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
         }
     }
 
-    /** Whether row {@code k} of {@code copyBytes} equals the bytes written for it ({@code at} rows into writeBytes). */
-    private boolean sameAsWritten(int k, int at) {
-        if (at < 0) {
-            return false; // clean at the copy and dirty now: updated since
+    /**
+     * A batch's update was issued (after the demotions' copy, which saw every update issued before
+     * it): the demoted rows it updates have a stale copy and stay hot. At most a chunk's rows
+     * looked up in the batch's unique ids.
+     */
+    void applied(StepBatch b) {
+        if (!open) {
+            return;
         }
-        for (int x = k * rowBytes, y = at * rowBytes, end = x + rowBytes; x < end; x += Integer.BYTES, y += Integer.BYTES) {
-            if (copyBytes.getInt(x) != writeBytes.getInt(y)) {
-                return false;
+        for (int g = 0; g < dGroups; g++) {
+            int t = dGroupTable[g];
+            dev.ember.cache.batch.DedupedIds d = b.dedup[t];
+            if (d.uniqueCount() == 0) {
+                continue;
+            }
+            long[] rows = demoteRowsOf[t];
+            int s = dGroupStart[g];
+            for (int k = 0, n = dGroupCount[g]; k < n; k++) {
+                if (!updated[s + k] && d.indexOf(rows[k]) >= 0) {
+                    updated[s + k] = true;
+                }
             }
         }
-        return true;
     }
 
     /**
-     * Groups the chunk's demotions by table and copies their rows out of the hot tier (they stay
-     * hot); the dirty ones are listed for the mover threads to write. Returns how many are to be
-     * written.
+     * Groups the chunk's demotions by table and has the hot tier copy their rows out behind the
+     * step on the device (they stay hot); the mover threads write the dirty ones.
      */
-    private int copyDemotions() {
+    private void copyDemotions() {
         int d = chunk.demoteCount();
         dGroups = 0;
-        int toWrite = 0;
         int i = 0;
         while (i < d) {
             int t = chunk.demoteTable(i);
@@ -518,37 +554,41 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
             while (i < d && chunk.demoteTable(i) == t) {
                 rows[n++] = chunk.demoteRow(i++);
             }
-            tier.read(handle[t], rows, n, copyBytes, dirty);
+            tier.readLater(handle[t], rows, n, slice(copyBytes, s, n), copyFlags.slice(s, n), copied);
             countCall(n);
-            long[] out = writeRows[t];
-            int w = 0;
-            for (int k = 0; k < n; k++) {
-                if (dirty[k]) {
-                    out[w] = rows[k];
-                    writeBytes.put((s + w) * rowBytes, copyBytes, k * rowBytes, rowBytes);
-                    writtenAt[s + k] = s + w;
-                    w++;
-                } else {
-                    writtenAt[s + k] = -1;
-                }
-            }
+            java.util.Arrays.fill(updated, s, s + n, false);
             dGroupTable[dGroups] = t;
             dGroupStart[dGroups] = s;
-            dGroupCount[dGroups] = n;
-            writeCount[dGroups++] = w;
-            toWrite += w;
+            dGroupCount[dGroups++] = n;
         }
-        return toWrite;
     }
 
-    /** A mover thread: the dirty demoted rows of the groups nobody claimed yet into the cold tier (they stay hot and dirty). */
+    /**
+     * A mover thread: once the demotions' copy has landed, the dirty rows of the groups nobody
+     * claimed yet into the cold tier (they stay hot and dirty).
+     */
     private void writeGroups() {
         int g;
+        boolean landed = false;
         while ((g = nextWrite.getAndIncrement()) < dGroups) {
-            int w = writeCount[g];
+            if (!landed) {
+                copied.await();
+                landed = true;
+            }
+            int t = dGroupTable[g];
+            int s = dGroupStart[g];
+            long[] rows = demoteRowsOf[t];
+            long[] out = writeRows[t];
+            int w = 0;
+            for (int k = 0, n = dGroupCount[g]; k < n; k++) {
+                if (copyFlags.get(s + k) != 0) {
+                    out[w] = rows[k];
+                    writeBytes.put((s + w) * rowBytes, copyBytes, (s + k) * rowBytes, rowBytes);
+                    w++;
+                }
+            }
             if (w > 0) {
-                int t = dGroupTable[g];
-                cold.get(t).put(writeRows[t], w, slice(writeBytes, dGroupStart[g], w));
+                cold.get(t).put(out, w, slice(writeBytes, s, w));
                 rowsWritten.add(w);
             }
         }
@@ -694,7 +734,7 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
             }
         }
         if (w > 0) {
-            tier.promote(handle[t], rows, w, slice(promoteBytes, s, w));
+            tier.promoteLater(handle[t], rows, w, slice(promoteBytes, s, w), promotedMarks[(int) ((chunkNumber - 1) & 1)]);
             countCall(w);
         }
     }

@@ -134,6 +134,9 @@ public final class TieredStore implements AutoCloseable {
     /** The bytes of one chunk's rows while settling at most (the mover keeps a dozen such buffers). */
     static final int SETTLE_CHUNK_BYTES = 2 << 20;
     private final int settleMoves;
+    /** The hot tier's resizes (re-tiering between two hot sets of different sizes) and the step thread's time in them. */
+    private long resizes;
+    private long resizeNanos;
     /** Batches made at once at most: each owns an area of reserved slots for its misses. */
     static final int STAGING_AREAS = 8;
     /** The first reserved slot: area a, table t, miss k sits at stagingBase + (a * tables + t) * maxIds + k. */
@@ -616,6 +619,7 @@ public final class TieredStore implements AutoCloseable {
         }
         workers.run(tableCount, b.stageApplyTask);
         tier.applyStaged(b.hot, b.uniqueStart[tableCount], b.occurrenceStart[tableCount], lr, eps);
+        mover.applied(b); // demoted rows it updates after their copy stay hot
         inFlight.removeFirst();
         long t1 = System.nanoTime();
         if (b.coldIds > 0) {
@@ -916,12 +920,14 @@ public final class TieredStore implements AutoCloseable {
                         + " catch up (the knob's thread replayed up to its freezes for %.3f ms); the knob's evaluations"
                         + " took %.1f ms in all on its thread, the longest %.1f ms; its choices waited"
                         + " for %.3f ms; %d demoted rows written behind, %d promoted"
-                        + " rows re-read, %d planned moves dropped; %s", mover.waitNanos() / 1e6,
+                        + " rows re-read, %d planned moves dropped; %d hot-tier resizes took %.3f ms, %d retargets"
+                        + " adopted a stale preparation; %s", mover.waitNanos() / 1e6,
                 popularity == null ? 0.0 : popularity.caughtUpWaitNanos() / 1e6,
                 popularity == null ? 0.0 : popularity.replayToFreezeNanos() / 1e6,
                 knob == null ? 0.0 : knob.evaluationNanos() / 1e6, knob == null ? 0.0 : knob.longestEvaluationNanos() / 1e6,
                 knob == null ? 0.0 : knob.waitedNanos() / 1e6, mover.rowsWritten(), mover.rowsReread(),
-                mover.promotionsDropped(), counting == null ? "no popularity counted (resident)" : counting.describe());
+                mover.promotionsDropped(), resizes, resizeNanos / 1e6, hotSets.slowRetargets(),
+                counting == null ? "no popularity counted (resident)" : counting.describe());
     }
 
     private void promoteAll(int t, RoaringBitmap rows) {
@@ -970,6 +976,16 @@ public final class TieredStore implements AutoCloseable {
     }
 
     private void resizeTo(long slots) {
+        long start = System.nanoTime();
+        try {
+            resizeTier(slots);
+        } finally {
+            resizes++;
+            resizeNanos += System.nanoTime() - start;
+        }
+    }
+
+    private void resizeTier(long slots) {
         long bytes = Math.max(1, slots) * tier.bytesPerSlot();
         tier.resize(bytes);
         if (tier.capacity() < slots) {
