@@ -225,6 +225,9 @@ public interface HotTier extends AutoCloseable {
     /** Waits (any thread) for {@code via}'s reserved-slot copies issued so far. */
     void awaitReserved(HotBatch via);
 
+    /** Whether {@code via}'s reserved-slot copies issued so far are done, without waiting (the thread that issues work). */
+    boolean reservedLanded(HotBatch via);
+
     /**
      * Multi-table apply, part 2: updates the {@code uniques} rows with {@code occurrences}
      * occurrences staged by {@link #stageApply} with one launch (every table of one pool shares

@@ -62,7 +62,9 @@ import java.util.concurrent.atomic.LongAdder;
  * publishes; only which boundary a row moves at does, and that then depends on thread timing.
  * Settling, checkpoints, closing and retargeting still wait ({@link #publish}); so does every
  * boundary with {@code -Dember.move.waitAtBoundary=true}, where which rows move at which boundary
- * depends only on the calls (plan at k, drops at k+1), never on thread timing.
+ * depends only on the calls (plan at k, drops at k+1), never on thread timing. (Without it, a
+ * promoted row whose newest bytes are a batch's miss not yet back from the device is not waited
+ * for either: it is taken at publishing, or, still not back then, left for a later chunk.)
  *
  * <pre>
  *  promote bytes: | rows of table t0 (chunk order) | rows of t1 | ...   capacity x rowBytes, position i = chunk index i
@@ -151,6 +153,8 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
     private final AtomicInteger nextGroup = new AtomicInteger();
     private final AtomicInteger groupsRead = new AtomicInteger();
     private boolean open;
+    /** Wait for batches' misses to come back from the device rather than leave their rows for later ({@code -Dember.move.waitAtBoundary}). */
+    private final boolean awaitDevice;
 
     private long promoted;
     private long demoted;
@@ -165,8 +169,10 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
     private long tierRows;
 
     Mover(HotTier tier, int[] handle, List<ColdTable> cold, HotSets hotSets, HotSets.RowsInUse inUse,
-          WriteBehind writeBehind, int rowBytes, int capacity, LongAdder fromWriteBacks, ExecutorService givenThreads) {
+          WriteBehind writeBehind, int rowBytes, int capacity, LongAdder fromWriteBacks, ExecutorService givenThreads,
+          boolean awaitDevice) {
         this.tier = tier;
+        this.awaitDevice = awaitDevice;
         this.handle = handle;
         this.hotSets = hotSets;
         this.inUse = inUse;
@@ -377,7 +383,7 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
             d = demoteClean();
             p = keepPromotionsNotInUse(planned - d);
             for (int g = 0; g < groups; g++) {
-                settleGroup(g);
+                p -= settleGroup(g);
             }
         } catch (RuntimeException e) {
             hotSets.abort(chunk);
@@ -596,7 +602,8 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
 
     /**
      * Splits the chunk's promotions by table; a row a batch still writes back takes its bytes from
-     * the newest such batch now, the others are listed for the mover threads. Returns how many
+     * the newest such batch now (when its copy back from the device has landed; else at
+     * publishing), the others are listed for the mover threads. Returns how many
      * are to be read.
      */
     private int groupPromotions() {
@@ -621,10 +628,12 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
                 touched[i] = false;
                 rowsOf[t][n++] = row;
                 StepBatch e = writing ? writeBehind.newestWith(t, row) : null;
-                if (e != null) {
-                    tier.awaitReserved(e.hot); // its misses are read back from the device behind the step
+                if (e != null && landed(e)) {
+                    // its misses are read back from the device behind the step, and that copy is done
                     promoteBytes.put(i * rowBytes, e.missBytes[t], e.missIndex[t].get(row) * rowBytes, rowBytes);
                     fromWriteBacks.increment();
+                } else if (e != null) {
+                    touched[i] = true; // not waited for: its newest bytes are taken at publishing
                 } else {
                     readRows[t][r] = row;
                     readAt[t][r++] = i;
@@ -693,22 +702,28 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
 
     /**
      * Group {@code g} at publishing: takes kept rows written since the read from their newest
-     * bytes, packs the kept rows to the group's front and puts them in the hot tier.
+     * bytes, packs the kept rows to the group's front and puts them in the hot tier. A row whose
+     * newest bytes are still on their way back from the device (the step just applied missed it)
+     * is dropped rather than waited for: it stays pending. Returns how many were dropped.
      */
-    private void settleGroup(int g) {
+    private int settleGroup(int g) {
         int t = groupTable[g];
         int s = groupStart[g];
         int n = groupCount[g];
         long[] rows = rowsOf[t];
         int again = 0;
+        int late = 0;
         for (int k = 0; k < n; k++) {
             long row = rows[k];
             if (!keep[s + k] || !touched[s + k]) {
                 continue;
             }
             StepBatch e = writeBehind.newestWith(t, row);
-            if (e != null) {
-                tier.awaitReserved(e.hot);
+            if (e != null && !landed(e)) {
+                keep[s + k] = false;
+                dropped.increment();
+                late++;
+            } else if (e != null) {
                 promoteBytes.put((s + k) * rowBytes, e.missBytes[t], e.missIndex[t].get(row) * rowBytes, rowBytes);
                 fromWriteBacks.increment();
             } else {
@@ -737,6 +752,19 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
             tier.promoteLater(handle[t], rows, w, slice(promoteBytes, s, w), promotedMarks[(int) ((chunkNumber - 1) & 1)]);
             countCall(w);
         }
+        return late;
+    }
+
+    /**
+     * Whether batch {@code e}'s misses are back from the device: asked, or with {@link
+     * #awaitDevice} waited for (so which rows move never depends on the device's timing).
+     */
+    private boolean landed(StepBatch e) {
+        if (awaitDevice) {
+            tier.awaitReserved(e.hot);
+            return true;
+        }
+        return tier.reservedLanded(e.hot);
     }
 
     private ByteBuffer slice(ByteBuffer buf, int firstRow, int rows) {

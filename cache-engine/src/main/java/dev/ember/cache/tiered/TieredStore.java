@@ -303,9 +303,9 @@ public final class TieredStore implements AutoCloseable {
         // moves waiting 1.6-1.9 s of a 24-27 s run).
         this.stepMoves = Math.multiplyExact(config.chunkRows(), config.chunksPerStep());
         this.settleMoves = Math.max(stepMoves, Math.min(SETTLE_MOVES, SETTLE_CHUNK_BYTES / rowBytes));
-        this.mover = new Mover(tier, handle, cold, hotSets, this::rowInUse, writeBehind, rowBytes, settleMoves,
-                promotedFromWriteBacks, givenMoveThreads);
         this.waitAtBoundary = Boolean.getBoolean(WAIT_AT_BOUNDARY_PROPERTY);
+        this.mover = new Mover(tier, handle, cold, hotSets, this::rowInUse, writeBehind, rowBytes, settleMoves,
+                promotedFromWriteBacks, givenMoveThreads, waitAtBoundary);
         writeBehind.watch(mover);
         this.prefetcher = config.prefetchThreads() == 0 || config.resident() ? null
                 : Executors.newFixedThreadPool(config.prefetchThreads(), r -> {

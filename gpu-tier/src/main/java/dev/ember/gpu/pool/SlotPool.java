@@ -1356,6 +1356,11 @@ public final class SlotPool implements HotTier {
         batch(via).reservedDone.synchronize();
     }
 
+    @Override
+    public boolean reservedLanded(HotBatch via) {
+        return batch(via).reservedDone.isDone();
+    }
+
     private SlotBatch reservedOp(HotBatch via, long firstSlot, int count, ByteBuffer rows, String op, String what) {
         SlotBatch b = batch(via);
         if (count < 0 || count > b.maxIds()) {
