@@ -167,6 +167,7 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
     /** The hot tier's calls (reads, demotions, promotions, each a table's rows) and the rows in them (step thread). */
     private long tierCalls;
     private long tierRows;
+    private long tierNanos;
 
     Mover(HotTier tier, int[] handle, List<ColdTable> cold, HotSets hotSets, HotSets.RowsInUse inUse,
           WriteBehind writeBehind, int rowBytes, int capacity, LongAdder fromWriteBacks, ExecutorService givenThreads,
@@ -344,9 +345,15 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
         return true;
     }
 
-    private void countCall(int rows) {
+    private void countCall(int rows, long startNanos) {
         tierCalls++;
         tierRows += rows;
+        tierNanos += System.nanoTime() - startNanos;
+    }
+
+    /** Step-thread nanoseconds inside the hot tier's calls so far. */
+    long tierNanos() {
+        return tierNanos;
     }
 
     /** The hot tier's calls so far (step thread): each one table's reads, demotions or promotions. */
@@ -421,8 +428,9 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
                 }
             }
             if (kept > 0) {
+                long c0 = System.nanoTime();
                 tier.evict(handle[t], keptRows, kept);
-                countCall(kept);
+                countCall(kept, c0);
             }
         }
         return chunk.retainDemotions(keepDemoted);
@@ -560,8 +568,9 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
             while (i < d && chunk.demoteTable(i) == t) {
                 rows[n++] = chunk.demoteRow(i++);
             }
+            long c0 = System.nanoTime();
             tier.readLater(handle[t], rows, n, slice(copyBytes, s, n), copyFlags.slice(s, n), copied);
-            countCall(n);
+            countCall(n, c0);
             java.util.Arrays.fill(updated, s, s + n, false);
             dGroupTable[dGroups] = t;
             dGroupStart[dGroups] = s;
@@ -749,8 +758,9 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
             }
         }
         if (w > 0) {
+            long c0 = System.nanoTime();
             tier.promoteLater(handle[t], rows, w, slice(promoteBytes, s, w), promotedMarks[(int) ((chunkNumber - 1) & 1)]);
-            countCall(w);
+            countCall(w, c0);
         }
         return late;
     }

@@ -59,10 +59,15 @@ public final class StepPhases {
     /** The hot tier's calls (one table's reads, demotions or promotions each) in the boundaries over 1 ms, and their rows. */
     public final LongAdder slowTierCalls = new LongAdder();
     public final LongAdder slowTierRows = new LongAdder();
+    /** Step-thread time inside those calls, and the retargets' share spent publishing the chunk in transit (less its waits). */
+    public final LongAdder slowTierNanos = new LongAdder();
+    public final LongAdder slowRetargetPublish = new LongAdder();
+    /** The longest boundary's split: total, move waits, move calls, tier calls' time, knob, retarget, its publishing. */
+    private volatile long[] longestSplit = new long[7];
 
     /** Records one step boundary's time, in all and split (the rest is bookkeeping such as reaping write-backs). */
     void boundary(long nanos, long moveWait, long moveCall, long knobNanos, long retargetNanos, boolean deferred,
-                  long tierCalls, long tierRows) {
+                  long tierCalls, long tierRows, long tierNanos, long retargetPublish) {
         moves.add(nanos);
         moveWaits.add(moveWait);
         moveCalls.add(moveCall);
@@ -80,6 +85,11 @@ public final class StepPhases {
             slowRetargets.add(retargetNanos);
             slowTierCalls.add(tierCalls);
             slowTierRows.add(tierRows);
+            slowTierNanos.add(tierNanos);
+            slowRetargetPublish.add(retargetPublish);
+        }
+        if (nanos > longestBoundary.get()) {
+            longestSplit = new long[] {nanos, moveWait, moveCall, tierNanos, knobNanos, retargetNanos, retargetPublish};
         }
         longestBoundary.accumulate(nanos);
     }
@@ -94,12 +104,16 @@ public final class StepPhases {
                         + "write-back %.3f, moves %.3f ms per step; %d step boundaries over 1 ms, the longest %.3f ms"
                         + "; boundaries: move waits %.3f, move calls %.3f, knob %.3f, retargets %.3f ms per step, %d left a"
                         + " chunk for later; those over 1 ms: %.3f ms in all = move waits %.3f + move calls %.3f + knob %.3f"
-                        + " + retargets %.3f + other %.3f ms, with %d hot-tier calls over %d rows",
+                        + " + retargets %.3f (publishing %.3f) + other %.3f ms, with %d hot-tier calls over %d rows taking %.3f ms"
+                        + "; the longest = move waits %.3f + move calls %.3f (hot-tier calls %.3f) + knob %.3f + retargets %.3f"
+                        + " (publishing %.3f) ms",
                 submit.sum() / n, coldReads.sum() / n, stage.sum() / n, gather.sum() / n, apply.sum() / n,
                 unstage.sum() / n, writeBack.sum() / n, moves.sum() / n, slowBoundaries.sum(), longestBoundary.get() / 1e6,
                 moveWaits.sum() / n, moveCalls.sum() / n, knob.sum() / n, retargets.sum() / n, deferredPublishes.sum(),
                 slowTotal.sum() / 1e6, slowMoveWaits.sum() / 1e6, slowMoveCalls.sum() / 1e6, slowKnob.sum() / 1e6,
-                slowRetargets.sum() / 1e6, (slowTotal.sum() - slowMoveWaits.sum() - slowMoveCalls.sum() - slowKnob.sum()
-                        - slowRetargets.sum()) / 1e6, slowTierCalls.sum(), slowTierRows.sum());
+                slowRetargets.sum() / 1e6, slowRetargetPublish.sum() / 1e6, (slowTotal.sum() - slowMoveWaits.sum()
+                        - slowMoveCalls.sum() - slowKnob.sum() - slowRetargets.sum()) / 1e6, slowTierCalls.sum(),
+                slowTierRows.sum(), slowTierNanos.sum() / 1e6, longestSplit[1] / 1e6, longestSplit[2] / 1e6,
+                longestSplit[3] / 1e6, longestSplit[4] / 1e6, longestSplit[5] / 1e6, longestSplit[6] / 1e6);
     }
 }

@@ -782,6 +782,8 @@ public final class TieredStore implements AutoCloseable {
         long deferrals0 = mover.deferrals();
         long calls0 = mover.tierCalls();
         long rows0 = mover.tierRows();
+        long tierNanos0 = mover.tierNanos();
+        long published = 0;
         writeBehind.reap(); // rows whose write-back is done may move again
         long t1 = System.nanoTime();
         long tRetarget = 0;
@@ -794,6 +796,7 @@ public final class TieredStore implements AutoCloseable {
                 tRetarget = System.nanoTime();
                 lastChoice = choice;
                 mover.publish(); // a retarget waits for the chunk in transit
+                published = System.nanoTime() - tRetarget;
                 choice.retarget(hotSets); // differences prepared on the knob's thread
                 retargeted(choice.hotSet());
             }
@@ -808,7 +811,8 @@ public final class TieredStore implements AutoCloseable {
         long retargetNanos = tRetarget == 0 ? 0 : (t2 - tRetarget) - (waited1 - waited0);
         phases.boundary(t3 - t0, waited2 - waited0, (t3 - t2) - (waited2 - waited1),
                 (tRetarget == 0 ? t2 : tRetarget) - t1, retargetNanos, mover.deferrals() > deferrals0,
-                mover.tierCalls() - calls0, mover.tierRows() - rows0);
+                mover.tierCalls() - calls0, mover.tierRows() - rows0, mover.tierNanos() - tierNanos0,
+                tRetarget == 0 ? 0 : published - (waited1 - waited0));
     }
 
     /** Makes {@code target}'s rows the target hot set; rows move at the next step boundaries. */
