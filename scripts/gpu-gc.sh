@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Whether the step boundaries over 1 ms left in `cache` are the JVM's collector: the GPU machine
+# trains cache and fae on 10M generated samples once per collector named (default: G1 and ZGC),
+# each with its GC log, everything under $OUT.
+# usage: scripts/gpu-gc.sh [collector...]   (g1, zgc, parallel)
+set -uo pipefail
+out="${OUT:?OUT must name the results folder}"
+b=/tmp/ember-bundle
+rm -rf "$b" && mkdir -p "$b" && tar xJf "${EMBER_BUNDLE:-dist/ember-bundle.tar.xz}" -C "$b" || exit 1
+e="$b/ember/ember"
+{ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv; nproc; uname -r; } > "$out/machine.txt" 2>&1
+cd /tmp || exit 1
+"$e" gen-data --no-progress --out /tmp/data.tsv --samples 10000000 --seed 1 > "$out/gen.txt" 2>&1
+"$e" convert --no-progress /tmp/data.tsv > "$out/convert.txt" 2>&1
+collectors=("$@")
+[[ ${#collectors[@]} -eq 0 ]] && collectors=(g1 zgc)
+for gc in "${collectors[@]}"; do
+  case "$gc" in
+    g1) flag=-XX:+UseG1GC ;;
+    zgc) flag=-XX:+UseZGC ;;
+    parallel) flag=-XX:+UseParallelGC ;;
+    *) echo "unknown collector $gc" >&2; exit 2 ;;
+  esac
+  EMBER_JAVA_OPTS="-Dember.kernel.cache=/tmp/ember-kernels $flag -Xlog:gc:file=$out/gc-$gc.log" \
+    "$e" train --no-progress --data /tmp/data.tsv --run-dir "/tmp/r-$gc" --mode cache,fae --device cuda --batch 2048 \
+    --budget 0.1 --eval-samples 0 > "$out/$gc-stdout.txt" 2> "$out/$gc-stderr.txt"
+  echo "$gc exit $?"
+  grep -v '^{' "$out/$gc-stdout.txt" | tail -3
+  grep -E "tiered store" "$out/$gc-stderr.txt" | cut -c1-420
+  echo "$gc: $(grep -c 'Pause' "$out/gc-$gc.log") pauses logged"
+done
