@@ -59,6 +59,7 @@ public final class HotSets {
     private long mark;
     private RoaringBitmap[] movedSinceMark;
     private final LongAdder slowRetargets = new LongAdder();
+    private final LongAdder rebases = new LongAdder();
 
     private final LongAdder pinnedBatches = new LongAdder();
     /** When set, moves ask it which rows batches in flight use, instead of counting pins. */
@@ -224,10 +225,7 @@ public final class HotSets {
         synchronized (this) {
             base = current;
             m = ++mark;
-            movedSinceMark = new RoaringBitmap[tables.size()];
-            for (int t = 0; t < movedSinceMark.length; t++) {
-                movedSinceMark[t] = new RoaringBitmap();
-            }
+            movedSinceMark = emptyBitmaps();
         }
         return new PreparedTarget(this, next, HotSetDiff.between(base, next), m);
     }
@@ -249,26 +247,68 @@ public final class HotSets {
         pendingPromote = new RoaringBitmap[tables.size()];
         pendingDemote = new RoaringBitmap[tables.size()];
         for (int t = 0; t < pendingPromote.length; t++) {
-            RoaringBitmap promote = prepared.diff.promote(t);
-            RoaringBitmap demote = prepared.diff.demote(t);
-            // Rows committed since the preparation: their pending state follows the current owner.
-            // Bitmap algebra over the moved rows M costs in proportion to M, not to the hot set.
-            RoaringBitmap moved = movedSinceMark[t];
-            if (!moved.isEmpty()) {
-                promote.andNot(moved);
-                demote.andNot(moved);
-                RoaringBitmap wanted = RoaringBitmap.and(moved, next.bitmap(t));
-                RoaringBitmap hot = RoaringBitmap.and(moved, current.bitmap(t));
-                promote.or(RoaringBitmap.andNot(wanted, hot));
-                demote.or(RoaringBitmap.andNot(hot, wanted));
-            }
-            pendingPromote[t] = promote;
-            pendingDemote[t] = demote;
+            correct(prepared, t, movedSinceMark[t], current);
+            pendingPromote[t] = prepared.diff.promote(t);
+            pendingDemote[t] = prepared.diff.demote(t);
         }
         target = next;
         byteLimit = Math.max(current.hotBytes(), next.hotBytes());
         movedSinceMark = null;
         mark++;
+    }
+
+    /**
+     * Folds the rows committed since {@code prepared} was made (or last rebased) into its
+     * differences, on the calling thread (the knob's, shortly before its choice is due), so that
+     * {@link #retarget(PreparedTarget)} corrects only the rows committed after this. Must not
+     * overlap that retarget. A stale preparation is left alone (its retarget recomputes).
+     */
+    public void rebase(PreparedTarget prepared) {
+        RoaringBitmap[] moved;
+        HotSet now;
+        synchronized (this) {
+            if (prepared.owner != this || prepared.mark != mark || movedSinceMark == null) {
+                return;
+            }
+            moved = movedSinceMark;
+            now = current;
+            movedSinceMark = emptyBitmaps();
+        }
+        for (int t = 0; t < moved.length; t++) {
+            correct(prepared, t, moved[t], now);
+        }
+        rebases.increment();
+    }
+
+    /**
+     * Rows committed since the differences were made: their pending state follows {@code now}'s
+     * owner. Bitmap algebra over the moved rows M costs in proportion to M, not to the hot set.
+     */
+    private static void correct(PreparedTarget prepared, int t, RoaringBitmap moved, HotSet now) {
+        if (moved.isEmpty()) {
+            return;
+        }
+        RoaringBitmap promote = prepared.diff.promote(t);
+        RoaringBitmap demote = prepared.diff.demote(t);
+        promote.andNot(moved);
+        demote.andNot(moved);
+        RoaringBitmap wanted = RoaringBitmap.and(moved, prepared.target.bitmap(t));
+        RoaringBitmap hot = RoaringBitmap.and(moved, now.bitmap(t));
+        promote.or(RoaringBitmap.andNot(wanted, hot));
+        demote.or(RoaringBitmap.andNot(hot, wanted));
+    }
+
+    /** Preparations rebased ({@link #rebase}) before their retarget. */
+    public long rebases() {
+        return rebases.sum();
+    }
+
+    private RoaringBitmap[] emptyBitmaps() {
+        RoaringBitmap[] b = new RoaringBitmap[tables.size()];
+        for (int t = 0; t < b.length; t++) {
+            b[t] = new RoaringBitmap();
+        }
+        return b;
     }
 
     /** Prepared targets that were stale and fell back to a full recomputation on the step thread. */

@@ -61,6 +61,15 @@ public final class KnobSchedule implements AutoCloseable {
 
     private HotSet incumbent;
     private CompletableFuture<KnobChoice> running;
+    /**
+     * Steps before a prepared choice is due at which its differences are rebased over the rows
+     * moved since its preparation ({@link HotSets#rebase}, off the step thread), so that adopting
+     * it on the step thread corrects only the rows moved in these last steps.
+     */
+    static final int REBASE_AHEAD = 16;
+    /** The rebase of the choice in {@link #running} (null: none started). */
+    private CompletableFuture<Void> rebasing;
+    private ExecutorService rebaser;
     private KnobChoice ready;
     private long applyStep = -1;
     private volatile KnobChoice lastChoice;
@@ -141,6 +150,9 @@ public final class KnobSchedule implements AutoCloseable {
      */
     public KnobChoice onStep(long step, Runnable beforeCounts, Executor afterCounts) {
         KnobChoice out = null;
+        if (running != null && rebasing == null && step < applyStep && step >= applyStep - REBASE_AHEAD) {
+            rebaseIfDone();
+        }
         if ((running != null || ready != null) && step >= applyStep) {
             out = complete();
         }
@@ -273,6 +285,25 @@ public final class KnobSchedule implements AutoCloseable {
         }
     }
 
+    /** Starts the running choice's rebase when it is done and prepared (it runs while the steps go on). */
+    private void rebaseIfDone() {
+        if (!running.isDone() || running.isCompletedExceptionally() || prepareAgainst == null) {
+            return;
+        }
+        HotSets.PreparedTarget prepared = running.join().prepared();
+        if (prepared == null) {
+            return;
+        }
+        if (rebaser == null) {
+            rebaser = Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "ember-knob-rebase");
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        rebasing = CompletableFuture.runAsync(() -> prepareAgainst.rebase(prepared), rebaser);
+    }
+
     /** The recording thread: freezes the counts of now (after the last evaluation's replay, if late). */
     private long freeze() {
         if (counters.frozen()) {
@@ -299,6 +330,9 @@ public final class KnobSchedule implements AutoCloseable {
             long start = System.nanoTime();
             try {
                 ready = running.get();
+                if (rebasing != null) {
+                    rebasing.get(); // the step thread adopts the differences only after their rebase
+                }
                 lastWaitNanos = System.nanoTime() - start;
                 waitedNanos.add(lastWaitNanos);
             } catch (InterruptedException e) {
@@ -308,6 +342,7 @@ public final class KnobSchedule implements AutoCloseable {
                 throw new IllegalStateException("the knob's evaluation failed", e.getCause());
             } finally {
                 running = null;
+                rebasing = null;
             }
         }
     }
@@ -425,6 +460,9 @@ public final class KnobSchedule implements AutoCloseable {
     public void close() {
         if (executor != null) {
             executor.shutdownNow();
+        }
+        if (rebaser != null) {
+            rebaser.shutdownNow();
         }
     }
 }

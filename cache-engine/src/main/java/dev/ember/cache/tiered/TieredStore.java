@@ -925,12 +925,12 @@ public final class TieredStore implements AutoCloseable {
                         + " took %.1f ms in all on its thread, the longest %.1f ms; its choices waited"
                         + " for %.3f ms; %d demoted rows written behind, %d promoted"
                         + " rows re-read, %d planned moves dropped; %d hot-tier resizes took %.3f ms, %d retargets"
-                        + " adopted a stale preparation; %s", mover.waitNanos() / 1e6,
+                        + " adopted a stale preparation, %d preparations rebased before due; %s", mover.waitNanos() / 1e6,
                 popularity == null ? 0.0 : popularity.caughtUpWaitNanos() / 1e6,
                 popularity == null ? 0.0 : popularity.replayToFreezeNanos() / 1e6,
                 knob == null ? 0.0 : knob.evaluationNanos() / 1e6, knob == null ? 0.0 : knob.longestEvaluationNanos() / 1e6,
                 knob == null ? 0.0 : knob.waitedNanos() / 1e6, mover.rowsWritten(), mover.rowsReread(),
-                mover.promotionsDropped(), resizes, resizeNanos / 1e6, hotSets.slowRetargets(),
+                mover.promotionsDropped(), resizes, resizeNanos / 1e6, hotSets.slowRetargets(), hotSets.rebases(),
                 counting == null ? "no popularity counted (resident)" : counting.describe());
     }
 

@@ -180,7 +180,7 @@ class HotSetsTest {
     }
 
     @Test
-    void aPreparedTargetAdoptedAfterMoreCommitsMovesExactlyTheRemainingDifference() {
+    void aPreparedTargetAdoptedAfterMoreCommitsRebasedOrNotMovesExactlyTheRemainingDifference() {
         SplittableRandom rnd = new SplittableRandom(8);
         for (int round = 0; round < 6; round++) {
             List<Set<Long>> cur = HotSetTest.randomSets(rnd, 0.1);
@@ -196,10 +196,17 @@ class HotSetsTest {
             HotSets.PreparedTarget latest = sets.prepare(second);
             HotSets.PreparedTarget prepared = round % 2 == 0 ? latest : stale;
             HotSet expectedTarget = round % 2 == 0 ? second : first;
-            // Moves towards the first target go on while the knob's thread prepares.
+            // Moves towards the first target go on while the knob's thread prepares; midway it
+            // rebases the preparation over them (a stale one is left alone), in some rounds.
+            boolean rebase = round % 3 != 2;
+            long rebases = sets.rebases();
             for (int i = 0; i < 4 && sets.planChunk(chunk); i++) {
                 sets.commit(chunk);
+                if (i == 1 && rebase) {
+                    sets.rebase(prepared);
+                }
             }
+            assertEquals(rebases + (rebase && round % 2 == 0 ? 1 : 0), sets.rebases(), "round " + round);
             long slow = sets.slowRetargets();
             sets.retarget(prepared);
             assertEquals(round % 2 == 0 ? slow : slow + 1, sets.slowRetargets(), "only a stale preparation is recomputed");

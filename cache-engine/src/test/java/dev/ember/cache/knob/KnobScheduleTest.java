@@ -295,6 +295,31 @@ class KnobScheduleTest {
     }
 
     @Test
+    void aPreparedChoiceIsRebasedOffTheStepThreadBeforeItIsDueAndStillMovesExactlyToItsRows() throws Exception {
+        Budget budget = Budget.ofFraction(0.03);
+        Run sync = new Run(11, KnobMode.CACHE, budget, Hysteresis.DEFAULT, 30, 50, 0);
+        Run lagged = new Run(11, KnobMode.CACHE, budget, Hysteresis.DEFAULT, 30, 50, 40);
+        for (int s = 0; s < 200; s++) {
+            sync.step(null, null);
+            lagged.step(null, null);
+            Thread.sleep(3); // steps slow enough for each evaluation to be done 16 steps before its choice is due
+        }
+        assertEquals(4, sync.choices.size());
+        assertEquals(3, lagged.choices.size());
+        assertTrue(lagged.hotSets.rebases() >= 1, "choices done before they are due are rebased: " + lagged.hotSets.rebases());
+        for (int i = 0; i < lagged.choices.size(); i++) {
+            assertTrue(sync.choices.get(i).hotSet().sameRows(lagged.choices.get(i).hotSet()), "choice " + i);
+        }
+        while (lagged.hotSets.planChunk(lagged.chunk)) {
+            lagged.hotSets.commit(lagged.chunk);
+        }
+        assertTrue(lagged.hotSets.settled());
+        assertTrue(lagged.hotSets.current().sameRows(lagged.choices.get(2).hotSet()), "moved exactly to the last choice's rows");
+        sync.knob.close();
+        lagged.knob.close();
+    }
+
+    @Test
     void aBudgetChangeTakesEffectAtTheNextEvaluation() {
         Run run = new Run(3, KnobMode.CACHE, Budget.ofFraction(0.02), Hysteresis.DEFAULT, 50, 10, 4);
         for (int s = 0; s < 42; s++) {
