@@ -62,12 +62,14 @@ public final class StepPhases {
     /** Step-thread time inside those calls, and the retargets' share spent publishing the chunk in transit (less its waits). */
     public final LongAdder slowTierNanos = new LongAdder();
     public final LongAdder slowRetargetPublish = new LongAdder();
-    /** The longest boundary's split: total, move waits, move calls, tier calls' time, knob, retarget, its publishing. */
-    private volatile long[] longestSplit = new long[7];
+    /** The step thread's CPU time in the boundaries over 1 ms (wall time beyond it: waiting, or not scheduled). */
+    public final LongAdder slowCpu = new LongAdder();
+    /** The longest boundary's split: total, move waits, move calls, tier calls' time, knob, retarget, its publishing, CPU. */
+    private volatile long[] longestSplit = new long[8];
 
     /** Records one step boundary's time, in all and split (the rest is bookkeeping such as reaping write-backs). */
     void boundary(long nanos, long moveWait, long moveCall, long knobNanos, long retargetNanos, boolean deferred,
-                  long tierCalls, long tierRows, long tierNanos, long retargetPublish) {
+                  long tierCalls, long tierRows, long tierNanos, long retargetPublish, long cpuNanos) {
         moves.add(nanos);
         moveWaits.add(moveWait);
         moveCalls.add(moveCall);
@@ -87,9 +89,10 @@ public final class StepPhases {
             slowTierRows.add(tierRows);
             slowTierNanos.add(tierNanos);
             slowRetargetPublish.add(retargetPublish);
+            slowCpu.add(cpuNanos);
         }
         if (nanos > longestBoundary.get()) {
-            longestSplit = new long[] {nanos, moveWait, moveCall, tierNanos, knobNanos, retargetNanos, retargetPublish};
+            longestSplit = new long[] {nanos, moveWait, moveCall, tierNanos, knobNanos, retargetNanos, retargetPublish, cpuNanos};
         }
         longestBoundary.accumulate(nanos);
     }
@@ -105,15 +108,16 @@ public final class StepPhases {
                         + "; boundaries: move waits %.3f, move calls %.3f, knob %.3f, retargets %.3f ms per step, %d left a"
                         + " chunk for later; those over 1 ms: %.3f ms in all = move waits %.3f + move calls %.3f + knob %.3f"
                         + " + retargets %.3f (publishing %.3f) + other %.3f ms, with %d hot-tier calls over %d rows taking %.3f ms"
-                        + "; the longest = move waits %.3f + move calls %.3f (hot-tier calls %.3f) + knob %.3f + retargets %.3f"
-                        + " (publishing %.3f) ms",
+                        + ", the step thread's CPU %.3f ms; the longest = move waits %.3f + move calls %.3f (hot-tier calls %.3f)"
+                        + " + knob %.3f + retargets %.3f (publishing %.3f) ms, CPU %.3f ms",
                 submit.sum() / n, coldReads.sum() / n, stage.sum() / n, gather.sum() / n, apply.sum() / n,
                 unstage.sum() / n, writeBack.sum() / n, moves.sum() / n, slowBoundaries.sum(), longestBoundary.get() / 1e6,
                 moveWaits.sum() / n, moveCalls.sum() / n, knob.sum() / n, retargets.sum() / n, deferredPublishes.sum(),
                 slowTotal.sum() / 1e6, slowMoveWaits.sum() / 1e6, slowMoveCalls.sum() / 1e6, slowKnob.sum() / 1e6,
                 slowRetargets.sum() / 1e6, slowRetargetPublish.sum() / 1e6, (slowTotal.sum() - slowMoveWaits.sum()
                         - slowMoveCalls.sum() - slowKnob.sum() - slowRetargets.sum()) / 1e6, slowTierCalls.sum(),
-                slowTierRows.sum(), slowTierNanos.sum() / 1e6, longestSplit[1] / 1e6, longestSplit[2] / 1e6,
-                longestSplit[3] / 1e6, longestSplit[4] / 1e6, longestSplit[5] / 1e6, longestSplit[6] / 1e6);
+                slowTierRows.sum(), slowTierNanos.sum() / 1e6, slowCpu.sum() / 1e6, longestSplit[1] / 1e6,
+                longestSplit[2] / 1e6, longestSplit[3] / 1e6, longestSplit[4] / 1e6, longestSplit[5] / 1e6,
+                longestSplit[6] / 1e6, longestSplit[7] / 1e6);
     }
 }

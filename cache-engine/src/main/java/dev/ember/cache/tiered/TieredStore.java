@@ -134,6 +134,8 @@ public final class TieredStore implements AutoCloseable {
     /** The bytes of one chunk's rows while settling at most (the mover keeps a dozen such buffers). */
     static final int SETTLE_CHUNK_BYTES = 2 << 20;
     private final int settleMoves;
+    /** The step thread's CPU time at boundaries (wall time beyond it was waiting or preempted). */
+    private static final java.lang.management.ThreadMXBean THREAD_CPU = java.lang.management.ManagementFactory.getThreadMXBean();
     /** The hot tier's resizes (re-tiering between two hot sets of different sizes) and the step thread's time in them. */
     private long resizes;
     private long resizeNanos;
@@ -777,6 +779,7 @@ public final class TieredStore implements AutoCloseable {
      * window's classification valid until the window is trained).
      */
     public void endStep(long step, boolean move) {
+        long cpu0 = THREAD_CPU.getCurrentThreadCpuTime();
         long t0 = System.nanoTime();
         long waited0 = mover.waitNanos();
         long deferrals0 = mover.deferrals();
@@ -812,7 +815,7 @@ public final class TieredStore implements AutoCloseable {
         phases.boundary(t3 - t0, waited2 - waited0, (t3 - t2) - (waited2 - waited1),
                 (tRetarget == 0 ? t2 : tRetarget) - t1, retargetNanos, mover.deferrals() > deferrals0,
                 mover.tierCalls() - calls0, mover.tierRows() - rows0, mover.tierNanos() - tierNanos0,
-                tRetarget == 0 ? 0 : published - (waited1 - waited0));
+                tRetarget == 0 ? 0 : published - (waited1 - waited0), THREAD_CPU.getCurrentThreadCpuTime() - cpu0);
     }
 
     /** Makes {@code target}'s rows the target hot set; rows move at the next step boundaries. */
@@ -924,13 +927,13 @@ public final class TieredStore implements AutoCloseable {
                         + " catch up (the knob's thread replayed up to its freezes for %.3f ms); the knob's evaluations"
                         + " took %.1f ms in all on its thread, the longest %.1f ms; its choices waited"
                         + " for %.3f ms; %d demoted rows written behind, %d promoted"
-                        + " rows re-read, %d planned moves dropped; %d hot-tier resizes took %.3f ms, %d retargets"
+                        + " rows re-read, %d planned moves dropped, %d passed over at planning (rows in use); %d hot-tier resizes took %.3f ms, %d retargets"
                         + " adopted a stale preparation, %d preparations rebased before due; %s", mover.waitNanos() / 1e6,
                 popularity == null ? 0.0 : popularity.caughtUpWaitNanos() / 1e6,
                 popularity == null ? 0.0 : popularity.replayToFreezeNanos() / 1e6,
                 knob == null ? 0.0 : knob.evaluationNanos() / 1e6, knob == null ? 0.0 : knob.longestEvaluationNanos() / 1e6,
                 knob == null ? 0.0 : knob.waitedNanos() / 1e6, mover.rowsWritten(), mover.rowsReread(),
-                mover.promotionsDropped(), resizes, resizeNanos / 1e6, hotSets.slowRetargets(), hotSets.rebases(),
+                mover.promotionsDropped(), hotSets.deferredMoves(), resizes, resizeNanos / 1e6, hotSets.slowRetargets(), hotSets.rebases(),
                 counting == null ? "no popularity counted (resident)" : counting.describe());
     }
 
