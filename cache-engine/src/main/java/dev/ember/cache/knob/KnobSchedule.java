@@ -241,11 +241,7 @@ public final class KnobSchedule implements AutoCloseable {
             return;
         }
         if (executor == null) {
-            executor = Executors.newSingleThreadExecutor(r -> {
-                Thread t = new Thread(r, "ember-knob");
-                t.setDaemon(true);
-                return t;
-            });
+            executor = daemonThread("ember-knob");
         }
         CompletableFuture<KnobChoice> choice = new CompletableFuture<>();
         running = choice;
@@ -295,13 +291,17 @@ public final class KnobSchedule implements AutoCloseable {
             return;
         }
         if (rebaser == null) {
-            rebaser = Executors.newSingleThreadExecutor(r -> {
-                Thread t = new Thread(r, "ember-knob-rebase");
-                t.setDaemon(true);
-                return t;
-            });
+            rebaser = daemonThread("ember-knob-rebase");
         }
         rebasing = CompletableFuture.runAsync(() -> prepareAgainst.rebase(prepared), rebaser);
+    }
+
+    private static ExecutorService daemonThread(String name) {
+        return Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, name);
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     /** The recording thread: freezes the counts of now (after the last evaluation's replay, if late). */
