@@ -14,4 +14,7 @@ public interface MoveMark {
 
     /** Blocks (any thread) until the work of the calls given this mark is done; a device error is thrown here. */
     void await();
+
+    /** Whether that work is done, without waiting. */
+    boolean isDone();
 }

@@ -164,6 +164,8 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
     private final LongAdder readWaitNanos = new LongAdder();
     private final LongAdder rowsWritten = new LongAdder();
     private final LongAdder deferrals = new LongAdder();
+    /** Boundaries that started no chunk because the device had not finished the copies of those before. */
+    private final LongAdder deviceBehind = new LongAdder();
     /** The hot tier's calls (reads, demotions, promotions, each a table's rows) and the rows in them (step thread). */
     private long tierCalls;
     private long tierRows;
@@ -276,11 +278,17 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
     /**
      * Plans the next chunk of at most {@code limit} moves: copies its demoted rows out of the hot tier and starts writing the
      * dirty ones and reading its promotions behind the steps. Returns false when no move can be
-     * planned now.
+     * planned now, or (unless {@code mayWait}) when the device has not finished the copies of the
+     * chunks whose buffers this one reuses (a step boundary does not wait for them: a later one
+     * starts the chunk).
      */
-    boolean start(int limit) {
+    boolean start(int limit, boolean mayWait) {
         if (open) {
             throw new IllegalStateException("a chunk is still in transit: publish it first");
+        }
+        if (!mayWait && !awaitDevice && !(promotedMarks[(int) (chunkNumber & 1)].isDone() && copied.isDone())) {
+            deviceBehind.increment();
+            return false;
         }
         chunk.limit(limit);
         if (!hotSets.planChunk(chunk)) {
@@ -364,6 +372,11 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
     /** Rows in those calls (step thread). */
     long tierRows() {
         return tierRows;
+    }
+
+    /** Boundaries that started no chunk: the device was still copying the chunks before (their buffers are reused). */
+    long deviceBehind() {
+        return deviceBehind.sum();
     }
 
     /** Boundaries that found the chunk's cold-tier work not done and left it in transit. */

@@ -891,7 +891,7 @@ public final class TieredStore implements AutoCloseable {
         } else if (!mover.publishIfDone()) {
             return 0; // its cold-tier work is still running: a later boundary publishes it
         }
-        for (int c = 0; c < chunks && mover.start(moves); c++) {
+        for (int c = 0; c < chunks && mover.start(moves, wait); c++) {
             if (c + 1 < chunks) {
                 mover.publish();
             }
@@ -927,13 +927,14 @@ public final class TieredStore implements AutoCloseable {
                         + " catch up (the knob's thread replayed up to its freezes for %.3f ms); the knob's evaluations"
                         + " took %.1f ms in all on its thread, the longest %.1f ms; its choices waited"
                         + " for %.3f ms; %d demoted rows written behind, %d promoted"
-                        + " rows re-read, %d planned moves dropped, %d passed over at planning (rows in use); %d hot-tier resizes took %.3f ms, %d retargets"
+                        + " rows re-read, %d planned moves dropped, %d passed over at planning (rows in use), %d chunks put off for the device's"
+                        + " copies; %d hot-tier resizes took %.3f ms, %d retargets"
                         + " adopted a stale preparation, %d preparations rebased before due; %s", mover.waitNanos() / 1e6,
                 popularity == null ? 0.0 : popularity.caughtUpWaitNanos() / 1e6,
                 popularity == null ? 0.0 : popularity.replayToFreezeNanos() / 1e6,
                 knob == null ? 0.0 : knob.evaluationNanos() / 1e6, knob == null ? 0.0 : knob.longestEvaluationNanos() / 1e6,
                 knob == null ? 0.0 : knob.waitedNanos() / 1e6, mover.rowsWritten(), mover.rowsReread(),
-                mover.promotionsDropped(), hotSets.deferredMoves(), resizes, resizeNanos / 1e6, hotSets.slowRetargets(), hotSets.rebases(),
+                mover.promotionsDropped(), hotSets.deferredMoves(), mover.deviceBehind(), resizes, resizeNanos / 1e6, hotSets.slowRetargets(), hotSets.rebases(),
                 counting == null ? "no popularity counted (resident)" : counting.describe());
     }
 

@@ -1056,6 +1056,11 @@ public final class SlotPool implements HotTier {
         public void await() {
             event.synchronize();
         }
+
+        @Override
+        public boolean isDone() {
+            return event.isDone();
+        }
     }
 
     @Override

@@ -669,6 +669,7 @@ public abstract class HotTierContract extends OnDeviceContract {
                 assertTrue(pool.contains(table, part[count - 1]), "held when promoteLater returns");
             }
             mark.await();
+            assertTrue(mark.isDone());
             src.put(0, ByteBuffer.allocate(n * layout.bytesPerRow()), 0, n * layout.bytesPerRow()); // the caller's again
             assertEquals(n, pool.used());
 
@@ -728,7 +729,17 @@ public abstract class HotTierContract extends OnDeviceContract {
             assertTrue(e.getMessage().contains("row buffers"), e.getMessage());
             e = assertThrows(IllegalArgumentException.class, () -> pool.readLater(table, a, 1, ByteBuffer.allocateDirect(layout.bytesPerRow()), flags, mark));
             assertTrue(e.getMessage().contains("row buffers"), e.getMessage());
-            e = assertThrows(IllegalArgumentException.class, () -> pool.readLater(table, a, 1, out, flags, () -> { }));
+            MoveMark foreign = new MoveMark() {
+                @Override
+                public void await() {
+                }
+
+                @Override
+                public boolean isDone() {
+                    return true;
+                }
+            };
+            e = assertThrows(IllegalArgumentException.class, () -> pool.readLater(table, a, 1, out, flags, foreign));
             assertTrue(e.getMessage().contains("newMoveMark"), e.getMessage());
             e = assertThrows(IllegalArgumentException.class, () -> pool.readLater(table, new long[] {leave[0]}, 1, out, flags, mark));
             assertTrue(e.getMessage().contains("is not hot"), e.getMessage());
