@@ -1,5 +1,6 @@
 package dev.ember.cache.tiered;
 
+import dev.ember.cache.batch.DedupedIds;
 import dev.ember.cache.cold.ColdTable;
 import dev.ember.cache.hot.HotTier;
 import dev.ember.cache.hot.MoveMark;
@@ -45,7 +46,8 @@ import java.util.concurrent.atomic.LongAdder;
  * </ul>
  * Then the demotions leave the hot tier ({@link HotTier#evict}: their cold copy is current, nothing
  * to copy), the promotions enter it ({@link HotTier#promoteLater}: the copies run behind the
- * step, from one of two row buffers that chunks take in turn), and the chunk is published: the hot set switches at once, with no step missing both the old and the new
+ * step, from one of two row buffers that chunks take in turn), and the chunk is published: the
+ * hot set switches at once, with no step missing both the old and the new
  * rows. Moves never change a value. A demoted row is never in the cold tier's write-behind: it is
  * hot until its cold copy is current, so batches never miss it meanwhile.
  *
@@ -547,7 +549,7 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
         }
         for (int g = 0; g < dGroups; g++) {
             int t = dGroupTable[g];
-            dev.ember.cache.batch.DedupedIds d = b.dedup[t];
+            DedupedIds d = b.dedup[t];
             if (d.uniqueCount() == 0) {
                 continue;
             }
