@@ -915,6 +915,16 @@ public final class TieredStore implements AutoCloseable {
         return mover.rowsReread();
     }
 
+    /** Step boundaries that started no chunk because the device was still copying the chunks before. */
+    public long chunksPutOffForTheDevice() {
+        return mover.deviceBehind();
+    }
+
+    /** Planned moves dropped at publishing (rows in use, demoted rows updated since their copy, promoted rows not back from the device, no room). */
+    public long movesDropped() {
+        return mover.promotionsDropped();
+    }
+
     /**
      * Re-tiering behind the steps, in one line: step-thread time spent waiting for it (a chunk's
      * cold-tier reads and writes not done when the chunk is due, the knob's counters taken back
