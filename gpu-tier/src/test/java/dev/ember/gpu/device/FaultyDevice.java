@@ -12,12 +12,16 @@ import java.util.concurrent.atomic.AtomicLong;
  *   <li>{@link #failsOnceAt}: operation {@code n} alone throws; the device still answers
  *       afterwards (a failed copy or launch that left the context alive);</li>
  *   <li>{@link #outOfMemoryAfter}: every allocation after the first {@code n} throws a
- *       {@link DeviceMemoryException}; everything else still works (the card is full).</li>
+ *       {@link DeviceMemoryException}; everything else still works (the card is full);</li>
+ *   <li>{@link #eventsLagging}: events answer "not done" to the first {@code n} questions after
+ *       each record ({@link Event#isDone}), as a card still busy with earlier work does; waiting
+ *       for one finds it done. On the host device (whose work runs when issued and whose streams
+ *       ignore events) only the code that asks instead of waiting sees a difference.</li>
  * </ul>
  * A failing operation throws before it reaches the real device, so it changes nothing there.
  */
 public final class FaultyDevice implements Device {
-    private enum Fault { LOST, ONCE, OUT_OF_MEMORY }
+    private enum Fault { LOST, ONCE, OUT_OF_MEMORY, EVENTS_LAG }
 
     private final Device real;
     private final Fault fault;
@@ -45,6 +49,14 @@ public final class FaultyDevice implements Device {
     /** Allocations after the first {@code allowed} fail as out of memory. */
     public static FaultyDevice outOfMemoryAfter(Device real, long allowed, AtomicLong operations) {
         return new FaultyDevice(real, Fault.OUT_OF_MEMORY, allowed, operations);
+    }
+
+    /** Events say "not done" {@code lag} times after each record; nothing fails. */
+    public static FaultyDevice eventsLagging(Device real, int lag) {
+        if (lag < 0) {
+            throw new IllegalArgumentException("lag must be >= 0, got " + lag);
+        }
+        return new FaultyDevice(real, Fault.EVENTS_LAG, lag, new AtomicLong());
     }
 
     /** Allocations made so far (those refused included). */
@@ -137,7 +149,8 @@ public final class FaultyDevice implements Device {
 
     @Override
     public Event newEvent() {
-        return real.newEvent();
+        Event e = real.newEvent();
+        return fault == Fault.EVENTS_LAG ? new LaggingEvent(e, (int) failAt) : e;
     }
 
     @Override
@@ -149,5 +162,46 @@ public final class FaultyDevice implements Device {
     @Override
     public void close() {
         real.close();
+    }
+
+    /** An event that answers "not done" {@code lag} times after each record (see {@link #eventsLagging}). */
+    private static final class LaggingEvent implements Event {
+        private final Event real;
+        private final int lag;
+        /** Questions left to answer "not done" (0: done). */
+        private int notYet;
+
+        LaggingEvent(Event real, int lag) {
+            this.real = real;
+            this.lag = lag;
+        }
+
+        @Override
+        public synchronized void record(Stream stream) {
+            real.record(stream);
+            notYet = lag;
+        }
+
+        @Override
+        public void synchronize() {
+            real.synchronize();
+            synchronized (this) {
+                notYet = 0;
+            }
+        }
+
+        @Override
+        public synchronized boolean isDone() {
+            if (notYet == 0) {
+                return real.isDone();
+            }
+            notYet--;
+            return false;
+        }
+
+        @Override
+        public void close() {
+            real.close();
+        }
     }
 }

@@ -2,7 +2,8 @@ package dev.ember.gpu.tiered;
 
 import dev.ember.cache.tiered.TieredConfig;
 import dev.ember.gpu.device.Device;
-import dev.ember.gpu.device.LaggingDevice;
+import dev.ember.gpu.device.FaultyDevice;
+import dev.ember.gpu.device.HostDevice;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -15,7 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class LaggingTieredStoreTest extends TieredStoreContract {
     @Override
     protected Device openDevice() {
-        return new LaggingDevice(2);
+        return FaultyDevice.eventsLagging(new HostDevice(), 2);
     }
 
     /** Re-tiering every step with lookahead: the boundaries put chunks off and drop late rows, and nothing is lost. */
