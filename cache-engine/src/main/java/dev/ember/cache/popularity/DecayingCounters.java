@@ -33,8 +33,9 @@ import org.roaringbitmap.RoaringBitmap;
  * the counts stand still: while frozen, steps and accesses are appended to an off-heap log
  * ({@link AccessLog}) and replayed later in order, so the counts end bit for bit as if never
  * frozen. Who replays: the knob's thread once its evaluation is done ({@link #replayBehind}),
- * each stretch of the log spread over tables on the threads {@link #replayOn} names (every table
- * reads the stretch and applies its own entries, with its own copy of the clock),
+ * each stretch of the log spread over groups of tables on the threads {@link #replayOn} names (a
+ * group reads the stretch once and applies its tables' entries, each table with its own copy of
+ * the clock),
  * behind the steps while the step thread keeps logging; the step thread takes the counts back
  * (live again) at the first record or step that finds the backlog short, replaying that short
  * rest itself (see handing back, below). {@link #thaw()} replays on the calling thread (taking
@@ -85,6 +86,8 @@ public final class DecayingCounters implements RowScores {
     private static final long HANDING_BACK = 3;
     /** The least the knob's thread replays at once (entries). */
     static final int MIN_ROUND = 1 << 14;
+    /** Groups of tables a replay reads the log for, one task each (the counting threads of a tiered store: 8). */
+    static final int REPLAY_GROUPS = 8;
     /** The backlog (entries) the step thread replays itself to take the counts back (>= MIN_ROUND). */
     static final int HAND_BACK = 1 << 16;
     /**
@@ -114,7 +117,9 @@ public final class DecayingCounters implements RowScores {
     private final AccessLog log = new AccessLog();
     /** Each table's replay of a stretch of the log (one replayer at a time, its tables spread over threads). */
     private final TableReplay[] replays;
-    private final IntConsumer replayTable = this::replayTable;
+    /** The tables' replays in groups, one task each: every group reads the stretch once. */
+    private final GroupReplay[] groups;
+    private final IntConsumer replayGroup = this::replayGroup;
     private volatile TableRunner replayRunner = TableRunner.HERE;
     private final LongAdder recorded = new LongAdder();
     private final LongAdder replayedBehind = new LongAdder();
@@ -150,6 +155,10 @@ public final class DecayingCounters implements RowScores {
             stored[t] = new OffHeapDoubles(rows);
             touched[t] = new RoaringBitmap();
             fresh[t] = new int[(int) Math.min(rows, FRESH_ROWS)];
+        }
+        groups = new GroupReplay[Math.max(1, Math.min(n, REPLAY_GROUPS))];
+        for (int g = 0; g < groups.length; g++) {
+            groups[g] = new GroupReplay(g, groups.length);
         }
     }
 
@@ -453,9 +462,9 @@ public final class DecayingCounters implements RowScores {
     }
 
     /**
-     * Spreads the replay of the log over threads: {@code runner} runs one task per table, each
-     * reading the whole stretch and applying its own table's entries (a table's additions depend
-     * only on its own rows and the steps). A tiered store hands its counting threads' workers,
+     * Spreads the replay of the log over threads: {@code runner} runs one task per group of
+     * tables (at most {@value #REPLAY_GROUPS}), each reading the whole stretch and applying its
+     * own tables' entries (a table's additions depend only on its own rows and the steps). A tiered store hands its counting threads' workers,
      * idle while the counts are logged. Set before the counts are first frozen.
      */
     public void replayOn(TableRunner runner) {
@@ -482,9 +491,12 @@ public final class DecayingCounters implements RowScores {
             return 0;
         }
         for (TableReplay r : replays) {
-            r.begin(end);
+            r.begin();
         }
-        replayRunner.run(replays.length, replayTable);
+        for (GroupReplay g : groups) {
+            g.end = end;
+        }
+        replayRunner.run(groups.length, replayGroup);
         TableReplay any = replays[0]; // every table saw the same steps
         step = any.step;
         base = any.base;
@@ -493,8 +505,8 @@ public final class DecayingCounters implements RowScores {
         return end - from;
     }
 
-    private void replayTable(int t) {
-        replays[t].replay();
+    private void replayGroup(int g) {
+        groups[g].replay();
     }
 
     /** How to run one task per table (a replay's), returning once all are done. */
@@ -535,24 +547,56 @@ public final class DecayingCounters implements RowScores {
      * One table's replay of a stretch of the log: its entries applied in order, every step mark
      * moving its own copy of the clock, so it adds exactly what a replay of the whole log would.
      */
-    private final class TableReplay implements AccessLog.Sink {
+    private final class TableReplay {
         private final int table;
-        private long end;
         long step;
         long base;
         double weight;
-        /** Times the next access counts (a count mark sets it; a mark and its access are published together). */
-        private int pending = 1;
 
         TableReplay(int table) {
             this.table = table;
         }
 
-        void begin(long end) {
-            this.end = end;
+        void begin() {
             this.step = DecayingCounters.this.step;
             this.base = DecayingCounters.this.base;
             this.weight = DecayingCounters.this.weight;
+        }
+
+        void stepTo(long newStep) {
+            step = newStep;
+            if ((step - base) * log2Growth > RENORM_LOG2) {
+                renormalise(table, StrictMath.pow(decay, (double) (step - base)));
+                base = step;
+            }
+            weight = StrictMath.pow(decay, -(double) (step - base));
+        }
+
+        void add(int row, int times) {
+            for (int k = 0; k < times; k++) {
+                DecayingCounters.this.add(table, row, weight);
+            }
+        }
+    }
+
+    /**
+     * The replays of tables {@code g, g + G, g + 2G, ...} ({@code G} groups): one read of the
+     * stretch for all of them. (One read per table made the knob's replays read every log entry
+     * 26 times on a Criteo-shaped store, the counting threads' main work in a JFR profile.)
+     */
+    private final class GroupReplay implements AccessLog.Sink {
+        private final int group;
+        private final TableReplay[] mine;
+        long end;
+        /** Times the next access counts (a count mark sets it; a mark and its access are published together). */
+        private int pending = 1;
+
+        GroupReplay(int group, int count) {
+            this.group = group;
+            mine = new TableReplay[(replays.length - group + count - 1) / count];
+            for (int k = 0; k < mine.length; k++) {
+                mine[k] = replays[group + k * count];
+            }
         }
 
         void replay() {
@@ -562,19 +606,16 @@ public final class DecayingCounters implements RowScores {
         @Override
         public void accept(long e) {
             if (e < 0) {
-                step = e & Long.MAX_VALUE;
-                if ((step - base) * log2Growth > RENORM_LOG2) {
-                    renormalise(table, StrictMath.pow(decay, (double) (step - base)));
-                    base = step;
+                long newStep = e & Long.MAX_VALUE;
+                for (TableReplay r : mine) {
+                    r.stepTo(newStep);
                 }
-                weight = StrictMath.pow(decay, -(double) (step - base));
             } else if ((e & COUNT_MARK) != 0) {
                 pending = (int) (e & Integer.MAX_VALUE);
             } else {
-                if ((int) (e >>> 32) == table) {
-                    for (int k = 0; k < pending; k++) {
-                        add(table, (int) e, weight);
-                    }
+                int table = (int) (e >>> 32);
+                if (table % groups.length == group) {
+                    replays[table].add((int) e, pending);
                 }
                 pending = 1;
             }
