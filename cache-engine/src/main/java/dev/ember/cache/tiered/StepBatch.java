@@ -88,8 +88,10 @@ public final class StepBatch implements AutoCloseable {
     /** The write-behind of this batch's misses while it is WRITING. */
     Future<?> writeBack;
     final TableWorkers.TableTask readTask;
-    final TableWorkers.TableTask stageGatherTask;
-    final TableWorkers.TableTask stageApplyTask;
+    /** Table {@code t}'s gather and apply index arrays (row-to-slot translation), written behind the steps after submit. */
+    final TableWorkers.TableTask stageTask;
+    /** What went wrong staging this batch behind the steps (thrown by its gather), or null. */
+    Throwable stagingFailure;
     final int rowBytes;
     HotSet generation;
     int state = OPEN;
@@ -131,8 +133,10 @@ public final class StepBatch implements AutoCloseable {
         this.writeBackTask = t -> owner.writeBack(this, t);
         this.writeAllTask = () -> owner.writeBackAll(this);
         this.readTask = t -> owner.read(this, t);
-        this.stageGatherTask = t -> owner.stageGather(this, t);
-        this.stageApplyTask = t -> owner.stageApply(this, t);
+        this.stageTask = t -> {
+            owner.stageGather(this, t);
+            owner.stageApply(this, t);
+        };
         for (int t = 0; t < tables; t++) {
             ids[t] = new PooledBatch(maxIds, maxBags);
             dedup[t] = new DedupedIds();

@@ -7,13 +7,13 @@ import java.util.concurrent.atomic.LongAdder;
  * opened: what bounds a tiered mode's speed, read after a run (the trainer logs it).
  */
 public final class StepPhases {
-    /** Submit: deduplication and hot/cold split (per-table threads), starting cold reads. */
+    /** Submit: deduplication and hot/cold split (per-table threads), starting cold reads and the index arrays' staging. */
     public final LongAdder submit = new LongAdder();
     /** Gather: waiting for this batch's cold reads (or reading them). */
     public final LongAdder coldReads = new LongAdder();
     /** Gather: staging misses into spare hot slots. */
     public final LongAdder stage = new LongAdder();
-    /** Gather: the hot tier's pooled gathers (host-side translation and launches). */
+    /** Gather: the hot tier's pooled gather (the index arrays' upload and the launch; the arrays are staged after submit). */
     public final LongAdder gather = new LongAdder();
     /** Apply: the hot tier's apply launches. */
     public final LongAdder apply = new LongAdder();
@@ -24,6 +24,12 @@ public final class StepPhases {
      * thread (copied); with {@code -Dember.count.behind=false} counting them here (per-table threads).
      */
     public final LongAdder writeBack = new LongAdder();
+    /**
+     * Submit, behind the caller: waiting for the step workers to finish writing the index arrays
+     * (row-to-slot translation) of the batch submitted last, at the next boundary, submit or gather
+     * that needs them or the workers.
+     */
+    public final LongAdder stagingJoins = new LongAdder();
     /** Step boundaries: the knob and chunked moves. */
     public final LongAdder moves = new LongAdder();
     /**
@@ -103,14 +109,14 @@ public final class StepPhases {
      */
     public String perStep(long steps) {
         double n = Math.max(1, steps) * 1e6;
-        return String.format("submit %.3f, cold reads %.3f, stage %.3f, gather %.3f, apply %.3f, unstage %.3f, "
+        return String.format("submit %.3f (then staging joined %.3f), cold reads %.3f, stage %.3f, gather %.3f, apply %.3f, unstage %.3f, "
                         + "write-back %.3f, moves %.3f ms per step; %d step boundaries over 1 ms, the longest %.3f ms"
                         + "; boundaries: move waits %.3f, move calls %.3f, knob %.3f, retargets %.3f ms per step, %d left a"
                         + " chunk for later; those over 1 ms: %.3f ms in all = move waits %.3f + move calls %.3f + knob %.3f"
                         + " + retargets %.3f (publishing %.3f) + other %.3f ms, with %d hot-tier calls over %d rows taking %.3f ms"
                         + ", the step thread's CPU %.3f ms; the longest = move waits %.3f + move calls %.3f (hot-tier calls %.3f)"
                         + " + knob %.3f + retargets %.3f (publishing %.3f) ms, CPU %.3f ms",
-                submit.sum() / n, coldReads.sum() / n, stage.sum() / n, gather.sum() / n, apply.sum() / n,
+                submit.sum() / n, stagingJoins.sum() / n, coldReads.sum() / n, stage.sum() / n, gather.sum() / n, apply.sum() / n,
                 unstage.sum() / n, writeBack.sum() / n, moves.sum() / n, slowBoundaries.sum(), longestBoundary.get() / 1e6,
                 moveWaits.sum() / n, moveCalls.sum() / n, knob.sum() / n, retargets.sum() / n, deferredPublishes.sum(),
                 slowTotal.sum() / 1e6, slowMoveWaits.sum() / 1e6, slowMoveCalls.sum() / 1e6, slowKnob.sum() / 1e6,

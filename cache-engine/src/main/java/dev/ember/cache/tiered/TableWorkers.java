@@ -8,8 +8,9 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * A step's per-table host work (deduplication, hot/cold split, write-back of staged rows) spread
  * over a few persistent threads, the caller being one of them. Tables are claimed one at a time
- * from a counter, so a large table does not hold up the small ones. One {@link #run} at a time,
- * from the step thread.
+ * from a counter, so a large table does not hold up the small ones. One run at a time, from the
+ * step thread: {@link #run} returns when every table is done; {@link #start} returns at once and
+ * the threads work behind the caller until {@link #awaitStarted} (or the next run) joins them.
  *
  * <p>Why not an executor: a step runs two or three of these over 26 tables; futures and task
  * objects per table per step would be garbage on the hot path, and an idle thread here spins for
@@ -40,6 +41,9 @@ final class TableWorkers implements AutoCloseable {
     /** The run's table count, stamped with its run number: | run (32 bits) | tables (32 bits) |. */
     private volatile long counts;
     private volatile boolean closed;
+    /** The {@link #start}ed run not yet joined (caller's fields): its number and table count (0: none). */
+    private long startedRun;
+    private int startedCount;
 
     /** {@code threads} threads in all, the caller included (1: the caller alone). */
     TableWorkers(int threads, String name) {
@@ -62,12 +66,52 @@ final class TableWorkers implements AutoCloseable {
 
     /** Runs {@code work} for tables {@code 0..n-1}; rethrows the first failure after all tables ran. */
     void run(int n, TableTask work) {
+        awaitStarted();
         if (threads.length == 0 || n <= 1) {
             for (int t = 0; t < n; t++) {
                 work.run(t);
             }
             return;
         }
+        long run = publish(n, work);
+        claim(run);
+        finish(n);
+    }
+
+    /**
+     * Starts {@code work} for tables {@code 0..n-1} on the threads and returns: the caller goes on
+     * with other work. {@link #awaitStarted} joins it (the caller takes the tables not yet
+     * claimed); the next {@link #run} or start does first. With no threads it runs here and now.
+     */
+    void start(int n, TableTask work) {
+        awaitStarted();
+        if (threads.length == 0 || n == 0) {
+            for (int t = 0; t < n; t++) {
+                work.run(t);
+            }
+            return;
+        }
+        startedRun = publish(n, work);
+        startedCount = n;
+    }
+
+    /** Whether a {@link #start}ed run is still to be joined. */
+    boolean started() {
+        return startedCount > 0;
+    }
+
+    /** Joins the {@link #start}ed run, if any: returns once its tables are done, rethrowing its first failure. */
+    void awaitStarted() {
+        int n = startedCount;
+        if (n == 0) {
+            return;
+        }
+        startedCount = 0;
+        claim(startedRun);
+        finish(n);
+    }
+
+    private long publish(int n, TableTask work) {
         task = work;
         done.set(0);
         long run = (ticket.get() >>> 32) + 1;
@@ -76,7 +120,10 @@ final class TableWorkers implements AutoCloseable {
         for (Thread t : threads) {
             LockSupport.unpark(t);
         }
-        claim(run);
+        return run;
+    }
+
+    private void finish(int n) {
         for (int spins = 0; done.get() < n; spins++) {
             if (spins < SPINS) {
                 Thread.onSpinWait();

@@ -164,6 +164,8 @@ public final class TieredStore implements AutoCloseable {
     private final TableWorkers writeWorkers;
     private final StepPhases phases = new StepPhases();
     private final ArrayDeque<StepBatch> inFlight = new ArrayDeque<>();
+    /** The batch whose index arrays the step workers are staging behind the caller (joinStaging), or null. */
+    private StepBatch staging;
     /**
      * Submit's snapshot, oldest first: the batches still writing back ({@code earlierWriting} of
      * them), then those in flight; split looks rows up here without iterating the deques.
@@ -411,6 +413,9 @@ public final class TieredStore implements AutoCloseable {
 
     /** A batch being closed: its write-back finishes; its reserved slots go to the next batch made. */
     void release(StepBatch b) {
+        if (staging == b) {
+            joinStaging(); // the workers write into its buffers
+        }
         if (b.state == StepBatch.WRITING) {
             writeBehind.finish(b);
         }
@@ -433,6 +438,7 @@ public final class TieredStore implements AutoCloseable {
             }
         }
         long t0 = System.nanoTime();
+        joinStaging();
         if (b.state == StepBatch.WRITING) {
             writeBehind.finish(b); // its buffers are about to be refilled
         }
@@ -453,6 +459,19 @@ public final class TieredStore implements AutoCloseable {
         // Nothing is pinned: moves ask rowInUse, which looks in the few batches in flight.
         b.generation = hotSets.current();
         workers.run(tableCount, b.splitTask);
+        // The gather's and apply's index arrays (row-to-slot translation) are written behind the
+        // caller: the rows of a batch in flight keep their slots until it is applied, and the
+        // hot tier's maps change only at step boundaries, which join this first (joinStaging).
+        for (int t = 0; t < tableCount; t++) {
+            DedupedIds d = b.dedup[t];
+            int u = d.uniqueCount();
+            b.idStart[t + 1] = b.idStart[t] + b.ids[t].idCount();
+            b.uniqueStart[t + 1] = b.uniqueStart[t] + u;
+            b.occurrenceStart[t + 1] = b.occurrenceStart[t] + (u == 0 ? 0 : d.occStart()[u]);
+        }
+        b.stagingFailure = null;
+        workers.start(tableCount, b.stageTask);
+        staging = b;
         long hot = 0;
         long coldIds = 0;
         for (int t = 0; t < tableCount; t++) {
@@ -577,6 +596,7 @@ public final class TieredStore implements AutoCloseable {
         long t0 = System.nanoTime();
         awaitFetches(b);
         if (b.coldIds > 0 && prefetcher == null) {
+            joinStaging();
             workers.run(tableCount, b.readTask);
         }
         long t1 = System.nanoTime();
@@ -584,11 +604,17 @@ public final class TieredStore implements AutoCloseable {
             stageMisses(b);
         }
         long t2 = System.nanoTime();
-        for (int t = 0; t < tableCount; t++) {
-            b.idStart[t + 1] = b.idStart[t] + b.ids[t].idCount();
+        if (staging == b) {
+            joinStaging(); // submitted just now (no look-ahead)
         }
-        // Row-to-slot translation runs per table on the workers; one launch pools every table.
-        workers.run(tableCount, b.stageGatherTask);
+        if (b.stagingFailure != null) {
+            Throwable f = b.stagingFailure;
+            if (f instanceof RuntimeException e) {
+                throw e;
+            }
+            throw new IllegalStateException("staging the batch's index arrays failed", f);
+        }
+        // The index arrays are staged (submit); one launch pools every table.
         tier.gatherStaged(b.hot, tableCount * b.bagStride, b.idStart[tableCount]);
         long t3 = System.nanoTime();
         phases.coldReads.add(t1 - t0);
@@ -610,16 +636,12 @@ public final class TieredStore implements AutoCloseable {
     public void apply(StepBatch b, float[][] grads, float lr, float eps) {
         checkOwn(b, StepBatch.GATHERED, "apply");
         long t0 = System.nanoTime();
-        for (int t = 0; t < tableCount; t++) {
-            if (grads != null) {
+        if (grads != null) {
+            for (int t = 0; t < tableCount; t++) {
                 b.hot.writeGradients(grads[t], t * b.bagStride, b.ids[t].bagCount());
             }
-            DedupedIds d = b.dedup[t];
-            int u = d.uniqueCount();
-            b.uniqueStart[t + 1] = b.uniqueStart[t] + u;
-            b.occurrenceStart[t + 1] = b.occurrenceStart[t] + (u == 0 ? 0 : d.occStart()[u]);
         }
-        workers.run(tableCount, b.stageApplyTask);
+        // The index arrays were staged behind the steps after submit (gather checked it went well).
         tier.applyStaged(b.hot, b.uniqueStart[tableCount], b.occurrenceStart[tableCount], lr, eps);
         mover.applied(b); // demoted rows it updates after their copy stay hot
         inFlight.removeFirst();
@@ -632,6 +654,7 @@ public final class TieredStore implements AutoCloseable {
         // The unique ids are counted behind the steps (PopularityCounting), the cold tier's
         // writes go on behind them too (WriteBehind).
         if (counting != null) {
+            joinStaging(); // counting on the step thread shares its workers
             counting.count(b.dedup);
         }
         if (b.coldIds > 0) {
@@ -664,6 +687,27 @@ public final class TieredStore implements AutoCloseable {
         }
         b.generation = null;
         b.state = StepBatch.OPEN;
+    }
+
+    /**
+     * Joins the index-array staging started by the last submit, if still running (before the hot
+     * tier's maps change, or before its batch is gathered); a failure is kept for that batch's
+     * gather to throw.
+     */
+    private void joinStaging() {
+        StepBatch b = staging;
+        if (b == null) {
+            return;
+        }
+        staging = null;
+        long t0 = System.nanoTime();
+        try {
+            workers.awaitStarted();
+        } catch (RuntimeException | Error e) {
+            b.stagingFailure = e;
+        } finally {
+            phases.stagingJoins.add(System.nanoTime() - t0);
+        }
     }
 
     /** Table {@code t}'s part of the batch's one gather (on a {@link TableWorkers} thread): its row-to-slot translation. */
@@ -779,6 +823,7 @@ public final class TieredStore implements AutoCloseable {
      * window's classification valid until the window is trained).
      */
     public void endStep(long step, boolean move) {
+        joinStaging(); // the hot tier's maps may change here
         long cpu0 = THREAD_CPU.getCurrentThreadCpuTime();
         long t0 = System.nanoTime();
         long waited0 = mover.waitNanos();
@@ -823,6 +868,7 @@ public final class TieredStore implements AutoCloseable {
         if (config.resident()) {
             throw new IllegalStateException("resident (device) mode keeps every row hot: there is nothing to re-tier");
         }
+        joinStaging();
         mover.publish();
         hotSets.retarget(target);
         retargeted(target);
@@ -861,6 +907,7 @@ public final class TieredStore implements AutoCloseable {
 
     /** Moves rows until the current hot set is the target, ignoring the per-step bound. */
     public void settle() {
+        joinStaging();
         writeBehind.finishAll();
         mover.publish();
         while (!hotSets.settled()) {
@@ -1124,6 +1171,7 @@ public final class TieredStore implements AutoCloseable {
      * into {@code out} (row {@code i} at {@code i*bytesPerRow}). Not while a batch is gathered.
      */
     public void read(int table, long[] ids, int count, ByteBuffer out) {
+        joinStaging();
         writeBehind.finishAll();
         HotSet h = hotSets.current();
         long[][] split = {new long[count], new long[count]};
@@ -1174,6 +1222,7 @@ public final class TieredStore implements AutoCloseable {
     }
 
     private Manifest checkpoint(long step, long[] rngState, Map<String, byte[]> blobs, boolean heldOnly) {
+        joinStaging();
         for (StepBatch b : inFlight) {
             if (b.state == StepBatch.GATHERED) {
                 throw new IllegalStateException("checkpoint between gather and apply: apply the batch first");
@@ -1252,6 +1301,7 @@ public final class TieredStore implements AutoCloseable {
         closed = true;
         try {
             try {
+                joinStaging(); // the workers write into a batch's buffers
                 mover.close(); // its read is done before the tables close
             } finally {
                 writeBehind.close();

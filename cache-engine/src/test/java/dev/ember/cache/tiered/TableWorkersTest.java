@@ -46,6 +46,43 @@ class TableWorkersTest {
         }
     }
 
+    /**
+     * A started run goes on behind the caller; joining it (or the next run, which joins it first)
+     * finds every table done exactly once, and a failure in it reaches whoever joins.
+     */
+    @Test
+    void aStartedRunIsDoneOnceJoinedAndItsFailureReachesTheJoiner() {
+        SplittableRandom rnd = new SplittableRandom(11);
+        try (TableWorkers w = new TableWorkers(4, "test-workers")) {
+            for (int run = 0; run < 5_000; run++) {
+                int n = rnd.nextInt(0, 40);
+                AtomicIntegerArray seen = new AtomicIntegerArray(Math.max(1, n));
+                w.start(n, t -> seen.incrementAndGet(t));
+                if (rnd.nextBoolean()) {
+                    w.awaitStarted();
+                } else {
+                    AtomicIntegerArray next = new AtomicIntegerArray(3);
+                    w.run(3, next::incrementAndGet); // joins the started run first
+                    for (int t = 0; t < 3; t++) {
+                        assertEquals(1, next.get(t));
+                    }
+                }
+                assertEquals(false, w.started());
+                for (int t = 0; t < n; t++) {
+                    assertEquals(1, seen.get(t), "run " + run + " of " + n + " tables: table " + t);
+                }
+            }
+            w.start(26, t -> {
+                if (t == 7) {
+                    throw new IllegalArgumentException("table 7 failed");
+                }
+            });
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, w::awaitStarted);
+            assertEquals("table 7 failed", e.getMessage());
+            w.awaitStarted(); // nothing left to join
+        }
+    }
+
     @Test
     void oneThreadRunsOnTheCaller() {
         try (TableWorkers w = new TableWorkers(1, "test-workers")) {
