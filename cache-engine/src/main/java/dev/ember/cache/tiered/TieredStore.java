@@ -166,6 +166,8 @@ public final class TieredStore implements AutoCloseable {
     private final ArrayDeque<StepBatch> inFlight = new ArrayDeque<>();
     /** The batch whose index arrays the step workers are staging behind the caller (joinStaging), or null. */
     private StepBatch staging;
+    /** Whether popularity is counted on the step thread's workers (-Dember.count.behind=false). */
+    private final boolean countingOnStepThread;
     /**
      * Submit's snapshot, oldest first: the batches still writing back ({@code earlierWriting} of
      * them), then those in flight; split looks rows up here without iterating the deques.
@@ -298,6 +300,7 @@ public final class TieredStore implements AutoCloseable {
         } else {
             this.counting = PopularityCounting.onStepThread(popularity, tableCount, workers);
         }
+        this.countingOnStepThread = counting != null && !PopularityCounting.behindAsSet();
         this.drainCounting = counting == null ? null : counting::drain;
         this.countedThrough = counting == null ? null : counting::runAfterCounts;
         this.writeBehind = new WriteBehind(givenWriteBehind);
@@ -654,7 +657,9 @@ public final class TieredStore implements AutoCloseable {
         // The unique ids are counted behind the steps (PopularityCounting), the cold tier's
         // writes go on behind them too (WriteBehind).
         if (counting != null) {
-            joinStaging(); // counting on the step thread shares its workers
+            if (countingOnStepThread) {
+                joinStaging(); // counting here shares the step workers
+            }
             counting.count(b.dedup);
         }
         if (b.coldIds > 0) {

@@ -43,6 +43,9 @@ public final class SlotBatch implements HotBatch {
     private final long ioStage;
     final Event gatherStaged;
     final Event applyStaged;
+    /** Whether the staging's last upload is known done (set by the first wait for it, cleared at each upload). */
+    private volatile boolean gatherStageFree = true;
+    private volatile boolean applyStageFree = true;
     private final Event ioStaged;
     private boolean closed;
     // Reserved-slot copies (TieredStore's staged misses), made with the batch (SlotPool.newBatch):
@@ -199,14 +202,34 @@ public final class SlotBatch implements HotBatch {
         reservedBase = base;
     }
 
-    /** Before a gather's slots are staged: the staging's previous upload is done (any thread). */
+    /**
+     * Before a gather's slots are staged: the staging's previous upload is done (any thread). Once
+     * per upload, not once per table: the tables of a batch are staged on several threads while
+     * the step thread launches work, and each event call takes the driver's context lock.
+     */
     void awaitGatherStage() {
-        gatherStaged.synchronize();
+        if (!gatherStageFree) {
+            gatherStaged.synchronize();
+            gatherStageFree = true;
+        }
     }
 
-    /** Before an apply's rows are staged: the staging's previous upload is done (any thread). */
+    /** Before an apply's rows are staged: the staging's previous upload is done (any thread; once per upload). */
     void awaitApplyStage() {
-        applyStaged.synchronize();
+        if (!applyStageFree) {
+            applyStaged.synchronize();
+            applyStageFree = true;
+        }
+    }
+
+    /** The gather's staging is uploading (its event just recorded): the next staging waits for it. */
+    void gatherStageUploading() {
+        gatherStageFree = false;
+    }
+
+    /** The apply's staging is uploading (its event just recorded). */
+    void applyStageUploading() {
+        applyStageFree = false;
     }
 
     /** Uploads {@code bytes} staged at {@code stageAddress} into {@code dst} on the compute stream. */

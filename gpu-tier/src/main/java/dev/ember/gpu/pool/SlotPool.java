@@ -1167,6 +1167,7 @@ public final class SlotPool implements HotTier {
         b.upload(slots, b.slots, 4L * ids, compute);
         b.upload(offsets, b.offsets, 4L * (bags + 1), compute);
         b.gatherStaged.record(compute);
+        b.gatherStageUploading();
         if (bags > 0) {
             boolean wide = (dim & 3) == 0;
             int lanes = Math.min(32, wide ? dim >> 2 : dim);
@@ -1245,6 +1246,7 @@ public final class SlotPool implements HotTier {
         b.upload(starts, b.occStart, 4L * (uniques + 1), compute);
         b.upload(bagsOf, b.occBag, 4L * occurrences, compute);
         b.applyStaged.record(compute);
+        b.applyStageUploading();
         if (uniques > 0) {
             Kernel k = applyKernel;
             int i = 0;
