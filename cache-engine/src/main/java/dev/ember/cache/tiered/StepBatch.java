@@ -92,6 +92,8 @@ public final class StepBatch implements AutoCloseable {
     final TableWorkers.TableTask stageTask;
     /** What went wrong staging this batch behind the steps (thrown by its gather), or null. */
     Throwable stagingFailure;
+    /** Whether the index arrays are staged or being staged (false: the gather stages them, -Dember.stage.behind=false). */
+    boolean indexArraysStaged;
     final int rowBytes;
     HotSet generation;
     int state = OPEN;

@@ -186,6 +186,13 @@ public final class TieredStore implements AutoCloseable {
      */
     public static final String WAIT_AT_BOUNDARY_PROPERTY = "ember.move.waitAtBoundary";
     private final boolean waitAtBoundary;
+    /**
+     * {@code -Dember.stage.behind=false}: a batch's index arrays are staged by its gather, on the
+     * step workers with the step thread waiting (for comparing runs), not behind the caller from
+     * its submit on.
+     */
+    public static final String STAGE_BEHIND_PROPERTY = "ember.stage.behind";
+    private final boolean stageBehind;
     /** Bulk copies (checkpoint write-back, reopen, resident loads) go in chunks of this many rows. */
     private static final int IO_ROWS = 8192;
     private final long[] ioRows = new long[IO_ROWS];
@@ -311,6 +318,7 @@ public final class TieredStore implements AutoCloseable {
         this.stepMoves = Math.multiplyExact(config.chunkRows(), config.chunksPerStep());
         this.settleMoves = Math.max(stepMoves, Math.min(SETTLE_MOVES, SETTLE_CHUNK_BYTES / rowBytes));
         this.waitAtBoundary = Boolean.getBoolean(WAIT_AT_BOUNDARY_PROPERTY);
+        this.stageBehind = !"false".equals(System.getProperty(STAGE_BEHIND_PROPERTY));
         this.mover = new Mover(tier, handle, cold, hotSets, this::rowInUse, writeBehind, rowBytes, settleMoves,
                 promotedFromWriteBacks, givenMoveThreads, waitAtBoundary);
         writeBehind.watch(mover);
@@ -473,8 +481,12 @@ public final class TieredStore implements AutoCloseable {
             b.occurrenceStart[t + 1] = b.occurrenceStart[t] + (u == 0 ? 0 : d.occStart()[u]);
         }
         b.stagingFailure = null;
-        workers.start(tableCount, b.stageTask);
-        staging = b;
+        b.indexArraysStaged = false;
+        if (stageBehind) {
+            workers.start(tableCount, b.stageTask);
+            staging = b;
+            b.indexArraysStaged = true;
+        }
         long hot = 0;
         long coldIds = 0;
         for (int t = 0; t < tableCount; t++) {
@@ -609,6 +621,14 @@ public final class TieredStore implements AutoCloseable {
         long t2 = System.nanoTime();
         if (staging == b) {
             joinStaging(); // submitted just now (no look-ahead)
+        }
+        if (!b.indexArraysStaged) {
+            joinStaging();
+            try {
+                workers.run(tableCount, b.stageTask);
+            } finally {
+                b.indexArraysStaged = true;
+            }
         }
         if (b.stagingFailure != null) {
             Throwable f = b.stagingFailure;
