@@ -135,10 +135,7 @@ public final class StepBatch implements AutoCloseable {
         this.writeBackTask = t -> owner.writeBack(this, t);
         this.writeAllTask = () -> owner.writeBackAll(this);
         this.readTask = t -> owner.read(this, t);
-        this.stageTask = t -> {
-            owner.stageGather(this, t);
-            owner.stageApply(this, t);
-        };
+        this.stageTask = t -> owner.stage(this, t);
         for (int t = 0; t < tables; t++) {
             ids[t] = new PooledBatch(maxIds, maxBags);
             dedup[t] = new DedupedIds();

@@ -30,6 +30,27 @@ public final class StepPhases {
      * that needs them or the workers.
      */
     public final LongAdder stagingJoins = new LongAdder();
+    /**
+     * The staging's tables, on whichever thread ran them: time writing the gather's arrays and the
+     * apply's (the latter's start waits for the batch's last upload), the longest table, and the
+     * tables the step thread ran itself (it takes those no worker has claimed when it joins).
+     */
+    public final LongAdder stagingGatherNanos = new LongAdder();
+    public final LongAdder stagingApplyNanos = new LongAdder();
+    public final LongAdder stagingTables = new LongAdder();
+    public final LongAdder stagingTablesOnStepThread = new LongAdder();
+    public final java.util.concurrent.atomic.LongAccumulator longestStagingTable =
+            new java.util.concurrent.atomic.LongAccumulator(Math::max, 0);
+
+    void stagingTask(long gatherNanos, long applyNanos, boolean onStepThread) {
+        stagingGatherNanos.add(gatherNanos);
+        stagingApplyNanos.add(applyNanos);
+        stagingTables.increment();
+        if (onStepThread) {
+            stagingTablesOnStepThread.increment();
+        }
+        longestStagingTable.accumulate(gatherNanos + applyNanos);
+    }
     /** Step boundaries: the knob and chunked moves. */
     public final LongAdder moves = new LongAdder();
     /**
@@ -115,7 +136,9 @@ public final class StepPhases {
                         + " chunk for later; those over 1 ms: %.3f ms in all = move waits %.3f + move calls %.3f + knob %.3f"
                         + " + retargets %.3f (publishing %.3f) + other %.3f ms, with %d hot-tier calls over %d rows taking %.3f ms"
                         + ", the step thread's CPU %.3f ms; the longest = move waits %.3f + move calls %.3f (hot-tier calls %.3f)"
-                        + " + knob %.3f + retargets %.3f (publishing %.3f) ms, CPU %.3f ms",
+                        + " + knob %.3f + retargets %.3f (publishing %.3f) ms, CPU %.3f ms; staging: gather arrays %.3f +"
+                        + " apply arrays %.3f ms per step on all threads, %.1f%% of its tables on the step thread, the"
+                        + " longest table %.3f ms",
                 submit.sum() / n, stagingJoins.sum() / n, coldReads.sum() / n, stage.sum() / n, gather.sum() / n, apply.sum() / n,
                 unstage.sum() / n, writeBack.sum() / n, moves.sum() / n, slowBoundaries.sum(), longestBoundary.get() / 1e6,
                 moveWaits.sum() / n, moveCalls.sum() / n, knob.sum() / n, retargets.sum() / n, deferredPublishes.sum(),
@@ -124,6 +147,7 @@ public final class StepPhases {
                         - slowMoveCalls.sum() - slowKnob.sum() - slowRetargets.sum()) / 1e6, slowTierCalls.sum(),
                 slowTierRows.sum(), slowTierNanos.sum() / 1e6, slowCpu.sum() / 1e6, longestSplit[1] / 1e6,
                 longestSplit[2] / 1e6, longestSplit[3] / 1e6, longestSplit[4] / 1e6, longestSplit[5] / 1e6,
-                longestSplit[6] / 1e6, longestSplit[7] / 1e6);
+                longestSplit[6] / 1e6, longestSplit[7] / 1e6, stagingGatherNanos.sum() / n, stagingApplyNanos.sum() / n,
+                100.0 * stagingTablesOnStepThread.sum() / Math.max(1, stagingTables.sum()), longestStagingTable.get() / 1e6);
     }
 }

@@ -166,6 +166,8 @@ public final class TieredStore implements AutoCloseable {
     private final ArrayDeque<StepBatch> inFlight = new ArrayDeque<>();
     /** The batch whose index arrays the step workers are staging behind the caller (joinStaging), or null. */
     private StepBatch staging;
+    /** The thread that submits (the last one to): staging tasks it runs itself are counted apart. */
+    private volatile Thread stepThread;
     /** Whether popularity is counted on the step thread's workers (-Dember.count.behind=false). */
     private final boolean countingOnStepThread;
     /**
@@ -449,6 +451,7 @@ public final class TieredStore implements AutoCloseable {
             }
         }
         long t0 = System.nanoTime();
+        stepThread = Thread.currentThread();
         joinStaging();
         if (b.state == StepBatch.WRITING) {
             writeBehind.finish(b); // its buffers are about to be refilled
@@ -733,6 +736,16 @@ public final class TieredStore implements AutoCloseable {
         } finally {
             phases.stagingJoins.add(System.nanoTime() - t0);
         }
+    }
+
+    /** Table {@code t}'s index arrays for the batch's gather and apply (on a {@link TableWorkers} thread), timed. */
+    void stage(StepBatch b, int t) {
+        long t0 = System.nanoTime();
+        stageGather(b, t);
+        long t1 = System.nanoTime();
+        stageApply(b, t);
+        long t2 = System.nanoTime();
+        phases.stagingTask(t1 - t0, t2 - t1, Thread.currentThread() == stepThread);
     }
 
     /** Table {@code t}'s part of the batch's one gather (on a {@link TableWorkers} thread): its row-to-slot translation. */
