@@ -176,6 +176,16 @@ public interface HotTier extends AutoCloseable {
     void stageGather(int table, PooledBatch batch, HotBatch out, int bagStart, int bagSpan, int idStart, StagedRows staged);
 
     /**
+     * As {@link #stageGather}, translating each unique id of {@code dedup} (built from
+     * {@code batch}) once rather than each occurrence, and keeping their slots in {@code out} at
+     * unique positions {@code [uniqueStart, uniqueStart + dedup.uniqueCount())}, where
+     * {@link #stageApplyKept} takes them for this batch's apply (rows in flight never move, so
+     * they still hold then). Equal, bit for bit, to {@link #stageGather}.
+     */
+    void stageGatherUnique(int table, PooledBatch batch, DedupedIds dedup, HotBatch out, int bagStart, int bagSpan,
+                           int idStart, int uniqueStart, StagedRows staged);
+
+    /**
      * Multi-table gather, part 2 (the thread that issues work): pools the {@code bags} bags over
      * {@code ids} ids staged by {@link #stageGather} with one launch. Equal, bit for bit, to a
      * {@link #gather} per table.
@@ -195,6 +205,12 @@ public interface HotTier extends AutoCloseable {
     /** As above; a row the tier does not hold is looked up in {@code staged} (may be null). */
     void stageApply(int table, DedupedIds dedup, HotBatch grads, int bagStart, int uniqueStart, int occurrenceStart,
                     StagedRows staged);
+
+    /**
+     * As {@link #stageApply}, with the slots {@link #stageGatherUnique} kept for the same batch's
+     * unique ids at the same {@code uniqueStart}: no row-to-slot lookups.
+     */
+    void stageApplyKept(int table, DedupedIds dedup, HotBatch grads, int bagStart, int uniqueStart, int occurrenceStart);
 
     /**
      * Reserves {@code count} consecutive slots that no table row maps to, for rows batches stage

@@ -30,8 +30,12 @@ final class TableWorkers implements AutoCloseable {
         void run(int table);
     }
 
-    /** About 50 us of spinning before an idle thread parks. */
-    private static final int SPINS = 2_000;
+    /**
+     * About 50 us of spinning before an idle thread parks ({@code -Dember.workers.spins}: a step
+     * has several pools of these, and on a host whose cores are shared by two hardware threads a
+     * spinning thread slows its neighbour).
+     */
+    private static final int SPINS = Integer.getInteger("ember.workers.spins", 2_000);
 
     private final Thread[] threads;
     private final AtomicLong ticket = new AtomicLong();

@@ -750,12 +750,13 @@ public final class TieredStore implements AutoCloseable {
 
     /** Table {@code t}'s part of the batch's one gather (on a {@link TableWorkers} thread): its row-to-slot translation. */
     void stageGather(StepBatch b, int t) {
-        tier.stageGather(handle[t], b.ids[t], b.hot, t * b.bagStride, b.bagStride, b.idStart[t], b.staged[t]);
+        tier.stageGatherUnique(handle[t], b.ids[t], b.dedup[t], b.hot, t * b.bagStride, b.bagStride, b.idStart[t],
+                b.uniqueStart[t], b.staged[t]);
     }
 
     /** Table {@code t}'s part of the batch's one apply (on a {@link TableWorkers} thread). */
     void stageApply(StepBatch b, int t) {
-        tier.stageApply(handle[t], b.dedup[t], b.hot, t * b.bagStride, b.uniqueStart[t], b.occurrenceStart[t], b.staged[t]);
+        tier.stageApplyKept(handle[t], b.dedup[t], b.hot, t * b.bagStride, b.uniqueStart[t], b.occurrenceStart[t]);
     }
 
     /** Table {@code t}'s misses read from the cold tier at gather (no prefetch threads). */

@@ -1142,6 +1142,47 @@ public final class SlotPool implements HotTier {
         for (int i = 0; i < ids; i++) {
             UNSAFE.putInt(slots + 4L * i, slotOfInBag(t, idArray[i], batch, i, staged));
         }
+        stageBagOffsets(b, batch, bagStart, bagSpan, idStart);
+    }
+
+    @Override
+    public void stageGatherUnique(int table, PooledBatch batch, DedupedIds dedup, HotBatch out, int bagStart, int bagSpan,
+                                  int idStart, int uniqueStart, StagedRows staged) {
+        TableEntry t = table(table);
+        SlotBatch b = batch(out);
+        int bags = batch.bagCount();
+        int ids = batch.idCount();
+        int uniques = dedup.uniqueCount();
+        if (bags > bagSpan || bagStart < 0 || idStart < 0 || uniqueStart < 0 || (long) bagStart + bagSpan > b.maxBags()
+                || (long) idStart + ids > b.maxIds() || (long) uniqueStart + uniques > b.maxIds()) {
+            throw new IllegalArgumentException("table " + t.spec.name() + ": batch of " + bags + " bags, " + ids + " ids and "
+                    + uniques + " unique ids at bag " + bagStart + " (span " + bagSpan + "), id " + idStart + " and unique id "
+                    + uniqueStart + " exceeds the batch buffer (" + b.maxBags() + " bags, " + b.maxIds() + " ids); make it with newBatch");
+        }
+        if ((uniques == 0 ? 0 : dedup.occStart()[uniques]) != ids) {
+            throw new IllegalArgumentException("table " + t.spec.name() + ": the unique ids were not built from this batch ("
+                    + ids + " ids, the unique ids' occurrences " + (uniques == 0 ? 0 : dedup.occStart()[uniques]) + ")");
+        }
+        b.awaitGatherStage();
+        b.awaitApplyStage();
+        // Kept where this batch's apply stages its rows' slots.
+        long kept = b.applyStage + 4L * uniqueStart;
+        long[] unique = dedup.unique();
+        for (int u = 0; u < uniques; u++) {
+            UNSAFE.putInt(kept + 4L * u, staged == null ? slotOf(t, unique[u]) : slotOrStaged(t, unique[u], staged));
+        }
+        long slots = b.gatherStage + 4L * idStart;
+        int[] uniqueOf = dedup.uniqueOf();
+        for (int i = 0; i < ids; i++) {
+            UNSAFE.putInt(slots + 4L * i, UNSAFE.getInt(kept + 4L * uniqueOf[i]));
+        }
+        stageBagOffsets(b, batch, bagStart, bagSpan, idStart);
+    }
+
+    /** The bags' first id positions of a staged gather, and empty bags after them to {@code bagSpan}. */
+    private static void stageBagOffsets(SlotBatch b, PooledBatch batch, int bagStart, int bagSpan, int idStart) {
+        int bags = batch.bagCount();
+        int ids = batch.idCount();
         long offsets = b.gatherStage + 4L * b.maxIds() + 4L * bagStart;
         int[] local = batch.offsets();
         for (int i = 0; i < bags; i++) {
@@ -1196,6 +1237,17 @@ public final class SlotPool implements HotTier {
     @Override
     public void stageApply(int table, DedupedIds dedup, HotBatch grads, int bagStart, int uniqueStart, int occurrenceStart,
                            StagedRows staged) {
+        stageApplyRows(table, dedup, grads, bagStart, uniqueStart, occurrenceStart, staged, false);
+    }
+
+    @Override
+    public void stageApplyKept(int table, DedupedIds dedup, HotBatch grads, int bagStart, int uniqueStart, int occurrenceStart) {
+        stageApplyRows(table, dedup, grads, bagStart, uniqueStart, occurrenceStart, null, true);
+    }
+
+    /** Stages an apply; with {@code kept} the rows' slots are those stageGatherUnique left at uniqueStart. */
+    private void stageApplyRows(int table, DedupedIds dedup, HotBatch grads, int bagStart, int uniqueStart, int occurrenceStart,
+                                StagedRows staged, boolean kept) {
         TableEntry t = table(table);
         SlotBatch b = batch(grads);
         int uniques = dedup.uniqueCount();
@@ -1213,7 +1265,9 @@ public final class SlotPool implements HotTier {
         long bagsOf = starts + 4L * (b.maxIds() + 1);
         long[] unique = dedup.unique();
         for (int u = 0; u < uniques; u++) {
-            UNSAFE.putInt(uSlots + 4L * (uniqueStart + u), staged == null ? slotOf(t, unique[u]) : slotOrStaged(t, unique[u], staged));
+            if (!kept) {
+                UNSAFE.putInt(uSlots + 4L * (uniqueStart + u), staged == null ? slotOf(t, unique[u]) : slotOrStaged(t, unique[u], staged));
+            }
             UNSAFE.putInt(starts + 4L * (uniqueStart + u), occurrenceStart + occStart[u]);
         }
         int[] occBag = dedup.occBag();

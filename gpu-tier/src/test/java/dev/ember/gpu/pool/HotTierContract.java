@@ -303,7 +303,7 @@ public abstract class HotTierContract extends OnDeviceContract {
                 }
                 pool.promote(handle[t], hot[t], hot[t].length, ref[t].pack(hot[t], hot[t].length));
             }
-            for (int step = 0; step < 3; step++) {
+            for (int step = 0; step < 4; step++) {
                 PooledBatch[] b = new PooledBatch[tables];
                 DedupedIds[] d = new DedupedIds[tables];
                 int[] idStart = new int[tables + 1];
@@ -323,10 +323,18 @@ public abstract class HotTierContract extends OnDeviceContract {
                     uStart[t + 1] = uStart[t] + d[t].uniqueCount();
                     occStart[t + 1] = occStart[t] + (d[t].uniqueCount() == 0 ? 0 : d[t].occStart()[d[t].uniqueCount()]);
                 }
+                // Odd steps translate each unique id once and keep its slot for the apply.
+                boolean keep = step % 2 == 1;
                 List<java.util.concurrent.Future<?>> staged = new ArrayList<>();
                 for (int t = 0; t < tables; t++) {
                     int tt = t;
-                    staged.add(threads.submit(() -> pool.stageGather(handle[tt], b[tt], buf, tt * stride, stride, idStart[tt])));
+                    staged.add(threads.submit(() -> {
+                        if (keep) {
+                            pool.stageGatherUnique(handle[tt], b[tt], d[tt], buf, tt * stride, stride, idStart[tt], uStart[tt], null);
+                        } else {
+                            pool.stageGather(handle[tt], b[tt], buf, tt * stride, stride, idStart[tt]);
+                        }
+                    }));
                 }
                 for (var f : staged) {
                     f.get();
@@ -348,7 +356,13 @@ public abstract class HotTierContract extends OnDeviceContract {
                 staged.clear();
                 for (int t = 0; t < tables; t++) {
                     int tt = t;
-                    staged.add(threads.submit(() -> pool.stageApply(handle[tt], d[tt], buf, tt * stride, uStart[tt], occStart[tt])));
+                    staged.add(threads.submit(() -> {
+                        if (keep) {
+                            pool.stageApplyKept(handle[tt], d[tt], buf, tt * stride, uStart[tt], occStart[tt]);
+                        } else {
+                            pool.stageApply(handle[tt], d[tt], buf, tt * stride, uStart[tt], occStart[tt]);
+                        }
+                    }));
                 }
                 for (var f : staged) {
                     f.get();
