@@ -298,7 +298,7 @@ public final class KnobSchedule implements AutoCloseable {
 
     private static ExecutorService daemonThread(String name) {
         return Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, name);
+            Thread t = new Thread(dev.ember.cache.threads.BackgroundPriority.lowered(r), name);
             t.setDaemon(true);
             return t;
         });

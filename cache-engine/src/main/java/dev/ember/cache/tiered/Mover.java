@@ -219,7 +219,7 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
         AtomicInteger threadNumber = new AtomicInteger();
         this.ownThreads = givenThreads == null;
         this.moveThreads = givenThreads != null ? givenThreads : Executors.newFixedThreadPool(MOVE_THREADS, r -> {
-            Thread th = new Thread(r, "ember-move-" + threadNumber.incrementAndGet());
+            Thread th = new Thread(dev.ember.cache.threads.BackgroundPriority.lowered(r), "ember-move-" + threadNumber.incrementAndGet());
             th.setDaemon(true);
             return th;
         });

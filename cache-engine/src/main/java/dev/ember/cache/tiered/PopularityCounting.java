@@ -137,7 +137,7 @@ final class PopularityCounting implements AutoCloseable {
             for (int k = 0; k < OPS; k++) {
                 slots[k] = new Slot(tables, maxIds);
             }
-            thread = new Thread(this::loop, "ember-count");
+            thread = new Thread(dev.ember.cache.threads.BackgroundPriority.lowered(this::loop), "ember-count");
             thread.setDaemon(true);
             thread.start();
             // While the counts are frozen the counting thread logs alone and its workers are idle:
@@ -163,7 +163,7 @@ final class PopularityCounting implements AutoCloseable {
 
     /** As above, {@code beforeEachOp} run by the counting thread before each operation (tests make it lag so). */
     static PopularityCounting behind(DecayingCounters counters, int tables, int maxIds, int threads, Runnable beforeEachOp) {
-        return new PopularityCounting(counters, tables, maxIds, new TableWorkers(threads, "ember-count"), true, beforeEachOp);
+        return new PopularityCounting(counters, tables, maxIds, new TableWorkers(threads, "ember-count", true), true, beforeEachOp);
     }
 
     /** Whether counting was asked to run behind the steps ({@link #BEHIND_PROPERTY}, default true). */

@@ -51,12 +51,21 @@ final class TableWorkers implements AutoCloseable {
 
     /** {@code threads} threads in all, the caller included (1: the caller alone). */
     TableWorkers(int threads, String name) {
+        this(threads, name, false);
+    }
+
+    /**
+     * As above; {@code background}: the threads lower their OS priority (work behind the steps,
+     * see {@link dev.ember.cache.threads.BackgroundPriority}). The caller's priority is its own.
+     */
+    TableWorkers(int threads, String name, boolean background) {
         if (threads < 1) {
             throw new IllegalArgumentException("host threads must be >= 1, got " + threads + " (TieredConfig.hostThreads)");
         }
         this.threads = new Thread[threads - 1];
         for (int i = 0; i < this.threads.length; i++) {
-            Thread t = new Thread(this::loop, name + "-" + (i + 1));
+            Thread t = new Thread(background ? dev.ember.cache.threads.BackgroundPriority.lowered(this::loop) : this::loop,
+                    name + "-" + (i + 1));
             t.setDaemon(true);
             this.threads[i] = t;
             t.start();

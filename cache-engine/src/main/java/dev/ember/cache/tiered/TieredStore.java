@@ -300,7 +300,7 @@ public final class TieredStore implements AutoCloseable {
             readStats(stats);
         }
         this.workers = new TableWorkers(config.hostThreads(), "ember-step");
-        this.writeWorkers = new TableWorkers(config.hostThreads(), "ember-write");
+        this.writeWorkers = new TableWorkers(config.hostThreads(), "ember-write", true);
         if (popularity == null) {
             this.counting = null;
         } else if (PopularityCounting.behindAsSet()) {
@@ -326,7 +326,7 @@ public final class TieredStore implements AutoCloseable {
         writeBehind.watch(mover);
         this.prefetcher = config.prefetchThreads() == 0 || config.resident() ? null
                 : Executors.newFixedThreadPool(config.prefetchThreads(), r -> {
-                    Thread th = new Thread(r, "ember-prefetch");
+                    Thread th = new Thread(dev.ember.cache.threads.BackgroundPriority.lowered(r), "ember-prefetch");
                     th.setDaemon(true);
                     return th;
                 });
@@ -1025,13 +1025,20 @@ public final class TieredStore implements AutoCloseable {
                         + " for %.3f ms; %d demoted rows written behind, %d promoted"
                         + " rows re-read, %d planned moves dropped, %d passed over at planning (rows in use), %d chunks put off for the device's"
                         + " copies; %d hot-tier resizes took %.3f ms, %d retargets"
-                        + " adopted a stale preparation, %d preparations rebased before due; %s", mover.waitNanos() / 1e6,
+                        + " adopted a stale preparation, %d preparations rebased before due; %s; %s", mover.waitNanos() / 1e6,
                 popularity == null ? 0.0 : popularity.caughtUpWaitNanos() / 1e6,
                 popularity == null ? 0.0 : popularity.replayToFreezeNanos() / 1e6,
                 knob == null ? 0.0 : knob.evaluationNanos() / 1e6, knob == null ? 0.0 : knob.longestEvaluationNanos() / 1e6,
                 knob == null ? 0.0 : knob.waitedNanos() / 1e6, mover.rowsWritten(), mover.rowsReread(),
                 mover.promotionsDropped(), hotSets.deferredMoves(), mover.deviceBehind(), resizes, resizeNanos / 1e6, hotSets.slowRetargets(), hotSets.rebases(),
-                counting == null ? "no popularity counted (resident)" : counting.describe());
+                counting == null ? "no popularity counted (resident)" : counting.describe(), backgroundPriority());
+    }
+
+    private static String backgroundPriority() {
+        String problem = dev.ember.cache.threads.BackgroundPriority.problem();
+        return problem != null ? "background threads keep their priority: " + problem
+                : dev.ember.cache.threads.BackgroundPriority.lowered() + " background threads at nice "
+                        + dev.ember.cache.threads.BackgroundPriority.nice();
     }
 
     private void promoteAll(int t, RoaringBitmap rows) {
