@@ -8,12 +8,12 @@
 set -uo pipefail
 out="${OUT:?OUT must name the results folder}"
 samples="${1:-10000000}"
-b=/tmp/ember-bundle
-rm -rf "$b" && mkdir -p "$b" && tar xJf "${EMBER_BUNDLE:-dist/ember-bundle.tar.xz}" -C "$b" || exit 1
+. "$(dirname "$0")/gpu-lib.sh"
+unpack_bundle || exit 1
 e="$b/ember/ember"
 r="$out/final"
 mkdir -p "$r"
-{ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv; nproc; uname -r; } > "$r/machine.txt" 2>&1
+record_machine "$r"
 export EMBER_JAVA_OPTS="-Dember.kernel.cache=/tmp/ember-kernels"
 cd /tmp || exit 1
 secs() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$1" "$2"; }

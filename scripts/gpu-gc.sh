@@ -7,13 +7,12 @@
 # logged); MODES picks the modes (default cache,fae).
 set -uo pipefail
 out="${OUT:?OUT must name the results folder}"
-b=/tmp/ember-bundle
-rm -rf "$b" && mkdir -p "$b" && tar xJf "${EMBER_BUNDLE:-dist/ember-bundle.tar.xz}" -C "$b" || exit 1
+. "$(dirname "$0")/gpu-lib.sh"
+unpack_bundle || exit 1
 e="$b/ember/ember"
-{ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv; nproc; uname -r; } > "$out/machine.txt" 2>&1
+record_machine "$out"
 cd /tmp || exit 1
-"$e" gen-data --no-progress --out /tmp/data.tsv --samples 10000000 --seed 1 > "$out/gen.txt" 2>&1
-"$e" convert --no-progress /tmp/data.tsv > "$out/convert.txt" 2>&1
+generate_data "$out"
 collectors=("$@")
 [[ ${#collectors[@]} -eq 0 ]] && collectors=(g1 zgc)
 for gc in "${collectors[@]}"; do

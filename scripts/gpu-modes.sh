@@ -4,14 +4,13 @@
 # usage: scripts/gpu-modes.sh NAME="-Dflag=value ..." ...   (NAME= alone: no extra flags)
 set -uo pipefail
 out="${OUT:?OUT must name the results folder}"
-b=/tmp/ember-bundle
-rm -rf "$b" && mkdir -p "$b" && tar xJf "${EMBER_BUNDLE:-dist/ember-bundle.tar.xz}" -C "$b" || exit 1
+. "$(dirname "$0")/gpu-lib.sh"
+unpack_bundle || exit 1
 r="$out/modes"
 mkdir -p "$r"
-{ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv; nproc; uname -r; } > "$r/machine.txt" 2>&1
+record_machine "$r"
 cd /tmp || exit 1
-"$b/ember/ember" gen-data --no-progress --out /tmp/data.tsv --samples "${SAMPLES:-10000000}" --seed 1 > "$r/gen.txt" 2>&1
-"$b/ember/ember" convert --no-progress /tmp/data.tsv > "$r/convert.txt" 2>&1
+generate_data "$r"
 for v in "$@"; do
   OUT="$r" "$OLDPWD/scripts/gpu-ab.sh" "${v%%=*}" "${v#*=}"
 done

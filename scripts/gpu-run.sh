@@ -8,10 +8,10 @@
 # usage: scripts/gpu-run.sh [tests] [report] [bench 'JMH args'] ...
 set -uo pipefail
 out="${OUT:?OUT must name the results folder}"
-b=/tmp/ember-bundle
-rm -rf "$b" && mkdir -p "$b" && tar xJf "${EMBER_BUNDLE:-dist/ember-bundle.tar.xz}" -C "$b" || exit 1
+. "$(dirname "$0")/gpu-lib.sh"
+unpack_bundle || exit 1
 e="$b/ember"
-{ nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv; nproc; uname -r; } > "$out/machine.txt" 2>&1
+record_machine "$out"
 cat "$out/machine.txt"
 # EMBER_EXTRA_OPTS: more JVM flags for train/gen (a JFR recording, say).
 export EMBER_JAVA_OPTS="-Dember.kernel.cache=/tmp/ember-kernels ${EMBER_EXTRA_OPTS:-}"
