@@ -48,13 +48,15 @@ import org.roaringbitmap.RoaringBitmap;
  *       touches its rows until it is applied: moves look them up in the batches in flight),
  *       deduplicates each table's ids and splits the unique ids into
  *       hot and cold (misses); with prefetch threads the misses are read from the cold tier now,
- *       on CPU threads, while earlier batches train (lookahead);</li>
+ *       on CPU threads, while earlier batches train (lookahead); the step workers then write the
+ *       batch's index arrays for its gather and apply (each unique id's slot, found once) behind
+ *       the caller, joined by the next boundary, submit or anything else that changes the hot
+ *       tier's maps (the rows of a batch in flight keep their slots);</li>
  *   <li>{@link #gather}: reads the misses (unless prefetched) and stages them into the batch's
  *       own reserved slots of the hot tier in one copy; a miss an earlier batch also had is
  *       instead copied on the device from that batch's slot, where its apply left it (so later
- *       batches never read such rows from the cold tier, and nothing waits for the device); every
- *       table's row-to-slot translation runs on the per-table threads, and one gather pools
- *       every bag of every table;</li>
+ *       batches never read such rows from the cold tier, and nothing waits for the device); one
+ *       gather pools every bag of every table from the index arrays staged since submit;</li>
  *   <li>{@link #apply}: one apply of the hot tier updates every row of every table, then the
  *       misses are read back from their slots in one copy behind the step and go to the cold
  *       tier ({@link ColdTable#put}) on the write-behind thread once that copy is done
