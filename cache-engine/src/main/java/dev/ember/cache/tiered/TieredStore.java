@@ -629,10 +629,11 @@ public final class TieredStore implements AutoCloseable {
         }
         if (!b.indexArraysStaged) {
             joinStaging();
+            b.indexArraysStaged = true;
             try {
                 workers.run(tableCount, b.stageTask);
-            } finally {
-                b.indexArraysStaged = true;
+            } catch (RuntimeException | Error e) {
+                b.stagingFailure = e; // thrown below, and by any later gather of this batch, as when staged behind
             }
         }
         if (b.stagingFailure != null) {
