@@ -356,12 +356,14 @@ public final class Trainer {
             float denseLr = Float.NaN;
             int announced = 0; // batches at the head of ahead already announced to the path
             long start = System.nanoTime();
+            long cpuStart = processCpuNanos();
             LOG.debug("training from step {}", first);
             // Where a device failure leaves the state (see afterDeviceFault): between a batch's lookup and
             // the end of its rows' update a step is half done. fae's position counts the batches reported
             // trained: those still ahead, or failed, are not.
             boolean inStep = false;
             long trainNanos;
+            double hostCores = Double.NaN;
             try {
                 if (first == 0) {
                     evalNanos += curvePoint(data, batchSize, curveSamples, path, backend, evalBatch, pooled, 0, first,
@@ -456,6 +458,7 @@ public final class Trainer {
                 }
                 losses.read(status, System.nanoTime() - start - evalNanos);
                 trainNanos = System.nanoTime() - start - evalNanos;
+                hostCores = coresBusy(cpuStart, start);
                 if (curve.lastStep() != step) {
                     curvePoint(data, batchSize, curveSamples, path, backend, evalBatch, pooled, trainNanos, step,
                             losses.windowMean(), c, mark);
@@ -476,10 +479,12 @@ public final class Trainer {
                     ? "+cpu-mlp" : "");
             if (steps > first && c.lookupNanos.sum() > 0) {
                 double n = (double) (step - first) * 1e6;
-                LOG.info("{}: step thread per step: {} ms announcing batches ahead, {} ms lookups, {} ms dense step and copies, {} ms updates",
+                LOG.info("{}: step thread per step: {} ms announcing batches ahead, {} ms lookups, {} ms dense step and copies, {} ms updates;"
+                                + " the process kept {} of {} cores busy on average while it trained",
                         mode.label(), String.format("%.3f", c.prefetchNanos.sum() / n), String.format("%.3f", c.lookupNanos.sum() / n),
                         String.format("%.3f", (hotStepNanos + coldStepNanos - c.lookupNanos.sum() - c.updateNanos.sum()) / n),
-                        String.format("%.3f", c.updateNanos.sum() / n));
+                        String.format("%.3f", c.updateNanos.sum() / n), String.format("%.1f", hostCores),
+                        Runtime.getRuntime().availableProcessors());
                 if (tiered != null) {
                     LOG.info("{}: tiered store: {}", mode.label(), tiered.phases().perStep(step - first));
                     LOG.info("{}: re-tiering behind the steps: {}", mode.label(), tiered.moveWaits());
@@ -496,7 +501,7 @@ public final class Trainer {
                     c.hotSampleFraction(), c.hotBatches.sum(), c.coldBatches.sum(), c.hotBatchHostGathers.sum(),
                     promoted, demoted, profileSeconds,
                     hotSteps == 0 ? Double.NaN : hotStepNanos / 1e6 / hotSteps,
-                    coldSteps == 0 ? Double.NaN : coldStepNanos / 1e6 / coldSteps, hotSteps, coldSteps);
+                    coldSteps == 0 ? Double.NaN : coldStepNanos / 1e6 / coldSteps, hotSteps, coldSteps, hostCores);
         }
     }
 
@@ -720,5 +725,18 @@ public final class Trainer {
             store.checkpoint(step, new long[0], blobs);
         }
         LOG.debug("checkpoint done at step {}", step);
+    }
+
+    /** The JVM's CPU time so far (every thread), or -1 where the platform does not say. */
+    private static long processCpuNanos() {
+        return java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                instanceof com.sun.management.OperatingSystemMXBean os ? os.getProcessCpuTime() : -1;
+    }
+
+    /** Cores the process kept busy on average since {@code cpuStart} / {@code wallStart} (NaN if unknown). */
+    private static double coresBusy(long cpuStart, long wallStart) {
+        long cpu = processCpuNanos();
+        long wall = System.nanoTime() - wallStart;
+        return cpu < 0 || cpuStart < 0 || wall <= 0 ? Double.NaN : (double) (cpu - cpuStart) / wall;
     }
 }

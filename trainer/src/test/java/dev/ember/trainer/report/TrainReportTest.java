@@ -83,6 +83,8 @@ class TrainReportTest {
                     assertTrue(r.has(f), f + " missing in " + line);
                 }
                 assertEquals(12, r.get("hotSteps").asLong() + r.get("coldSteps").asLong(), line);
+                double cores = r.get("hostCoresBusy").asDouble();
+                assertTrue(cores > 0 && cores <= Runtime.getRuntime().availableProcessors() * 1.1, "host cores busy " + cores);
                 lines++;
             }
         }
