@@ -39,6 +39,12 @@ public interface KnobMXBean {
     /** Rows demoted since the last retarget. */
     long getLastDemoted();
 
+    /** Rows promoted since the store opened (every re-tiering). */
+    long getPromotedRows();
+
+    /** Rows demoted since the store opened (every re-tiering). */
+    long getDemotedRows();
+
     /** Moves still pending toward the last target. */
     long getPendingMoves();
 

@@ -83,6 +83,16 @@ final class KnobView implements KnobMXBean {
     }
 
     @Override
+    public long getPromotedRows() {
+        return store.hotSets().promotedRows();
+    }
+
+    @Override
+    public long getDemotedRows() {
+        return store.hotSets().demotedRows();
+    }
+
+    @Override
     public long getPendingMoves() {
         return store.hotSets().pendingPromotions() + store.hotSets().pendingDemotions();
     }
