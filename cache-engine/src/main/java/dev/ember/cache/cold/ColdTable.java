@@ -6,7 +6,6 @@ import dev.ember.cache.table.RowInit;
 import dev.ember.cache.table.RowLayout;
 import dev.ember.cache.table.RowUpdate;
 import dev.ember.cache.table.TableSpec;
-import net.openhft.chronicle.bytes.BytesStore;
 import net.openhft.chronicle.bytes.RandomDataInput;
 import net.openhft.chronicle.core.Jvm;
 import net.openhft.chronicle.core.UnsafeMemory;
@@ -36,9 +35,11 @@ import java.nio.ByteOrder;
  * Work is split into the pool's fixed partitions; each row is touched by exactly one partition,
  * so results never depend on the thread count. Nothing is allocated per row: each partition
  * reuses its key, float and byte scratch, and Chronicle's query contexts are reused per thread.
- * Lookups pass the key as its 8 stored bytes ({@code queryContext(BytesStore, 0, 8)}): marshalling
- * a {@code LongValue} key cost about 3x the whole lookup. Values are read in place and written
- * through {@code doReplaceValue} (same size: in place, entry checksum updated by Chronicle).
+ * Lookups pass the key as its 8 stored bytes in a {@code Data} of ours ({@link RowKey}): marshalling
+ * a {@code LongValue} key cost about 3x the whole lookup, and a key {@code BytesStore} is wrapped
+ * and reference-counted by Chronicle at every query. Values are read in place and written
+ * through {@code doReplaceValue} from a {@link RowValue} (same size: in place, entry checksum
+ * updated by Chronicle).
  *
  * <p>Before the first in-place change of a row since the last checkpoint, its pre-image (or its
  * absence) is appended to the {@link UndoLog} and forced; a per-checkpoint Roaring bitmap records
@@ -55,7 +56,6 @@ public final class ColdTable implements AutoCloseable {
         }
     }
 
-    private static final int KEY_BYTES = Long.BYTES;
 
     private final TableSpec spec;
     private final int index;
@@ -100,18 +100,16 @@ public final class ColdTable implements AutoCloseable {
     /** Per-partition scratch: everything a partition needs to touch rows without allocating. */
     private static final class Scratch {
         /** The key as the map stores it (8 bytes, little-endian): no key marshalling per lookup. */
-        final BytesStore<?, Void> key = BytesStore.nativeStoreWithFixedCapacity(KEY_BYTES);
+        final RowKey key = new RowKey();
         final float[] row;
         final float[] grad;
-        final byte[] bytes;
-        /** {@link #bytes} as Chronicle bytes: wrapping once avoids a wrapper per write. */
-        final BytesStore<?, byte[]> store;
+        /** A row's bytes to write, handed to Chronicle as they are. */
+        final RowValue value;
 
         Scratch(int floatsPerRow, int dim, int rowBytes) {
             row = new float[floatsPerRow];
             grad = new float[dim];
-            bytes = new byte[rowBytes];
-            store = BytesStore.wrap(bytes);
+            value = new RowValue(rowBytes);
         }
     }
 
@@ -331,8 +329,7 @@ public final class ColdTable implements AutoCloseable {
     public synchronized void restore(long row, boolean present, ByteBuffer bytes) {
         forget(row);
         Scratch s = scratch[0];
-        s.key.writeLong(0, row);
-        try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key, 0, KEY_BYTES)) {
+        try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key.of(row))) {
             c.updateLock().lock();
             MapEntry<LongValue, byte[]> e = c.entry();
             if (!present) {
@@ -345,8 +342,8 @@ public final class ColdTable implements AutoCloseable {
                 throw new IllegalStateException("table " + spec.name() + ": undo record of row " + row + " has "
                         + bytes.remaining() + " bytes, rows have " + rowBytes);
             }
-            bytes.duplicate().get(s.bytes);
-            Data<byte[]> v = c.wrapValueBytesAsData(s.store, 0, rowBytes);
+            bytes.duplicate().get(s.value.array());
+            Data<byte[]> v = s.value;
             if (e != null) {
                 e.doReplaceValue(v);
             } else {
@@ -420,8 +417,7 @@ public final class ColdTable implements AutoCloseable {
                 UnsafeMemory.copyMemory(at, outAddress + base, rowBytes);
                 continue;
             }
-            s.key.writeLong(0, ids[u]);
-            try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key, 0, KEY_BYTES)) {
+            try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key.of(ids[u]))) {
                 MapEntry<LongValue, byte[]> e = c.entry();
                 if (e != null) {
                     copyValue(e.value(), out, outAddress, base);
@@ -457,8 +453,7 @@ public final class ColdTable implements AutoCloseable {
                 }
             }
             long id = ids[u];
-            s.key.writeLong(0, id);
-            try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key, 0, KEY_BYTES)) {
+            try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key.of(id))) {
                 c.updateLock().lock();
                 MapEntry<LongValue, byte[]> e = c.entry();
                 if (e != null) {
@@ -473,9 +468,9 @@ public final class ColdTable implements AutoCloseable {
                 }
                 RowUpdate.apply(layout, row, g, argLr, argEps);
                 for (int k = 0; k < floatsPerRow; k++) {
-                    putFloat(s.bytes, 4 * k, row[k]);
+                    putFloat(s.value.array(), 4 * k, row[k]);
                 }
-                Data<byte[]> nv = c.wrapValueBytesAsData(s.store, 0, rowBytes);
+                Data<byte[]> nv = s.value;
                 if (e != null) {
                     e.doReplaceValue(nv);
                 } else {
@@ -501,14 +496,11 @@ public final class ColdTable implements AutoCloseable {
         ByteBuffer rows = argBuf;
         for (int u = from; u < to; u++) {
             int base = u * rowBytes;
-            for (int b = 0; b < rowBytes; b++) {
-                s.bytes[b] = rows.get(base + b);
-            }
-            s.key.writeLong(0, ids[u]);
-            try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key, 0, KEY_BYTES)) {
+            rows.get(base, s.value.array());
+            try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key.of(ids[u]))) {
                 c.updateLock().lock();
                 MapEntry<LongValue, byte[]> e = c.entry();
-                Data<byte[]> nv = c.wrapValueBytesAsData(s.store, 0, rowBytes);
+                Data<byte[]> nv = s.value;
                 if (e != null) {
                     e.doReplaceValue(nv);
                 } else {
@@ -539,9 +531,8 @@ public final class ColdTable implements AutoCloseable {
                 UndoLog.seal(buf, off, rowBytes);
                 continue;
             }
-            s.key.writeLong(0, id);
             boolean present;
-            try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key, 0, KEY_BYTES)) {
+            try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key.of(id))) {
                 MapEntry<LongValue, byte[]> e = c.entry();
                 present = e != null;
                 int base = off + UndoLog.RECORD_HEAD;
@@ -565,8 +556,7 @@ public final class ColdTable implements AutoCloseable {
         long[] ids = argIds;
         long absent = 0;
         for (int u = from; u < to; u++) {
-            s.key.writeLong(0, ids[u]);
-            try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key, 0, KEY_BYTES)) {
+            try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key.of(ids[u]))) {
                 if (c.entry() == null) {
                     absent++;
                 }
@@ -610,7 +600,7 @@ public final class ColdTable implements AutoCloseable {
     /** See {@link #newReader()}. Confined to one thread at a time. */
     public final class Reader {
         /** The key as the map stores it (8 bytes, little-endian), as the partitions' scratch has it. */
-        private final BytesStore<?, Void> key = BytesStore.nativeStoreWithFixedCapacity(KEY_BYTES);
+        private final RowKey key = new RowKey();
 
         private Reader() {
         }
@@ -623,9 +613,8 @@ public final class ColdTable implements AutoCloseable {
             for (int u = 0; u < count; u++) {
                 int base = u * rowBytes;
                 long id = ids[u];
-                key.writeLong(0, id);
                 boolean found = false;
-                try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(key, 0, KEY_BYTES)) {
+                try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(key.of(id))) {
                     MapEntry<LongValue, byte[]> e = c.entry();
                     if (e != null) {
                         copyValue(e.value(), out, outAddress, base);
@@ -659,7 +648,7 @@ public final class ColdTable implements AutoCloseable {
         closed = true;
         map.close();
         for (Scratch s : scratch) {
-            s.key.releaseLast();
+            s.key.release();
         }
         if (positions != 0) {
             UnsafeMemory.MEMORY.freeMemory(positions, spec.rows() * Long.BYTES);

@@ -1,0 +1,125 @@
+package dev.ember.jmh.cold;
+
+import dev.ember.cache.batch.DedupedIds;
+import dev.ember.cache.cold.ColdTable;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.AuxCounters;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * The cold tier's row traffic in the tiered modes, one op = one Criteo-shaped batch's unique rows
+ * (2048 samples x 26 tables) through Chronicle Map lookups, never the position index:
+ * <ul>
+ *   <li>{@code read}: {@link ColdTable.Reader#gather} on the calling thread, as the prefetch and
+ *       the mover threads read missed and promoted rows;</li>
+ *   <li>{@code write}: {@link ColdTable#put} through the store's pool, as the write-behind writes
+ *       a batch's missed rows back and the mover writes demoted rows (pre-images on, every row
+ *       logged after the first op: the steady state between checkpoints).</li>
+ * </ul>
+ * Aux counters: {@code rows} (rows/s, wall clock) and {@code cpuNanos}/{@code cpuRows} (CPU
+ * nanoseconds per row, the caller's and the pool's threads: robust on a shared machine).
+ *
+ * <p>{@code ./ember bench ColdRowTrafficBench}
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 3)
+@Fork(1)
+public class ColdRowTrafficBench {
+    @Param({"16", "64"})
+    public int dim;
+
+    /** Largest table, in rows. */
+    @Param({"250000"})
+    public long rowCap;
+
+    @Param({"1.05"})
+    public double zipf;
+
+    private static final int BATCHES = 16;
+    private static final int BATCH = 2048;
+
+    private CriteoBatches shape;
+    private ColdTierFixture fixture;
+    private ColdTable.Reader[] readers;
+    private ByteBuffer rows;
+    private CpuClock clock;
+    private int next;
+
+    /** Rows moved by the op just run (JMH reports its average). */
+    @AuxCounters(AuxCounters.Type.OPERATIONS)
+    @State(Scope.Thread)
+    public static class Rows {
+        public long rows;
+    }
+
+    /** CPU nanoseconds spent (caller and pool threads) and rows moved: cpuNanos / cpuRows = CPU ns per row. */
+    @AuxCounters(AuxCounters.Type.EVENTS)
+    @State(Scope.Thread)
+    public static class Cpu {
+        public long cpuNanos;
+        public long cpuRows;
+    }
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        shape = new CriteoBatches(BATCHES, BATCH, zipf, rowCap, 7);
+        fixture = new ColdTierFixture(shape, dim, 1, true, false);
+        readers = new ColdTable.Reader[shape.tables()];
+        for (int t = 0; t < readers.length; t++) {
+            readers[t] = fixture.tables[t].newReader();
+        }
+        clock = new CpuClock(fixture.store.workerThreadIds());
+        rows = ByteBuffer.allocateDirect(BATCH * fixture.tables[0].bytesPerRow()).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        fixture.close();
+    }
+
+    @Benchmark
+    public long read(Rows r, Cpu cpu) {
+        int b = next++ & (BATCHES - 1);
+        long c0 = clock.nanos();
+        for (int t = 0; t < shape.tables(); t++) {
+            DedupedIds d = shape.deduped[b][t];
+            readers[t].gather(d.unique(), d.uniqueCount(), rows);
+        }
+        return count(b, c0, r, cpu);
+    }
+
+    @Benchmark
+    public long write(Rows r, Cpu cpu) {
+        int b = next++ & (BATCHES - 1);
+        long c0 = clock.nanos();
+        for (int t = 0; t < shape.tables(); t++) {
+            DedupedIds d = shape.deduped[b][t];
+            fixture.tables[t].put(d.unique(), d.uniqueCount(), rows);
+        }
+        return count(b, c0, r, cpu);
+    }
+
+    private long count(int b, long c0, Rows r, Cpu cpu) {
+        cpu.cpuNanos += clock.nanos() - c0;
+        cpu.cpuRows += shape.uniqueRows(b);
+        r.rows += shape.uniqueRows(b);
+        return rows.getLong(0);
+    }
+}
