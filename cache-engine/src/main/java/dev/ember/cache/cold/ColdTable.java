@@ -69,7 +69,7 @@ public final class ColdTable implements AutoCloseable {
     private final ChronicleMap<LongValue, byte[]> map;
     private final WorkerPool pool;
     /** Set by close; guarded by this (the getters MXBean readers call check it). */
-    private boolean closed;
+    private volatile boolean closed;
     private long rowsAtClose;
     private final UndoLog undo;
     private final RowSet logged;
@@ -357,7 +357,9 @@ public final class ColdTable implements AutoCloseable {
      * same size writes in place and inserts never relocate other entries; only a removal (rollback,
      * before any batch) frees one, and it forgets the row first. Reading through a known position
      * skips Chronicle's segment lock: safe because every writer of this table is in this process
-     * and batch operations on a table never overlap.
+     * and batch operations on a table never overlap, and a {@link Reader} never reads a row being
+     * written (its contract). A position is an 8-byte aligned word: a reader sees it whole, or 0
+     * and takes Chronicle's lookup.
      */
 
     private long positionOf(long id) {
@@ -589,9 +591,13 @@ public final class ColdTable implements AutoCloseable {
     }
 
     /**
-     * A reader of this table for one other thread (the tiered store's prefetch): it reads rows
-     * while the owning thread gathers, applies and puts other rows, through Chronicle's own
-     * segment locks and a key of its own; no worker pool, no shared scratch.
+     * A reader of this table for one other thread (the tiered store's prefetch and mover): it reads
+     * rows while the owning thread gathers, applies and puts <em>other</em> rows, with a key of
+     * its own; no worker pool, no shared scratch. A row whose place in the file is known (the
+     * position index) is copied from there without Chronicle's lookup or segment lock, so a row
+     * written while it is read could be read half old, half new: callers never read a row a write
+     * may be changing (the tiered store forwards the rows its batches write back, and its mover
+     * discards a read of a promoted row that a batch started writing since its plan).
      */
     public Reader newReader() {
         return new Reader();
@@ -610,14 +616,23 @@ public final class ColdTable implements AutoCloseable {
             checkIds(ids, count);
             checkBuffer(out, (long) count * rowBytes, "out");
             long outAddress = Jvm.address(out);
+            if (closed) {
+                throw new IllegalStateException("table " + spec.name() + " is closed");
+            }
             for (int u = 0; u < count; u++) {
                 int base = u * rowBytes;
                 long id = ids[u];
+                long at = positionOf(id);
+                if (at != 0) {
+                    UnsafeMemory.copyMemory(at, outAddress + base, rowBytes);
+                    continue;
+                }
                 boolean found = false;
                 try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(key.of(id))) {
                     MapEntry<LongValue, byte[]> e = c.entry();
                     if (e != null) {
                         copyValue(e.value(), out, outAddress, base);
+                        remember(id, e.value()); // entries never move while the map is open
                         found = true;
                     }
                 }

@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * Random sequences of gathers, applies and whole-row puts (multi-hot bags, duplicate ids, all three optimizers)
+ * Random sequences of gathers (the table's and a reader's), applies and whole-row puts (multi-hot bags, duplicate ids, all three optimizers)
  * against the HashMap fp32 reference, bit for bit, across checkpoints, reopens and rollbacks.
  */
 class ColdTableReferenceTest {
@@ -69,9 +69,13 @@ class ColdTableReferenceTest {
                     }
                     table.put(dedup.unique(), n, out);
                     assertEquals(ref.stored(spec.name()), table.rowsStored(), "rows stored after put, op " + op);
-                } else if (kind < 4) {
+                } else if (kind < 2) {
                     table.gather(dedup, out);
                     assertRows(ref, table, dedup.unique(), dedup.uniqueCount(), out, "op " + op);
+                } else if (kind < 4) {
+                    // The tiered store's prefetch and mover read through a Reader (position index or Chronicle).
+                    table.newReader().gather(dedup.unique(), dedup.uniqueCount(), out);
+                    assertRows(ref, table, dedup.unique(), dedup.uniqueCount(), out, "reader, op " + op);
                 } else if (kind < 9) {
                     for (int i = 0; i < batch.bagCount() * spec.dim(); i++) {
                         grads.putFloat(4 * i, (float) (rnd.nextDouble() * 2 - 1) * (rnd.nextInt(4) == 0 ? 100f : 0.01f));
