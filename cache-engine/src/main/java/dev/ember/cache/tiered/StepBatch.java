@@ -81,8 +81,8 @@ public final class StepBatch implements AutoCloseable {
     /** One task per table reading its misses ahead, made once so that submitting allocates no closure. */
     final Runnable[] fetchTasks;
     /** Submit's and apply's per-table work, made once so that a step allocates no closure. */
-    final TableWorkers.TableTask dedupTask;
-    final TableWorkers.TableTask splitTask;
+    /** Table {@code t}'s ids checked and deduplicated, then split into hot and cold: one pass of the workers. */
+    final TableWorkers.TableTask dedupAndSplitTask;
     final TableWorkers.TableTask writeBackTask;
     final Runnable writeAllTask;
     /** The write-behind of this batch's misses while it is WRITING. */
@@ -130,8 +130,10 @@ public final class StepBatch implements AutoCloseable {
         this.readers = readers;
         this.fetches = new Future<?>[tables];
         this.fetchTasks = new Runnable[tables];
-        this.dedupTask = t -> owner.dedup(this, t);
-        this.splitTask = t -> owner.split(this, t);
+        this.dedupAndSplitTask = t -> {
+            owner.dedup(this, t);
+            owner.split(this, t);
+        };
         this.writeBackTask = t -> owner.writeBack(this, t);
         this.writeAllTask = () -> owner.writeBackAll(this);
         this.readTask = t -> owner.read(this, t);

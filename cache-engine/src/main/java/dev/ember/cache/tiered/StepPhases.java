@@ -9,6 +9,24 @@ import java.util.concurrent.atomic.LongAdder;
 public final class StepPhases {
     /** Submit: deduplication and hot/cold split (per-table threads), starting cold reads and the index arrays' staging. */
     public final LongAdder submit = new LongAdder();
+    /**
+     * Submit, split: waiting for the write-back of the batch object's last use (its miss buffers
+     * are refilled) and any staging not joined yet; waiting for the device's copies of its miss
+     * buffer, and collecting the earlier batches; the per-table pass (deduplication and hot/cold
+     * split); starting the cold reads and the staging.
+     */
+    public final LongAdder submitWriteBackWaits = new LongAdder();
+    public final LongAdder submitWaits = new LongAdder();
+    public final LongAdder submitTables = new LongAdder();
+    public final LongAdder submitStarts = new LongAdder();
+
+    void submitted(long writeBackWaits, long waits, long tables, long starts) {
+        submit.add(writeBackWaits + waits + tables + starts);
+        submitWriteBackWaits.add(writeBackWaits);
+        submitWaits.add(waits);
+        submitTables.add(tables);
+        submitStarts.add(starts);
+    }
     /** Gather: waiting for this batch's cold reads (or reading them). */
     public final LongAdder coldReads = new LongAdder();
     /** Gather: staging misses into spare hot slots. */
@@ -130,7 +148,8 @@ public final class StepPhases {
      */
     public String perStep(long steps) {
         double n = Math.max(1, steps) * 1e6;
-        return String.format("submit %.3f (then staging joined %.3f), cold reads %.3f, stage %.3f, gather %.3f, apply %.3f, unstage %.3f, "
+        return String.format("submit %.3f (waits for write-backs %.3f + for device copies %.3f + dedup and split %.3f"
+                        + " + starting reads and staging %.3f; then staging joined %.3f), cold reads %.3f, stage %.3f, gather %.3f, apply %.3f, unstage %.3f, "
                         + "write-back %.3f, moves %.3f ms per step; %d step boundaries over 1 ms, the longest %.3f ms"
                         + "; boundaries: move waits %.3f, move calls %.3f, knob %.3f, retargets %.3f ms per step, %d left a"
                         + " chunk for later; those over 1 ms: %.3f ms in all = move waits %.3f + move calls %.3f + knob %.3f"
@@ -139,7 +158,7 @@ public final class StepPhases {
                         + " + knob %.3f + retargets %.3f (publishing %.3f) ms, CPU %.3f ms; staging: gather arrays %.3f +"
                         + " apply arrays %.3f ms per step on all threads, %.1f%% of its tables on the step thread, the"
                         + " longest table %.3f ms",
-                submit.sum() / n, stagingJoins.sum() / n, coldReads.sum() / n, stage.sum() / n, gather.sum() / n, apply.sum() / n,
+                submit.sum() / n, submitWriteBackWaits.sum() / n, submitWaits.sum() / n, submitTables.sum() / n, submitStarts.sum() / n, stagingJoins.sum() / n, coldReads.sum() / n, stage.sum() / n, gather.sum() / n, apply.sum() / n,
                 unstage.sum() / n, writeBack.sum() / n, moves.sum() / n, slowBoundaries.sum(), longestBoundary.get() / 1e6,
                 moveWaits.sum() / n, moveCalls.sum() / n, knob.sum() / n, retargets.sum() / n, deferredPublishes.sum(),
                 slowTotal.sum() / 1e6, slowMoveWaits.sum() / 1e6, slowMoveCalls.sum() / 1e6, slowKnob.sum() / 1e6,

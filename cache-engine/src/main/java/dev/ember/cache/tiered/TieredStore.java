@@ -458,6 +458,7 @@ public final class TieredStore implements AutoCloseable {
         if (b.state == StepBatch.WRITING) {
             writeBehind.finish(b); // its buffers are about to be refilled
         }
+        long tWritten = System.nanoTime();
         if (!config.resident()) {
             tier.awaitReserved(b.hot); // its last copies from and into the miss buffer are done
         }
@@ -471,10 +472,11 @@ public final class TieredStore implements AutoCloseable {
         for (StepBatch e : inFlight) {
             earlier[earlierCount++] = e;
         }
-        workers.run(tableCount, b.dedupTask);
+        long t1 = System.nanoTime();
         // Nothing is pinned: moves ask rowInUse, which looks in the few batches in flight.
         b.generation = hotSets.current();
-        workers.run(tableCount, b.splitTask);
+        workers.run(tableCount, b.dedupAndSplitTask); // per table, so one pass: no table waits for another
+        long t2 = System.nanoTime();
         // The gather's and apply's index arrays (row-to-slot translation) are written behind the
         // caller: the rows of a batch in flight keep their slots until it is applied, and the
         // hot tier's maps change only at step boundaries, which join this first (joinStaging).
@@ -509,7 +511,8 @@ public final class TieredStore implements AutoCloseable {
         }
         b.state = StepBatch.SUBMITTED;
         inFlight.addLast(b);
-        phases.submit.add(System.nanoTime() - t0);
+        long t3 = System.nanoTime();
+        phases.submitted(tWritten - t0, t1 - tWritten, t2 - t1, t3 - t2);
     }
 
     /** Table {@code t} of a batch being submitted (on a {@link TableWorkers} thread): ids checked and deduplicated. */
