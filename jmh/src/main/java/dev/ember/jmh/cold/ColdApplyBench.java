@@ -1,6 +1,5 @@
 package dev.ember.jmh.cold;
 
-import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -59,19 +58,7 @@ public class ColdApplyBench {
     private int next;
     private long step;
 
-    @AuxCounters(AuxCounters.Type.OPERATIONS)
-    @State(Scope.Thread)
-    public static class Rows {
-        public long rows;
-    }
 
-    /** CPU nanoseconds spent (caller and pool threads) and rows updated. */
-    @AuxCounters(AuxCounters.Type.EVENTS)
-    @State(Scope.Thread)
-    public static class Cpu {
-        public long cpuNanos;
-        public long cpuRows;
-    }
 
     private CpuClock clock;
 
@@ -101,14 +88,12 @@ public class ColdApplyBench {
     }
 
     @Benchmark
-    public void apply(Rows rows, Cpu cpu) {
+    public void apply(ColdCounters.Rows rows, ColdCounters.Cpu cpu) {
         int b = next++ & (BATCHES - 1);
         long c0 = clock.nanos();
         for (int t = 0; t < shape.tables(); t++) {
             fixture.tables[t].apply(shape.deduped[b][t], grads, 0.01f, 1e-8f);
         }
-        cpu.cpuNanos += clock.nanos() - c0;
-        cpu.cpuRows += shape.uniqueRows(b);
-        rows.rows += shape.uniqueRows(b);
+        ColdCounters.count(rows, cpu, shape.uniqueRows(b), clock.nanos() - c0);
     }
 }

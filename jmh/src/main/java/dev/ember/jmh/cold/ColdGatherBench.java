@@ -2,7 +2,6 @@ package dev.ember.jmh.cold;
 
 import dev.ember.cache.batch.DedupedIds;
 import dev.ember.cache.cold.WorkerPool;
-import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -57,20 +56,7 @@ public class ColdGatherBench {
     private int next;
     private final RawGather rawGather = new RawGather();
 
-    /** Rows moved by the op just run (JMH reports its average). */
-    @AuxCounters(AuxCounters.Type.OPERATIONS)
-    @State(Scope.Thread)
-    public static class Rows {
-        public long rows;
-    }
 
-    /** CPU nanoseconds spent (caller and pool threads) and rows moved: cpuNanos / cpuRows = CPU ns per row. */
-    @AuxCounters(AuxCounters.Type.EVENTS)
-    @State(Scope.Thread)
-    public static class Cpu {
-        public long cpuNanos;
-        public long cpuRows;
-    }
 
     private CpuClock storeClock;
     private CpuClock rawClock;
@@ -92,29 +78,25 @@ public class ColdGatherBench {
     }
 
     @Benchmark
-    public long chronicle(Rows rows, Cpu cpu) {
+    public long chronicle(ColdCounters.Rows rows, ColdCounters.Cpu cpu) {
         int b = next++ & (BATCHES - 1);
         long c0 = storeClock.nanos();
         for (int t = 0; t < shape.tables(); t++) {
             fixture.tables[t].gather(shape.deduped[b][t], out);
         }
-        cpu.cpuNanos += storeClock.nanos() - c0;
-        cpu.cpuRows += shape.uniqueRows(b);
-        rows.rows += shape.uniqueRows(b);
+        ColdCounters.count(rows, cpu, shape.uniqueRows(b), storeClock.nanos() - c0);
         return out.getLong(0);
     }
 
     @Benchmark
-    public long raw(Rows rows, Cpu cpu) {
+    public long raw(ColdCounters.Rows rows, ColdCounters.Cpu cpu) {
         int b = next++ & (BATCHES - 1);
         long c0 = rawClock.nanos();
         for (int t = 0; t < shape.tables(); t++) {
             rawGather.set(shape.deduped[b][t], fixture.raw[t], out, fixture.tables[t].bytesPerRow());
             rawPool.run(shape.deduped[b][t].uniqueCount(), rawGather);
         }
-        cpu.cpuNanos += rawClock.nanos() - c0;
-        cpu.cpuRows += shape.uniqueRows(b);
-        rows.rows += shape.uniqueRows(b);
+        ColdCounters.count(rows, cpu, shape.uniqueRows(b), rawClock.nanos() - c0);
         return out.getLong(0);
     }
 

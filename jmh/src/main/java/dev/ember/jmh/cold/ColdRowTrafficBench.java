@@ -5,7 +5,6 @@ import dev.ember.cache.cold.ColdTable;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.concurrent.TimeUnit;
-import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -62,20 +61,7 @@ public class ColdRowTrafficBench {
     private CpuClock clock;
     private int next;
 
-    /** Rows moved by the op just run (JMH reports its average). */
-    @AuxCounters(AuxCounters.Type.OPERATIONS)
-    @State(Scope.Thread)
-    public static class Rows {
-        public long rows;
-    }
 
-    /** CPU nanoseconds spent (caller and pool threads) and rows moved: cpuNanos / cpuRows = CPU ns per row. */
-    @AuxCounters(AuxCounters.Type.EVENTS)
-    @State(Scope.Thread)
-    public static class Cpu {
-        public long cpuNanos;
-        public long cpuRows;
-    }
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -95,7 +81,7 @@ public class ColdRowTrafficBench {
     }
 
     @Benchmark
-    public long read(Rows r, Cpu cpu) {
+    public long read(ColdCounters.Rows r, ColdCounters.Cpu cpu) {
         int b = next++ & (BATCHES - 1);
         long c0 = clock.nanos();
         for (int t = 0; t < shape.tables(); t++) {
@@ -106,7 +92,7 @@ public class ColdRowTrafficBench {
     }
 
     @Benchmark
-    public long write(Rows r, Cpu cpu) {
+    public long write(ColdCounters.Rows r, ColdCounters.Cpu cpu) {
         int b = next++ & (BATCHES - 1);
         long c0 = clock.nanos();
         for (int t = 0; t < shape.tables(); t++) {
@@ -116,10 +102,8 @@ public class ColdRowTrafficBench {
         return count(b, c0, r, cpu);
     }
 
-    private long count(int b, long c0, Rows r, Cpu cpu) {
-        cpu.cpuNanos += clock.nanos() - c0;
-        cpu.cpuRows += shape.uniqueRows(b);
-        r.rows += shape.uniqueRows(b);
+    private long count(int b, long c0, ColdCounters.Rows r, ColdCounters.Cpu cpu) {
+        ColdCounters.count(r, cpu, shape.uniqueRows(b), clock.nanos() - c0);
         return rows.getLong(0);
     }
 }
