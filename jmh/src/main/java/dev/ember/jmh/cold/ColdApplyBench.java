@@ -58,8 +58,6 @@ public class ColdApplyBench {
     private int next;
     private long step;
 
-
-
     private CpuClock clock;
 
     @Setup(Level.Trial)

@@ -56,8 +56,6 @@ public class ColdGatherBench {
     private int next;
     private final RawGather rawGather = new RawGather();
 
-
-
     private CpuClock storeClock;
     private CpuClock rawClock;
 

@@ -61,8 +61,6 @@ public class ColdRowTrafficBench {
     private CpuClock clock;
     private int next;
 
-
-
     @Setup(Level.Trial)
     public void setUp() {
         shape = new CriteoBatches(BATCHES, BATCH, zipf, rowCap, 7);
