@@ -143,7 +143,8 @@ public final class ColdTable implements AutoCloseable {
         if (positionIndex) {
             long bytes = Math.multiplyExact(spec.rows(), (long) Long.BYTES);
             this.positions = UnsafeMemory.MEMORY.allocate(bytes);
-            UnsafeMemory.MEMORY.setMemory(positions, bytes, (byte) 0);
+            // An empty map (a new store's): every row is known to be absent. Else nothing is known yet.
+            UnsafeMemory.MEMORY.setMemory(positions, bytes, map.longSize() == 0 ? (byte) 0xFF : (byte) 0);
         } else {
             this.positions = 0;
         }
@@ -358,9 +359,15 @@ public final class ColdTable implements AutoCloseable {
      * before any batch) frees one, and it forgets the row first. Reading through a known position
      * skips Chronicle's segment lock: safe because every writer of this table is in this process
      * and batch operations on a table never overlap, and a {@link Reader} never reads a row being
-     * written (its contract). A position is an 8-byte aligned word: a reader sees it whole, or 0
-     * and takes Chronicle's lookup.
+     * written (its contract). A position is an 8-byte aligned word: a reader sees it whole. It is
+     * an address (> 0), 0 (not known: Chronicle's lookup tells) or {@link #ABSENT}: every row of a
+     * table opened empty starts absent (a new store's first reads of a row, which are most of a
+     * large table's, need no lookup), and only an insert, which remembers the row's place, or a
+     * removal, which forgets it, changes that.
      */
+
+    /** A position index entry: the row is not in the map. */
+    private static final long ABSENT = -1L;
 
     private long positionOf(long id) {
         return positions == 0 ? 0 : UnsafeMemory.MEMORY.readLong(positions + id * Long.BYTES);
@@ -369,17 +376,19 @@ public final class ColdTable implements AutoCloseable {
     private void remember(long id, Data<byte[]> v) {
         if (positions != 0) {
             RandomDataInput in = v.bytes();
-            if (in.isDirectMemory()) {
-                UnsafeMemory.MEMORY.writeLong(positions + id * Long.BYTES, in.addressForRead(v.offset()));
-            }
+            // A value outside direct memory (never, for a mapped file) is left to Chronicle's lookup.
+            UnsafeMemory.MEMORY.writeLong(positions + id * Long.BYTES, in.isDirectMemory() ? in.addressForRead(v.offset()) : 0L);
         }
     }
 
+    /** After an insert: the row's place, so that it is no longer {@link #ABSENT}. */
     private void rememberInserted(long id, ExternalMapQueryContext<LongValue, byte[], ?> c) {
         if (positions != 0) {
             MapEntry<LongValue, byte[]> e = c.entry();
             if (e != null) {
                 remember(id, e.value());
+            } else {
+                forget(id);
             }
         }
     }
@@ -415,25 +424,31 @@ public final class ColdTable implements AutoCloseable {
         for (int u = from; u < to; u++) {
             int base = u * rowBytes;
             long at = positionOf(ids[u]);
-            if (at != 0) {
+            if (at > 0) {
                 UnsafeMemory.copyMemory(at, outAddress + base, rowBytes);
                 continue;
             }
-            try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key.of(ids[u]))) {
-                MapEntry<LongValue, byte[]> e = c.entry();
-                if (e != null) {
-                    copyValue(e.value(), out, outAddress, base);
-                    remember(ids[u], e.value());
-                    continue;
+            if (at == 0) {
+                try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key.of(ids[u]))) {
+                    MapEntry<LongValue, byte[]> e = c.entry();
+                    if (e != null) {
+                        copyValue(e.value(), out, outAddress, base);
+                        remember(ids[u], e.value());
+                        continue;
+                    }
                 }
             }
-            long id = ids[u];
-            for (int c = 0; c < dim; c++) {
-                out.putFloat(base + 4 * c, RowInit.weight(seed, index, id, c, scale));
-            }
-            for (int c = dim; c < floatsPerRow; c++) {
-                out.putFloat(base + 4 * c, 0.0f);
-            }
+            initialRow(ids[u], out, base);
+        }
+    }
+
+    /** Writes row {@code id}'s initial value (never stored yet) at {@code out[base..base+rowBytes)}. */
+    private void initialRow(long id, ByteBuffer out, int base) {
+        for (int c = 0; c < dim; c++) {
+            out.putFloat(base + 4 * c, RowInit.weight(seed, index, id, c, scale));
+        }
+        for (int c = dim; c < floatsPerRow; c++) {
+            out.putFloat(base + 4 * c, 0.0f);
         }
     }
 
@@ -527,25 +542,28 @@ public final class ColdTable implements AutoCloseable {
             long id = ids[idx[i]];
             int off = i * recBytes;
             long at = positionOf(id);
-            if (at != 0) {
+            if (at > 0) {
                 UnsafeMemory.copyMemory(at, stagingAddress + off + UndoLog.RECORD_HEAD, rowBytes);
                 UndoLog.putHead(buf, off, index, id, true, rowBytes);
                 UndoLog.seal(buf, off, rowBytes);
                 continue;
             }
-            boolean present;
-            try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key.of(id))) {
-                MapEntry<LongValue, byte[]> e = c.entry();
-                present = e != null;
-                int base = off + UndoLog.RECORD_HEAD;
-                if (present) {
-                    copyValue(e.value(), buf, stagingAddress, base);
-                } else {
-                    for (int b = 0; b < rowBytes; b += 4) {
-                        buf.putInt(base + b, 0);
+            boolean present = false;
+            int base = off + UndoLog.RECORD_HEAD;
+            if (at == 0) {
+                try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key.of(id))) {
+                    MapEntry<LongValue, byte[]> e = c.entry();
+                    present = e != null;
+                    if (present) {
+                        copyValue(e.value(), buf, stagingAddress, base);
                     }
-                    absent++;
                 }
+            }
+            if (!present) {
+                for (int b = 0; b < rowBytes; b += 4) {
+                    buf.putInt(base + b, 0);
+                }
+                absent++;
             }
             UndoLog.putHead(buf, off, index, id, present, rowBytes);
             UndoLog.seal(buf, off, rowBytes);
@@ -558,6 +576,11 @@ public final class ColdTable implements AutoCloseable {
         long[] ids = argIds;
         long absent = 0;
         for (int u = from; u < to; u++) {
+            long at = positionOf(ids[u]);
+            if (at != 0) {
+                absent += at == ABSENT ? 1 : 0;
+                continue;
+            }
             try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key.of(ids[u]))) {
                 if (c.entry() == null) {
                     absent++;
@@ -623,27 +646,21 @@ public final class ColdTable implements AutoCloseable {
                 int base = u * rowBytes;
                 long id = ids[u];
                 long at = positionOf(id);
-                if (at != 0) {
+                if (at > 0) {
                     UnsafeMemory.copyMemory(at, outAddress + base, rowBytes);
                     continue;
                 }
-                boolean found = false;
-                try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(key.of(id))) {
-                    MapEntry<LongValue, byte[]> e = c.entry();
-                    if (e != null) {
-                        copyValue(e.value(), out, outAddress, base);
-                        remember(id, e.value()); // entries never move while the map is open
-                        found = true;
+                if (at == 0) {
+                    try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(key.of(id))) {
+                        MapEntry<LongValue, byte[]> e = c.entry();
+                        if (e != null) {
+                            copyValue(e.value(), out, outAddress, base);
+                            remember(id, e.value()); // entries never move while the map is open
+                            continue;
+                        }
                     }
                 }
-                if (!found) {
-                    for (int c = 0; c < dim; c++) {
-                        out.putFloat(base + 4 * c, RowInit.weight(seed, index, id, c, scale));
-                    }
-                    for (int c = dim; c < floatsPerRow; c++) {
-                        out.putFloat(base + 4 * c, 0.0f);
-                    }
-                }
+                initialRow(id, out, base);
             }
             counters.rowsRead.add(count);
         }

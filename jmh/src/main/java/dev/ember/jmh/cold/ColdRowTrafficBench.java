@@ -51,6 +51,14 @@ public class ColdRowTrafficBench {
     @Param({"1.05"})
     public double zipf;
 
+    /**
+     * {@code all}: every row stored (the steady state); {@code none}: a new store, reads of rows
+     * never written (a large table's tail). A {@code write} with {@code none} inserts the rows in
+     * its first 16 ops, then is as with {@code all}: read its figure with {@code all}.
+     */
+    @Param({"all", "none"})
+    public String stored;
+
     private static final int BATCHES = 16;
     private static final int BATCH = 2048;
 
@@ -64,7 +72,7 @@ public class ColdRowTrafficBench {
     @Setup(Level.Trial)
     public void setUp() {
         shape = new CriteoBatches(BATCHES, BATCH, zipf, rowCap, 7);
-        fixture = new ColdTierFixture(shape, dim, 1, true, false);
+        fixture = new ColdTierFixture(shape, dim, 1, true, false, stored.equals("all"));
         readers = new ColdTable.Reader[shape.tables()];
         for (int t = 0; t < readers.length; t++) {
             readers[t] = fixture.tables[t].newReader();

@@ -20,8 +20,8 @@ import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
 /**
- * A store of the 26 Criteo-shaped tables with every row stored (a trained state), and the same rows
- * in plain off-heap arrays (the raw baseline). Built once per trial in a temporary directory.
+ * A store of the 26 Criteo-shaped tables with every row stored (a trained state) or none (a new
+ * store), and the same rows in plain off-heap arrays (the raw baseline). Built once per trial in a temporary directory.
  */
 final class ColdTierFixture implements AutoCloseable {
     final Path dir;
@@ -31,6 +31,11 @@ final class ColdTierFixture implements AutoCloseable {
     final ByteBuffer[] raw;
 
     ColdTierFixture(CriteoBatches shape, int dim, int threads, boolean undoLog, boolean syncUndoLog) {
+        this(shape, dim, threads, undoLog, syncUndoLog, true);
+    }
+
+    /** As above; with {@code stored} false the tables are left empty (a new store: every row still absent). */
+    ColdTierFixture(CriteoBatches shape, int dim, int threads, boolean undoLog, boolean syncUndoLog, boolean stored) {
         try {
             dir = Files.createTempDirectory("ember-jmh-cold");
         } catch (IOException e) {
@@ -55,7 +60,7 @@ final class ColdTierFixture implements AutoCloseable {
                 for (int i = 0; i < rows * bpr; i += 4) {
                     raw[t].putFloat(i, (float) (rnd.nextDouble() - 0.5));
                 }
-                for (long start = 0; start < rows; start += chunk) {
+                for (long start = 0; stored && start < rows; start += chunk) {
                     int n = (int) Math.min(chunk, rows - start);
                     for (int i = 0; i < n; i++) {
                         ids[i] = start + i;
