@@ -392,6 +392,11 @@ public final class TieredStore implements AutoCloseable {
         return phases;
     }
 
+    /** How many batches of one tiered store may be open at once (each owns reserved hot slots for its misses). */
+    public static int maxOpenBatches() {
+        return STAGING_AREAS;
+    }
+
     /**
      * A batch buffer sized by the config's {@code maxBags} and {@code maxIds}; close it after use.
      * At most {@value #STAGING_AREAS} batches may be open at once (each owns reserved slots).

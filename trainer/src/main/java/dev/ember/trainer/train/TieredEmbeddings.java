@@ -49,14 +49,26 @@ public final class TieredEmbeddings implements EmbeddingPath {
         this.depth = depth;
         this.moveEachStep = moveEachStep;
         this.step = step;
-        // Two more than the batches in flight: an applied batch writes its misses back behind the
+        // More than the batches in flight: an applied batch writes its misses back behind the
         // next steps, and is reused only once the others had their turn.
-        for (int i = 0; i <= depth + 2; i++) {
+        if (SPARE_BATCHES < 1 || depth + 1 + SPARE_BATCHES > TieredStore.maxOpenBatches()) {
+            throw new IllegalArgumentException("-Dember.spare.batches=" + SPARE_BATCHES + ": must be 1.."
+                    + (TieredStore.maxOpenBatches() - depth - 1) + " with a look-ahead of " + depth
+                    + " (a tiered store holds at most " + TieredStore.maxOpenBatches() + " batches)");
+        }
+        for (int i = 0; i <= depth + SPARE_BATCHES; i++) {
             StepBatch b = store.newBatch();
             all.add(b);
             free.add(b);
         }
     }
+
+    /**
+     * Batches beyond those in flight, writing their misses back ({@code -Dember.spare.batches},
+     * default 2): more give the write-behind more slack before a submit waits for it (the
+     * tiered-store log line's "waits for write-backs"), for a pinned row buffer each.
+     */
+    static final int SPARE_BATCHES = Integer.getInteger("ember.spare.batches", 2);
 
     public TieredStore store() {
         return store;
