@@ -65,6 +65,8 @@ public final class ColdTable implements AutoCloseable {
     private final int rowBytes;
     private final long seed;
     private final float scale;
+    /** {@link RowInit#columnKeys} of this table: a never-written row's weights hash each column once. */
+    private final long[] columnKeys;
     private final File file;
     private final ChronicleMap<LongValue, byte[]> map;
     private final WorkerPool pool;
@@ -129,6 +131,7 @@ public final class ColdTable implements AutoCloseable {
         this.rowBytes = layout.bytesPerRow();
         this.seed = seed;
         this.scale = RowInit.scale(spec.rows());
+        this.columnKeys = RowInit.columnKeys(seed, index, dim);
         this.capacity = capacity;
         this.file = file;
         this.map = map;
@@ -444,8 +447,9 @@ public final class ColdTable implements AutoCloseable {
 
     /** Writes row {@code id}'s initial value (never stored yet) at {@code out[base..base+rowBytes)}. */
     private void initialRow(long id, ByteBuffer out, int base) {
+        long rowKey = RowInit.rowKey(id);
         for (int c = 0; c < dim; c++) {
-            out.putFloat(base + 4 * c, RowInit.weight(seed, index, id, c, scale));
+            out.putFloat(base + 4 * c, RowInit.weight(columnKeys[c], rowKey, scale));
         }
         for (int c = dim; c < floatsPerRow; c++) {
             out.putFloat(base + 4 * c, 0.0f);

@@ -19,7 +19,34 @@ public final class RowInit {
 
     /** The initial weight {@code column} of {@code row} in table number {@code table}. */
     public static float weight(long seed, int table, long row, int column, float scale) {
-        long h = mix(seed ^ mix(((long) table << 32) ^ column) ^ mix(row + 0x632BE59BD9B4E019L));
+        return weight(columnKey(seed, table, column), rowKey(row), scale);
+    }
+
+    /**
+     * The part of a weight's hash that depends on the seed, table and column only: a table's
+     * initial rows hash each column's key once ({@link #columnKeys}) and each row's once.
+     */
+    public static long columnKey(long seed, int table, int column) {
+        return seed ^ mix(((long) table << 32) ^ column);
+    }
+
+    /** {@link #columnKey} of columns {@code 0..dim-1}. */
+    public static long[] columnKeys(long seed, int table, int dim) {
+        long[] keys = new long[dim];
+        for (int c = 0; c < dim; c++) {
+            keys[c] = columnKey(seed, table, c);
+        }
+        return keys;
+    }
+
+    /** The part of a weight's hash that depends on the row only. */
+    public static long rowKey(long row) {
+        return mix(row + 0x632BE59BD9B4E019L);
+    }
+
+    /** The weight of the column and row with these keys: {@code weight(seed, table, row, column, scale)}, bit for bit. */
+    public static float weight(long columnKey, long rowKey, float scale) {
+        long h = mix(columnKey ^ rowKey);
         // Top 24 bits: exactly representable; u in [0, 1), 2u-1 exact in float.
         float u = (float) (h >>> 40) * 0x1p-24f;
         return (2.0f * u - 1.0f) * scale;
@@ -28,8 +55,9 @@ public final class RowInit {
     /** Writes the initial row (weights then zero state) into {@code out[offset..]}. */
     public static void fill(long seed, int table, long row, RowLayout layout, float scale, float[] out, int offset) {
         int dim = layout.dim();
+        long rowKey = rowKey(row);
         for (int c = 0; c < dim; c++) {
-            out[offset + c] = weight(seed, table, row, c, scale);
+            out[offset + c] = weight(columnKey(seed, table, c), rowKey, scale);
         }
         for (int c = dim, n = layout.floatsPerRow(); c < n; c++) {
             out[offset + c] = 0.0f;
