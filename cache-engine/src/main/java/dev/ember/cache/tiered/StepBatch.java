@@ -81,7 +81,7 @@ public final class StepBatch implements AutoCloseable {
     /** One task per table reading its misses ahead, made once so that submitting allocates no closure. */
     final Runnable[] fetchTasks;
     /** Submit's and apply's per-table work, made once so that a step allocates no closure. */
-    /** Table {@code t}'s ids checked and deduplicated, then split into hot and cold: one pass of the workers. */
+    /** Table {@code t}'s ids checked and deduplicated, split into hot and cold, its cold reads started: one pass of the workers. */
     final TableWorkers.TableTask dedupAndSplitTask;
     final TableWorkers.TableTask writeBackTask;
     final Runnable writeAllTask;
@@ -133,6 +133,7 @@ public final class StepBatch implements AutoCloseable {
         this.dedupAndSplitTask = t -> {
             owner.dedup(this, t);
             owner.split(this, t);
+            owner.startFetch(this, t);
         };
         this.writeBackTask = t -> owner.writeBack(this, t);
         this.writeAllTask = () -> owner.writeBackAll(this);

@@ -7,13 +7,13 @@ import java.util.concurrent.atomic.LongAdder;
  * opened: what bounds a tiered mode's speed, read after a run (the trainer logs it).
  */
 public final class StepPhases {
-    /** Submit: deduplication and hot/cold split (per-table threads), starting cold reads and the index arrays' staging. */
+    /** Submit: deduplication, hot/cold split and starting cold reads (per-table threads), starting the index arrays' staging. */
     public final LongAdder submit = new LongAdder();
     /**
      * Submit, split: waiting for the write-back of the batch object's last use (its miss buffers
      * are refilled) and any staging not joined yet; waiting for the device's copies of its miss
-     * buffer, and collecting the earlier batches; the per-table pass (deduplication and hot/cold
-     * split); starting the cold reads and the staging.
+     * buffer, and collecting the earlier batches; the per-table pass (deduplication, hot/cold
+     * split, each table's cold reads started); starting the staging.
      */
     public final LongAdder submitWriteBackWaits = new LongAdder();
     public final LongAdder submitWaits = new LongAdder();
@@ -149,7 +149,7 @@ public final class StepPhases {
     public String perStep(long steps) {
         double n = Math.max(1, steps) * 1e6;
         return String.format("submit %.3f (waits for write-backs %.3f + for device copies %.3f + dedup and split %.3f"
-                        + " + starting reads and staging %.3f; then staging joined %.3f), cold reads %.3f, stage %.3f, gather %.3f, apply %.3f, unstage %.3f, "
+                        + " + starting the staging %.3f; then staging joined %.3f), cold reads %.3f, stage %.3f, gather %.3f, apply %.3f, unstage %.3f, "
                         + "write-back %.3f, moves %.3f ms per step; %d step boundaries over 1 ms, the longest %.3f ms"
                         + "; boundaries: move waits %.3f, move calls %.3f, knob %.3f, retargets %.3f ms per step, %d left a"
                         + " chunk for later; those over 1 ms: %.3f ms in all = move waits %.3f + move calls %.3f + knob %.3f"

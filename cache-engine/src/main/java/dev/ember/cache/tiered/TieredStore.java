@@ -480,7 +480,14 @@ public final class TieredStore implements AutoCloseable {
         long t1 = System.nanoTime();
         // Nothing is pinned: moves ask rowInUse, which looks in the few batches in flight.
         b.generation = hotSets.current();
-        workers.run(tableCount, b.dedupAndSplitTask); // per table, so one pass: no table waits for another
+        try {
+            // Per table, so one pass: no table waits for another, and each table's cold reads
+            // start as soon as its split is done.
+            workers.run(tableCount, b.dedupAndSplitTask);
+        } catch (RuntimeException | Error e) {
+            abandonFetches(b); // the tables split before the failure: nothing may still write into the batch
+            throw e;
+        }
         long t2 = System.nanoTime();
         // The gather's and apply's index arrays (row-to-slot translation) are written behind the
         // caller: the rows of a batch in flight keep their slots until it is applied, and the
@@ -507,13 +514,6 @@ public final class TieredStore implements AutoCloseable {
         }
         b.hotIds = hot;
         b.coldIds = coldIds;
-        if (prefetcher != null) {
-            for (int t = 0; t < tableCount; t++) {
-                if (b.fetchCount[t] > 0) {
-                    b.fetches[t] = prefetcher.submit(b.fetchTasks[t]);
-                }
-            }
-        }
         b.state = StepBatch.SUBMITTED;
         inFlight.addLast(b);
         long t3 = System.nanoTime();
@@ -567,6 +567,31 @@ public final class TieredStore implements AutoCloseable {
         b.hotCount[t] = n - m;
         counters[t].hotIds.add(n - m);
         counters[t].coldIds.add(m);
+    }
+
+    /** Table {@code t} of a batch being submitted, split (on a {@link TableWorkers} thread): its cold reads start. */
+    void startFetch(StepBatch b, int t) {
+        if (prefetcher != null && b.fetchCount[t] > 0) {
+            b.fetches[t] = prefetcher.submit(b.fetchTasks[t]);
+        }
+    }
+
+    /** A submit that failed: waits out the cold reads its tables started (their failures are not news) and forgets them. */
+    private void abandonFetches(StepBatch b) {
+        for (int t = 0; t < tableCount; t++) {
+            Future<?> f = b.fetches[t];
+            if (f != null) {
+                b.fetches[t] = null;
+                try {
+                    f.get();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                } catch (ExecutionException ignored) {
+                    // the submit's own failure is the one to report
+                }
+            }
+        }
     }
 
     /** Whether a batch in flight (submitted, not yet applied) uses {@code row} of table {@code t}: moves leave it. */

@@ -30,6 +30,7 @@ import org.roaringbitmap.RoaringBitmap;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -218,6 +219,36 @@ abstract class TieredStoreContract {
                 misses += rig.tiered.counters(t).coldMisses();
             }
             assertTrue(hits > 0 && misses > 0, "both tiers served ids: " + hits + " hot, " + misses + " cold");
+            assertRowsEqual(ref, rig.allRows());
+        }
+    }
+
+    @Test
+    void aSubmitWithAnIdOutsideItsTableIsRefusedAndTheStoreGoesOnExactly() {
+        Workload w = new Workload(5, ROWS, 48, DIM);
+        ReferenceRows ref = new ReferenceRows(specs(), 42);
+        try (Rig rig = new Rig(dir.resolve("bad"), config(w, 4, 1).withPrefetchThreads(2), true)) {
+            rig.run(w, 0, 10, 2, ref, step -> { });
+            StepBatch b = rig.tiered.newBatch();
+            try {
+                // The other tables are split, and their cold reads started, before or while the last fails.
+                for (int t = 0; t < ROWS.length; t++) {
+                    w.fill(10, t, b.ids(t));
+                }
+                int last = ROWS.length - 1;
+                long[] ids = new long[w.bags];
+                for (int i = 0; i < ids.length; i++) {
+                    ids[i] = i % ROWS[last];
+                }
+                ids[ids.length - 1] = ROWS[last] + 7;
+                b.ids(last).setOneHot(ids, ids.length);
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> rig.tiered.submit(b));
+                assertTrue(e.getMessage().contains("t" + last) && e.getMessage().contains(Long.toString(ROWS[last] + 7)),
+                        "the message names the table and the id: " + e.getMessage());
+            } finally {
+                b.close();
+            }
+            rig.run(w, 10, 20, 2, ref, step -> { });
             assertRowsEqual(ref, rig.allRows());
         }
     }
