@@ -511,6 +511,8 @@ public final class TieredStore implements AutoCloseable {
         for (int t = 0; t < tableCount; t++) {
             hot += b.hotCount[t];
             coldIds += b.missCount[t];
+            counters[t].hotIds.add(b.hotCount[t]); // counted once the whole batch is accepted
+            counters[t].coldIds.add(b.missCount[t]);
         }
         b.hotIds = hot;
         b.coldIds = coldIds;
@@ -565,8 +567,6 @@ public final class TieredStore implements AutoCloseable {
         b.missCount[t] = m;
         b.fetchCount[t] = f;
         b.hotCount[t] = n - m;
-        counters[t].hotIds.add(n - m);
-        counters[t].coldIds.add(m);
     }
 
     /** Table {@code t} of a batch being submitted, split (on a {@link TableWorkers} thread): its cold reads start. */

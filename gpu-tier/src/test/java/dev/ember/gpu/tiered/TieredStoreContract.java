@@ -229,6 +229,10 @@ abstract class TieredStoreContract {
         ReferenceRows ref = new ReferenceRows(specs(), 42);
         try (Rig rig = new Rig(dir.resolve("bad"), config(w, 4, 1).withPrefetchThreads(2), true)) {
             rig.run(w, 0, 10, 2, ref, step -> { });
+            long[] lookups = new long[ROWS.length];
+            for (int t = 0; t < ROWS.length; t++) {
+                lookups[t] = rig.tiered.counters(t).hotHits() + rig.tiered.counters(t).coldMisses();
+            }
             StepBatch b = rig.tiered.newBatch();
             try {
                 // The other tables are split, and their cold reads started, before or while the last fails.
@@ -245,6 +249,10 @@ abstract class TieredStoreContract {
                 IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> rig.tiered.submit(b));
                 assertTrue(e.getMessage().contains("t" + last) && e.getMessage().contains(Long.toString(ROWS[last] + 7)),
                         "the message names the table and the id: " + e.getMessage());
+                for (int t = 0; t < ROWS.length; t++) {
+                    assertEquals(lookups[t], rig.tiered.counters(t).hotHits() + rig.tiered.counters(t).coldMisses(),
+                            "a refused batch is not counted in table " + t + "'s hits and misses");
+                }
             } finally {
                 b.close();
             }
