@@ -422,27 +422,33 @@ public final class ColdTable implements AutoCloseable {
     private void gatherRange(int partition, int from, int to) {
         Scratch s = scratch[partition];
         long[] ids = argIds;
-        ByteBuffer out = argBuf;
-        long outAddress = argAddress;
         for (int u = from; u < to; u++) {
-            int base = u * rowBytes;
-            long at = positionOf(ids[u]);
-            if (at > 0) {
-                UnsafeMemory.copyMemory(at, outAddress + base, rowBytes);
-                continue;
-            }
-            if (at == 0) {
-                try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key.of(ids[u]))) {
-                    MapEntry<LongValue, byte[]> e = c.entry();
-                    if (e != null) {
-                        copyValue(e.value(), out, outAddress, base);
-                        remember(ids[u], e.value());
-                        continue;
-                    }
+            readRow(s.key, ids[u], argBuf, argAddress, u * rowBytes);
+        }
+    }
+
+    /**
+     * Row {@code id} into {@code out[base..base+rowBytes)}: from its known place, else through
+     * Chronicle's lookup (its place then remembered: entries never move while the map is open),
+     * else, absent, its initial value.
+     */
+    private void readRow(RowKey key, long id, ByteBuffer out, long outAddress, int base) {
+        long at = positionOf(id);
+        if (at > 0) {
+            UnsafeMemory.copyMemory(at, outAddress + base, rowBytes);
+            return;
+        }
+        if (at == 0) {
+            try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(key.of(id))) {
+                MapEntry<LongValue, byte[]> e = c.entry();
+                if (e != null) {
+                    copyValue(e.value(), out, outAddress, base);
+                    remember(id, e.value());
+                    return;
                 }
             }
-            initialRow(ids[u], out, base);
         }
+        initialRow(id, out, base);
     }
 
     /** Writes row {@code id}'s initial value (never stored yet) at {@code out[base..base+rowBytes)}. */
@@ -647,24 +653,7 @@ public final class ColdTable implements AutoCloseable {
                 throw new IllegalStateException("table " + spec.name() + " is closed");
             }
             for (int u = 0; u < count; u++) {
-                int base = u * rowBytes;
-                long id = ids[u];
-                long at = positionOf(id);
-                if (at > 0) {
-                    UnsafeMemory.copyMemory(at, outAddress + base, rowBytes);
-                    continue;
-                }
-                if (at == 0) {
-                    try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(key.of(id))) {
-                        MapEntry<LongValue, byte[]> e = c.entry();
-                        if (e != null) {
-                            copyValue(e.value(), out, outAddress, base);
-                            remember(id, e.value()); // entries never move while the map is open
-                            continue;
-                        }
-                    }
-                }
-                initialRow(id, out, base);
+                readRow(key, ids[u], out, outAddress, u * rowBytes);
             }
             counters.rowsRead.add(count);
         }
