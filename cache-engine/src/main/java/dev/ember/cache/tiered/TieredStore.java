@@ -264,6 +264,9 @@ public final class TieredStore implements AutoCloseable {
             this.popularity = null;
             this.knob = null;
         } else {
+            // Sized to the budget before its tables come: a tier may shape a table's host
+            // structures by the slots it has (the GPU pool picks each table's row-to-slot index so).
+            fit(budgetRows());
             for (int t = 0; t < tableCount; t++) {
                 handle[t] = tier.addTable(specs.get(t));
             }

@@ -42,9 +42,11 @@ import static dev.ember.gpu.device.UnsafeMemory.UNSAFE;
  * splits a table's map in stripes of this class that {@link MapThreads} work on in parallel
  * (fork-join tasks per chunk over 16 stripes had measured slower than one thread, 10.7 against
  * 16.7 GB/s; persistent threads woken once per move reach 31.8 GB/s, dim 64, 8 threads, H200).
- * Resident ({@code device} mode) tables need neither: slot = base + row.
+ * Resident ({@code device} mode) tables need neither: slot = base + row. On the host the same dense
+ * int per row is cheaper than this map once a table has at most 8 rows per pool slot
+ * ({@link DirectRowSlots}: {@link RowSlotIndex#AUTO} picks it then); this map serves the rest.
  */
-public final class RowSlotMap extends RowSlotMapFields implements AutoCloseable {
+public final class RowSlotMap extends RowSlotMapFields implements RowSlots {
     /** Rows are {@code < ROW_LIMIT} (2^32 - 1): an entry holds the row in its upper 32 bits. */
     public static final long ROW_LIMIT = (1L << 32) - 1;
     /** An empty entry: no row (the row bits would be 2^32 - 1) and no slot (slots are >= 0). */
@@ -81,6 +83,7 @@ public final class RowSlotMap extends RowSlotMapFields implements AutoCloseable 
         UNSAFE.setMemory(table, (long) cap * ENTRY, (byte) 0xFF); // every entry EMPTY
     }
 
+    @Override
     public int size() {
         return size;
     }
@@ -96,6 +99,7 @@ public final class RowSlotMap extends RowSlotMapFields implements AutoCloseable 
     }
 
     /** The slot of {@code row}, or -1. */
+    @Override
     public int get(long row) {
         if (row < 0 || row >= ROW_LIMIT) {
             return -1;
@@ -114,6 +118,7 @@ public final class RowSlotMap extends RowSlotMapFields implements AutoCloseable 
     }
 
     /** Maps {@code row} to {@code slot}; returns false (and changes nothing) if the row is mapped. */
+    @Override
     public boolean putIfAbsent(long row, int slot) {
         if (row < 0 || row >= ROW_LIMIT || slot < 0) {
             throw new IllegalArgumentException("a row-to-slot map holds rows in [0, " + ROW_LIMIT + ") and slots >= 0, got row "
@@ -144,7 +149,8 @@ public final class RowSlotMap extends RowSlotMapFields implements AutoCloseable 
     }
 
     /** Changes the slot of a mapped row. */
-    void replace(long row, int slot) {
+    @Override
+    public void replace(long row, int slot) {
         int i = hash(row) & mask;
         while (true) {
             long a = table + (long) i * ENTRY;
@@ -161,6 +167,7 @@ public final class RowSlotMap extends RowSlotMapFields implements AutoCloseable 
     }
 
     /** Unmaps {@code row}; returns its slot or -1. */
+    @Override
     public int remove(long row) {
         if (row < 0 || row >= ROW_LIMIT) {
             return -1;
@@ -181,6 +188,7 @@ public final class RowSlotMap extends RowSlotMapFields implements AutoCloseable 
     }
 
     /** Calls {@code visitor} for every (row, slot). The map must not change meanwhile. */
+    @Override
     public void forEach(Visitor visitor) {
         for (long i = 0; i <= mask; i++) {
             long e = UNSAFE.getLong(table + i * ENTRY);
@@ -188,10 +196,6 @@ public final class RowSlotMap extends RowSlotMapFields implements AutoCloseable 
                 visitor.visit(e >>> 32, (int) e);
             }
         }
-    }
-
-    public interface Visitor {
-        void visit(long row, int slot);
     }
 
     /** Knuth's backward shift: moves later entries of the probe run into the hole at {@code hole}. */

@@ -1,18 +1,21 @@
 package dev.ember.gpu.pool;
 
+import dev.ember.gpu.device.UnsafeMemory;
 
 import static dev.ember.gpu.device.UnsafeMemory.UNSAFE;
 
 /**
- * One table's row-to-slot map split into {@code S} independent {@link RowSlotMap} stripes
- * ({@code stripe = top bits of a second hash of the row}), so that {@code S} threads
- * ({@link MapThreads}) can map a promotion's or demotion's rows at once: thread {@code w} walks
- * the call's rows and works only on those of stripe {@code w}; no two threads ever touch one
- * stripe, and nothing is locked. (Lookups shared out by contiguous ranges of rows instead, each
- * thread probing every stripe, then removals by stripe, made a demotion slower on an H100 host,
- * 4.8 ms against 3.2 ms for a 262,144-row demotion into a row buffer, where promotion with the
- * same copy changes got faster: a thread's own stripe stays in its core's cache;
- * docs/runs/2026-11-26-H100-promote2.)
+ * One table's row-to-slot translation split into {@code S} independent {@link RowSlots} stripes,
+ * so that {@code S} threads ({@link MapThreads}) can map a promotion's or demotion's rows at once:
+ * thread {@code w} walks the call's rows and works only on those of stripe {@code w}; no two
+ * threads ever write one stripe, and nothing is locked. Two kinds ({@link RowSlotIndex}): hashed,
+ * {@code S} {@link RowSlotMap}s ({@code stripe = top bits of a second hash of the row}); direct,
+ * {@code S} {@link DirectRowSlots} views of one int array over the table's rows
+ * ({@code stripe = block of 16 rows mod S}). (Lookups shared out by contiguous ranges of rows
+ * instead, each thread probing every stripe, then removals by stripe, made a demotion slower on
+ * an H100 host, 4.8 ms against 3.2 ms for a 262,144-row demotion into a row buffer, where
+ * promotion with the same copy changes got faster: a thread's own stripe stays in its core's
+ * cache; docs/runs/2026-11-26-H100-promote2.)
  *
  * <p>One caller at a time (the pool's thread); between calls only that thread touches the stripes.
  */
@@ -20,8 +23,11 @@ final class RowSlotStripes implements AutoCloseable {
     /** What a call does to each row. */
     enum Op { PUT, REMOVE, GET }
 
-    private final RowSlotMap[] stripes;
+    private final RowSlots[] stripes;
     private final int shift;
+    /** The direct index's array (0: hashed stripes). */
+    private final long directArray;
+    private boolean closed;
 
     // The call, written by the caller before MapThreads publishes it.
     private Op op;
@@ -39,21 +45,51 @@ final class RowSlotStripes implements AutoCloseable {
     private long[] staging;
     private int rowBytes;
 
-    /** {@code count} stripes (a power of two) for a table expected to hold {@code expected} rows. */
+    /** {@code count} hashed stripes (a power of two) for a table expected to hold {@code expected} rows. */
     RowSlotStripes(int count, int expected) {
         this(count, expected, RowSlotMap.ROOM);
     }
 
     /** As above, stripes with at least {@code room} entries per row (see {@link RowSlotMap}). */
     RowSlotStripes(int count, int expected, int room) {
-        if (Integer.bitCount(count) != 1) {
-            throw new IllegalArgumentException("map stripes must be a power of two, got " + count);
-        }
-        stripes = new RowSlotMap[count];
+        checkCount(count);
+        stripes = new RowSlots[count];
         for (int s = 0; s < count; s++) {
             stripes[s] = new RowSlotMap(Math.max(16, expected / count), room);
         }
         shift = 64 - Integer.numberOfTrailingZeros(count);
+        directArray = 0;
+    }
+
+    /** {@code count} direct stripes (a power of two) over one array of {@code rows} ints (4 * rows host bytes). */
+    static RowSlotStripes direct(int count, long rows) {
+        return new RowSlotStripes(count, rows);
+    }
+
+    private RowSlotStripes(int count, long rows) {
+        checkCount(count);
+        if (rows < 0) {
+            throw new IllegalArgumentException("a table's rows must be >= 0, got " + rows);
+        }
+        long bytes = 4 * Math.max(1, rows);
+        directArray = UnsafeMemory.allocate(bytes, "a direct row-to-slot index (4 bytes a table row)");
+        UNSAFE.setMemory(directArray, bytes, (byte) 0xFF); // every row unmapped (-1)
+        stripes = new RowSlots[count];
+        for (int s = 0; s < count; s++) {
+            stripes[s] = new DirectRowSlots(directArray, rows, s, count);
+        }
+        shift = 0;
+    }
+
+    private static void checkCount(int count) {
+        if (Integer.bitCount(count) != 1) {
+            throw new IllegalArgumentException("map stripes must be a power of two, got " + count);
+        }
+    }
+
+    /** Whether this is a direct index (else hashed). */
+    boolean direct() {
+        return directArray != 0;
     }
 
     int stripeCount() {
@@ -61,12 +97,15 @@ final class RowSlotStripes implements AutoCloseable {
     }
 
     private int stripe(long row) {
-        return stripes.length == 1 ? 0 : (int) ((row * 0xC2B2AE3D27D4EB4FL) >>> shift);
+        if (stripes.length == 1) {
+            return 0;
+        }
+        return directArray != 0 ? DirectRowSlots.stripeOf(row, stripes.length) : (int) ((row * 0xC2B2AE3D27D4EB4FL) >>> shift);
     }
 
     int size() {
         int n = 0;
-        for (RowSlotMap m : stripes) {
+        for (RowSlots m : stripes) {
             n += m.size();
         }
         return n;
@@ -88,8 +127,8 @@ final class RowSlotStripes implements AutoCloseable {
         stripes[stripe(row)].replace(row, slot);
     }
 
-    void forEach(RowSlotMap.Visitor visitor) {
-        for (RowSlotMap m : stripes) {
+    void forEach(RowSlots.Visitor visitor) {
+        for (RowSlots m : stripes) {
             m.forEach(visitor);
         }
     }
@@ -189,7 +228,7 @@ final class RowSlotStripes implements AutoCloseable {
         for (int j = from; j < to; j++) {
             int i = mine[j];
             long row = rows[i];
-            RowSlotMap m = stripes[stripe(row)];
+            RowSlots m = stripes[stripe(row)];
             int slot;
             switch (op) {
                 case PUT:
@@ -242,8 +281,15 @@ final class RowSlotStripes implements AutoCloseable {
 
     @Override
     public void close() {
-        for (RowSlotMap m : stripes) {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (RowSlots m : stripes) {
             m.close();
+        }
+        if (directArray != 0) {
+            UnsafeMemory.free(directArray);
         }
     }
 }

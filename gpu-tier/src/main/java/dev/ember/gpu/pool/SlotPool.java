@@ -47,11 +47,12 @@ import static dev.ember.gpu.device.UnsafeMemory.UNSAFE;
  * </pre>
  * a move's slot ids leave from it chunk by chunk and demotion's dirty flags land in it.
  *
- * <p>Host side, per table: a {@link RowSlotStripes} of {@link RowSlotMap}s (row to slot, off-heap,
- * 32 bytes per hot row at the default room; see there why the translation runs on the host;
- * {@link MapThreads} map a move's rows on several cores), or for resident tables a base slot
+ * <p>Host side, per table: a {@link RowSlotStripes} (row to slot, off-heap; see {@link RowSlotMap}
+ * why the translation runs on the host; {@link MapThreads} map a move's rows on several cores),
+ * direct ({@link DirectRowSlots}: 4 bytes a table row) or hashed ({@link RowSlotMap}: 32 bytes a
+ * hot row at the default room) as {@link RowSlotIndex} picks, or for resident tables a base slot
  * (identity map). Settings: {@code ember.hot.mapThreads}, {@code ember.hot.mapThreadsMinRows},
- * {@code ember.hot.mapRoom}. Free slots:
+ * {@code ember.hot.mapRoom}, {@code ember.hot.rowIndex}. Free slots:
  * a bump pointer {@code next} and an off-heap stack of slots freed below it; a promotion takes
  * the top of the stack, then bumps, so its slots are known before any row is mapped.
  *
@@ -123,6 +124,8 @@ public final class SlotPool implements HotTier {
     private final MapThreads mapThreads;
     /** Map entries per hot row, at least ({@code ember.hot.mapRoom}). */
     private final int mapRoom;
+    /** Which row-to-slot index a table added gets ({@code ember.hot.rowIndex}). */
+    private final RowSlotIndex rowIndex;
     private final long[] stagingAddresses = new long[STAGES];
     private final List<PinnedBuffer> rowBuffers = new ArrayList<>();
 
@@ -192,6 +195,13 @@ public final class SlotPool implements HotTier {
      * without waking the map threads (0: every move wakes them).
      */
     public SlotPool(Device device, RowLayout layout, long budgetBytes, int mapThreads, int mapThreadsMinRows) {
+        this(device, layout, budgetBytes, mapThreads, mapThreadsMinRows, RowSlotIndex.fromProperty());
+    }
+
+    /** As above; tables added get the row-to-slot index {@code rowIndex} picks. */
+    public SlotPool(Device device, RowLayout layout, long budgetBytes, int mapThreads, int mapThreadsMinRows,
+                    RowSlotIndex rowIndex) {
+        this.rowIndex = java.util.Objects.requireNonNull(rowIndex, "rowIndex");
         if (mapThreads < 1 || Integer.bitCount(mapThreads) != 1 || mapThreads > 64) {
             throw new IllegalArgumentException("map threads must be a power of two in 1..64, got " + mapThreads
                     + " (set ember.hot.mapThreads)");
@@ -358,7 +368,10 @@ public final class SlotPool implements HotTier {
                     + "fewer than " + RowSlotMap.ROW_LIMIT + " (the row-to-slot map packs a row id in 32 bits); hash or cap its ids"
                     + " (the vocabulary's cap)");
         }
-        tables.add(new TableEntry(spec, new RowSlotStripes(mapThreads.stripes(), 1024, mapRoom), -1));
+        RowSlotStripes map = rowIndex.direct(spec.rows(), capacity)
+                ? RowSlotStripes.direct(mapThreads.stripes(), spec.rows())
+                : new RowSlotStripes(mapThreads.stripes(), 1024, mapRoom);
+        tables.add(new TableEntry(spec, map, -1));
         return tables.size() - 1;
     }
 
@@ -417,6 +430,21 @@ public final class SlotPool implements HotTier {
             return row >= 0 && row < t.spec.rows();
         }
         return t.map.get(row) >= 0;
+    }
+
+    /** Tables whose rows are translated by a direct index. */
+    public int directIndexes() {
+        int n = 0;
+        for (TableEntry t : tables) {
+            n += !t.resident() && t.map.direct() ? 1 : 0;
+        }
+        return n;
+    }
+
+    /** Whether table {@code table}'s rows are translated by a direct index (else hashed, or resident: no index). */
+    public boolean directIndex(int table) {
+        TableEntry t = table(table);
+        return !t.resident() && t.map.direct();
     }
 
     @Override

@@ -260,15 +260,13 @@ public abstract class HotTierContract extends OnDeviceContract {
     }
 
     /**
-     * Three tables staged at once from three threads into one batch (bags at a stride, the
-     * last bags of each span empty), pooled with one launch and updated with one apply: equal bit
-     * for bit to the reference per table, and empty padding bags pool to zeros.
+     * A hot table's row ids must fit the row-to-slot map's 32 bits; a resident one's need not be
+     * mapped. (The pool picks its index itself here: a direct one for 2^32 rows would be 16 GB.)
      */
-    /** A hot table's row ids must fit the row-to-slot map's 32 bits; a resident one's need not be mapped. */
     @Test
     void aTableTooLargeForTheRowMapIsRefusedByName() {
         RowLayout layout = RowLayout.of(4, Optimizer.SGD);
-        try (SlotPool pool = newPool(device, layout, 100 * (layout.bytesPerRow() + 1L))) {
+        try (SlotPool pool = new SlotPool(device, layout, 100 * (layout.bytesPerRow() + 1L), 1, 0, RowSlotIndex.AUTO)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> pool.addTable(new TableSpec("huge", 1L << 33, 4, Optimizer.SGD)));
             assertTrue(e.getMessage().contains("huge") && e.getMessage().contains("fewer than"), e.getMessage());
@@ -280,6 +278,11 @@ public abstract class HotTierContract extends OnDeviceContract {
         }
     }
 
+    /**
+     * Three tables staged at once from three threads into one batch (bags at a stride, the
+     * last bags of each span empty), pooled with one launch and updated with one apply: equal bit
+     * for bit to the reference per table, and empty padding bags pool to zeros.
+     */
     @ParameterizedTest(name = "{0}")
     @EnumSource(Optimizer.class)
     void tablesStagedAtOnceGatherAndApplyAsOneLaunchBitForBit(Optimizer opt) throws Exception {

@@ -2,7 +2,7 @@ package dev.ember.gpu.pool;
 
 import dev.ember.gpu.device.UnsafeMemory;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.util.HashMap;
 import java.util.Map;
@@ -12,13 +12,23 @@ import static dev.ember.gpu.device.UnsafeMemory.UNSAFE;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-/** Striped maps run by map threads against a HashMap, on random batches with failures in them. */
+/**
+ * Striped row-to-slot indexes, hashed and direct, run by map threads against a HashMap, on random
+ * batches with failures in them.
+ */
 class RowSlotStripesTest {
 
-    @ParameterizedTest
-    @ValueSource(ints = {1, 2, 4, 8})
-    void batchesAgreeWithAHashMap(int threads) {
-        Random rnd = new Random(17 + threads);
+    /** Hashed stripes (room 2 at 4 threads, else 4) or direct ones over a table of {@code rows} rows. */
+    private static RowSlotStripes stripes(boolean direct, int threads, long rows) {
+        return direct ? RowSlotStripes.direct(threads, rows) : new RowSlotStripes(threads, 16, threads == 4 ? 2 : RowSlotMap.ROOM);
+    }
+
+    @ParameterizedTest(name = "direct {0}, threads {1}")
+    @CsvSource({"false, 1", "false, 2", "false, 4", "false, 8", "true, 1", "true, 2", "true, 4", "true, 8"})
+    void batchesAgreeWithAHashMap(boolean direct, int threads) {
+        Random rnd = new Random(17 + threads + (direct ? 100 : 0));
+        long spacing = direct ? 13 : 1_000_003L; // hashed: rows use all 32 bits; direct: a 52,000-row table
+        long tableRows = 4000 * spacing;
         Map<Long, Integer> ref = new HashMap<>();
         int max = 3000;
         long[] rows = new long[max];
@@ -26,13 +36,13 @@ class RowSlotStripesTest {
         byte[] bad = new byte[max];
         long stack = UnsafeMemory.allocate(4L * max, "test slots");
         try (MapThreads mt = new MapThreads(threads, 0, "test-map");
-             RowSlotStripes map = new RowSlotStripes(threads, 16, threads == 4 ? 2 : RowSlotMap.ROOM)) { // room 2 and 4
+             RowSlotStripes map = stripes(direct, threads, tableRows)) {
 
             for (int round = 0; round < 60; round++) {
                 int n = rnd.nextInt(max);
                 int chunk = 1 + rnd.nextInt(700);
                 for (int i = 0; i < n; i++) {
-                    rows[i] = rnd.nextInt(4000) * 1_000_003L; // repeats within a batch on purpose
+                    rows[i] = rnd.nextInt(4000) * spacing; // repeats within a batch on purpose
                 }
                 RowSlotStripes.Op op = RowSlotStripes.Op.values()[rnd.nextInt(3)];
                 int fromStack = rnd.nextInt(n + 1);
@@ -83,9 +93,9 @@ class RowSlotStripesTest {
      * areas in turn, a REMOVE drains them back into another buffer; the caller plays the pool's
      * part (opens each chunk in order, checks the staging of a PUT before the next chunk reuses it).
      */
-    @ParameterizedTest
-    @ValueSource(ints = {1, 2, 4})
-    void copiesAndDrainsMoveEveryByteThroughTheStaging(int threads) {
+    @ParameterizedTest(name = "direct {0}, threads {1}")
+    @CsvSource({"false, 1", "false, 2", "false, 4", "true, 1", "true, 4"})
+    void copiesAndDrainsMoveEveryByteThroughTheStaging(boolean direct, int threads) {
         Random rnd = new Random(5 + threads);
         int rowBytes = 12;
         int max = 5000;
@@ -96,7 +106,7 @@ class RowSlotStripesTest {
         long dst = UnsafeMemory.allocate((long) max * rowBytes, "test destination");
         long[] staging = new long[2];
         try (MapThreads mt = new MapThreads(threads, 0, "test-map");
-             RowSlotStripes map = new RowSlotStripes(threads, 16)) {
+             RowSlotStripes map = direct ? RowSlotStripes.direct(threads, 21 * 5_000L) : new RowSlotStripes(threads, 16)) {
             for (int round = 0; round < 20; round++) {
                 int n = 1 + rnd.nextInt(max);
                 int chunk = 150 + rnd.nextInt(900); // tens of chunks a call, as the pool makes
@@ -104,7 +114,7 @@ class RowSlotStripesTest {
                     staging[h] = UnsafeMemory.allocate((long) chunk * rowBytes, "test staging");
                 }
                 for (int i = 0; i < n; i++) {
-                    rows[i] = round * 10_000_000L + i;
+                    rows[i] = round * (direct ? 5_000L : 10_000_000L) + i;
                 }
                 for (long b = 0; b < (long) n * rowBytes; b++) {
                     UNSAFE.putByte(src + b, (byte) rnd.nextInt());

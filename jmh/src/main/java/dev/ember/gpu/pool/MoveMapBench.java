@@ -31,7 +31,10 @@ import java.util.concurrent.TimeUnit;
  * {@code remove}: a promotion's and a demotion's share apart (the other, untimed, before each call).
  * In gpu-tier's package (classpath, not modules) to reach the map classes, which are package-private.
  *
- * <p>{@code java -jar benchmarks.jar MoveMapBench -p threads=1,2,4,8}
+ * {@code index}: {@code hashed} ({@link RowSlotMap} stripes) or {@code direct} ({@link DirectRowSlots}
+ * over a table just large enough for the ids).
+ *
+ * <p>{@code java -jar benchmarks.jar MoveMapBench -p threads=1,2,4,8 -p index=hashed,direct}
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.Throughput)
@@ -60,6 +63,8 @@ public class MoveMapBench {
      */
     @Param({"0"})
     public int resident;
+    @Param({"hashed"})
+    public String index;
 
     private MapThreads mapThreads;
     private RowSlotStripes map;
@@ -72,7 +77,8 @@ public class MoveMapBench {
     @Setup
     public void setUp() {
         mapThreads = new MapThreads(threads, 0, "bench-map");
-        map = new RowSlotStripes(threads, ROWS + resident, room);
+        map = index.equals("direct") ? RowSlotStripes.direct(threads, 7L * (ROWS + resident) + 8)
+                : new RowSlotStripes(threads, ROWS + resident, room);
         for (int i = 0; i < ROWS; i++) {
             rows[i] = 7L * i + 3;
         }

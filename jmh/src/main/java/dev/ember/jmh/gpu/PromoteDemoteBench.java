@@ -7,6 +7,7 @@ import dev.ember.gpu.device.Device;
 import dev.ember.gpu.device.DeviceBuffer;
 import dev.ember.gpu.device.PinnedBuffer;
 import dev.ember.gpu.device.Stream;
+import dev.ember.gpu.pool.RowSlotIndex;
 import dev.ember.gpu.pool.SlotPool;
 import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -35,7 +36,9 @@ import java.util.concurrent.TimeUnit;
  * {@code promoteRowBuffer} / {@code demoteRowBuffer}: the same from and into
  * {@link SlotPool#newRowBuffer} (page-locked, no staging copy on the host).
  * The untimed per-invocation setup undoes the previous move. {@code mapThreads}: threads mapping
- * rows while the copies run (1: the pool's thread alone, as before).
+ * rows while the copies run (1: the pool's thread alone, as before). {@code index}: the table's
+ * row-to-slot index ({@code auto}, the pool's default, picks direct for this shape: 2.6M rows,
+ * 524,288 slots; {@code hashed}: the open-addressing map).
  *
  * <p>{@code java -jar benchmarks.jar PromoteDemoteBench -p backend=cuda}
  */
@@ -55,6 +58,8 @@ public class PromoteDemoteBench {
     /** Threads mapping rows during moves (SlotPool's default is up to 8: half the cores, a power of two). */
     @Param({"8"})
     public int mapThreads;
+    @Param({"auto"})
+    public String index;
 
     private Device device;
     private SlotPool pool;
@@ -82,7 +87,8 @@ public class PromoteDemoteBench {
     public void setUp() {
         device = Backends.open(backend);
         RowLayout layout = RowLayout.of(dim, Optimizer.ROWWISE_ADAGRAD);
-        pool = new SlotPool(device, layout, 2L * rows * (layout.bytesPerRow() + 1L), mapThreads);
+        pool = new SlotPool(device, layout, 2L * rows * (layout.bytesPerRow() + 1L), mapThreads, 0,
+                RowSlotIndex.valueOf(index.toUpperCase(java.util.Locale.ROOT)));
         table = pool.addTable(new TableSpec("bench", 10L * rows, dim, Optimizer.ROWWISE_ADAGRAD));
         ids = new long[rows];
         for (int i = 0; i < rows; i++) {

@@ -303,6 +303,11 @@ public final class Trainer {
             if (path instanceof TieredEmbeddings te && backend instanceof CudaDenseBackend cuda && rig.pool != null) {
                 te.handOffTo(new DeviceHandoff(rig.device, rig.pool, cuda));
             }
+            if (rig.pool != null && mode != Mode.DEVICE) {
+                LOG.info("{}: hot tier: {} of {} tables translate rows to slots through a direct index (4 bytes a table row),"
+                        + " the rest through hashed maps ({}=auto|direct|hashed)", mode.label(), rig.pool.directIndexes(),
+                        tables, dev.ember.gpu.pool.RowSlotIndex.PROPERTY);
+            }
             boolean onDevice = path.poolsOnDevice();
             long first = settings.resume() && store.lastCheckpoint() != null ? store.lastCheckpoint().step() : 0;
             double profileSeconds = 0;
