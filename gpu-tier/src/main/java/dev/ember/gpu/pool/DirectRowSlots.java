@@ -10,7 +10,9 @@ import static dev.ember.gpu.device.UnsafeMemory.UNSAFE;
  *  array: | row 0: slot or -1 | row 1 | ... | row rows-1 |      4 * rows bytes (the table's rows, mapped or not)
  *  block b: rows [16b, 16b + 16) = one 64-byte line; its stripe: b & (S - 1)
  * </pre>
- * Blocks of a cache line keep two map threads from ever writing one line.
+ * Single operations go through the row's stripe. The map threads share a call's rows out in
+ * contiguous parts instead (see {@link RowSlotStripes#share}), with atomic puts and removals, each
+ * thread counting its rows in its own view: the views' sizes sum to the rows mapped.
  *
  * <p><b>Why.</b> With the hashed map ({@link RowSlotMap}) a demotion's removal is a probe and a
  * backward shift through a run of entries, each a likely miss to memory on a map of megabytes;
@@ -76,6 +78,35 @@ final class DirectRowSlots extends DirectRowSlotsFields implements RowSlots {
         int slot = UNSAFE.getInt(a);
         if (slot != EMPTY) {
             UNSAFE.putInt(a, EMPTY);
+            size--;
+        }
+        return slot;
+    }
+
+    /**
+     * {@link #putIfAbsent} as one atomic compare-and-set, for rows other threads may put or remove
+     * at once (the map threads' contiguous parts of a call); counted in this view's size, which
+     * may then differ from the rows in its blocks (the views' sizes still sum to the rows mapped).
+     */
+    boolean putIfAbsentAtomically(long row, int slot) {
+        if (row < 0 || row >= rows || slot < 0) {
+            throw new IllegalArgumentException("a direct row-to-slot index holds rows in [0, " + rows + ") and slots >= 0, got row "
+                    + row + ", slot " + slot);
+        }
+        if (!UNSAFE.compareAndSwapInt(null, array + 4 * row, EMPTY, slot)) {
+            return false;
+        }
+        size++;
+        return true;
+    }
+
+    /** {@link #remove} as one atomic exchange (see {@link #putIfAbsentAtomically}). */
+    int removeAtomically(long row) {
+        if (row < 0 || row >= rows) {
+            return EMPTY;
+        }
+        int slot = UNSAFE.getAndSetInt(null, array + 4 * row, EMPTY);
+        if (slot != EMPTY) {
             size--;
         }
         return slot;

@@ -253,7 +253,7 @@ final class MapThreads implements AutoCloseable {
                     n = c.share(w, step, km, mine);
                 }
                 int to = c.copies() ? Math.min(n, done + SLICE) : n;
-                failures[i] += c.apply(mine, done, to);
+                failures[i] += c.apply(w, step, mine, done, to);
                 done = to;
                 if (done == n) {
                     n = -1;

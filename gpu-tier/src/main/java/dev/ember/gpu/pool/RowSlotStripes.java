@@ -208,22 +208,46 @@ final class RowSlotStripes implements AutoCloseable {
     }
 
     /**
-     * Does the rows of chunk {@code k} that fall in stripes {@code w, w + step, ...} (the
-     * threads' share when {@code step == stripeCount()}, everything when {@code w = 0, step = 1});
-     * returns how many failed. {@code mine} holds at least {@link #chunkRows()} ints.
+     * Does the rows of chunk {@code k} that are thread {@code w}'s of {@code step} (the threads'
+     * share, see {@link #share}; everything when {@code w = 0, step = 1}); returns how many failed.
+     * {@code mine} holds at least {@link #chunkRows()} ints.
      */
     int work(int w, int step, int k, int[] mine) {
-        return apply(mine, 0, share(w, step, k, mine));
+        return apply(w, step, mine, 0, share(w, step, k, mine));
     }
 
-    /** Collects into {@code mine} the indices of chunk {@code k}'s rows in stripes {@code w, w + step, ...}; returns how many. */
+    /**
+     * Collects into {@code mine} the indices of chunk {@code k}'s rows that are thread {@code w}'s
+     * of {@code step}; returns how many. Hashed: the rows in stripes {@code w, w + step, ...}, so
+     * one thread does every operation on a row. Direct: the {@code w}-th of {@code step}
+     * contiguous parts of the chunk (no walk over every row by every thread: with a direct index
+     * that walk, not the map, was most of a thread's time, and 8 threads mapped fewer rows a second
+     * than one, 97-159 against 271-293 M on the H200 host; docs/BENCHMARKS.md "Promote and demote").
+     */
     int share(int w, int step, int k, int[] mine) {
         int from = k * chunkRows;
-        return share(w, step, from, Math.min(count, from + chunkRows), mine);
+        int to = Math.min(count, from + chunkRows);
+        if (directArray != 0 && step > 1) {
+            int a = from + (int) ((long) (to - from) * w / step);
+            int b = from + (int) ((long) (to - from) * (w + 1) / step);
+            for (int i = a; i < b; i++) {
+                mine[i - a] = i;
+            }
+            return b - a;
+        }
+        return share(w, step, from, to, mine);
     }
 
-    /** Does the call's op on the rows {@code mine[from, to)} (indices from {@link #share}); returns how many failed. */
-    int apply(int[] mine, int from, int to) {
+    /**
+     * Does the call's op on the rows {@code mine[from, to)} (indices from {@link #share} for
+     * thread {@code w} of {@code step}); returns how many failed. Direct parts shared by threads
+     * may hold one row twice (a bad call), so there a put and a removal are atomic on the row's
+     * int: one of the two wins, the other fails, and the table stays exact.
+     */
+    int apply(int w, int step, int[] mine, int from, int to) {
+        if (directArray != 0 && step > 1) {
+            return applyShared((DirectRowSlots) stripes[w], mine, from, to);
+        }
         int failed = 0;
         for (int j = from; j < to; j++) {
             int i = mine[j];
@@ -249,6 +273,43 @@ final class RowSlotStripes implements AutoCloseable {
                     break;
                 default:
                     slot = m.get(row);
+                    if (slot < 0) {
+                        bad[i] = 1;
+                        failed++;
+                    } else {
+                        slots[i] = slot;
+                    }
+            }
+        }
+        return failed;
+    }
+
+    /** {@link #apply} on a direct index's contiguous part, counting rows in the thread's own view. */
+    private int applyShared(DirectRowSlots view, int[] mine, int from, int to) {
+        int failed = 0;
+        for (int j = from; j < to; j++) {
+            int i = mine[j];
+            long row = rows[i];
+            int slot;
+            switch (op) {
+                case PUT:
+                    slot = i < fromStack ? UNSAFE.getInt(slotStack + 4L * i) : (int) (firstBump + i - fromStack);
+                    if (!view.putIfAbsentAtomically(row, slot)) {
+                        bad[i] = 1;
+                        failed++;
+                    }
+                    break;
+                case REMOVE:
+                    slot = view.removeAtomically(row);
+                    if (slot < 0) {
+                        bad[i] = 1;
+                        failed++;
+                    } else {
+                        slots[i] = slot;
+                    }
+                    break;
+                default:
+                    slot = view.get(row);
                     if (slot < 0) {
                         bad[i] = 1;
                         failed++;

@@ -901,7 +901,7 @@ public final class SlotPool implements HotTier {
                 }
             }
             throw new IllegalArgumentException("table " + t.spec.name() + ": row " + rows[first] + " is not hot"
-                    + (op == RowSlotStripes.Op.REMOVE && appearsBefore(rows, first, rows[first])
+                    + (op == RowSlotStripes.Op.REMOVE && appearsTwice(rows, count, rows[first])
                     ? " (it appears twice in one demote)" : ""));
         }
         return dirtyRows;
@@ -1029,7 +1029,7 @@ public final class SlotPool implements HotTier {
                     t.map.putIfAbsent(rows[j], UNSAFE.getInt(top + 4L * j));
                 }
                 throw new IllegalArgumentException("table " + t.spec.name() + ": row " + rows[i] + " is not hot"
-                        + (appearsBefore(rows, i, rows[i]) ? " (it appears twice in one evict)" : ""));
+                        + (appearsTwice(rows, count, rows[i]) ? " (it appears twice in one evict)" : ""));
             }
             UNSAFE.putInt(top + 4L * i, slot);
         }
@@ -1620,13 +1620,13 @@ public final class SlotPool implements HotTier {
         return slotScratch;
     }
 
-    private static boolean appearsBefore(long[] rows, int upTo, long row) {
-        for (int j = 0; j < upTo; j++) {
-            if (rows[j] == row) {
-                return true;
-            }
+    /** Whether {@code row} is among {@code rows[0, count)} more than once (threads sharing a call may fail either copy). */
+    private static boolean appearsTwice(long[] rows, int count, long row) {
+        int seen = 0;
+        for (int j = 0; j < count && seen < 2; j++) {
+            seen += rows[j] == row ? 1 : 0;
         }
-        return false;
+        return seen == 2;
     }
 
     private TableEntry table(int table) {

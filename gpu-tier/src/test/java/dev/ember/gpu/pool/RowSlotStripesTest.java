@@ -11,6 +11,7 @@ import java.util.Random;
 import static dev.ember.gpu.device.UnsafeMemory.UNSAFE;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Striped row-to-slot indexes, hashed and direct, run by map threads against a HashMap, on random
@@ -54,28 +55,52 @@ class RowSlotStripesTest {
                 map.prepare(op, rows, slots, bad, n, chunk, stack, fromStack, firstBump);
                 mt.start(map);
                 boolean failed = mt.awaitFrom(0);
+                // A row may appear more than once in a call: exactly one of its occurrences does the
+                // PUT or REMOVE, the others fail. Which one: the first where one thread owns the row
+                // (hashed stripes, or one thread); any where threads share a direct index's parts.
+                boolean firstWins = !direct || threads == 1;
+                Map<Long, Integer> first = new HashMap<>();
+                Map<Long, Integer> winner = new HashMap<>();
                 boolean refFailed = false;
                 for (int i = 0; i < n; i++) {
-                    Integer had = ref.get(rows[i]);
-                    boolean expectBad;
-                    if (op == RowSlotStripes.Op.PUT) {
-                        int slot = i < fromStack ? UNSAFE.getInt(stack + 4L * i) : (int) (firstBump + i - fromStack);
-                        expectBad = had != null;
-                        if (!expectBad) {
-                            ref.put(rows[i], slot);
+                    long row = rows[i];
+                    Integer had = ref.get(row);
+                    boolean ok = bad[i] == 0;
+                    first.putIfAbsent(row, i);
+                    if (op == RowSlotStripes.Op.GET) {
+                        assertEquals(had != null, ok, "GET of row " + row + " at " + i);
+                        if (ok) {
+                            assertEquals((int) had, slots[i], "slot of row " + row);
                         }
                     } else {
-                        expectBad = had == null;
-                        if (!expectBad) {
-                            assertEquals((int) had, slots[i], "slot of row " + rows[i]);
+                        boolean canWin = op == RowSlotStripes.Op.PUT ? had == null : had != null;
+                        assertTrue(canWin || !ok, op + " of row " + row + " at " + i + " should fail");
+                        if (ok) {
+                            assertEquals(null, winner.put(row, i), op + " of row " + row + " succeeded twice in one call");
+                            if (firstWins) {
+                                assertEquals(first.get(row), i, op + " of row " + row + ": the first occurrence wins");
+                            }
                             if (op == RowSlotStripes.Op.REMOVE) {
-                                ref.remove(rows[i]);
+                                assertEquals((int) had, slots[i], "slot of row " + row);
                             }
                         }
                     }
-                    assertEquals(expectBad ? 1 : 0, bad[i], op + " of row " + rows[i] + " at " + i);
                     bad[i] = 0;
-                    refFailed |= expectBad;
+                    refFailed |= !ok;
+                }
+                for (Map.Entry<Long, Integer> e : first.entrySet()) {
+                    Integer had = ref.get(e.getKey());
+                    if (op != RowSlotStripes.Op.GET && (op == RowSlotStripes.Op.PUT) == (had == null)) {
+                        assertTrue(winner.containsKey(e.getKey()), op + " of row " + e.getKey() + " never succeeded");
+                    }
+                }
+                for (Map.Entry<Long, Integer> e : winner.entrySet()) {
+                    int i = e.getValue();
+                    if (op == RowSlotStripes.Op.PUT) {
+                        ref.put(e.getKey(), i < fromStack ? UNSAFE.getInt(stack + 4L * i) : (int) (firstBump + i - fromStack));
+                    } else {
+                        ref.remove(e.getKey());
+                    }
                 }
                 assertEquals(refFailed, failed);
                 assertEquals(ref.size(), map.size());
