@@ -245,25 +245,24 @@ final class RowSlotStripes implements AutoCloseable {
      * int: one of the two wins, the other fails, and the table stays exact.
      */
     int apply(int w, int step, int[] mine, int from, int to) {
-        if (directArray != 0 && step > 1) {
-            return applyShared((DirectRowSlots) stripes[w], mine, from, to);
-        }
+        // Shared parts of a direct index: the thread's own view counts its rows (see DirectRowSlots).
+        DirectRowSlots shared = directArray != 0 && step > 1 ? (DirectRowSlots) stripes[w] : null;
         int failed = 0;
         for (int j = from; j < to; j++) {
             int i = mine[j];
             long row = rows[i];
-            RowSlots m = stripes[stripe(row)];
+            RowSlots m = shared != null ? shared : stripes[stripe(row)];
             int slot;
             switch (op) {
                 case PUT:
                     slot = i < fromStack ? UNSAFE.getInt(slotStack + 4L * i) : (int) (firstBump + i - fromStack);
-                    if (!m.putIfAbsent(row, slot)) {
+                    if (!(shared != null ? shared.putIfAbsentAtomically(row, slot) : m.putIfAbsent(row, slot))) {
                         bad[i] = 1;
                         failed++;
                     }
                     break;
                 case REMOVE:
-                    slot = m.remove(row);
+                    slot = shared != null ? shared.removeAtomically(row) : m.remove(row);
                     if (slot < 0) {
                         bad[i] = 1;
                         failed++;
@@ -273,43 +272,6 @@ final class RowSlotStripes implements AutoCloseable {
                     break;
                 default:
                     slot = m.get(row);
-                    if (slot < 0) {
-                        bad[i] = 1;
-                        failed++;
-                    } else {
-                        slots[i] = slot;
-                    }
-            }
-        }
-        return failed;
-    }
-
-    /** {@link #apply} on a direct index's contiguous part, counting rows in the thread's own view. */
-    private int applyShared(DirectRowSlots view, int[] mine, int from, int to) {
-        int failed = 0;
-        for (int j = from; j < to; j++) {
-            int i = mine[j];
-            long row = rows[i];
-            int slot;
-            switch (op) {
-                case PUT:
-                    slot = i < fromStack ? UNSAFE.getInt(slotStack + 4L * i) : (int) (firstBump + i - fromStack);
-                    if (!view.putIfAbsentAtomically(row, slot)) {
-                        bad[i] = 1;
-                        failed++;
-                    }
-                    break;
-                case REMOVE:
-                    slot = view.removeAtomically(row);
-                    if (slot < 0) {
-                        bad[i] = 1;
-                        failed++;
-                    } else {
-                        slots[i] = slot;
-                    }
-                    break;
-                default:
-                    slot = view.get(row);
                     if (slot < 0) {
                         bad[i] = 1;
                         failed++;
