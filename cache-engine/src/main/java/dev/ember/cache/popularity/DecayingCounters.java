@@ -573,9 +573,7 @@ public final class DecayingCounters implements RowScores {
         }
 
         void add(int row, int times) {
-            for (int k = 0; k < times; k++) {
-                DecayingCounters.this.add(table, row, weight);
-            }
+            addTimes(table, row, times, weight);
         }
     }
 
@@ -623,9 +621,34 @@ public final class DecayingCounters implements RowScores {
     }
 
     private void addTimes(int table, int row, int times) {
-        for (int k = 0; k < times; k++) {
-            add(table, row, weight);
+        addTimes(table, row, times, weight);
+    }
+
+    /**
+     * {@code times} accesses of one row at {@code weight}: the same additions, in the same order,
+     * as {@code times} calls of {@link #add}, with the row's counter read and written once (its
+     * read is a miss to memory; repeating it for every occurrence chained the misses).
+     */
+    private void addTimes(int table, int row, int times, double weight) {
+        if (times <= 0) {
+            return;
         }
+        OffHeapDoubles values = stored[table];
+        double old = values.get(row);
+        if (old == 0.0) {
+            if (freshCount[table] == fresh[table].length) {
+                touched(table);
+            }
+            fresh[table][freshCount[table]++] = row;
+        }
+        double v = old;
+        double total = totals[table];
+        for (int k = 0; k < times; k++) {
+            v += weight;
+            total += weight;
+        }
+        values.set(row, v);
+        totals[table] = total;
     }
 
     @Override
