@@ -696,16 +696,7 @@ public final class DecayingCounters implements RowScores {
     }
 
     private void add(int table, int row, double weight) {
-        OffHeapDoubles values = stored[table];
-        double old = values.get(row);
-        if (old == 0.0) {
-            if (freshCount[table] == fresh[table].length) {
-                touched(table);
-            }
-            fresh[table][freshCount[table]++] = row;
-        }
-        values.set(row, old + weight);
-        totals[table] += weight;
+        addTimes(table, row, 1, weight);
     }
 
     private void applyStep(long newStep) {
