@@ -31,7 +31,10 @@ import java.util.concurrent.TimeUnit;
  * trainer's data). In a JFR recording of {@code --mode cache} on an H200 the counting threads held
  * 39% of the process's samples (docs/BENCHMARKS.md).
  *
- * <p>{@code java -jar benchmarks.jar CountingBench}
+ * {@code threads}: the tables shared out over that many threads ({@code t % threads}), as a tiered
+ * store's counting workers do.
+ *
+ * <p>{@code java -jar benchmarks.jar CountingBench -p threads=1,2}
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -48,7 +51,10 @@ public class CountingBench {
     public double exponent;
     @Param({"64"})
     public int batches;
+    @Param({"1"})
+    public int threads;
 
+    private java.util.concurrent.ExecutorService pool;
     private DecayingCounters counters;
     private DedupedIds[][] dedups;
     private int next;
@@ -60,6 +66,7 @@ public class CountingBench {
         ZipfWorkload w = new ZipfWorkload(tables, exponent, 1);
         counters = new DecayingCounters(tables, DecayingCounters.decayForHalfLife(150));
         PooledBatch[] batch = w.newBatch(SAMPLES);
+        pool = threads > 1 ? java.util.concurrent.Executors.newFixedThreadPool(threads) : null;
         dedups = new DedupedIds[batches][tables.size()];
         for (int b = 0; b < batches; b++) {
             w.fill(batch, SAMPLES);
@@ -71,13 +78,35 @@ public class CountingBench {
 
     /** One step: every table's deduplicated batch counted, then the clock moved. */
     @Benchmark
-    public long countStep() {
+    public long countStep() throws Exception {
         DedupedIds[] d = dedups[next];
         next = (next + 1) % dedups.length;
-        for (int t = 0; t < d.length; t++) {
-            counters.record(t, d[t]);
+        if (pool == null) {
+            countTables(d, 0, 1);
+        } else {
+            java.util.concurrent.Future<?>[] parts = new java.util.concurrent.Future<?>[threads];
+            for (int w = 0; w < threads; w++) {
+                final int lane = w;
+                parts[w] = pool.submit(() -> countTables(d, lane, threads));
+            }
+            for (java.util.concurrent.Future<?> f : parts) {
+                f.get();
+            }
         }
         counters.advanceTo(++step);
         return counters.recorded();
+    }
+
+    private void countTables(DedupedIds[] d, int lane, int lanes) {
+        for (int t = lane; t < d.length; t += lanes) {
+            counters.record(t, d[t]);
+        }
+    }
+
+    @org.openjdk.jmh.annotations.TearDown(Level.Trial)
+    public void tearDown() {
+        if (pool != null) {
+            pool.shutdownNow();
+        }
     }
 }
