@@ -23,18 +23,17 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Popularity counting as a tiered store does it, on one thread: each table's batch counted from
- * its deduplication (each unique id with its occurrences, {@link DecayingCounters#record(int,
- * DedupedIds)}), then the clock moved a step. Criteo-Kaggle-shaped tables (26, 33.8M rows at
+ * Popularity counting as a tiered store does it, the counters alone ({@code tiered.CountingBench}
+ * times a whole store's step): each table's batch counted from its deduplication (each unique id
+ * with its occurrences, {@link DecayingCounters#record(int, DedupedIds)}), then the clock moved a
+ * step. Criteo-Kaggle-shaped tables (26, 33.8M rows at
  * {@code scale} 1), Zipf batches of 2048 samples; {@code batches} different batches in turn, so
  * the counters' rows are not those of the step before. Time per step (53K ids, ~12K unique on the
  * trainer's data). In a JFR recording of {@code --mode cache} on an H200 the counting threads held
- * 39% of the process's samples (docs/BENCHMARKS.md).
- *
- * {@code threads}: the tables shared out over that many threads ({@code t % threads}), as a tiered
+ * 39% of the process's samples (docs/BENCHMARKS.md). {@code threads}: the tables shared out over that many threads ({@code t % threads}), as a tiered
  * store's counting workers do.
  *
- * <p>{@code java -jar benchmarks.jar CountingBench -p threads=1,2}
+ * <p>{@code java -jar benchmarks.jar CounterStepBench -p threads=1,2}
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -42,7 +41,7 @@ import java.util.concurrent.TimeUnit;
 @Fork(value = 1, jvmArgsAppend = {"-Xmx2g", "-XX:MaxDirectMemorySize=2g"})
 @Warmup(iterations = 2, time = 2)
 @Measurement(iterations = 4, time = 2)
-public class CountingBench {
+public class CounterStepBench {
     static final int SAMPLES = 2_048;
 
     @Param({"1.0"})
