@@ -6,16 +6,17 @@ import static dev.ember.gpu.device.UnsafeMemory.UNSAFE;
 
 /**
  * One table's row-to-slot translation split into {@code S} independent {@link RowSlots} stripes,
- * so that {@code S} threads ({@link MapThreads}) can map a promotion's or demotion's rows at once:
- * thread {@code w} walks the call's rows and works only on those of stripe {@code w}; no two
- * threads ever write one stripe, and nothing is locked. Two kinds ({@link RowSlotIndex}): hashed,
- * {@code S} {@link RowSlotMap}s ({@code stripe = top bits of a second hash of the row}); direct,
- * {@code S} {@link DirectRowSlots} views of one int array over the table's rows
- * ({@code stripe = block of 16 rows mod S}). (Lookups shared out by contiguous ranges of rows
- * instead, each thread probing every stripe, then removals by stripe, made a demotion slower on
- * an H100 host, 4.8 ms against 3.2 ms for a 262,144-row demotion into a row buffer, where
- * promotion with the same copy changes got faster: a thread's own stripe stays in its core's
- * cache; docs/runs/2026-11-26-H100-promote2.)
+ * so that {@code S} threads ({@link MapThreads}) can map a promotion's or demotion's rows at once.
+ * Two kinds ({@link RowSlotIndex}). Hashed: {@code S} {@link RowSlotMap}s
+ * ({@code stripe = top bits of a second hash of the row}); thread {@code w} walks the call's rows
+ * and works only on those of stripe {@code w}, so no two threads ever write one map and nothing is
+ * locked. (Lookups shared out by contiguous ranges of rows instead, each thread probing every
+ * stripe, then removals by stripe, made a demotion slower on an H100 host, 4.8 ms against 3.2 ms
+ * for a 262,144-row demotion into a row buffer: a thread's own stripe stays in its core's cache;
+ * docs/runs/2026-11-26-H100-promote2.) Direct: {@code S} {@link DirectRowSlots} views of one int
+ * array over the table's rows ({@code stripe = block of 16 rows mod S}, for single operations);
+ * the threads take contiguous parts of a call instead, with atomic puts and removals (see
+ * {@link #share}).
  *
  * <p>One caller at a time (the pool's thread); between calls only that thread touches the stripes.
  */
