@@ -1,5 +1,6 @@
 package dev.ember.cache.cold;
 
+import net.openhft.chronicle.algo.hashing.LongHashFunction;
 import net.openhft.chronicle.bytes.BytesStore;
 import net.openhft.chronicle.bytes.RandomDataInput;
 import net.openhft.chronicle.core.values.LongValue;
@@ -38,6 +39,18 @@ final class RowKey extends AbstractData<LongValue> {
     @Override
     public long size() {
         return Long.BYTES;
+    }
+
+    /**
+     * The hash of the key's 8 bytes, computed from the long itself: the same value as Chronicle's
+     * default (the function run over the bytes, read one bounds-checked access at a time), which
+     * was a fifth of the write-behind's CPU in a JFR profile of {@code cache} on the H200 host.
+     * {@link LongHashFunction#hashLong} is defined as the hash of the value's bytes in native
+     * order, which is how {@link #of} stores them.
+     */
+    @Override
+    public long hash(LongHashFunction f) {
+        return f.hashLong(bytes.readLong(0));
     }
 
     @Override

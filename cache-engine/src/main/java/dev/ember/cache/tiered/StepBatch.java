@@ -87,6 +87,9 @@ public final class StepBatch implements AutoCloseable {
     final Runnable writeAllTask;
     /** The write-behind of this batch's misses while it is WRITING. */
     Future<?> writeBack;
+    /** When its write-behind was handed over (nanoTime), and each table's puts (nanoseconds): for {@link StepPhases}. */
+    long writeQueuedAt;
+    final long[] writeNanos;
     final TableWorkers.TableTask readTask;
     /** Table {@code t}'s gather and apply index arrays (row-to-slot translation), written behind the steps after submit. */
     final TableWorkers.TableTask stageTask;
@@ -130,6 +133,7 @@ public final class StepBatch implements AutoCloseable {
         this.readers = readers;
         this.fetches = new Future<?>[tables];
         this.fetchTasks = new Runnable[tables];
+        this.writeNanos = new long[tables];
         this.dedupAndSplitTask = t -> {
             owner.dedup(this, t);
             owner.split(this, t);

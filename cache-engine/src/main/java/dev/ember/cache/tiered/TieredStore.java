@@ -810,14 +810,27 @@ public final class TieredStore implements AutoCloseable {
     void writeBack(StepBatch b, int t) {
         int m = b.missCount[t];
         if (m > 0) {
+            long start = System.nanoTime();
             cold.get(t).put(b.miss[t], m, b.missBytes[t]);
+            b.writeNanos[t] = System.nanoTime() - start;
+        } else {
+            b.writeNanos[t] = 0;
         }
     }
 
     /** All tables of an applied batch (the write-behind thread's task), once its misses are read back. */
     void writeBackAll(StepBatch b) {
+        long begun = System.nanoTime();
         tier.awaitReserved(b.hot);
+        long readBack = System.nanoTime();
         writeWorkers.run(tableCount, b.writeBackTask);
+        long longest = 0;
+        long rows = 0;
+        for (int t = 0; t < tableCount; t++) {
+            longest = Math.max(longest, b.writeNanos[t]);
+            rows += b.missCount[t];
+        }
+        phases.wroteBehind(begun - b.writeQueuedAt, readBack - begun, System.nanoTime() - readBack, longest, rows);
     }
 
     /**

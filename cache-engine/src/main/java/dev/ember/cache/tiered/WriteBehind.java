@@ -51,6 +51,7 @@ final class WriteBehind implements AutoCloseable {
             watcher.started(b);
         }
         b.state = StepBatch.WRITING;
+        b.writeQueuedAt = System.nanoTime();
         writing.addLast(b);
         b.writeBack = executor.submit(b.writeAllTask);
     }

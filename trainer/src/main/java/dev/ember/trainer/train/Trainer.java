@@ -484,10 +484,12 @@ public final class Trainer {
                     ? "+cpu-mlp" : "");
             if (steps > first && c.lookupNanos.sum() > 0) {
                 double n = (double) (step - first) * 1e6;
+                // The phases split the step's wall time: announcing happens between the dense step's launch and the update.
                 LOG.info("{}: step thread per step: {} ms announcing batches ahead, {} ms lookups, {} ms dense step and copies, {} ms updates;"
                                 + " the process kept {} of {} cores busy on average while it trained",
                         mode.label(), String.format("%.3f", c.prefetchNanos.sum() / n), String.format("%.3f", c.lookupNanos.sum() / n),
-                        String.format("%.3f", (hotStepNanos + coldStepNanos - c.lookupNanos.sum() - c.updateNanos.sum()) / n),
+                        String.format("%.3f", (hotStepNanos + coldStepNanos - c.lookupNanos.sum() - c.updateNanos.sum()
+                                - c.prefetchNanos.sum()) / n),
                         String.format("%.3f", c.updateNanos.sum() / n), String.format("%.1f", hostCores),
                         Runtime.getRuntime().availableProcessors());
                 if (tiered != null) {
