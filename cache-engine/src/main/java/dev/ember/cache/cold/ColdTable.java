@@ -79,6 +79,8 @@ public final class ColdTable implements AutoCloseable {
     private final Scratch[] scratch;
     private final long[] partitionNew;
     private final long capacity;
+    /** Rows that prepared parallel puts ({@link #preparePut}) will insert and have not reported done: counted against the capacity. Guarded by this. */
+    private long pendingInserts;
     /** Off-heap {@code long[rows]}: where row {@code id}'s value lies in the mapping (0: not known yet); 0 when off. */
     private final long positions;
 
@@ -269,10 +271,70 @@ public final class ColdTable implements AutoCloseable {
     }
 
     /**
+     * A put shared by several threads, part one: the capacity check and the pre-images of
+     * {@code ids[0..count)}, as {@link #put} makes them, under the table's lock; then threads write
+     * disjoint parts of the same ids, each with a {@link Writer} of its own, while the table goes on
+     * serving other calls; then {@link #putsDone} with what this returned (the rows the parts will
+     * insert, counted against the capacity until then). Why: one table's rows of a step can be most
+     * of the step's cold-tier writes, and a put runs on the table's pool only when no other table
+     * holds it.
+     *
+     * @throws CapacityExceededException before any change when the new rows would not fit
+     */
+    public synchronized long preparePut(long[] ids, int count) {
+        if (closed) {
+            throw new IllegalStateException("table " + spec.name() + " is closed");
+        }
+        checkIds(ids, count);
+        long newRows = prepareWrite(ids, count);
+        pendingInserts += newRows;
+        return newRows;
+    }
+
+    /** A put shared by several threads, the end: the parts of a {@link #preparePut} that returned {@code inserts} are written (or failed). */
+    public synchronized void putsDone(long inserts) {
+        pendingInserts -= inserts;
+    }
+
+    /** A writer of parts of {@link #preparePut}-prepared rows, for one thread at a time; see there. */
+    public Writer newWriter() {
+        return new Writer();
+    }
+
+    /** See {@link #preparePut}. Confined to one thread at a time. */
+    public final class Writer {
+        private final RowKey key = new RowKey();
+        private final RowValue value = new RowValue(rowBytes);
+
+        private Writer() {
+        }
+
+        /**
+         * Stores rows {@code ids[from..to)} from {@code rows} (row {@code i} at {@code i*bytesPerRow}),
+         * every one of them prepared by a {@link #preparePut} whose {@link #putsDone} has not come yet.
+         */
+        public void put(long[] ids, int from, int to, ByteBuffer rows) {
+            checkBuffer(rows, (long) to * rowBytes, "rows");
+            if (closed) {
+                throw new IllegalStateException("table " + spec.name() + " is closed");
+            }
+            for (int u = from; u < to; u++) {
+                putRow(key, value, ids[u], rows, u * rowBytes);
+            }
+            counters.rowsWritten.add(to - from);
+        }
+
+        /** Frees the key's native bytes; the writer is unusable afterwards. */
+        public void release() {
+            key.release();
+        }
+    }
+
+    /**
      * Capacity check, then pre-images of rows not yet logged since the checkpoint, forced to disk.
      * Throws before any change.
      */
-    private void prepareWrite(long[] ids, int n) {
+    private long prepareWrite(long[] ids, int n) {
         argIds = ids;
         java.util.Arrays.fill(partitionNew, 0);
         int m = 0;
@@ -301,8 +363,8 @@ public final class ColdTable implements AutoCloseable {
             newRows += c;
         }
         long stored = map.longSize();
-        if (stored + newRows > capacity) {
-            throw new CapacityExceededException(spec.name(), stored, newRows, capacity);
+        if (stored + pendingInserts + newRows > capacity) {
+            throw new CapacityExceededException(spec.name(), stored + pendingInserts, newRows, capacity);
         }
         if (undo != null && m > 0) {
             try {
@@ -317,6 +379,7 @@ public final class ColdTable implements AutoCloseable {
             }
             counters.preImagesLogged.add(m);
         }
+        return newRows;
     }
 
     /** A checkpoint completed: every row's next change needs a new pre-image. */
@@ -522,19 +585,22 @@ public final class ColdTable implements AutoCloseable {
         long[] ids = argIds;
         ByteBuffer rows = argBuf;
         for (int u = from; u < to; u++) {
-            int base = u * rowBytes;
-            rows.get(base, s.value.array());
-            try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key.of(ids[u]))) {
-                c.updateLock().lock();
-                MapEntry<LongValue, byte[]> e = c.entry();
-                Data<byte[]> nv = s.value;
-                if (e != null) {
-                    e.doReplaceValue(nv);
-                } else {
-                    c.absentEntry().doInsert(nv);
-                    counters.rowsInserted.increment();
-                    rememberInserted(ids[u], c);
-                }
+            putRow(s.key, s.value, ids[u], rows, u * rowBytes);
+        }
+    }
+
+    /** Stores row {@code id} from {@code rows[at..at+rowBytes)} through the caller's key and value scratch. */
+    private void putRow(RowKey key, RowValue value, long id, ByteBuffer rows, int at) {
+        rows.get(at, value.array());
+        try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(key.of(id))) {
+            c.updateLock().lock();
+            MapEntry<LongValue, byte[]> e = c.entry();
+            if (e != null) {
+                e.doReplaceValue(value);
+            } else {
+                c.absentEntry().doInsert(value);
+                counters.rowsInserted.increment();
+                rememberInserted(id, c);
             }
         }
     }

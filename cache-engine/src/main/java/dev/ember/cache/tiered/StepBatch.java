@@ -83,13 +83,24 @@ public final class StepBatch implements AutoCloseable {
     /** Submit's and apply's per-table work, made once so that a step allocates no closure. */
     /** Table {@code t}'s ids checked and deduplicated, split into hot and cold, its cold reads started: one pass of the workers. */
     final TableWorkers.TableTask dedupAndSplitTask;
+    /** Each table's {@link dev.ember.cache.cold.ColdTable#preparePut} of the misses, on the write threads. */
+    final TableWorkers.TableTask prepareWriteTask;
+    /** One part of the misses' write-back ({@link TieredStore#WRITE_PART_ROWS} rows of one table at most). */
     final TableWorkers.TableTask writeBackTask;
     final Runnable writeAllTask;
     /** The write-behind of this batch's misses while it is WRITING. */
     Future<?> writeBack;
-    /** When its write-behind was handed over (nanoTime), and each table's puts (nanoseconds): for {@link StepPhases}. */
+    /** When its write-behind was handed over (nanoTime), and each part's puts (nanoseconds): for {@link StepPhases}. */
     long writeQueuedAt;
     final long[] writeNanos;
+    /**
+     * The write-back's parts, in table order: part {@code p} puts rows
+     * {@code partFrom[p]..min(partFrom[p] + WRITE_PART_ROWS, missCount[t])} of table {@code partTable[p]};
+     * {@code inserts[t]}: what table t's prepare returned (-1: not prepared).
+     */
+    final int[] partTable;
+    final int[] partFrom;
+    final long[] inserts;
     final TableWorkers.TableTask readTask;
     /** Table {@code t}'s gather and apply index arrays (row-to-slot translation), written behind the steps after submit. */
     final TableWorkers.TableTask stageTask;
@@ -133,13 +144,18 @@ public final class StepBatch implements AutoCloseable {
         this.readers = readers;
         this.fetches = new Future<?>[tables];
         this.fetchTasks = new Runnable[tables];
-        this.writeNanos = new long[tables];
+        int parts = tables * ((maxIds + TieredStore.WRITE_PART_ROWS - 1) / TieredStore.WRITE_PART_ROWS);
+        this.writeNanos = new long[parts];
+        this.partTable = new int[parts];
+        this.partFrom = new int[parts];
+        this.inserts = new long[tables];
         this.dedupAndSplitTask = t -> {
             owner.dedup(this, t);
             owner.split(this, t);
             owner.startFetch(this, t);
         };
-        this.writeBackTask = t -> owner.writeBack(this, t);
+        this.prepareWriteTask = t -> owner.prepareWriteBack(this, t);
+        this.writeBackTask = part -> owner.writeBackPart(this, part);
         this.writeAllTask = () -> owner.writeBackAll(this);
         this.readTask = t -> owner.read(this, t);
         this.stageTask = t -> owner.stage(this, t);

@@ -72,7 +72,7 @@ public final class StepPhases {
     /**
      * The write-behind, per applied batch on its own threads: waiting in line behind the batches
      * before it (they land in order), waiting for the device's read-back of its updated misses,
-     * the cold-tier puts (tables spread over the write threads) and the longest table's puts; the
+     * the cold-tier puts (parts of tables spread over the write threads) and the longest part's puts; the
      * rows written. What a submit's "waits for write-backs" waits on.
      */
     public final LongAdder writeBehindBatches = new LongAdder();
@@ -180,7 +180,7 @@ public final class StepPhases {
                         + " + knob %.3f + retargets %.3f (publishing %.3f) ms, CPU %.3f ms; staging: gather arrays %.3f +"
                         + " apply arrays %.3f ms per step on all threads, %.1f%% of its tables on the step thread, the"
                         + " longest table %.3f ms; write-behind per batch (%d): queued %.3f + device read-back %.3f"
-                        + " + puts %.3f ms (the longest table's %.3f ms), %.0f rows",
+                        + " + puts %.3f ms (the longest part's %.3f ms), %.0f rows",
                 submit.sum() / n, submitWriteBackWaits.sum() / n, submitWaits.sum() / n, submitTables.sum() / n, submitStarts.sum() / n, stagingJoins.sum() / n, coldReads.sum() / n, stage.sum() / n, gather.sum() / n, apply.sum() / n,
                 unstage.sum() / n, writeBack.sum() / n, moves.sum() / n, slowBoundaries.sum(), longestBoundary.get() / 1e6,
                 moveWaits.sum() / n, moveCalls.sum() / n, knob.sum() / n, retargets.sum() / n, deferredPublishes.sum(),

@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * Random sequences of gathers (the table's and a reader's), applies and whole-row puts (multi-hot bags, duplicate ids, all three optimizers)
+ * Random sequences of gathers (the table's and a reader's), applies and whole-row puts (whole, or in parts by several threads; multi-hot bags, duplicate ids, all three optimizers)
  * against the HashMap fp32 reference, bit for bit, across checkpoints, reopens and rollbacks.
  */
 class ColdTableReferenceTest {
@@ -67,7 +67,11 @@ class ColdTableReferenceTest {
                         }
                         ref.put(spec.name(), dedup.unique()[u], row);
                     }
-                    table.put(dedup.unique(), n, out);
+                    if (rnd.nextBoolean()) {
+                        table.put(dedup.unique(), n, out);
+                    } else {
+                        putInParts(table, dedup.unique(), n, out, 1 + rnd.nextInt(40));
+                    }
                     assertEquals(ref.stored(spec.name()), table.rowsStored(), "rows stored after put, op " + op);
                 } else if (kind < 2) {
                     table.gather(dedup, out);
@@ -101,6 +105,47 @@ class ColdTableReferenceTest {
             assertAll(ref, store, out);
         } finally {
             store.close();
+        }
+    }
+
+    /**
+     * The tiered store's write-back: one prepare, then parts of {@code part} rows written by three
+     * threads at once, each part through a writer of its own, then done.
+     */
+    static void putInParts(ColdTable table, long[] ids, int n, ByteBuffer rows, int part) {
+        long inserts = table.preparePut(ids, n);
+        java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicReference<Throwable> failed = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread[] threads = new Thread[3];
+        for (int i = 0; i < threads.length; i++) {
+            threads[i] = new Thread(() -> {
+                try {
+                    for (int from = next.getAndAdd(part); from < n; from = next.getAndAdd(part)) {
+                        ColdTable.Writer w = table.newWriter();
+                        try {
+                            w.put(ids, from, Math.min(n, from + part), rows);
+                        } finally {
+                            w.release();
+                        }
+                    }
+                } catch (Throwable t) {
+                    failed.compareAndSet(null, t);
+                }
+            });
+            threads[i].start();
+        }
+        try {
+            for (Thread t : threads) {
+                t.join();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        } finally {
+            table.putsDone(inserts);
+        }
+        if (failed.get() != null) {
+            throw new AssertionError("a part failed", failed.get());
         }
     }
 

@@ -109,6 +109,36 @@ class StoreTest {
     }
 
     @Test
+    void rowsAPreparedPutWillInsertCountAgainstTheCapacityUntilItsPartsAreDone() {
+        try (Store s = Store.create(dir, config(300))) {
+            ColdTable a = s.table("a");
+            apply(a, range(0, 200), 1f);
+            long[] ids = range(150, 120); // 50 stored, 70 new
+            assertEquals(70, a.preparePut(ids, ids.length));
+            long before = StoreDigest.of(s);
+            // 200 stored + 70 pending + 31 new > 300, though the map itself holds only 200 rows yet.
+            CapacityExceededException e = assertThrows(CapacityExceededException.class, () -> apply(a, range(270, 31), 2f));
+            assertTrue(e.getMessage().contains("table a"), e.getMessage());
+            assertThrows(CapacityExceededException.class, () -> a.preparePut(range(270, 31), 31));
+            assertEquals(before, StoreDigest.of(s), "a refused write changed data");
+            ByteBuffer rows = ByteBuffer.allocateDirect(ids.length * a.bytesPerRow()).order(ByteOrder.LITTLE_ENDIAN);
+            ColdTable.Writer first = a.newWriter();
+            ColdTable.Writer second = a.newWriter();
+            try {
+                second.put(ids, 60, 120, rows);
+                first.put(ids, 0, 60, rows);
+            } finally {
+                first.release();
+                second.release();
+            }
+            a.putsDone(70);
+            assertEquals(270, a.rowsStored());
+            apply(a, range(270, 30), 3f); // exactly to capacity
+            assertThrows(CapacityExceededException.class, () -> a.preparePut(range(300, 1), 1));
+        }
+    }
+
+    @Test
     void mapFilesAreFullyAllocatedOnDiskAtCreation() throws Exception {
         Store.create(dir, config(100_000)).close();
         for (String table : List.of("a.cm", "b.cm")) {
