@@ -173,20 +173,7 @@ final class PopularityCounting implements AutoCloseable {
 
     /** Threads to count behind the steps with: {@link #THREADS_PROPERTY}, else {@code hostThreads}. */
     static int threads(int hostThreads) {
-        String v = System.getProperty(THREADS_PROPERTY);
-        if (v == null) {
-            return hostThreads;
-        }
-        try {
-            int n = Integer.parseInt(v.trim());
-            if (n >= 1) {
-                return n;
-            }
-        } catch (NumberFormatException e) {
-            // reported below
-        }
-        throw new IllegalArgumentException("-D" + THREADS_PROPERTY + "=" + v + ": popularity counting needs a whole number"
-                + " of threads >= 1 (leave it unset for the store's hostThreads)");
+        return TableWorkers.threadsAsSet(THREADS_PROPERTY, hostThreads, "popularity counting");
     }
 
     /**

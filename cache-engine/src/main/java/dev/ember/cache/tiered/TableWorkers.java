@@ -72,6 +72,27 @@ final class TableWorkers implements AutoCloseable {
         }
     }
 
+    /**
+     * A pool's thread count from system property {@code property} (a whole number >= 1), else
+     * {@code otherwise}; a bad value is refused naming the property and {@code what} the pool does.
+     */
+    static int threadsAsSet(String property, int otherwise, String what) {
+        String v = System.getProperty(property);
+        if (v == null) {
+            return otherwise;
+        }
+        try {
+            int n = Integer.parseInt(v.trim());
+            if (n >= 1) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException("-D" + property + "=" + v + ": " + what + " needs a whole number"
+                + " of threads >= 1 (leave it unset for the store's hostThreads)");
+    }
+
     /** Threads in all, the caller included. */
     int threads() {
         return threads.length + 1;

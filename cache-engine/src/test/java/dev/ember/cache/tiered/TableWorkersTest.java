@@ -91,4 +91,24 @@ class TableWorkersTest {
         }
         assertThrows(IllegalArgumentException.class, () -> new TableWorkers(0, "x"));
     }
+
+    @Test
+    void aPoolsThreadCountComesFromItsPropertyOrTheFallbackAndABadOneIsRefusedByName() {
+        String property = "ember.test.threads";
+        try {
+            System.clearProperty(property);
+            assertEquals(8, TableWorkers.threadsAsSet(property, 8, "the test pool"));
+            System.setProperty(property, " 12 ");
+            assertEquals(12, TableWorkers.threadsAsSet(property, 8, "the test pool"));
+            for (String bad : new String[] {"0", "-3", "many", ""}) {
+                System.setProperty(property, bad);
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                        () -> TableWorkers.threadsAsSet(property, 8, "the test pool"));
+                assertEquals("-D" + property + "=" + bad + ": the test pool needs a whole number of threads >= 1"
+                        + " (leave it unset for the store's hostThreads)", e.getMessage());
+            }
+        } finally {
+            System.clearProperty(property);
+        }
+    }
 }
