@@ -79,8 +79,14 @@ public final class ColdTable implements AutoCloseable {
     private final Scratch[] scratch;
     private final long[] partitionNew;
     private final long capacity;
-    /** Rows that prepared parallel puts ({@link #preparePut}) will insert and have not reported done: counted against the capacity. Guarded by this. */
-    private long pendingInserts;
+    /**
+     * Rows in the map, kept by every insert and removal here: the capacity check reads it at each
+     * write, where Chronicle's {@code longSize()} visits every segment of the map (thousands, in
+     * the largest tables).
+     */
+    private final java.util.concurrent.atomic.AtomicLong stored = new java.util.concurrent.atomic.AtomicLong();
+    /** Rows that prepared puts ({@link #preparePut}) will insert and their writers have not inserted yet: counted against the capacity. */
+    private final java.util.concurrent.atomic.AtomicLong pendingInserts = new java.util.concurrent.atomic.AtomicLong();
     /** Off-heap {@code long[rows]}: where row {@code id}'s value lies in the mapping (0: not known yet); 0 when off. */
     private final long positions;
 
@@ -145,6 +151,7 @@ public final class ColdTable implements AutoCloseable {
         }
         this.partitionNew = new long[pool.threads()];
         this.logged = new RowSet(spec.rows());
+        this.stored.set(map.longSize());
         if (positionIndex) {
             long bytes = Math.multiplyExact(spec.rows(), (long) Long.BYTES);
             this.positions = UnsafeMemory.MEMORY.allocate(bytes);
@@ -173,7 +180,7 @@ public final class ColdTable implements AutoCloseable {
 
     /** Rows in the table (as at closing, once closed: MXBean readers may still ask). */
     public synchronized long rowsStored() {
-        return closed ? rowsAtClose : map.longSize();
+        return closed ? rowsAtClose : stored.get();
     }
 
     public long capacity() {
@@ -274,8 +281,8 @@ public final class ColdTable implements AutoCloseable {
      * A put shared by several threads, part one: the capacity check and the pre-images of
      * {@code ids[0..count)}, as {@link #put} makes them, under the table's lock; then threads write
      * disjoint parts of the same ids, each with a {@link Writer} of its own, while the table goes on
-     * serving other calls; then {@link #putsDone} with what this returned (the rows the parts will
-     * insert, counted against the capacity until then). Why: one table's rows of a step can be most
+     * serving other calls. Returns the rows the parts will insert, counted against the capacity
+     * from now until each is inserted (parts that fail leave theirs counted). Why: one table's rows of a step can be most
      * of the step's cold-tier writes, and a put runs on the table's pool only when no other table
      * holds it.
      *
@@ -287,13 +294,8 @@ public final class ColdTable implements AutoCloseable {
         }
         checkIds(ids, count);
         long newRows = prepareWrite(ids, count);
-        pendingInserts += newRows;
+        pendingInserts.addAndGet(newRows);
         return newRows;
-    }
-
-    /** A put shared by several threads, the end: the parts of a {@link #preparePut} that returned {@code inserts} are written (or failed). */
-    public synchronized void putsDone(long inserts) {
-        pendingInserts -= inserts;
     }
 
     /** A writer of parts of {@link #preparePut}-prepared rows, for one thread at a time; see there. */
@@ -311,7 +313,7 @@ public final class ColdTable implements AutoCloseable {
 
         /**
          * Stores rows {@code ids[from..to)} from {@code rows} (row {@code i} at {@code i*bytesPerRow}),
-         * every one of them prepared by a {@link #preparePut} whose {@link #putsDone} has not come yet.
+         * every one of them prepared by a {@link #preparePut} and written by no other part.
          */
         public void put(long[] ids, int from, int to, ByteBuffer rows) {
             checkBuffer(rows, (long) to * rowBytes, "rows");
@@ -319,7 +321,9 @@ public final class ColdTable implements AutoCloseable {
                 throw new IllegalStateException("table " + spec.name() + " is closed");
             }
             for (int u = from; u < to; u++) {
-                putRow(key, value, ids[u], rows, u * rowBytes);
+                if (putRow(key, value, ids[u], rows, u * rowBytes)) {
+                    pendingInserts.decrementAndGet(); // now in stored: the sum stays what the prepare counted
+                }
             }
             counters.rowsWritten.add(to - from);
         }
@@ -362,9 +366,9 @@ public final class ColdTable implements AutoCloseable {
         for (long c : partitionNew) {
             newRows += c;
         }
-        long stored = map.longSize();
-        if (stored + pendingInserts + newRows > capacity) {
-            throw new CapacityExceededException(spec.name(), stored + pendingInserts, newRows, capacity);
+        long taken = stored.get() + pendingInserts.get();
+        if (taken + newRows > capacity) {
+            throw new CapacityExceededException(spec.name(), taken, newRows, capacity);
         }
         if (undo != null && m > 0) {
             try {
@@ -402,6 +406,7 @@ public final class ColdTable implements AutoCloseable {
             if (!present) {
                 if (e != null) {
                     e.doRemove();
+                    stored.decrementAndGet();
                 }
                 return;
             }
@@ -415,6 +420,7 @@ public final class ColdTable implements AutoCloseable {
                 e.doReplaceValue(v);
             } else {
                 c.absentEntry().doInsert(v);
+                stored.incrementAndGet();
             }
         }
     }
@@ -565,6 +571,7 @@ public final class ColdTable implements AutoCloseable {
                     e.doReplaceValue(nv);
                 } else {
                     c.absentEntry().doInsert(nv);
+                    stored.incrementAndGet();
                     counters.rowsInserted.increment();
                     rememberInserted(id, c);
                 }
@@ -589,19 +596,24 @@ public final class ColdTable implements AutoCloseable {
         }
     }
 
-    /** Stores row {@code id} from {@code rows[at..at+rowBytes)} through the caller's key and value scratch. */
-    private void putRow(RowKey key, RowValue value, long id, ByteBuffer rows, int at) {
+    /**
+     * Stores row {@code id} from {@code rows[at..at+rowBytes)} through the caller's key and value
+     * scratch; returns whether it was inserted (not in the map before).
+     */
+    private boolean putRow(RowKey key, RowValue value, long id, ByteBuffer rows, int at) {
         rows.get(at, value.array());
         try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(key.of(id))) {
             c.updateLock().lock();
             MapEntry<LongValue, byte[]> e = c.entry();
             if (e != null) {
                 e.doReplaceValue(value);
-            } else {
-                c.absentEntry().doInsert(value);
-                counters.rowsInserted.increment();
-                rememberInserted(id, c);
+                return false;
             }
+            c.absentEntry().doInsert(value);
+            stored.incrementAndGet();
+            counters.rowsInserted.increment();
+            rememberInserted(id, c);
+            return true;
         }
     }
 

@@ -95,12 +95,10 @@ public final class StepBatch implements AutoCloseable {
     final long[] writeNanos;
     /**
      * The write-back's parts, in table order: part {@code p} puts rows
-     * {@code partFrom[p]..min(partFrom[p] + WRITE_PART_ROWS, missCount[t])} of table {@code partTable[p]};
-     * {@code inserts[t]}: what table t's prepare returned (-1: not prepared).
+     * {@code partFrom[p]..min(partFrom[p] + WRITE_PART_ROWS, missCount[t])} of table {@code partTable[p]}.
      */
     final int[] partTable;
     final int[] partFrom;
-    final long[] inserts;
     final TableWorkers.TableTask readTask;
     /** Table {@code t}'s gather and apply index arrays (row-to-slot translation), written behind the steps after submit. */
     final TableWorkers.TableTask stageTask;
@@ -148,7 +146,6 @@ public final class StepBatch implements AutoCloseable {
         this.writeNanos = new long[parts];
         this.partTable = new int[parts];
         this.partFrom = new int[parts];
-        this.inserts = new long[tables];
         this.dedupAndSplitTask = t -> {
             owner.dedup(this, t);
             owner.split(this, t);

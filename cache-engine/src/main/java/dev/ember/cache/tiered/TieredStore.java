@@ -825,7 +825,7 @@ public final class TieredStore implements AutoCloseable {
     void prepareWriteBack(StepBatch b, int t) {
         int m = b.missCount[t];
         if (m > 0) {
-            b.inserts[t] = cold.get(t).preparePut(b.miss[t], m);
+            cold.get(t).preparePut(b.miss[t], m);
         }
     }
 
@@ -844,35 +844,24 @@ public final class TieredStore implements AutoCloseable {
 
     /**
      * All tables of an applied batch (the write-behind thread's task), once its misses are read
-     * back: every table prepared (capacity, pre-images), then the parts written, then the tables
-     * told, also after a failure.
+     * back: every table prepared (capacity, pre-images), then the parts written.
      */
     void writeBackAll(StepBatch b) {
         long begun = System.nanoTime();
         tier.awaitReserved(b.hot);
         long readBack = System.nanoTime();
+        writeWorkers.run(tableCount, b.prepareWriteTask);
+        long prepared = System.nanoTime();
         int parts = 0;
         long rows = 0;
-        long prepared = readBack;
-        java.util.Arrays.fill(b.inserts, -1);
-        try {
-            writeWorkers.run(tableCount, b.prepareWriteTask);
-            prepared = System.nanoTime();
-            for (int t = 0; t < tableCount; t++) {
-                for (int from = 0; from < b.missCount[t]; from += WRITE_PART_ROWS) {
-                    b.partTable[parts] = t;
-                    b.partFrom[parts++] = from;
-                }
-                rows += b.missCount[t];
+        for (int t = 0; t < tableCount; t++) {
+            for (int from = 0; from < b.missCount[t]; from += WRITE_PART_ROWS) {
+                b.partTable[parts] = t;
+                b.partFrom[parts++] = from;
             }
-            writeWorkers.run(parts, b.writeBackTask);
-        } finally {
-            for (int t = 0; t < tableCount; t++) {
-                if (b.inserts[t] >= 0) {
-                    cold.get(t).putsDone(b.inserts[t]);
-                }
-            }
+            rows += b.missCount[t];
         }
+        writeWorkers.run(parts, b.writeBackTask);
         long longest = 0;
         for (int p = 0; p < parts; p++) {
             longest = Math.max(longest, b.writeNanos[p]);

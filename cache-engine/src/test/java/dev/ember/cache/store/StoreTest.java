@@ -109,7 +109,7 @@ class StoreTest {
     }
 
     @Test
-    void rowsAPreparedPutWillInsertCountAgainstTheCapacityUntilItsPartsAreDone() {
+    void rowsAPreparedPutWillInsertCountAgainstTheCapacityUntilTheyAreInserted() {
         try (Store s = Store.create(dir, config(300))) {
             ColdTable a = s.table("a");
             apply(a, range(0, 200), 1f);
@@ -125,13 +125,14 @@ class StoreTest {
             ColdTable.Writer first = a.newWriter();
             ColdTable.Writer second = a.newWriter();
             try {
-                second.put(ids, 60, 120, rows);
-                first.put(ids, 0, 60, rows);
+                second.put(ids, 60, 120, rows); // rows 210..269: 60 new
+                assertEquals(260, a.rowsStored());
+                assertThrows(CapacityExceededException.class, () -> apply(a, range(270, 31), 2f), "still 10 pending");
+                first.put(ids, 0, 60, rows); // 50 stored, 10 new
             } finally {
                 first.release();
                 second.release();
             }
-            a.putsDone(70);
             assertEquals(270, a.rowsStored());
             apply(a, range(270, 30), 3f); // exactly to capacity
             assertThrows(CapacityExceededException.class, () -> a.preparePut(range(300, 1), 1));
