@@ -139,13 +139,14 @@ class PopularityCountingTest {
     }
 
     @Test
-    void countingThreadsComeFromTheStoreUnlessSetAndABadSettingIsNamed() {
+    void countingThreadsAreHalfTheStoresUnlessSetAndABadSettingIsNamed() {
         String before = System.getProperty(PopularityCounting.THREADS_PROPERTY);
         try {
             System.clearProperty(PopularityCounting.THREADS_PROPERTY);
-            assertEquals(6, PopularityCounting.threads(6));
-            System.setProperty(PopularityCounting.THREADS_PROPERTY, "3");
             assertEquals(3, PopularityCounting.threads(6));
+            assertEquals(1, PopularityCounting.threads(1));
+            System.setProperty(PopularityCounting.THREADS_PROPERTY, "3");
+            assertEquals(3, PopularityCounting.threads(8));
             for (String bad : new String[] {"0", "two"}) {
                 System.setProperty(PopularityCounting.THREADS_PROPERTY, bad);
                 IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PopularityCounting.threads(6));
