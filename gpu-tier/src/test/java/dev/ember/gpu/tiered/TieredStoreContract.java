@@ -1,6 +1,7 @@
 package dev.ember.gpu.tiered;
 
 import dev.ember.cache.batch.PooledBatch;
+import dev.ember.cache.cold.CapacityExceededException;
 import dev.ember.cache.hotset.HotSet;
 import dev.ember.cache.knob.Budget;
 import dev.ember.cache.knob.KnobMode;
@@ -258,6 +259,55 @@ abstract class TieredStoreContract {
             }
             rig.run(w, 10, 20, 2, ref, step -> { });
             assertRowsEqual(ref, rig.allRows());
+        }
+    }
+
+    @Test
+    void aWriteBackThatWouldOverflowTheColdTierFailsNamingTheTableAndTheStoreReopensAtItsCheckpoint() {
+        Workload w = new Workload(9, ROWS, 48, DIM);
+        ReferenceRows ref = new ReferenceRows(specs(), 42);
+        Path at = dir.resolve("full");
+        StoreConfig.Builder cfg = StoreConfig.builder().seed(42).threads(2).jmx(false).headroom(1.0);
+        for (TableSpec spec : specs()) {
+            cfg.table(spec, spec.name().equals("t1") ? 200 : spec.rows()); // t1 holds 200 of its 700 rows
+        }
+        Store store = Store.create(at, cfg.build());
+        SlotPool pool = new SlotPool(device(), specs().get(0).layout(), 64 * 1024);
+        Rig rig = new Rig(store, pool, TieredStore.open(store, pool, config(w, 4, 1)));
+        float[][][] atCheckpoint;
+        try {
+            rig.run(w, 0, 1, 1, ref, step -> { });
+            rig.tiered.checkpoint(1, new long[0], Map.of());
+            atCheckpoint = rig.allRows();
+            RuntimeException e = assertThrows(RuntimeException.class, () -> {
+                rig.run(w, 1, 200, 1, null, step -> { });
+                rig.tiered.checkpoint(200, new long[0], Map.of()); // waits for every write-back
+            });
+            Throwable c = e;
+            while (!(c instanceof CapacityExceededException) && c.getCause() != null) {
+                c = c.getCause();
+            }
+            assertTrue(c instanceof CapacityExceededException && c.getMessage().contains("table t1"),
+                    "the failure names the full table: " + e);
+            assertTrue(store.table("t1").rowsStored() <= 200, "t1 holds at most its capacity");
+        } finally {
+            try {
+                rig.tiered.close();
+            } catch (RuntimeException afterFailure) {
+                // closing waits for the write-backs under way: the same failure may come again
+            }
+            pool.close();
+            store.close();
+        }
+        Store reopened = Store.open(at, StoreConfig.builder().jmx(false).build());
+        SlotPool again = new SlotPool(device(), specs().get(0).layout(), 64 * 1024);
+        try (Rig back = new Rig(reopened, again, TieredStore.open(reopened, again, config(w, 4, 1)))) {
+            float[][][] rows = back.allRows();
+            for (int t = 0; t < ROWS.length; t++) {
+                for (int i = 0; i < ROWS[t]; i++) {
+                    assertArrayEquals(atCheckpoint[t][i], rows[t][i], "after reopening: table " + t + " row " + i);
+                }
+            }
         }
     }
 
