@@ -83,26 +83,22 @@ public final class StepBatch implements AutoCloseable {
     /** Submit's and apply's per-table work, made once so that a step allocates no closure. */
     /** Table {@code t}'s ids checked and deduplicated, split into hot and cold, its cold reads started: one pass of the workers. */
     final TableWorkers.TableTask dedupAndSplitTask;
-    /** One task of the misses' write-back: a table's prepare, or a part of its rows (see {@link #taskFrom}). */
+    /** Each table's {@link dev.ember.cache.cold.ColdTable#preparePut} of the misses, on the write threads. */
+    final TableWorkers.TableTask prepareWriteTask;
+    /** One part of the misses' write-back ({@link TieredStore#WRITE_PART_ROWS} rows of one table at most). */
     final TableWorkers.TableTask writeBackTask;
     final Runnable writeAllTask;
     /** The write-behind of this batch's misses while it is WRITING. */
     Future<?> writeBack;
-    /** When its write-behind was handed over (nanoTime), and each write-back task's time (nanoseconds): for {@link StepPhases}. */
+    /** When its write-behind was handed over (nanoTime), and each part's puts (nanoseconds): for {@link StepPhases}. */
     long writeQueuedAt;
     final long[] writeNanos;
     /**
-     * The write-back's tasks, one run of the write threads: first each table's prepare (capacity
-     * check and pre-images; {@code taskFrom[k] = PREPARE}), then the parts in table order, task
-     * {@code k} putting rows {@code taskFrom[k]..min(taskFrom[k] + WRITE_PART_ROWS, missCount[t])}
-     * of table {@code taskTable[k]}. Tasks are claimed in order, so every prepare has a thread
-     * before any part does; a part waits for its table's ({@code prepared}: 0 under way, 1 done,
-     * 2 failed, and then its parts write nothing).
+     * The write-back's parts, in table order: part {@code p} puts rows
+     * {@code partFrom[p]..min(partFrom[p] + WRITE_PART_ROWS, missCount[t])} of table {@code partTable[p]}.
      */
-    final int[] taskTable;
-    final int[] taskFrom;
-    final java.util.concurrent.atomic.AtomicIntegerArray prepared;
-    static final int PREPARE = -1;
+    final int[] partTable;
+    final int[] partFrom;
     final TableWorkers.TableTask readTask;
     /** Table {@code t}'s gather and apply index arrays (row-to-slot translation), written behind the steps after submit. */
     final TableWorkers.TableTask stageTask;
@@ -146,17 +142,17 @@ public final class StepBatch implements AutoCloseable {
         this.readers = readers;
         this.fetches = new Future<?>[tables];
         this.fetchTasks = new Runnable[tables];
-        int tasks = tables + tables * ((maxIds + TieredStore.WRITE_PART_ROWS - 1) / TieredStore.WRITE_PART_ROWS);
-        this.writeNanos = new long[tasks];
-        this.taskTable = new int[tasks];
-        this.taskFrom = new int[tasks];
-        this.prepared = new java.util.concurrent.atomic.AtomicIntegerArray(tables);
+        int parts = tables * ((maxIds + TieredStore.WRITE_PART_ROWS - 1) / TieredStore.WRITE_PART_ROWS);
+        this.writeNanos = new long[parts];
+        this.partTable = new int[parts];
+        this.partFrom = new int[parts];
         this.dedupAndSplitTask = t -> {
             owner.dedup(this, t);
             owner.split(this, t);
             owner.startFetch(this, t);
         };
-        this.writeBackTask = task -> owner.writeBackTask(this, task);
+        this.prepareWriteTask = t -> owner.prepareWriteBack(this, t);
+        this.writeBackTask = part -> owner.writeBackPart(this, part);
         this.writeAllTask = () -> owner.writeBackAll(this);
         this.readTask = t -> owner.read(this, t);
         this.stageTask = t -> owner.stage(this, t);

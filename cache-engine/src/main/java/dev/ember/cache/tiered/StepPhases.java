@@ -72,25 +72,24 @@ public final class StepPhases {
     /**
      * The write-behind, per applied batch on its own threads: waiting in line behind the batches
      * before it (they land in order), waiting for the device's read-back of its updated misses,
-     * then writing them (every table's capacity check and pre-images, then its puts in parts, all
-     * spread over the write threads); of that, the prepares' time summed over the threads, and
-     * the longest part's; the rows written. What a submit's "waits for write-backs" waits on.
+     * each table's capacity check and pre-images, the cold-tier puts (parts of tables spread over
+     * the write threads) and the longest part's puts; the rows written. What a submit's "waits for write-backs" waits on.
      */
     public final LongAdder writeBehindBatches = new LongAdder();
     public final LongAdder writeBehindQueued = new LongAdder();
     public final LongAdder writeBehindReadBack = new LongAdder();
     public final LongAdder writeBehindPrepares = new LongAdder();
-    public final LongAdder writeBehindWriting = new LongAdder();
-    public final LongAdder writeBehindLongestParts = new LongAdder();
+    public final LongAdder writeBehindPuts = new LongAdder();
+    public final LongAdder writeBehindLongestTables = new LongAdder();
     public final LongAdder writeBehindRows = new LongAdder();
 
-    void wroteBehind(long queued, long readBack, long prepares, long writing, long longestPart, long rows) {
+    void wroteBehind(long queued, long readBack, long prepares, long puts, long longestTable, long rows) {
         writeBehindBatches.increment();
         writeBehindQueued.add(queued);
         writeBehindReadBack.add(readBack);
         writeBehindPrepares.add(prepares);
-        writeBehindWriting.add(writing);
-        writeBehindLongestParts.add(longestPart);
+        writeBehindPuts.add(puts);
+        writeBehindLongestTables.add(longestTable);
         writeBehindRows.add(rows);
     }
 
@@ -183,8 +182,7 @@ public final class StepPhases {
                         + " + knob %.3f + retargets %.3f (publishing %.3f) ms, CPU %.3f ms; staging: gather arrays %.3f +"
                         + " apply arrays %.3f ms per step on all threads, %.1f%% of its tables on the step thread, the"
                         + " longest table %.3f ms; write-behind per batch (%d): queued %.3f + device read-back %.3f"
-                        + " + writing %.3f ms (capacity checks and pre-images %.3f ms on its threads, the longest part's %.3f ms),"
-                        + " %.0f rows",
+                        + " + capacity checks and pre-images %.3f + puts %.3f ms (the longest part's %.3f ms), %.0f rows",
                 submit.sum() / n, submitWriteBackWaits.sum() / n, submitWaits.sum() / n, submitTables.sum() / n, submitStarts.sum() / n, stagingJoins.sum() / n, coldReads.sum() / n, stage.sum() / n, gather.sum() / n, apply.sum() / n,
                 unstage.sum() / n, writeBack.sum() / n, moves.sum() / n, slowBoundaries.sum(), longestBoundary.get() / 1e6,
                 moveWaits.sum() / n, moveCalls.sum() / n, knob.sum() / n, retargets.sum() / n, deferredPublishes.sum(),
@@ -195,8 +193,8 @@ public final class StepPhases {
                 longestSplit[2] / 1e6, longestSplit[3] / 1e6, longestSplit[4] / 1e6, longestSplit[5] / 1e6,
                 longestSplit[6] / 1e6, longestSplit[7] / 1e6, stagingGatherNanos.sum() / n, stagingApplyNanos.sum() / n,
                 100.0 * stagingTablesOnStepThread.sum() / Math.max(1, stagingTables.sum()), longestStagingTable.get() / 1e6,
-                writeBehindBatches.sum(), perBatch(writeBehindQueued), perBatch(writeBehindReadBack), perBatch(writeBehindWriting), perBatch(writeBehindPrepares),
-                perBatch(writeBehindLongestParts), (double) writeBehindRows.sum() / Math.max(1, writeBehindBatches.sum()));
+                writeBehindBatches.sum(), perBatch(writeBehindQueued), perBatch(writeBehindReadBack), perBatch(writeBehindPrepares), perBatch(writeBehindPuts),
+                perBatch(writeBehindLongestTables), (double) writeBehindRows.sum() / Math.max(1, writeBehindBatches.sum()));
     }
 
     private double perBatch(LongAdder nanos) {

@@ -821,73 +821,53 @@ public final class TieredStore implements AutoCloseable {
     /** Threads writing the misses back ({@code -Dember.write.threads}, default: the store's hostThreads). */
     static final String WRITE_THREADS_PROPERTY = "ember.write.threads";
 
-    /** One write-back task on a write thread: a table's prepare, or a part of its rows once the prepare is done. */
-    void writeBackTask(StepBatch b, int task) {
-        long start = System.nanoTime();
-        int t = b.taskTable[task];
-        int from = b.taskFrom[task];
-        if (from == StepBatch.PREPARE) {
-            boolean done = false;
-            try {
-                cold.get(t).preparePut(b.miss[t], b.missCount[t]);
-                done = true;
-            } finally {
-                b.prepared.set(t, done ? 1 : 2); // a failure is rethrown by the run; its parts write nothing
-            }
-        } else {
-            int state;
-            while ((state = b.prepared.get(t)) == 0) {
-                Thread.onSpinWait(); // its prepare was claimed before this part: it is under way
-            }
-            if (state == 1) {
-                ColdTable.Writer[] forTable = writers[t];
-                int k = from / WRITE_PART_ROWS;
-                if (forTable[k] == null) {
-                    forTable[k] = cold.get(t).newWriter(); // part (t, k) is written by one thread at a time
-                }
-                forTable[k].put(b.miss[t], from, Math.min(from + WRITE_PART_ROWS, b.missCount[t]), b.missBytes[t]);
-            }
+    /** Table t's capacity check and pre-images, before any part of it is written. */
+    void prepareWriteBack(StepBatch b, int t) {
+        int m = b.missCount[t];
+        if (m > 0) {
+            cold.get(t).preparePut(b.miss[t], m);
         }
-        b.writeNanos[task] = System.nanoTime() - start;
+    }
+
+    void writeBackPart(StepBatch b, int part) {
+        long start = System.nanoTime();
+        int t = b.partTable[part];
+        int from = b.partFrom[part];
+        ColdTable.Writer[] forTable = writers[t];
+        int k = from / WRITE_PART_ROWS;
+        if (forTable[k] == null) {
+            forTable[k] = cold.get(t).newWriter(); // part (t, k) is written by one thread at a time
+        }
+        forTable[k].put(b.miss[t], from, Math.min(from + WRITE_PART_ROWS, b.missCount[t]), b.missBytes[t]);
+        b.writeNanos[part] = System.nanoTime() - start;
     }
 
     /**
      * All tables of an applied batch (the write-behind thread's task), once its misses are read
-     * back: one run of the write threads, each table's prepare (capacity, pre-images) and then its
-     * parts (see {@link StepBatch#taskTable}), so large tables' prepares overlap small tables' puts.
+     * back: every table prepared (capacity, pre-images), then the parts written.
      */
     void writeBackAll(StepBatch b) {
         long begun = System.nanoTime();
         tier.awaitReserved(b.hot);
         long readBack = System.nanoTime();
-        int tasks = 0;
+        writeWorkers.run(tableCount, b.prepareWriteTask);
+        long prepared = System.nanoTime();
+        int parts = 0;
         long rows = 0;
         for (int t = 0; t < tableCount; t++) {
-            b.prepared.set(t, 0);
-            if (b.missCount[t] > 0) {
-                b.taskTable[tasks] = t;
-                b.taskFrom[tasks++] = StepBatch.PREPARE;
-                rows += b.missCount[t];
-            }
-        }
-        int prepares = tasks;
-        for (int t = 0; t < tableCount; t++) {
             for (int from = 0; from < b.missCount[t]; from += WRITE_PART_ROWS) {
-                b.taskTable[tasks] = t;
-                b.taskFrom[tasks++] = from;
+                b.partTable[parts] = t;
+                b.partFrom[parts++] = from;
             }
+            rows += b.missCount[t];
         }
-        writeWorkers.run(tasks, b.writeBackTask);
-        long preparing = 0;
+        writeWorkers.run(parts, b.writeBackTask);
         long longest = 0;
-        for (int k = 0; k < tasks; k++) {
-            if (k < prepares) {
-                preparing += b.writeNanos[k];
-            } else {
-                longest = Math.max(longest, b.writeNanos[k]);
-            }
+        for (int p = 0; p < parts; p++) {
+            longest = Math.max(longest, b.writeNanos[p]);
         }
-        phases.wroteBehind(begun - b.writeQueuedAt, readBack - begun, preparing, System.nanoTime() - readBack, longest, rows);
+        phases.wroteBehind(begun - b.writeQueuedAt, readBack - begun, prepared - readBack, System.nanoTime() - prepared,
+                longest, rows);
     }
 
     /**
