@@ -4,10 +4,10 @@ import dev.ember.cache.hotset.HotSet;
 import dev.ember.cache.popularity.DecayingCounters;
 import dev.ember.cache.popularity.RowScores;
 import dev.ember.cache.table.TableSpec;
-import java.util.Arrays;
 import java.util.List;
 import org.roaringbitmap.PeekableIntIterator;
 import org.roaringbitmap.RoaringBitmap;
+import org.roaringbitmap.RoaringBitmapWriter;
 
 /**
  * Chooses the hot rows across all tables within a byte budget.
@@ -59,76 +59,61 @@ public final class HotRowChooser {
         }
         int n = tables.size();
         int[] rowBytes = new int[n];
-        long[][] keys = new long[n][];
-        double[][] raw = new double[n][]; // each kept row's score without the boost, in key order
+        // Per table, off-heap for this evaluation: every scored row's key, then the kept ones
+        // sorted at the front; each kept row's score without the boost, in key order.
+        OffHeapLongs[] keys = new OffHeapLongs[n];
+        OffHeapLongs[] raw = new OffHeapLongs[n];
         int[] counts = new int[n];
         double[] totals = new double[n];
         for (int t = 0; t < n; t++) {
             rowBytes[t] = tables.get(t).layout().bytesPerRow();
             totals[t] = scores.total(t);
         }
-        rankTables.run(n, t -> {
-            long cap = Math.min(scores.scoredRows(t), budgetBytes / rowBytes[t]);
-            long[] k = new long[(int) scores.scoredRows(t)];
-            int[] c = {0};
-            PeekableIntIterator hot = incumbent.rowIterator(t);
-            scores.forEachScored(t, (row, s) -> {
-                if (s > 0) {
-                    // Scored rows come in ascending order: walk the incumbent's rows alongside.
-                    hot.advanceIfNeeded(row);
-                    boolean incumbentRow = hot.hasNext() && hot.peekNext() == row;
-                    k[c[0]++] = pack((float) (incumbentRow ? hysteresis.boost(s) : s), row);
-                }
-            });
-            counts[t] = (int) Math.min(cap, c[0]);
-            long[] kept = keepSmallest(k, c[0], counts[t]);
-            double[] r = new double[kept.length];
-            for (int i = 0; i < kept.length; i++) {
-                r[i] = scores.score(t, (int) kept[i]); // read here, in parallel, not in the merge
-            }
-            keys[t] = kept;
-            raw[t] = r;
-        });
-        // Greedy merge: a binary max-heap of tables by the gain of their next row.
         int[] next = new int[n];
         double[] chosenScore = new double[n];
-        int[] heap = new int[n];
-        double[] gain = new double[n];
-        int heapSize = 0;
-        for (int t = 0; t < n; t++) {
-            if (counts[t] > 0) {
-                gain[t] = gain(mode, keys[t][0], chosenScore[t], rowBytes[t]);
-                heap[heapSize++] = t;
-                siftUp(heap, heapSize - 1, gain);
-            }
-        }
-        long left = budgetBytes;
-        while (heapSize > 0) {
-            int t = heap[0];
-            if (rowBytes[t] > left) {
-                heap[0] = heap[--heapSize];
-                siftDown(heap, heapSize, 0, gain);
-                continue;
-            }
-            left -= rowBytes[t];
-            chosenScore[t] += raw[t][next[t]];
-            next[t]++;
-            if (next[t] == counts[t]) {
-                heap[0] = heap[--heapSize];
-            } else {
-                gain[t] = gain(mode, keys[t][next[t]], chosenScore[t], rowBytes[t]);
-            }
-            siftDown(heap, heapSize, 0, gain);
-        }
         RoaringBitmap[] maps = new RoaringBitmap[n];
-        rankTables.run(n, t -> {
-            int[] rows = new int[next[t]];
-            for (int i = 0; i < rows.length; i++) {
-                rows[i] = (int) keys[t][i];
+        try {
+            rankTables.run(n, t -> rank(scores, incumbent, t, budgetBytes / rowBytes[t], keys, raw, counts));
+            // Greedy merge: a binary max-heap of tables by the gain of their next row.
+            int[] heap = new int[n];
+            double[] gain = new double[n];
+            int heapSize = 0;
+            for (int t = 0; t < n; t++) {
+                if (counts[t] > 0) {
+                    gain[t] = gain(mode, keys[t].get(0), chosenScore[t], rowBytes[t]);
+                    heap[heapSize++] = t;
+                    siftUp(heap, heapSize - 1, gain);
+                }
             }
-            Arrays.sort(rows);
-            maps[t] = RoaringBitmap.bitmapOf(rows);
-        });
+            long left = budgetBytes;
+            while (heapSize > 0) {
+                int t = heap[0];
+                if (rowBytes[t] > left) {
+                    heap[0] = heap[--heapSize];
+                    siftDown(heap, heapSize, 0, gain);
+                    continue;
+                }
+                left -= rowBytes[t];
+                chosenScore[t] += Double.longBitsToDouble(raw[t].get(next[t]));
+                next[t]++;
+                if (next[t] == counts[t]) {
+                    heap[0] = heap[--heapSize];
+                } else {
+                    gain[t] = gain(mode, keys[t].get(next[t]), chosenScore[t], rowBytes[t]);
+                }
+                siftDown(heap, heapSize, 0, gain);
+            }
+            rankTables.run(n, t -> maps[t] = bitmapOfFirst(keys[t], next[t]));
+        } finally {
+            for (int t = 0; t < n; t++) {
+                if (keys[t] != null) {
+                    keys[t].close();
+                }
+                if (raw[t] != null) {
+                    raw[t].close();
+                }
+            }
+        }
         double hitNum = 0;
         double hitDen = 0;
         double allHot = 1;
@@ -140,6 +125,53 @@ public final class HotRowChooser {
         HotSet chosen = HotSet.of(incumbent.generation() + 1, tables, maps);
         return new KnobChoice(chosen, budgetBytes, chosen.hotBytes(), hitDen > 0 ? hitNum / hitDen : 0, allHot,
                 System.nanoTime() - start, null);
+    }
+
+    /**
+     * Table {@code t}'s scored rows as keys, the best {@code min(scored, maxRows)} of them sorted
+     * at the front ({@code counts[t]}), and their scores without the boost ({@code raw[t]}).
+     */
+    private void rank(RowScores scores, HotSet incumbent, int t, long maxRows, OffHeapLongs[] keys,
+                      OffHeapLongs[] raw, int[] counts) {
+        long scored = scores.scoredRows(t);
+        OffHeapLongs k = OffHeapLongs.allocate(scored);
+        keys[t] = k;
+        int[] c = {0};
+        PeekableIntIterator hot = incumbent.rowIterator(t);
+        scores.forEachScored(t, (row, s) -> {
+            if (s > 0) {
+                // Scored rows come in ascending order: walk the incumbent's rows alongside.
+                hot.advanceIfNeeded(row);
+                boolean incumbentRow = hot.hasNext() && hot.peekNext() == row;
+                k.set(c[0]++, pack((float) (incumbentRow ? hysteresis.boost(s) : s), row));
+            }
+        });
+        int keep = (int) Math.min(maxRows, c[0]);
+        k.selectSmallest(c[0], keep);
+        try (OffHeapLongs tmp = OffHeapLongs.allocate(keep)) {
+            k.sort(keep, tmp, 63); // keys are >= 0: the score's part is below Integer.MAX_VALUE
+        }
+        OffHeapLongs r = OffHeapLongs.allocate(keep);
+        raw[t] = r;
+        for (int i = 0; i < keep; i++) {
+            r.set(i, Double.doubleToRawLongBits(scores.score(t, (int) k.get(i)))); // read here, in parallel, not in the merge
+        }
+        counts[t] = keep;
+    }
+
+    /** The rows of the first {@code m} keys as a bitmap (their ids sorted off-heap, then added in order). */
+    private static RoaringBitmap bitmapOfFirst(OffHeapLongs keys, int m) {
+        try (OffHeapLongs rows = OffHeapLongs.allocate(m); OffHeapLongs tmp = OffHeapLongs.allocate(m)) {
+            for (int i = 0; i < m; i++) {
+                rows.set(i, keys.get(i) & 0xFFFF_FFFFL);
+            }
+            rows.sort(m, tmp, 32);
+            RoaringBitmapWriter<RoaringBitmap> w = RoaringBitmapWriter.writer().get();
+            for (int i = 0; i < m; i++) {
+                w.add((int) rows.get(i));
+            }
+            return w.get();
+        }
     }
 
     /** The packed sort key: ascending order = score descending, then row ascending. */
@@ -157,50 +189,6 @@ public final class HotRowChooser {
             return s / bytes;
         }
         return chosen == 0 ? Double.POSITIVE_INFINITY : Math.log1p(s / chosen) / bytes;
-    }
-
-    /** The {@code keep} smallest of {@code k[0..n)}, sorted ascending (quickselect, then sort). */
-    private static long[] keepSmallest(long[] k, int n, int keep) {
-        if (keep < n) {
-            select(k, 0, n - 1, keep);
-        }
-        long[] out = Arrays.copyOf(k, keep);
-        Arrays.sort(out);
-        return out;
-    }
-
-    /** Rearranges k[lo..hi] so that its {@code keep} smallest come first (Hoare quickselect). */
-    private static void select(long[] k, int lo, int hi, int keep) {
-        long seed = 0x2545F4914F6CDD1DL;
-        while (lo < hi) {
-            seed = seed * 6364136223846793005L + 1442695040888963407L;
-            long pivot = k[lo + (int) Long.remainderUnsigned(seed >>> 1, hi - lo + 1)];
-            int i = lo;
-            int j = hi;
-            while (i <= j) {
-                while (k[i] < pivot) {
-                    i++;
-                }
-                while (k[j] > pivot) {
-                    j--;
-                }
-                if (i <= j) {
-                    long tmp = k[i];
-                    k[i] = k[j];
-                    k[j] = tmp;
-                    i++;
-                    j--;
-                }
-            }
-            // Now k[lo..j] <= pivot <= k[i..hi], and elements between j and i equal the pivot.
-            if (keep - 1 <= j) {
-                hi = j;
-            } else if (keep - 1 >= i) {
-                lo = i;
-            } else {
-                return;
-            }
-        }
     }
 
     private static boolean before(int a, int b, double[] gain) {
