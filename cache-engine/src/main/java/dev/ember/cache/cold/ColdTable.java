@@ -282,9 +282,9 @@ public final class ColdTable implements AutoCloseable {
      * {@code ids[0..count)}, as {@link #put} makes them, under the table's lock; then threads write
      * disjoint parts of the same ids, each with a {@link Writer} of its own, while the table goes on
      * serving other calls. Returns the rows the parts will insert, counted against the capacity
-     * from now until each is inserted (parts that fail leave theirs counted). Why: one table's rows of a step can be most
-     * of the step's cold-tier writes, and a put runs on the table's pool only when no other table
-     * holds it.
+     * from now until each is inserted (parts that fail leave theirs counted). Why: one table's
+     * rows of a step can be most of the step's cold-tier writes, and a put runs on the table's
+     * pool only when no other table holds it.
      *
      * @throws CapacityExceededException before any change when the new rows would not fit
      */
@@ -322,7 +322,8 @@ public final class ColdTable implements AutoCloseable {
             }
             for (int u = from; u < to; u++) {
                 if (putRow(key, value, ids[u], rows, u * rowBytes)) {
-                    pendingInserts.decrementAndGet(); // now in stored: the sum stays what the prepare counted
+                    // Now in stored. Counted in both for an instant: a capacity check meanwhile errs on the safe side.
+                    pendingInserts.decrementAndGet();
                 }
             }
             counters.rowsWritten.add(to - from);

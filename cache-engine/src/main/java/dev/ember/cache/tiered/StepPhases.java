@@ -80,16 +80,16 @@ public final class StepPhases {
     public final LongAdder writeBehindReadBack = new LongAdder();
     public final LongAdder writeBehindPrepares = new LongAdder();
     public final LongAdder writeBehindPuts = new LongAdder();
-    public final LongAdder writeBehindLongestTables = new LongAdder();
+    public final LongAdder writeBehindLongestParts = new LongAdder();
     public final LongAdder writeBehindRows = new LongAdder();
 
-    void wroteBehind(long queued, long readBack, long prepares, long puts, long longestTable, long rows) {
+    void wroteBehind(long queued, long readBack, long prepares, long puts, long longestPart, long rows) {
         writeBehindBatches.increment();
         writeBehindQueued.add(queued);
         writeBehindReadBack.add(readBack);
         writeBehindPrepares.add(prepares);
         writeBehindPuts.add(puts);
-        writeBehindLongestTables.add(longestTable);
+        writeBehindLongestParts.add(longestPart);
         writeBehindRows.add(rows);
     }
 
@@ -194,7 +194,7 @@ public final class StepPhases {
                 longestSplit[6] / 1e6, longestSplit[7] / 1e6, stagingGatherNanos.sum() / n, stagingApplyNanos.sum() / n,
                 100.0 * stagingTablesOnStepThread.sum() / Math.max(1, stagingTables.sum()), longestStagingTable.get() / 1e6,
                 writeBehindBatches.sum(), perBatch(writeBehindQueued), perBatch(writeBehindReadBack), perBatch(writeBehindPrepares), perBatch(writeBehindPuts),
-                perBatch(writeBehindLongestTables), (double) writeBehindRows.sum() / Math.max(1, writeBehindBatches.sum()));
+                perBatch(writeBehindLongestParts), (double) writeBehindRows.sum() / Math.max(1, writeBehindBatches.sum()));
     }
 
     private double perBatch(LongAdder nanos) {

@@ -810,7 +810,6 @@ public final class TieredStore implements AutoCloseable {
         }
     }
 
-    /** Table {@code t} of an applied batch (on the write-behind threads): its misses go to the cold tier. */
     /**
      * Rows of one table a part of a write-back puts at most. The parts of all tables are shared by
      * the write threads, so a table holding most of a step's misses (the largest tables do) is
