@@ -521,7 +521,10 @@ public final class DecayingCounters implements RowScores {
 
         void run(int tables, IntConsumer task);
 
-        /** Each table's task on a thread of {@code pool}, returning once all are done (a failure is rethrown). */
+        /**
+         * Each table's task on a thread of {@code pool}, returning once all are done, also when one
+         * failed (callers free what the tasks work in): the first failure is rethrown then.
+         */
         static TableRunner on(java.util.concurrent.ExecutorService pool) {
             return (tables, task) -> {
                 java.util.List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>(tables);
@@ -529,15 +532,27 @@ public final class DecayingCounters implements RowScores {
                     int table = t;
                     done.add(pool.submit(() -> task.accept(table)));
                 }
-                try {
-                    for (java.util.concurrent.Future<?> f : done) {
-                        f.get();
+                Throwable failed = null;
+                boolean interrupted = false;
+                for (java.util.concurrent.Future<?> f : done) {
+                    while (true) {
+                        try {
+                            f.get();
+                            break;
+                        } catch (InterruptedException e) {
+                            interrupted = true; // the tasks still run: wait for them, then say so
+                        } catch (java.util.concurrent.ExecutionException e) {
+                            failed = failed == null ? e.getCause() : failed;
+                            break;
+                        }
                     }
-                } catch (InterruptedException e) {
+                }
+                if (interrupted) {
                     Thread.currentThread().interrupt();
-                    throw new IllegalStateException("interrupted while tables ran", e);
-                } catch (java.util.concurrent.ExecutionException e) {
-                    throw new IllegalStateException("a table's task failed", e.getCause());
+                    throw new IllegalStateException("interrupted while tables ran", failed);
+                }
+                if (failed != null) {
+                    throw new IllegalStateException("a table's task failed", failed);
                 }
             };
         }

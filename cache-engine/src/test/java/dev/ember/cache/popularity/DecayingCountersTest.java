@@ -547,4 +547,33 @@ class DecayingCountersTest {
             }
         }
     }
+
+    @Test
+    void tablesOnAPoolAreAllDoneBeforeAFailureIsRethrown() throws Exception {
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            java.util.concurrent.atomic.AtomicIntegerArray finished = new java.util.concurrent.atomic.AtomicIntegerArray(6);
+            java.util.concurrent.CountDownLatch failedFirst = new java.util.concurrent.CountDownLatch(1);
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> DecayingCounters.TableRunner.on(pool).run(6, t -> {
+                        if (t == 0) {
+                            failedFirst.countDown();
+                            throw new IllegalArgumentException("table 0 is bad");
+                        }
+                        try {
+                            failedFirst.await(); // the others finish after the failure
+                            Thread.sleep(20);
+                        } catch (InterruptedException ie) {
+                            Thread.currentThread().interrupt();
+                        }
+                        finished.set(t, 1);
+                    }));
+            assertEquals("table 0 is bad", e.getCause().getMessage());
+            for (int t = 1; t < 6; t++) {
+                assertEquals(1, finished.get(t), "table " + t + " was still running when the failure came back");
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
 }
