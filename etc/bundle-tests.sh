@@ -10,6 +10,10 @@ mkdir -p "$reports"
 [[ -f "$here/runtime/lib/libjsig.so" ]] && export LD_PRELOAD="$here/runtime/lib/libjsig.so${LD_PRELOAD:+:$LD_PRELOAD}"
 # bash globbing, no ls: the bare-host check (scripts/report-check.sh --bare) hides what ls links.
 jars=("$here"/test/ember-*-tests.jar)
+if [[ ! -e "${jars[0]}" ]]; then
+  echo "bundle-tests.sh: no test jars under $here/test: this bundle was built without them (ember bundle --with-tests)" >&2
+  exit 2
+fi
 scan="$(IFS=:; echo "${jars[*]}")"
 exec "$here/runtime/bin/java" @"$here/etc/jvm.options" -Dember.root="$here" -Xmx4g \
   -Dorg.lwjgl.opencl.libname=libOpenCL.so.1 \
