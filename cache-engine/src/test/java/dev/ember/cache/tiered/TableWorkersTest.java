@@ -105,7 +105,7 @@ class TableWorkersTest {
                 IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                         () -> TableWorkers.threadsAsSet(property, 8, "the test pool"));
                 assertEquals("-D" + property + "=" + bad + ": the test pool needs a whole number of threads >= 1"
-                        + " (leave it unset for the store's hostThreads)", e.getMessage());
+                        + " (leave it unset for the default, 8)", e.getMessage());
             }
         } finally {
             System.clearProperty(property);
