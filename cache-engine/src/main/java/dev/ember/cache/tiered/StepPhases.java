@@ -73,7 +73,8 @@ public final class StepPhases {
      * The write-behind, per applied batch on its own threads: waiting in line behind the batches
      * before it (they land in order), waiting for the device's read-back of its updated misses,
      * each table's capacity check and pre-images, the cold-tier puts (parts of tables spread over
-     * the write threads) and the longest part's puts; the rows written. What a submit's "waits for write-backs" waits on.
+     * the write threads) and the longest part's puts; the rows written. What a submit's "waits
+     * for write-backs" waits on.
      */
     public final LongAdder writeBehindBatches = new LongAdder();
     public final LongAdder writeBehindQueued = new LongAdder();
