@@ -12,7 +12,7 @@ package dev.ember.cache.knob;
  * a large hot set have small counts, where noise far exceeds any relative margin.
  */
 public record Hysteresis(double margin, double sigmas) {
-    /** 10% and two standard deviations of counting noise. */
+    /** 10% and three standard deviations of counting noise. */
     public static final Hysteresis DEFAULT = new Hysteresis(0.1, 3.0);
     /** No hysteresis: every evaluation ranks all rows afresh. */
     public static final Hysteresis NONE = new Hysteresis(0, 0);

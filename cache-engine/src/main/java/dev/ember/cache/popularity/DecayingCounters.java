@@ -5,7 +5,9 @@ import dev.ember.cache.batch.PooledBatch;
 import dev.ember.cache.table.TableSpec;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.DataInput;
 import java.io.DataInputStream;
+import java.io.DataOutput;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -748,29 +750,38 @@ public final class DecayingCounters implements RowScores {
         totals[t] = total;
     }
 
-    /** Checkpoint form: decay, clock, then per table the touched rows and their stored values. */
-    public byte[] toBytes() {
+    /**
+     * Checkpoint form, streamed: decay, clock, then per table the touched rows and their stored
+     * values, read from off-heap as they are written (a tiered store's checkpoint writes it into
+     * a side file of the store: nothing the size of the counters is built on the heap).
+     */
+    public void writeTo(DataOutput out) throws IOException {
         if (frozen()) {
             throw new IllegalStateException("checkpoint of frozen counters: checkpoint the knob schedule first (that completes its evaluation and thaws them)");
         }
+        out.writeInt(BLOB_MAGIC);
+        out.writeDouble(decay);
+        out.writeLong(base);
+        out.writeLong(step);
+        out.writeInt(tables.size());
+        for (int t = 0; t < tables.size(); t++) {
+            out.writeUTF(tables.get(t).name());
+            out.writeLong(tables.get(t).rows());
+            out.writeDouble(totals[t]);
+            touched(t).serialize(out);
+            PeekableIntIterator it = touched[t].getIntIterator();
+            while (it.hasNext()) {
+                out.writeDouble(stored[t].get(it.next()));
+            }
+        }
+    }
+
+    /** {@link #writeTo} into a byte array: for comparing counters (small ones: it is all on the heap). */
+    public byte[] toBytes() {
         try {
             ByteArrayOutputStream bytes = new ByteArrayOutputStream();
             DataOutputStream out = new DataOutputStream(bytes);
-            out.writeInt(BLOB_MAGIC);
-            out.writeDouble(decay);
-            out.writeLong(base);
-            out.writeLong(step);
-            out.writeInt(tables.size());
-            for (int t = 0; t < tables.size(); t++) {
-                out.writeUTF(tables.get(t).name());
-                out.writeLong(tables.get(t).rows());
-                out.writeDouble(totals[t]);
-                touched(t).serialize(out);
-                PeekableIntIterator it = touched[t].getIntIterator();
-                while (it.hasNext()) {
-                    out.writeDouble(stored[t].get(it.next()));
-                }
-            }
+            writeTo(out);
             out.flush();
             return bytes.toByteArray();
         } catch (IOException e) {
@@ -781,36 +792,50 @@ public final class DecayingCounters implements RowScores {
     /** Restores {@link #toBytes()} for the same tables, bit for bit. */
     public static DecayingCounters fromBytes(byte[] blob, List<TableSpec> tables) {
         try {
-            DataInputStream in = new DataInputStream(new ByteArrayInputStream(blob));
-            if (in.readInt() != BLOB_MAGIC) {
-                throw new IllegalArgumentException("not a popularity-counters blob (bad magic)");
-            }
-            DecayingCounters c = new DecayingCounters(tables, in.readDouble());
-            c.base = in.readLong();
-            c.step = in.readLong();
-            c.clock = c.step;
-            c.weight = StrictMath.pow(c.decay, -(double) (c.step - c.base));
-            int n = in.readInt();
-            if (n != tables.size()) {
-                throw new IllegalArgumentException("counters blob has " + n + " tables, the store has " + tables.size());
-            }
-            for (int t = 0; t < n; t++) {
-                String name = in.readUTF();
-                long rows = in.readLong();
-                if (!tables.get(t).name().equals(name) || tables.get(t).rows() != rows) {
-                    throw new IllegalArgumentException("counters blob table " + t + " is " + name + " with " + rows
-                            + " rows, the store has " + tables.get(t).name() + " with " + tables.get(t).rows());
-                }
-                c.totals[t] = in.readDouble();
-                c.touched[t].deserialize(in);
-                PeekableIntIterator it = c.touched[t].getIntIterator();
-                while (it.hasNext()) {
-                    c.stored[t].set(it.next(), in.readDouble());
-                }
-            }
-            return c;
-        } catch (IOException e) {
+            return readFrom(new DataInputStream(new ByteArrayInputStream(blob)), tables);
+        } catch (java.io.EOFException e) {
             throw new IllegalArgumentException("truncated popularity-counters blob", e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * Restores what {@link #writeTo} wrote for the same tables, bit for bit, reading the stored
+     * values straight into off-heap memory. Throws IllegalArgumentException when the bytes are
+     * not counters of these tables.
+     */
+    public static DecayingCounters readFrom(DataInput in, List<TableSpec> tables) throws IOException {
+        if (in.readInt() != BLOB_MAGIC) {
+            throw new IllegalArgumentException("not popularity counters (bad magic)");
+        }
+        DecayingCounters c = new DecayingCounters(tables, in.readDouble());
+        c.base = in.readLong();
+        c.step = in.readLong();
+        c.clock = c.step;
+        c.weight = StrictMath.pow(c.decay, -(double) (c.step - c.base));
+        int n = in.readInt();
+        if (n != tables.size()) {
+            throw new IllegalArgumentException("counters have " + n + " tables, the store has " + tables.size());
+        }
+        for (int t = 0; t < n; t++) {
+            String name = in.readUTF();
+            long rows = in.readLong();
+            if (!tables.get(t).name().equals(name) || tables.get(t).rows() != rows) {
+                throw new IllegalArgumentException("counters' table " + t + " is " + name + " with " + rows
+                        + " rows, the store has " + tables.get(t).name() + " with " + tables.get(t).rows());
+            }
+            c.totals[t] = in.readDouble();
+            c.touched[t].deserialize(in);
+            if (!c.touched[t].isEmpty() && Integer.toUnsignedLong(c.touched[t].last()) >= rows) {
+                throw new IllegalArgumentException("counters' table " + name + " counts row " + Integer.toUnsignedLong(c.touched[t].last())
+                        + ", beyond its " + rows + " rows");
+            }
+            PeekableIntIterator it = c.touched[t].getIntIterator();
+            while (it.hasNext()) {
+                c.stored[t].set(it.next(), in.readDouble());
+            }
+        }
+        return c;
     }
 }

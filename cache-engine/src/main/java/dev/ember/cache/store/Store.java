@@ -5,6 +5,7 @@ import dev.ember.cache.cold.MapFiles;
 import dev.ember.cache.cold.WorkerPool;
 import dev.ember.cache.durability.AtomicFiles;
 import dev.ember.cache.durability.HotDump;
+import dev.ember.cache.durability.SideFile;
 import dev.ember.cache.durability.Manifest;
 import dev.ember.cache.durability.UndoLog;
 import dev.ember.cache.jmx.MBeans;
@@ -34,6 +35,7 @@ import java.util.Map;
  *  dir/lock          OS lock of the writer, holding its pid
  *  dir/writer.open   present while a writer has the store open: its absence means a clean close
  *  dir/hot.&lt;epoch&gt;.dump  rows a hot tier held dirty at that checkpoint ({@link HotDump}), named by the manifest
+ *  dir/side.&lt;name&gt;.&lt;epoch&gt;  a caller's state too big for the manifest ({@link SideFile}), named by it
  * </pre>
  *
  * Opening always yields exactly the last completed checkpoint: after a crash Chronicle's recovery
@@ -59,6 +61,8 @@ public final class Store implements AutoCloseable {
     private static final String GROW_SUFFIX = ".cm.grow";
     /** The manifest blob naming the checkpoint's {@link HotDump} (reserved: callers cannot use it). */
     public static final String HOT_DUMP_BLOB = "store.hotdump";
+    /** Manifest blobs naming the checkpoint's {@link SideFile}s: this prefix, then the state's name (reserved). */
+    public static final String SIDE_BLOB_PREFIX = "store.side.";
 
     private final Path dir;
     private final StoreConfig config;
@@ -231,7 +235,7 @@ public final class Store implements AutoCloseable {
             }
             undo.reset(m.epoch());
             Files.deleteIfExists(dir.resolve(UNDO_SEAL));
-            deleteStrayDumps(dir, m);
+            deleteStrayFiles(dir, m);
             markOpen(dir, config);
             store = new Store(dir, config, lock, pool, undo, opened, m);
             if (m.blobs().containsKey(HOT_DUMP_BLOB)) {
@@ -241,7 +245,8 @@ public final class Store implements AutoCloseable {
                 store.foldDump(m, "opening it");
                 Map<String, byte[]> blobs = new java.util.LinkedHashMap<>(m.blobs());
                 blobs.remove(HOT_DUMP_BLOB);
-                store.checkpoint(m.step(), m.rngState(), blobs);
+                // Its side files stay: the new manifest names them as the old one did.
+                store.checkpointHolding(0, m.step(), m.rngState(), blobs, null, Map.of());
             }
             return store;
         } catch (IOException | RuntimeException e) {
@@ -320,17 +325,54 @@ public final class Store implements AutoCloseable {
         });
     }
 
-    /** Dump files the manifest does not name: left by a checkpoint that did not complete. */
-    private static void deleteStrayDumps(Path dir, Manifest m) throws IOException {
+    /** Dump and side files the manifest does not name: left by a checkpoint that did not complete. */
+    private static void deleteStrayFiles(Path dir, Manifest m) throws IOException {
         byte[] b = m.blobs().get(HOT_DUMP_BLOB);
         String keep = b == null ? null : HotDump.Ref.fromBytes(b, dir.resolve(MANIFEST).toString()).file();
+        java.util.Set<String> sides = sideFiles(dir, m);
         try (var files = Files.list(dir)) {
             for (Path f : (Iterable<Path>) files::iterator) {
                 String name = f.getFileName().toString();
-                if (HotDump.isDumpName(name) && !name.equals(keep)) {
+                if (HotDump.isDumpName(name) && !name.equals(keep) || SideFile.isSideName(name) && !sides.contains(name)) {
                     Files.deleteIfExists(f);
                 }
             }
+        }
+    }
+
+    /** The side files {@code m} names. */
+    private static java.util.Set<String> sideFiles(Path dir, Manifest m) throws IOException {
+        java.util.Set<String> names = new java.util.HashSet<>();
+        for (Map.Entry<String, byte[]> e : m.blobs().entrySet()) {
+            if (e.getKey().startsWith(SIDE_BLOB_PREFIX)) {
+                names.add(SideFile.Ref.fromBytes(e.getValue(), dir.resolve(MANIFEST).toString()).file());
+            }
+        }
+        return names;
+    }
+
+    /** Whether the last checkpoint saved state {@code name} in a side file. */
+    public boolean hasSide(String name) {
+        return manifest.blobs().containsKey(SIDE_BLOB_PREFIX + SideFile.checkName(name));
+    }
+
+    /**
+     * Reads state {@code name} of the last checkpoint from its side file (checked whole first: a
+     * damaged or truncated file is an error naming it, and {@code reader} sees none of it).
+     */
+    public synchronized <T> T readSide(String name, SideFile.Reader<T> reader) {
+        checkOpen();
+        byte[] b = manifest.blobs().get(SIDE_BLOB_PREFIX + SideFile.checkName(name));
+        if (b == null) {
+            throw new StoreException("store " + dir + ": its last checkpoint (step " + manifest.step() + ") saved no state "
+                    + name);
+        }
+        try {
+            SideFile.Ref ref = SideFile.Ref.fromBytes(b, dir.resolve(MANIFEST).toString());
+            return SideFile.read(dir.resolve(ref.file()), ref, reader);
+        } catch (IOException e) {
+            throw new StoreException("store " + dir + ": cannot read state " + name + " of its last checkpoint (step "
+                    + manifest.step() + "): " + e.getMessage() + "; restore the store folder from a copy", e);
         }
     }
 
@@ -415,7 +457,7 @@ public final class Store implements AutoCloseable {
         return lastCheckpointMillis;
     }
 
-    /** Bytes the last checkpoint wrote: the manifest plus the pre-images it retired. */
+    /** Bytes the last checkpoint wrote: the manifest, its hot dump and side files, plus the pre-images it retired. */
     public long lastCheckpointBytes() {
         return lastCheckpointBytes;
     }
@@ -441,39 +483,62 @@ public final class Store implements AutoCloseable {
      * reader of a reopened store sees every value.
      */
     public synchronized Manifest checkpoint(long step, long[] rngState, Map<String, byte[]> blobs, HotDump.Source hot) {
+        return checkpoint(step, rngState, blobs, hot, Map.of());
+    }
+
+    /**
+     * As {@link #checkpoint(long, long[], Map, HotDump.Source)}, with state too big for the
+     * manifest streamed by {@code sides} (by name) into {@link SideFile}s that the manifest names,
+     * written and forced before it is published; {@link #readSide} reads them back.
+     */
+    public synchronized Manifest checkpoint(long step, long[] rngState, Map<String, byte[]> blobs, HotDump.Source hot,
+                                            Map<String, SideFile.Source> sides) {
         checkOpen();
-        if (blobs.containsKey(HOT_DUMP_BLOB)) {
-            throw new IllegalArgumentException("blob name " + HOT_DUMP_BLOB + " is the store's own (its hot dump); rename that blob");
+        for (String name : blobs.keySet()) {
+            if (name.equals(HOT_DUMP_BLOB) || name.startsWith(SIDE_BLOB_PREFIX)) {
+                throw new IllegalArgumentException("blob name " + name + " is the store's own (its hot dump and side files);"
+                        + " rename that blob");
+            }
         }
+        sides.keySet().forEach(SideFile::checkName);
         if (hot == null && dumpUnfolded) {
             foldDump(manifest, "checkpoint at step " + step);
         }
-        return checkpointHolding(0, step, rngState, blobs, hot);
+        return checkpointHolding(0, step, rngState, blobs, hot, sides);
     }
 
     /** Takes table {@code i}'s monitor (and, recursively, the rest in order), then checkpoints. */
-    private Manifest checkpointHolding(int held, long step, long[] rngState, Map<String, byte[]> blobs, HotDump.Source hot) {
+    private Manifest checkpointHolding(int held, long step, long[] rngState, Map<String, byte[]> blobs, HotDump.Source hot,
+                                       Map<String, SideFile.Source> sides) {
         if (held < tables.size()) {
             synchronized (tables.get(held)) {
-                return checkpointHolding(held + 1, step, rngState, blobs, hot);
+                return checkpointHolding(held + 1, step, rngState, blobs, hot, sides);
             }
         }
         long t0 = System.nanoTime();
         Manifest prev = manifest;
         Path dumpFile = hot == null ? null : dir.resolve(HotDump.fileName(prev.epoch() + 1));
+        List<Path> written = new ArrayList<>();
         boolean published = false;
         try {
-            Map<String, byte[]> all = blobs;
-            long dumpBytes = 0;
+            Map<String, byte[]> all = new java.util.LinkedHashMap<>(blobs);
+            long fileBytes = 0;
             if (hot != null) {
                 HotDump.Ref ref;
                 try (HotDump.Writer w = HotDump.Writer.create(dumpFile, prev.epoch() + 1, rowBytes())) {
                     hot.writeTo(w);
                     ref = w.finish();
                 }
-                all = new java.util.LinkedHashMap<>(blobs);
                 all.put(HOT_DUMP_BLOB, ref.toBytes());
-                dumpBytes = ref.length();
+                fileBytes = ref.length();
+            }
+            for (Map.Entry<String, SideFile.Source> e : sides.entrySet()) {
+                Path file = dir.resolve(SideFile.fileName(e.getKey(), prev.epoch() + 1));
+                Files.deleteIfExists(file); // left by a checkpoint of this epoch that failed
+                written.add(file);
+                SideFile.Ref ref = SideFile.write(file, e.getValue());
+                all.put(SIDE_BLOB_PREFIX + e.getKey(), ref.toBytes());
+                fileBytes += ref.length();
             }
             for (ColdTable t : tables) {
                 t.force();
@@ -499,16 +564,27 @@ public final class Store implements AutoCloseable {
             if (old != null && !old.file().equals(dumpFile == null ? null : dumpFile.getFileName().toString())) {
                 Files.deleteIfExists(dir.resolve(old.file()));
             }
+            java.util.Set<String> kept = sideFiles(dir, next);
+            for (String f : sideFiles(dir, prev)) {
+                if (!kept.contains(f)) {
+                    Files.deleteIfExists(dir.resolve(f));
+                }
+            }
             writesAtCheckpoint = totalWrites();
-            lastCheckpointBytes = bytes.length + retired + dumpBytes;
+            lastCheckpointBytes = bytes.length + retired + fileBytes;
             lastCheckpointMillis = (System.nanoTime() - t0) / 1e6;
             return next;
         } catch (IOException | RuntimeException e) {
-            if (!published && dumpFile != null) {
-                try {
-                    Files.deleteIfExists(dumpFile);
-                } catch (IOException ignored) {
-                    // the next open deletes dump files its manifest does not name
+            if (!published) {
+                if (dumpFile != null) {
+                    written.add(dumpFile);
+                }
+                for (Path f : written) {
+                    try {
+                        Files.deleteIfExists(f);
+                    } catch (IOException ignored) {
+                        // the next open deletes dump and side files its manifest does not name
+                    }
                 }
             }
             if (published || !(e instanceof IOException)) {

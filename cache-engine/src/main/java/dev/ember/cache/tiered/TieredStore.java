@@ -115,6 +115,9 @@ import org.roaringbitmap.RoaringBitmap;
  */
 public final class TieredStore implements AutoCloseable {
     public static final String HOT_SETS_BLOB = "tiered.hotsets";
+    /** The popularity counters' side file ({@link dev.ember.cache.durability.SideFile}): 8 bytes a counted row. */
+    public static final String COUNTERS_SIDE = "tiered-popularity";
+    /** Where stores checkpointed before the counters had a side file kept them: read, never written. */
     public static final String COUNTERS_BLOB = "tiered.popularity";
     public static final String KNOB_BLOB = "tiered.knob";
     public static final String STATS_BLOB = "tiered.stats";
@@ -274,7 +277,9 @@ public final class TieredStore implements AutoCloseable {
             }
             if (setsBlob != null) {
                 this.hotSets = HotSets.fromBytes(setsBlob, specs);
-                this.popularity = DecayingCounters.fromBytes(required(last, COUNTERS_BLOB), specs);
+                this.popularity = last.blobs().containsKey(COUNTERS_BLOB)
+                        ? DecayingCounters.fromBytes(last.blobs().get(COUNTERS_BLOB), specs)
+                        : store.readSide(COUNTERS_SIDE, in -> DecayingCounters.readFrom(in, specs));
                 byte[] k = last.blobs().get(KNOB_BLOB);
                 this.knob = k == null ? null : KnobSchedule.fromBytes(k, popularity, hotSets);
                 if (knob != null) {
@@ -285,7 +290,7 @@ public final class TieredStore implements AutoCloseable {
                 this.hotSets = new HotSets(HotSet.empty(specs));
                 this.popularity = new DecayingCounters(specs, DecayingCounters.decayForHalfLife(config.halfLifeSteps()));
                 this.knob = config.knobPeriod() == 0 ? null : new KnobSchedule(popularity, hotSets.current(), config.mode(),
-                        budget, dev.ember.cache.knob.Hysteresis.ofMargin(config.margin()), config.knobPeriod(), config.knobLag(),
+                        budget, config.hysteresis(), config.knobPeriod(), config.knobLag(),
                         hotSets);
             }
             HotSet current = hotSets.current();
@@ -377,14 +382,6 @@ public final class TieredStore implements AutoCloseable {
     public static TieredStore open(Store store, HotTier tier, TieredConfig config, ExecutorService writeBehind,
                                    ExecutorService moveThreads) {
         return new TieredStore(store, tier, config, writeBehind, moveThreads);
-    }
-
-    private static byte[] required(Manifest m, String name) {
-        byte[] b = m.blobs().get(name);
-        if (b == null) {
-            throw new IllegalStateException("checkpoint at step " + m.step() + " has hot sets but no " + name + " blob");
-        }
-        return b;
     }
 
     // ------------------------------------------------------------------ batches
@@ -1023,7 +1020,7 @@ public final class TieredStore implements AutoCloseable {
         // The counting workers rank the tables when nothing else uses them: counts live (no
         // replay behind) and no evaluation of the knob's running.
         boolean workersIdle = !popularity.frozen() && (knob == null || !knob.pending());
-        KnobChoice c = new HotRowChooser(dev.ember.cache.knob.Hysteresis.ofMargin(config.margin())).choose(popularity, hotSets.current(),
+        KnobChoice c = new HotRowChooser(config.hysteresis()).choose(popularity, hotSets.current(),
                 budget.resolve(specs), config.mode(),
                 workersIdle ? popularity.tableRunner() : dev.ember.cache.popularity.DecayingCounters.TableRunner.HERE);
         lastChoice = c;
@@ -1370,16 +1367,17 @@ public final class TieredStore implements AutoCloseable {
         }
         writeBehind.finishAll();
         Map<String, byte[]> all = new HashMap<>(blobs);
+        Map<String, dev.ember.cache.durability.SideFile.Source> sides = Map.of();
         if (!config.resident()) {
-            counting.drain(); // the counters go into the manifest as of this step
+            counting.drain(); // the counters go into the checkpoint as of this step
             if (knob != null) {
                 all.put(KNOB_BLOB, knob.toBytes()); // before the counters: it thaws them
             }
-            all.put(COUNTERS_BLOB, popularity.toBytes());
+            sides = Map.of(COUNTERS_SIDE, popularity::writeTo); // streamed from off-heap into a file of their own
             all.put(HOT_SETS_BLOB, hotSets.toBytes());
             all.put(STATS_BLOB, statsBytes());
         }
-        return store.checkpoint(step, rngState, all, dump.scanning(hotSets.current(), heldOnly));
+        return store.checkpoint(step, rngState, all, dump.scanning(hotSets.current(), heldOnly), sides);
     }
 
     /** Rows the last {@link #checkpoint} dumped (dirty hot rows). */

@@ -2,6 +2,7 @@ package dev.ember.gpu.tiered;
 
 import dev.ember.cache.durability.Manifest;
 import dev.ember.cache.hotset.HotSet;
+import dev.ember.cache.popularity.DecayingCounters;
 import dev.ember.cache.store.Store;
 import dev.ember.cache.store.StoreConfig;
 import dev.ember.cache.tiered.StepBatch;
@@ -115,7 +116,8 @@ class CountingBehindTest {
                     hotSets.add(tiered.hotSet());
                     if (step % 10 == 6) {
                         Manifest m = tiered.checkpoint(step + 1, new long[0], Map.of());
-                        blobs.add(m.blobs().get(TieredStore.COUNTERS_BLOB));
+                        blobs.add(tiered.store().readSide(TieredStore.COUNTERS_SIDE,
+                                in -> DecayingCounters.readFrom(in, tiered.tables())).toBytes());
                         blobs.add(m.blobs().get(TieredStore.HOT_SETS_BLOB));
                     }
                 }

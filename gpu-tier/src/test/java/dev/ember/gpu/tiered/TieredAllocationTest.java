@@ -1,6 +1,7 @@
 package dev.ember.gpu.tiered;
 
 import dev.ember.cache.knob.Budget;
+import dev.ember.cache.knob.Hysteresis;
 import dev.ember.cache.knob.KnobMode;
 import dev.ember.cache.store.Store;
 import dev.ember.cache.store.StoreConfig;
@@ -29,7 +30,7 @@ class TieredAllocationTest {
     void warmStepsAllocateNothingPerRow() {
         Workload w = new Workload(2, TieredStoreContract.ROWS, 128, TieredStoreContract.DIM);
         int rowBytes = TieredStoreContract.specs().get(0).layout().bytesPerRow();
-        TieredConfig c = new TieredConfig(Budget.ofBytes(500L * rowBytes), KnobMode.CACHE, 0, 0, 0.1, 100, w.bags,
+        TieredConfig c = new TieredConfig(Budget.ofBytes(500L * rowBytes), KnobMode.CACHE, 0, 0, Hysteresis.ofMargin(0.1), 100, w.bags,
                 w.maxIds(), 256, 2, 0, false, 1);
         com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         try (Store store = Store.create(dir, StoreConfig.builder().tables(TieredStoreContract.specs()).seed(1).jmx(false).build());

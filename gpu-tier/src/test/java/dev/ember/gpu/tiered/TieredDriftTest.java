@@ -3,6 +3,7 @@ package dev.ember.gpu.tiered;
 import dev.ember.cache.batch.DedupedIds;
 import dev.ember.cache.batch.PooledBatch;
 import dev.ember.cache.knob.Budget;
+import dev.ember.cache.knob.Hysteresis;
 import dev.ember.cache.knob.KnobMode;
 import dev.ember.cache.store.Store;
 import dev.ember.cache.store.StoreConfig;
@@ -67,7 +68,7 @@ class TieredDriftTest {
             specs.add(new TableSpec("d" + t, ROWS, 8, Optimizer.SGD));
         }
         int rowBytes = specs.get(0).layout().bytesPerRow();
-        TieredConfig config = new TieredConfig(Budget.ofBytes((long) BUDGET_ROWS * rowBytes), KnobMode.CACHE, 5, 1, 0.1,
+        TieredConfig config = new TieredConfig(Budget.ofBytes((long) BUDGET_ROWS * rowBytes), KnobMode.CACHE, 5, 1, Hysteresis.ofMargin(0.1),
                 20, BAGS, BAGS, 256, 4, 0, false, 1);
         long hot = 0;
         long all = 0;
