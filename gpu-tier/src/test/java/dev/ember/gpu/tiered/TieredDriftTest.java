@@ -34,6 +34,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * (the true top rows of the post-drift stream at the same budget). Every boundary waits for the
  * moves' cold-tier work ({@code -Dember.move.waitAtBoundary=true}), so the rows move at the same
  * boundaries on a busy machine as on an idle one and the hit rate measured is the knob's alone.
+ * The hysteresis is the trainer's: 10% and one standard deviation of counting noise.
  */
 class TieredDriftTest {
     static final int ROWS = 5000;
@@ -68,7 +69,7 @@ class TieredDriftTest {
             specs.add(new TableSpec("d" + t, ROWS, 8, Optimizer.SGD));
         }
         int rowBytes = specs.get(0).layout().bytesPerRow();
-        TieredConfig config = new TieredConfig(Budget.ofBytes((long) BUDGET_ROWS * rowBytes), KnobMode.CACHE, 5, 1, Hysteresis.ofMargin(0.1),
+        TieredConfig config = new TieredConfig(Budget.ofBytes((long) BUDGET_ROWS * rowBytes), KnobMode.CACHE, 5, 1, new Hysteresis(0.1, 1),
                 20, BAGS, BAGS, 256, 4, 0, false, 1);
         long hot = 0;
         long all = 0;
