@@ -12,7 +12,8 @@ import java.util.concurrent.Future;
 
 /**
  * One batch on its way through a {@link TieredStore}: the caller fills {@link #ids(int)} per
- * table, then {@link TieredStore#submit}, {@link TieredStore#gather}, {@link TieredStore#apply}.
+ * table (or hands {@link TieredStore#submit(StepBatch, TieredStore.IdSource)} what fills them),
+ * then {@link TieredStore#submit}, {@link TieredStore#gather}, {@link TieredStore#apply}.
  * Buffers are made once (by {@link TieredStore#newBatch()}) and reused; a warm batch allocates
  * nothing.
  *
@@ -102,6 +103,8 @@ public final class StepBatch implements AutoCloseable {
     final TableWorkers.TableTask readTask;
     /** Table {@code t}'s gather and apply index arrays (row-to-slot translation), written behind the steps after submit. */
     final TableWorkers.TableTask stageTask;
+    /** Fills the ids on the host threads during {@link TieredStore#submit(StepBatch, TieredStore.IdSource)}; null otherwise. */
+    TieredStore.IdSource idSource;
     /** What went wrong staging this batch behind the steps (thrown by its gather), or null. */
     Throwable stagingFailure;
     /** Whether the index arrays are staged or being staged (false: the gather stages them, -Dember.stage.behind=false). */

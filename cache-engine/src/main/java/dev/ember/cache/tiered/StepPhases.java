@@ -71,10 +71,10 @@ public final class StepPhases {
     }
     /**
      * The write-behind, per applied batch on its own threads: waiting in line behind the batches
-     * before it (they land in order), waiting for the device's read-back of its updated misses,
-     * each table's capacity check and pre-images, the cold-tier puts (parts of tables spread over
-     * the write threads) and the longest part's puts; the rows written. What a submit's "waits
-     * for write-backs" waits on.
+     * before it (they land in order), each table's capacity check and pre-images (while the device
+     * reads its updated misses back), what is left of waiting for that read-back, the cold-tier
+     * puts (parts of tables spread over the write threads) and the longest part's puts; the rows
+     * written. What a submit's "waits for write-backs" waits on.
      */
     public final LongAdder writeBehindBatches = new LongAdder();
     public final LongAdder writeBehindQueued = new LongAdder();
@@ -84,7 +84,7 @@ public final class StepPhases {
     public final LongAdder writeBehindLongestParts = new LongAdder();
     public final LongAdder writeBehindRows = new LongAdder();
 
-    void wroteBehind(long queued, long readBack, long prepares, long puts, long longestPart, long rows) {
+    void wroteBehind(long queued, long prepares, long readBack, long puts, long longestPart, long rows) {
         writeBehindBatches.increment();
         writeBehindQueued.add(queued);
         writeBehindReadBack.add(readBack);
@@ -182,8 +182,8 @@ public final class StepPhases {
                         + ", the step thread's CPU %.3f ms; the longest = move waits %.3f + move calls %.3f (hot-tier calls %.3f)"
                         + " + knob %.3f + retargets %.3f (publishing %.3f) ms, CPU %.3f ms; staging: gather arrays %.3f +"
                         + " apply arrays %.3f ms per step on all threads, %.1f%% of its tables on the step thread, the"
-                        + " longest table %.3f ms; write-behind per batch (%d): queued %.3f + device read-back %.3f"
-                        + " + capacity checks and pre-images %.3f + puts %.3f ms (the longest part's %.3f ms), %.0f rows",
+                        + " longest table %.3f ms; write-behind per batch (%d): queued %.3f + capacity checks and pre-images"
+                        + " %.3f + device read-back left %.3f + puts %.3f ms (the longest part's %.3f ms), %.0f rows",
                 submit.sum() / n, submitWriteBackWaits.sum() / n, submitWaits.sum() / n, submitTables.sum() / n, submitStarts.sum() / n, stagingJoins.sum() / n, coldReads.sum() / n, stage.sum() / n, gather.sum() / n, apply.sum() / n,
                 unstage.sum() / n, writeBack.sum() / n, moves.sum() / n, slowBoundaries.sum(), longestBoundary.get() / 1e6,
                 moveWaits.sum() / n, moveCalls.sum() / n, knob.sum() / n, retargets.sum() / n, deferredPublishes.sum(),
@@ -194,7 +194,7 @@ public final class StepPhases {
                 longestSplit[2] / 1e6, longestSplit[3] / 1e6, longestSplit[4] / 1e6, longestSplit[5] / 1e6,
                 longestSplit[6] / 1e6, longestSplit[7] / 1e6, stagingGatherNanos.sum() / n, stagingApplyNanos.sum() / n,
                 100.0 * stagingTablesOnStepThread.sum() / Math.max(1, stagingTables.sum()), longestStagingTable.get() / 1e6,
-                writeBehindBatches.sum(), perBatch(writeBehindQueued), perBatch(writeBehindReadBack), perBatch(writeBehindPrepares), perBatch(writeBehindPuts),
+                writeBehindBatches.sum(), perBatch(writeBehindQueued), perBatch(writeBehindPrepares), perBatch(writeBehindReadBack), perBatch(writeBehindPuts),
                 perBatch(writeBehindLongestParts), (double) writeBehindRows.sum() / Math.max(1, writeBehindBatches.sum()));
     }
 

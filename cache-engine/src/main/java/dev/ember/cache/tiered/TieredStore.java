@@ -448,6 +448,13 @@ public final class TieredStore implements AutoCloseable {
         }
     }
 
+    /** Fills one table's bags of a batch being submitted, on the store's host threads ({@link #submit(StepBatch, IdSource)}). */
+    @FunctionalInterface
+    public interface IdSource {
+        /** Replaces {@code out}'s bags with table {@code table}'s; tables are filled at once, each by one thread. */
+        void fill(int table, PooledBatch out);
+    }
+
     /**
      * Pins the batch's rows, splits each table's unique ids into hot and cold, and (with prefetch
      * threads) starts reading the cold rows. Batches are gathered and applied in submit order.
@@ -455,12 +462,19 @@ public final class TieredStore implements AutoCloseable {
     public void submit(StepBatch b) {
         checkOwn(b, StepBatch.OPEN, "submit");
         for (int t = 0; t < tableCount; t++) {
-            if (b.ids[t].bagCount() > config.maxBags() || b.ids[t].idCount() > config.maxIds()) {
-                throw new IllegalArgumentException("table " + specs.get(t).name() + ": batch of " + b.ids[t].bagCount()
-                        + " bags and " + b.ids[t].idCount() + " ids exceeds maxBags " + config.maxBags() + " / maxIds "
-                        + config.maxIds() + " (TieredConfig.withBatch)");
-            }
+            checkSize(b, t);
         }
+        submit(b, (IdSource) null);
+    }
+
+    /**
+     * As {@link #submit(StepBatch)}, with each table's bags filled by {@code ids} first, on the
+     * host threads that deduplicate and split them (the caller's thread is one): a caller with
+     * many tables spends no time of its own copying ids in. The batch's previous ids are replaced.
+     */
+    public void submit(StepBatch b, IdSource ids) {
+        checkOwn(b, StepBatch.OPEN, "submit");
+        b.idSource = ids;
         long t0 = System.nanoTime();
         stepThread = Thread.currentThread();
         joinStaging();
@@ -491,6 +505,8 @@ public final class TieredStore implements AutoCloseable {
         } catch (RuntimeException | Error e) {
             abandonFetches(b); // the tables split before the failure: nothing may still write into the batch
             throw e;
+        } finally {
+            b.idSource = null;
         }
         long t2 = System.nanoTime();
         // The gather's and apply's index arrays (row-to-slot translation) are written behind the
@@ -526,8 +542,12 @@ public final class TieredStore implements AutoCloseable {
         phases.submitted(tWritten - t0, t1 - tWritten, t2 - t1, t3 - t2);
     }
 
-    /** Table {@code t} of a batch being submitted (on a {@link TableWorkers} thread): ids checked and deduplicated. */
+    /** Table {@code t} of a batch being submitted (on a {@link TableWorkers} thread): ids filled if asked, checked and deduplicated. */
     void dedup(StepBatch b, int t) {
+        if (b.idSource != null) {
+            b.idSource.fill(t, b.ids[t]);
+            checkSize(b, t);
+        }
         checkRows(t, b.ids[t]);
         b.dedup[t].build(b.ids[t]);
     }
@@ -629,6 +649,14 @@ public final class TieredStore implements AutoCloseable {
             }
         }
         return null;
+    }
+
+    private void checkSize(StepBatch b, int t) {
+        if (b.ids[t].bagCount() > config.maxBags() || b.ids[t].idCount() > config.maxIds()) {
+            throw new IllegalArgumentException("table " + specs.get(t).name() + ": batch of " + b.ids[t].bagCount()
+                    + " bags and " + b.ids[t].idCount() + " ids exceeds maxBags " + config.maxBags() + " / maxIds "
+                    + config.maxIds() + " (TieredConfig.withBatch)");
+        }
     }
 
     private void checkRows(int t, PooledBatch ids) {
@@ -839,15 +867,20 @@ public final class TieredStore implements AutoCloseable {
     }
 
     /**
-     * All tables of an applied batch (the write-behind thread's task), once its misses are read
-     * back: every table prepared (capacity, pre-images), then the parts written.
+     * All tables of an applied batch (the write-behind thread's task): every table prepared
+     * (capacity, pre-images: they need the misses' ids, not their bytes) while the device still
+     * reads the updated misses back, then, once they are back, the parts written.
      */
     void writeBackAll(StepBatch b) {
         long begun = System.nanoTime();
-        tier.awaitReserved(b.hot);
+        long prepared;
+        try {
+            writeWorkers.run(tableCount, b.prepareWriteTask);
+        } finally {
+            prepared = System.nanoTime();
+            tier.awaitReserved(b.hot); // the read-back lands before the batch is given up, failed or not
+        }
         long readBack = System.nanoTime();
-        writeWorkers.run(tableCount, b.prepareWriteTask);
-        long prepared = System.nanoTime();
         int parts = 0;
         long rows = 0;
         for (int t = 0; t < tableCount; t++) {
@@ -862,7 +895,7 @@ public final class TieredStore implements AutoCloseable {
         for (int p = 0; p < parts; p++) {
             longest = Math.max(longest, b.writeNanos[p]);
         }
-        phases.wroteBehind(begun - b.writeQueuedAt, readBack - begun, prepared - readBack, System.nanoTime() - prepared,
+        phases.wroteBehind(begun - b.writeQueuedAt, prepared - begun, readBack - prepared, System.nanoTime() - readBack,
                 longest, rows);
     }
 

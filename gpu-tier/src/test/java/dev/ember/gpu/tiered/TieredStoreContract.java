@@ -116,10 +116,15 @@ abstract class TieredStoreContract {
                     beforeStep.accept(step);
                     while (next < to && next <= step + depth) {
                         StepBatch b = free.removeFirst();
-                        for (int t = 0; t < tables; t++) {
-                            w.fill(next, t, b.ids(t));
+                        long n = next;
+                        if (n % 2 == 0) {
+                            for (int t = 0; t < tables; t++) {
+                                w.fill(n, t, b.ids(t));
+                            }
+                            tiered.submit(b);
+                        } else {
+                            tiered.submit(b, (t, out) -> w.fill(n, t, out)); // filled on the host threads
                         }
-                        tiered.submit(b);
                         queued.addLast(b);
                         next++;
                     }
@@ -256,6 +261,19 @@ abstract class TieredStoreContract {
                 }
             } finally {
                 b.close();
+            }
+            StepBatch big = rig.tiered.newBatch();
+            try {
+                // Filled on the host threads: one table gets more bags than the store's batches hold.
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> rig.tiered.submit(big, (t, out) -> {
+                    w.fill(10, t, out);
+                    if (t == 1) {
+                        out.add(0).endBag();
+                    }
+                }));
+                assertTrue(e.getMessage().contains("table t1") && e.getMessage().contains("maxBags"), e.getMessage());
+            } finally {
+                big.close();
             }
             rig.run(w, 10, 20, 2, ref, step -> { });
             assertRowsEqual(ref, rig.allRows());

@@ -1,5 +1,6 @@
 package dev.ember.trainer.train;
 
+import dev.ember.cache.batch.PooledBatch;
 import dev.ember.cache.tiered.StepBatch;
 import dev.ember.cache.tiered.TieredStore;
 import dev.ember.trainer.data.Batch;
@@ -34,6 +35,7 @@ public final class TieredEmbeddings implements EmbeddingPath {
     private boolean expectHot;
     private boolean lastAllHot;
     private long step;
+    private final UpcomingIds upcomingIds;
 
     /**
      * @param depth        batches announced ahead of the one trained (cache mode's lookahead)
@@ -49,6 +51,7 @@ public final class TieredEmbeddings implements EmbeddingPath {
         this.depth = depth;
         this.moveEachStep = moveEachStep;
         this.step = step;
+        this.upcomingIds = new UpcomingIds(tables);
         // More than the batches in flight: an applied batch writes its misses back behind the
         // next steps, and is reused only once the others had their turn.
         if (SPARE_BATCHES < 1 || depth + 1 + SPARE_BATCHES > TieredStore.maxOpenBatches()) {
@@ -118,11 +121,32 @@ public final class TieredEmbeddings implements EmbeddingPath {
             throw new IllegalStateException("more than " + depth + " batches announced ahead");
         }
         StepBatch b = free.pollFirst();
-        for (int t = 0; t < tables; t++) {
-            ColdEmbeddings.fill(b.ids(t), upcoming, t);
+        upcomingIds.batch = upcoming;
+        try {
+            store.submit(b, upcomingIds); // the ids are copied in on the store's host threads
+        } finally {
+            upcomingIds.batch = null;
         }
-        store.submit(b);
         queued.addLast(b);
+    }
+
+    /** The batch being submitted, copied into a step batch's tables by the store's host threads: made once, no closure a submit. */
+    private static final class UpcomingIds implements TieredStore.IdSource {
+        private final int tables;
+        Batch batch;
+
+        UpcomingIds(int tables) {
+            this.tables = tables;
+        }
+
+        @Override
+        public void fill(int table, PooledBatch out) {
+            if (table < tables) {
+                ColdEmbeddings.fill(out, batch, table);
+            } else {
+                out.clear(); // a store table the data does not use
+            }
+        }
     }
 
     @Override
