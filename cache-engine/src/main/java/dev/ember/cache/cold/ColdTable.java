@@ -298,6 +298,11 @@ public final class ColdTable implements AutoCloseable {
         return newRows;
     }
 
+    /** Rows prepared to be inserted ({@link #preparePut}) and not yet put: 0 whenever every prepared write has landed. */
+    public long pendingInserts() {
+        return pendingInserts.get();
+    }
+
     /** A writer of parts of {@link #preparePut}-prepared rows, for one thread at a time; see there. */
     public Writer newWriter() {
         return new Writer();
