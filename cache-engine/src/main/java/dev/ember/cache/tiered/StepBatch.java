@@ -88,21 +88,11 @@ public final class StepBatch implements AutoCloseable {
     final TableWorkers.TableTask prepareWriteTask;
     /** One part of the misses' write-back ({@link TieredStore#WRITE_PART_ROWS} rows of one table at most). */
     final TableWorkers.TableTask writeBackTask;
-    /** The write-behind's first stage (every table prepared, the read-back awaited) and its second (the puts). */
-    final Runnable prepareAllTask;
     final Runnable writeAllTask;
-    /** The write-behind's first stage while it is WRITING: the second waits for it. */
-    Future<?> prepared;
-    /** The write-behind of this batch's misses while it is WRITING (its second stage, which ends it). */
+    /** The write-behind of this batch's misses while it is WRITING. */
     Future<?> writeBack;
-    /**
-     * When its write-behind was handed over, its prepares began, ended, and the read-back was in
-     * (nanoTime), and each part's puts (nanoseconds): for {@link StepPhases}.
-     */
+    /** When its write-behind was handed over (nanoTime), and each part's puts (nanoseconds): for {@link StepPhases}. */
     long writeQueuedAt;
-    long prepareBegunAt;
-    long preparedAt;
-    long readBackAt;
     final long[] writeNanos;
     /**
      * The write-back's parts, in table order: part {@code p} puts rows
@@ -166,7 +156,6 @@ public final class StepBatch implements AutoCloseable {
         };
         this.prepareWriteTask = t -> owner.prepareWriteBack(this, t);
         this.writeBackTask = part -> owner.writeBackPart(this, part);
-        this.prepareAllTask = () -> owner.prepareWriteBackAll(this);
         this.writeAllTask = () -> owner.writeBackAll(this);
         this.readTask = t -> owner.read(this, t);
         this.stageTask = t -> owner.stage(this, t);

@@ -70,24 +70,21 @@ public final class StepPhases {
         longestStagingTable.accumulate(gatherNanos + applyNanos);
     }
     /**
-     * The write-behind, per applied batch on its own threads: waiting in line behind the prepares
-     * of the batches before it, each table's capacity check and pre-images (while the device reads
-     * its updated misses back), what is left of waiting for that read-back, waiting for the puts of
-     * the batches before it (they land in order), its cold-tier puts (parts of tables spread over
-     * the write threads) and the longest part's puts; the rows written. What a submit's "waits for
-     * write-backs" waits on.
+     * The write-behind, per applied batch on its own threads: waiting in line behind the batches
+     * before it (they land in order), each table's capacity check and pre-images (while the device
+     * reads its updated misses back), what is left of waiting for that read-back, the cold-tier
+     * puts (parts of tables spread over the write threads) and the longest part's puts; the rows
+     * written. What a submit's "waits for write-backs" waits on.
      */
     public final LongAdder writeBehindBatches = new LongAdder();
     public final LongAdder writeBehindQueued = new LongAdder();
     public final LongAdder writeBehindReadBack = new LongAdder();
     public final LongAdder writeBehindPrepares = new LongAdder();
-    public final LongAdder writeBehindPutsWaited = new LongAdder();
     public final LongAdder writeBehindPuts = new LongAdder();
     public final LongAdder writeBehindLongestParts = new LongAdder();
     public final LongAdder writeBehindRows = new LongAdder();
 
-    void wroteBehind(long queued, long prepares, long readBack, long putsWaited, long puts, long longestPart, long rows) {
-        writeBehindPutsWaited.add(putsWaited);
+    void wroteBehind(long queued, long prepares, long readBack, long puts, long longestPart, long rows) {
         writeBehindBatches.increment();
         writeBehindQueued.add(queued);
         writeBehindReadBack.add(readBack);
@@ -186,7 +183,7 @@ public final class StepPhases {
                         + " + knob %.3f + retargets %.3f (publishing %.3f) ms, CPU %.3f ms; staging: gather arrays %.3f +"
                         + " apply arrays %.3f ms per step on all threads, %.1f%% of its tables on the step thread, the"
                         + " longest table %.3f ms; write-behind per batch (%d): queued %.3f + capacity checks and pre-images"
-                        + " %.3f + device read-back left %.3f + waits for earlier puts %.3f + puts %.3f ms (the longest part's %.3f ms), %.0f rows",
+                        + " %.3f + device read-back left %.3f + puts %.3f ms (the longest part's %.3f ms), %.0f rows",
                 submit.sum() / n, submitWriteBackWaits.sum() / n, submitWaits.sum() / n, submitTables.sum() / n, submitStarts.sum() / n, stagingJoins.sum() / n, coldReads.sum() / n, stage.sum() / n, gather.sum() / n, apply.sum() / n,
                 unstage.sum() / n, writeBack.sum() / n, moves.sum() / n, slowBoundaries.sum(), longestBoundary.get() / 1e6,
                 moveWaits.sum() / n, moveCalls.sum() / n, knob.sum() / n, retargets.sum() / n, deferredPublishes.sum(),
@@ -197,7 +194,7 @@ public final class StepPhases {
                 longestSplit[2] / 1e6, longestSplit[3] / 1e6, longestSplit[4] / 1e6, longestSplit[5] / 1e6,
                 longestSplit[6] / 1e6, longestSplit[7] / 1e6, stagingGatherNanos.sum() / n, stagingApplyNanos.sum() / n,
                 100.0 * stagingTablesOnStepThread.sum() / Math.max(1, stagingTables.sum()), longestStagingTable.get() / 1e6,
-                writeBehindBatches.sum(), perBatch(writeBehindQueued), perBatch(writeBehindPrepares), perBatch(writeBehindReadBack), perBatch(writeBehindPutsWaited), perBatch(writeBehindPuts),
+                writeBehindBatches.sum(), perBatch(writeBehindQueued), perBatch(writeBehindPrepares), perBatch(writeBehindReadBack), perBatch(writeBehindPuts),
                 perBatch(writeBehindLongestParts), (double) writeBehindRows.sum() / Math.max(1, writeBehindBatches.sum()));
     }
 

@@ -167,8 +167,6 @@ public final class TieredStore implements AutoCloseable {
     /** Rows promoted from the bytes of a batch still writing them back (not from the cold tier). */
     private final LongAdder promotedFromWriteBacks = new LongAdder();
     private final TableWorkers writeWorkers;
-    /** Threads of the write-behind's first stage ({@code -Dember.prepare.threads}, default half the write threads). */
-    private final TableWorkers prepareWorkers;
     /** Writers of the write-back's parts, [table][part of the table], made at first use (see {@link #WRITE_PART_ROWS}). */
     private final ColdTable.Writer[][] writers;
     private final StepPhases phases = new StepPhases();
@@ -316,8 +314,6 @@ public final class TieredStore implements AutoCloseable {
         this.workers = new TableWorkers(config.hostThreads(), "ember-step");
         this.writeWorkers = new TableWorkers(TableWorkers.threadsAsSet(WRITE_THREADS_PROPERTY, config.hostThreads(),
                 "the write-behind"), "ember-write", true);
-        this.prepareWorkers = new TableWorkers(TableWorkers.threadsAsSet(PREPARE_THREADS_PROPERTY,
-                Math.max(1, writeWorkers.threads() / 2), "the write-behind's capacity checks and pre-images"), "ember-prepare", true);
         this.writers = new ColdTable.Writer[tableCount][(config.maxIds() + WRITE_PART_ROWS - 1) / WRITE_PART_ROWS];
         if (popularity == null) {
             this.counting = null;
@@ -848,7 +844,6 @@ public final class TieredStore implements AutoCloseable {
     static final int WRITE_PART_ROWS = 64;
     /** Threads writing the misses back ({@code -Dember.write.threads}, default: the store's hostThreads). */
     static final String WRITE_THREADS_PROPERTY = "ember.write.threads";
-    static final String PREPARE_THREADS_PROPERTY = "ember.prepare.threads";
 
     /** Table t's capacity check and pre-images, before any part of it is written. */
     void prepareWriteBack(StepBatch b, int t) {
@@ -872,26 +867,20 @@ public final class TieredStore implements AutoCloseable {
     }
 
     /**
-     * The write-behind's first stage for an applied batch (its thread, in batch order, beside the
-     * puts of the batches before): every table prepared (capacity, pre-images: they need the
-     * misses' ids, not their bytes) while the device still reads the updated misses back, then
-     * the read-back awaited.
+     * All tables of an applied batch (the write-behind thread's task): every table prepared
+     * (capacity, pre-images: they need the misses' ids, not their bytes) while the device still
+     * reads the updated misses back, then, once they are back, the parts written.
      */
-    void prepareWriteBackAll(StepBatch b) {
-        b.prepareBegunAt = System.nanoTime();
-        try {
-            prepareWorkers.run(tableCount, b.prepareWriteTask);
-        } finally {
-            b.preparedAt = System.nanoTime();
-            tier.awaitReserved(b.hot); // the read-back lands before the batch is given up, failed or not
-            b.readBackAt = System.nanoTime();
-        }
-    }
-
-    /** The second stage (the write-behind thread, in batch order): once the first is done, the parts written. */
     void writeBackAll(StepBatch b) {
-        BackgroundWork.await(b.prepared, "the capacity checks and pre-images of a write-back");
         long begun = System.nanoTime();
+        long prepared;
+        try {
+            writeWorkers.run(tableCount, b.prepareWriteTask);
+        } finally {
+            prepared = System.nanoTime();
+            tier.awaitReserved(b.hot); // the read-back lands before the batch is given up, failed or not
+        }
+        long readBack = System.nanoTime();
         int parts = 0;
         long rows = 0;
         for (int t = 0; t < tableCount; t++) {
@@ -906,8 +895,8 @@ public final class TieredStore implements AutoCloseable {
         for (int p = 0; p < parts; p++) {
             longest = Math.max(longest, b.writeNanos[p]);
         }
-        phases.wroteBehind(b.prepareBegunAt - b.writeQueuedAt, b.preparedAt - b.prepareBegunAt, b.readBackAt - b.preparedAt,
-                begun - b.readBackAt, System.nanoTime() - begun, longest, rows);
+        phases.wroteBehind(begun - b.writeQueuedAt, prepared - begun, readBack - prepared, System.nanoTime() - readBack,
+                longest, rows);
     }
 
     /**
@@ -1487,7 +1476,6 @@ public final class TieredStore implements AutoCloseable {
                 counting.close(); // counts what was handed over, then stops
             }
             writeWorkers.close();
-            prepareWorkers.close();
             for (ColdTable.Writer[] forTable : writers) {
                 for (ColdTable.Writer w : forTable) {
                     if (w != null) {

@@ -6,13 +6,9 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 /**
- * Applied batches whose misses are still on the way to the cold tier, oldest first: two tasks a
- * batch, each stage on one thread (so the puts land in apply order, and a batch's capacity checks
- * and pre-images overlap the puts of the batches before it), which the step thread never waits
- * for unless it needs a batch's buffers back or the cold tier whole (checkpoints, reads,
- * settling). A batch's prepares never touch a row a batch before it still puts: such a row is
- * one it took from that batch (forwarded), whose pre-image that batch logged and whose insert
- * that batch counted.
+ * Applied batches whose misses are still on the way to the cold tier, oldest first: one task a
+ * batch on one thread (so they land in apply order), which the step thread never waits for
+ * unless it needs a batch's buffers back or the cold tier whole (checkpoints, reads, settling).
  *
  * <p>Until its write lands, a writing batch's staged bytes are the newest value of each of its
  * misses: later batches and promotions take those rows from it ({@link #newestWith}), and moves
@@ -26,12 +22,6 @@ final class WriteBehind implements AutoCloseable {
     private final ArrayDeque<StepBatch> writing = new ArrayDeque<>();
     private final ExecutorService executor;
     private final boolean own;
-    /** The first stage of every batch, in order: its own thread. */
-    private final ExecutorService prepares = Executors.newSingleThreadExecutor(r -> {
-        Thread th = new Thread(dev.ember.cache.threads.BackgroundPriority.lowered(r), "ember-write-prepare");
-        th.setDaemon(true);
-        return th;
-    });
     private Watcher watcher;
 
     /** Hears of each batch whose writes start. */
@@ -55,12 +45,7 @@ final class WriteBehind implements AutoCloseable {
         this.watcher = w;
     }
 
-    /**
-     * Starts writing applied batch {@code b}'s misses; it is WRITING until {@link #finish}ed. Its
-     * first stage (capacity checks, pre-images, the device's read-back) runs on a thread of its
-     * own, in order, while the batches before it still put their rows: the second (the puts, on
-     * the executor, in order) waits for it.
-     */
+    /** Starts writing applied batch {@code b}'s misses; it is WRITING until {@link #finish}ed. */
     void start(StepBatch b) {
         if (watcher != null) {
             watcher.started(b);
@@ -68,7 +53,6 @@ final class WriteBehind implements AutoCloseable {
         b.state = StepBatch.WRITING;
         b.writeQueuedAt = System.nanoTime();
         writing.addLast(b);
-        b.prepared = prepares.submit(b.prepareAllTask);
         b.writeBack = executor.submit(b.writeAllTask);
     }
 
@@ -99,11 +83,7 @@ final class WriteBehind implements AutoCloseable {
             Future<?> f = w.writeBack;
             w.writeBack = null;
             w.state = StepBatch.OPEN;
-            try {
-                BackgroundWork.await(f, "a write-back to the cold tier");
-            } finally {
-                w.prepared = null; // read by the write-back until it ended
-            }
+            BackgroundWork.await(f, "a write-back to the cold tier");
             if (w == upTo) {
                 return;
             }
@@ -151,7 +131,6 @@ final class WriteBehind implements AutoCloseable {
         try {
             finishAll();
         } finally {
-            prepares.shutdownNow();
             if (own) {
                 executor.shutdownNow();
             }

@@ -148,8 +148,7 @@ abstract class TieredStoreContract {
             } finally {
                 all.forEach(StepBatch::close);
             }
-            // Closing the batches landed their write-backs: every insert a prepare counted was put
-            // (a batch prepared beside the puts of those before it never counts a row they insert).
+            // Closing the batches landed their write-backs: every insert a prepare counted was put.
             for (var table : store.tables()) {
                 assertEquals(0, table.pendingInserts(), "rows still counted as pending inserts in " + table.spec().name());
             }
