@@ -31,11 +31,13 @@ final class TableWorkers implements AutoCloseable {
     }
 
     /**
-     * About 50 us of spinning before an idle thread parks ({@code -Dember.workers.spins}: a step
-     * has several pools of these, and on a host whose cores are shared by two hardware threads a
-     * spinning thread slows its neighbour).
+     * Idle spins of a step pool's threads before they park ({@code -Dember.workers.spins}, default
+     * 0: park at once; 2000 is about 50 us). In {@code cache} the host's cores are the bound, and
+     * a spinning thread takes a core from the write-behind and the counting: on an H200 host,
+     * {@code cache} alone ran 1.95M / 1.83M samples/s with 0 against 1.91M / 1.79M with 2000 and
+     * 1.82M / 1.79M with 500, alternated (docs/runs/2026-11-27-H200-seventh/call4-spins-1340426).
      */
-    private static final int SPINS = Integer.getInteger("ember.workers.spins", 2_000);
+    private static final int SPINS = Integer.getInteger("ember.workers.spins", 0);
     /**
      * The same for pools behind the steps (write-behind, popularity counting;
      * {@code -Dember.background.spins}, default 0: park at once). Nothing waits on their
