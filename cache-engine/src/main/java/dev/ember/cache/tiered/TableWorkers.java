@@ -35,7 +35,8 @@ final class TableWorkers implements AutoCloseable {
      * 0: park at once; 2000 is about 50 us). In {@code cache} the host's cores are the bound, and
      * a spinning thread takes a core from the write-behind and the counting: on an H200 host,
      * {@code cache} alone ran 1.95M / 1.83M samples/s with 0 against 1.91M / 1.79M with 2000 and
-     * 1.82M / 1.79M with 500, alternated (docs/runs/2026-11-27-H200-seventh/call4-spins-1340426).
+     * 1.82M / 1.79M with 500, alternated (docs/runs/2026-11-27-H200-seventh/call4-spins-1340426);
+     * on another, 1.80M / 1.81M against 1.75M / 1.84M, and {@code device} 3.22M either way (call5).
      */
     private static final int SPINS = Integer.getInteger("ember.workers.spins", 0);
     /**
