@@ -1,9 +1,7 @@
 package dev.ember.cache.durability;
 
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -74,18 +72,12 @@ public final class HotDump {
      */
     public record Ref(String file, long length, long rows, int crc) {
         public byte[] toBytes() {
-            try {
-                ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-                DataOutputStream out = new DataOutputStream(bytes);
+            return Blobs.of(out -> {
                 out.writeUTF(file);
                 out.writeLong(length);
                 out.writeLong(rows);
                 out.writeInt(crc);
-                out.flush();
-                return bytes.toByteArray();
-            } catch (IOException e) {
-                throw new AssertionError(e);
-            }
+            });
         }
 
         public static Ref fromBytes(byte[] blob, String source) throws IOException {

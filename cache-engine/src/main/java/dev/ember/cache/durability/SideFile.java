@@ -3,7 +3,6 @@ package dev.ember.cache.durability;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.DataInput;
 import java.io.DataInputStream;
 import java.io.DataOutput;
@@ -77,17 +76,11 @@ public final class SideFile {
     /** What a manifest records of a side file: its name in the store directory, length and CRC-32C. */
     public record Ref(String file, long length, int crc) {
         public byte[] toBytes() {
-            try {
-                ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-                DataOutputStream out = new DataOutputStream(bytes);
+            return Blobs.of(out -> {
                 out.writeUTF(file);
                 out.writeLong(length);
                 out.writeInt(crc);
-                out.flush();
-                return bytes.toByteArray();
-            } catch (IOException e) {
-                throw new AssertionError(e);
-            }
+            });
         }
 
         public static Ref fromBytes(byte[] blob, String source) throws IOException {

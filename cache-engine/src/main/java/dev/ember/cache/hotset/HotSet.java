@@ -1,12 +1,10 @@
 package dev.ember.cache.hotset;
 
+import dev.ember.cache.durability.Blobs;
 import dev.ember.cache.table.TableSpec;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.List;
 import org.roaringbitmap.Container;
 import org.roaringbitmap.ContainerPointer;
@@ -226,9 +224,7 @@ public final class HotSet {
 
     /** The checkpoint form: generation, then per table name, rows and the portable Roaring bytes. */
     public byte[] toBytes() {
-        try {
-            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-            DataOutputStream out = new DataOutputStream(bytes);
+        return Blobs.of(out -> {
             out.writeInt(BLOB_MAGIC);
             out.writeLong(generation);
             out.writeInt(bitmaps.length);
@@ -237,11 +233,7 @@ public final class HotSet {
                 out.writeLong(tables.get(t).rows());
                 bitmaps[t].serialize(out);
             }
-            out.flush();
-            return bytes.toByteArray();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        });
     }
 
     /** Restores {@link #toBytes()} for {@code tables}; names and row counts must match the blob. */

@@ -1,13 +1,12 @@
 package dev.ember.cache.hotset;
 
 import dev.ember.cache.batch.PooledBatch;
+import dev.ember.cache.durability.Blobs;
 import dev.ember.cache.table.TableSpec;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
-import java.io.DataOutputStream;
+import java.io.DataOutput;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
 import org.roaringbitmap.RoaringBitmap;
@@ -449,20 +448,14 @@ public final class HotSets {
         if (chunkOpen) {
             throw new IllegalStateException("checkpoint while a move chunk is in transit: commit or abort it first");
         }
-        try {
-            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-            DataOutputStream out = new DataOutputStream(bytes);
+        return Blobs.of(out -> {
             out.writeInt(BLOB_MAGIC);
             writeBlob(out, current.toBytes());
             out.writeBoolean(target != null);
             if (target != null) {
                 writeBlob(out, target.toBytes());
             }
-            out.flush();
-            return bytes.toByteArray();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        });
     }
 
     /** Restores {@link #toBytes()}: the same current generation, target and pending moves. */
@@ -482,7 +475,7 @@ public final class HotSets {
         }
     }
 
-    private static void writeBlob(DataOutputStream out, byte[] b) throws IOException {
+    private static void writeBlob(DataOutput out, byte[] b) throws IOException {
         out.writeInt(b.length);
         out.write(b);
     }

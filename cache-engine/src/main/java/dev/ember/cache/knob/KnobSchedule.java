@@ -1,15 +1,14 @@
 package dev.ember.cache.knob;
 
+import dev.ember.cache.durability.Blobs;
 import dev.ember.cache.hotset.HotSet;
 import dev.ember.cache.hotset.HotSets;
 import dev.ember.cache.popularity.DecayingCounters;
 import dev.ember.cache.table.TableSpec;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
-import java.io.DataOutputStream;
+import java.io.DataOutput;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -365,9 +364,7 @@ public final class KnobSchedule implements AutoCloseable {
     public byte[] toBytes() {
         finish();
         counters.catchUp();
-        try {
-            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-            DataOutputStream out = new DataOutputStream(bytes);
+        return Blobs.of(out -> {
             out.writeInt(BLOB_MAGIC);
             out.writeUTF(mode.name());
             Budget b = budget;
@@ -388,11 +385,7 @@ public final class KnobSchedule implements AutoCloseable {
             if (lastChoice != null) {
                 writeChoice(out, lastChoice);
             }
-            out.flush();
-            return bytes.toByteArray();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        });
     }
 
     /** Restores {@link #toBytes()} over restored counters. */
@@ -430,7 +423,7 @@ public final class KnobSchedule implements AutoCloseable {
         }
     }
 
-    private static void writeChoice(DataOutputStream out, KnobChoice c) throws IOException {
+    private static void writeChoice(DataOutput out, KnobChoice c) throws IOException {
         writeBlob(out, c.hotSet().toBytes());
         out.writeLong(c.budgetBytes());
         out.writeLong(c.usedBytes());
@@ -445,7 +438,7 @@ public final class KnobSchedule implements AutoCloseable {
         return new KnobChoice(h, in.readLong(), in.readLong(), in.readDouble(), in.readDouble(), in.readLong(), null);
     }
 
-    private static void writeBlob(DataOutputStream out, byte[] b) throws IOException {
+    private static void writeBlob(DataOutput out, byte[] b) throws IOException {
         out.writeInt(b.length);
         out.write(b);
     }

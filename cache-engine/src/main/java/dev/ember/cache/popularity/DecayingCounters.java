@@ -2,13 +2,12 @@ package dev.ember.cache.popularity;
 
 import dev.ember.cache.batch.DedupedIds;
 import dev.ember.cache.batch.PooledBatch;
+import dev.ember.cache.durability.Blobs;
 import dev.ember.cache.table.TableSpec;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.DataInput;
 import java.io.DataInputStream;
 import java.io.DataOutput;
-import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.List;
@@ -778,15 +777,9 @@ public final class DecayingCounters implements RowScores {
 
     /** {@link #writeTo} into a byte array: for comparing counters (small ones: it is all on the heap). */
     public byte[] toBytes() {
-        try {
-            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-            DataOutputStream out = new DataOutputStream(bytes);
+        return Blobs.of(out -> {
             writeTo(out);
-            out.flush();
-            return bytes.toByteArray();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        });
     }
 
     /** Restores {@link #toBytes()} for the same tables, bit for bit. */

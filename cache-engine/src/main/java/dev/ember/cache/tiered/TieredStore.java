@@ -3,6 +3,7 @@ package dev.ember.cache.tiered;
 import dev.ember.cache.batch.DedupedIds;
 import dev.ember.cache.batch.PooledBatch;
 import dev.ember.cache.cold.ColdTable;
+import dev.ember.cache.durability.Blobs;
 import dev.ember.cache.durability.Manifest;
 import dev.ember.cache.hot.HotBatch;
 import dev.ember.cache.hot.HotTier;
@@ -18,11 +19,8 @@ import dev.ember.cache.store.Store;
 import dev.ember.cache.table.RowLayout;
 import dev.ember.cache.table.TableSpec;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayDeque;
@@ -1419,9 +1417,7 @@ public final class TieredStore implements AutoCloseable {
     }
 
     private byte[] statsBytes() {
-        try {
-            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-            DataOutputStream out = new DataOutputStream(bytes);
+        return Blobs.of(out -> {
             out.writeInt(STATS_MAGIC);
             out.writeInt(tableCount);
             for (TableCounters c : counters) {
@@ -1429,11 +1425,7 @@ public final class TieredStore implements AutoCloseable {
                 out.writeLong(c.coldMisses());
                 out.writeLong(c.rowsFetched());
             }
-            out.flush();
-            return bytes.toByteArray();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        });
     }
 
     private void readStats(byte[] blob) {

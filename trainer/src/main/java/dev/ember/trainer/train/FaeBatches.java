@@ -1,17 +1,15 @@
 package dev.ember.trainer.train;
 
 import dev.ember.cache.batch.PooledBatch;
+import dev.ember.cache.durability.Blobs;
 import dev.ember.cache.hotset.HotSet;
 import dev.ember.cache.hotset.SampleClassifier;
 import dev.ember.cache.tiered.TieredStore;
 import dev.ember.trainer.data.Batch;
 import dev.ember.trainer.data.DataPart;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.stream.IntStream;
 
 /**
@@ -151,20 +149,14 @@ final class FaeBatches implements BatchSource {
      */
     byte[] toBytes() {
         boolean inWindow = !windowDone() || outstanding > 0;
-        try {
-            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-            DataOutputStream out = new DataOutputStream(bytes);
+        return Blobs.of(out -> {
             out.writeInt(MAGIC);
             out.writeInt(batchSize);
             out.writeInt(windowSamples);
             out.writeLong(inWindow ? windowStart - part.start() : position);
             out.writeInt(inWindow ? hotBatchesDone + coldBatchesDone - outstanding : 0);
             out.writeInt(pass);
-            out.flush();
-            return bytes.toByteArray();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        });
     }
 
     /** Continues from a {@link #toBytes()} blob: re-reads and re-classifies a window begun, skips its trained batches. */
