@@ -462,7 +462,7 @@ public final class TieredStore implements AutoCloseable {
         for (int t = 0; t < tableCount; t++) {
             checkSize(b, t);
         }
-        submit(b, (IdSource) null);
+        pinAndSplit(b, null);
     }
 
     /**
@@ -471,7 +471,13 @@ public final class TieredStore implements AutoCloseable {
      * many tables spends no time of its own copying ids in. The batch's previous ids are replaced.
      */
     public void submit(StepBatch b, IdSource ids) {
+        java.util.Objects.requireNonNull(ids, "ids (submit(batch) takes the batch's ids as they are)");
         checkOwn(b, StepBatch.OPEN, "submit");
+        pinAndSplit(b, ids);
+    }
+
+    /** A submit: {@code ids} (if not null) fill the tables on the host threads, which check their sizes then. */
+    private void pinAndSplit(StepBatch b, IdSource ids) {
         b.idSource = ids;
         long t0 = System.nanoTime();
         stepThread = Thread.currentThread();
