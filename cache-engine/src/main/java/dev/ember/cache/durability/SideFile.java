@@ -5,7 +5,6 @@ import java.io.BufferedOutputStream;
 import java.io.ByteArrayInputStream;
 import java.io.DataInput;
 import java.io.DataInputStream;
-import java.io.DataOutput;
 import java.io.DataOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
@@ -42,12 +41,7 @@ public final class SideFile {
     private SideFile() {
     }
 
-    /** Writes a checkpoint's state into the stream it is handed. */
-    public interface Source {
-        void writeTo(DataOutput out) throws IOException;
-    }
-
-    /** Reads back what a {@link Source} wrote, to the last byte. */
+    /** Reads back what the state's {@link Blobs.Fields} wrote, to the last byte. */
     public interface Reader<T> {
         T readFrom(DataInput in) throws IOException;
     }
@@ -97,13 +91,13 @@ public final class SideFile {
         }
     }
 
-    /** Writes {@code source}'s bytes into a new {@code file}, forced to the device; returns its reference. */
-    public static Ref write(Path file, Source source) throws IOException {
+    /** Writes {@code state}'s bytes, streamed, into a new {@code file}, forced to the device; returns its reference. */
+    public static Ref write(Path file, Blobs.Fields state) throws IOException {
         CRC32C crc = new CRC32C();
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             CountingStream counted = new CountingStream(Channels.newOutputStream(ch));
             DataOutputStream out = new DataOutputStream(new BufferedOutputStream(new CheckedOutputStream(counted, crc), IO_BYTES));
-            source.writeTo(out);
+            state.writeTo(out);
             out.flush();
             ch.force(true);
             return new Ref(file.getFileName().toString(), counted.bytes, (int) crc.getValue());

@@ -4,9 +4,10 @@ import dev.ember.cache.cold.ColdTable;
 import dev.ember.cache.cold.MapFiles;
 import dev.ember.cache.cold.WorkerPool;
 import dev.ember.cache.durability.AtomicFiles;
+import dev.ember.cache.durability.Blobs;
 import dev.ember.cache.durability.HotDump;
-import dev.ember.cache.durability.SideFile;
 import dev.ember.cache.durability.Manifest;
+import dev.ember.cache.durability.SideFile;
 import dev.ember.cache.durability.UndoLog;
 import dev.ember.cache.jmx.MBeans;
 import dev.ember.cache.jmx.TableView;
@@ -492,7 +493,7 @@ public final class Store implements AutoCloseable {
      * written and forced before it is published; {@link #readSide} reads them back.
      */
     public synchronized Manifest checkpoint(long step, long[] rngState, Map<String, byte[]> blobs, HotDump.Source hot,
-                                            Map<String, SideFile.Source> sides) {
+                                            Map<String, Blobs.Fields> sides) {
         checkOpen();
         for (String name : blobs.keySet()) {
             if (name.equals(HOT_DUMP_BLOB) || name.startsWith(SIDE_BLOB_PREFIX)) {
@@ -509,7 +510,7 @@ public final class Store implements AutoCloseable {
 
     /** Takes table {@code i}'s monitor (and, recursively, the rest in order), then checkpoints. */
     private Manifest checkpointHolding(int held, long step, long[] rngState, Map<String, byte[]> blobs, HotDump.Source hot,
-                                       Map<String, SideFile.Source> sides) {
+                                       Map<String, Blobs.Fields> sides) {
         if (held < tables.size()) {
             synchronized (tables.get(held)) {
                 return checkpointHolding(held + 1, step, rngState, blobs, hot, sides);
@@ -532,7 +533,7 @@ public final class Store implements AutoCloseable {
                 all.put(HOT_DUMP_BLOB, ref.toBytes());
                 fileBytes = ref.length();
             }
-            for (Map.Entry<String, SideFile.Source> e : sides.entrySet()) {
+            for (Map.Entry<String, Blobs.Fields> e : sides.entrySet()) {
                 Path file = dir.resolve(SideFile.fileName(e.getKey(), prev.epoch() + 1));
                 Files.deleteIfExists(file); // left by a checkpoint of this epoch that failed
                 written.add(file);

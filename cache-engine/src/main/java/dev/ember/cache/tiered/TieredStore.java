@@ -1404,7 +1404,7 @@ public final class TieredStore implements AutoCloseable {
         }
         writeBehind.finishAll();
         Map<String, byte[]> all = new HashMap<>(blobs);
-        Map<String, dev.ember.cache.durability.SideFile.Source> sides = Map.of();
+        Map<String, Blobs.Fields> sides = Map.of();
         if (!config.resident()) {
             counting.drain(); // the counters go into the checkpoint as of this step
             if (knob != null) {

@@ -1,5 +1,6 @@
 package dev.ember.cache.store;
 
+import dev.ember.cache.durability.Blobs;
 import dev.ember.cache.durability.HotDump;
 import dev.ember.cache.durability.SideFile;
 import dev.ember.cache.table.Optimizer;
@@ -43,7 +44,7 @@ class SideFileTest {
     }
 
     /** Writes its longs with their count first; fails after {@code failAt} of them when set. */
-    private static SideFile.Source source(long[] values, int failAt) {
+    private static Blobs.Fields source(long[] values, int failAt) {
         return out -> {
             out.writeInt(values.length);
             for (int i = 0; i < values.length; i++) {
