@@ -5,7 +5,7 @@ import java.nio.ByteOrder;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The accesses frozen counters log, in order: one thread appends (the step thread), one thread at
+ * The accesses frozen counters log (for a group of tables), in order: one thread appends (the step thread), one thread at
  * a time replays (the knob's thread behind the steps, or the step thread itself), at the same
  * time. Unbounded: off-heap segments in a chain; a segment the replayer has left is reused by the
  * appender, so a log that is replayed as fast as it grows stays at a few segments and a warm log
@@ -91,8 +91,8 @@ final class AccessLog {
 
     /**
      * Hands the entries from {@link #taken()} up to {@code to} (at most {@link #published()}) to
-     * {@code sink}, in order, without consuming them: several threads may read the same range at
-     * once (a replay spread over tables), then the replayer {@link #consume}s it.
+     * {@code sink}, in order, without consuming them (on any thread the replayer hands the range
+     * to); then the replayer {@link #consume}s it.
      */
     void read(long to, Sink sink) {
         Segment h = head;

@@ -32,11 +32,11 @@ import org.roaringbitmap.RoaringBitmap;
  *
  * <p><b>Freezing.</b> The knob reads the counts on a background thread. {@link #freeze()} makes
  * the counts stand still: while frozen, steps and accesses are appended to an off-heap log
- * ({@link AccessLog}) and replayed later in order, so the counts end bit for bit as if never
- * frozen. Who replays: the knob's thread once its evaluation is done ({@link #replayBehind}),
- * each stretch of the log spread over groups of tables on the threads {@link #replayOn} names (a
- * group reads the stretch once and applies its tables' entries, each table with its own copy of
- * the clock),
+ * ({@link AccessLog}), one log per group of tables, and replayed later in order, so the counts
+ * end bit for bit as if never frozen. Who replays: the knob's thread once its evaluation is done
+ * ({@link #replayBehind}), each stretch spread over the groups on the threads {@link #replayOn}
+ * names (a group reads only its own log and applies its tables' entries, each table with its
+ * own copy of the clock),
  * behind the steps while the step thread keeps logging; the step thread takes the counts back
  * (live again) at the first record or step that finds the backlog short, replaying that short
  * rest itself (see handing back, below). {@link #thaw()} replays on the calling thread (taking
@@ -48,8 +48,11 @@ import org.roaringbitmap.RoaringBitmap;
  *                fresh:   int[] of rows first touched since the last merge (unsorted); merged
  *                         in bulk when full or before touched is read (a Roaring insertion per
  *                         first touch cost more than all the counting)
- *  log (frozen): | long | long | ...   access: (table << 32) | row;  step: MIN_VALUE | step;
- *                                     count: 2^62 | c, the next access counts c times
+ *  logs (frozen): one per group g of tables (t mod G = g, G = min(tables, REPLAY_GROUPS)):
+ *                | long | long | ...  access: (table << 32) | row;  step: MIN_VALUE | step, in every log;
+ *                                     count: 2^62 | c, the next access (same log) counts c times
+ *  a table's replay keeps its own step, base and weight while its group's log is behind; the
+ *  store's are set from them where every log was replayed to one point (a freeze, or the end)
  *  phase:        | epoch (62 bits) | LIVE / FROZEN / CATCHING_UP / HANDING_BACK (2 bits) |
  *                LIVE -freeze-> FROZEN -replayBehind-> CATCHING_UP -backlog small-> HANDING_BACK -rest replayed-> LIVE
  *                FROZEN or CATCHING_UP -catchUp or thaw-> HANDING_BACK
@@ -87,7 +90,7 @@ public final class DecayingCounters implements RowScores {
     private static final long HANDING_BACK = 3;
     /** The least the knob's thread replays at once (entries). */
     static final int MIN_ROUND = 1 << 14;
-    /** Groups of tables a replay reads the log for, one task each (the counting threads of a tiered store: 8). */
+    /** Groups of tables with a log each, replayed one task a group (the counting threads of a tiered store: 8). */
     static final int REPLAY_GROUPS = 8;
     /** The backlog (entries) the step thread replays itself to take the counts back (>= MIN_ROUND). */
     static final int HAND_BACK = 1 << 16;
@@ -115,18 +118,26 @@ public final class DecayingCounters implements RowScores {
     private long clock;
     private double weight = 1.0;
     private final AtomicLong phase = new AtomicLong(LIVE);
-    private final AccessLog log = new AccessLog();
-    /** Each table's replay of a stretch of the log (one replayer at a time, its tables spread over threads). */
+    /**
+     * Each group's log (group {@code t % logs.length} for table t). One log for all tables made
+     * every group read every entry: 8 reads an entry, and a replay that barely kept up with the
+     * steps, so most counting went through the log (a JFR profile of cache on the H200).
+     */
+    private final AccessLog[] logs;
+    /** Each table's replay of its log (one replayer at a time, the groups spread over threads). */
     private final TableReplay[] replays;
-    /** The tables' replays in groups, one task each: every group reads the stretch once. */
+    /** The tables' replays in groups, one task each: every group reads its own log. */
     private final GroupReplay[] groups;
     private final IntConsumer replayGroup = this::replayGroup;
     private volatile TableRunner replayRunner = TableRunner.HERE;
     private final LongAdder recorded = new LongAdder();
     private final LongAdder replayedBehind = new LongAdder();
     private final LongAdder caughtUpWaitNanos = new LongAdder();
-    /** The log entries before a {@link #freezeBehind}, which the counts stand at. */
-    private volatile long frozenAt;
+    /** Each log's entries before a {@link #freezeBehind}, which the counts stand at (published by the phase's write). */
+    private final long[] frozenAt;
+    /** Each log's end: the appender's (catching up), the replayer's behind the steps. */
+    private final long[] appendedEnds;
+    private final long[] publishedEnds;
     private final LongAdder replayToFreezeNanos = new LongAdder();
     /** {@link #replayBehind}s running (whoever takes the log back waits for them to leave: one replayer at a time). */
     private final java.util.concurrent.atomic.AtomicInteger replaying = new java.util.concurrent.atomic.AtomicInteger();
@@ -157,9 +168,15 @@ public final class DecayingCounters implements RowScores {
             touched[t] = new RoaringBitmap();
             fresh[t] = new int[(int) Math.min(rows, FRESH_ROWS)];
         }
-        groups = new GroupReplay[Math.max(1, Math.min(n, REPLAY_GROUPS))];
-        for (int g = 0; g < groups.length; g++) {
-            groups[g] = new GroupReplay(g, groups.length);
+        int g = Math.max(1, Math.min(n, REPLAY_GROUPS));
+        groups = new GroupReplay[g];
+        logs = new AccessLog[g];
+        frozenAt = new long[g];
+        appendedEnds = new long[g];
+        publishedEnds = new long[g];
+        for (int k = 0; k < g; k++) {
+            groups[k] = new GroupReplay(k, g);
+            logs[k] = new AccessLog();
         }
     }
 
@@ -199,8 +216,10 @@ public final class DecayingCounters implements RowScores {
         }
         clock = newStep;
         if (logging()) {
-            log.append(STEP_MARK | newStep);
-            log.publish();
+            for (AccessLog log : logs) {
+                log.append(STEP_MARK | newStep);
+                log.publish();
+            }
             return;
         }
         applyStep(newStep);
@@ -220,6 +239,7 @@ public final class DecayingCounters implements RowScores {
         long[] ids = batch.ids();
         int n = batch.idCount();
         if (logging()) {
+            AccessLog log = logOf(table);
             long hi = (long) table << 32;
             for (int i = 0; i < n; i++) {
                 log.append(hi | ids[i]);
@@ -252,6 +272,7 @@ public final class DecayingCounters implements RowScores {
     public void record(int table, long[] unique, int[] occStart, int n) {
         int[] occ = occStart;
         if (logging()) {
+            AccessLog log = logOf(table);
             long hi = (long) table << 32;
             for (int u = 0; u < n; u++) {
                 int c = occ[u + 1] - occ[u];
@@ -271,11 +292,35 @@ public final class DecayingCounters implements RowScores {
 
     private void recordUncounted(int table, long row) {
         if (logging()) {
+            AccessLog log = logOf(table);
             log.append(((long) table << 32) | row);
             log.publish();
             return;
         }
         add(table, (int) row, weight);
+    }
+
+    private AccessLog logOf(int table) {
+        return logs[table % logs.length];
+    }
+
+    /** Entries logged and not yet replayed, all logs (appender's view). */
+    private long backlog() {
+        long n = 0;
+        for (AccessLog log : logs) {
+            n += log.backlog();
+        }
+        return n;
+    }
+
+    /**
+     * Appender, while the counts are live (nobody replays): the logs start here, each table's
+     * replay from the counts' own step, base and weight.
+     */
+    private void startLogging() {
+        for (TableReplay r : replays) {
+            r.start();
+        }
     }
 
     /**
@@ -288,7 +333,7 @@ public final class DecayingCounters implements RowScores {
         if ((p & PHASE_MASK) == LIVE) {
             return false;
         }
-        if ((p & PHASE_MASK) == CATCHING_UP && log.backlog() <= HAND_BACK) {
+        if ((p & PHASE_MASK) == CATCHING_UP && backlog() <= HAND_BACK) {
             catchUp(); // the rest is a stretch or so: replayed here, the counts live again
             return false;
         }
@@ -321,15 +366,19 @@ public final class DecayingCounters implements RowScores {
 
     /** As {@link #freezeBehind()}, taking the counts back first when more than {@code maxBehind} entries wait. */
     long freezeBehind(long maxBehind) {
-        log.publish();
-        if (log.backlog() > maxBehind) {
+        if (backlog() > maxBehind) {
             catchUp(); // counted in caughtUpWaitNanos when a replay was running
         }
-        frozenAt = log.appended();
+        for (int g = 0; g < logs.length; g++) {
+            frozenAt[g] = logs[g].appended();
+        }
         while (true) {
             long p = phase.get();
             if ((p & PHASE_MASK) == HANDING_BACK) {
                 throw new IllegalStateException("freezing while the counts are being taken back");
+            }
+            if ((p & PHASE_MASK) == LIVE) {
+                startLogging(); // only this thread leaves LIVE: no replayer runs
             }
             long epoch = (p >>> 2) + 1;
             if (phase.compareAndSet(p, epoch << 2 | FROZEN)) {
@@ -351,7 +400,7 @@ public final class DecayingCounters implements RowScores {
             Thread.onSpinWait(); // an earlier freeze's replayer, finishing its stretch
         }
         long start = System.nanoTime();
-        replayedBehind.add(replayTo(frozenAt));
+        replayedBehind.add(replayTo(frozenAt, true));
         replayToFreezeNanos.add(System.nanoTime() - start);
     }
 
@@ -376,6 +425,7 @@ public final class DecayingCounters implements RowScores {
             p = phase.get();
         }
         long epoch = (p >>> 2) + 1;
+        startLogging();
         phase.set(epoch << 2 | FROZEN);
         return epoch;
     }
@@ -410,7 +460,10 @@ public final class DecayingCounters implements RowScores {
                     Thread.onSpinWait(); // its stretch, then it leaves
                 }
             }
-            replayPublished(); // this thread appends: nothing comes meanwhile
+            for (int g = 0; g < logs.length; g++) {
+                appendedEnds[g] = logs[g].appended();
+            }
+            replayTo(appendedEnds, true); // this thread appends: nothing comes meanwhile
             phase.set(p & ~PHASE_MASK);
             if (what == CATCHING_UP) {
                 caughtUpWaitNanos.add(System.nanoTime() - start);
@@ -439,8 +492,18 @@ public final class DecayingCounters implements RowScores {
     }
 
     private void replayUntilLive(long mine, long epoch) {
-        while (phase.get() == mine) {
-            long n = log.published() - log.taken() >= MIN_ROUND ? replayPublished() : 0;
+        while (true) {
+            long waiting = 0;
+            for (int g = 0; g < logs.length; g++) {
+                publishedEnds[g] = logs[g].published();
+                waiting += publishedEnds[g] - logs[g].taken();
+            }
+            // Ends read, then the phase: a freeze published before an end read here shows in
+            // the phase, so this stretch never runs past a later freeze's point.
+            if (phase.get() != mine) {
+                return;
+            }
+            long n = waiting >= MIN_ROUND ? replayTo(publishedEnds, false) : 0;
             replayedBehind.add(n);
             if (n == 0) {
                 if (Thread.currentThread().isInterrupted()) {
@@ -463,9 +526,9 @@ public final class DecayingCounters implements RowScores {
     }
 
     /**
-     * Spreads the replay of the log over threads: {@code runner} runs one task per group of
-     * tables (at most {@value #REPLAY_GROUPS}), each reading the whole stretch and applying its
-     * own tables' entries (a table's additions depend only on its own rows and the steps). A tiered store hands its counting threads' workers,
+     * Spreads the replay of the logs over threads: {@code runner} runs one task per group of
+     * tables (at most {@value #REPLAY_GROUPS}), each reading its group's log and applying its
+     * tables' entries (a table's additions depend only on its own rows and the steps). A tiered store hands its counting threads' workers,
      * idle while the counts are logged. Set before the counts are first frozen.
      */
     public void replayOn(TableRunner runner) {
@@ -478,32 +541,33 @@ public final class DecayingCounters implements RowScores {
     }
 
     /**
-     * Replayer: applies every published entry not yet replayed, each table's on its own task, then
-     * moves the clock and weight to the stretch's end; returns how many entries.
+     * Replayer: applies each log's entries up to {@code ends[g]} (published), each group on its
+     * own task; returns how many entries. {@code cut}: the ends are one point
+     * of the appender's sequence (a freeze's, or the end seen by the appender itself), so every
+     * table's replay stands at the same step and the counts' clock and weight are set from them.
      */
-    private long replayPublished() {
-        return replayTo(log.published());
-    }
-
-    /** Replayer: as {@link #replayPublished()}, up to entry {@code end} (published). */
-    private long replayTo(long end) {
-        long from = log.taken();
-        if (end <= from) {
-            return 0;
+    private long replayTo(long[] ends, boolean cut) {
+        long n = 0;
+        for (int g = 0; g < logs.length; g++) {
+            if (ends[g] < logs[g].taken()) {
+                throw new IllegalStateException("log " + g + " was replayed to " + logs[g].taken() + ", past " + ends[g]);
+            }
+            groups[g].end = ends[g];
+            n += ends[g] - logs[g].taken();
         }
-        for (TableReplay r : replays) {
-            r.begin();
+        if (n > 0) {
+            replayRunner.run(groups.length, replayGroup);
+            for (int g = 0; g < logs.length; g++) {
+                logs[g].consume(groups[g].end);
+            }
         }
-        for (GroupReplay g : groups) {
-            g.end = end;
+        if (cut) {
+            TableReplay any = replays[0]; // at a cut every table saw the same steps
+            step = any.step;
+            base = any.base;
+            weight = any.weight;
         }
-        replayRunner.run(groups.length, replayGroup);
-        TableReplay any = replays[0]; // every table saw the same steps
-        step = any.step;
-        base = any.base;
-        weight = any.weight;
-        log.consume(end);
-        return end - from;
+        return n;
     }
 
     private void replayGroup(int g) {
@@ -573,7 +637,7 @@ public final class DecayingCounters implements RowScores {
             this.table = table;
         }
 
-        void begin() {
+        void start() {
             this.step = DecayingCounters.this.step;
             this.base = DecayingCounters.this.base;
             this.weight = DecayingCounters.this.weight;
@@ -593,11 +657,7 @@ public final class DecayingCounters implements RowScores {
         }
     }
 
-    /**
-     * The replays of tables {@code g, g + G, g + 2G, ...} ({@code G} groups): one read of the
-     * stretch for all of them. (One read per table made the knob's replays read every log entry
-     * 26 times on a Criteo-shaped store, the counting threads' main work in a JFR profile.)
-     */
+    /** The replays of tables {@code g, g + G, g + 2G, ...} ({@code G} groups): their log, read once. */
     private final class GroupReplay implements AccessLog.Sink {
         private final int group;
         private final TableReplay[] mine;
@@ -614,7 +674,7 @@ public final class DecayingCounters implements RowScores {
         }
 
         void replay() {
-            log.read(end, this);
+            logs[group].read(end, this);
         }
 
         @Override
@@ -627,10 +687,7 @@ public final class DecayingCounters implements RowScores {
             } else if ((e & COUNT_MARK) != 0) {
                 pending = (int) (e & Integer.MAX_VALUE);
             } else {
-                int table = (int) (e >>> 32);
-                if (table % groups.length == group) {
-                    replays[table].add((int) e, pending);
-                }
+                replays[(int) (e >>> 32)].add((int) e, pending);
                 pending = 1;
             }
         }

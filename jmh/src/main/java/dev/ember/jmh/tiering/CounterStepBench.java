@@ -52,6 +52,8 @@ public class CounterStepBench {
     public int batches;
     @Param({"1"})
     public int threads;
+    @Param({"8"})
+    public int frozenSteps;
 
     private java.util.concurrent.ExecutorService pool;
     private DecayingCounters counters;
@@ -66,6 +68,9 @@ public class CounterStepBench {
         counters = new DecayingCounters(tables, DecayingCounters.decayForHalfLife(150));
         PooledBatch[] batch = w.newBatch(SAMPLES);
         pool = threads > 1 ? java.util.concurrent.Executors.newFixedThreadPool(threads) : null;
+        if (pool != null) {
+            counters.replayOn(DecayingCounters.TableRunner.on(pool));
+        }
         dedups = new DedupedIds[batches][tables.size()];
         for (int b = 0; b < batches; b++) {
             w.fill(batch, SAMPLES);
@@ -93,6 +98,24 @@ public class CounterStepBench {
             }
         }
         counters.advanceTo(++step);
+        return counters.recorded();
+    }
+
+    /**
+     * {@code frozenSteps} steps counted while frozen (into the log), then the log replayed (thaw)
+     * with its groups of tables on the pool: what a store's counting does between a knob's freeze
+     * and the counts going live again. Time per invocation; divide by {@code frozenSteps}.
+     */
+    @Benchmark
+    public long logAndReplaySteps() {
+        counters.freeze();
+        for (int s = 0; s < frozenSteps; s++) {
+            DedupedIds[] d = dedups[next];
+            next = (next + 1) % dedups.length;
+            countTables(d, 0, 1); // frozen: one log sequence, appended in table order
+            counters.advanceTo(++step);
+        }
+        counters.thaw();
         return counters.recorded();
     }
 
