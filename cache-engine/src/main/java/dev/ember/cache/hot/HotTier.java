@@ -110,7 +110,18 @@ public interface HotTier extends AutoCloseable {
      * {@code src} must stay unchanged until {@code mark} is waited for. How rows move at a step
      * boundary without waiting for the step the device still runs.
      */
-    void promoteLater(int table, long[] rows, int count, ByteBuffer src, MoveMark mark);
+    default void promoteLater(int table, long[] rows, int count, ByteBuffer src, MoveMark mark) {
+        promoteLater(oneTable(table, count), rows, count, src, mark);
+    }
+
+    /**
+     * As {@link #promoteLater(int, long[], int, ByteBuffer, MoveMark)} for rows of several tables
+     * at once, row {@code i} of table {@code tables[i]}: one transfer for them all (a step
+     * boundary's chunk spans most tables, and a call per table cost the step thread a dozen
+     * device calls each). All or nothing: a row already held, named twice or of a resident table
+     * is an error that leaves the tier unchanged.
+     */
+    void promoteLater(int[] tables, long[] rows, int count, ByteBuffer src, MoveMark mark);
 
     /**
      * As {@link #read}, without waiting for the device: copies held rows into {@code dst} and
@@ -119,7 +130,19 @@ public interface HotTier extends AutoCloseable {
      * touched until {@code mark} is waited for; then they hold the rows and flags. A row not held
      * is an error before anything is issued.
      */
-    void readLater(int table, long[] rows, int count, ByteBuffer dst, ByteBuffer dirtyFlags, MoveMark mark);
+    default void readLater(int table, long[] rows, int count, ByteBuffer dst, ByteBuffer dirtyFlags, MoveMark mark) {
+        readLater(oneTable(table, count), rows, count, dst, dirtyFlags, mark);
+    }
+
+    /** As {@link #readLater(int, long[], int, ByteBuffer, ByteBuffer, MoveMark)} for rows of several tables at once, row {@code i} of table {@code tables[i]}. */
+    void readLater(int[] tables, long[] rows, int count, ByteBuffer dst, ByteBuffer dirtyFlags, MoveMark mark);
+
+    /** {@code table} named {@code count} times (for the one-table forms of the calls above). */
+    private static int[] oneTable(int table, int count) {
+        int[] t = new int[Math.max(0, count)];
+        java.util.Arrays.fill(t, table);
+        return t;
+    }
 
     /**
      * Frees the slots of held rows whose bytes the caller keeps elsewhere (their cold copy is

@@ -602,20 +602,95 @@ public final class SlotPool implements HotTier {
 
     @Override
     public void promote(int table, long[] rows, int count, ByteBuffer src) {
-        promoteRows(table, rows, count, src, null);
+        promoteRows(table, rows, count, src);
     }
 
+    /**
+     * The rows of every table at once, mapped on this thread (a step boundary's chunk: a few
+     * hundred rows), then one stream of copies and writes by slot, which know no tables:
+     * <pre>
+     *  moveStage's slot area (laterSlots): | slot 0 | slot 1 | ... |   free stack's top first, then the bump pointer
+     *  src (a row buffer):                 | row 0  | row 1  | ... |   row i of table tableOf[i]
+     * </pre>
+     */
     @Override
-    public void promoteLater(int table, long[] rows, int count, ByteBuffer src, MoveMark mark) {
+    public void promoteLater(int[] tableOf, long[] rows, int count, ByteBuffer src, MoveMark mark) {
         SlotMark m = mark(mark);
-        if (count > 0 && rowBufferOf(src, (long) count * rowBytes) == null) {
+        checkRows(tableOf, rows, count);
+        checkBuffer(src, count, "promote", "source");
+        if (count == 0) {
+            m.event.record(transfers[0]);
+            return;
+        }
+        PinnedBuffer direct = rowBufferOf(src, (long) count * rowBytes);
+        if (direct == null) {
             throw new IllegalArgumentException("promoteLater: the source buffer must be one of this pool's row buffers (newRowBuffer)");
         }
-        promoteRows(table, rows, count, src, m);
+        for (int i = 0; i < count; i++) {
+            TableEntry t = tables.get(tableOf[i]);
+            if (t.resident()) {
+                throw new IllegalArgumentException("table " + t.spec.name() + " is resident (device mode): its rows are always held");
+            }
+        }
+        long free = capacity - used();
+        if (count > free) {
+            throw new IllegalStateException("promoting " + count + " rows into a pool with " + free + " free slots (capacity "
+                    + capacity + "); demote rows or raise the hot budget");
+        }
+        long slotsAt = laterSlots(count);
+        long slots = moveStage.address() + slotsAt;
+        int fromStack = Math.min(freeCount, count);
+        UNSAFE.copyMemory(freeStack + 4L * (freeCount - fromStack), slots, 4L * fromStack);
+        for (int i = fromStack; i < count; i++) {
+            UNSAFE.putInt(slots + 4L * i, (int) (next + i - fromStack));
+        }
+        for (int i = 0; i < count; i++) {
+            TableEntry t = tables.get(tableOf[i]);
+            if (!t.map.putIfAbsent(rows[i], UNSAFE.getInt(slots + 4L * i))) {
+                unmap(tableOf, rows, i);
+                throw new IllegalArgumentException("table " + t.spec.name() + ": row " + rows[i]
+                        + (t.map.get(rows[i]) >= 0 ? " is already hot" : " appears twice in one promote"));
+            }
+        }
+        long srcBase = UnsafeMemory.address(src) - direct.address();
+        beginTransfer();
+        RuntimeException deviceError = null;
+        try {
+            Stream s = transfers[0];
+            for (int start = 0, k = 0; start < count; start += chunkRows, k++) {
+                int h = k % STAGES;
+                int n = Math.min(chunkRows, count - start);
+                device.copyToDevice(direct, srcBase + (long) start * rowBytes, stagedRows[h], 0, (long) n * rowBytes, s);
+                device.copyToDevice(moveStage, slotsAt + 4L * start, stagedSlots[h], 0, 4L * n, s);
+                writeRows.arg(0, weights).arg(1, state).arg(2, dirty).arg(3, dim).arg(4, stateFloats)
+                        .arg(5, stagedSlots[h]).arg(6, stagedRows[h]).arg(7, n);
+                writeRows.launch(s, groups((long) n * (dim + stateFloats)), GROUP);
+                chunkDone[h].record(s);
+            }
+        } catch (RuntimeException e) {
+            deviceError = e;
+        } finally {
+            endTransfer();
+            m.event.record(transfers[0]);
+        }
+        if (deviceError != null) {
+            unmap(tableOf, rows, count); // the device failed mid-copy: the tier is unchanged (the slots stay free)
+            throw deviceError;
+        }
+        freeCount -= fromStack;
+        next += count - fromStack;
+        rowsPromoted.add(count);
     }
 
-    /** A promotion; with {@code later} it does not wait for the device (its copies are behind that mark). */
-    private void promoteRows(int table, long[] rows, int count, ByteBuffer src, SlotMark later) {
+    /** Unmaps the first {@code count} rows of a {@link #promoteLater} that mapped them. */
+    private void unmap(int[] tableOf, long[] rows, int count) {
+        for (int i = 0; i < count; i++) {
+            tables.get(tableOf[i]).map.remove(rows[i]);
+        }
+    }
+
+    /** A promotion that waits for the device (the caller may refill {@code src} when it returns). */
+    private void promoteRows(int table, long[] rows, int count, ByteBuffer src) {
         TableEntry t = table(table);
         if (t.resident()) {
             throw new IllegalArgumentException("table " + t.spec.name() + " is resident (device mode): its rows are always held");
@@ -629,9 +704,7 @@ public final class SlotPool implements HotTier {
         }
         PinnedBuffer direct = rowBufferOf(src, (long) count * rowBytes);
         long directBase = direct == null ? 0 : UnsafeMemory.address(src) - direct.address();
-        // A later promotion's slot numbers go past those of earlier ones the device may still read.
-        long slotsAt = later == null ? 0 : laterSlots(count);
-        PinnedBuffer stage = later == null ? moveStage(count) : moveStage;
+        PinnedBuffer stage = moveStage(count);
         // The slots are known before any row is mapped: the top of the free stack, then the bump
         // pointer. So the copies go out at once and the map threads map rows while they run.
         int fromStack = Math.min(freeCount, count);
@@ -639,7 +712,7 @@ public final class SlotPool implements HotTier {
         long firstBump = next;
         byte[] bad = badScratch(count);
         t.map.prepare(RowSlotStripes.Op.PUT, rows, null, bad, count, chunkRows, stackPart, fromStack, firstBump);
-        long slots = stage.address() + slotsAt;
+        long slots = stage.address();
         ByteBuffer source = src.duplicate();
         // From plain direct memory the map threads also stage the rows, each a share of a chunk.
         boolean threadsStage = direct == null && src.isDirect();
@@ -672,7 +745,7 @@ public final class SlotPool implements HotTier {
                 for (int i = start + stacked; i < start + n; i++) {
                     UNSAFE.putInt(slots + 4L * i, (int) (firstBump + i - fromStack));
                 }
-                device.copyToDevice(stage, slotsAt + 4L * start, stagedSlots[h], 0, 4L * n, s);
+                device.copyToDevice(stage, 4L * start, stagedSlots[h], 0, 4L * n, s);
                 writeRows.arg(0, weights).arg(1, state).arg(2, dirty).arg(3, dim).arg(4, stateFloats)
                         .arg(5, stagedSlots[h]).arg(6, stagedRows[h]).arg(7, n);
                 writeRows.launch(s, groups((long) n * (dim + stateFloats)), GROUP);
@@ -683,9 +756,6 @@ public final class SlotPool implements HotTier {
         } finally {
             failed = mapThreads.awaitFrom(0);
             endTransfer();
-            if (later != null) {
-                later.event.record(transfers[0]);
-            }
         }
         if (deviceError != null) {
             // The device failed mid-copy: unmap the rows so the tier is unchanged (their slots stay free).
@@ -716,7 +786,7 @@ public final class SlotPool implements HotTier {
         }
         freeCount -= fromStack;
         next += count - fromStack;
-        if (direct != null && later == null) {
+        if (direct != null) {
             // The caller may refill its row buffer when this returns.
             transfers[0].synchronize(); // after endTransfer: both streams
         }
@@ -973,10 +1043,9 @@ public final class SlotPool implements HotTier {
      * those were copied out before, in stream order.
      */
     @Override
-    public void readLater(int table, long[] rows, int count, ByteBuffer dst, ByteBuffer dirtyFlags, MoveMark mark) {
-        TableEntry t = table(table);
+    public void readLater(int[] tableOf, long[] rows, int count, ByteBuffer dst, ByteBuffer dirtyFlags, MoveMark mark) {
         SlotMark m = mark(mark);
-        checkRows(t, rows, count);
+        checkRows(tableOf, rows, count);
         checkBuffer(dst, count, "readLater", "destination");
         if (count == 0) {
             return;
@@ -991,7 +1060,8 @@ public final class SlotPool implements HotTier {
         long flagsBase = UnsafeMemory.address(dirtyFlags) - flagsOut.address();
         long slotsAt = outBase + (long) count * rowBytes - 4L * count;
         for (int i = 0; i < count; i++) {
-            UNSAFE.putInt(out.address() + slotsAt + 4L * i, slotOf(t, rows[i])); // every row checked before anything is issued
+            // every row checked before anything is issued
+            UNSAFE.putInt(out.address() + slotsAt + 4L * i, slotOf(tables.get(tableOf[i]), rows[i]));
         }
         beginTransfer();
         try {
@@ -1699,6 +1769,22 @@ public final class SlotPool implements HotTier {
             throw new IllegalArgumentException("count must be in 0.." + rows.length + " (the rows array), got " + count);
         }
         for (int i = 0; i < count; i++) {
+            if (rows[i] < 0 || rows[i] >= t.spec.rows()) {
+                throw new IllegalArgumentException("table " + t.spec.name() + ": row " + rows[i] + " is outside [0, "
+                        + t.spec.rows() + ")");
+            }
+        }
+    }
+
+    /** {@code count} rows, row {@code i} of table {@code tableOf[i]}: handles and rows checked. */
+    private void checkRows(int[] tableOf, long[] rows, int count) {
+        checkOpen();
+        if (count < 0 || count > rows.length || count > tableOf.length) {
+            throw new IllegalArgumentException("count must be in 0.." + Math.min(rows.length, tableOf.length)
+                    + " (the rows and tables arrays), got " + count);
+        }
+        for (int i = 0; i < count; i++) {
+            TableEntry t = table(tableOf[i]);
             if (rows[i] < 0 || rows[i] >= t.spec.rows()) {
                 throw new IllegalArgumentException("table " + t.spec.name() + ": row " + rows[i] + " is outside [0, "
                         + t.spec.rows() + ")");

@@ -764,6 +764,122 @@ public abstract class HotTierContract extends OnDeviceContract {
         }
     }
 
+    /**
+     * A step boundary's chunk spans tables: rows of three tables, interleaved (not grouped), over
+     * several staging chunks, promoted and copied out in one call each; the rows, their dirty
+     * flags and the rows' tables equal per-table references bit for bit; a bad call (a row already
+     * held, one named twice, a resident table, a row not held) changes nothing.
+     */
+    @Test
+    void oneCallMovesRowsOfSeveralTablesAsCallsPerTableWould() {
+        int dim = 512;
+        RowLayout layout = RowLayout.of(dim, Optimizer.ADAGRAD);
+        int n = 2500; // 4096-byte rows: 1024 rows a staging chunk, so three chunks in one call
+        try (SlotPool pool = newPool(device, layout, 2L * n * (layout.bytesPerRow() + 1L));
+             HotBatch grads = pool.newBatch(64, 64)) {
+            int[] handles = new int[3];
+            ReferenceTier[] refs = new ReferenceTier[3];
+            for (int k = 0; k < 3; k++) {
+                handles[k] = pool.addTable(new TableSpec("t" + k, 100_000, dim, Optimizer.ADAGRAD));
+                refs[k] = new ReferenceTier(layout);
+            }
+            int resident = pool.addResidentTable(new TableSpec("r", 10, dim, Optimizer.ADAGRAD), 5, 3);
+            long residentSlots = pool.used();
+            Random rnd = new Random(83);
+            int[] tableOf = new int[n];
+            long[] rows = new long[n];
+            ByteBuffer src = pool.newRowBuffer(n);
+            int k = 0;
+            for (int i = 0; i < n; i++) {
+                // Rows in pairs: one id in two tables (other rows), tables in no order.
+                k = i % 2 == 0 ? rnd.nextInt(3) : (k + 1) % 3;
+                tableOf[i] = handles[k];
+                rows[i] = 13L * (i / 2);
+                float[] row = randomRow(layout, rnd);
+                refs[k].put(rows[i], row);
+                src.put(i * layout.bytesPerRow(), refs[k].pack(new long[] {rows[i]}, 1), 0, layout.bytesPerRow());
+            }
+            MoveMark mark = pool.newMoveMark();
+            pool.promoteLater(tableOf, rows, n, src, mark);
+            for (int i = 0; i < n; i++) {
+                assertTrue(pool.contains(tableOf[i], rows[i]), "row " + i + " held when promoteLater returns");
+            }
+            mark.await();
+            assertEquals(residentSlots + n, pool.used());
+            // One id in two tables is two rows; the third table does not hold it.
+            assertEquals(rows[0], rows[1]);
+            assertFalse(pool.contains(handles[3 - indexOf(handles, tableOf[0]) - indexOf(handles, tableOf[1])], rows[0]));
+
+            // Updates before the copy show in it and its dirty flags; one after it does not.
+            long[][] ofTable = new long[3][];
+            for (int t = 0; t < 3; t++) {
+                int h = handles[t];
+                ofTable[t] = java.util.stream.IntStream.range(0, n).filter(i -> tableOf[i] == h).mapToLong(i -> rows[i]).toArray();
+            }
+            applyTo(pool, handles[0], refs[0], grads, ofTable[0], new int[] {0, 5, ofTable[0].length - 1}, rnd);
+            applyTo(pool, handles[2], refs[2], grads, ofTable[2], new int[] {3}, rnd);
+            Set<String> dirty = Set.of(handles[0] + ":" + ofTable[0][0], handles[0] + ":" + ofTable[0][5],
+                    handles[0] + ":" + ofTable[0][ofTable[0].length - 1], handles[2] + ":" + ofTable[2][3]);
+            ByteBuffer[] expected = new ByteBuffer[n];
+            for (int i = 0; i < n; i++) {
+                expected[i] = refs[indexOf(handles, tableOf[i])].pack(new long[] {rows[i]}, 1);
+            }
+            ByteBuffer out = pool.newRowBuffer(n);
+            ByteBuffer flags = pool.newRowBuffer(1);
+            pool.readLater(tableOf, rows, n, out, flags, mark);
+            applyTo(pool, handles[1], refs[1], grads, ofTable[1], new int[] {2}, rnd);
+            mark.await();
+            for (int i = 0; i < n; i++) {
+                assertBits(ReferenceTier.unpack(expected[i], 0, layout), ReferenceTier.unpack(out, i, layout), layout.floatsPerRow(),
+                        "row " + i + " as copied");
+                assertEquals(dirty.contains(tableOf[i] + ":" + rows[i]), flags.get(i) != 0, "dirty flag of row " + i);
+            }
+
+            // Bad calls change nothing: the tier keeps its rows and slots.
+            long[] fresh = {90_001, 90_002, rows[10]};
+            int[] freshTables = {handles[0], handles[1], tableOf[10]};
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> pool.promoteLater(freshTables, fresh, 3, src, mark));
+            assertTrue(e.getMessage().contains("row " + rows[10] + " is already hot"), e.getMessage());
+            long[] twice = {90_001, 90_001};
+            e = assertThrows(IllegalArgumentException.class,
+                    () -> pool.promoteLater(new int[] {handles[2], handles[2]}, twice, 2, src, mark));
+            assertTrue(e.getMessage().contains("appears twice"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class,
+                    () -> pool.promoteLater(new int[] {handles[1], resident}, new long[] {90_003, 1}, 2, src, mark));
+            assertTrue(e.getMessage().contains("resident"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class,
+                    () -> pool.readLater(new int[] {handles[0], handles[1]}, new long[] {ofTable[0][0], 90_004}, 2, out, flags, mark));
+            assertTrue(e.getMessage().contains("row 90004 is not hot"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class,
+                    () -> pool.readLater(new int[] {handles[0]}, new long[] {ofTable[0][0], ofTable[0][1]}, 2, out, flags, mark));
+            assertTrue(e.getMessage().contains("count must be"), e.getMessage());
+            assertEquals(residentSlots + n, pool.used());
+            for (long r : new long[] {90_001, 90_002, 90_003}) {
+                for (int h : handles) {
+                    assertFalse(pool.contains(h, r), "row " + r + " of table " + h + " not held after a refused call");
+                }
+            }
+            ByteBuffer check = pool.newRowBuffer(n);
+            for (int t = 0; t < 3; t++) {
+                pool.read(handles[t], ofTable[t], ofTable[t].length, check, null);
+                for (int i = 0; i < ofTable[t].length; i++) {
+                    assertBits(refs[t].rows.get(ofTable[t][i]), ReferenceTier.unpack(check, i, layout), layout.floatsPerRow(),
+                            "table " + t + " row " + i);
+                }
+            }
+        }
+    }
+
+    private static int indexOf(int[] a, int v) {
+        for (int i = 0; i < a.length; i++) {
+            if (a[i] == v) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
     /** Applies one random gradient to rows {@code at} of {@code rows} in the pool and the reference. */
     private static void applyTo(SlotPool pool, int table, ReferenceTier ref, HotBatch grads, long[] rows, int[] at, Random rnd) {
         PooledBatch batch = new PooledBatch(at.length, at.length);
