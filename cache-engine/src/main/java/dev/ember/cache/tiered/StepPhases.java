@@ -126,6 +126,14 @@ public final class StepPhases {
     public final LongAdder slowMoveCalls = new LongAdder();
     public final LongAdder slowKnob = new LongAdder();
     public final LongAdder slowRetargets = new LongAdder();
+    /**
+     * Moves, split: publishing the chunk in transit (in-use checks, evictions, promotions, the
+     * next generation) and planning and starting the next (its copies out, its cold-tier work).
+     */
+    public final LongAdder movePublishing = new LongAdder();
+    public final LongAdder moveStarting = new LongAdder();
+    /** The step thread's CPU time in every boundary (wall time beyond it: waiting, or not scheduled). */
+    public final LongAdder boundaryCpu = new LongAdder();
     /** The hot tier's calls at every boundary (a chunk's reads, evictions or promotions), their rows and the step thread's time in them. */
     public final LongAdder tierCalls = new LongAdder();
     public final LongAdder tierRows = new LongAdder();
@@ -152,6 +160,7 @@ public final class StepPhases {
         this.tierCalls.add(tierCalls);
         this.tierRows.add(tierRows);
         this.tierNanos.add(tierNanos);
+        boundaryCpu.add(cpuNanos);
         if (deferred) {
             deferredPublishes.increment();
         }
@@ -183,8 +192,9 @@ public final class StepPhases {
         return String.format("submit %.3f (waits for write-backs %.3f + for device copies %.3f + dedup and split %.3f"
                         + " + starting the staging %.3f; then staging joined %.3f), cold reads %.3f, stage %.3f, gather %.3f, apply %.3f, unstage %.3f, "
                         + "write-back %.3f, moves %.3f ms per step; %d step boundaries over 1 ms, the longest %.3f ms"
-                        + "; boundaries: move waits %.3f, move calls %.3f (hot-tier calls %.3f: %d over %d rows in all), knob %.3f,"
-                        + " retargets %.3f ms per step, %d left a chunk for later; those over 1 ms: %.3f ms in all = move waits %.3f + move calls %.3f + knob %.3f"
+                        + "; boundaries: move waits %.3f, move calls %.3f (publishing %.3f + planning and starting %.3f; hot-tier calls"
+                        + " %.3f: %d over %d rows in all), knob %.3f, retargets %.3f ms per step, the step thread's CPU in them %.3f"
+                        + " ms per step, %d left a chunk for later; those over 1 ms: %.3f ms in all = move waits %.3f + move calls %.3f + knob %.3f"
                         + " + retargets %.3f (publishing %.3f) + other %.3f ms, with %d hot-tier calls over %d rows taking %.3f ms"
                         + ", the step thread's CPU %.3f ms; the longest = move waits %.3f + move calls %.3f (hot-tier calls %.3f)"
                         + " + knob %.3f + retargets %.3f (publishing %.3f) ms, CPU %.3f ms; staging: gather arrays %.3f +"
@@ -193,7 +203,8 @@ public final class StepPhases {
                         + " %.3f + device read-back left %.3f + puts %.3f ms (the longest part's %.3f ms), %.0f rows",
                 submit.sum() / n, submitWriteBackWaits.sum() / n, submitWaits.sum() / n, submitTables.sum() / n, submitStarts.sum() / n, stagingJoins.sum() / n, coldReads.sum() / n, stage.sum() / n, gather.sum() / n, apply.sum() / n,
                 unstage.sum() / n, writeBack.sum() / n, moves.sum() / n, slowBoundaries.sum(), longestBoundary.get() / 1e6,
-                moveWaits.sum() / n, moveCalls.sum() / n, tierNanos.sum() / n, tierCalls.sum(), tierRows.sum(), knob.sum() / n, retargets.sum() / n, deferredPublishes.sum(),
+                moveWaits.sum() / n, moveCalls.sum() / n, movePublishing.sum() / n, moveStarting.sum() / n, tierNanos.sum() / n,
+                tierCalls.sum(), tierRows.sum(), knob.sum() / n, retargets.sum() / n, boundaryCpu.sum() / n, deferredPublishes.sum(),
                 slowTotal.sum() / 1e6, slowMoveWaits.sum() / 1e6, slowMoveCalls.sum() / 1e6, slowKnob.sum() / 1e6,
                 slowRetargets.sum() / 1e6, slowRetargetPublish.sum() / 1e6, (slowTotal.sum() - slowMoveWaits.sum()
                         - slowMoveCalls.sum() - slowKnob.sum() - slowRetargets.sum()) / 1e6, slowTierCalls.sum(),

@@ -1013,7 +1013,7 @@ public final class TieredStore implements AutoCloseable {
         }
         long t2 = System.nanoTime();
         if (move) {
-            moveChunks(1, stepMoves, waitAtBoundary);
+            moveChunks(1, stepMoves, waitAtBoundary, true);
         }
         long t3 = System.nanoTime();
         long waited2 = mover.waitNanos();
@@ -1072,7 +1072,7 @@ public final class TieredStore implements AutoCloseable {
         writeBehind.finishAll();
         mover.publish();
         while (!hotSets.settled()) {
-            if (moveChunks(Integer.MAX_VALUE, settleMoves, true) == 0) {
+            if (moveChunks(Integer.MAX_VALUE, settleMoves, true, false) == 0) {
                 throw new IllegalStateException("re-tiering cannot finish: " + (hotSets.pendingPromotions()
                         + hotSets.pendingDemotions()) + " moves wait for rows used by " + inFlight.size()
                         + " in-flight batches (apply them first)");
@@ -1087,9 +1087,9 @@ public final class TieredStore implements AutoCloseable {
      * last published before the next starts); returns the rows moved. At a step boundary one
      * chunk: planned now, published at the next boundary ({@link Mover}). Unless {@code wait},
      * a chunk in transit whose cold-tier work is not done stays in transit (published at a later
-     * boundary) and nothing starts.
+     * boundary) and nothing starts. {@code boundary}: a step boundary's, timed in the phases.
      */
-    private int moveChunks(int chunks, int moves, boolean wait) {
+    private int moveChunks(int chunks, int moves, boolean wait, boolean boundary) {
         long start = System.nanoTime();
         long before = mover.promoted() + mover.demoted();
         long promotedBefore = mover.promoted();
@@ -1099,10 +1099,17 @@ public final class TieredStore implements AutoCloseable {
         } else if (!mover.publishIfDone()) {
             return 0; // its cold-tier work is still running: a later boundary publishes it
         }
+        long planned = System.nanoTime();
+        if (boundary) {
+            phases.movePublishing.add(planned - start);
+        }
         for (int c = 0; c < chunks && mover.start(moves, wait); c++) {
             if (c + 1 < chunks) {
                 mover.publish();
             }
+        }
+        if (boundary) {
+            phases.moveStarting.add(System.nanoTime() - planned);
         }
         int moved = (int) (mover.promoted() + mover.demoted() - before);
         lastPromoted += mover.promoted() - promotedBefore;
