@@ -70,7 +70,8 @@ final class CopyOnWrite {
                 }
                 Container changed = c == null ? plus : plus.isEmpty() ? c : c.or(plus);
                 if (!minus.isEmpty()) {
-                    changed = changed.andNot(minus);
+                    // A container made here is this generation's own: changed in place.
+                    changed = changed == c ? c.andNot(minus) : changed.iandNot(minus);
                 }
                 c = changed == c ? c : changed.runOptimize();
             }

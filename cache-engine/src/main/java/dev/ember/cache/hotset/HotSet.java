@@ -53,13 +53,20 @@ public final class HotSet {
     }
 
     private HotSet(long generation, List<TableSpec> tables, RoaringBitmap[] bitmaps, long hotBytes) {
+        this(generation, tables, bitmaps, hotBytes, new Container[bitmaps.length][]);
+    }
+
+    /** {@code byHighBits[t]}, where not null, is table t's index already (a table a move left as it was). */
+    private HotSet(long generation, List<TableSpec> tables, RoaringBitmap[] bitmaps, long hotBytes, Container[][] byHighBits) {
         this.generation = generation;
         this.tables = tables;
         this.bitmaps = bitmaps;
         this.hotBytes = hotBytes;
-        this.byHighBits = new Container[bitmaps.length][];
+        this.byHighBits = byHighBits;
         for (int t = 0; t < bitmaps.length; t++) {
-            byHighBits[t] = indexByHighBits(bitmaps[t]);
+            if (byHighBits[t] == null) {
+                byHighBits[t] = indexByHighBits(bitmaps[t]);
+            }
         }
     }
 
@@ -186,6 +193,7 @@ public final class HotSet {
      */
     HotSet next(MoveChunk chunk) {
         RoaringBitmap[] maps = bitmaps.clone();
+        Container[][] index = byHighBits.clone(); // untouched tables keep theirs (a commit a step boundary)
         long bytes = hotBytes;
         int d = 0;
         int p = 0;
@@ -200,13 +208,14 @@ public final class HotSet {
             }
             if (d > d0 || p > p0) {
                 maps[t] = CopyOnWrite.with(maps[t], chunk.promoteRow, p0, p, chunk.demoteRow, d0, d);
+                index[t] = null;
                 bytes += (long) (p - p0 - (d - d0)) * tables.get(t).layout().bytesPerRow();
             }
         }
         if (d != chunk.demoteCount || p != chunk.promoteCount) {
             throw new IllegalStateException("move chunk rows are not grouped by ascending table");
         }
-        return new HotSet(generation + 1, tables, maps, bytes);
+        return new HotSet(generation + 1, tables, maps, bytes, index);
     }
 
     /** Same generation, same tables, same rows. */

@@ -68,6 +68,14 @@ public final class HotSets {
     @FunctionalInterface
     public interface RowsInUse {
         boolean inUse(int table, long row);
+
+        /**
+         * As {@link #inUse(int, long)}, told whether the row is hot in the current generation (a
+         * planned demotion is, a promotion is not), so the owner need not look it up.
+         */
+        default boolean inUse(int table, long row, boolean hot) {
+            return inUse(table, row);
+        }
     }
     private final LongAdder deferredMoves = new LongAdder();
     private final LongAdder promoted = new LongAdder();
@@ -156,6 +164,12 @@ public final class HotSets {
     private boolean pinned(int table, long row) {
         RowsInUse r = rowsInUse;
         return r != null ? r.inUse(table, row) : pins.contains(PinCounts.key(table, row));
+    }
+
+    /** As {@link #pinned(int, long)} for a row whose tier is known (a planned move's). */
+    private boolean pinned(int table, long row, boolean hot) {
+        RowsInUse r = rowsInUse;
+        return r != null ? r.inUse(table, row, hot) : pins.contains(PinCounts.key(table, row));
     }
 
     public synchronized boolean isPinned(int table, long row) {
@@ -352,7 +366,7 @@ public final class HotSets {
             RoaringBitmap pending = pendingDemote[t];
             long r = pending.isEmpty() ? -1 : pending.nextValue(0);
             while (r >= 0 && chunk.size() < cap) {
-                if (pinned(t, r)) {
+                if (pinned(t, r, true)) {
                     deferredMoves.increment();
                 } else {
                     chunk.demoteTable[chunk.demoteCount] = t;
@@ -366,7 +380,7 @@ public final class HotSets {
             RoaringBitmap pending = pendingPromote[t];
             long r = pending.isEmpty() ? -1 : pending.nextValue(0);
             while (r >= 0 && chunk.size() < cap && bytes + rowBytes[t] <= byteLimit) {
-                if (pinned(t, r)) {
+                if (pinned(t, r, false)) {
                     deferredMoves.increment();
                 } else {
                     chunk.promoteTable[chunk.promoteCount] = t;
@@ -387,33 +401,28 @@ public final class HotSets {
     /** Publishes the generation with the chunk's rows moved; returns it. */
     public synchronized HotSet commit(MoveChunk chunk) {
         checkOpen(chunk);
-        int n = tables.size();
-        RoaringBitmap[] up = new RoaringBitmap[n];
-        RoaringBitmap[] down = new RoaringBitmap[n];
-        for (int i = 0; i < chunk.demoteCount; i++) {
-            int t = chunk.demoteTable[i];
-            (down[t] == null ? down[t] = new RoaringBitmap() : down[t]).add(chunk.demoteRow[i]);
-        }
-        for (int i = 0; i < chunk.promoteCount; i++) {
-            int t = chunk.promoteTable[i];
-            (up[t] == null ? up[t] = new RoaringBitmap() : up[t]).add(chunk.promoteRow[i]);
-        }
-        // In place, one pass per container (a row-by-row remove would shift an array container per row).
-        for (int t = 0; t < n; t++) {
-            if (up[t] != null) {
-                pendingPromote[t].andNot(up[t]);
-                if (movedSinceMark != null) {
-                    movedSinceMark[t].or(up[t]);
-                }
+        // Each table's rows are a run of the chunk, ascending (planChunk's order): a bitmap each
+        // way in one pass, then out of the pending sets in place, one pass per container (a
+        // row-by-row remove would shift an array container per row).
+        int d = 0;
+        int p = 0;
+        for (int t = 0; t < tables.size(); t++) {
+            int d0 = d;
+            while (d < chunk.demoteCount && chunk.demoteTable[d] == t) {
+                d++;
             }
-            if (down[t] != null) {
-                pendingDemote[t].andNot(down[t]);
-                if (movedSinceMark != null) {
-                    movedSinceMark[t].or(down[t]);
-                }
+            int p0 = p;
+            while (p < chunk.promoteCount && chunk.promoteTable[p] == t) {
+                p++;
+            }
+            if (p > p0) {
+                moved(t, pendingPromote[t], chunk.promoteRow, p0, p);
+            }
+            if (d > d0) {
+                moved(t, pendingDemote[t], chunk.demoteRow, d0, d);
             }
         }
-        HotSet next = current.next(chunk);
+        HotSet next = current.next(chunk); // checks the grouping
         current = next;
         promoted.add(chunk.promoteCount);
         demoted.add(chunk.demoteCount);
@@ -421,6 +430,16 @@ public final class HotSets {
         chunk.clear();
         notifyAll();
         return next;
+    }
+
+    /** Rows {@code rows[from..to)} (ascending) of table {@code t} moved: out of {@code pending}, into the moves since the mark. */
+    private void moved(int t, RoaringBitmap pending, int[] rows, int from, int to) {
+        RoaringBitmap these = new RoaringBitmap();
+        these.addN(rows, from, to - from);
+        pending.andNot(these);
+        if (movedSinceMark != null) {
+            movedSinceMark[t].or(these);
+        }
     }
 
     /** Gives up a planned chunk (the copy failed): nothing is published, its moves stay pending. */

@@ -11,8 +11,9 @@ import java.nio.ByteOrder;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -146,7 +147,15 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
     private final int[] readCount;
     private final ByteBuffer[] readBytes;
     private final Runnable[] moveTasks;
-    private final Future<?>[] moves;
+    /**
+     * The chunk's cold-tier work, done when its last mover task ends. The step thread hands the
+     * first task over and that one hands over the rest: one thread woken at the boundary, not
+     * one a task (each wake-up a system call on the step thread).
+     */
+    private CompletableFuture<Void> chunkWork;
+    private final Runnable fanOut = this::fanOut;
+    private final AtomicInteger tasksLeft = new AtomicInteger();
+    private final AtomicReference<Throwable> taskFailure = new AtomicReference<>();
     /** Mover tasks of the chunk in transit (0: none). */
     private int running;
     /** Demotion groups claimed for writing. */
@@ -236,7 +245,6 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
         this.moveReaders = new ColdTable.Reader[MOVE_THREADS][tables];
         this.readBytes = new ByteBuffer[MOVE_THREADS];
         this.moveTasks = new Runnable[MOVE_THREADS];
-        this.moves = new Future<?>[MOVE_THREADS];
         this.stepReaders = new ColdTable.Reader[tables];
         for (int w = 0; w < MOVE_THREADS; w++) {
             readBytes[w] = direct((long) capacity * rowBytes);
@@ -244,7 +252,7 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
                 moveReaders[w][t] = cold.get(t).newReader();
             }
             final int worker = w;
-            moveTasks[w] = () -> moveAll(worker);
+            moveTasks[w] = () -> moveTask(worker);
         }
         for (int t = 0; t < tables; t++) {
             stepReaders[t] = cold.get(t).newReader();
@@ -324,8 +332,11 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
         nextWrite.set(0);
         open = true;
         running = toRead == 0 && dGroups == 0 ? 0 : Math.min(MOVE_THREADS, Math.max(groups, dGroups));
-        for (int w = 0; w < running; w++) {
-            moves[w] = moveThreads.submit(moveTasks[w]);
+        if (running > 0) {
+            chunkWork = new CompletableFuture<>();
+            tasksLeft.set(running);
+            taskFailure.set(null);
+            moveThreads.execute(fanOut);
         }
         return true;
     }
@@ -337,15 +348,7 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
 
     /** Whether the chunk in transit has its cold-tier reads and writes done (true when none is in transit). */
     boolean coldWorkDone() {
-        if (!open || running == 0) {
-            return true;
-        }
-        for (int w = 0; w < running; w++) {
-            if (!moves[w].isDone()) {
-                return false;
-            }
-        }
-        return true;
+        return !open || running == 0 || chunkWork.isDone();
     }
 
     /**
@@ -445,7 +448,7 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
             long[] rows = demoteRowsOf[t];
             int kept = 0;
             for (int k = 0; k < n; k++) {
-                boolean go = !updated[s + k] && !inUse.inUse(t, rows[k]);
+                boolean go = !updated[s + k] && !inUse.inUse(t, rows[k], true);
                 keepDemoted[s + k] = go;
                 if (go) {
                     keptRows[kept++] = rows[k];
@@ -474,7 +477,7 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
             long[] rows = rowsOf[t];
             int s = groupStart[g];
             for (int k = 0, c = groupCount[g]; k < c; k++) {
-                boolean free = !inUse.inUse(t, rows[k]);
+                boolean free = !inUse.inUse(t, rows[k], false);
                 keep[s + k] = free;
                 if (free) {
                     kept++;
@@ -695,6 +698,42 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
         return toRead;
     }
 
+    /** The first mover task: hands the others to the mover threads, then does its own share. */
+    private void fanOut() {
+        int n = running; // written before this task was handed over
+        for (int w = 1; w < n; w++) {
+            try {
+                moveThreads.execute(moveTasks[w]);
+            } catch (RuntimeException e) { // rejected: shut down meanwhile
+                taskFailure.compareAndSet(null, e);
+                taskEnded();
+            }
+        }
+        moveTasks[0].run();
+    }
+
+    /** Mover task {@code w}: its share of the chunk's cold-tier work; the last one to end completes it. */
+    private void moveTask(int w) {
+        try {
+            moveAll(w);
+        } catch (Throwable e) {
+            taskFailure.compareAndSet(null, e);
+        } finally {
+            taskEnded();
+        }
+    }
+
+    private void taskEnded() {
+        if (tasksLeft.decrementAndGet() == 0) {
+            Throwable e = taskFailure.get();
+            if (e == null) {
+                chunkWork.complete(null);
+            } else {
+                chunkWork.completeExceptionally(e);
+            }
+        }
+    }
+
     /** Mover thread {@code w}: the listed promotions read from the cold tier into their places, then the writes. */
     private void moveAll(int w) {
         readGroups(moveReaders[w], readBytes[w]);
@@ -728,23 +767,16 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
             return;
         }
         try {
-            boolean done = true;
-            for (int w = 0; w < running; w++) {
-                done &= moves[w].isDone();
-            }
-            if (!done) {
+            if (!chunkWork.isDone()) {
                 long start = System.nanoTime();
                 readGroups(stepReaders, rereadBytes);
-                for (int w = 0; w < running; w++) {
-                    BackgroundWork.await(moves[w], "a move's cold-tier reads and writes");
-                }
+                chunkWork.exceptionally(e -> null).join();
                 readWaitNanos.add(System.nanoTime() - start);
             }
-            for (int w = 0; w < running; w++) {
-                BackgroundWork.await(moves[w], "a move's cold-tier reads and writes"); // a failure says why
-            }
+            BackgroundWork.await(chunkWork, "a move's cold-tier reads and writes"); // a failure says why
         } finally {
             running = 0;
+            chunkWork = null;
         }
     }
 

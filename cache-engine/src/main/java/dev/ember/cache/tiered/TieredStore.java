@@ -299,7 +299,7 @@ public final class TieredStore implements AutoCloseable {
                 promoteAll(t, current.rowsCopy(t));
             }
         }
-        hotSets.trackRowsInUse(this::rowInUse);
+        hotSets.trackRowsInUse(rowsInUse);
         this.dump = new DirtyRowDump(tier, handle, IO_ROWS);
         for (int t = 0; t < tableCount; t++) {
             final int table = t;
@@ -333,7 +333,7 @@ public final class TieredStore implements AutoCloseable {
         this.settleMoves = Math.max(stepMoves, Math.min(SETTLE_MOVES, SETTLE_CHUNK_BYTES / rowBytes));
         this.waitAtBoundary = Boolean.getBoolean(WAIT_AT_BOUNDARY_PROPERTY);
         this.stageBehind = !"false".equals(System.getProperty(STAGE_BEHIND_PROPERTY));
-        this.mover = new Mover(tier, handle, cold, hotSets, this::rowInUse, writeBehind, rowBytes, settleMoves,
+        this.mover = new Mover(tier, handle, cold, hotSets, rowsInUse, writeBehind, rowBytes, settleMoves,
                 promotedFromWriteBacks, givenMoveThreads, waitAtBoundary);
         writeBehind.watch(mover);
         this.prefetcher = config.prefetchThreads() == 0 || config.resident() ? null
@@ -622,20 +622,28 @@ public final class TieredStore implements AutoCloseable {
         }
     }
 
-    /** Whether a batch in flight (submitted, not yet applied) uses {@code row} of table {@code t}: moves leave it. */
-    private boolean rowInUse(int t, long row) {
-        for (StepBatch b : inFlight) {
-            if (b.dedup[t].indexOf(row) >= 0) {
-                return true;
-            }
+    /**
+     * Whether a batch in flight (submitted, not yet applied) uses {@code row} of table {@code t}:
+     * moves leave it. Moves say which tier a row is in (no bitmap lookup: three of them a moved row).
+     */
+    private final HotSets.RowsInUse rowsInUse = new HotSets.RowsInUse() {
+        @Override
+        public boolean inUse(int table, long row) {
+            return inUse(table, row, hotSets.current().contains(table, row));
         }
-        if (hotSets.current().contains(t, row)) {
+
+        @Override
+        public boolean inUse(int t, long row, boolean hot) {
+            for (StepBatch b : inFlight) {
+                if (b.dedup[t].indexOf(row) >= 0) {
+                    return true;
+                }
+            }
             // A demotion's write must land after the write-back still carrying an older value of
             // the row (it was promoted since, from that batch's bytes: see readPromoted).
-            return writeBehind.holds(t, row);
+            return hot && writeBehind.holds(t, row);
         }
-        return false;
-    }
+    };
 
     /**
      * Whether an earlier batch, in flight or still writing back, also misses {@code row} of table
