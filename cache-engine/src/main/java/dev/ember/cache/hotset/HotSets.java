@@ -76,6 +76,20 @@ public final class HotSets {
         default boolean inUse(int table, long row, boolean hot) {
             return inUse(table, row);
         }
+
+        /** A mark of the batches in flight now, for {@link #inUseSince}. */
+        default long mark() {
+            return 0;
+        }
+
+        /**
+         * Whether a batch put in flight after {@code mark} uses the row: all a planned move needs
+         * asking at publishing, when no batch in flight at its planning used it (those batches'
+         * rows do not change; one applied since is seen by the move's own checks).
+         */
+        default boolean inUseSince(int table, long row, long mark) {
+            return inUse(table, row);
+        }
     }
     private final LongAdder deferredMoves = new LongAdder();
     private final LongAdder promoted = new LongAdder();

@@ -35,7 +35,8 @@ import java.util.concurrent.atomic.LongAdder;
  * meanwhile:
  * <ul>
  *   <li>a row (either way) a batch in flight uses is dropped from the chunk (it stays pending, a
- *       later chunk takes it): rows in use never move;</li>
+ *       later chunk takes it): rows in use never move. Planning left the rows the batches then in
+ *       flight use, and their rows do not change, so only batches submitted since are asked;</li>
  *   <li>a demoted row a batch applied since its copy (its cold copy may be stale) is dropped too;
  *       for each demotion dropped one more promotion goes, so the hot rows stay within the bytes
  *       the plan allowed;</li>
@@ -158,6 +159,8 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
     private final AtomicReference<Throwable> taskFailure = new AtomicReference<>();
     /** Mover tasks of the chunk in transit (0: none). */
     private int running;
+    /** The batches in flight when the chunk in transit was planned ({@link HotSets.RowsInUse#mark}). */
+    private long plannedAt;
     /** Demotion groups claimed for writing. */
     private final AtomicInteger nextWrite = new AtomicInteger();
     /** Groups claimed for reading (by the mover threads, or the step thread when the chunk is due) and done. */
@@ -311,6 +314,7 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
             return false;
         }
         chunk.limit(limit);
+        plannedAt = inUse.mark(); // planChunk leaves the rows batches in flight now use
         if (!hotSets.planChunk(chunk)) {
             return false;
         }
@@ -448,7 +452,7 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
             long[] rows = demoteRowsOf[t];
             int kept = 0;
             for (int k = 0; k < n; k++) {
-                boolean go = !updated[s + k] && !inUse.inUse(t, rows[k], true);
+                boolean go = !updated[s + k] && !inUse.inUseSince(t, rows[k], plannedAt);
                 keepDemoted[s + k] = go;
                 if (go) {
                     keptRows[kept++] = rows[k];
@@ -477,7 +481,7 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
             long[] rows = rowsOf[t];
             int s = groupStart[g];
             for (int k = 0, c = groupCount[g]; k < c; k++) {
-                boolean free = !inUse.inUse(t, rows[k], false);
+                boolean free = !inUse.inUseSince(t, rows[k], plannedAt);
                 keep[s + k] = free;
                 if (free) {
                     kept++;

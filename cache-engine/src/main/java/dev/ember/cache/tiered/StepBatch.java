@@ -111,6 +111,8 @@ public final class StepBatch implements AutoCloseable {
     boolean indexArraysStaged;
     final int rowBytes;
     HotSet generation;
+    /** The store's submits up to this batch's last (1, 2, ...): which batches went in flight after a move was planned. */
+    long submitted;
     int state = OPEN;
     long hotIds;
     long coldIds;

@@ -541,6 +541,7 @@ public final class TieredStore implements AutoCloseable {
         b.hotIds = hot;
         b.coldIds = coldIds;
         b.state = StepBatch.SUBMITTED;
+        b.submitted = ++submits;
         inFlight.addLast(b);
         long t3 = System.nanoTime();
         phases.submitted(tWritten - t0, t1 - tWritten, t2 - t1, t3 - t2);
@@ -643,7 +644,24 @@ public final class TieredStore implements AutoCloseable {
             // the row (it was promoted since, from that batch's bytes: see readPromoted).
             return hot && writeBehind.holds(t, row);
         }
+
+        @Override
+        public long mark() {
+            return submits;
+        }
+
+        @Override
+        public boolean inUseSince(int t, long row, long mark) {
+            for (StepBatch b : inFlight) {
+                if (b.submitted > mark && b.dedup[t].indexOf(row) >= 0) {
+                    return true;
+                }
+            }
+            return false;
+        }
     };
+    /** Batches submitted so far (the last one's {@link StepBatch#submitted}). */
+    private long submits;
 
     /**
      * Whether an earlier batch, in flight or still writing back, also misses {@code row} of table

@@ -506,40 +506,51 @@ abstract class TieredStoreContract {
             Store store = Store.create(dir.resolve("held"), StoreConfig.builder().tables(specs()).seed(42).threads(2).jmx(false).build());
             SlotPool pool = new SlotPool(device(), specs().get(0).layout(), 64 * 1024);
             try (Rig rig = new Rig(store, pool, TieredStore.open(store, pool, c, null, moveThreads))) {
-                rig.run(w, 0, 12, 1, ref, step -> { });
-                assertTrue(rig.tiered.lastChoice() != null, "the knob's first choice is moving in");
-                gate.set(shut);
-                long deferredBefore = rig.tiered.phases().deferredPublishes.sum();
-                List<Long> generations = new ArrayList<>();
-                List<Boolean> held = new ArrayList<>();
-                rig.run(w, 12, 20, 1, ref, step -> {
-                    generations.add(rig.tiered.hotSet().generation());
-                    held.add(heldTasks.get() > 0);
-                });
-                generations.add(rig.tiered.hotSet().generation());
-                held.add(heldTasks.get() > 0);
-                int firstHeld = held.indexOf(true);
-                assertTrue(firstHeld >= 0 && firstHeld <= 4, "a chunk's cold-tier work was held back from step "
-                        + (12 + firstHeld) + ": " + held);
-                for (int i = firstHeld; i < generations.size(); i++) {
-                    assertEquals(generations.get(firstHeld), generations.get(i),
-                            "nothing moves while the chunk's cold-tier work is held back: " + generations);
+                // The gate opens before the rig closes (closing waits for the chunk's held work), also on a failure.
+                try {
+                    heldChunk(rig, w, ref, gate, heldTasks, shut);
+                } finally {
+                    shut.countDown();
                 }
-                long deferred = rig.tiered.phases().deferredPublishes.sum() - deferredBefore;
-                assertTrue(deferred >= 20 - 12 - firstHeld, "boundaries left the chunk for later: " + deferred);
-                assertTrue(rig.tiered.hotSets().pendingPromotions() + rig.tiered.hotSets().pendingDemotions() > 0,
-                        "moves wait");
-                assertRowsEqual(ref, rig.allRows());
-                shut.countDown();
-                long heldGeneration = rig.tiered.hotSet().generation();
-                rig.run(w, 20, 40, 1, ref, step -> { });
-                assertTrue(rig.tiered.hotSet().generation() > heldGeneration, "the held chunk published later");
-                assertRowsEqual(ref, rig.allRows());
             }
         } finally {
             shut.countDown();
             moveThreads.shutdownNow();
         }
+    }
+
+    private void heldChunk(Rig rig, Workload w, ReferenceRows ref,
+                           java.util.concurrent.atomic.AtomicReference<java.util.concurrent.CountDownLatch> gate,
+                           java.util.concurrent.atomic.AtomicInteger heldTasks, java.util.concurrent.CountDownLatch shut) {
+        rig.run(w, 0, 12, 1, ref, step -> { });
+        assertTrue(rig.tiered.lastChoice() != null, "the knob's first choice is moving in");
+        gate.set(shut);
+        long deferredBefore = rig.tiered.phases().deferredPublishes.sum();
+        List<Long> generations = new ArrayList<>();
+        List<Boolean> held = new ArrayList<>();
+        rig.run(w, 12, 20, 1, ref, step -> {
+            generations.add(rig.tiered.hotSet().generation());
+            held.add(heldTasks.get() > 0);
+        });
+        generations.add(rig.tiered.hotSet().generation());
+        held.add(heldTasks.get() > 0);
+        int firstHeld = held.indexOf(true);
+        assertTrue(firstHeld >= 0 && firstHeld <= 4, "a chunk's cold-tier work was held back from step "
+                + (12 + firstHeld) + ": " + held);
+        for (int i = firstHeld; i < generations.size(); i++) {
+            assertEquals(generations.get(firstHeld), generations.get(i),
+                    "nothing moves while the chunk's cold-tier work is held back: " + generations);
+        }
+        long deferred = rig.tiered.phases().deferredPublishes.sum() - deferredBefore;
+        assertTrue(deferred >= 20 - 12 - firstHeld, "boundaries left the chunk for later: " + deferred);
+        assertTrue(rig.tiered.hotSets().pendingPromotions() + rig.tiered.hotSets().pendingDemotions() > 0,
+                "moves wait");
+        assertRowsEqual(ref, rig.allRows());
+        shut.countDown();
+        long heldGeneration = rig.tiered.hotSet().generation();
+        rig.run(w, 20, 40, 1, ref, step -> { });
+        assertTrue(rig.tiered.hotSet().generation() > heldGeneration, "the held chunk published later");
+        assertRowsEqual(ref, rig.allRows());
     }
 
     @Test
