@@ -46,6 +46,13 @@ final class TableWorkers implements AutoCloseable {
      * threads: {@code cache} ran 3% and 4% faster than with 2000 spins here, alternated twice.
      */
     private static final int BACKGROUND_SPINS = Integer.getInteger("ember.background.spins", 0);
+    /**
+     * How a run wakes the parked threads: the caller wakes the first and each woken thread {@code
+     * k} wakes threads {@code 2k + 1} and {@code 2k + 2}, so the caller makes one wake-up call (a
+     * system call each) rather than one a thread, and the last thread is up after three hops of
+     * seven. {@code -Dember.workers.wakeAll=true}: the caller wakes them all (for comparison).
+     */
+    private static final boolean WAKE_ALL = Boolean.getBoolean("ember.workers.wakeAll");
 
     private final Thread[] threads;
     /** Idle spins of this pool's threads before they park. */
@@ -77,7 +84,9 @@ final class TableWorkers implements AutoCloseable {
         this.threads = new Thread[threads - 1];
         this.spins = background ? BACKGROUND_SPINS : SPINS;
         for (int i = 0; i < this.threads.length; i++) {
-            Thread t = new Thread(background ? dev.ember.cache.threads.BackgroundPriority.lowered(this::loop) : this::loop,
+            int index = i;
+            Runnable loop = () -> loop(index);
+            Thread t = new Thread(background ? dev.ember.cache.threads.BackgroundPriority.lowered(loop) : loop,
                     name + "-" + (i + 1));
             t.setDaemon(true);
             this.threads[i] = t;
@@ -164,8 +173,12 @@ final class TableWorkers implements AutoCloseable {
         long run = (ticket.get() >>> 32) + 1;
         counts = (run << 32) | n;
         ticket.set(run << 32); // publishes task and counts with the new run
-        for (Thread t : threads) {
-            LockSupport.unpark(t);
+        if (WAKE_ALL) {
+            for (Thread t : threads) {
+                LockSupport.unpark(t);
+            }
+        } else {
+            LockSupport.unpark(threads[0]); // threads.length > 0 here: it wakes the rest
         }
         return run;
     }
@@ -214,7 +227,8 @@ final class TableWorkers implements AutoCloseable {
         }
     }
 
-    private void loop() {
+    /** Thread {@code index} of {@link #threads}: wakes its two in the tree for each new run, then claims tables. */
+    private void loop(int index) {
         long seen = 0;
         int idle = 0;
         while (!closed) {
@@ -229,6 +243,11 @@ final class TableWorkers implements AutoCloseable {
             }
             seen = g;
             idle = 0;
+            if (!WAKE_ALL) {
+                for (int next = 2 * index + 1; next <= 2 * index + 2 && next < threads.length; next++) {
+                    LockSupport.unpark(threads[next]);
+                }
+            }
             claim(g);
         }
     }
