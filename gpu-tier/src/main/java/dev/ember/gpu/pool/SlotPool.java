@@ -662,9 +662,7 @@ public final class SlotPool implements HotTier {
                 int n = Math.min(chunkRows, count - start);
                 device.copyToDevice(direct, srcBase + (long) start * rowBytes, stagedRows[h], 0, (long) n * rowBytes, s);
                 device.copyToDevice(moveStage, slotsAt + 4L * start, stagedSlots[h], 0, 4L * n, s);
-                writeRows.arg(0, weights).arg(1, state).arg(2, dirty).arg(3, dim).arg(4, stateFloats)
-                        .arg(5, stagedSlots[h]).arg(6, stagedRows[h]).arg(7, n);
-                writeRows.launch(s, groups((long) n * (dim + stateFloats)), GROUP);
+                launchWriteRows(s, h, n);
                 chunkDone[h].record(s);
             }
         } catch (RuntimeException e) {
@@ -680,6 +678,13 @@ public final class SlotPool implements HotTier {
         freeCount -= fromStack;
         next += count - fromStack;
         rowsPromoted.add(count);
+    }
+
+    /** Writes staging chunk {@code h}'s {@code n} rows into their slots (both staged already), in order on {@code s}. */
+    private void launchWriteRows(Stream s, int h, int n) {
+        writeRows.arg(0, weights).arg(1, state).arg(2, dirty).arg(3, dim).arg(4, stateFloats)
+                .arg(5, stagedSlots[h]).arg(6, stagedRows[h]).arg(7, n);
+        writeRows.launch(s, groups((long) n * (dim + stateFloats)), GROUP);
     }
 
     /** Unmaps the first {@code count} rows of a {@link #promoteLater} that mapped them. */
@@ -746,9 +751,7 @@ public final class SlotPool implements HotTier {
                     UNSAFE.putInt(slots + 4L * i, (int) (firstBump + i - fromStack));
                 }
                 device.copyToDevice(stage, 4L * start, stagedSlots[h], 0, 4L * n, s);
-                writeRows.arg(0, weights).arg(1, state).arg(2, dirty).arg(3, dim).arg(4, stateFloats)
-                        .arg(5, stagedSlots[h]).arg(6, stagedRows[h]).arg(7, n);
-                writeRows.launch(s, groups((long) n * (dim + stateFloats)), GROUP);
+                launchWriteRows(s, h, n);
                 chunkDone[h].record(s);
             }
         } catch (RuntimeException e) {
@@ -814,9 +817,7 @@ public final class SlotPool implements HotTier {
             pinned[h].buffer().put(0, source, start * rowBytes, n * rowBytes);
             device.copyToDevice(pinned[h], 0, stagedRows[h], 0, (long) n * rowBytes, transfers[0]);
             device.copyToDevice(pinned[h], (long) chunkRows * rowBytes, stagedSlots[h], 0, 4L * n, transfers[0]);
-            writeRows.arg(0, weights).arg(1, state).arg(2, dirty).arg(3, dim).arg(4, stateFloats)
-                    .arg(5, stagedSlots[h]).arg(6, stagedRows[h]).arg(7, n);
-            writeRows.launch(transfers[0], groups((long) n * (dim + stateFloats)), GROUP);
+            launchWriteRows(transfers[0], h, n);
             chunkDone[h].record(transfers[0]);
         }
         endTransfer();
