@@ -104,6 +104,23 @@ public final class Trainer {
      * 1.84M samples/s (docs/runs/2026-11-27-H200-seventh). 2 re-tiered a drift too slowly for
      * TieredDriftTest (95% of the oracle's hit rate within W steps); 1 passes it.
      */
+    static int moveChunkRows() {
+        String v = System.getProperty("ember.move.chunkRows");
+        if (v == null) {
+            return MOVE_CHUNK_ROWS;
+        }
+        try {
+            int n = Integer.parseInt(v.trim());
+            if (n >= 1) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException("-Dember.move.chunkRows=" + v + ": the moves a step boundary makes each way"
+                + " must be a whole number >= 1 (default " + MOVE_CHUNK_ROWS + ")");
+    }
+
     static Hysteresis knobHysteresis() {
         String sigmas = System.getProperty("ember.knob.sigmas", "1");
         try {
@@ -115,8 +132,9 @@ public final class Trainer {
     }
 
     /**
-     * Rows a step boundary moves at most (one chunk): at 1-2 us a row of cold-tier work that keeps
-     * re-tiering's stall near issue 4's 1 ms; the knob's backlog drains at this rate.
+     * Moves a step boundary makes at most each way (one chunk), by default: the step thread's
+     * bookkeeping, about 1 us a moved row, keeps re-tiering's stall near issue 4's 1 ms; the
+     * knob's backlog drains at this rate. {@code -Dember.move.chunkRows} sets it ({@link #moveChunkRows}).
      */
     public static final int MOVE_CHUNK_ROWS = 512;
     /** Points on a learning curve when no evaluation period is given. */
@@ -614,7 +632,7 @@ public final class Trainer {
         TieredConfig config = TieredConfig.defaults(settings.budget(), b)
                 .withKnob(knobPeriod, knobLag)
                 .withHysteresis(knobHysteresis())
-                .withChunks(MOVE_CHUNK_ROWS, 1)
+                .withChunks(moveChunkRows(), 1)
                 .withMode(mode == Mode.FAE ? KnobMode.FAE : KnobMode.CACHE)
                 .withPrefetchThreads(mode == Mode.CACHE || mode == Mode.FAE && checkLookahead(faeLookahead) > 0
                         ? Math.max(1, Math.min(8, settings.threads())) : 0)

@@ -8,7 +8,11 @@ import dev.ember.cache.knob.Hysteresis;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** The trainer's hysteresis: one sigma of counting noise by default, {@code -Dember.knob.sigmas} read with a clear error. */
+/**
+ * The trainer's knob settings from system properties: hysteresis of one sigma of counting noise
+ * by default ({@code -Dember.knob.sigmas}), 512 moves a boundary ({@code -Dember.move.chunkRows}),
+ * each read with a clear error.
+ */
 class KnobHysteresisTest {
     private static final String PROPERTY = "ember.knob.sigmas";
     private final String before = System.getProperty(PROPERTY);
@@ -30,6 +34,28 @@ class KnobHysteresisTest {
         assertEquals(new Hysteresis(0.1, 2.5), Trainer.knobHysteresis());
         System.setProperty(PROPERTY, "0");
         assertEquals(Hysteresis.ofMargin(0.1), Trainer.knobHysteresis());
+    }
+
+    @Test
+    void theMoveChunkDefaultsTo512AndABadValueIsRefusedNamingTheProperty() {
+        String was = System.getProperty("ember.move.chunkRows");
+        try {
+            System.clearProperty("ember.move.chunkRows");
+            assertEquals(Trainer.MOVE_CHUNK_ROWS, Trainer.moveChunkRows());
+            System.setProperty("ember.move.chunkRows", "384");
+            assertEquals(384, Trainer.moveChunkRows());
+            for (String bad : new String[] {"many", "0", "-3", "1.5"}) {
+                System.setProperty("ember.move.chunkRows", bad);
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, Trainer::moveChunkRows, bad);
+                assertTrue(e.getMessage().startsWith("-Dember.move.chunkRows=" + bad + ": "), e.getMessage());
+            }
+        } finally {
+            if (was == null) {
+                System.clearProperty("ember.move.chunkRows");
+            } else {
+                System.setProperty("ember.move.chunkRows", was);
+            }
+        }
     }
 
     @Test
