@@ -135,8 +135,11 @@ public final class Trainer {
      * Moves a step boundary makes at most each way (one chunk), by default: the step thread's
      * bookkeeping, about 1 us a moved row, keeps re-tiering's stall near issue 4's 1 ms; the
      * knob's backlog drains at this rate. {@code -Dember.move.chunkRows} sets it ({@link #moveChunkRows}).
+     * 384 against 512 on an H200, fae then cache in one JVM, alternated twice: cache 2.25M / 2.23M
+     * against 2.14M / 1.91M samples/s, its longest boundary 1.05-1.06 ms against 1.21-1.47 ms, hit
+     * rate 0.854 against 0.856 (docs/runs/2026-11-27-H200-eighth/call14-chunk-rows-6d8d5b6).
      */
-    public static final int MOVE_CHUNK_ROWS = 512;
+    public static final int MOVE_CHUNK_ROWS = 384;
     /** Points on a learning curve when no evaluation period is given. */
     public static final int CURVE_POINTS = 20;
     /** Held-out samples a periodic evaluation reads (fewer when {@code --eval-samples} is smaller). */

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The trainer's knob settings from system properties: hysteresis of one sigma of counting noise
- * by default ({@code -Dember.knob.sigmas}), 512 moves a boundary ({@code -Dember.move.chunkRows}),
+ * by default ({@code -Dember.knob.sigmas}), 384 moves a boundary ({@code -Dember.move.chunkRows}),
  * each read with a clear error.
  */
 class KnobHysteresisTest {
@@ -37,13 +37,13 @@ class KnobHysteresisTest {
     }
 
     @Test
-    void theMoveChunkDefaultsTo512AndABadValueIsRefusedNamingTheProperty() {
+    void theMoveChunkHasADefaultAndABadValueIsRefusedNamingTheProperty() {
         String was = System.getProperty("ember.move.chunkRows");
         try {
             System.clearProperty("ember.move.chunkRows");
             assertEquals(Trainer.MOVE_CHUNK_ROWS, Trainer.moveChunkRows());
-            System.setProperty("ember.move.chunkRows", "384");
-            assertEquals(384, Trainer.moveChunkRows());
+            System.setProperty("ember.move.chunkRows", "300");
+            assertEquals(300, Trainer.moveChunkRows());
             for (String bad : new String[] {"many", "0", "-3", "1.5"}) {
                 System.setProperty("ember.move.chunkRows", bad);
                 IllegalArgumentException e = assertThrows(IllegalArgumentException.class, Trainer::moveChunkRows, bad);
