@@ -12,8 +12,9 @@ import java.util.concurrent.Future;
 
 /**
  * One batch on its way through a {@link TieredStore}: the caller fills {@link #ids(int)} per
- * table (or hands {@link TieredStore#submit(StepBatch, TieredStore.IdSource)} what fills them),
- * then {@link TieredStore#submit}, {@link TieredStore#gather}, {@link TieredStore#apply}.
+ * table (or hands {@link TieredStore#submit(StepBatch, TieredStore.IdSource)} or
+ * {@link TieredStore#announce} what fills them), then {@link TieredStore#submit} (or announce),
+ * {@link TieredStore#gather}, {@link TieredStore#apply}.
  * Buffers are made once (by {@link TieredStore#newBatch()}) and reused; a warm batch allocates
  * nothing.
  *
@@ -42,6 +43,8 @@ public final class StepBatch implements AutoCloseable {
     static final int GATHERED = 2;
     /** Applied; its misses are still on the way to the cold tier (ids may be filled meanwhile). */
     static final int WRITING = 3;
+    /** Announced: its split runs on the step workers behind the caller; submitted once joined. */
+    static final int ANNOUNCED = 4;
 
     final TieredStore owner;
     final PooledBatch[] ids;
@@ -107,6 +110,8 @@ public final class StepBatch implements AutoCloseable {
     TieredStore.IdSource idSource;
     /** What went wrong staging this batch behind the steps (thrown by its gather), or null. */
     Throwable stagingFailure;
+    /** What went wrong splitting this batch behind the caller ({@link TieredStore#announce}; thrown at the join), or null. */
+    Throwable announceFailure;
     /** Whether the index arrays are staged or being staged (false: the gather stages them, -Dember.stage.behind=false). */
     boolean indexArraysStaged;
     final int rowBytes;

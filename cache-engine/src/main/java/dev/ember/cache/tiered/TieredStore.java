@@ -171,6 +171,13 @@ public final class TieredStore implements AutoCloseable {
     private final ArrayDeque<StepBatch> inFlight = new ArrayDeque<>();
     /** The batch whose index arrays the step workers are staging behind the caller (joinStaging), or null. */
     private StepBatch staging;
+    /** The batch {@link #announce}d last, split by the step workers behind the caller until joinStaging submits it, or null. */
+    private StepBatch announced;
+    /** An announced batch, joined and submitted, whose index arrays the next announce's run stages, or null. */
+    private StepBatch toStage;
+    /** The run an announce starts: its batch's split, and the staging of the batch announced before. */
+    private final AnnounceRun stepRun = new AnnounceRun();
+    private final long[] submitWaits = new long[2];
     /** The thread that submits (the last one to): staging tasks it runs itself are counted apart. */
     private volatile Thread stepThread;
     /** Whether popularity is counted on the step thread's workers (-Dember.count.behind=false). */
@@ -435,8 +442,11 @@ public final class TieredStore implements AutoCloseable {
 
     /** A batch being closed: its write-back finishes; its reserved slots go to the next batch made. */
     void release(StepBatch b) {
-        if (staging == b) {
-            joinStaging(); // the workers write into its buffers
+        if (staging == b || announced == b) {
+            joinStagingQuietly(); // the workers write into its buffers
+        }
+        if (toStage == b) {
+            toStage = null;
         }
         if (b.state == StepBatch.WRITING) {
             writeBehind.finish(b);
@@ -476,9 +486,69 @@ public final class TieredStore implements AutoCloseable {
         pinAndSplit(b, ids);
     }
 
+    /**
+     * As {@link #submit(StepBatch, IdSource)}, behind the caller: returns once the step workers
+     * have started on the batch (filling, deduplicating and splitting its tables, starting their
+     * cold reads, and staging the index arrays of the batch announced before it), so the caller
+     * trains earlier batches meanwhile. The next call on this store that needs the workers or the
+     * batches in flight (the next announce or submit, a gather, a step boundary, a checkpoint...)
+     * joins it; the batch is then submitted as if by {@code submit}, against the generation
+     * current at this call, and trains the same rows bit for bit. Until then {@code ids} must keep
+     * answering. A failure (an id out of range, a table over the batch's sizes) is thrown by that
+     * joining call, and leaves this batch open and counted nowhere, as a failed submit does.
+     */
+    public void announce(StepBatch b, IdSource ids) {
+        java.util.Objects.requireNonNull(ids, "ids (the tables are filled behind the caller)");
+        checkOwn(b, StepBatch.OPEN, "announce");
+        long[] waits = prepareSubmit(b);
+        b.idSource = ids;
+        b.announceFailure = null;
+        b.state = StepBatch.ANNOUNCED;
+        StepBatch behind = toStage;
+        toStage = null;
+        if (behind != null) {
+            behind.indexArraysStaged = true;
+            staging = behind;
+        }
+        announced = b;
+        long t1 = System.nanoTime();
+        stepRun.start(b, behind);
+        phases.submitted(waits[0], waits[1], System.nanoTime() - t1, 0);
+    }
+
     /** A submit: {@code ids} (if not null) fill the tables on the host threads, which check their sizes then. */
     private void pinAndSplit(StepBatch b, IdSource ids) {
+        long[] waits = prepareSubmit(b);
         b.idSource = ids;
+        long t1 = System.nanoTime();
+        try {
+            // Per table, so one pass: no table waits for another, and each table's cold reads
+            // start as soon as its split is done.
+            workers.run(tableCount, b.dedupAndSplitTask);
+        } catch (RuntimeException | Error e) {
+            abandonFetches(b); // the tables split before the failure: nothing may still write into the batch
+            throw e;
+        } finally {
+            b.idSource = null;
+        }
+        long t2 = System.nanoTime();
+        finishSubmit(b);
+        b.indexArraysStaged = false;
+        if (stageBehind) {
+            workers.start(tableCount, b.stageTask);
+            staging = b;
+            b.indexArraysStaged = true;
+        }
+        phases.submitted(waits[0], waits[1], t2 - t1, System.nanoTime() - t2);
+    }
+
+    /**
+     * A submit's or announce's start on the step thread: joins the workers, takes the batch's
+     * buffers back from its last write-back and the device's copies, snapshots the batches it may
+     * forward rows from, and pins the current generation. Returns the nanoseconds waited for the
+     * write-back and for the rest.
+     */
+    private long[] prepareSubmit(StepBatch b) {
         long t0 = System.nanoTime();
         stepThread = Thread.currentThread();
         joinStaging();
@@ -499,20 +569,16 @@ public final class TieredStore implements AutoCloseable {
         for (StepBatch e : inFlight) {
             earlier[earlierCount++] = e;
         }
-        long t1 = System.nanoTime();
         // Nothing is pinned: moves ask rowInUse, which looks in the few batches in flight.
         b.generation = hotSets.current();
-        try {
-            // Per table, so one pass: no table waits for another, and each table's cold reads
-            // start as soon as its split is done.
-            workers.run(tableCount, b.dedupAndSplitTask);
-        } catch (RuntimeException | Error e) {
-            abandonFetches(b); // the tables split before the failure: nothing may still write into the batch
-            throw e;
-        } finally {
-            b.idSource = null;
-        }
-        long t2 = System.nanoTime();
+        b.indexArraysStaged = false;
+        submitWaits[0] = tWritten - t0;
+        submitWaits[1] = System.nanoTime() - tWritten;
+        return submitWaits;
+    }
+
+    /** A split batch taken in flight: the index arrays' offsets, its hit and miss counts. */
+    private void finishSubmit(StepBatch b) {
         // The gather's and apply's index arrays (row-to-slot translation) are written behind the
         // caller: the rows of a batch in flight keep their slots until it is applied, and the
         // hot tier's maps change only at step boundaries, which join this first (joinStaging).
@@ -524,12 +590,6 @@ public final class TieredStore implements AutoCloseable {
             b.occurrenceStart[t + 1] = b.occurrenceStart[t] + (u == 0 ? 0 : d.occStart()[u]);
         }
         b.stagingFailure = null;
-        b.indexArraysStaged = false;
-        if (stageBehind) {
-            workers.start(tableCount, b.stageTask);
-            staging = b;
-            b.indexArraysStaged = true;
-        }
         long hot = 0;
         long coldIds = 0;
         for (int t = 0; t < tableCount; t++) {
@@ -543,8 +603,6 @@ public final class TieredStore implements AutoCloseable {
         b.state = StepBatch.SUBMITTED;
         b.submitted = ++submits;
         inFlight.addLast(b);
-        long t3 = System.nanoTime();
-        phases.submitted(tWritten - t0, t1 - tWritten, t2 - t1, t3 - t2);
     }
 
     /** Table {@code t} of a batch being submitted (on a {@link TableWorkers} thread): ids filled if asked, checked and deduplicated. */
@@ -704,6 +762,9 @@ public final class TieredStore implements AutoCloseable {
      * t's pooled bags into {@code pooled[t]} (bags x dim floats).
      */
     public void gather(StepBatch b, float[][] pooled) {
+        if (b == announced) {
+            joinStaging(); // announced just now (look-ahead shorter than a step's run)
+        }
         checkOwn(b, StepBatch.SUBMITTED, "gather");
         if (inFlight.peekFirst() != b) {
             throw new IllegalStateException("batches are gathered in the order they were submitted");
@@ -721,6 +782,9 @@ public final class TieredStore implements AutoCloseable {
         long t2 = System.nanoTime();
         if (staging == b) {
             joinStaging(); // submitted just now (no look-ahead)
+        }
+        if (toStage == b) {
+            toStage = null; // staged here, not by the next announce
         }
         if (!b.indexArraysStaged) {
             joinStaging();
@@ -816,23 +880,111 @@ public final class TieredStore implements AutoCloseable {
     }
 
     /**
-     * Joins the index-array staging started by the last submit, if still running (before the hot
-     * tier's maps change, or before its batch is gathered); a failure is kept for that batch's
-     * gather to throw.
+     * Joins the step workers' run behind the caller, if still running: the index-array staging
+     * started by the last submit or announce (before the hot tier's maps change, or before its
+     * batch is gathered; a failure is kept for that batch's gather to throw), and the split of the
+     * batch announced last, which is then submitted (a failure of its split is thrown here, the
+     * batch left open).
      */
     private void joinStaging() {
-        StepBatch b = staging;
-        if (b == null) {
+        StepBatch s = staging;
+        StepBatch a = announced;
+        if (s == null && a == null) {
             return;
         }
         staging = null;
+        announced = null;
         long t0 = System.nanoTime();
         try {
             workers.awaitStarted();
         } catch (RuntimeException | Error e) {
-            b.stagingFailure = e;
+            if (s != null) {
+                s.stagingFailure = e;
+            }
         } finally {
             phases.stagingJoins.add(System.nanoTime() - t0);
+        }
+        if (a != null) {
+            stepRun.joined();
+            a.idSource = null;
+            Throwable f = a.announceFailure;
+            if (f != null) {
+                a.announceFailure = null;
+                abandonFetches(a); // the tables split before the failure: nothing may still write into the batch
+                a.generation = null;
+                a.state = StepBatch.OPEN;
+                if (f instanceof RuntimeException e) {
+                    throw e;
+                }
+                if (f instanceof Error e) {
+                    throw e;
+                }
+                throw new IllegalStateException("announcing a batch failed", f);
+            }
+            finishSubmit(a);
+            if (stageBehind) {
+                toStage = a; // staged by the next announce's run, or by its gather
+            }
+        }
+    }
+
+    /** As {@link #joinStaging}, for a store or batch being closed: an announced batch's failure is no news there. */
+    private void joinStagingQuietly() {
+        try {
+            joinStaging();
+        } catch (RuntimeException | Error ignored) {
+            // the batch is open again; nothing was taken in flight
+        }
+    }
+
+    /**
+     * The step workers' run started by an announce: tasks {@code 0..n-1} split the announced
+     * batch's tables, tasks {@code n..2n-1} stage the index arrays of the batch announced before
+     * it (if any). Failures are kept per batch, not per run, so each is thrown where its batch is
+     * next used. Made once: an announce allocates nothing.
+     */
+    private final class AnnounceRun implements TableWorkers.TableTask {
+        private StepBatch split;
+        private StepBatch stage;
+        private final java.util.concurrent.atomic.AtomicReference<Throwable> splitFailure =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        private final java.util.concurrent.atomic.AtomicReference<Throwable> stageFailure =
+                new java.util.concurrent.atomic.AtomicReference<>();
+
+        void start(StepBatch split, StepBatch stage) {
+            this.split = split;
+            this.stage = stage;
+            workers.start(stage == null ? tableCount : 2 * tableCount, this);
+        }
+
+        @Override
+        public void run(int task) {
+            if (task < tableCount) {
+                try {
+                    dedup(split, task);
+                    split(split, task);
+                    startFetch(split, task);
+                } catch (Throwable e) {
+                    splitFailure.compareAndSet(null, e);
+                }
+            } else {
+                try {
+                    stage(stage, task - tableCount);
+                } catch (Throwable e) {
+                    stageFailure.compareAndSet(null, e);
+                }
+            }
+        }
+
+        /** After the run is joined: hands each batch its failure. */
+        void joined() {
+            split.announceFailure = splitFailure.getAndSet(null);
+            Throwable f = stageFailure.getAndSet(null);
+            if (stage != null && f != null) {
+                stage.stagingFailure = f;
+            }
+            split = null;
+            stage = null;
         }
     }
 
@@ -992,7 +1144,7 @@ public final class TieredStore implements AutoCloseable {
             throw new IllegalArgumentException("batch was made by another tiered store (use newBatch of this one)");
         }
         if (b.state != state && !(state == StepBatch.OPEN && b.state == StepBatch.WRITING)) {
-            String[] names = {"open", "submitted", "gathered", "writing back"};
+            String[] names = {"open", "submitted", "gathered", "writing back", "announced"};
             throw new IllegalStateException(what + " needs a " + names[state] + " batch; this one is " + names[b.state]
                     + " (order: submit, gather, apply)");
         }
@@ -1497,7 +1649,7 @@ public final class TieredStore implements AutoCloseable {
         closed = true;
         try {
             try {
-                joinStaging(); // the workers write into a batch's buffers
+                joinStagingQuietly(); // the workers write into a batch's buffers
                 mover.close(); // its read is done before the tables close
             } finally {
                 writeBehind.close();

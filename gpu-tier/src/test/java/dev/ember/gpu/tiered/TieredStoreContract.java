@@ -117,13 +117,16 @@ abstract class TieredStoreContract {
                     while (next < to && next <= step + depth) {
                         StepBatch b = free.removeFirst();
                         long n = next;
-                        if (n % 2 == 0) {
+                        // Every way in, mixed: two announces in a row stage the first in the second's run.
+                        if (n % 4 == 0) {
                             for (int t = 0; t < tables; t++) {
                                 w.fill(n, t, b.ids(t));
                             }
                             tiered.submit(b);
-                        } else {
+                        } else if (n % 4 == 1) {
                             tiered.submit(b, (t, out) -> w.fill(n, t, out)); // filled on the host threads
+                        } else {
+                            tiered.announce(b, (t, out) -> w.fill(n, t, out)); // split behind this thread
                         }
                         queued.addLast(b);
                         next++;
@@ -265,6 +268,32 @@ abstract class TieredStoreContract {
                 }
             } finally {
                 b.close();
+            }
+            StepBatch late = rig.tiered.newBatch();
+            try {
+                // Announced: the failure comes from the call that joins the split (here the
+                // boundary), and the batch is open again, counted nowhere.
+                rig.tiered.announce(late, (t, out) -> {
+                    w.fill(10, t, out);
+                    if (t == 2) {
+                        long[] ids = new long[w.bags];
+                        for (int i = 0; i < ids.length; i++) {
+                            ids[i] = i % ROWS[2];
+                        }
+                        ids[ids.length - 1] = ROWS[2] + 3;
+                        out.setOneHot(ids, ids.length);
+                    }
+                });
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> rig.tiered.endStep(10));
+                assertTrue(e.getMessage().contains("t2") && e.getMessage().contains(Long.toString(ROWS[2] + 3)),
+                        "the message names the table and the id: " + e.getMessage());
+                for (int t = 0; t < ROWS.length; t++) {
+                    assertEquals(lookups[t], rig.tiered.counters(t).hotHits() + rig.tiered.counters(t).coldMisses(),
+                            "a refused announce is not counted in table " + t + "'s hits and misses");
+                }
+                late.ids(0); // open again: its ids can be filled
+            } finally {
+                late.close();
             }
             StepBatch big = rig.tiered.newBatch();
             try {

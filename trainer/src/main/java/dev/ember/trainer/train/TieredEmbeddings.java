@@ -35,7 +35,8 @@ public final class TieredEmbeddings implements EmbeddingPath {
     private boolean expectHot;
     private boolean lastAllHot;
     private long step;
-    private final UpcomingIds upcomingIds;
+    /** Each step batch's source of ids while it is announced. */
+    private final java.util.IdentityHashMap<StepBatch, UpcomingIds> upcomingIds = new java.util.IdentityHashMap<>();
 
     /**
      * @param depth        batches announced ahead of the one trained (cache mode's lookahead)
@@ -51,7 +52,6 @@ public final class TieredEmbeddings implements EmbeddingPath {
         this.depth = depth;
         this.moveEachStep = moveEachStep;
         this.step = step;
-        this.upcomingIds = new UpcomingIds(tables);
         // More than the batches in flight: an applied batch writes its misses back behind the
         // next steps, and is reused only once the others had their turn.
         if (SPARE_BATCHES < 1 || depth + 1 + SPARE_BATCHES > TieredStore.maxOpenBatches()) {
@@ -63,6 +63,7 @@ public final class TieredEmbeddings implements EmbeddingPath {
             StepBatch b = store.newBatch();
             all.add(b);
             free.add(b);
+            upcomingIds.put(b, new UpcomingIds(tables));
         }
     }
 
@@ -121,14 +122,29 @@ public final class TieredEmbeddings implements EmbeddingPath {
             throw new IllegalStateException("more than " + depth + " batches announced ahead");
         }
         StepBatch b = free.pollFirst();
-        upcomingIds.batch = upcoming;
-        try {
-            store.submit(b, upcomingIds); // the ids are copied in on the store's host threads
-        } finally {
-            upcomingIds.batch = null;
+        // The ids are copied in on the store's host threads; announced, behind this thread, which
+        // trains the batches before it meanwhile. The store reads the batch's own UpcomingIds
+        // until it joins the announce (the next announce may come first, and joins it then).
+        UpcomingIds ids = upcomingIds.get(b);
+        ids.batch = upcoming;
+        if (ANNOUNCE) {
+            store.announce(b, ids);
+        } else {
+            try {
+                store.submit(b, ids);
+            } finally {
+                ids.batch = null;
+            }
         }
         queued.addLast(b);
     }
+
+    /**
+     * {@code -Dember.submit.behind=false}: batches announced ahead are submitted on this thread
+     * (it waits for their split), not announced behind it ({@link TieredStore#announce}); the
+     * same rows either way, for comparing runs.
+     */
+    static final boolean ANNOUNCE = !"false".equals(System.getProperty("ember.submit.behind"));
 
     /** The batch being submitted, copied into a step batch's tables by the store's host threads: made once, no closure a submit. */
     private static final class UpcomingIds implements TieredStore.IdSource {
