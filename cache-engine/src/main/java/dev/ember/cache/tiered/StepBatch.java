@@ -94,6 +94,11 @@ public final class StepBatch implements AutoCloseable {
     final Runnable writeAllTask;
     /** The write-behind of this batch's misses while it is WRITING. */
     Future<?> writeBack;
+    /** The batch whose write-back was started after this one's, while this one's is under way (set by the step thread), or null. */
+    volatile StepBatch nextWrite;
+    /** Its write-back's tables were prepared in the run of the batch before (write-behind thread only), and what failed there. */
+    boolean writePrepared;
+    Throwable prepareFailure;
     /** When its write-behind was handed over (nanoTime), and each part's puts (nanoseconds): for {@link StepPhases}. */
     long writeQueuedAt;
     final long[] writeNanos;

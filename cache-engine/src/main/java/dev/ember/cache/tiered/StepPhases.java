@@ -84,7 +84,13 @@ public final class StepPhases {
     public final LongAdder writeBehindLongestParts = new LongAdder();
     public final LongAdder writeBehindRows = new LongAdder();
 
-    void wroteBehind(long queued, long prepares, long readBack, long puts, long longestPart, long rows) {
+    /** Write-backs whose tables were prepared beside the puts of the batch before (their prepares then take no time here). */
+    public final LongAdder writeBehindPreparedAhead = new LongAdder();
+
+    void wroteBehind(long queued, long prepares, long readBack, long puts, long longestPart, long rows, boolean preparedAhead) {
+        if (preparedAhead) {
+            writeBehindPreparedAhead.increment();
+        }
         writeBehindBatches.increment();
         writeBehindQueued.add(queued);
         writeBehindReadBack.add(readBack);
@@ -199,7 +205,7 @@ public final class StepPhases {
                         + ", the step thread's CPU %.3f ms; the longest = move waits %.3f + move calls %.3f (hot-tier calls %.3f)"
                         + " + knob %.3f + retargets %.3f (publishing %.3f) ms, CPU %.3f ms; staging: gather arrays %.3f +"
                         + " apply arrays %.3f ms per step on all threads, %.1f%% of its tables on the step thread, the"
-                        + " longest table %.3f ms; write-behind per batch (%d): queued %.3f + capacity checks and pre-images"
+                        + " longest table %.3f ms; write-behind per batch (%d, %d prepared beside the puts before): queued %.3f + capacity checks and pre-images"
                         + " %.3f + device read-back left %.3f + puts %.3f ms (the longest part's %.3f ms), %.0f rows",
                 submit.sum() / n, submitWriteBackWaits.sum() / n, submitWaits.sum() / n, submitTables.sum() / n, submitStarts.sum() / n, stagingJoins.sum() / n, coldReads.sum() / n, stage.sum() / n, gather.sum() / n, apply.sum() / n,
                 unstage.sum() / n, writeBack.sum() / n, moves.sum() / n, slowBoundaries.sum(), longestBoundary.get() / 1e6,
@@ -212,7 +218,7 @@ public final class StepPhases {
                 longestSplit[2] / 1e6, longestSplit[3] / 1e6, longestSplit[4] / 1e6, longestSplit[5] / 1e6,
                 longestSplit[6] / 1e6, longestSplit[7] / 1e6, stagingGatherNanos.sum() / n, stagingApplyNanos.sum() / n,
                 100.0 * stagingTablesOnStepThread.sum() / Math.max(1, stagingTables.sum()), longestStagingTable.get() / 1e6,
-                writeBehindBatches.sum(), perBatch(writeBehindQueued), perBatch(writeBehindPrepares), perBatch(writeBehindReadBack), perBatch(writeBehindPuts),
+                writeBehindBatches.sum(), writeBehindPreparedAhead.sum(), perBatch(writeBehindQueued), perBatch(writeBehindPrepares), perBatch(writeBehindReadBack), perBatch(writeBehindPuts),
                 perBatch(writeBehindLongestParts), (double) writeBehindRows.sum() / Math.max(1, writeBehindBatches.sum()));
     }
 

@@ -1056,8 +1056,25 @@ public final class TieredStore implements AutoCloseable {
     void writeBackAll(StepBatch b) {
         long begun = System.nanoTime();
         long prepared;
+        boolean ahead = b.writePrepared;
         try {
-            writeWorkers.run(tableCount, b.prepareWriteTask);
+            if (ahead) {
+                // Prepared in the run of the batch before (its puts beside this one's prepares).
+                b.writePrepared = false;
+                Throwable f = b.prepareFailure;
+                b.prepareFailure = null;
+                if (f instanceof RuntimeException e) {
+                    throw e;
+                }
+                if (f instanceof Error e) {
+                    throw e;
+                }
+                if (f != null) {
+                    throw new IllegalStateException("preparing a write-back failed", f);
+                }
+            } else {
+                writeWorkers.run(tableCount, b.prepareWriteTask);
+            }
         } finally {
             prepared = System.nanoTime();
             tier.awaitReserved(b.hot); // the read-back lands before the batch is given up, failed or not
@@ -1072,14 +1089,74 @@ public final class TieredStore implements AutoCloseable {
             }
             rows += b.missCount[t];
         }
-        writeWorkers.run(parts, b.writeBackTask);
+        StepBatch next = PREPARE_AHEAD ? b.nextWrite : null;
+        b.nextWrite = null;
+        writeRun.run(b, parts, next);
         long longest = 0;
         for (int p = 0; p < parts; p++) {
             longest = Math.max(longest, b.writeNanos[p]);
         }
         phases.wroteBehind(begun - b.writeQueuedAt, prepared - begun, readBack - prepared, System.nanoTime() - readBack,
-                longest, rows);
+                longest, rows, ahead);
     }
+
+    /**
+     * {@code -Dember.write.prepareAhead=false}: each write-back prepares its tables (capacity
+     * checks, pre-images) in a run of the write threads of its own, not beside the puts of the
+     * batch before it (for comparing runs).
+     */
+    static final boolean PREPARE_AHEAD = !"false".equals(System.getProperty("ember.write.prepareAhead"));
+
+    /**
+     * One run of the write threads for a batch's write-back: tasks {@code 0..parts-1} put its
+     * parts; with the next batch already queued, tasks {@code parts..parts+tables-1} prepare that
+     * batch's tables meanwhile, so its capacity checks and pre-images take no run of their own.
+     * Safe because a batch's prepare logs the pre-image of every row it writes: the next batch's
+     * prepare reads (and logs) only rows this batch does not write, and its capacity check counts
+     * this batch's inserts as pending until they land. A prepare's failure is kept for its batch,
+     * thrown when that batch's write-back starts, as if prepared then. Made once; the write-behind
+     * thread alone uses it.
+     */
+    private final class WriteRun implements TableWorkers.TableTask {
+        private StepBatch current;
+        private StepBatch next;
+        private int parts;
+
+        void run(StepBatch b, int parts, StepBatch next) {
+            this.current = b;
+            this.parts = parts;
+            this.next = next;
+            try {
+                writeWorkers.run(next == null ? parts : parts + tableCount, this);
+            } finally {
+                if (next != null) {
+                    next.writePrepared = true;
+                }
+                this.current = null;
+                this.next = null;
+            }
+        }
+
+        @Override
+        public void run(int task) {
+            if (task < parts) {
+                writeBackPart(current, task);
+                return;
+            }
+            StepBatch n = next;
+            try {
+                prepareWriteBack(n, task - parts);
+            } catch (Throwable e) {
+                synchronized (this) {
+                    if (n.prepareFailure == null) {
+                        n.prepareFailure = e;
+                    }
+                }
+            }
+        }
+    }
+
+    private final WriteRun writeRun = new WriteRun();
 
     /**
      * Puts the batch's misses into its reserved slots: the rows read from the cold tier in one

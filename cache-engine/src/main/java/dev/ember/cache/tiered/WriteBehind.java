@@ -52,6 +52,12 @@ final class WriteBehind implements AutoCloseable {
         }
         b.state = StepBatch.WRITING;
         b.writeQueuedAt = System.nanoTime();
+        b.writePrepared = false;
+        b.prepareFailure = null;
+        b.nextWrite = null;
+        if (!writing.isEmpty()) {
+            writing.peekLast().nextWrite = b; // its write-back may prepare this one's beside its puts
+        }
         writing.addLast(b);
         b.writeBack = executor.submit(b.writeAllTask);
     }
