@@ -230,6 +230,7 @@ public final class TieredStore implements AutoCloseable {
         this.config = config;
         this.cold = store.tables();
         this.tableCount = cold.size();
+        this.writeRun = new WriteRun();
         this.specs = new ArrayList<>();
         for (ColdTable t : cold) {
             specs.add(t.spec());
@@ -1108,26 +1109,30 @@ public final class TieredStore implements AutoCloseable {
     static final boolean PREPARE_AHEAD = !"false".equals(System.getProperty("ember.write.prepareAhead"));
 
     /**
-     * One run of the write threads for a batch's write-back: tasks {@code 0..parts-1} put its
-     * parts; with the next batch already queued, tasks {@code parts..parts+tables-1} prepare that
-     * batch's tables meanwhile, so its capacity checks and pre-images take no run of their own.
-     * Safe because a batch's prepare logs the pre-image of every row it writes: the next batch's
-     * prepare reads (and logs) only rows this batch does not write, and its capacity check counts
-     * this batch's inserts as pending until they land. A prepare's failure is kept for its batch,
-     * thrown when that batch's write-back starts, as if prepared then. Made once; the write-behind
-     * thread alone uses it.
+     * One run of the write threads for a batch's write-back: its parts' puts and, with the next
+     * batch already queued, that batch's tables' prepares, so its capacity checks and pre-images
+     * take no run of their own. Safe because a batch's prepare logs the pre-image of every row it
+     * writes: the next batch's prepare reads (and logs) only rows this batch does not write, and
+     * its capacity check counts this batch's inserts as pending until they land. The prepares
+     * come first, the table with the most rows first: a table's prepare runs on one thread, the
+     * run's longest task. A prepare's failure is kept for its batch, thrown when that batch's
+     * write-back starts, as if prepared then. Made once; the write-behind thread alone uses it.
      */
     private final class WriteRun implements TableWorkers.TableTask {
         private StepBatch current;
         private StepBatch next;
-        private int parts;
+        private int prepares;
+        private final int[] largestFirst = new int[tableCount];
 
         void run(StepBatch b, int parts, StepBatch next) {
             this.current = b;
-            this.parts = parts;
             this.next = next;
+            this.prepares = next == null ? 0 : tableCount;
+            if (next != null) {
+                orderBySize(next.missCount);
+            }
             try {
-                writeWorkers.run(next == null ? parts : parts + tableCount, this);
+                writeWorkers.run(prepares + parts, this);
             } finally {
                 if (next != null) {
                     next.writePrepared = true;
@@ -1137,15 +1142,29 @@ public final class TieredStore implements AutoCloseable {
             }
         }
 
+        /** Tables by rows to write, most first (insertion sort: a few dozen tables). */
+        private void orderBySize(int[] rows) {
+            int[] o = largestFirst;
+            for (int i = 0; i < o.length; i++) {
+                int t = i;
+                int j = i;
+                while (j > 0 && rows[o[j - 1]] < rows[t]) {
+                    o[j] = o[j - 1];
+                    j--;
+                }
+                o[j] = t;
+            }
+        }
+
         @Override
         public void run(int task) {
-            if (task < parts) {
-                writeBackPart(current, task);
+            if (task >= prepares) {
+                writeBackPart(current, task - prepares);
                 return;
             }
             StepBatch n = next;
             try {
-                prepareWriteBack(n, task - parts);
+                prepareWriteBack(n, largestFirst[task]);
             } catch (Throwable e) {
                 synchronized (this) {
                     if (n.prepareFailure == null) {
@@ -1156,7 +1175,8 @@ public final class TieredStore implements AutoCloseable {
         }
     }
 
-    private final WriteRun writeRun = new WriteRun();
+    /** Made in the constructor, once the table count is known. */
+    private final WriteRun writeRun;
 
     /**
      * Puts the batch's misses into its reserved slots: the rows read from the cold tier in one
