@@ -30,13 +30,13 @@ import java.util.concurrent.locks.LockSupport;
  * 150 KB, tens of microseconds) into buffers made once, so a batch is free again at once.
  *
  * <pre>
- *  ring of OPS operations, operation i at slot i &amp; (OPS - 1):
+ *  ring of ops operations, operation i at slot i &amp; (ops - 1):
  *   stepOf[k]          the step a step mark moves the clock to; COUNT for a batch
  *   slots[k], a batch:  per table t: unique[t]   | u0 u1 ... |        n[t] unique ids (maxIds made)
  *                                    occStart[t] | 0 o1 ... o_n |   occurrences, prefix sums
  *  tail (step thread) &gt;= published (volatile) &gt;= done (volatile) &gt;= operations counted
  * </pre>
- * Memory: OPS x tables x (maxIds + 1) x 12 bytes, on the heap like the batches' own
+ * Memory: ops x tables x (maxIds + 1) x 12 bytes, on the heap like the batches' own
  * deduplications (26 tables, batch 2048: 5 MB).
  * With {@code -Dember.count.behind=false} ({@link #BEHIND_PROPERTY}) the step thread counts each
  * batch itself, at its apply, on the step's table threads: the same counts, for comparison.
@@ -46,15 +46,37 @@ final class PopularityCounting implements AutoCloseable {
     static final String BEHIND_PROPERTY = "ember.count.behind";
     /** Threads sharing a batch's tables behind the steps, the counting thread included (default: half the store's hostThreads). */
     static final String THREADS_PROPERTY = "ember.count.threads";
-    /** Operations handed over and not yet counted, at most: four steps' batches and step marks. */
-    static final int OPS = 8;
-    private static final int MASK = OPS - 1;
+    /**
+     * Operations handed over and not yet counted, at most ({@code -Dember.count.ring}, a power of
+     * two >= 4; default 8: four steps' batches and step marks): a handover that finds the ring
+     * full waits for the counting thread.
+     */
+    static final String RING_PROPERTY = "ember.count.ring";
+    private final int ops = ringSize();
+    private final int mask = ops - 1;
     private static final long COUNT = Long.MIN_VALUE;
     /** An operation that runs a task handed over ({@link #runAfterCounts}). */
     private static final long RUN = Long.MIN_VALUE + 1;
     /** About 50 us of spinning before an idle counting thread parks (a step hands over twice). */
     private static final int SPINS = 2_000;
     private static final long WAIT_PARK_NANOS = 10_000;
+
+    private static int ringSize() {
+        String v = System.getProperty(RING_PROPERTY);
+        if (v == null) {
+            return 8;
+        }
+        try {
+            int n = Integer.parseInt(v.trim());
+            if (n >= 4 && Integer.bitCount(n) == 1) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException("-D" + RING_PROPERTY + "=" + v + ": popularity counting's ring needs a power"
+                + " of two >= 4 operations (leave it unset for the default, 8)");
+    }
 
     /** One batch's deduplicated ids, copied. */
     private static final class Slot {
@@ -91,9 +113,9 @@ final class PopularityCounting implements AutoCloseable {
     private final Thread thread;
     private final Runnable beforeEachOp;
 
-    private final long[] stepOf = new long[OPS];
-    private final Slot[] slots = new Slot[OPS];
-    private final Runnable[] tasks = new Runnable[OPS];
+    private final long[] stepOf = new long[ops];
+    private final Slot[] slots = new Slot[ops];
+    private final Runnable[] tasks = new Runnable[ops];
     private long tail;
     private final AtomicLong published = new AtomicLong();
     private final AtomicLong done = new AtomicLong();
@@ -134,7 +156,7 @@ final class PopularityCounting implements AutoCloseable {
         };
         this.dedupTask = t -> counters.record(t, currentDedup[t]);
         if (behind) {
-            for (int k = 0; k < OPS; k++) {
+            for (int k = 0; k < ops; k++) {
                 slots[k] = new Slot(tables, maxIds);
             }
             thread = new Thread(dev.ember.cache.threads.BackgroundPriority.lowered(this::loop), "ember-count");
@@ -197,7 +219,7 @@ final class PopularityCounting implements AutoCloseable {
         batches.increment();
         int pending = 1;
         for (long i = done.get(); i < tail; i++) {
-            pending += stepOf[(int) i & MASK] == COUNT ? 1 : 0;
+            pending += stepOf[(int) i & mask] == COUNT ? 1 : 0;
         }
         mostBehind = Math.max(mostBehind, pending);
         publish();
@@ -253,8 +275,8 @@ final class PopularityCounting implements AutoCloseable {
     /** The next free slot of the ring (waits while it is full). */
     private int claim() {
         checkFailure();
-        awaitDone(tail - OPS + 1);
-        return (int) tail & MASK;
+        awaitDone(tail - ops + 1);
+        return (int) tail & mask;
     }
 
     private void publish() {
@@ -312,7 +334,7 @@ final class PopularityCounting implements AutoCloseable {
             }
             spins = 0;
             while (head < end) {
-                run((int) head & MASK);
+                run((int) head & mask);
                 done.set(++head);
             }
         }
