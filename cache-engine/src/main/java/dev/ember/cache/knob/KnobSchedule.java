@@ -56,7 +56,17 @@ public final class KnobSchedule implements AutoCloseable {
     private final int lag;
     private final HotSets prepareAgainst;
     private volatile Budget budget;
-    private ExecutorService executor;
+    /** The knob's thread (lag > 0) and the rebase's (choices prepared against hot sets); null otherwise. */
+    private final ExecutorService executor;
+    private final ExecutorService rebaser;
+    /** The evaluation {@link #start} hands over: read by {@link #beginEvaluation}. */
+    private HotSet startBase;
+    private long startBudget;
+    private CompletableFuture<KnobChoice> startChoice;
+    private final Runnable begin = this::beginEvaluation;
+    /** The prepared differences being rebased ({@link #rebaseIfDone}). */
+    private HotSets.PreparedTarget rebaseTarget;
+    private final Runnable rebase = this::rebaseTarget;
 
     private HotSet incumbent;
     private CompletableFuture<KnobChoice> running;
@@ -68,7 +78,6 @@ public final class KnobSchedule implements AutoCloseable {
     static final int REBASE_AHEAD = 16;
     /** The rebase of the choice in {@link #running} (null: none started). */
     private CompletableFuture<Void> rebasing;
-    private ExecutorService rebaser;
     private KnobChoice ready;
     private long applyStep = -1;
     private volatile KnobChoice lastChoice;
@@ -117,6 +126,8 @@ public final class KnobSchedule implements AutoCloseable {
         this.lag = lag;
         this.incumbent = incumbent;
         this.prepareAgainst = prepareAgainst;
+        this.executor = lag > 0 ? daemonThread("ember-knob") : null;
+        this.rebaser = lag > 0 && prepareAgainst != null ? daemonThread("ember-knob-rebase") : null;
     }
 
     /**
@@ -239,44 +250,56 @@ public final class KnobSchedule implements AutoCloseable {
             counters.thaw(); // nothing was logged: no step passed
             return;
         }
-        if (executor == null) {
-            executor = daemonThread("ember-knob");
-        }
         CompletableFuture<KnobChoice> choice = new CompletableFuture<>();
         running = choice;
-        ExecutorService knobThread = executor;
-        Runnable begin = () -> {
-            long epoch;
-            try {
-                epoch = counters.freezeBehind(); // no wait for a replay still behind: the knob's thread does it
-            } catch (Throwable e) {
-                choice.completeExceptionally(e);
-                return;
-            }
-            try {
-                knobThread.execute(() -> {
-                    try {
-                        long t0 = System.nanoTime();
-                        counters.replayToFreeze(epoch);
-                        KnobChoice made = chooseAndPrepare(base, budgetBytes);
-                        long took = System.nanoTime() - t0;
-                        evaluationNanos.add(took);
-                        longestEvaluationNanos.accumulate(took);
-                        choice.complete(made);
-                    } catch (Throwable e) {
-                        choice.completeExceptionally(e);
-                    }
-                    counters.replayBehind(epoch); // until the recording thread takes the counts back
-                });
-            } catch (Throwable e) { // closed meanwhile
-                choice.completeExceptionally(e);
-                counters.thaw();
-            }
-        };
+        startBase = base;
+        startBudget = budgetBytes;
+        startChoice = choice;
         if (afterCounts == null) {
             begin.run();
         } else {
             afterCounts.execute(begin);
+        }
+    }
+
+    /**
+     * An evaluation's start behind the step thread (the counters' recorder, or the step thread
+     * when none): freezes the counts and hands the choice to the knob's thread. Reads what
+     * {@link #start} left in startBase, startBudget and startChoice (set before the hand-over,
+     * not again until this choice is handed out). A method made into a task once, and threads
+     * started with the schedule: the step thread's first evaluation links and starts nothing
+     * (fae, the first tiered mode of a run, had one or two boundaries a run over 1 ms, all in the
+     * knob's part and on the step thread's CPU, where {@code cache} after it had none).
+     */
+    private void beginEvaluation() {
+        HotSet base = startBase;
+        long budgetBytes = startBudget;
+        CompletableFuture<KnobChoice> choice = startChoice;
+        long epoch;
+        try {
+            epoch = counters.freezeBehind(); // no wait for a replay still behind: the knob's thread does it
+        } catch (Throwable e) {
+            choice.completeExceptionally(e);
+            return;
+        }
+        try {
+            executor.execute(() -> {
+                try {
+                    long t0 = System.nanoTime();
+                    counters.replayToFreeze(epoch);
+                    KnobChoice made = chooseAndPrepare(base, budgetBytes);
+                    long took = System.nanoTime() - t0;
+                    evaluationNanos.add(took);
+                    longestEvaluationNanos.accumulate(took);
+                    choice.complete(made);
+                } catch (Throwable e) {
+                    choice.completeExceptionally(e);
+                }
+                counters.replayBehind(epoch); // until the recording thread takes the counts back
+            });
+        } catch (Throwable e) { // closed meanwhile
+            choice.completeExceptionally(e);
+            counters.thaw();
         }
     }
 
@@ -289,18 +312,25 @@ public final class KnobSchedule implements AutoCloseable {
         if (prepared == null) {
             return;
         }
-        if (rebaser == null) {
-            rebaser = daemonThread("ember-knob-rebase");
-        }
-        rebasing = CompletableFuture.runAsync(() -> prepareAgainst.rebase(prepared), rebaser);
+        rebaseTarget = prepared;
+        rebasing = CompletableFuture.runAsync(rebase, rebaser);
     }
 
+    /** The rebase's thread: rebases what {@link #rebaseIfDone} left in rebaseTarget. */
+    private void rebaseTarget() {
+        prepareAgainst.rebase(rebaseTarget);
+    }
+
+    /** One daemon thread at lowered priority, started now. */
     private static ExecutorService daemonThread(String name) {
-        return Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(dev.ember.cache.threads.BackgroundPriority.lowered(r), name);
-            t.setDaemon(true);
-            return t;
-        });
+        java.util.concurrent.ThreadPoolExecutor e = new java.util.concurrent.ThreadPoolExecutor(1, 1, 0,
+                java.util.concurrent.TimeUnit.MILLISECONDS, new java.util.concurrent.LinkedBlockingQueue<>(), r -> {
+                    Thread t = new Thread(dev.ember.cache.threads.BackgroundPriority.lowered(r), name);
+                    t.setDaemon(true);
+                    return t;
+                });
+        e.prestartAllCoreThreads();
+        return e;
     }
 
     /** The recording thread: freezes the counts of now (after the last evaluation's replay, if late). */
