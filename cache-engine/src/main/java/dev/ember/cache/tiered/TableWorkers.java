@@ -78,6 +78,11 @@ final class TableWorkers implements AutoCloseable {
      * see {@link dev.ember.cache.threads.BackgroundPriority}). The caller's priority is its own.
      */
     TableWorkers(int threads, String name, boolean background) {
+        this(threads, name, background, background);
+    }
+
+    /** As above, with the threads' priority lowered or not apart from their spinning ({@code background}). */
+    TableWorkers(int threads, String name, boolean background, boolean lowered) {
         if (threads < 1) {
             throw new IllegalArgumentException("host threads must be >= 1, got " + threads + " (TieredConfig.hostThreads)");
         }
@@ -86,7 +91,7 @@ final class TableWorkers implements AutoCloseable {
         for (int i = 0; i < this.threads.length; i++) {
             int index = i;
             Runnable loop = () -> loop(index);
-            Thread t = new Thread(background ? dev.ember.cache.threads.BackgroundPriority.lowered(loop) : loop,
+            Thread t = new Thread(lowered ? dev.ember.cache.threads.BackgroundPriority.lowered(loop) : loop,
                     name + "-" + (i + 1));
             t.setDaemon(true);
             this.threads[i] = t;

@@ -319,7 +319,7 @@ public final class TieredStore implements AutoCloseable {
         }
         this.workers = new TableWorkers(config.hostThreads(), "ember-step");
         this.writeWorkers = new TableWorkers(TableWorkers.threadsAsSet(WRITE_THREADS_PROPERTY, config.hostThreads(),
-                "the write-behind"), "ember-write", true);
+                "the write-behind"), "ember-write", true, WRITES_LOWERED);
         this.writers = new ColdTable.Writer[tableCount][(config.maxIds() + WRITE_PART_ROWS - 1) / WRITE_PART_ROWS];
         if (popularity == null) {
             this.counting = null;
@@ -1100,6 +1100,13 @@ public final class TieredStore implements AutoCloseable {
         phases.wroteBehind(begun - b.writeQueuedAt, prepared - begun, readBack - prepared, System.nanoTime() - readBack,
                 longest, rows, ahead);
     }
+
+    /**
+     * {@code -Dember.write.lowered=false}: the write-behind's threads keep the step's priority
+     * rather than the background's ({@link dev.ember.cache.threads.BackgroundPriority}), for
+     * comparing runs where the write-behind bounds the steps.
+     */
+    static final boolean WRITES_LOWERED = !"false".equals(System.getProperty("ember.write.lowered"));
 
     /**
      * {@code -Dember.write.prepareAhead=false}: each write-back prepares its tables (capacity

@@ -34,7 +34,8 @@ final class WriteBehind implements AutoCloseable {
     WriteBehind(ExecutorService executor) {
         this.own = executor == null;
         this.executor = executor != null ? executor : Executors.newSingleThreadExecutor(r -> {
-            Thread th = new Thread(dev.ember.cache.threads.BackgroundPriority.lowered(r), "ember-write-behind");
+            Thread th = new Thread(TieredStore.WRITES_LOWERED ? dev.ember.cache.threads.BackgroundPriority.lowered(r) : r,
+                    "ember-write-behind");
             th.setDaemon(true);
             return th;
         });
