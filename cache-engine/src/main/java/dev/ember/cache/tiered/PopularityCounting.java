@@ -36,8 +36,9 @@ import java.util.concurrent.locks.LockSupport;
  *                                    occStart[t] | 0 o1 ... o_n |   occurrences, prefix sums
  *  tail (step thread) &gt;= published (volatile) &gt;= done (volatile) &gt;= operations counted
  * </pre>
- * Memory: ops x tables x (maxIds + 1) x 12 bytes, on the heap like the batches' own
- * deduplications (26 tables, batch 2048: 5 MB).
+ * Memory: tables x (maxIds + 1) x 12 bytes a slot (26 tables, batch 2048: 640 KB), on the heap
+ * like the batches' own deduplications, made as the ring first reaches a slot (the most behind
+ * counting ever was, at most ops slots).
  * With {@code -Dember.count.behind=false} ({@link #BEHIND_PROPERTY}) the step thread counts each
  * batch itself, at its apply, on the step's table threads: the same counts, for comparison.
  */
@@ -48,8 +49,11 @@ final class PopularityCounting implements AutoCloseable {
     static final String THREADS_PROPERTY = "ember.count.threads";
     /**
      * Operations handed over and not yet counted, at most ({@code -Dember.count.ring}, a power of
-     * two >= 4; default 8: four steps' batches and step marks): a handover that finds the ring
-     * full waits for the counting thread.
+     * two >= 4; default 32: sixteen steps' batches and step marks): a handover that finds the
+     * ring full waits for the counting thread. A batch's slot is made when the ring first reaches
+     * it, so the heap holds as many as counting ever fell behind by. With 8, fae's step thread
+     * waited 9-20 ms a run for counting in 14-24 waits, some of them its only boundaries over 1 ms,
+     * and with 32 not at all (H200 host, fae then cache in one JVM, alternated twice).
      */
     static final String RING_PROPERTY = "ember.count.ring";
     private final int ops = ringSize();
@@ -61,10 +65,11 @@ final class PopularityCounting implements AutoCloseable {
     private static final int SPINS = 2_000;
     private static final long WAIT_PARK_NANOS = 10_000;
 
-    private static int ringSize() {
+    /** The ring's size: {@link #RING_PROPERTY}, else 32; a bad value is refused naming the property. */
+    static int ringSize() {
         String v = System.getProperty(RING_PROPERTY);
         if (v == null) {
-            return 8;
+            return 32;
         }
         try {
             int n = Integer.parseInt(v.trim());
@@ -75,7 +80,7 @@ final class PopularityCounting implements AutoCloseable {
             // reported below
         }
         throw new IllegalArgumentException("-D" + RING_PROPERTY + "=" + v + ": popularity counting's ring needs a power"
-                + " of two >= 4 operations (leave it unset for the default, 8)");
+                + " of two >= 4 operations (leave it unset for the default, 32)");
     }
 
     /** One batch's deduplicated ids, copied. */
@@ -107,6 +112,7 @@ final class PopularityCounting implements AutoCloseable {
 
     private final DecayingCounters counters;
     private final int tables;
+    private final int maxIds;
     private final boolean behind;
     /** A batch's tables: the step's threads (on the step thread) or the counting thread's own. */
     private final TableWorkers workers;
@@ -155,10 +161,9 @@ final class PopularityCounting implements AutoCloseable {
             counters.record(t, s.unique[t], s.occStart[t], s.n[t]);
         };
         this.dedupTask = t -> counters.record(t, currentDedup[t]);
+        this.maxIds = maxIds;
         if (behind) {
-            for (int k = 0; k < ops; k++) {
-                slots[k] = new Slot(tables, maxIds);
-            }
+            // Slots are made as the ring first reaches them: its depth, not its size, takes heap.
             thread = new Thread(dev.ember.cache.threads.BackgroundPriority.lowered(this::loop), "ember-count");
             thread.setDaemon(true);
             thread.start();
@@ -214,6 +219,9 @@ final class PopularityCounting implements AutoCloseable {
             return;
         }
         int k = claim();
+        if (slots[k] == null) {
+            slots[k] = new Slot(tables, maxIds); // the counting thread reads it after the publish below
+        }
         slots[k].fill(dedup);
         stepOf[k] = COUNT;
         batches.increment();

@@ -162,6 +162,29 @@ class PopularityCountingTest {
     }
 
     @Test
+    void theRingIsThirtyTwoUnlessSetAndABadSettingIsNamedAndAFullRingCountsTheSame() {
+        String before = System.getProperty(PopularityCounting.RING_PROPERTY);
+        try {
+            System.clearProperty(PopularityCounting.RING_PROPERTY);
+            assertEquals(32, PopularityCounting.ringSize());
+            for (String bad : new String[] {"2", "12", "eight"}) {
+                System.setProperty(PopularityCounting.RING_PROPERTY, bad);
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, PopularityCounting::ringSize);
+                assertTrue(e.getMessage().startsWith("-Dember.count.ring=" + bad + ": "), e.getMessage());
+            }
+            // The smallest ring, with the counting thread lagging: handovers wait for a free slot.
+            System.setProperty(PopularityCounting.RING_PROPERTY, "4");
+            compare(4, 3, 0.7, 120, 16, true);
+        } finally {
+            if (before == null) {
+                System.clearProperty(PopularityCounting.RING_PROPERTY);
+            } else {
+                System.setProperty(PopularityCounting.RING_PROPERTY, before);
+            }
+        }
+    }
+
+    @Test
     void aStepBeforeTheClockFailsAtOnce() {
         DecayingCounters c = new DecayingCounters(specs(), 0.99);
         c.advanceTo(5); // moved by the step thread while it held them (a caller of popularity())
