@@ -434,7 +434,16 @@ public final class Trainer {
                     }
                     Batch batch = ahead.pollFirst();
                     boolean hot = aheadHot.pollFirst();
+                    // With this batch announced and two or more ahead, the next are announced
+                    // before its lookup, so the store's threads split them during the whole step
+                    // (this batch's index arrays were staged in the step before); else after (the
+                    // path submits this one at its lookup, batches going in in order, or a look-ahead
+                    // of one would have this lookup wait for the next batch's split).
+                    boolean announceFirst = ANNOUNCE_FIRST && depth >= 2 && announced > 0;
                     announced = Math.max(0, announced - 1); // announced batches are a prefix of ahead
+                    if (announceFirst) {
+                        announced = announceAhead(path, ahead, announced, depth);
+                    }
                     int count = batch.size();
                     long stepStart = System.nanoTime();
                     // the step's step sizes depend on the step only, so a resumed run continues exactly
@@ -459,17 +468,8 @@ public final class Trainer {
                     losses.pending(backend.step(count), step + 1, count);
                     // The next batches are announced while the device runs this step: their host work
                     // (deduplication, hot/cold split, cold reads) overlaps it.
-                    if (announced < Math.min(depth, ahead.size())) {
-                        int i = 0;
-                        for (Batch b : ahead) {
-                            if (i++ >= announced) {
-                                path.prefetch(b);
-                            }
-                            if (i == depth) {
-                                break;
-                            }
-                        }
-                        announced = Math.min(depth, ahead.size());
+                    if (!announceFirst) {
+                        announced = announceAhead(path, ahead, announced, depth);
                     }
                     for (int t = 0; t < tables && !onDevice; t++) {
                         backend.getEmbeddingGradient(t, grads[t], 0, count);
@@ -624,6 +624,29 @@ public final class Trainer {
                         + "; lower --budget");
             }
         }
+    }
+
+    /**
+     * {@code -Dember.announce.first=false}: the next batches are announced after the step's
+     * lookup and dense step, not before its lookup (for comparing runs; the same model).
+     */
+    static final boolean ANNOUNCE_FIRST = !"false".equals(System.getProperty("ember.announce.first"));
+
+    /** Announces the batches of {@code ahead} past the first {@code announced}, up to {@code depth}; returns how many are announced. */
+    private static int announceAhead(EmbeddingPath path, ArrayDeque<Batch> ahead, int announced, int depth) {
+        if (announced >= Math.min(depth, ahead.size())) {
+            return announced;
+        }
+        int i = 0;
+        for (Batch b : ahead) {
+            if (i++ >= announced) {
+                path.prefetch(b);
+            }
+            if (i == depth) {
+                break;
+            }
+        }
+        return Math.min(depth, ahead.size());
     }
 
     private EmbeddingPath openPath(Store store, HotRig rig, int tables) {
