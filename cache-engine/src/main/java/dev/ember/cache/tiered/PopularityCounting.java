@@ -32,13 +32,13 @@ import java.util.concurrent.locks.LockSupport;
  * <pre>
  *  ring of ops operations, operation i at slot i &amp; (ops - 1):
  *   stepOf[k]          the step a step mark moves the clock to; COUNT for a batch
- *   slots[k], a batch:  per table t: unique[t]   | u0 u1 ... |        n[t] unique ids (maxIds made)
+ *   opSlot[k], a batch: one of BATCH_SLOTS slots, used in turn:
+ *                       per table t: unique[t]   | u0 u1 ... |        n[t] unique ids (maxIds made)
  *                                    occStart[t] | 0 o1 ... o_n |   occurrences, prefix sums
  *  tail (step thread) &gt;= published (volatile) &gt;= done (volatile) &gt;= operations counted
  * </pre>
- * Memory: tables x (maxIds + 1) x 12 bytes a slot (26 tables, batch 2048: 640 KB), on the heap
- * like the batches' own deduplications, made as the ring first reaches a slot (the most behind
- * counting ever was, at most ops slots).
+ * Memory: {@link #BATCH_SLOTS} x tables x (maxIds + 1) x 12 bytes, on the heap like the batches'
+ * own deduplications, made when counting opens (26 tables, batch 2048: 10 MB).
  * With {@code -Dember.count.behind=false} ({@link #BEHIND_PROPERTY}) the step thread counts each
  * batch itself, at its apply, on the step's table threads: the same counts, for comparison.
  */
@@ -50,12 +50,15 @@ final class PopularityCounting implements AutoCloseable {
     /**
      * Operations handed over and not yet counted, at most ({@code -Dember.count.ring}, a power of
      * two >= 4; default 32: sixteen steps' batches and step marks): a handover that finds the
-     * ring full waits for the counting thread. A batch's slot is made when the ring first reaches
-     * it, so the heap holds as many as counting ever fell behind by. With 8, fae's step thread
-     * waited 9-20 ms a run for counting in 14-24 waits, some of them its only boundaries over 1 ms,
-     * and with 32 not at all (H200 host, fae then cache in one JVM, alternated twice).
+     * ring full waits for the counting thread, as does a batch's handover that finds every batch
+     * slot taken ({@link #BATCH_SLOTS} batches not yet counted). With 8 operations and a slot
+     * each (four steps), fae's step thread waited for counting 3-21 ms a run in 4-24 waits, one of
+     * them fae's only boundary over 1 ms in four runs; with 32 it did not wait (H200 hosts, fae
+     * then cache in one JVM; docs/runs/2026-11-27-H200-ninth, calls 3 and 4).
      */
     static final String RING_PROPERTY = "ember.count.ring";
+    /** Batches handed over and not yet counted, at most: their copies (slots), all made when counting opens. */
+    static final int BATCH_SLOTS = 16;
     private final int ops = ringSize();
     private final int mask = ops - 1;
     private static final long COUNT = Long.MIN_VALUE;
@@ -112,7 +115,6 @@ final class PopularityCounting implements AutoCloseable {
 
     private final DecayingCounters counters;
     private final int tables;
-    private final int maxIds;
     private final boolean behind;
     /** A batch's tables: the step's threads (on the step thread) or the counting thread's own. */
     private final TableWorkers workers;
@@ -120,7 +122,12 @@ final class PopularityCounting implements AutoCloseable {
     private final Runnable beforeEachOp;
 
     private final long[] stepOf = new long[ops];
-    private final Slot[] slots = new Slot[ops];
+    /** The batch slot of each batch operation in the ring. */
+    private final Slot[] opSlot = new Slot[ops];
+    /** The batches' copies, used in turn: slot j is free again once operation slotOp[j] is counted. */
+    private final Slot[] slots = new Slot[BATCH_SLOTS];
+    private final long[] slotOp = new long[BATCH_SLOTS];
+    private long batchTail;
     private final Runnable[] tasks = new Runnable[ops];
     private long tail;
     private final AtomicLong published = new AtomicLong();
@@ -161,9 +168,11 @@ final class PopularityCounting implements AutoCloseable {
             counters.record(t, s.unique[t], s.occStart[t], s.n[t]);
         };
         this.dedupTask = t -> counters.record(t, currentDedup[t]);
-        this.maxIds = maxIds;
         if (behind) {
-            // Slots are made as the ring first reaches them: its depth, not its size, takes heap.
+            for (int j = 0; j < BATCH_SLOTS; j++) {
+                slots[j] = new Slot(tables, maxIds);
+                slotOp[j] = -1;
+            }
             thread = new Thread(dev.ember.cache.threads.BackgroundPriority.lowered(this::loop), "ember-count");
             thread.setDaemon(true);
             thread.start();
@@ -219,10 +228,12 @@ final class PopularityCounting implements AutoCloseable {
             return;
         }
         int k = claim();
-        if (slots[k] == null) {
-            slots[k] = new Slot(tables, maxIds); // the counting thread reads it after the publish below
-        }
-        slots[k].fill(dedup);
+        int j = (int) (batchTail++ % BATCH_SLOTS);
+        awaitDone(slotOp[j] + 1); // the batch that used the slot last is counted
+        slotOp[j] = tail;
+        Slot slot = slots[j];
+        slot.fill(dedup);
+        opSlot[k] = slot;
         stepOf[k] = COUNT;
         batches.increment();
         int pending = 1;
@@ -373,7 +384,7 @@ final class PopularityCounting implements AutoCloseable {
                 beforeEachOp.run();
             }
             if (s == COUNT) {
-                countNow(slots[k], null);
+                countNow(opSlot[k], null);
             } else {
                 counters.advanceTo(s);
             }
