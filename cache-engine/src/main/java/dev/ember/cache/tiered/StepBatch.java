@@ -99,8 +99,6 @@ public final class StepBatch implements AutoCloseable {
     /** Its write-back's tables were prepared in the run of the batch before (write-behind thread only), and what failed there. */
     boolean writePrepared;
     Throwable prepareFailure;
-    /** Its write-back's device read-back has landed (set by the first part's thread to see it). */
-    volatile boolean readBackLanded;
     /** When its write-behind was handed over (nanoTime), and each part's puts (nanoseconds): for {@link StepPhases}. */
     long writeQueuedAt;
     final long[] writeNanos;

@@ -1038,10 +1038,6 @@ public final class TieredStore implements AutoCloseable {
 
     void writeBackPart(StepBatch b, int part) {
         long start = System.nanoTime();
-        if (AWAIT_IN_PARTS && !b.readBackLanded) {
-            tier.awaitReserved(b.hot); // the rows' updated bytes: the first parts' threads wait, the others find them landed
-            b.readBackLanded = true;
-        }
         int t = b.partTable[part];
         int from = b.partFrom[part];
         ColdTable.Writer[] forTable = writers[t];
@@ -1062,7 +1058,6 @@ public final class TieredStore implements AutoCloseable {
         long begun = System.nanoTime();
         long prepared;
         boolean ahead = b.writePrepared;
-        boolean failed = true;
         try {
             if (ahead) {
                 // Prepared in the run of the batch before (its puts beside this one's prepares).
@@ -1081,12 +1076,9 @@ public final class TieredStore implements AutoCloseable {
             } else {
                 writeWorkers.run(tableCount, b.prepareWriteTask);
             }
-            failed = false;
         } finally {
             prepared = System.nanoTime();
-            if (failed || !AWAIT_IN_PARTS) {
-                tier.awaitReserved(b.hot); // the read-back lands before the batch is given up, failed or not
-            }
+            tier.awaitReserved(b.hot); // the read-back lands before the batch is given up, failed or not
         }
         long readBack = System.nanoTime();
         int parts = 0;
@@ -1100,13 +1092,7 @@ public final class TieredStore implements AutoCloseable {
         }
         StepBatch next = PREPARE_AHEAD ? b.nextWrite : null;
         b.nextWrite = null;
-        try {
-            writeRun.run(b, parts, next);
-        } finally {
-            if (AWAIT_IN_PARTS) {
-                tier.awaitReserved(b.hot); // landed already unless no part ran
-            }
-        }
+        writeRun.run(b, parts, next);
         long longest = 0;
         for (int p = 0; p < parts; p++) {
             longest = Math.max(longest, b.writeNanos[p]);
@@ -1128,13 +1114,6 @@ public final class TieredStore implements AutoCloseable {
      * batch before it (for comparing runs).
      */
     static final boolean PREPARE_AHEAD = !"false".equals(System.getProperty("ember.write.prepareAhead"));
-
-    /**
-     * A write-back's device read-back is awaited by the threads of its parts, as each starts, not
-     * by the write-behind thread before the run: the run's first tasks, the next batch's prepares,
-     * go on meanwhile. {@code -Dember.write.awaitInParts=false}: before the run (for comparing).
-     */
-    static final boolean AWAIT_IN_PARTS = !"false".equals(System.getProperty("ember.write.awaitInParts"));
 
     /**
      * One run of the write threads for a batch's write-back: its parts' puts and, with the next

@@ -54,7 +54,6 @@ final class WriteBehind implements AutoCloseable {
         b.state = StepBatch.WRITING;
         b.writeQueuedAt = System.nanoTime();
         b.writePrepared = false;
-        b.readBackLanded = false;
         b.prepareFailure = null;
         b.nextWrite = null;
         if (!writing.isEmpty()) {
