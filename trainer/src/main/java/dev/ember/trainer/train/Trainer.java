@@ -434,6 +434,7 @@ public final class Trainer {
                     }
                     Batch batch = ahead.pollFirst();
                     boolean hot = aheadHot.pollFirst();
+                    long stepStart = System.nanoTime(); // the step's time includes announcing, wherever it comes
                     // With this batch announced and two or more ahead, the next are announced
                     // before its lookup, so the store's threads split them during the whole step
                     // (this batch's index arrays were staged in the step before); else after (the
@@ -445,7 +446,6 @@ public final class Trainer {
                         announced = announceAhead(path, ahead, announced, depth);
                     }
                     int count = batch.size();
-                    long stepStart = System.nanoTime();
                     // the step's step sizes depend on the step only, so a resumed run continues exactly
                     float warmup = recipe.warmupFactor(step);
                     if (recipe.denseLr() * warmup != denseLr) {
