@@ -70,20 +70,8 @@ final class PopularityCounting implements AutoCloseable {
 
     /** The ring's size: {@link #RING_PROPERTY}, else 32; a bad value is refused naming the property. */
     static int ringSize() {
-        String v = System.getProperty(RING_PROPERTY);
-        if (v == null) {
-            return 32;
-        }
-        try {
-            int n = Integer.parseInt(v.trim());
-            if (n >= 4 && Integer.bitCount(n) == 1) {
-                return n;
-            }
-        } catch (NumberFormatException e) {
-            // reported below
-        }
-        throw new IllegalArgumentException("-D" + RING_PROPERTY + "=" + v + ": popularity counting's ring needs a power"
-                + " of two >= 4 operations (leave it unset for the default, 32)");
+        return dev.ember.cache.settings.Settings.wholeNumber(RING_PROPERTY, 32, n -> n >= 4 && Integer.bitCount(n) == 1,
+                "popularity counting's ring needs a power of two >= 4 operations");
     }
 
     /** One batch's deduplicated ids, copied. */

@@ -104,20 +104,8 @@ final class TableWorkers implements AutoCloseable {
      * {@code otherwise}; a bad value is refused naming the property and {@code what} the pool does.
      */
     static int threadsAsSet(String property, int otherwise, String what) {
-        String v = System.getProperty(property);
-        if (v == null) {
-            return otherwise;
-        }
-        try {
-            int n = Integer.parseInt(v.trim());
-            if (n >= 1) {
-                return n;
-            }
-        } catch (NumberFormatException e) {
-            // reported below
-        }
-        throw new IllegalArgumentException("-D" + property + "=" + v + ": " + what + " needs a whole number"
-                + " of threads >= 1 (leave it unset for the default, " + otherwise + ")");
+        return dev.ember.cache.settings.Settings.wholeNumber(property, otherwise, n -> n >= 1,
+                what + " needs a whole number of threads >= 1");
     }
 
     /** Threads in all, the caller included. */

@@ -105,20 +105,8 @@ public final class Trainer {
      * TieredDriftTest (95% of the oracle's hit rate within W steps); 1 passes it.
      */
     static int moveChunkRows() {
-        String v = System.getProperty("ember.move.chunkRows");
-        if (v == null) {
-            return MOVE_CHUNK_ROWS;
-        }
-        try {
-            int n = Integer.parseInt(v.trim());
-            if (n >= 1) {
-                return n;
-            }
-        } catch (NumberFormatException e) {
-            // reported below
-        }
-        throw new IllegalArgumentException("-Dember.move.chunkRows=" + v + ": the moves a step boundary makes each way"
-                + " must be a whole number >= 1 (default " + MOVE_CHUNK_ROWS + ")");
+        return dev.ember.cache.settings.Settings.wholeNumber("ember.move.chunkRows", MOVE_CHUNK_ROWS, n -> n >= 1,
+                "the moves a step boundary makes each way need a whole number >= 1");
     }
 
     static Hysteresis knobHysteresis() {
