@@ -176,7 +176,7 @@ public final class TieredStore implements AutoCloseable {
     /** An announced batch, joined and submitted, whose index arrays the next announce's run stages, or null. */
     private StepBatch toStage;
     /** The run an announce starts: its batch's split, and the staging of the batch announced before. */
-    private final AnnounceRun stepRun = new AnnounceRun();
+    private final AnnounceRun announceRun = new AnnounceRun();
     private final long[] submitWaits = new long[2];
     /** The thread that submits (the last one to): staging tasks it runs itself are counted apart. */
     private volatile Thread stepThread;
@@ -513,7 +513,7 @@ public final class TieredStore implements AutoCloseable {
         }
         announced = b;
         long t1 = System.nanoTime();
-        stepRun.start(b, behind);
+        announceRun.start(b, behind);
         phases.submitted(waits[0], waits[1], System.nanoTime() - t1, 0);
     }
 
@@ -906,7 +906,7 @@ public final class TieredStore implements AutoCloseable {
             phases.stagingJoins.add(System.nanoTime() - t0);
         }
         if (a != null) {
-            stepRun.joined();
+            announceRun.joined();
             a.idSource = null;
             Throwable f = a.announceFailure;
             if (f != null) {
