@@ -914,19 +914,24 @@ public final class TieredStore implements AutoCloseable {
                 abandonFetches(a); // the tables split before the failure: nothing may still write into the batch
                 a.generation = null;
                 a.state = StepBatch.OPEN;
-                if (f instanceof RuntimeException e) {
-                    throw e;
-                }
-                if (f instanceof Error e) {
-                    throw e;
-                }
-                throw new IllegalStateException("announcing a batch failed", f);
+                throw rethrown(f, "announcing a batch failed");
             }
             finishSubmit(a);
             if (stageBehind) {
                 toStage = a; // staged by the next announce's run, or by its gather
             }
         }
+    }
+
+    /** A failure kept for later, thrown as it was (unchecked), else wrapped saying {@code what} failed. */
+    private static RuntimeException rethrown(Throwable f, String what) {
+        if (f instanceof RuntimeException e) {
+            return e;
+        }
+        if (f instanceof Error e) {
+            throw e;
+        }
+        return new IllegalStateException(what, f);
     }
 
     /** As {@link #joinStaging}, for a store or batch being closed: an announced batch's failure is no news there. */
@@ -962,9 +967,7 @@ public final class TieredStore implements AutoCloseable {
         public void run(int task) {
             if (task < tableCount) {
                 try {
-                    dedup(split, task);
-                    split(split, task);
-                    startFetch(split, task);
+                    split.dedupAndSplitTask.run(task);
                 } catch (Throwable e) {
                     splitFailure.compareAndSet(null, e);
                 }
@@ -1064,14 +1067,8 @@ public final class TieredStore implements AutoCloseable {
                 b.writePrepared = false;
                 Throwable f = b.prepareFailure;
                 b.prepareFailure = null;
-                if (f instanceof RuntimeException e) {
-                    throw e;
-                }
-                if (f instanceof Error e) {
-                    throw e;
-                }
                 if (f != null) {
-                    throw new IllegalStateException("preparing a write-back failed", f);
+                    throw rethrown(f, "preparing a write-back failed");
                 }
             } else {
                 writeWorkers.run(tableCount, b.prepareWriteTask);
