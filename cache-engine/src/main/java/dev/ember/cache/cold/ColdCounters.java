@@ -9,6 +9,7 @@ public final class ColdCounters {
     final LongAdder rowsRead = new LongAdder();
     final LongAdder rowsWritten = new LongAdder();
     final LongAdder rowsInserted = new LongAdder();
+    final LongAdder rowsInPlace = new LongAdder();
     final LongAdder preImagesLogged = new LongAdder();
 
     public long gathers() {
@@ -29,6 +30,11 @@ public final class ColdCounters {
 
     public long rowsInserted() {
         return rowsInserted.sum();
+    }
+
+    /** Rows written where they lie in the mapped file, around Chronicle's lookup and lock ({@link InPlaceRows}). */
+    public long rowsInPlace() {
+        return rowsInPlace.sum();
     }
 
     public long preImagesLogged() {

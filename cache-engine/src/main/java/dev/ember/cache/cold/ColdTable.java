@@ -37,9 +37,9 @@ import java.nio.ByteOrder;
  * reuses its key, float and byte scratch, and Chronicle's query contexts are reused per thread.
  * Lookups pass the key as its 8 stored bytes in a {@code Data} of ours ({@link RowKey}): marshalling
  * a {@code LongValue} key cost about 3x the whole lookup, and a key {@code BytesStore} is wrapped
- * and reference-counted by Chronicle at every query. Values are read in place and written
- * through {@code doReplaceValue} from a {@link RowValue} (same size: in place, entry checksum
- * updated by Chronicle).
+ * and reference-counted by Chronicle at every query. Values are read in place. A row whose place
+ * is known is written there, its entry checksum sealed as Chronicle seals it ({@link InPlaceRows});
+ * others through {@code doReplaceValue} or an insert from a {@link RowValue}.
  *
  * <p>Before the first in-place change of a row since the last checkpoint, its pre-image (or its
  * absence) is appended to the {@link UndoLog} and forced; a per-checkpoint Roaring bitmap records
@@ -89,6 +89,8 @@ public final class ColdTable implements AutoCloseable {
     private final java.util.concurrent.atomic.AtomicLong pendingInserts = new java.util.concurrent.atomic.AtomicLong();
     /** Off-heap {@code long[rows]}: where row {@code id}'s value lies in the mapping (0: not known yet); 0 when off. */
     private final long positions;
+    /** Writes of rows whose place is known, around Chronicle's lookup and lock (needs the position index). */
+    private final InPlaceRows inPlace;
 
     // Per-call arguments of the partition tasks (set before pool.run, read inside).
     private long[] argIds;
@@ -150,6 +152,7 @@ public final class ColdTable implements AutoCloseable {
             scratch[p] = new Scratch(floatsPerRow, dim, rowBytes);
         }
         this.partitionNew = new long[pool.threads()];
+        this.inPlace = new InPlaceRows(rowBytes);
         this.logged = new RowSet(spec.rows());
         this.stored.set(map.longSize());
         if (positionIndex) {
@@ -325,8 +328,9 @@ public final class ColdTable implements AutoCloseable {
             if (closed) {
                 throw new IllegalStateException("table " + spec.name() + " is closed");
             }
+            long rowsAddress = rows.isDirect() ? Jvm.address(rows) : 0;
             for (int u = from; u < to; u++) {
-                if (putRow(key, value, ids[u], rows, u * rowBytes)) {
+                if (putRow(key, value, ids[u], rows, rowsAddress, u * rowBytes)) {
                     // Now in stored. Counted in both for an instant: a capacity check meanwhile errs on the safe side.
                     pendingInserts.decrementAndGet();
                 }
@@ -434,8 +438,8 @@ public final class ColdTable implements AutoCloseable {
     /*
      * The position index. Entries of fixed size never move while the map is open: a replace of the
      * same size writes in place and inserts never relocate other entries; only a removal (rollback,
-     * before any batch) frees one, and it forgets the row first. Reading through a known position
-     * skips Chronicle's segment lock: safe because every writer of this table is in this process
+     * before any batch) frees one, and it forgets the row first. Reading or writing through a known
+     * position skips Chronicle's segment lock: safe because every writer of this table is in this process
      * and batch operations on a table never overlap, and a {@link Reader} never reads a row being
      * written (its contract). A position is an 8-byte aligned word: a reader sees it whole. It is
      * an address (> 0), 0 (not known: Chronicle's lookup tells) or {@link #ABSENT}: every row of a
@@ -514,13 +518,20 @@ public final class ColdTable implements AutoCloseable {
             return;
         }
         if (at == 0) {
+            long gap = NO_GAP;
+            boolean found;
             try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(key.of(id))) {
                 MapEntry<LongValue, byte[]> e = c.entry();
-                if (e != null) {
+                found = e != null;
+                if (found) {
                     copyValue(e.value(), out, outAddress, base);
                     remember(id, e.value());
-                    return;
+                    gap = gapToLearn(e);
                 }
+            }
+            if (found) {
+                learnInPlace(id, gap);
+                return;
             }
         }
         initialRow(id, out, base);
@@ -546,6 +557,7 @@ public final class ColdTable implements AutoCloseable {
         ByteBuffer grads = argBuf;
         float[] g = s.grad;
         float[] row = s.row;
+        long inPlaceRows = 0;
         for (int u = from; u < to; u++) {
             java.util.Arrays.fill(g, 0.0f);
             for (int o = occStart[u], end = occStart[u + 1]; o < end; o++) {
@@ -555,6 +567,20 @@ public final class ColdTable implements AutoCloseable {
                 }
             }
             long id = ids[u];
+            long valueAt = positionOf(id);
+            if (valueAt > 0 && inPlace.on()) {
+                for (int k = 0; k < floatsPerRow; k++) {
+                    row[k] = UnsafeMemory.MEMORY.readFloat(valueAt + 4L * k);
+                }
+                RowUpdate.apply(layout, row, g, argLr, argEps);
+                for (int k = 0; k < floatsPerRow; k++) {
+                    UnsafeMemory.MEMORY.writeFloat(valueAt + 4L * k, row[k]);
+                }
+                inPlace.seal(id, valueAt);
+                inPlaceRows++;
+                continue;
+            }
+            long gap;
             try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key.of(id))) {
                 c.updateLock().lock();
                 MapEntry<LongValue, byte[]> e = c.entry();
@@ -575,14 +601,18 @@ public final class ColdTable implements AutoCloseable {
                 Data<byte[]> nv = s.value;
                 if (e != null) {
                     e.doReplaceValue(nv);
+                    remember(id, e.value());
                 } else {
                     c.absentEntry().doInsert(nv);
                     stored.incrementAndGet();
                     counters.rowsInserted.increment();
                     rememberInserted(id, c);
                 }
+                gap = gapToLearn(c.entry());
             }
+            learnInPlace(id, gap);
         }
+        counters.rowsInPlace.add(inPlaceRows);
     }
 
     private static void putFloat(byte[] b, int off, float v) {
@@ -597,29 +627,59 @@ public final class ColdTable implements AutoCloseable {
         Scratch s = scratch[partition];
         long[] ids = argIds;
         ByteBuffer rows = argBuf;
+        long rowsAddress = rows.isDirect() ? Jvm.address(rows) : 0;
         for (int u = from; u < to; u++) {
-            putRow(s.key, s.value, ids[u], rows, u * rowBytes);
+            putRow(s.key, s.value, ids[u], rows, rowsAddress, u * rowBytes);
         }
     }
 
     /**
-     * Stores row {@code id} from {@code rows[at..at+rowBytes)} through the caller's key and value
-     * scratch; returns whether it was inserted (not in the map before).
+     * Stores row {@code id} from {@code rows[at..at+rowBytes)} (at {@code rowsAddress + at} when
+     * {@code rowsAddress} is not 0) in place when its place is known, else through Chronicle with the
+     * caller's key and value scratch; returns whether it was inserted (not in the map before).
      */
-    private boolean putRow(RowKey key, RowValue value, long id, ByteBuffer rows, int at) {
+    private boolean putRow(RowKey key, RowValue value, long id, ByteBuffer rows, long rowsAddress, int at) {
+        long valueAt = positionOf(id);
+        if (valueAt > 0 && rowsAddress != 0 && inPlace.on()) {
+            inPlace.write(id, valueAt, rowsAddress + at);
+            counters.rowsInPlace.increment();
+            return false;
+        }
         rows.get(at, value.array());
+        boolean inserted;
+        long gap = NO_GAP;
         try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(key.of(id))) {
             c.updateLock().lock();
             MapEntry<LongValue, byte[]> e = c.entry();
             if (e != null) {
                 e.doReplaceValue(value);
-                return false;
+                remember(id, e.value());
+                inserted = false;
+            } else {
+                c.absentEntry().doInsert(value);
+                stored.incrementAndGet();
+                counters.rowsInserted.increment();
+                rememberInserted(id, c);
+                inserted = true;
             }
-            c.absentEntry().doInsert(value);
-            stored.incrementAndGet();
-            counters.rowsInserted.increment();
-            rememberInserted(id, c);
-            return true;
+            gap = gapToLearn(c.entry());
+        }
+        learnInPlace(id, gap);
+        return inserted;
+    }
+
+    /** No entry's gap was read: nothing to learn. */
+    private static final long NO_GAP = Long.MIN_VALUE;
+
+    /** Inside a query context: the gap of entry {@code e} while in-place writes are still to be checked, else {@link #NO_GAP}. */
+    private long gapToLearn(MapEntry<LongValue, byte[]> e) {
+        return positions != 0 && e != null && inPlace.learning() ? InPlaceRows.gapOf(e) : NO_GAP;
+    }
+
+    /** After the query context of row {@code id} closed (its checksum stored): checks in-place writes against it once. */
+    private void learnInPlace(long id, long gap) {
+        if (gap != NO_GAP) {
+            inPlace.learn(id, positionOf(id), gap);
         }
     }
 

@@ -723,6 +723,24 @@ public final class Store implements AutoCloseable {
         }
     }
 
+    /** The cold tier's row traffic since the store opened, in one line (all tables). */
+    public String coldTraffic() {
+        long read = 0;
+        long written = 0;
+        long inPlace = 0;
+        long inserted = 0;
+        long preImages = 0;
+        for (ColdTable t : tables) {
+            read += t.counters().rowsRead();
+            written += t.counters().rowsWritten();
+            inPlace += t.counters().rowsInPlace();
+            inserted += t.counters().rowsInserted();
+            preImages += t.counters().preImagesLogged();
+        }
+        return String.format("%d rows read, %d written (%d in place, %d inserted, the rest through Chronicle's lookup),"
+                + " %d pre-images logged", read, written, inPlace, inserted, preImages);
+    }
+
     private long totalWrites() {
         long n = 0;
         for (ColdTable t : tables) {

@@ -521,6 +521,9 @@ public final class Trainer {
                                 - c.prefetchNanos.sum()) / n),
                         String.format("%.3f", c.updateNanos.sum() / n), String.format("%.1f", hostCores),
                         Runtime.getRuntime().availableProcessors());
+                if (store != null) {
+                    LOG.info("{}: cold tier: {}", mode.label(), store.coldTraffic());
+                }
                 if (tiered != null) {
                     LOG.info("{}: tiered store: {}", mode.label(), tiered.phases().perStep(step - first));
                     LOG.info("{}: re-tiering behind the steps: {}", mode.label(), tiered.moveWaits());
