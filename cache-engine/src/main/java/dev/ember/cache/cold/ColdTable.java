@@ -329,11 +329,19 @@ public final class ColdTable implements AutoCloseable {
                 throw new IllegalStateException("table " + spec.name() + " is closed");
             }
             long rowsAddress = rows.isDirect() ? Jvm.address(rows) : 0;
-            for (int u = from; u < to; u++) {
-                if (putRow(key, value, ids[u], rows, rowsAddress, u * rowBytes)) {
-                    // Now in stored. Counted in both for an instant: a capacity check meanwhile errs on the safe side.
-                    pendingInserts.decrementAndGet();
+            int inserted = 0;
+            int inPlaceRows = 0;
+            try {
+                for (int u = from; u < to; u++) {
+                    int how = putRow(key, value, ids[u], rows, rowsAddress, u * rowBytes);
+                    inserted += how == INSERTED ? 1 : 0;
+                    inPlaceRows += how == IN_PLACE ? 1 : 0;
                 }
+            } finally {
+                // Counted once a part (the parts' threads share these): until now each inserted row
+                // was still pending, and a capacity check meanwhile erred on the safe side.
+                counted(inserted, inPlaceRows);
+                pendingInserts.addAndGet(-inserted);
             }
             counters.rowsWritten.add(to - from);
         }
@@ -526,7 +534,7 @@ public final class ColdTable implements AutoCloseable {
                 if (found) {
                     copyValue(e.value(), out, outAddress, base);
                     remember(id, e.value());
-                    gap = gapToLearn(e);
+                    gap = gapToLearn(c);
                 }
             }
             if (found) {
@@ -557,62 +565,65 @@ public final class ColdTable implements AutoCloseable {
         ByteBuffer grads = argBuf;
         float[] g = s.grad;
         float[] row = s.row;
-        long inPlaceRows = 0;
-        for (int u = from; u < to; u++) {
-            java.util.Arrays.fill(g, 0.0f);
-            for (int o = occStart[u], end = occStart[u + 1]; o < end; o++) {
-                int base = occBag[o] * dim * 4;
-                for (int c = 0; c < dim; c++) {
-                    g[c] = g[c] + grads.getFloat(base + 4 * c);
-                }
-            }
-            long id = ids[u];
-            long valueAt = positionOf(id);
-            if (valueAt > 0 && inPlace.on()) {
-                for (int k = 0; k < floatsPerRow; k++) {
-                    row[k] = UnsafeMemory.MEMORY.readFloat(valueAt + 4L * k);
-                }
-                RowUpdate.apply(layout, row, g, argLr, argEps);
-                for (int k = 0; k < floatsPerRow; k++) {
-                    UnsafeMemory.MEMORY.writeFloat(valueAt + 4L * k, row[k]);
-                }
-                inPlace.seal(id, valueAt);
-                inPlaceRows++;
-                continue;
-            }
-            long gap;
-            try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key.of(id))) {
-                c.updateLock().lock();
-                MapEntry<LongValue, byte[]> e = c.entry();
-                if (e != null) {
-                    Data<byte[]> v = e.value();
-                    RandomDataInput in = v.bytes();
-                    long off = v.offset();
-                    for (int k = 0; k < floatsPerRow; k++) {
-                        row[k] = in.readFloat(off + 4L * k);
+        int inPlaceRows = 0;
+        int inserted = 0;
+        try {
+            for (int u = from; u < to; u++) {
+                java.util.Arrays.fill(g, 0.0f);
+                for (int o = occStart[u], end = occStart[u + 1]; o < end; o++) {
+                    int base = occBag[o] * dim * 4;
+                    for (int c = 0; c < dim; c++) {
+                        g[c] = g[c] + grads.getFloat(base + 4 * c);
                     }
-                } else {
-                    RowInit.fill(seed, index, id, layout, scale, row, 0);
                 }
-                RowUpdate.apply(layout, row, g, argLr, argEps);
-                for (int k = 0; k < floatsPerRow; k++) {
-                    putFloat(s.value.array(), 4 * k, row[k]);
+                long id = ids[u];
+                long valueAt = positionOf(id);
+                if (valueAt > 0 && inPlace.on()) {
+                    for (int k = 0; k < floatsPerRow; k++) {
+                        row[k] = UnsafeMemory.MEMORY.readFloat(valueAt + 4L * k);
+                    }
+                    RowUpdate.apply(layout, row, g, argLr, argEps);
+                    for (int k = 0; k < floatsPerRow; k++) {
+                        UnsafeMemory.MEMORY.writeFloat(valueAt + 4L * k, row[k]);
+                    }
+                    inPlace.seal(id, valueAt);
+                    inPlaceRows++;
+                    continue;
                 }
-                Data<byte[]> nv = s.value;
-                if (e != null) {
-                    e.doReplaceValue(nv);
-                    remember(id, e.value());
-                } else {
-                    c.absentEntry().doInsert(nv);
-                    stored.incrementAndGet();
-                    counters.rowsInserted.increment();
-                    rememberInserted(id, c);
+                long gap;
+                try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(s.key.of(id))) {
+                    c.updateLock().lock();
+                    MapEntry<LongValue, byte[]> e = c.entry();
+                    if (e != null) {
+                        Data<byte[]> v = e.value();
+                        RandomDataInput in = v.bytes();
+                        long off = v.offset();
+                        for (int k = 0; k < floatsPerRow; k++) {
+                            row[k] = in.readFloat(off + 4L * k);
+                        }
+                    } else {
+                        RowInit.fill(seed, index, id, layout, scale, row, 0);
+                    }
+                    RowUpdate.apply(layout, row, g, argLr, argEps);
+                    for (int k = 0; k < floatsPerRow; k++) {
+                        putFloat(s.value.array(), 4 * k, row[k]);
+                    }
+                    Data<byte[]> nv = s.value;
+                    if (e != null) {
+                        e.doReplaceValue(nv);
+                        remember(id, e.value());
+                    } else {
+                        c.absentEntry().doInsert(nv);
+                        rememberInserted(id, c);
+                        inserted++;
+                    }
+                    gap = gapToLearn(c);
                 }
-                gap = gapToLearn(c.entry());
+                learnInPlace(id, gap);
             }
-            learnInPlace(id, gap);
+        } finally {
+            counted(inserted, inPlaceRows);
         }
-        counters.rowsInPlace.add(inPlaceRows);
     }
 
     private static void putFloat(byte[] b, int off, float v) {
@@ -628,25 +639,51 @@ public final class ColdTable implements AutoCloseable {
         long[] ids = argIds;
         ByteBuffer rows = argBuf;
         long rowsAddress = rows.isDirect() ? Jvm.address(rows) : 0;
-        for (int u = from; u < to; u++) {
-            putRow(s.key, s.value, ids[u], rows, rowsAddress, u * rowBytes);
+        int inserted = 0;
+        int inPlaceRows = 0;
+        try {
+            for (int u = from; u < to; u++) {
+                int how = putRow(s.key, s.value, ids[u], rows, rowsAddress, u * rowBytes);
+                inserted += how == INSERTED ? 1 : 0;
+                inPlaceRows += how == IN_PLACE ? 1 : 0;
+            }
+        } finally {
+            counted(inserted, inPlaceRows);
+        }
+    }
+
+    /** A put's row was written where it lies ({@link #putRow}). */
+    private static final int IN_PLACE = 0;
+    /** ... replaced through Chronicle. */
+    private static final int REPLACED = 1;
+    /** ... inserted: it was not in the map. */
+    private static final int INSERTED = 2;
+
+    /** Counts a range's inserted rows into {@link #stored} and the counters, once a range (threads share them). */
+    private void counted(int inserted, int inPlaceRows) {
+        if (inserted > 0) {
+            stored.addAndGet(inserted);
+            counters.rowsInserted.add(inserted);
+        }
+        if (inPlaceRows > 0) {
+            counters.rowsInPlace.add(inPlaceRows);
         }
     }
 
     /**
      * Stores row {@code id} from {@code rows[at..at+rowBytes)} (at {@code rowsAddress + at} when
      * {@code rowsAddress} is not 0) in place when its place is known, else through Chronicle with the
-     * caller's key and value scratch; returns whether it was inserted (not in the map before).
+     * caller's key and value scratch; returns how ({@link #IN_PLACE}, {@link #REPLACED} or
+     * {@link #INSERTED}: the caller counts the insert into {@link #stored}).
      */
-    private boolean putRow(RowKey key, RowValue value, long id, ByteBuffer rows, long rowsAddress, int at) {
+    private int putRow(RowKey key, RowValue value, long id, ByteBuffer rows, long rowsAddress, int at) {
         long valueAt = positionOf(id);
         if (valueAt > 0 && rowsAddress != 0 && inPlace.on()) {
             inPlace.write(id, valueAt, rowsAddress + at);
-            counters.rowsInPlace.increment();
-            return false;
+            return IN_PLACE;
         }
         rows.get(at, value.array());
-        boolean inserted;
+        int how;
         long gap = NO_GAP;
         try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(key.of(id))) {
             c.updateLock().lock();
@@ -654,26 +691,28 @@ public final class ColdTable implements AutoCloseable {
             if (e != null) {
                 e.doReplaceValue(value);
                 remember(id, e.value());
-                inserted = false;
+                how = REPLACED;
             } else {
                 c.absentEntry().doInsert(value);
-                stored.incrementAndGet();
-                counters.rowsInserted.increment();
                 rememberInserted(id, c);
-                inserted = true;
+                how = INSERTED;
             }
-            gap = gapToLearn(c.entry());
+            gap = gapToLearn(c);
         }
         learnInPlace(id, gap);
-        return inserted;
+        return how;
     }
 
     /** No entry's gap was read: nothing to learn. */
     private static final long NO_GAP = Long.MIN_VALUE;
 
-    /** Inside a query context: the gap of entry {@code e} while in-place writes are still to be checked, else {@link #NO_GAP}. */
-    private long gapToLearn(MapEntry<LongValue, byte[]> e) {
-        return positions != 0 && e != null && inPlace.learning() ? InPlaceRows.gapOf(e) : NO_GAP;
+    /** Inside query context {@code c}: its entry's gap while in-place writes are still to be checked, else {@link #NO_GAP}. */
+    private long gapToLearn(ExternalMapQueryContext<LongValue, byte[], ?> c) {
+        if (positions == 0 || !inPlace.learning()) {
+            return NO_GAP;
+        }
+        MapEntry<LongValue, byte[]> e = c.entry();
+        return e != null ? InPlaceRows.gapOf(e) : NO_GAP;
     }
 
     /** After the query context of row {@code id} closed (its checksum stored): checks in-place writes against it once. */
