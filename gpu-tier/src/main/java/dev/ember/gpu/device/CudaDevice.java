@@ -724,12 +724,15 @@ public final class CudaDevice implements Device {
     private final class CudaKernel implements Kernel {
         private static final int MAX_ARGS = 16;
         private final String kernelName;
+        /** The launch's name in an error, made once: a launch allocates nothing. */
+        private final String launchCall;
         private final CUfunc_st function;
         private final BytePointer block = new BytePointer(8L * MAX_ARGS);
         private final PointerPointer<Pointer> argv = new PointerPointer<>(MAX_ARGS);
 
         CudaKernel(String kernelName, CUfunc_st function) {
             this.kernelName = kernelName;
+            this.launchCall = "cuLaunchKernel(" + kernelName + ")";
             this.function = function;
             block.fill(0);
             // argv[i] = &block[8 i], written through a long view of argv's own memory. (The
@@ -786,7 +789,7 @@ public final class CudaDevice implements Device {
             }
             bind();
             check(cuLaunchKernel(function, groups, 1, 1, groupSize, 1, 1, 0, stream(s), argv, (PointerPointer<?>) null),
-                    "cuLaunchKernel(" + kernelName + ")");
+                    launchCall);
         }
     }
 }
