@@ -1078,8 +1078,6 @@ public final class TieredStore implements AutoCloseable {
      * they are back, the parts written, nearly all in place. Inserting early is safe: the pre-images
      * are logged first, a row inserted reads as its initial value, and no one reads a writing
      * batch's misses from the cold tier (later batches and moves take them from its staged bytes).
-     * The next queued batch's prepares run beside the early inserts (beside the puts without them):
-     * a table's prepare runs on one thread, as long as the puts in place of a whole batch.
      */
     void writeBackAll(StepBatch b) {
         long begun = System.nanoTime();
@@ -1094,11 +1092,9 @@ public final class TieredStore implements AutoCloseable {
             }
             rows += b.missCount[t];
         }
-        StepBatch next = PREPARE_AHEAD ? b.nextWrite : null;
-        b.nextWrite = null;
         try {
             if (ahead) {
-                // Prepared in the run of the batch before (beside its early inserts or its puts).
+                // Prepared in the run of the batch before (its puts beside this one's prepares).
                 b.writePrepared = false;
                 Throwable f = b.prepareFailure;
                 b.prepareFailure = null;
@@ -1109,15 +1105,16 @@ public final class TieredStore implements AutoCloseable {
                 writeWorkers.run(tableCount, b.prepareWriteTask);
             }
             if (INSERT_EARLY) {
-                writeRun.run(b, parts, next, true);
-                next = null;
+                writeWorkers.run(parts, b.insertAbsentTask);
             }
         } finally {
             prepared = System.nanoTime();
             tier.awaitReserved(b.hot); // the read-back lands before the batch is given up, failed or not
         }
         long readBack = System.nanoTime();
-        writeRun.run(b, parts, next, false);
+        StepBatch next = PREPARE_AHEAD ? b.nextWrite : null;
+        b.nextWrite = null;
+        writeRun.run(b, parts, next);
         long longest = 0;
         for (int p = 0; p < parts; p++) {
             longest = Math.max(longest, b.writeNanos[p]);
@@ -1141,9 +1138,9 @@ public final class TieredStore implements AutoCloseable {
     static final boolean PREPARE_AHEAD = !"false".equals(System.getProperty("ember.write.prepareAhead"));
 
     /**
-     * One run of the write threads for a batch's write-back: its parts' early inserts or puts and,
-     * with the next batch already queued, that batch's tables' prepares, so its capacity checks
-     * and pre-images take no run of their own. Safe because a batch's prepare logs the pre-image of every row it
+     * One run of the write threads for a batch's write-back: its parts' puts and, with the next
+     * batch already queued, that batch's tables' prepares, so its capacity checks and pre-images
+     * take no run of their own. Safe because a batch's prepare logs the pre-image of every row it
      * writes: the next batch's prepare reads (and logs) only rows this batch does not write, and
      * its capacity check counts this batch's inserts as pending until they land. The prepares
      * come first, the table with the most rows first: a table's prepare runs on one thread, the
@@ -1154,14 +1151,11 @@ public final class TieredStore implements AutoCloseable {
         private StepBatch current;
         private StepBatch next;
         private int prepares;
-        private boolean inserting;
         private final int[] largestFirst = new int[tableCount];
 
-        /** {@code inserting}: the parts' rows not yet stored are inserted ({@link #insertAbsentPart}), else the parts are put. */
-        void run(StepBatch b, int parts, StepBatch next, boolean inserting) {
+        void run(StepBatch b, int parts, StepBatch next) {
             this.current = b;
             this.next = next;
-            this.inserting = inserting;
             this.prepares = next == null ? 0 : tableCount;
             if (next != null) {
                 orderBySize(next.missCount);
@@ -1194,11 +1188,7 @@ public final class TieredStore implements AutoCloseable {
         @Override
         public void run(int task) {
             if (task >= prepares) {
-                if (inserting) {
-                    insertAbsentPart(current, task - prepares);
-                } else {
-                    writeBackPart(current, task - prepares);
-                }
+                writeBackPart(current, task - prepares);
                 return;
             }
             StepBatch n = next;
