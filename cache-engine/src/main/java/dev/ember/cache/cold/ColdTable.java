@@ -315,7 +315,6 @@ public final class ColdTable implements AutoCloseable {
     public final class Writer {
         private final RowKey key = new RowKey();
         private final RowValue value = new RowValue(rowBytes);
-        private final float[] row = new float[floatsPerRow];
 
         private Writer() {
         }
@@ -345,33 +344,6 @@ public final class ColdTable implements AutoCloseable {
                 pendingInserts.addAndGet(-inserted);
             }
             counters.rowsWritten.add(to - from);
-        }
-
-        /**
-         * Inserts, with their initial values, the rows of {@code ids[from..to)} not yet stored, so
-         * that a later {@link #put} of them writes in place: the inserts can run before the rows'
-         * bytes are known (while the device still reads them back). Every row must be prepared by
-         * a {@link #preparePut} (its pre-image logged: a crash takes the insert back) and written
-         * by no other part. A row inserted so reads as it did (its initial value), and counts as
-         * stored rather than pending from now on.
-         */
-        public void insertAbsent(long[] ids, int from, int to) {
-            if (closed) {
-                throw new IllegalStateException("table " + spec.name() + " is closed");
-            }
-            int inserted = 0;
-            try {
-                for (int u = from; u < to; u++) {
-                    long id = ids[u];
-                    if (positionOf(id) > 0) {
-                        continue; // stored, its place known
-                    }
-                    inserted += insertInitial(key, value, row, id) ? 1 : 0;
-                }
-            } finally {
-                counted(inserted, 0);
-                pendingInserts.addAndGet(-inserted);
-            }
         }
 
         /** Frees the key's native bytes; the writer is unusable afterwards. */
@@ -729,33 +701,6 @@ public final class ColdTable implements AutoCloseable {
         }
         learnInPlace(id, gap);
         return how;
-    }
-
-    /**
-     * Inserts row {@code id} with its initial value (through the caller's scratch) unless it is
-     * stored; returns whether it was inserted. Either way its place is then known.
-     */
-    private boolean insertInitial(RowKey key, RowValue value, float[] row, long id) {
-        boolean inserted = false;
-        long gap;
-        try (ExternalMapQueryContext<LongValue, byte[], ?> c = map.queryContext(key.of(id))) {
-            c.updateLock().lock();
-            MapEntry<LongValue, byte[]> e = c.entry();
-            if (e != null) {
-                remember(id, e.value());
-            } else {
-                RowInit.fill(seed, index, id, layout, scale, row, 0);
-                for (int k = 0; k < floatsPerRow; k++) {
-                    putFloat(value.array(), 4 * k, row[k]);
-                }
-                c.absentEntry().doInsert(value);
-                rememberInserted(id, c);
-                inserted = true;
-            }
-            gap = gapToLearn(c);
-        }
-        learnInPlace(id, gap);
-        return inserted;
     }
 
     /** No entry's gap was read: nothing to learn. */

@@ -89,8 +89,6 @@ public final class StepBatch implements AutoCloseable {
     final TableWorkers.TableTask dedupAndSplitTask;
     /** Each table's {@link dev.ember.cache.cold.ColdTable#preparePut} of the misses, on the write threads. */
     final TableWorkers.TableTask prepareWriteTask;
-    /** One part's rows not yet stored, inserted before the device's read-back is in ({@link TieredStore#insertAbsentPart}). */
-    final TableWorkers.TableTask insertAbsentTask;
     /** One part of the misses' write-back ({@link TieredStore#WRITE_PART_ROWS} rows of one table at most). */
     final TableWorkers.TableTask writeBackTask;
     final Runnable writeAllTask;
@@ -169,7 +167,6 @@ public final class StepBatch implements AutoCloseable {
             owner.startFetch(this, t);
         };
         this.prepareWriteTask = t -> owner.prepareWriteBack(this, t);
-        this.insertAbsentTask = p -> owner.insertAbsentPart(this, p);
         this.writeBackTask = part -> owner.writeBackPart(this, part);
         this.writeAllTask = () -> owner.writeBackAll(this);
         this.readTask = t -> owner.read(this, t);

@@ -205,8 +205,8 @@ public final class StepPhases {
                         + ", the step thread's CPU %.3f ms; the longest = move waits %.3f + move calls %.3f (hot-tier calls %.3f)"
                         + " + knob %.3f + retargets %.3f (publishing %.3f) ms, CPU %.3f ms; staging: gather arrays %.3f +"
                         + " apply arrays %.3f ms per step on all threads, %.1f%% of its tables on the step thread, the"
-                        + " longest table %.3f ms; write-behind per batch (%d, %d prepared beside the puts before): queued %.3f + capacity checks, pre-images and"
-                        + " early inserts %.3f + device read-back left %.3f + puts %.3f ms (the longest part's %.3f ms), %.0f rows",
+                        + " longest table %.3f ms; write-behind per batch (%d, %d prepared beside the puts before): queued %.3f + capacity checks and pre-images"
+                        + " %.3f + device read-back left %.3f + puts %.3f ms (the longest part's %.3f ms), %.0f rows",
                 submit.sum() / n, submitWriteBackWaits.sum() / n, submitWaits.sum() / n, submitTables.sum() / n, submitStarts.sum() / n, stagingJoins.sum() / n, coldReads.sum() / n, stage.sum() / n, gather.sum() / n, apply.sum() / n,
                 unstage.sum() / n, writeBack.sum() / n, moves.sum() / n, slowBoundaries.sum(), longestBoundary.get() / 1e6,
                 moveWaits.sum() / n, moveCalls.sum() / n, movePublishing.sum() / n, moveStarting.sum() / n, tierNanos.sum() / n,

@@ -1043,55 +1043,24 @@ public final class TieredStore implements AutoCloseable {
         long start = System.nanoTime();
         int t = b.partTable[part];
         int from = b.partFrom[part];
-        writerOf(t, from).put(b.miss[t], from, Math.min(from + WRITE_PART_ROWS, b.missCount[t]), b.missBytes[t]);
-        b.writeNanos[part] = System.nanoTime() - start;
-    }
-
-    /** Table {@code partTable[part]}'s rows of one part not yet stored, inserted with their initial values. */
-    void insertAbsentPart(StepBatch b, int part) {
-        int t = b.partTable[part];
-        int from = b.partFrom[part];
-        writerOf(t, from).insertAbsent(b.miss[t], from, Math.min(from + WRITE_PART_ROWS, b.missCount[t]));
-    }
-
-    /** The writer of part {@code (t, from / WRITE_PART_ROWS)}: one thread at a time uses it. */
-    private ColdTable.Writer writerOf(int t, int from) {
         ColdTable.Writer[] forTable = writers[t];
         int k = from / WRITE_PART_ROWS;
         if (forTable[k] == null) {
             forTable[k] = cold.get(t).newWriter(); // part (t, k) is written by one thread at a time
         }
-        return forTable[k];
+        forTable[k].put(b.miss[t], from, Math.min(from + WRITE_PART_ROWS, b.missCount[t]), b.missBytes[t]);
+        b.writeNanos[part] = System.nanoTime() - start;
     }
 
     /**
-     * {@code -Dember.write.insertEarly=false}: a write-back inserts its rows not yet stored when
-     * it puts them (after the device's read-back), not before (for comparing runs).
-     */
-    static final boolean INSERT_EARLY = !"false".equals(System.getProperty("ember.write.insertEarly"));
-
-    /**
      * All tables of an applied batch (the write-behind thread's task): every table prepared
-     * (capacity, pre-images: they need the misses' ids, not their bytes) and the rows not yet
-     * stored inserted with their initial values (the inserts are most of a write-back's time, and
-     * none needs the rows' bytes) while the device still reads the updated misses back, then, once
-     * they are back, the parts written, nearly all in place. Inserting early is safe: the pre-images
-     * are logged first, a row inserted reads as its initial value, and no one reads a writing
-     * batch's misses from the cold tier (later batches and moves take them from its staged bytes).
+     * (capacity, pre-images: they need the misses' ids, not their bytes) while the device still
+     * reads the updated misses back, then, once they are back, the parts written.
      */
     void writeBackAll(StepBatch b) {
         long begun = System.nanoTime();
         long prepared;
         boolean ahead = b.writePrepared;
-        int parts = 0;
-        long rows = 0;
-        for (int t = 0; t < tableCount; t++) {
-            for (int from = 0; from < b.missCount[t]; from += WRITE_PART_ROWS) {
-                b.partTable[parts] = t;
-                b.partFrom[parts++] = from;
-            }
-            rows += b.missCount[t];
-        }
         try {
             if (ahead) {
                 // Prepared in the run of the batch before (its puts beside this one's prepares).
@@ -1104,14 +1073,20 @@ public final class TieredStore implements AutoCloseable {
             } else {
                 writeWorkers.run(tableCount, b.prepareWriteTask);
             }
-            if (INSERT_EARLY) {
-                writeWorkers.run(parts, b.insertAbsentTask);
-            }
         } finally {
             prepared = System.nanoTime();
             tier.awaitReserved(b.hot); // the read-back lands before the batch is given up, failed or not
         }
         long readBack = System.nanoTime();
+        int parts = 0;
+        long rows = 0;
+        for (int t = 0; t < tableCount; t++) {
+            for (int from = 0; from < b.missCount[t]; from += WRITE_PART_ROWS) {
+                b.partTable[parts] = t;
+                b.partFrom[parts++] = from;
+            }
+            rows += b.missCount[t];
+        }
         StepBatch next = PREPARE_AHEAD ? b.nextWrite : null;
         b.nextWrite = null;
         writeRun.run(b, parts, next);

@@ -61,23 +61,6 @@ class ColdTableReferenceTest {
                     int n = dedup.uniqueCount();
                     int floats = table.bytesPerRow() / 4;
                     float[] row = new float[floats];
-                    int way = rnd.nextInt(3);
-                    int part = 1 + rnd.nextInt(40);
-                    if (way == 2) {
-                        // The write-back's early inserts: absent rows stored with their initial values
-                        // before the bytes are known; they read as before.
-                        table.preparePut(dedup.unique(), n);
-                        inParts(dedup.unique(), n, part, (from, to) -> {
-                            ColdTable.Writer w = table.newWriter();
-                            try {
-                                w.insertAbsent(dedup.unique(), from, to);
-                            } finally {
-                                w.release();
-                            }
-                        });
-                        table.newReader().gather(dedup.unique(), n, grads);
-                        assertRows(ref, table, dedup.unique(), n, grads, "after early inserts, op " + op);
-                    }
                     for (int u = 0; u < n; u++) {
                         for (int c = 0; c < floats; c++) {
                             row[c] = (float) rnd.nextGaussian();
@@ -85,12 +68,10 @@ class ColdTableReferenceTest {
                         }
                         ref.put(spec.name(), dedup.unique()[u], row);
                     }
-                    if (way == 0) {
+                    if (rnd.nextBoolean()) {
                         table.put(dedup.unique(), n, out);
-                    } else if (way == 1) {
-                        putInParts(table, dedup.unique(), n, out, part);
                     } else {
-                        writeParts(table, dedup.unique(), n, out, part);
+                        putInParts(table, dedup.unique(), n, out, 1 + rnd.nextInt(40));
                     }
                     assertEquals(ref.stored(spec.name()), table.rowsStored(), "rows stored after put, op " + op);
                 } else if (kind < 2) {
@@ -142,23 +123,6 @@ class ColdTableReferenceTest {
      */
     static void putInParts(ColdTable table, long[] ids, int n, ByteBuffer rows, int part) {
         table.preparePut(ids, n);
-        writeParts(table, ids, n, rows, part);
-    }
-
-    /** The parts of a prepared put, written by three threads at once, each part through a writer of its own. */
-    static void writeParts(ColdTable table, long[] ids, int n, ByteBuffer rows, int part) {
-        inParts(ids, n, part, (from, to) -> {
-            ColdTable.Writer w = table.newWriter();
-            try {
-                w.put(ids, from, to, rows);
-            } finally {
-                w.release();
-            }
-        });
-    }
-
-    /** Runs {@code work} over parts of {@code part} rows of {@code [0, n)}, three threads at once. */
-    static void inParts(long[] ids, int n, int part, java.util.function.BiConsumer<Integer, Integer> work) {
         java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
         java.util.concurrent.atomic.AtomicReference<Throwable> failed = new java.util.concurrent.atomic.AtomicReference<>();
         Thread[] threads = new Thread[3];
@@ -166,7 +130,12 @@ class ColdTableReferenceTest {
             threads[i] = new Thread(() -> {
                 try {
                     for (int from = next.getAndAdd(part); from < n; from = next.getAndAdd(part)) {
-                        work.accept(from, Math.min(n, from + part));
+                        ColdTable.Writer w = table.newWriter();
+                        try {
+                            w.put(ids, from, Math.min(n, from + part), rows);
+                        } finally {
+                            w.release();
+                        }
                     }
                 } catch (Throwable t) {
                     failed.compareAndSet(null, t);
