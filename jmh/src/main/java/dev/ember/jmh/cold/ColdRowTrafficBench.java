@@ -21,7 +21,9 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The cold tier's row traffic in the tiered modes, one op = one Criteo-shaped batch's unique rows
- * (2048 samples x 26 tables) through Chronicle Map lookups, never the position index:
+ * (2048 samples x 26 tables). A store reopened knows no row's place: each row's first touch goes
+ * through Chronicle's lookup and remembers it in the position index; from then on reads copy from
+ * there and writes are made there ({@code InPlaceRows}), as in a long training run:
  * <ul>
  *   <li>{@code read}: {@link ColdTable.Reader#gather} on the calling thread, as the prefetch and
  *       the mover threads read missed and promoted rows;</li>
