@@ -76,8 +76,20 @@ public final class KnobSchedule implements AutoCloseable {
      * it on the step thread corrects only the rows moved in these last steps.
      */
     static final int REBASE_AHEAD = 16;
+    /**
+     * Steps before a choice is due at which a done rebase is made once more, over the rows moved
+     * since it ({@code -Dember.knob.rebaseAgain}, default 4; 0: never): adopting a choice costs the
+     * step thread in proportion to the rows moved since its last rebase (JMH
+     * {@code TieringBenchmarks.retargetPrepared}: 27, 146 and 447 us after 0, 4,096 and 16,384
+     * moves), and the first rebase, started early enough to be done in time, leaves up to
+     * {@link #REBASE_AHEAD} steps of moves. Read when the schedule is made.
+     */
+    private final int rebaseAgain = dev.ember.cache.settings.Settings.wholeNumber("ember.knob.rebaseAgain", 4,
+            n -> n >= 0 && n < REBASE_AHEAD, "steps before a choice is due, 0 to " + (REBASE_AHEAD - 1));
     /** The rebase of the choice in {@link #running} (null: none started). */
     private CompletableFuture<Void> rebasing;
+    /** Whether the choice in {@link #running} was rebased a second time ({@link #rebaseAgain}). */
+    private boolean rebasedAgain;
     private KnobChoice ready;
     private long applyStep = -1;
     private volatile KnobChoice lastChoice;
@@ -162,6 +174,10 @@ public final class KnobSchedule implements AutoCloseable {
         KnobChoice out = null;
         if (running != null && rebasing == null && step < applyStep && step >= applyStep - REBASE_AHEAD) {
             rebaseIfDone();
+        } else if (running != null && rebasing != null && !rebasedAgain && step < applyStep
+                && step >= applyStep - rebaseAgain && rebasing.isDone() && !rebasing.isCompletedExceptionally()) {
+            rebasedAgain = true; // the same preparation, folded over the rows moved since the first rebase
+            rebasing = CompletableFuture.runAsync(rebase, rebaser);
         }
         if ((running != null || ready != null) && step >= applyStep) {
             out = complete();
@@ -372,6 +388,7 @@ public final class KnobSchedule implements AutoCloseable {
             } finally {
                 running = null;
                 rebasing = null;
+                rebasedAgain = false;
             }
         }
     }

@@ -183,6 +183,10 @@ public class TieringBenchmarks {
     /** A target prepared on the knob's thread, with 4 chunks of 1024 rows committed since. */
     @State(Scope.Thread)
     public static class Prepared {
+        /** Chunks of 1,024 moves committed between the preparation and its adoption (a tiered store rebases 16 steps before due). */
+        @Param({"4"})
+        public int movedChunks;
+
         HotSets sets;
         HotSets.PreparedTarget prepared;
         final MoveChunk chunk = new MoveChunk(1024);
@@ -192,7 +196,7 @@ public class TieringBenchmarks {
             sets = new HotSets(t.incumbent);
             sets.retarget(t.drifted);
             prepared = sets.prepare(t.drifted);
-            for (int i = 0; i < 4 && sets.planChunk(chunk); i++) {
+            for (int i = 0; i < movedChunks && sets.planChunk(chunk); i++) {
                 sets.commit(chunk);
             }
         }
