@@ -119,9 +119,12 @@ public final class StepBatch implements AutoCloseable {
     private final java.util.concurrent.atomic.AtomicLong laneLongest = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicReference<Throwable> laneFailure = new java.util.concurrent.atomic.AtomicReference<>();
     private volatile Thread landingWaiter;
+    /** Its device read-back as the write lanes see it: 0 not claimed, 1 a lane waits for it, 2 landed, 3 failed. */
+    private final java.util.concurrent.atomic.AtomicInteger readBack = new java.util.concurrent.atomic.AtomicInteger();
+    /** When the read-back was seen to land (nanoTime): the lanes' puts start then. */
+    private volatile long readBackAt;
     long writeBegunAt;
     long writePrepareNanos;
-    long writeReadBackNanos;
     long writeHandedAt;
     long writeRows;
     final TableWorkers.TableTask readTask;
@@ -205,25 +208,56 @@ public final class StepBatch implements AutoCloseable {
 
     /** Handed over to {@code lanes} write lanes (the write-behind thread, before any lane sees it). */
     void landingStarts(int lanes) {
+        readBack.set(0);
+        readBackAt = 0;
         laneDoneAt.set(0);
         laneLongest.set(0);
         laneFailure.set(null);
         lanesLeft.set(lanes);
     }
 
-    /** A lane is done with this batch (its lane thread): the last wakes the step thread if it waits. */
+    /**
+     * A lane is done with this batch (its lane thread), its share written from {@code start} (0:
+     * not written) to {@code end}: the last lane wakes the step thread if it waits.
+     */
     void laneDone(long start, long end, Throwable failed) {
         if (failed != null) {
             laneFailure.compareAndSet(null, failed);
         }
         laneDoneAt.accumulateAndGet(end, Math::max);
-        laneLongest.accumulateAndGet(end - start, Math::max);
+        if (start != 0) {
+            laneLongest.accumulateAndGet(end - start, Math::max);
+        }
         if (lanesLeft.decrementAndGet() == 0) {
             Thread w = landingWaiter;
             if (w != null) {
                 java.util.concurrent.locks.LockSupport.unpark(w);
             }
         }
+    }
+
+    /** Whether the calling lane is the first to take it, the one to wait for its read-back. */
+    boolean claimReadBack() {
+        return readBack.get() == 0 && readBack.compareAndSet(0, 1);
+    }
+
+    /** The claiming lane: the read-back landed (or failed), seen at {@code end} (nanoTime). */
+    void readBackDone(boolean landed, long end) {
+        readBackAt = end;
+        readBack.set(landed ? 2 : 3);
+    }
+
+    boolean readBackPending() {
+        return readBack.get() < 2;
+    }
+
+    boolean readBackSucceeded() {
+        return readBack.get() == 2;
+    }
+
+    /** When the lanes saw the read-back land (nanoTime; read once landed). */
+    long readBackAt() {
+        return readBackAt;
     }
 
     /** Whether every lane is done with it (true when never handed over). */

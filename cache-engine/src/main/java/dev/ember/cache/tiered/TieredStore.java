@@ -323,7 +323,7 @@ public final class TieredStore implements AutoCloseable {
         this.writers = new ColdTable.Writer[tableCount][(config.maxIds() + WRITE_PART_ROWS - 1) / WRITE_PART_ROWS];
         if (!"false".equals(System.getProperty(LANES_PROPERTY))) {
             int n = writeWorkers.threads();
-            this.lanes = new WriteLanes(n, "ember-write-lane", WRITES_LOWERED, this::writeLane);
+            this.lanes = new WriteLanes(n, "ember-write-lane", WRITES_LOWERED, b -> tier.awaitReserved(b.hot), this::writeLane);
             this.laneWriters = new ColdTable.Writer[n][tableCount];
             this.laneRows = new int[n][config.maxIds()];
         } else {
@@ -1129,36 +1129,35 @@ public final class TieredStore implements AutoCloseable {
 
     /**
      * The write-behind thread's task with {@link WriteLanes}: every table prepared (capacity,
-     * pre-images) while the device still reads the updated misses back, then, once they are back,
-     * the batch handed to the lanes, which write it while this thread goes on to the next batch.
+     * pre-images), then the batch handed to the lanes, which wait for the device's read-back of
+     * its updated misses and write them while this thread goes on to the next batch's prepares.
      * Safe to prepare the next batch while lanes still write this one: a prepare logs the
      * pre-image of every row its batch writes, so a later prepare reads (and logs) only rows no
      * batch in the lanes writes, and counts their inserts as pending until they land.
      */
     private void handToLanes(StepBatch b) {
         long begun = System.nanoTime();
-        long prepared;
-        try {
-            writeWorkers.run(tableCount, b.prepareWriteTask);
-        } finally {
-            prepared = System.nanoTime();
-            tier.awaitReserved(b.hot); // the read-back lands before the batch is given up, failed or not
-        }
-        long readBack = System.nanoTime();
         long rows = 0;
         for (int t = 0; t < tableCount; t++) {
             rows += b.missCount[t];
         }
+        try {
+            writeWorkers.run(tableCount, b.prepareWriteTask);
+        } catch (Throwable e) {
+            tier.awaitReserved(b.hot); // the read-back lands before the batch is given up
+            throw e;
+        }
+        long prepared = System.nanoTime();
         if (rows == 0) {
             b.writeHandedAt = 0;
-            phases.wroteBehind(begun - b.writeQueuedAt, prepared - begun, readBack - prepared, 0, 0, 0, false);
+            tier.awaitReserved(b.hot);
+            phases.wroteBehind(begun - b.writeQueuedAt, prepared - begun, System.nanoTime() - prepared, 0, 0, 0, false);
             return;
         }
         b.writeBegunAt = begun;
         b.writePrepareNanos = prepared - begun;
-        b.writeReadBackNanos = readBack - prepared;
         b.writeRows = rows;
-        b.writeHandedAt = readBack;
+        b.writeHandedAt = prepared;
         lanes.hand(b);
     }
 
@@ -1192,8 +1191,9 @@ public final class TieredStore implements AutoCloseable {
             return;
         }
         b.writeHandedAt = 0;
-        phases.wroteBehind(b.writeBegunAt - b.writeQueuedAt, b.writePrepareNanos, b.writeReadBackNanos,
-                b.landedAt() - handed, b.longestLane(), b.writeRows, false);
+        long readBackAt = Math.max(handed, b.readBackAt());
+        phases.wroteBehind(b.writeBegunAt - b.writeQueuedAt, b.writePrepareNanos, readBackAt - handed,
+                b.landedAt() - readBackAt, b.longestLane(), b.writeRows, false);
     }
 
     /**

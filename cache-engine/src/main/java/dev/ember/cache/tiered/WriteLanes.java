@@ -27,11 +27,18 @@ final class WriteLanes implements AutoCloseable {
         void write(StepBatch b, int lane);
     }
 
+    /** Waits until the device's read-back of a batch's updated rows has landed in its buffers. */
+    @FunctionalInterface
+    interface ReadBack {
+        void await(StepBatch b);
+    }
+
     private static final int RING = 256;
 
     private final StepBatch[] ring = new StepBatch[RING];
     private final Lane[] lanes;
     private final Share share;
+    private final ReadBack readBack;
     private volatile long published;
     private volatile boolean closed;
 
@@ -40,6 +47,8 @@ final class WriteLanes implements AutoCloseable {
         final Thread thread;
         volatile long cursor;
         volatile boolean sleeping;
+        /** Parked until another lane has seen the read-back of the batch it is on land. */
+        volatile boolean awaitingReadBack;
 
         Lane(int index, String name, boolean lowered) {
             this.index = index;
@@ -49,12 +58,16 @@ final class WriteLanes implements AutoCloseable {
         }
     }
 
-    /** {@code count} lanes of one thread each, named {@code name-1..}; {@code lowered}: at the background's priority. */
-    WriteLanes(int count, String name, boolean lowered, Share share) {
+    /**
+     * {@code count} lanes of one thread each, named {@code name-1..}; {@code lowered}: at the
+     * background's priority. The first lane to take a batch waits for its read-back for all.
+     */
+    WriteLanes(int count, String name, boolean lowered, ReadBack readBack, Share share) {
         if (count < 1) {
             throw new IllegalArgumentException("write lanes must be >= 1, got " + count);
         }
         this.share = share;
+        this.readBack = readBack;
         this.lanes = new Lane[count];
         for (int i = 0; i < count; i++) {
             lanes[i] = new Lane(i, name + "-" + (i + 1), lowered);
@@ -73,7 +86,10 @@ final class WriteLanes implements AutoCloseable {
         return (int) ((((row + ((long) t << 48)) * 0x9E3779B97F4A7C15L) >>> 33) % lanes);
     }
 
-    /** Hands {@code b} over to every lane (one thread only: the write-behind's). */
+    /**
+     * Hands {@code b} over to every lane (one thread only: the write-behind's), its device
+     * read-back perhaps still under way: the lanes wait for it, not this thread.
+     */
     void hand(StepBatch b) {
         long s = published;
         for (Lane l : lanes) {
@@ -106,16 +122,51 @@ final class WriteLanes implements AutoCloseable {
                 continue;
             }
             StepBatch b = ring[(int) (next & (RING - 1))];
-            long start = System.nanoTime();
+            long start = 0;
             Throwable failed = null;
             try {
-                share.write(b, l.index);
+                if (readBackLanded(b, l)) {
+                    start = System.nanoTime();
+                    share.write(b, l.index);
+                }
             } catch (Throwable e) {
                 failed = e;
             }
             l.cursor = ++next;
             b.laneDone(start, System.nanoTime(), failed);
         }
+    }
+
+    /**
+     * Whether {@code b}'s read-back landed (false: it failed, the failure kept by the lane that
+     * waited for it). The first lane to take {@code b} waits on the device; the others park until
+     * it says, so one thread, not every lane, waits for each batch.
+     */
+    private boolean readBackLanded(StepBatch b, Lane l) {
+        if (b.claimReadBack()) {
+            try {
+                readBack.await(b);
+                b.readBackDone(true, System.nanoTime());
+            } catch (Throwable e) {
+                b.readBackDone(false, System.nanoTime());
+                throw e;
+            } finally {
+                for (Lane other : lanes) {
+                    if (other.awaitingReadBack) {
+                        LockSupport.unpark(other.thread);
+                    }
+                }
+            }
+            return true;
+        }
+        while (b.readBackPending()) {
+            l.awaitingReadBack = true; // then the state is read again: the waiting lane sees this or is seen
+            if (b.readBackPending()) {
+                LockSupport.park(this);
+            }
+            l.awaitingReadBack = false;
+        }
+        return b.readBackSucceeded();
     }
 
     /** Stops the lanes once they have written what was handed over. */
