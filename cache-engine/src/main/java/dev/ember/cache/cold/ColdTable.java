@@ -346,36 +346,6 @@ public final class ColdTable implements AutoCloseable {
             counters.rowsWritten.add(to - from);
         }
 
-        /**
-         * Stores rows {@code ids[at[i]]} for {@code i < n} from {@code rows} (row {@code k} at
-         * {@code k*bytesPerRow}, {@code at} ascending), every one of them prepared by a
-         * {@link #preparePut} and written by no other writer meanwhile.
-         */
-        public void put(long[] ids, int[] at, int n, ByteBuffer rows) {
-            if (n == 0) {
-                return;
-            }
-            checkBuffer(rows, (long) (at[n - 1] + 1) * rowBytes, "rows");
-            if (closed) {
-                throw new IllegalStateException("table " + spec.name() + " is closed");
-            }
-            long rowsAddress = rows.isDirect() ? Jvm.address(rows) : 0;
-            int inserted = 0;
-            int inPlaceRows = 0;
-            try {
-                for (int i = 0; i < n; i++) {
-                    int u = at[i];
-                    int how = putRow(key, value, ids[u], rows, rowsAddress, u * rowBytes);
-                    inserted += how == INSERTED ? 1 : 0;
-                    inPlaceRows += how == IN_PLACE ? 1 : 0;
-                }
-            } finally {
-                counted(inserted, inPlaceRows);
-                pendingInserts.addAndGet(-inserted);
-            }
-            counters.rowsWritten.add(n);
-        }
-
         /** Frees the key's native bytes; the writer is unusable afterwards. */
         public void release() {
             key.release();

@@ -108,25 +108,6 @@ public final class StepBatch implements AutoCloseable {
      */
     final int[] partTable;
     final int[] partFrom;
-    /**
-     * Its write-back through {@link WriteLanes}: lanes still writing it, the latest a lane was
-     * done and the longest a lane took (nanoTime, nanoseconds), the first lane's failure, the step
-     * thread waiting for it to land; and, for {@link StepPhases}, what the write-behind thread
-     * measured before handing it over (handedAt 0: not handed over).
-     */
-    private final java.util.concurrent.atomic.AtomicInteger lanesLeft = new java.util.concurrent.atomic.AtomicInteger();
-    private final java.util.concurrent.atomic.AtomicLong laneDoneAt = new java.util.concurrent.atomic.AtomicLong();
-    private final java.util.concurrent.atomic.AtomicLong laneLongest = new java.util.concurrent.atomic.AtomicLong();
-    private final java.util.concurrent.atomic.AtomicReference<Throwable> laneFailure = new java.util.concurrent.atomic.AtomicReference<>();
-    private volatile Thread landingWaiter;
-    /** Its device read-back as the write lanes see it: 0 not claimed, 1 a lane waits for it, 2 landed, 3 failed. */
-    private final java.util.concurrent.atomic.AtomicInteger readBack = new java.util.concurrent.atomic.AtomicInteger();
-    /** When the read-back was seen to land (nanoTime): the lanes' puts start then. */
-    private volatile long readBackAt;
-    long writeBegunAt;
-    long writePrepareNanos;
-    long writeHandedAt;
-    long writeRows;
     final TableWorkers.TableTask readTask;
     /** Table {@code t}'s gather and apply index arrays (row-to-slot translation), written behind the steps after submit. */
     final TableWorkers.TableTask stageTask;
@@ -204,105 +185,6 @@ public final class StepBatch implements AutoCloseable {
                 return k < 0 ? -1 : slotOfMiss(table, k);
             };
         }
-    }
-
-    /** Handed over to {@code lanes} write lanes (the write-behind thread, before any lane sees it). */
-    void landingStarts(int lanes) {
-        readBack.set(0);
-        readBackAt = 0;
-        laneDoneAt.set(0);
-        laneLongest.set(0);
-        laneFailure.set(null);
-        lanesLeft.set(lanes);
-    }
-
-    /**
-     * A lane is done with this batch (its lane thread), its share written from {@code start} (0:
-     * not written) to {@code end}: the last lane wakes the step thread if it waits.
-     */
-    void laneDone(long start, long end, Throwable failed) {
-        if (failed != null) {
-            laneFailure.compareAndSet(null, failed);
-        }
-        laneDoneAt.accumulateAndGet(end, Math::max);
-        if (start != 0) {
-            laneLongest.accumulateAndGet(end - start, Math::max);
-        }
-        if (lanesLeft.decrementAndGet() == 0) {
-            Thread w = landingWaiter;
-            if (w != null) {
-                java.util.concurrent.locks.LockSupport.unpark(w);
-            }
-        }
-    }
-
-    /** Whether the calling lane is the first to take it, the one to wait for its read-back. */
-    boolean claimReadBack() {
-        return readBack.get() == 0 && readBack.compareAndSet(0, 1);
-    }
-
-    /** The claiming lane: the read-back landed (or failed), seen at {@code end} (nanoTime). */
-    void readBackDone(boolean landed, long end) {
-        readBackAt = end;
-        readBack.set(landed ? 2 : 3);
-    }
-
-    boolean readBackPending() {
-        return readBack.get() < 2;
-    }
-
-    boolean readBackSucceeded() {
-        return readBack.get() == 2;
-    }
-
-    /** When the lanes saw the read-back land (nanoTime; read once landed). */
-    long readBackAt() {
-        return readBackAt;
-    }
-
-    /** Whether every lane is done with it (true when never handed over). */
-    boolean landed() {
-        return lanesLeft.get() == 0;
-    }
-
-    /**
-     * Waits (the step thread) until every lane is done with it, then rethrows the first lane's
-     * failure (a full disk, say, named by the cold tier).
-     */
-    void awaitLanded() {
-        if (lanesLeft.get() != 0) {
-            landingWaiter = Thread.currentThread(); // then lanesLeft is read again: the last lane sees this or is seen
-            try {
-                while (lanesLeft.get() != 0) {
-                    if (Thread.interrupted()) {
-                        Thread.currentThread().interrupt();
-                        throw new IllegalStateException("interrupted while waiting for a write-back to the cold tier");
-                    }
-                    java.util.concurrent.locks.LockSupport.park(this);
-                }
-            } finally {
-                landingWaiter = null;
-            }
-        }
-        Throwable f = laneFailure.getAndSet(null);
-        if (f instanceof RuntimeException r) {
-            throw r;
-        }
-        if (f instanceof Error e) {
-            throw e;
-        }
-        if (f != null) {
-            throw new IllegalStateException("a write-back to the cold tier failed: " + f, f);
-        }
-    }
-
-    /** When its last lane was done (nanoTime) and the longest a lane took (ns); read once landed. */
-    long landedAt() {
-        return laneDoneAt.get();
-    }
-
-    long longestLane() {
-        return laneLongest.get();
     }
 
     /** The reserved slot of table {@code t}'s miss number {@code k}. */

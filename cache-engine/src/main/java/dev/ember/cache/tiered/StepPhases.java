@@ -74,8 +74,7 @@ public final class StepPhases {
      * before it (they land in order), each table's capacity check and pre-images (while the device
      * reads its updated misses back), what is left of waiting for that read-back, the cold-tier
      * puts (parts of tables spread over the write threads) and the longest part's puts; the rows
-     * written. With {@link WriteLanes}: the puts from the hand-over until the last lane is done
-     * (a lane may still be on earlier batches), and the longest lane's share. What a submit's "waits for write-backs" waits on.
+     * written. What a submit's "waits for write-backs" waits on.
      */
     public final LongAdder writeBehindBatches = new LongAdder();
     public final LongAdder writeBehindQueued = new LongAdder();
@@ -207,7 +206,7 @@ public final class StepPhases {
                         + " + knob %.3f + retargets %.3f (publishing %.3f) ms, CPU %.3f ms; staging: gather arrays %.3f +"
                         + " apply arrays %.3f ms per step on all threads, %.1f%% of its tables on the step thread, the"
                         + " longest table %.3f ms; write-behind per batch (%d, %d prepared beside the puts before): queued %.3f + capacity checks and pre-images"
-                        + " %.3f + device read-back left %.3f + puts %.3f ms (the longest part's or write lane's %.3f ms), %.0f rows",
+                        + " %.3f + device read-back left %.3f + puts %.3f ms (the longest part's %.3f ms), %.0f rows",
                 submit.sum() / n, submitWriteBackWaits.sum() / n, submitWaits.sum() / n, submitTables.sum() / n, submitStarts.sum() / n, stagingJoins.sum() / n, coldReads.sum() / n, stage.sum() / n, gather.sum() / n, apply.sum() / n,
                 unstage.sum() / n, writeBack.sum() / n, moves.sum() / n, slowBoundaries.sum(), longestBoundary.get() / 1e6,
                 moveWaits.sum() / n, moveCalls.sum() / n, movePublishing.sum() / n, moveStarting.sum() / n, tierNanos.sum() / n,

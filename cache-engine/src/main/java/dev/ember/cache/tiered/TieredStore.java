@@ -321,16 +321,6 @@ public final class TieredStore implements AutoCloseable {
         this.writeWorkers = new TableWorkers(TableWorkers.threadsAsSet(WRITE_THREADS_PROPERTY, config.hostThreads(),
                 "the write-behind"), "ember-write", true, WRITES_LOWERED);
         this.writers = new ColdTable.Writer[tableCount][(config.maxIds() + WRITE_PART_ROWS - 1) / WRITE_PART_ROWS];
-        if (!"false".equals(System.getProperty(LANES_PROPERTY))) {
-            int n = writeWorkers.threads();
-            this.lanes = new WriteLanes(n, "ember-write-lane", WRITES_LOWERED, b -> tier.awaitReserved(b.hot), this::writeLane);
-            this.laneWriters = new ColdTable.Writer[n][tableCount];
-            this.laneRows = new int[n][config.maxIds()];
-        } else {
-            this.lanes = null;
-            this.laneWriters = new ColdTable.Writer[0][];
-            this.laneRows = null;
-        }
         if (popularity == null) {
             this.counting = null;
         } else if (PopularityCounting.behindAsSet()) {
@@ -343,9 +333,6 @@ public final class TieredStore implements AutoCloseable {
         this.drainCounting = counting == null ? null : counting::drain;
         this.countedThrough = counting == null ? null : counting::runAfterCounts;
         this.writeBehind = new WriteBehind(givenWriteBehind);
-        if (lanes != null) {
-            writeBehind.onLanding(this::landedThroughLanes);
-        }
         // One chunk of chunksPerStep x chunkRows moves a boundary: its promotions publish at the next.
         // Settling takes chunks of up to SETTLE_MOVES: each spans the tables with enough rows
         // for the mover threads to share (512-row chunks, a few rows a table, kept FAE's window
@@ -1071,10 +1058,6 @@ public final class TieredStore implements AutoCloseable {
      * reads the updated misses back, then, once they are back, the parts written.
      */
     void writeBackAll(StepBatch b) {
-        if (lanes != null) {
-            handToLanes(b);
-            return;
-        }
         long begun = System.nanoTime();
         long prepared;
         boolean ahead = b.writePrepared;
@@ -1113,87 +1096,6 @@ public final class TieredStore implements AutoCloseable {
         }
         phases.wroteBehind(begun - b.writeQueuedAt, prepared - begun, readBack - prepared, System.nanoTime() - readBack,
                 longest, rows, ahead);
-    }
-
-    /**
-     * {@code -Dember.write.lanes=false}: a batch's puts split into parts of
-     * {@link #WRITE_PART_ROWS} rows over the write threads, all done before the next batch's start
-     * (the write-behind before {@link WriteLanes}, for comparing runs). Read when a store opens.
-     */
-    static final String LANES_PROPERTY = "ember.write.lanes";
-
-    /** Lanes of the write-behind's puts (null: -Dember.write.lanes=false), each lane's writers per table and row scratch. */
-    private final WriteLanes lanes;
-    private final ColdTable.Writer[][] laneWriters;
-    private final int[][] laneRows;
-
-    /**
-     * The write-behind thread's task with {@link WriteLanes}: every table prepared (capacity,
-     * pre-images), then the batch handed to the lanes, which wait for the device's read-back of
-     * its updated misses and write them while this thread goes on to the next batch's prepares.
-     * Safe to prepare the next batch while lanes still write this one: a prepare logs the
-     * pre-image of every row its batch writes, so a later prepare reads (and logs) only rows no
-     * batch in the lanes writes, and counts their inserts as pending until they land.
-     */
-    private void handToLanes(StepBatch b) {
-        long begun = System.nanoTime();
-        long rows = 0;
-        for (int t = 0; t < tableCount; t++) {
-            rows += b.missCount[t];
-        }
-        try {
-            writeWorkers.run(tableCount, b.prepareWriteTask);
-        } catch (Throwable e) {
-            tier.awaitReserved(b.hot); // the read-back lands before the batch is given up
-            throw e;
-        }
-        long prepared = System.nanoTime();
-        if (rows == 0) {
-            b.writeHandedAt = 0;
-            tier.awaitReserved(b.hot);
-            phases.wroteBehind(begun - b.writeQueuedAt, prepared - begun, System.nanoTime() - prepared, 0, 0, 0, false);
-            return;
-        }
-        b.writeBegunAt = begun;
-        b.writePrepareNanos = prepared - begun;
-        b.writeRows = rows;
-        b.writeHandedAt = prepared;
-        lanes.hand(b);
-    }
-
-    /** Lane {@code lane}'s share of batch {@code b}: its rows of every table, in the order of the misses. */
-    private void writeLane(StepBatch b, int lane) {
-        int count = lanes.count();
-        int[] at = laneRows[lane];
-        ColdTable.Writer[] ws = laneWriters[lane];
-        for (int t = 0; t < tableCount; t++) {
-            int m = b.missCount[t];
-            long[] ids = b.miss[t];
-            int n = 0;
-            for (int u = 0; u < m; u++) {
-                if (WriteLanes.laneOf(t, ids[u], count) == lane) {
-                    at[n++] = u;
-                }
-            }
-            if (n > 0) {
-                if (ws[t] == null) {
-                    ws[t] = cold.get(t).newWriter();
-                }
-                ws[t].put(b.miss[t], at, n, b.missBytes[t]);
-            }
-        }
-    }
-
-    /** A batch written through the lanes landed (the step thread): its write-behind's phases counted. */
-    private void landedThroughLanes(StepBatch b) {
-        long handed = b.writeHandedAt;
-        if (handed == 0) {
-            return;
-        }
-        b.writeHandedAt = 0;
-        long readBackAt = Math.max(handed, b.readBackAt());
-        phases.wroteBehind(b.writeBegunAt - b.writeQueuedAt, b.writePrepareNanos, readBackAt - handed,
-                b.landedAt() - readBackAt, b.longestLane(), b.writeRows, false);
     }
 
     /**
@@ -1858,16 +1760,6 @@ public final class TieredStore implements AutoCloseable {
                 counting.close(); // counts what was handed over, then stops
             }
             writeWorkers.close();
-            if (lanes != null) {
-                lanes.close();
-            }
-            for (ColdTable.Writer[] forTable : laneWriters) {
-                for (ColdTable.Writer w : forTable) {
-                    if (w != null) {
-                        w.release();
-                    }
-                }
-            }
             for (ColdTable.Writer[] forTable : writers) {
                 for (ColdTable.Writer w : forTable) {
                     if (w != null) {

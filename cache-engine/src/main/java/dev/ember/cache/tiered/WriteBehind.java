@@ -23,7 +23,6 @@ final class WriteBehind implements AutoCloseable {
     private final ExecutorService executor;
     private final boolean own;
     private Watcher watcher;
-    private Landing landing;
 
     /** Hears of each batch whose writes start. */
     @FunctionalInterface
@@ -40,17 +39,6 @@ final class WriteBehind implements AutoCloseable {
             th.setDaemon(true);
             return th;
         });
-    }
-
-    /** Hears of each batch that landed, on the thread that waited for it. */
-    @FunctionalInterface
-    interface Landing {
-        void landed(StepBatch b);
-    }
-
-    /** The one listener for landed batches (null: none). */
-    void onLanding(Landing l) {
-        this.landing = l;
     }
 
     /** The one watcher of started batches (null: none). */
@@ -93,9 +81,8 @@ final class WriteBehind implements AutoCloseable {
     }
 
     /**
-     * Waits until {@code upTo} and every batch before it have landed (taken in order: a batch's
-     * write-back task, then its {@link WriteLanes}, if it was handed to them), then rethrows a
-     * write's failure (a full disk, say, named by the cold tier).
+     * Waits until {@code upTo} and every batch before it have landed (they land in order), then
+     * rethrows a write's failure (a full disk, say, named by the cold tier).
      */
     void finish(StepBatch upTo) {
         while (!writing.isEmpty()) {
@@ -103,14 +90,7 @@ final class WriteBehind implements AutoCloseable {
             Future<?> f = w.writeBack;
             w.writeBack = null;
             w.state = StepBatch.OPEN;
-            try {
-                BackgroundWork.await(f, "a write-back to the cold tier");
-            } finally {
-                w.awaitLanded(); // its lanes, if handed over, read its buffers until then
-            }
-            if (landing != null) {
-                landing.landed(w);
-            }
+            BackgroundWork.await(f, "a write-back to the cold tier");
             if (w == upTo) {
                 return;
             }
@@ -119,7 +99,7 @@ final class WriteBehind implements AutoCloseable {
 
     /** Takes in the writes already done, oldest first, without waiting. */
     void reap() {
-        while (!writing.isEmpty() && writing.peekFirst().writeBack.isDone() && writing.peekFirst().landed()) {
+        while (!writing.isEmpty() && writing.peekFirst().writeBack.isDone()) {
             finish(writing.peekFirst());
         }
     }

@@ -414,48 +414,10 @@ abstract class TieredStoreContract {
     }
 
     /**
-     * Eight write lanes, each batch's write-back task 2 ms late so that several batches are in the
-     * lanes at once, against one barrier a batch ({@code -Dember.write.lanes=false}): every row's
-     * writes land in apply order either way, and both give the reference rows.
-     */
-    @Test
-    void writeLanesAndOneBarrierABatchBothGiveTheReferenceRows() {
-        for (String lanes : new String[] {"true", "false"}) {
-            Workload w = new Workload(23, ROWS, 64, DIM);
-            ReferenceRows ref = new ReferenceRows(specs(), 42);
-            java.util.concurrent.ExecutorService lagging = new java.util.concurrent.ThreadPoolExecutor(1, 1, 0,
-                    java.util.concurrent.TimeUnit.MILLISECONDS, new java.util.concurrent.LinkedBlockingQueue<>()) {
-                @Override
-                protected void beforeExecute(Thread t, Runnable r) {
-                    java.util.concurrent.locks.LockSupport.parkNanos(2_000_000L);
-                }
-            };
-            System.setProperty("ember.write.lanes", lanes);
-            System.setProperty("ember.write.threads", "8");
-            try {
-                Store store = Store.create(dir.resolve("lanes-" + lanes),
-                        StoreConfig.builder().tables(specs()).seed(42).threads(2).jmx(false).build());
-                SlotPool pool = new SlotPool(device(), specs().get(0).layout(), 64 * 1024);
-                TieredStore tiered = TieredStore.open(store, pool, config(w, 1, 0).withChunks(32, 2), lagging);
-                try (Rig rig = new Rig(store, pool, tiered)) {
-                    rig.run(w, 0, 40, 2, ref, step -> { });
-                    assertTrue(rig.tiered.rowsPromotedFromWriteBacks() > 0, "lanes=" + lanes
-                            + ": some rows were promoted from a batch still writing them back");
-                    assertRowsEqual(ref, rig.allRows());
-                }
-            } finally {
-                System.clearProperty("ember.write.lanes");
-                System.clearProperty("ember.write.threads");
-                lagging.shutdownNow();
-            }
-        }
-    }
-
-    /**
      * A move's promotions are read behind the steps and published a boundary later; a row a batch
      * applied meanwhile wrote back takes its newest bytes: from the batch when its write is still
-     * under way (writes 5 ms late, through the write lanes), or read again from the cold tier when
-     * it has landed (writes done inside apply, one barrier a batch). Both give the reference rows and, since which rows move where depends
+     * under way (writes 5 ms late), or read again from the cold tier when it has landed (writes
+     * done inside apply). Both give the reference rows and, since which rows move where depends
      * only on the calls when every boundary waits for the moves' cold-tier work
      * ({@code -Dember.move.waitAtBoundary=true}, set here), the same hot sets.
      */
@@ -513,16 +475,7 @@ abstract class TieredStoreContract {
                 ReferenceRows ref = new ReferenceRows(specs(), 42);
                 Store store = Store.create(dir.resolve("w" + i), StoreConfig.builder().tables(specs()).seed(42).threads(2).jmx(false).build());
                 SlotPool pool = new SlotPool(device(), specs().get(0).layout(), 64 * 1024);
-                // Write lanes put rows behind whichever thread runs a write-back's task: only the
-                // barrier a batch lands the writes inside apply.
-                System.setProperty("ember.write.lanes", Boolean.toString(i == 1));
-                TieredStore opened;
-                try {
-                    opened = TieredStore.open(store, pool, c, writers[i]);
-                } finally {
-                    System.clearProperty("ember.write.lanes");
-                }
-                try (Rig rig = new Rig(store, pool, opened)) {
+                try (Rig rig = new Rig(store, pool, TieredStore.open(store, pool, c, writers[i]))) {
                     rig.run(w, 0, 45, 0, ref, step -> { });
                     if (i == 0) {
                         assertTrue(rig.tiered.rowsRereadForPromotion() > 0,
@@ -611,9 +564,7 @@ abstract class TieredStoreContract {
         generations.add(rig.tiered.hotSet().generation());
         held.add(heldTasks.get() > 0);
         int firstHeld = held.indexOf(true);
-        // A chunk whose promotions all come from batches still writing them back reads nothing,
-        // so which boundary first sends work to the held thread depends on how fast the writes land.
-        assertTrue(firstHeld >= 0 && firstHeld <= 7, "a chunk's cold-tier work was held back from step "
+        assertTrue(firstHeld >= 0 && firstHeld <= 4, "a chunk's cold-tier work was held back from step "
                 + (12 + firstHeld) + ": " + held);
         for (int i = firstHeld; i < generations.size(); i++) {
             assertEquals(generations.get(firstHeld), generations.get(i),
