@@ -193,6 +193,9 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
     private long tierCalls;
     private long tierRows;
     private long tierNanos;
+    /** Step-thread nanoseconds planning chunks (the hot sets' pending rows) and grouping their promotions, so far. */
+    private long planNanos;
+    private long groupNanos;
 
     Mover(HotTier tier, int[] handle, List<ColdTable> cold, HotSets hotSets, HotSets.RowsInUse inUse,
           WriteBehind writeBehind, int rowBytes, int capacity, LongAdder fromWriteBacks, ExecutorService givenThreads,
@@ -316,7 +319,10 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
         }
         chunk.limit(limit);
         plannedAt = inUse.mark(); // planChunk leaves the rows batches in flight now use
-        if (!hotSets.planChunk(chunk)) {
+        long planStart = System.nanoTime();
+        boolean planned = hotSets.planChunk(chunk);
+        planNanos += System.nanoTime() - planStart;
+        if (!planned) {
             return false;
         }
         int b = (int) (chunkNumber & 1);
@@ -331,7 +337,9 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
         }
         chunkNumber++;
         promoteBytes = promoteBuffers[b];
+        long groupStart = System.nanoTime();
         int toRead = groupPromotions();
+        groupNanos += System.nanoTime() - groupStart;
         nextGroup.set(0);
         groupsRead.set(0);
         nextWrite.set(0);
@@ -385,6 +393,16 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
         tierCalls++;
         tierRows += rows;
         tierNanos += System.nanoTime() - startNanos;
+    }
+
+    /** Step-thread nanoseconds planning chunks so far. */
+    long planNanos() {
+        return planNanos;
+    }
+
+    /** Step-thread nanoseconds grouping chunks' promotions (rows a batch still writes back take its bytes) so far. */
+    long groupNanos() {
+        return groupNanos;
     }
 
     /** Step-thread nanoseconds inside the hot tier's calls so far. */

@@ -152,12 +152,20 @@ public final class StepPhases {
     public final LongAdder slowRetargetPublish = new LongAdder();
     /** The step thread's CPU time in the boundaries over 1 ms (wall time beyond it: waiting, or not scheduled). */
     public final LongAdder slowCpu = new LongAdder();
+    /**
+     * The move calls of the boundaries over 1 ms, split: publishing the chunk in transit (its
+     * cold-tier waits included), planning the next from the pending rows, grouping its promotions.
+     */
+    public final LongAdder slowMovePublishing = new LongAdder();
+    public final LongAdder slowMovePlanning = new LongAdder();
+    public final LongAdder slowMoveGrouping = new LongAdder();
     /** The longest boundary's split: total, move waits, move calls, tier calls' time, knob, retarget, its publishing, CPU. */
     private volatile long[] longestSplit = new long[8];
 
     /** Records one step boundary's time, in all and split (the rest is bookkeeping such as reaping write-backs). */
     void boundary(long nanos, long moveWait, long moveCall, long knobNanos, long retargetNanos, boolean deferred,
-                  long tierCalls, long tierRows, long tierNanos, long retargetPublish, long cpuNanos) {
+                  long tierCalls, long tierRows, long tierNanos, long retargetPublish, long cpuNanos,
+                  long movePublish, long movePlan, long moveGroup) {
         moves.add(nanos);
         moveWaits.add(moveWait);
         moveCalls.add(moveCall);
@@ -182,6 +190,9 @@ public final class StepPhases {
             slowTierNanos.add(tierNanos);
             slowRetargetPublish.add(retargetPublish);
             slowCpu.add(cpuNanos);
+            slowMovePublishing.add(movePublish);
+            slowMovePlanning.add(movePlan);
+            slowMoveGrouping.add(moveGroup);
         }
         if (nanos > longestBoundary.get()) {
             longestSplit = new long[] {nanos, moveWait, moveCall, tierNanos, knobNanos, retargetNanos, retargetPublish, cpuNanos};
@@ -200,7 +211,8 @@ public final class StepPhases {
                         + "write-back %.3f, moves %.3f ms per step; %d step boundaries over 1 ms, the longest %.3f ms"
                         + "; boundaries: move waits %.3f, move calls %.3f (publishing %.3f + planning and starting %.3f; hot-tier calls"
                         + " %.3f: %d over %d rows in all), knob %.3f, retargets %.3f ms per step, the step thread's CPU in them %.3f"
-                        + " ms per step, %d left a chunk for later; those over 1 ms: %.3f ms in all = move waits %.3f + move calls %.3f + knob %.3f"
+                        + " ms per step, %d left a chunk for later; those over 1 ms: %.3f ms in all = move waits %.3f + move calls %.3f (publishing %.3f, planning %.3f,"
+                        + " grouping promotions %.3f) + knob %.3f"
                         + " + retargets %.3f (publishing %.3f) + other %.3f ms, with %d hot-tier calls over %d rows taking %.3f ms"
                         + ", the step thread's CPU %.3f ms; the longest = move waits %.3f + move calls %.3f (hot-tier calls %.3f)"
                         + " + knob %.3f + retargets %.3f (publishing %.3f) ms, CPU %.3f ms; staging: gather arrays %.3f +"
@@ -211,7 +223,8 @@ public final class StepPhases {
                 unstage.sum() / n, writeBack.sum() / n, moves.sum() / n, slowBoundaries.sum(), longestBoundary.get() / 1e6,
                 moveWaits.sum() / n, moveCalls.sum() / n, movePublishing.sum() / n, moveStarting.sum() / n, tierNanos.sum() / n,
                 tierCalls.sum(), tierRows.sum(), knob.sum() / n, retargets.sum() / n, boundaryCpu.sum() / n, deferredPublishes.sum(),
-                slowTotal.sum() / 1e6, slowMoveWaits.sum() / 1e6, slowMoveCalls.sum() / 1e6, slowKnob.sum() / 1e6,
+                slowTotal.sum() / 1e6, slowMoveWaits.sum() / 1e6, slowMoveCalls.sum() / 1e6, slowMovePublishing.sum() / 1e6,
+                slowMovePlanning.sum() / 1e6, slowMoveGrouping.sum() / 1e6, slowKnob.sum() / 1e6,
                 slowRetargets.sum() / 1e6, slowRetargetPublish.sum() / 1e6, (slowTotal.sum() - slowMoveWaits.sum()
                         - slowMoveCalls.sum() - slowKnob.sum() - slowRetargets.sum()) / 1e6, slowTierCalls.sum(),
                 slowTierRows.sum(), slowTierNanos.sum() / 1e6, slowCpu.sum() / 1e6, longestSplit[1] / 1e6,

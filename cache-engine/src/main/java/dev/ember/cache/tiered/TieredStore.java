@@ -1271,6 +1271,9 @@ public final class TieredStore implements AutoCloseable {
         long calls0 = mover.tierCalls();
         long rows0 = mover.tierRows();
         long tierNanos0 = mover.tierNanos();
+        long plan0 = mover.planNanos();
+        long group0 = mover.groupNanos();
+        long publishing0 = movePublishNanos;
         long published = 0;
         writeBehind.reap(); // rows whose write-back is done may move again
         long t1 = System.nanoTime();
@@ -1300,8 +1303,12 @@ public final class TieredStore implements AutoCloseable {
         phases.boundary(t3 - t0, waited2 - waited0, (t3 - t2) - (waited2 - waited1),
                 (tRetarget == 0 ? t2 : tRetarget) - t1, retargetNanos, mover.deferrals() > deferrals0,
                 mover.tierCalls() - calls0, mover.tierRows() - rows0, mover.tierNanos() - tierNanos0,
-                tRetarget == 0 ? 0 : published - (waited1 - waited0), THREAD_CPU.getCurrentThreadCpuTime() - cpu0);
+                tRetarget == 0 ? 0 : published - (waited1 - waited0), THREAD_CPU.getCurrentThreadCpuTime() - cpu0,
+                movePublishNanos - publishing0, mover.planNanos() - plan0, mover.groupNanos() - group0);
     }
+
+    /** Step-thread nanoseconds publishing chunks at step boundaries so far (waits for their cold-tier work included). */
+    private long movePublishNanos;
 
     /** Makes {@code target}'s rows the target hot set; rows move at the next step boundaries. */
     public void retarget(HotSet target) {
@@ -1381,6 +1388,7 @@ public final class TieredStore implements AutoCloseable {
         long planned = System.nanoTime();
         if (boundary) {
             phases.movePublishing.add(planned - start);
+            movePublishNanos += planned - start;
         }
         for (int c = 0; c < chunks && mover.start(moves, wait); c++) {
             if (c + 1 < chunks) {
