@@ -53,6 +53,13 @@ public final class HotSets {
     private HotSet target;
     private RoaringBitmap[] pendingPromote;
     private RoaringBitmap[] pendingDemote;
+    /**
+     * Where the next {@link #planChunk} takes up each table's pending rows (rows in use it passed
+     * over are looked at again once the rest were), for the pending sets of {@code resumeFor}.
+     */
+    private final int[] demoteFrom;
+    private final int[] promoteFrom;
+    private RoaringBitmap[] resumeFor;
     private long byteLimit;
     private boolean chunkOpen;
     private long mark;
@@ -103,6 +110,8 @@ public final class HotSets {
         for (int t = 0; t < rowBytes.length; t++) {
             rowBytes[t] = tables.get(t).layout().bytesPerRow();
         }
+        this.demoteFrom = new int[tables.size()];
+        this.promoteFrom = new int[tables.size()];
     }
 
     /** The published snapshot; never changes under the reader. */
@@ -362,8 +371,9 @@ public final class HotSets {
     }
 
     /**
-     * Plans the next chunk: up to {@code chunk.limit()} unpinned moves, demotions first.
-     * Returns false (and leaves nothing open) when no move can be made now: none pending, or all
+     * Plans the next chunk: up to {@code chunk.limit()} unpinned moves, demotions first, each
+     * table's taken up where the last planning left it; once a move is planned, at most
+     * {@code chunk.limit()} pinned rows are passed over before the chunk is closed. Returns false (and leaves nothing open) when no move can be made now: none pending, or all
      * pending ones pinned, or promotions blocked by room until pinned demotions go.
      */
     public synchronized boolean planChunk(MoveChunk chunk) {
@@ -374,14 +384,24 @@ public final class HotSets {
         if (pendingPromote == null) {
             return false;
         }
+        if (resumeFor != pendingPromote) { // a new target: every table from its first pending row
+            resumeFor = pendingPromote;
+            java.util.Arrays.fill(demoteFrom, 0);
+            java.util.Arrays.fill(promoteFrom, 0);
+        }
         int cap = chunk.limit();
+        // Rows in use passed over, at most a chunk's worth once a row is planned: right after a
+        // retarget most rows to demote may still be in use, and checking them all held up a
+        // step boundary for most of a millisecond.
+        int skips = cap;
         long bytes = current.hotBytes();
-        for (int t = 0; t < pendingDemote.length && chunk.size() < cap; t++) {
+        for (int t = 0; t < pendingDemote.length && chunk.size() < cap && (skips > 0 || chunk.size() == 0); t++) {
             RoaringBitmap pending = pendingDemote[t];
-            long r = pending.isEmpty() ? -1 : pending.nextValue(0);
-            while (r >= 0 && chunk.size() < cap) {
+            long r = firstFrom(pending, demoteFrom[t]);
+            while (r >= 0 && chunk.size() < cap && (skips > 0 || chunk.size() == 0)) {
                 if (pinned(t, r, true)) {
                     deferredMoves.increment();
+                    skips--;
                 } else {
                     chunk.demoteTable[chunk.demoteCount] = t;
                     chunk.demoteRow[chunk.demoteCount++] = (int) r;
@@ -389,13 +409,15 @@ public final class HotSets {
                 }
                 r = r == HotSet.MAX_ROWS ? -1 : pending.nextValue((int) r + 1);
             }
+            demoteFrom[t] = r < 0 ? 0 : (int) r; // the next planning goes on from the first row not looked at
         }
-        for (int t = 0; t < pendingPromote.length && chunk.size() < cap; t++) {
+        for (int t = 0; t < pendingPromote.length && chunk.size() < cap && (skips > 0 || chunk.size() == 0); t++) {
             RoaringBitmap pending = pendingPromote[t];
-            long r = pending.isEmpty() ? -1 : pending.nextValue(0);
-            while (r >= 0 && chunk.size() < cap && bytes + rowBytes[t] <= byteLimit) {
+            long r = firstFrom(pending, promoteFrom[t]);
+            while (r >= 0 && chunk.size() < cap && (skips > 0 || chunk.size() == 0) && bytes + rowBytes[t] <= byteLimit) {
                 if (pinned(t, r, false)) {
                     deferredMoves.increment();
+                    skips--;
                 } else {
                     chunk.promoteTable[chunk.promoteCount] = t;
                     chunk.promoteRow[chunk.promoteCount++] = (int) r;
@@ -403,6 +425,7 @@ public final class HotSets {
                 }
                 r = r == HotSet.MAX_ROWS ? -1 : pending.nextValue((int) r + 1);
             }
+            promoteFrom[t] = r < 0 ? 0 : (int) r;
         }
         if (chunk.size() == 0) {
             return false;
@@ -410,6 +433,15 @@ public final class HotSets {
         chunk.basedOn = current.generation();
         chunkOpen = true;
         return true;
+    }
+
+    /** The first pending row at or after {@code from}, else the first of all (-1: none). */
+    private static long firstFrom(RoaringBitmap pending, int from) {
+        if (pending.isEmpty()) {
+            return -1;
+        }
+        long r = pending.nextValue(from);
+        return r < 0 && from > 0 ? pending.nextValue(0) : r;
     }
 
     /** Publishes the generation with the chunk's rows moved; returns it. */

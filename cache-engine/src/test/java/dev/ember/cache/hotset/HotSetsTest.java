@@ -60,6 +60,48 @@ class HotSetsTest {
         }
     }
 
+    /**
+     * Right after a retarget most rows to demote may be in use: a planning passes them over once,
+     * at most a chunk's worth after its first planned move, and the next takes up where it left off
+     * rather than checking them again; released, they move like the rest.
+     */
+    @Test
+    void planningPassesRowsInUseOverOnceAndTakesUpWhereItLeftOff() {
+        List<Set<Long>> cur = emptySets();
+        for (long r = 0; r < 1_000; r++) {
+            cur.get(1).add(r);
+        }
+        HotSets sets = new HotSets(HotSetTest.hotSet(0, cur));
+        boolean[] tracking = {true};
+        sets.trackRowsInUse((t, row) -> tracking[0] && t == 1 && (row < 600 || (row > 650 && row < 900 && row % 10 != 0)));
+        sets.retarget(HotSetTest.hotSet(1, emptySets()));
+        MoveChunk chunk = new MoveChunk(50);
+        assertTrue(sets.planChunk(chunk));
+        assertEquals(1, chunk.size(), "the first row not in use closes a chunk that passed 600 over");
+        assertEquals(600, chunk.demoteRow(0));
+        assertEquals(600, sets.deferredMoves());
+        sets.commit(chunk);
+        assertTrue(sets.planChunk(chunk));
+        assertEquals(50, chunk.size());
+        assertEquals(601, chunk.demoteRow(0), "taken up after the rows passed over, not from the first");
+        assertEquals(600, sets.deferredMoves(), "rows passed over are not checked again at once");
+        sets.commit(chunk);
+        assertTrue(sets.planChunk(chunk)); // 660, 670, ..., 700, then the 50th row passed over (705) closes it
+        assertEquals(600 + 50, sets.deferredMoves(), "at most a chunk's worth passed over once a move is planned");
+        assertEquals(5, chunk.size());
+        assertEquals(700, chunk.demoteRow(4));
+        for (int i = 1; i < chunk.size(); i++) {
+            assertTrue(chunk.demoteRow(i) > chunk.demoteRow(i - 1), "a table's rows ascend in a chunk");
+        }
+        sets.commit(chunk);
+        tracking[0] = false; // the batches were applied
+        while (sets.planChunk(chunk)) {
+            sets.commit(chunk);
+        }
+        assertTrue(sets.settled());
+        assertTrue(sets.current().sameRows(HotSetTest.hotSet(1, emptySets())));
+    }
+
     @Test
     void rowsTheOwnerReportsInUseAreNeverMoved() {
         SplittableRandom rnd = new SplittableRandom(5);
