@@ -493,6 +493,7 @@ public final class HotSets {
         checkOpen(chunk);
         chunkOpen = false;
         chunk.clear();
+        resumeFor = null; // its rows are still pending: the next planning looks from each table's first
         notifyAll();
     }
 

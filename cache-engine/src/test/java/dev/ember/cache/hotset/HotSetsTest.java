@@ -207,11 +207,13 @@ class HotSetsTest {
         long pending = sets.pendingPromotions() + sets.pendingDemotions();
         MoveChunk chunk = new MoveChunk(10);
         assertTrue(sets.planChunk(chunk));
+        String aborted = rowsOf(chunk);
         sets.abort(chunk);
         assertEquals(pending, sets.pendingPromotions() + sets.pendingDemotions());
         assertEquals(0, sets.current().generation());
 
         assertTrue(sets.planChunk(chunk));
+        assertEquals(aborted, rowsOf(chunk), "an aborted chunk's moves are planned again first");
         PooledBatch[] b = batchTouching(rnd, cur, next);
         CompletableFuture<HotSet> pinned = CompletableFuture.supplyAsync(() -> sets.pin(b));
         Thread.sleep(200);
@@ -341,6 +343,18 @@ class HotSetsTest {
             }
         }
         return b;
+    }
+
+    /** A chunk's planned moves, in order. */
+    private static String rowsOf(MoveChunk chunk) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < chunk.demoteCount(); i++) {
+            b.append('-').append(chunk.demoteTable(i)).append(':').append(chunk.demoteRow(i)).append(' ');
+        }
+        for (int i = 0; i < chunk.promoteCount(); i++) {
+            b.append('+').append(chunk.promoteTable(i)).append(':').append(chunk.promoteRow(i)).append(' ');
+        }
+        return b.toString();
     }
 
     private static List<Set<Long>> emptySets() {
