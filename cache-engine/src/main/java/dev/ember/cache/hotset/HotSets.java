@@ -373,8 +373,9 @@ public final class HotSets {
     /**
      * Plans the next chunk: up to {@code chunk.limit()} unpinned moves, demotions first, each
      * table's taken up where the last planning left it; once a move is planned, at most
-     * {@code chunk.limit()} pinned rows are passed over before the chunk is closed. Returns false (and leaves nothing open) when no move can be made now: none pending, or all
-     * pending ones pinned, or promotions blocked by room until pinned demotions go.
+     * {@code chunk.limit()} pinned rows are passed over before the chunk is closed. Returns false
+     * (and leaves nothing open) when no move can be made now: none pending, or all pending ones
+     * pinned, or promotions blocked by room until pinned demotions go.
      */
     public synchronized boolean planChunk(MoveChunk chunk) {
         if (chunkOpen) {

@@ -1273,7 +1273,7 @@ public final class TieredStore implements AutoCloseable {
         long tierNanos0 = mover.tierNanos();
         long plan0 = mover.planNanos();
         long group0 = mover.groupNanos();
-        long publishing0 = movePublishNanos;
+        long publishing0 = phases.movePublishing.sum();
         long published = 0;
         writeBehind.reap(); // rows whose write-back is done may move again
         long t1 = System.nanoTime();
@@ -1304,11 +1304,8 @@ public final class TieredStore implements AutoCloseable {
                 (tRetarget == 0 ? t2 : tRetarget) - t1, retargetNanos, mover.deferrals() > deferrals0,
                 mover.tierCalls() - calls0, mover.tierRows() - rows0, mover.tierNanos() - tierNanos0,
                 tRetarget == 0 ? 0 : published - (waited1 - waited0), THREAD_CPU.getCurrentThreadCpuTime() - cpu0,
-                movePublishNanos - publishing0, mover.planNanos() - plan0, mover.groupNanos() - group0);
+                phases.movePublishing.sum() - publishing0, mover.planNanos() - plan0, mover.groupNanos() - group0);
     }
-
-    /** Step-thread nanoseconds publishing chunks at step boundaries so far (waits for their cold-tier work included). */
-    private long movePublishNanos;
 
     /** Makes {@code target}'s rows the target hot set; rows move at the next step boundaries. */
     public void retarget(HotSet target) {
@@ -1388,7 +1385,6 @@ public final class TieredStore implements AutoCloseable {
         long planned = System.nanoTime();
         if (boundary) {
             phases.movePublishing.add(planned - start);
-            movePublishNanos += planned - start;
         }
         for (int c = 0; c < chunks && mover.start(moves, wait); c++) {
             if (c + 1 < chunks) {
