@@ -63,6 +63,7 @@ public final class CudaDevice implements Device {
     private final SizeTPointer memTotal = new SizeTPointer(1);
     private final long[] out = new long[1];
     private cublasContext cublasHandle;
+    private final DeviceCalls calls = new DeviceCalls();
     private boolean closed;
 
     private CudaDevice(int ordinal) {
@@ -313,6 +314,7 @@ public final class CudaDevice implements Device {
         Bounds.check(src.bytes(), srcOffset, bytes, "source staging");
         CudaBuffer d = buffer(dst, dstOffset, bytes);
         bind();
+        calls.copy();
         check(cuMemcpyHtoDAsync(d.ptr + dstOffset, pinned(src).at(srcOffset), bytes, stream(s)), "cuMemcpyHtoDAsync");
     }
 
@@ -321,6 +323,7 @@ public final class CudaDevice implements Device {
         Bounds.check(dst.bytes(), dstOffset, bytes, "destination staging");
         CudaBuffer b = buffer(src, srcOffset, bytes);
         bind();
+        calls.copy();
         check(cuMemcpyDtoHAsync(pinned(dst).at(dstOffset), b.ptr + srcOffset, bytes, stream(s)), "cuMemcpyDtoHAsync");
     }
 
@@ -332,6 +335,7 @@ public final class CudaDevice implements Device {
             return;
         }
         bind();
+        calls.copy();
         check(cuMemcpyDtoDAsync(b.ptr + dstOffset, a.ptr + srcOffset, bytes, stream(s)), "cuMemcpyDtoDAsync");
     }
 
@@ -342,7 +346,13 @@ public final class CudaDevice implements Device {
             return;
         }
         bind();
+        calls.copy();
         check(cuMemsetD8Async(b.ptr + offset, value, bytes, stream(s)), "cuMemsetD8Async");
+    }
+
+    @Override
+    public DeviceCalls calls() {
+        return calls;
     }
 
     @Override
@@ -388,6 +398,7 @@ public final class CudaDevice implements Device {
 
         public void launch(Stream s) {
             bind();
+            calls.graph();
             check(cuGraphLaunch(exec, stream(s)), "cuGraphLaunch");
         }
 
@@ -788,6 +799,7 @@ public final class CudaDevice implements Device {
                 return;
             }
             bind();
+            calls.kernel();
             check(cuLaunchKernel(function, groups, 1, 1, groupSize, 1, 1, 0, stream(s), argv, (PointerPointer<?>) null),
                     launchCall);
         }

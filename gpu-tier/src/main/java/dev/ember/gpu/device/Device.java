@@ -51,6 +51,9 @@ public interface Device extends AutoCloseable {
     /** A new event, not yet recorded (waiting on it returns at once); closed by the caller. */
     Event newEvent();
 
+    /** The calls this device was asked to enqueue so far (kernels, graphs, copies). */
+    DeviceCalls calls();
+
     /** Waits for everything issued on every stream. */
     void synchronize();
 

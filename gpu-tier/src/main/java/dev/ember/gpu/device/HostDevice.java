@@ -19,6 +19,7 @@ public final class HostDevice implements Device {
     private final long limit;
     private final AtomicLong allocated = new AtomicLong();
     private final Stream stream = new HostStream();
+    private final DeviceCalls calls = new DeviceCalls();
     private final Event done = new HostEvent();
 
     /** A host device limited to the machine's physical memory. */
@@ -94,29 +95,38 @@ public final class HostDevice implements Device {
 
     @Override
     public Kernel kernel(String name) {
-        return new HostKernels.Launcher(name);
+        return new HostKernels.Launcher(name, calls);
     }
 
     @Override
     public void copyToDevice(PinnedBuffer src, long srcOffset, DeviceBuffer dst, long dstOffset, long bytes, Stream s) {
         Bounds.check(src.bytes(), srcOffset, bytes, "source staging");
+        calls.copy();
         UNSAFE.copyMemory(src.address() + srcOffset, address(dst, dstOffset, bytes), bytes);
     }
 
     @Override
     public void copyToHost(DeviceBuffer src, long srcOffset, PinnedBuffer dst, long dstOffset, long bytes, Stream s) {
         Bounds.check(dst.bytes(), dstOffset, bytes, "destination staging");
+        calls.copy();
         UNSAFE.copyMemory(address(src, srcOffset, bytes), dst.address() + dstOffset, bytes);
     }
 
     @Override
     public void copy(DeviceBuffer src, long srcOffset, DeviceBuffer dst, long dstOffset, long bytes, Stream s) {
+        calls.copy();
         UNSAFE.copyMemory(address(src, srcOffset, bytes), address(dst, dstOffset, bytes), bytes);
     }
 
     @Override
     public void fill(DeviceBuffer dst, long offset, long bytes, byte value, Stream s) {
+        calls.copy();
         UNSAFE.setMemory(address(dst, offset, bytes), bytes, value);
+    }
+
+    @Override
+    public DeviceCalls calls() {
+        return calls;
     }
 
     @Override

@@ -23,10 +23,12 @@ final class HostKernels {
         private final Object[] buffers = new Object[16];
         private final long[] values = new long[16];
         private final float[] scratch = new float[dev.ember.cache.table.TableSpec.MAX_DIM];
+        private final DeviceCalls calls;
 
-        Launcher(String name) {
+        Launcher(String name, DeviceCalls calls) {
             this.name = name;
             this.body = body(name);
+            this.calls = calls;
         }
 
         @Override
@@ -63,6 +65,7 @@ final class HostKernels {
             if (groups < 0 || groupSize <= 0) {
                 throw new IllegalArgumentException(name + ": bad launch geometry " + groups + " x " + groupSize);
             }
+            calls.kernel();
             body.run(this);
         }
 

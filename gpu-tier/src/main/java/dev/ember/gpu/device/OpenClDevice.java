@@ -34,6 +34,7 @@ public final class OpenClDevice implements Device {
     private static volatile boolean created;
 
     private final String platformName;
+    private final DeviceCalls calls = new DeviceCalls();
     private final String deviceName;
     private final long device;
     private final long context;
@@ -217,6 +218,7 @@ public final class OpenClDevice implements Device {
     public void copyToDevice(PinnedBuffer src, long srcOffset, DeviceBuffer dst, long dstOffset, long bytes, Stream s) {
         Bounds.check(src.bytes(), srcOffset, bytes, "source staging");
         ClBuffer d = buffer(dst, dstOffset, bytes);
+        calls.copy();
         check(nclEnqueueWriteBuffer(queue(s), d.mem, CL_FALSE, dstOffset, bytes, src.address() + srcOffset, 0, 0, 0),
                 "clEnqueueWriteBuffer");
     }
@@ -225,6 +227,7 @@ public final class OpenClDevice implements Device {
     public void copyToHost(DeviceBuffer src, long srcOffset, PinnedBuffer dst, long dstOffset, long bytes, Stream s) {
         Bounds.check(dst.bytes(), dstOffset, bytes, "destination staging");
         ClBuffer b = buffer(src, srcOffset, bytes);
+        calls.copy();
         check(nclEnqueueReadBuffer(queue(s), b.mem, CL_FALSE, srcOffset, bytes, dst.address() + dstOffset, 0, 0, 0),
                 "clEnqueueReadBuffer");
     }
@@ -236,6 +239,7 @@ public final class OpenClDevice implements Device {
         }
         ClBuffer a = buffer(src, srcOffset, bytes);
         ClBuffer b = buffer(dst, dstOffset, bytes);
+        calls.copy();
         check(clEnqueueCopyBuffer(queue(s), a.mem, b.mem, srcOffset, dstOffset, bytes, null, null), "clEnqueueCopyBuffer");
     }
 
@@ -247,8 +251,14 @@ public final class OpenClDevice implements Device {
         ClBuffer b = buffer(dst, offset, bytes);
         try (MemoryStack stack = MemoryStack.stackPush()) {
             ByteBuffer pattern = stack.malloc(1).put(0, value);
+            calls.copy();
             check(CL12.clEnqueueFillBuffer(queue(s), b.mem, pattern, offset, bytes, null, null), "clEnqueueFillBuffer");
         }
+    }
+
+    @Override
+    public DeviceCalls calls() {
+        return calls;
     }
 
     @Override
@@ -602,6 +612,7 @@ public final class OpenClDevice implements Device {
             }
             global.put(0, (long) groups * groupSize);
             local.put(0, groupSize);
+            calls.kernel();
             check(clEnqueueNDRangeKernel(queue(stream), kernel, 1, null, global, local, null, null),
                     name + ": clEnqueueNDRangeKernel");
         }

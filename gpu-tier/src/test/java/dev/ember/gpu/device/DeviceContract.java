@@ -27,10 +27,12 @@ public abstract class DeviceContract extends OnDeviceContract {
              DeviceBuffer b = device.allocate(8192)) {
             in.buffer().put(100, data);
             Stream s = device.defaultStream();
+            long copies = device.calls().copies();
             device.copyToDevice(in, 100, a, 1000, 4096, s);
             device.copy(a, 1000, b, 3, 4096, s);
             device.copyToHost(b, 3, out, 7, 4096, s);
             s.synchronize();
+            assertEquals(copies + 3, device.calls().copies(), "each copy counted once");
             byte[] back = new byte[4096];
             out.buffer().get(7, back);
             assertTrue(java.util.Arrays.equals(data, back), "bytes survive host -> device -> device -> host");
@@ -79,7 +81,9 @@ public abstract class DeviceContract extends OnDeviceContract {
             device.copyToDevice(stage, 4L * slots.length, dofs, 0, 4L * offsets.length, s);
             Kernel k = device.kernel(KernelSources.GATHER_F4);
             k.arg(0, dw).arg(1, dim).arg(2, ds).arg(3, dofs).arg(4, 3).arg(5, dout).arg(6, 2);
+            long kernels = device.calls().kernels();
             k.launch(s, 1, 64);
+            assertEquals(kernels + 1, device.calls().kernels(), "the launch counted");
             device.copyToHost(dout, 0, stage, 0, 4L * 3 * dim, s);
             s.synchronize();
             float[] got = new float[3 * dim];

@@ -148,6 +148,11 @@ public final class FaultyDevice implements Device {
     }
 
     @Override
+    public DeviceCalls calls() {
+        return real.calls();
+    }
+
+    @Override
     public Event newEvent() {
         Event e = real.newEvent();
         return fault == Fault.EVENTS_LAG ? new LaggingEvent(e, (int) failAt) : e;

@@ -391,6 +391,10 @@ public final class Trainer {
             int announced = 0; // batches at the head of ahead already announced to the path
             long start = System.nanoTime();
             long cpuStart = processCpuNanos();
+            dev.ember.gpu.device.DeviceCalls calls = rig.device.calls();
+            long kernels0 = calls.kernels();
+            long graphs0 = calls.graphs();
+            long copies0 = calls.copies();
             LOG.debug("training from step {}", first);
             // Where a device failure leaves the state (see afterDeviceFault): between a batch's lookup and
             // the end of its rows' update a step is half done. fae's position counts the batches reported
@@ -521,6 +525,10 @@ public final class Trainer {
                                 - c.prefetchNanos.sum()) / n),
                         String.format("%.3f", c.updateNanos.sum() / n), String.format("%.1f", hostCores),
                         Runtime.getRuntime().availableProcessors());
+                LOG.info("{}: device calls per step: {} kernel launches, {} graph launches, {} copies and fills",
+                        mode.label(), String.format("%.1f", (calls.kernels() - kernels0) * 1e6 / n),
+                        String.format("%.1f", (calls.graphs() - graphs0) * 1e6 / n),
+                        String.format("%.1f", (calls.copies() - copies0) * 1e6 / n));
                 if (store != null) {
                     LOG.info("{}: cold tier: {}", mode.label(), store.coldTraffic());
                 }
