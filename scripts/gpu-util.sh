@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Is a mode's step bound by the GPU or by the host? On one GPU machine: each mode named trained in
-# a JVM of its own while nvidia-smi samples the card's utilization every 50 ms; the samples taken
-# while it trained give the card's busy share, and busy share x step time the card's work a step.
+# a JVM of its own while nvidia-smi samples the card's utilization every 50 ms (the driver updates
+# it about every 200 ms); the samples taken while it trained give the card's busy share, and busy
+# share x step time the card's work a step (set-up and JIT warm-up blur it: read the samples too).
 # usage: scripts/gpu-util.sh mode...   (e.g. device cache device cache)
 set -uo pipefail
 out="${OUT:?OUT must name the results folder}"
@@ -38,8 +39,12 @@ if busy:
     window = rows[busy[0]:busy[-1] + 1]
     util = sum(u for u, _ in window) / len(window)
     mem = sum(m for _, m in window) / len(window)
+    # The window holds set-up and settling too; its middle is training (the last of it the warmest).
+    mid = window[len(window) // 5:len(window) * 4 // 5] or window
+    umid = sum(u for u, _ in mid) / len(mid)
     print(f"{sys.argv[3]}: {round(run['samplesPerSecond'])} samples/s, step {step_ms:.3f} ms; card busy {util:.1f}% "
-          f"(memory {mem:.1f}%) over {len(window)} samples: {util / 100 * step_ms:.3f} ms of card work a step")
+          f"(memory {mem:.1f}%) over {len(window)} samples, {umid:.1f}% in their middle three fifths: "
+          f"{umid / 100 * step_ms:.3f} ms of card work a step at the run's mean step")
 else:
     print(f"{sys.argv[3]}: no sample over 20%")
 EOF
