@@ -24,7 +24,7 @@ public final class DeviceCalls {
         copies.increment();
     }
 
-    /** Kernels launched one by one so far (those inside a graph not counted: see {@link #graphs()}). */
+    /** Kernels launched one by one so far (a CUDA graph's once, as it is captured; its replays are {@link #graphs()}). */
     public long kernels() {
         return kernels.sum();
     }
