@@ -97,6 +97,7 @@ public final class ColdTable implements AutoCloseable {
     private int[] argIndex;
     private ByteBuffer argBuf;
     private long argAddress;
+    private int argOffset;
     private DedupedIds argDeduped;
     private float argLr;
     private float argEps;
@@ -224,12 +225,18 @@ public final class ColdTable implements AutoCloseable {
     }
 
     /** Copies the full rows of {@code ids[0..count)} into {@code out}, row {@code i} at {@code i*bytesPerRow}. */
-    public synchronized void gather(long[] ids, int count, ByteBuffer out) {
+    public void gather(long[] ids, int count, ByteBuffer out) {
+        gather(ids, count, out, 0);
+    }
+
+    /** As {@link #gather(long[], int, ByteBuffer)}, row {@code i} at {@code outOffset + i*bytesPerRow}. */
+    public synchronized void gather(long[] ids, int count, ByteBuffer out, int outOffset) {
         checkIds(ids, count);
-        checkBuffer(out, (long) count * rowBytes, "out");
+        checkBuffer(out, outOffset + (long) count * rowBytes, "out");
         argIds = ids;
         argBuf = out;
         argAddress = Jvm.address(out);
+        argOffset = outOffset;
         pool.run(count, gatherTask);
         argBuf = null;
         counters.gathers.increment();
@@ -324,7 +331,12 @@ public final class ColdTable implements AutoCloseable {
          * every one of them prepared by a {@link #preparePut} and written by no other part.
          */
         public void put(long[] ids, int from, int to, ByteBuffer rows) {
-            checkBuffer(rows, (long) to * rowBytes, "rows");
+            put(ids, from, to, rows, 0);
+        }
+
+        /** As {@link #put(long[], int, int, ByteBuffer)}, row {@code i} at {@code rowsOffset + i*bytesPerRow}. */
+        public void put(long[] ids, int from, int to, ByteBuffer rows, int rowsOffset) {
+            checkBuffer(rows, rowsOffset + (long) to * rowBytes, "rows");
             if (closed) {
                 throw new IllegalStateException("table " + spec.name() + " is closed");
             }
@@ -333,7 +345,7 @@ public final class ColdTable implements AutoCloseable {
             int inPlaceRows = 0;
             try {
                 for (int u = from; u < to; u++) {
-                    int how = putRow(key, value, ids[u], rows, rowsAddress, u * rowBytes);
+                    int how = putRow(key, value, ids[u], rows, rowsAddress, rowsOffset + u * rowBytes);
                     inserted += how == INSERTED ? 1 : 0;
                     inPlaceRows += how == IN_PLACE ? 1 : 0;
                 }
@@ -510,7 +522,7 @@ public final class ColdTable implements AutoCloseable {
         Scratch s = scratch[partition];
         long[] ids = argIds;
         for (int u = from; u < to; u++) {
-            readRow(s.key, ids[u], argBuf, argAddress, u * rowBytes);
+            readRow(s.key, ids[u], argBuf, argAddress, argOffset + u * rowBytes);
         }
     }
 
@@ -829,14 +841,19 @@ public final class ColdTable implements AutoCloseable {
 
         /** Copies the full rows of {@code ids[0..count)} into {@code out}, row {@code i} at {@code i*bytesPerRow}. */
         public void gather(long[] ids, int count, ByteBuffer out) {
+            gather(ids, count, out, 0);
+        }
+
+        /** As {@link #gather(long[], int, ByteBuffer)}, row {@code i} at {@code outOffset + i*bytesPerRow}. */
+        public void gather(long[] ids, int count, ByteBuffer out, int outOffset) {
             checkIds(ids, count);
-            checkBuffer(out, (long) count * rowBytes, "out");
+            checkBuffer(out, outOffset + (long) count * rowBytes, "out");
             long outAddress = Jvm.address(out);
             if (closed) {
                 throw new IllegalStateException("table " + spec.name() + " is closed");
             }
             for (int u = 0; u < count; u++) {
-                readRow(key, ids[u], out, outAddress, u * rowBytes);
+                readRow(key, ids[u], out, outAddress, outOffset + u * rowBytes);
             }
             counters.rowsRead.add(count);
         }

@@ -712,7 +712,7 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
                 StepBatch e = writing ? writeBehind.newestWith(t, row) : null;
                 if (e != null && landed(e)) {
                     // its misses are read back from the device behind the step, and that copy is done
-                    promoteBytes.put(i * rowBytes, e.missBytes[t], e.missIndex[t].get(row) * rowBytes, rowBytes);
+                    promoteBytes.put(i * rowBytes, e.missAll, (e.missStart[t] + e.missIndex[t].get(row)) * rowBytes, rowBytes);
                     fromWriteBacks.increment();
                 } else if (e != null) {
                     touched[i] = true; // not waited for: its newest bytes are taken at publishing
@@ -835,7 +835,7 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
                 dropped.increment();
                 late++;
             } else if (e != null) {
-                promoteBytes.put((s + k) * rowBytes, e.missBytes[t], e.missIndex[t].get(row) * rowBytes, rowBytes);
+                promoteBytes.put((s + k) * rowBytes, e.missAll, (e.missStart[t] + e.missIndex[t].get(row)) * rowBytes, rowBytes);
                 fromWriteBacks.increment();
             } else {
                 rereadRows[again] = row; // its write landed after the read began: the cold tier has it now

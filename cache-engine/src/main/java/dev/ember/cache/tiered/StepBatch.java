@@ -25,10 +25,13 @@ import java.util.concurrent.Future;
  *   miss[t]       | m0 m1 ... |         unique ids cold in the pinned generation (missCount[t]): first
  *                                        the fetchCount[t] read from the cold tier, then those an earlier
  *                                        in-flight batch also misses (filled by its write-back)
- *   missBytes[t]  | row m0 | row m1 |   their rows (weights, state) fetched from the cold tier: a slice
- *                                        of missAll at t * maxIds rows; staged into the batch's reserved
- *                                        slots (stageBase + t * maxIds + k) and read back after its apply,
- *                                        then written to the cold tier behind the next steps
+ *   missStart[t]  where table t's misses start in missAll and in the reserved slots: the tables
+ *                 take their places in the order their splits finish (packedMisses counts the rows)
+ *  missAll        | t2's misses | t0's misses | t7's ... |   their rows (weights, state), row k of table t
+ *                                        at missStart[t] + k, fetched from the cold tier; staged into the
+ *                                        batch's reserved slots (stageBase + missStart[t] + k) in one copy of
+ *                                        just the misses, read back after its apply in one, then written to
+ *                                        the cold tier behind the next steps
  *   forwardFrom[t] the reserved slot of the earlier batch each forwarded miss is copied from
  *  all tables:
  *   hot           HotBatch: pooled bags and per-bag gradients where the hot tier computes, table t's
@@ -63,10 +66,13 @@ public final class StepBatch implements AutoCloseable {
     final long[][] forwarded;
     /** Unique ids of each table served hot (set by submit). */
     final int[] hotCount;
-    final ByteBuffer[] missBytes;
-    /** Every table's missBytes, table t's from t * maxIds rows: one copy each way. */
+    /** Every table's misses' rows, packed: table t's from row missStart[t]; one copy each way. */
     final ByteBuffer missAll;
-    /** The first of this batch's reserved slots (table t, miss k: stageBase + t * maxIds + k); -1 when resident. */
+    /** Where each table's misses start in missAll and in the reserved slots (set by its split). */
+    final int[] missStart;
+    /** Misses placed so far by this submit's splits: all of them once every table is split. */
+    final java.util.concurrent.atomic.AtomicInteger packedMisses = new java.util.concurrent.atomic.AtomicInteger();
+    /** The first of this batch's reserved slots (table t, miss k: stageBase + missStart[t] + k); -1 when resident. */
     final long stageBase;
     /** Which of the store's areas of reserved slots it owns (-1: none). */
     final int area;
@@ -128,7 +134,7 @@ public final class StepBatch implements AutoCloseable {
     long coldIds;
 
     StepBatch(TieredStore owner, int tables, int maxBags, int maxIds, int rowBytes, HotBatch hot,
-              ColdTable.Reader[] readers, ByteBuffer[] missBytes, ByteBuffer missAll, long stageBase, int area) {
+              ColdTable.Reader[] readers, ByteBuffer missAll, long stageBase, int area) {
         this.owner = owner;
         this.rowBytes = rowBytes;
         this.ids = new PooledBatch[tables];
@@ -143,8 +149,8 @@ public final class StepBatch implements AutoCloseable {
         this.fetchCount = new int[tables];
         this.forwarded = new long[tables][];
         this.hotCount = new int[tables];
-        this.missBytes = missBytes;
         this.missAll = missAll;
+        this.missStart = new int[tables];
         this.stageBase = stageBase;
         this.area = area;
         this.maxIds = maxIds;
@@ -178,7 +184,7 @@ public final class StepBatch implements AutoCloseable {
             forwarded[t] = new long[maxIds];
             missIndex[t] = new RowIndex();
             final int table = t;
-            fetchTasks[t] = () -> readers[table].gather(miss[table], fetchCount[table], missBytes[table]);
+            fetchTasks[t] = () -> readers[table].gather(miss[table], fetchCount[table], missAll, missStart[table] * rowBytes);
             forwardFrom[t] = new long[reserved ? maxIds : 0];
             staged[t] = !reserved ? null : row -> {
                 int k = missIndex[table].get(row);
@@ -189,7 +195,7 @@ public final class StepBatch implements AutoCloseable {
 
     /** The reserved slot of table {@code t}'s miss number {@code k}. */
     long slotOfMiss(int t, int k) {
-        return stageBase + (long) t * maxIds + k;
+        return stageBase + missStart[t] + k;
     }
 
     /** The reserved slot where this batch staged {@code row} of table {@code t} (it must be one of its misses). */

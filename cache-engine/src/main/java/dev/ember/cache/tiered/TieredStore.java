@@ -144,7 +144,7 @@ public final class TieredStore implements AutoCloseable {
     private long resizeNanos;
     /** Batches made at once at most: each owns an area of reserved slots for its misses. */
     static final int STAGING_AREAS = 8;
-    /** The first reserved slot: area a, table t, miss k sits at stagingBase + (a * tables + t) * maxIds + k. */
+    /** The first reserved slot: area a (tables * maxIds slots) starts at stagingBase + a * tables * maxIds, its batch's misses packed from there. */
     private long stagingBase;
     private final boolean[] areaTaken = new boolean[STAGING_AREAS];
     private final HotSets hotSets;
@@ -424,20 +424,18 @@ public final class TieredStore implements AutoCloseable {
         }
         HotBatch hot = tier.newBatch(tableCount * config.maxBags(), tableCount * config.maxIds());
         ColdTable.Reader[] readers = new ColdTable.Reader[tableCount];
-        ByteBuffer[] missBytes = new ByteBuffer[tableCount];
-        // The tier's own row buffer (page-locked on a GPU), one for all tables: the misses go to
-        // and come back from their reserved slots in one copy each way.
+        // The tier's own row buffer (page-locked on a GPU), one for all tables, the misses packed
+        // in it: they go to and come back from their reserved slots in one copy each way of just
+        // their bytes.
         ByteBuffer all = config.resident() ? ByteBuffer.allocateDirect(64) : tier.newRowBuffer(tableCount * config.maxIds());
         for (int t = 0; t < tableCount; t++) {
             readers[t] = cold.get(t).newReader();
-            missBytes[t] = config.resident() ? all
-                    : all.slice(t * config.maxIds() * rowBytes, config.maxIds() * rowBytes).order(ByteOrder.LITTLE_ENDIAN);
         }
         long base = area < 0 ? -1 : stagingBase + (long) area * tableCount * config.maxIds();
         if (area >= 0) {
             areaTaken[area] = true;
         }
-        return new StepBatch(this, tableCount, config.maxBags(), config.maxIds(), rowBytes, hot, readers, missBytes, all,
+        return new StepBatch(this, tableCount, config.maxBags(), config.maxIds(), rowBytes, hot, readers, all,
                 base, area);
     }
 
@@ -573,6 +571,7 @@ public final class TieredStore implements AutoCloseable {
         // Nothing is pinned: moves ask rowInUse, which looks in the few batches in flight.
         b.generation = hotSets.current();
         b.indexArraysStaged = false;
+        b.packedMisses.set(0); // the splits take their tables' places in the miss buffer from here
         submitWaits[0] = tWritten - t0;
         submitWaits[1] = System.nanoTime() - tWritten;
         return submitWaits;
@@ -644,6 +643,7 @@ public final class TieredStore implements AutoCloseable {
             }
             System.arraycopy(later, 0, miss, f, m - f);
             b.missIndex[t].build(miss, m);
+            b.missStart[t] = b.packedMisses.getAndAdd(m); // the table's place among the batch's misses
             long[] from = b.forwardFrom[t];
             for (int k = f; k < m; k++) {
                 // The newest earlier batch missing the row leaves it updated in its reserved slot
@@ -837,7 +837,7 @@ public final class TieredStore implements AutoCloseable {
         long t1 = System.nanoTime();
         if (b.coldIds > 0) {
             // The updated misses come back in one copy behind the step; the write-back waits for it.
-            tier.readReserved(b.hot, b.stageBase, span(b.missCount), b.missAll);
+            tier.readReserved(b.hot, b.stageBase, b.packedMisses.get(), b.missAll);
         }
         long t2 = System.nanoTime();
         // The unique ids are counted behind the steps (PopularityCounting), the cold tier's
@@ -1017,7 +1017,7 @@ public final class TieredStore implements AutoCloseable {
     void read(StepBatch b, int t) {
         int f = b.fetchCount[t];
         if (f > 0) {
-            cold.get(t).gather(b.miss[t], f, b.missBytes[t]);
+            cold.get(t).gather(b.miss[t], f, b.missAll, b.missStart[t] * rowBytes);
         }
     }
 
@@ -1048,7 +1048,7 @@ public final class TieredStore implements AutoCloseable {
         if (forTable[k] == null) {
             forTable[k] = cold.get(t).newWriter(); // part (t, k) is written by one thread at a time
         }
-        forTable[k].put(b.miss[t], from, Math.min(from + WRITE_PART_ROWS, b.missCount[t]), b.missBytes[t]);
+        forTable[k].put(b.miss[t], from, Math.min(from + WRITE_PART_ROWS, b.missCount[t]), b.missAll, b.missStart[t] * rowBytes);
         b.writeNanos[part] = System.nanoTime() - start;
     }
 
@@ -1188,8 +1188,10 @@ public final class TieredStore implements AutoCloseable {
      */
     private void stageMisses(StepBatch b) {
         int forwards = 0;
+        int fetched = 0;
         for (int t = 0; t < tableCount; t++) {
             int m = b.missCount[t];
+            fetched += b.fetchCount[t];
             if (m > 0) {
                 b.fetches[t] = null;
                 counters[t].rowsFetched.add(m);
@@ -1201,21 +1203,11 @@ public final class TieredStore implements AutoCloseable {
                 }
             }
         }
-        int fetched = span(b.fetchCount);
         if (fetched > 0) {
-            tier.writeReserved(b.hot, b.stageBase, fetched, b.missAll);
+            // Every table's misses, packed: the forwarded ones' places get their rows from the copies after.
+            tier.writeReserved(b.hot, b.stageBase, b.packedMisses.get(), b.missAll);
         }
         tier.copyReserved(b.hot, b.copyFrom, b.copyTo, forwards);
-    }
-
-    /** Reserved rows from the area's start through the last table's last of {@code counts}. */
-    private int span(int[] counts) {
-        for (int t = tableCount - 1; t >= 0; t--) {
-            if (counts[t] > 0) {
-                return t * config.maxIds() + counts[t];
-            }
-        }
-        return 0;
     }
 
     private void awaitFetches(StepBatch b) {
