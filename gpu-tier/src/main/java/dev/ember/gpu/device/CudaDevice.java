@@ -314,7 +314,7 @@ public final class CudaDevice implements Device {
         Bounds.check(src.bytes(), srcOffset, bytes, "source staging");
         CudaBuffer d = buffer(dst, dstOffset, bytes);
         bind();
-        calls.copy();
+        calls.toDevice(bytes);
         check(cuMemcpyHtoDAsync(d.ptr + dstOffset, pinned(src).at(srcOffset), bytes, stream(s)), "cuMemcpyHtoDAsync");
     }
 
@@ -323,7 +323,7 @@ public final class CudaDevice implements Device {
         Bounds.check(dst.bytes(), dstOffset, bytes, "destination staging");
         CudaBuffer b = buffer(src, srcOffset, bytes);
         bind();
-        calls.copy();
+        calls.toHost(bytes);
         check(cuMemcpyDtoHAsync(pinned(dst).at(dstOffset), b.ptr + srcOffset, bytes, stream(s)), "cuMemcpyDtoHAsync");
     }
 
@@ -335,7 +335,7 @@ public final class CudaDevice implements Device {
             return;
         }
         bind();
-        calls.copy();
+        calls.onDevice(bytes);
         check(cuMemcpyDtoDAsync(b.ptr + dstOffset, a.ptr + srcOffset, bytes, stream(s)), "cuMemcpyDtoDAsync");
     }
 
@@ -346,7 +346,7 @@ public final class CudaDevice implements Device {
             return;
         }
         bind();
-        calls.copy();
+        calls.onDevice(bytes);
         check(cuMemsetD8Async(b.ptr + offset, value, bytes, stream(s)), "cuMemsetD8Async");
     }
 

@@ -101,26 +101,26 @@ public final class HostDevice implements Device {
     @Override
     public void copyToDevice(PinnedBuffer src, long srcOffset, DeviceBuffer dst, long dstOffset, long bytes, Stream s) {
         Bounds.check(src.bytes(), srcOffset, bytes, "source staging");
-        calls.copy();
+        calls.toDevice(bytes);
         UNSAFE.copyMemory(src.address() + srcOffset, address(dst, dstOffset, bytes), bytes);
     }
 
     @Override
     public void copyToHost(DeviceBuffer src, long srcOffset, PinnedBuffer dst, long dstOffset, long bytes, Stream s) {
         Bounds.check(dst.bytes(), dstOffset, bytes, "destination staging");
-        calls.copy();
+        calls.toHost(bytes);
         UNSAFE.copyMemory(address(src, srcOffset, bytes), dst.address() + dstOffset, bytes);
     }
 
     @Override
     public void copy(DeviceBuffer src, long srcOffset, DeviceBuffer dst, long dstOffset, long bytes, Stream s) {
-        calls.copy();
+        calls.onDevice(bytes);
         UNSAFE.copyMemory(address(src, srcOffset, bytes), address(dst, dstOffset, bytes), bytes);
     }
 
     @Override
     public void fill(DeviceBuffer dst, long offset, long bytes, byte value, Stream s) {
-        calls.copy();
+        calls.onDevice(bytes);
         UNSAFE.setMemory(address(dst, offset, bytes), bytes, value);
     }
 

@@ -218,7 +218,7 @@ public final class OpenClDevice implements Device {
     public void copyToDevice(PinnedBuffer src, long srcOffset, DeviceBuffer dst, long dstOffset, long bytes, Stream s) {
         Bounds.check(src.bytes(), srcOffset, bytes, "source staging");
         ClBuffer d = buffer(dst, dstOffset, bytes);
-        calls.copy();
+        calls.toDevice(bytes);
         check(nclEnqueueWriteBuffer(queue(s), d.mem, CL_FALSE, dstOffset, bytes, src.address() + srcOffset, 0, 0, 0),
                 "clEnqueueWriteBuffer");
     }
@@ -227,7 +227,7 @@ public final class OpenClDevice implements Device {
     public void copyToHost(DeviceBuffer src, long srcOffset, PinnedBuffer dst, long dstOffset, long bytes, Stream s) {
         Bounds.check(dst.bytes(), dstOffset, bytes, "destination staging");
         ClBuffer b = buffer(src, srcOffset, bytes);
-        calls.copy();
+        calls.toHost(bytes);
         check(nclEnqueueReadBuffer(queue(s), b.mem, CL_FALSE, srcOffset, bytes, dst.address() + dstOffset, 0, 0, 0),
                 "clEnqueueReadBuffer");
     }
@@ -239,7 +239,7 @@ public final class OpenClDevice implements Device {
         }
         ClBuffer a = buffer(src, srcOffset, bytes);
         ClBuffer b = buffer(dst, dstOffset, bytes);
-        calls.copy();
+        calls.onDevice(bytes);
         check(clEnqueueCopyBuffer(queue(s), a.mem, b.mem, srcOffset, dstOffset, bytes, null, null), "clEnqueueCopyBuffer");
     }
 
@@ -251,7 +251,7 @@ public final class OpenClDevice implements Device {
         ClBuffer b = buffer(dst, offset, bytes);
         try (MemoryStack stack = MemoryStack.stackPush()) {
             ByteBuffer pattern = stack.malloc(1).put(0, value);
-            calls.copy();
+            calls.onDevice(bytes);
             check(CL12.clEnqueueFillBuffer(queue(s), b.mem, pattern, offset, bytes, null, null), "clEnqueueFillBuffer");
         }
     }
