@@ -69,4 +69,17 @@ public final class DeviceCalls {
     public long bytesOnDevice() {
         return bytesOnDevice.sum();
     }
+
+    /** Every count now. */
+    public Counts counts() {
+        return new Counts(kernels(), graphs(), copies(), bytesToDevice(), bytesToHost(), bytesOnDevice());
+    }
+
+    /** The counts at one moment; {@link #since} gives what was enqueued between two. */
+    public record Counts(long kernels, long graphs, long copies, long bytesToDevice, long bytesToHost, long bytesOnDevice) {
+        public Counts since(Counts before) {
+            return new Counts(kernels - before.kernels, graphs - before.graphs, copies - before.copies,
+                    bytesToDevice - before.bytesToDevice, bytesToHost - before.bytesToHost, bytesOnDevice - before.bytesOnDevice);
+        }
+    }
 }

@@ -27,19 +27,13 @@ public abstract class DeviceContract extends OnDeviceContract {
              DeviceBuffer b = device.allocate(8192)) {
             in.buffer().put(100, data);
             Stream s = device.defaultStream();
-            DeviceCalls calls = device.calls();
-            long copies = calls.copies();
-            long in0 = calls.bytesToDevice();
-            long on0 = calls.bytesOnDevice();
-            long out0 = calls.bytesToHost();
+            DeviceCalls.Counts before = device.calls().counts();
             device.copyToDevice(in, 100, a, 1000, 4096, s);
             device.copy(a, 1000, b, 3, 4096, s);
             device.copyToHost(b, 3, out, 7, 4096, s);
             s.synchronize();
-            assertEquals(copies + 3, calls.copies(), "each copy counted once");
-            assertEquals(in0 + 4096, calls.bytesToDevice());
-            assertEquals(on0 + 4096, calls.bytesOnDevice());
-            assertEquals(out0 + 4096, calls.bytesToHost());
+            assertEquals(new DeviceCalls.Counts(0, 0, 3, 4096, 4096, 4096), device.calls().counts().since(before),
+                    "each copy counted once, with its bytes");
             byte[] back = new byte[4096];
             out.buffer().get(7, back);
             assertTrue(java.util.Arrays.equals(data, back), "bytes survive host -> device -> device -> host");

@@ -391,13 +391,7 @@ public final class Trainer {
             int announced = 0; // batches at the head of ahead already announced to the path
             long start = System.nanoTime();
             long cpuStart = processCpuNanos();
-            dev.ember.gpu.device.DeviceCalls calls = rig.device.calls();
-            long kernels0 = calls.kernels();
-            long graphs0 = calls.graphs();
-            long copies0 = calls.copies();
-            long toDevice0 = calls.bytesToDevice();
-            long toHost0 = calls.bytesToHost();
-            long onDevice0 = calls.bytesOnDevice();
+            dev.ember.gpu.device.DeviceCalls.Counts calls0 = rig.device.calls().counts();
             LOG.debug("training from step {}", first);
             // Where a device failure leaves the state (see afterDeviceFault): between a batch's lookup and
             // the end of its rows' update a step is half done. fae's position counts the batches reported
@@ -528,14 +522,13 @@ public final class Trainer {
                                 - c.prefetchNanos.sum()) / n),
                         String.format("%.3f", c.updateNanos.sum() / n), String.format("%.1f", hostCores),
                         Runtime.getRuntime().availableProcessors());
+                dev.ember.gpu.device.DeviceCalls.Counts calls = rig.device.calls().counts().since(calls0);
                 LOG.info("{}: device calls per step: {} kernel launches, {} graph launches, {} copies and fills"
                                 + " ({} KB to the device, {} KB to the host, {} KB within it)",
-                        mode.label(), String.format("%.1f", (calls.kernels() - kernels0) * 1e6 / n),
-                        String.format("%.1f", (calls.graphs() - graphs0) * 1e6 / n),
-                        String.format("%.1f", (calls.copies() - copies0) * 1e6 / n),
-                        String.format("%.1f", (calls.bytesToDevice() - toDevice0) * 1e6 / n / 1024),
-                        String.format("%.1f", (calls.bytesToHost() - toHost0) * 1e6 / n / 1024),
-                        String.format("%.1f", (calls.bytesOnDevice() - onDevice0) * 1e6 / n / 1024));
+                        mode.label(), String.format("%.1f", calls.kernels() * 1e6 / n), String.format("%.1f", calls.graphs() * 1e6 / n),
+                        String.format("%.1f", calls.copies() * 1e6 / n), String.format("%.1f", calls.bytesToDevice() * 1e6 / n / 1024),
+                        String.format("%.1f", calls.bytesToHost() * 1e6 / n / 1024),
+                        String.format("%.1f", calls.bytesOnDevice() * 1e6 / n / 1024));
                 if (store != null) {
                     LOG.info("{}: cold tier: {}", mode.label(), store.coldTraffic());
                 }
