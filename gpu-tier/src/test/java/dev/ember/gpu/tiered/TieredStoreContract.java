@@ -564,7 +564,10 @@ abstract class TieredStoreContract {
         generations.add(rig.tiered.hotSet().generation());
         held.add(heldTasks.get() > 0);
         int firstHeld = held.indexOf(true);
-        assertTrue(firstHeld >= 0 && firstHeld <= 4, "a chunk's cold-tier work was held back from step "
+        // A chunk whose promotions all come from batches still writing them back reads nothing, so
+        // which boundary first sends work to the held thread depends on how fast writes land; the
+        // knob's next choice (step 20) would wait for the held work, so the window ends there.
+        assertTrue(firstHeld >= 0 && firstHeld <= 7, "a chunk's cold-tier work was held back from step "
                 + (12 + firstHeld) + ": " + held);
         for (int i = firstHeld; i < generations.size(); i++) {
             assertEquals(generations.get(firstHeld), generations.get(i),
