@@ -1458,8 +1458,16 @@ public final class SlotPool implements HotTier {
         }
         PinnedBuffer from = rowBufferOf(src, (long) count * rowBytes);
         settleTransfers();
+        long srcOffset = UnsafeMemory.address(src) - from.address();
+        if (stateFloats == 0) {
+            // Weights alone: the reserved slots are consecutive rows of the weights, one copy straight
+            // in (their dirty flags mean nothing: reserved slots are never demoted or dumped).
+            device.copyToDevice(from, srcOffset, weights, firstSlot * rowBytes, (long) count * rowBytes, compute);
+            b.reservedDone.record(compute);
+            return;
+        }
         b.identitySlots(firstSlot, compute);
-        device.copyToDevice(from, UnsafeMemory.address(src) - from.address(), b.reservedRows, 0, (long) count * rowBytes, compute);
+        device.copyToDevice(from, srcOffset, b.reservedRows, 0, (long) count * rowBytes, compute);
         writeRows.arg(0, weights).arg(1, state).arg(2, dirty).arg(3, dim).arg(4, stateFloats)
                 .arg(5, b.reservedSlots).arg(6, b.reservedRows).arg(7, count);
         writeRows.launch(compute, groups((long) count * (dim + stateFloats)), GROUP);
@@ -1503,11 +1511,17 @@ public final class SlotPool implements HotTier {
         }
         PinnedBuffer to = rowBufferOf(dst, (long) count * rowBytes);
         settleTransfers();
+        long dstOffset = UnsafeMemory.address(dst) - to.address();
+        if (stateFloats == 0) {
+            device.copyToHost(weights, firstSlot * rowBytes, to, dstOffset, (long) count * rowBytes, compute);
+            b.reservedDone.record(compute);
+            return;
+        }
         b.identitySlots(firstSlot, compute);
         readRows.arg(0, weights).arg(1, state).arg(2, dirty).arg(3, dim).arg(4, stateFloats)
                 .arg(5, b.reservedSlots).arg(6, b.reservedRows).arg(7, b.reservedFlags).arg(8, count);
         readRows.launch(compute, groups((long) count * (dim + stateFloats)), GROUP);
-        device.copyToHost(b.reservedRows, 0, to, UnsafeMemory.address(dst) - to.address(), (long) count * rowBytes, compute);
+        device.copyToHost(b.reservedRows, 0, to, dstOffset, (long) count * rowBytes, compute);
         b.reservedDone.record(compute);
     }
 
