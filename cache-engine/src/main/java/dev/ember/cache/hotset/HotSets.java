@@ -391,15 +391,16 @@ public final class HotSets {
             java.util.Arrays.fill(promoteFrom, 0);
         }
         int cap = chunk.limit();
-        // Rows in use passed over, at most a chunk's worth once a row is planned: right after a
-        // retarget most rows to demote may still be in use, and checking them all held up a
-        // step boundary for most of a millisecond.
+        // Rows in use passed over, at most a chunk's worth once a row is planned (a bounded plan:
+        // at most that many, planned or not): right after a retarget most rows to demote may
+        // still be in use, and checking them all held up a step boundary for most of a millisecond.
         int skips = cap;
+        boolean untilOne = !chunk.bounded();
         long bytes = current.hotBytes();
-        for (int t = 0; t < pendingDemote.length && chunk.size() < cap && (skips > 0 || chunk.size() == 0); t++) {
+        for (int t = 0; t < pendingDemote.length && chunk.size() < cap && (skips > 0 || untilOne && chunk.size() == 0); t++) {
             RoaringBitmap pending = pendingDemote[t];
             long r = firstFrom(pending, demoteFrom[t]);
-            while (r >= 0 && chunk.size() < cap && (skips > 0 || chunk.size() == 0)) {
+            while (r >= 0 && chunk.size() < cap && (skips > 0 || untilOne && chunk.size() == 0)) {
                 if (pinned(t, r, true)) {
                     deferredMoves.increment();
                     skips--;
@@ -412,10 +413,10 @@ public final class HotSets {
             }
             demoteFrom[t] = r < 0 ? 0 : (int) r; // the next planning goes on from the first row not looked at
         }
-        for (int t = 0; t < pendingPromote.length && chunk.size() < cap && (skips > 0 || chunk.size() == 0); t++) {
+        for (int t = 0; t < pendingPromote.length && chunk.size() < cap && (skips > 0 || untilOne && chunk.size() == 0); t++) {
             RoaringBitmap pending = pendingPromote[t];
             long r = firstFrom(pending, promoteFrom[t]);
-            while (r >= 0 && chunk.size() < cap && (skips > 0 || chunk.size() == 0) && bytes + rowBytes[t] <= byteLimit) {
+            while (r >= 0 && chunk.size() < cap && (skips > 0 || untilOne && chunk.size() == 0) && bytes + rowBytes[t] <= byteLimit) {
                 if (pinned(t, r, false)) {
                     deferredMoves.increment();
                     skips--;

@@ -46,6 +46,22 @@ public final class MoveChunk {
         return limit < 0 ? capacity() : limit;
     }
 
+    /** Whether plans stop after passing over a chunk's worth of rows in use even when none was planned. */
+    private boolean bounded;
+
+    /**
+     * With {@code on}, the next plans look at no more than {@link #limit} rows in use, planned move
+     * or not (a step boundary: an empty plan is fine, the next boundary takes up where it stopped);
+     * off (the default, settling), a plan passes over rows in use until it finds a move.
+     */
+    public void bounded(boolean on) {
+        bounded = on;
+    }
+
+    public boolean bounded() {
+        return bounded;
+    }
+
     public int capacity() {
         return demoteRow.length;
     }

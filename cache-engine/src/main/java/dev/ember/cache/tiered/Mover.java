@@ -307,9 +307,10 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
      * dirty ones and reading its promotions behind the steps. Returns false when no move can be
      * planned now, or (unless {@code mayWait}) when the device has not finished the copies of the
      * chunks whose buffers this one reuses (a step boundary does not wait for them: a later one
-     * starts the chunk).
+     * starts the chunk). {@code bounded}: a step boundary's plan, which passes over at most
+     * {@code limit} rows in use, whether or not it finds a move (see {@link MoveChunk#bounded}).
      */
-    boolean start(int limit, boolean mayWait) {
+    boolean start(int limit, boolean mayWait, boolean bounded) {
         if (open) {
             throw new IllegalStateException("a chunk is still in transit: publish it first");
         }
@@ -318,6 +319,7 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
             return false;
         }
         chunk.limit(limit);
+        chunk.bounded(bounded);
         plannedAt = inUse.mark(); // planChunk leaves the rows batches in flight now use
         long planStart = System.nanoTime();
         boolean planned = hotSets.planChunk(chunk);

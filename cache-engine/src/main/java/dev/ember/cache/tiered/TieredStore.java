@@ -1378,7 +1378,7 @@ public final class TieredStore implements AutoCloseable {
         if (boundary) {
             phases.movePublishing.add(planned - start);
         }
-        for (int c = 0; c < chunks && mover.start(moves, wait); c++) {
+        for (int c = 0; c < chunks && mover.start(moves, wait, boundary); c++) {
             if (c + 1 < chunks) {
                 mover.publish();
             }

@@ -103,6 +103,36 @@ class HotSetsTest {
     }
 
     @Test
+    void aBoundedPlanLooksAtNoMoreThanAChunksWorthOfRowsInUseEvenWhenItPlansNothing() {
+        List<Set<Long>> cur = emptySets();
+        for (long r = 0; r < 1_000; r++) {
+            cur.get(1).add(r);
+        }
+        HotSets sets = new HotSets(HotSetTest.hotSet(0, cur));
+        boolean[] tracking = {true};
+        sets.trackRowsInUse((t, row) -> tracking[0] && t == 1 && row < 130);
+        sets.retarget(HotSetTest.hotSet(1, emptySets()));
+        MoveChunk chunk = new MoveChunk(50);
+        chunk.bounded(true);
+        assertFalse(sets.planChunk(chunk), "50 rows in use passed over, none planned: a step boundary moves nothing");
+        assertEquals(50, sets.deferredMoves());
+        assertFalse(sets.planChunk(chunk));
+        assertEquals(100, sets.deferredMoves(), "taken up after the rows passed over");
+        assertTrue(sets.planChunk(chunk), "rows 100..129 passed over, then a full chunk planned");
+        assertEquals(130, sets.deferredMoves());
+        assertEquals(50, chunk.size());
+        assertEquals(130, chunk.demoteRow(0));
+        sets.commit(chunk);
+        chunk.bounded(false); // settling: passes over rows in use until it finds a move
+        tracking[0] = false;
+        while (sets.planChunk(chunk)) {
+            sets.commit(chunk);
+        }
+        assertTrue(sets.settled());
+        assertTrue(sets.current().sameRows(HotSetTest.hotSet(1, emptySets())));
+    }
+
+    @Test
     void rowsTheOwnerReportsInUseAreNeverMoved() {
         SplittableRandom rnd = new SplittableRandom(5);
         List<Set<Long>> cur = HotSetTest.randomSets(rnd, 0.1);
