@@ -691,6 +691,7 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
      * are to be read.
      */
     private int groupPromotions() {
+        landedAsking++;
         int p = chunk.promoteCount();
         boolean writing = !writeBehind.isEmpty();
         groups = 0;
@@ -820,6 +821,7 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
      * is dropped rather than waited for: it stays pending. Returns how many were dropped.
      */
     private int settleGroup(int g) {
+        landedAsking++;
         int t = groupTable[g];
         int s = groupStart[g];
         int n = groupCount[g];
@@ -899,12 +901,23 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
      * Whether batch {@code e}'s misses are back from the device: asked, or with {@link
      * #awaitDevice} waited for (so which rows move never depends on the device's timing).
      */
+    /** Passes over the promotions (grouping, a group's settling) so far: {@link #landed} asks the device once a batch a pass. */
+    private long landedAsking;
+
     private boolean landed(StepBatch e) {
+        if (e.landedAskedBy == landedAsking) {
+            return e.landedAnswer; // one answer a pass (a batch's next write-back comes in a later pass)
+        }
+        boolean landed;
         if (awaitDevice) {
             tier.awaitReserved(e.hot);
-            return true;
+            landed = true;
+        } else {
+            landed = tier.reservedLanded(e.hot);
         }
-        return tier.reservedLanded(e.hot);
+        e.landedAskedBy = landedAsking;
+        e.landedAnswer = landed;
+        return landed;
     }
 
     private ByteBuffer slice(ByteBuffer buf, int firstRow, int rows) {

@@ -102,6 +102,12 @@ public final class StepBatch implements AutoCloseable {
     Future<?> writeBack;
     /** The batch whose write-back was started after this one's, while this one's is under way (set by the step thread), or null. */
     volatile StepBatch nextWrite;
+    /**
+     * The mover's pass over promotions that last asked whether this batch's read-back landed, and
+     * the answer (step thread): asked once a pass, not once a row (each asking takes the driver's lock).
+     */
+    long landedAskedBy = -1;
+    boolean landedAnswer;
     /** Its write-back's tables were prepared in the run of the batch before (write-behind thread only), and what failed there. */
     boolean writePrepared;
     Throwable prepareFailure;
