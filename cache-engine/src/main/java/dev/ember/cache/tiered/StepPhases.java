@@ -122,6 +122,8 @@ public final class StepPhases {
     public final LongAdder retargets = new LongAdder();
     /** Step boundaries that left the chunk in transit for later (its cold-tier work was not done). */
     public final LongAdder deferredPublishes = new LongAdder();
+    /** Step boundaries that put a knob's choice off because the chunk in transit's cold-tier work was not done. */
+    public final LongAdder deferredRetargets = new LongAdder();
     /** Step boundaries that took more than 1 ms (re-tiering's stall target), and the longest one. */
     public final LongAdder slowBoundaries = new LongAdder();
     public final java.util.concurrent.atomic.LongAccumulator longestBoundary =
@@ -211,7 +213,7 @@ public final class StepPhases {
                         + "write-back %.3f, moves %.3f ms per step; %d step boundaries over 1 ms, the longest %.3f ms"
                         + "; boundaries: move waits %.3f, move calls %.3f (publishing %.3f + planning and starting %.3f; hot-tier calls"
                         + " %.3f: %d over %d rows in all), knob %.3f, retargets %.3f ms per step, the step thread's CPU in them %.3f"
-                        + " ms per step, %d left a chunk for later; those over 1 ms: %.3f ms in all = move waits %.3f + move calls %.3f (publishing %.3f, planning %.3f,"
+                        + " ms per step, %d left a chunk for later, %d put a knob's choice off for it; those over 1 ms: %.3f ms in all = move waits %.3f + move calls %.3f (publishing %.3f, planning %.3f,"
                         + " grouping promotions %.3f) + knob %.3f"
                         + " + retargets %.3f (publishing %.3f) + other %.3f ms, with %d hot-tier calls over %d rows taking %.3f ms"
                         + ", the step thread's CPU %.3f ms; the longest = move waits %.3f + move calls %.3f (hot-tier calls %.3f)"
@@ -222,7 +224,7 @@ public final class StepPhases {
                 submit.sum() / n, submitWriteBackWaits.sum() / n, submitWaits.sum() / n, submitTables.sum() / n, submitStarts.sum() / n, stagingJoins.sum() / n, coldReads.sum() / n, stage.sum() / n, gather.sum() / n, apply.sum() / n,
                 unstage.sum() / n, writeBack.sum() / n, moves.sum() / n, slowBoundaries.sum(), longestBoundary.get() / 1e6,
                 moveWaits.sum() / n, moveCalls.sum() / n, movePublishing.sum() / n, moveStarting.sum() / n, tierNanos.sum() / n,
-                tierCalls.sum(), tierRows.sum(), knob.sum() / n, retargets.sum() / n, boundaryCpu.sum() / n, deferredPublishes.sum(),
+                tierCalls.sum(), tierRows.sum(), knob.sum() / n, retargets.sum() / n, boundaryCpu.sum() / n, deferredPublishes.sum(), deferredRetargets.sum(),
                 slowTotal.sum() / 1e6, slowMoveWaits.sum() / 1e6, slowMoveCalls.sum() / 1e6, slowMovePublishing.sum() / 1e6,
                 slowMovePlanning.sum() / 1e6, slowMoveGrouping.sum() / 1e6, slowKnob.sum() / 1e6,
                 slowRetargets.sum() / 1e6, slowRetargetPublish.sum() / 1e6, (slowTotal.sum() - slowMoveWaits.sum()

@@ -1275,10 +1275,25 @@ public final class TieredStore implements AutoCloseable {
             counting.advanceTo(step);
             // An evaluation reads the counts of this step: frozen by the counting thread once it has them.
             KnobChoice choice = knob.onStep(step, drainCounting, countedThrough);
+            if (choice != null && deferredChoice != null) {
+                adoptDeferredChoice(); // a second choice before the first was taken (not seen: choices come a period apart)
+            }
+            if (choice == null && deferredChoice != null && (waitAtBoundary || mover.coldWorkDone())) {
+                choice = deferredChoice;
+                deferredChoice = null;
+            } else if (choice != null && !waitAtBoundary && !mover.coldWorkDone()) {
+                // A retarget publishes the chunk in transit first: rather than wait here for its
+                // cold-tier work, the choice waits for a boundary that finds that work done.
+                deferredChoice = choice;
+                choice = null;
+            }
+            if (choice == null && deferredChoice != null) {
+                phases.deferredRetargets.increment();
+            }
             if (choice != null) {
                 tRetarget = System.nanoTime();
                 lastChoice = choice;
-                mover.publish(); // a retarget waits for the chunk in transit
+                mover.publish(); // a retarget publishes the chunk in transit (waiting only with waitAtBoundary)
                 published = System.nanoTime() - tRetarget;
                 choice.retarget(hotSets); // differences prepared on the knob's thread
                 retargeted(choice.hotSet());
@@ -1299,12 +1314,33 @@ public final class TieredStore implements AutoCloseable {
                 phases.movePublishing.sum() - publishing0, mover.planNanos() - plan0, mover.groupNanos() - group0);
     }
 
+    /**
+     * A knob's choice handed out at a step boundary that found the chunk in transit's cold-tier
+     * work still running, so not yet adopted: a later boundary that finds it done adopts it (as
+     * do checkpoints; a retarget by hand replaces it). Null when none waits.
+     */
+    private KnobChoice deferredChoice;
+
+    /** Adopts the knob's choice put off at a boundary, if any, waiting for the chunk in transit. */
+    private void adoptDeferredChoice() {
+        KnobChoice c = deferredChoice;
+        if (c == null) {
+            return;
+        }
+        deferredChoice = null;
+        lastChoice = c;
+        mover.publish();
+        c.retarget(hotSets);
+        retargeted(c.hotSet());
+    }
+
     /** Makes {@code target}'s rows the target hot set; rows move at the next step boundaries. */
     public void retarget(HotSet target) {
         if (config.resident()) {
             throw new IllegalStateException("resident (device) mode keeps every row hot: there is nothing to re-tier");
         }
         joinStaging();
+        deferredChoice = null; // replaced by this target
         mover.publish();
         hotSets.retarget(target);
         retargeted(target);
@@ -1682,6 +1718,7 @@ public final class TieredStore implements AutoCloseable {
         if (heldOnly) {
             mover.abandon(); // the device failed: nothing more moves (the chunk's moves stay pending)
         } else {
+            adoptDeferredChoice(); // the knob's state saved below counts it as adopted
             mover.publish();
         }
         writeBehind.finishAll();

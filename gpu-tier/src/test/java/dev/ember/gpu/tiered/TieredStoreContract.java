@@ -31,6 +31,8 @@ import org.roaringbitmap.RoaringBitmap;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -503,7 +505,8 @@ abstract class TieredStoreContract {
     /**
      * A chunk's cold-tier work held back for real (the mover's one thread blocked before each of
      * its tasks while a gate is shut): the boundaries meanwhile return without waiting, leave the
-     * chunk in transit and move nothing; once the work runs, a later boundary publishes the chunk.
+     * chunk in transit and move nothing, and put off the knob's choice that would publish it;
+     * once the work runs, a later boundary publishes the chunk and adopts the choice.
      * Rows used and updated meanwhile keep their values: every pooled bag and every row equals the
      * plain reference throughout.
      */
@@ -566,7 +569,7 @@ abstract class TieredStoreContract {
         int firstHeld = held.indexOf(true);
         // A chunk whose promotions all come from batches still writing them back reads nothing, so
         // which boundary first sends work to the held thread depends on how fast writes land; the
-        // knob's next choice (step 20) would wait for the held work, so the window ends there.
+        // knob's next choice (step 21) is checked apart, below.
         assertTrue(firstHeld >= 0 && firstHeld <= 7, "a chunk's cold-tier work was held back from step "
                 + (12 + firstHeld) + ": " + held);
         for (int i = firstHeld; i < generations.size(); i++) {
@@ -578,10 +581,21 @@ abstract class TieredStoreContract {
         assertTrue(rig.tiered.hotSets().pendingPromotions() + rig.tiered.hotSets().pendingDemotions() > 0,
                 "moves wait");
         assertRowsEqual(ref, rig.allRows());
-        shut.countDown();
+        // The knob's next choice (due at step 21) would publish the chunk in transit: it waits for
+        // a boundary that finds the chunk's work done, and no boundary waits for that work.
         long heldGeneration = rig.tiered.hotSet().generation();
-        rig.run(w, 20, 40, 1, ref, step -> { });
+        dev.ember.cache.knob.KnobChoice before = rig.tiered.lastChoice();
+        long retargetsPutOff = rig.tiered.phases().deferredRetargets.sum();
+        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(60),
+                () -> rig.run(w, 20, 25, 1, ref, step -> { }), "a boundary waited for the held chunk");
+        assertSame(before, rig.tiered.lastChoice(), "the knob's choice is not adopted while the chunk's work is held");
+        assertTrue(rig.tiered.phases().deferredRetargets.sum() > retargetsPutOff, "boundaries put the choice off");
+        assertEquals(heldGeneration, rig.tiered.hotSet().generation(), "nothing moves while the chunk's work is held");
+        assertRowsEqual(ref, rig.allRows());
+        shut.countDown();
+        rig.run(w, 25, 40, 1, ref, step -> { });
         assertTrue(rig.tiered.hotSet().generation() > heldGeneration, "the held chunk published later");
+        assertNotSame(before, rig.tiered.lastChoice(), "the choice put off was adopted once the work was done");
         assertRowsEqual(ref, rig.allRows());
     }
 
