@@ -161,6 +161,20 @@ public final class StepPhases {
     public final LongAdder slowMovePublishing = new LongAdder();
     public final LongAdder slowMovePlanning = new LongAdder();
     public final LongAdder slowMoveGrouping = new LongAdder();
+    /**
+     * The first {@value #SLOW_KEPT} boundaries over 1 ms, when they ended (milliseconds of the
+     * JVM's uptime, to lay beside a GC or safepoint log's uptime), how long they took and the
+     * step thread's CPU in them (nanoseconds). Step thread only.
+     * <pre>
+     *  slowAt: | boundary 0: uptime ms, nanos, CPU nanos | boundary 1: ... |   3 longs each
+     * </pre>
+     */
+    static final int SLOW_KEPT = 16;
+    private final long[] slowAt = new long[3 * SLOW_KEPT];
+    private int slowKept;
+    /** The JVM's uptime and the nano clock at one moment, to turn nano clock readings into uptime. */
+    private final long uptimeBaseMillis = java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime();
+    private final long uptimeBaseNanos = System.nanoTime();
     /** The longest boundary's split: total, move waits, move calls, tier calls' time, knob, retarget, its publishing, CPU. */
     private volatile long[] longestSplit = new long[8];
 
@@ -195,6 +209,12 @@ public final class StepPhases {
             slowMovePublishing.add(movePublish);
             slowMovePlanning.add(movePlan);
             slowMoveGrouping.add(moveGroup);
+            if (slowKept < SLOW_KEPT) {
+                int k = 3 * slowKept++;
+                slowAt[k] = uptimeBaseMillis + (System.nanoTime() - uptimeBaseNanos) / 1_000_000;
+                slowAt[k + 1] = nanos;
+                slowAt[k + 2] = cpuNanos;
+            }
         }
         if (nanos > longestBoundary.get()) {
             longestSplit = new long[] {nanos, moveWait, moveCall, tierNanos, knobNanos, retargetNanos, retargetPublish, cpuNanos};
@@ -235,6 +255,16 @@ public final class StepPhases {
                 100.0 * stagingTablesOnStepThread.sum() / Math.max(1, stagingTables.sum()), longestStagingTable.get() / 1e6,
                 writeBehindBatches.sum(), writeBehindPreparedAhead.sum(), perBatch(writeBehindQueued), perBatch(writeBehindPrepares), perBatch(writeBehindReadBack), perBatch(writeBehindPuts),
                 perBatch(writeBehindLongestParts), (double) writeBehindRows.sum() / Math.max(1, writeBehindBatches.sum()));
+    }
+
+    /** The boundaries over 1 ms kept: "at 12.345 s 2.10 ms (CPU 0.30)" each, by the JVM's uptime at their end. */
+    public String slowBoundaryTimes() {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < slowKept; i++) {
+            b.append(i == 0 ? "" : ", ").append(String.format("at %.3f s %.2f ms (CPU %.2f)", slowAt[3 * i] / 1e3,
+                    slowAt[3 * i + 1] / 1e6, slowAt[3 * i + 2] / 1e6));
+        }
+        return b.length() == 0 ? "none" : b.toString();
     }
 
     private double perBatch(LongAdder nanos) {

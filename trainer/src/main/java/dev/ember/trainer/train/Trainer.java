@@ -534,6 +534,8 @@ public final class Trainer {
                 }
                 if (tiered != null) {
                     LOG.info("{}: tiered store: {}", mode.label(), tiered.phases().perStep(step - first));
+                    LOG.info("{}: step boundaries over 1 ms, by the JVM's uptime at their end: {}", mode.label(),
+                            tiered.phases().slowBoundaryTimes());
                     LOG.info("{}: re-tiering behind the steps: {}", mode.label(), tiered.moveWaits());
                     if (fae != null) {
                         LOG.info("{}: between steps: {}", mode.label(), fae.windowTimes());

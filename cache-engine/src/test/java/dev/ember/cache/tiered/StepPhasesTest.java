@@ -1,0 +1,34 @@
+package dev.ember.cache.tiered;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.management.ManagementFactory;
+import org.junit.jupiter.api.Test;
+
+class StepPhasesTest {
+    private static void boundary(StepPhases p, long nanos, long cpu) {
+        p.boundary(nanos, 0, nanos, 0, 0, false, 0, 0, 0, 0, cpu, 0, 0, 0);
+    }
+
+    @Test
+    void boundariesOverOneMillisecondAreKeptWithTheirUptimeDurationAndCpu() {
+        StepPhases p = new StepPhases();
+        assertEquals("none", p.slowBoundaryTimes());
+        long before = ManagementFactory.getRuntimeMXBean().getUptime();
+        boundary(p, 500_000, 400_000);
+        boundary(p, 2_500_000, 300_000);
+        boundary(p, 1_000_000, 1_000_000); // exactly 1 ms is not over it
+        long after = ManagementFactory.getRuntimeMXBean().getUptime();
+        String text = p.slowBoundaryTimes();
+        assertEquals(1, p.slowBoundaries.sum());
+        assertTrue(text.matches("at \\d+\\.\\d{3} s 2\\.50 ms \\(CPU 0\\.30\\)"), text);
+        double at = Double.parseDouble(text.substring(3, text.indexOf(" s ")));
+        assertTrue(at * 1e3 >= before - 2 && at * 1e3 <= after + 2, at + " s outside the JVM's uptime " + before + ".." + after + " ms");
+        for (int i = 0; i < 2 * StepPhases.SLOW_KEPT; i++) {
+            boundary(p, 3_000_000, 0);
+        }
+        assertEquals(StepPhases.SLOW_KEPT, p.slowBoundaryTimes().split(", ").length, "the first ones kept");
+        assertEquals(1 + 2 * StepPhases.SLOW_KEPT, p.slowBoundaries.sum(), "all counted");
+    }
+}
