@@ -377,6 +377,15 @@ public final class HotSets {
      * (and leaves nothing open) when no move can be made now: none pending, or all pending ones
      * pinned, or promotions blocked by room until pinned demotions go.
      */
+    /** Rows a plan with a deadline looks at between readings of the clock. */
+    static final int CLOCK_ROWS = 16;
+    private final LongAdder lateStops = new LongAdder();
+
+    /** Plans stopped by their deadline ({@link MoveChunk#deadline}). */
+    public long lateStops() {
+        return lateStops.sum();
+    }
+
     public synchronized boolean planChunk(MoveChunk chunk) {
         if (chunkOpen) {
             throw new IllegalStateException("a move chunk is already in transit: commit or abort it first");
@@ -396,11 +405,16 @@ public final class HotSets {
         // still be in use, and checking them all held up a step boundary for most of a millisecond.
         int skips = cap;
         boolean untilOne = !chunk.bounded();
+        // A bounded plan may also have a deadline: it stops there, looking at the clock every
+        // CLOCK_ROWS rows (the rows it did not reach wait for the next plan).
+        long deadline = chunk.deadline();
+        boolean late = false;
+        int looked = 0;
         long bytes = current.hotBytes();
-        for (int t = 0; t < pendingDemote.length && chunk.size() < cap && (skips > 0 || untilOne && chunk.size() == 0); t++) {
+        for (int t = 0; t < pendingDemote.length && !late && chunk.size() < cap && (skips > 0 || untilOne && chunk.size() == 0); t++) {
             RoaringBitmap pending = pendingDemote[t];
             long r = firstFrom(pending, demoteFrom[t]);
-            while (r >= 0 && chunk.size() < cap && (skips > 0 || untilOne && chunk.size() == 0)) {
+            while (r >= 0 && !late && chunk.size() < cap && (skips > 0 || untilOne && chunk.size() == 0)) {
                 if (pinned(t, r, true)) {
                     deferredMoves.increment();
                     skips--;
@@ -410,13 +424,14 @@ public final class HotSets {
                     bytes -= rowBytes[t];
                 }
                 r = r == HotSet.MAX_ROWS ? -1 : pending.nextValue((int) r + 1);
+                late = deadline != 0 && ++looked % CLOCK_ROWS == 0 && System.nanoTime() - deadline >= 0;
             }
             demoteFrom[t] = r < 0 ? 0 : (int) r; // the next planning goes on from the first row not looked at
         }
-        for (int t = 0; t < pendingPromote.length && chunk.size() < cap && (skips > 0 || untilOne && chunk.size() == 0); t++) {
+        for (int t = 0; t < pendingPromote.length && !late && chunk.size() < cap && (skips > 0 || untilOne && chunk.size() == 0); t++) {
             RoaringBitmap pending = pendingPromote[t];
             long r = firstFrom(pending, promoteFrom[t]);
-            while (r >= 0 && chunk.size() < cap && (skips > 0 || untilOne && chunk.size() == 0) && bytes + rowBytes[t] <= byteLimit) {
+            while (r >= 0 && !late && chunk.size() < cap && (skips > 0 || untilOne && chunk.size() == 0) && bytes + rowBytes[t] <= byteLimit) {
                 if (pinned(t, r, false)) {
                     deferredMoves.increment();
                     skips--;
@@ -426,8 +441,12 @@ public final class HotSets {
                     bytes += rowBytes[t];
                 }
                 r = r == HotSet.MAX_ROWS ? -1 : pending.nextValue((int) r + 1);
+                late = deadline != 0 && ++looked % CLOCK_ROWS == 0 && System.nanoTime() - deadline >= 0;
             }
             promoteFrom[t] = r < 0 ? 0 : (int) r;
+        }
+        if (late) {
+            lateStops.increment();
         }
         if (chunk.size() == 0) {
             return false;

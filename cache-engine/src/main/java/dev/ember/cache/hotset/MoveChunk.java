@@ -62,6 +62,23 @@ public final class MoveChunk {
         return bounded;
     }
 
+    /** The {@link System#nanoTime} at which a bounded plan stops (0: none). */
+    private long deadline;
+
+    /**
+     * Makes the next bounded plans stop at {@code nanoTime} ({@link System#nanoTime}; 0: no
+     * deadline): a step boundary's time is bounded, and what a plan did not reach waits for the
+     * next one. Plans look at {@value HotSets#CLOCK_ROWS} rows at least.
+     */
+    public void deadline(long nanoTime) {
+        deadline = nanoTime;
+    }
+
+    /** The deadline of a bounded plan, 0 when it has none (or is not bounded). */
+    public long deadline() {
+        return bounded ? deadline : 0;
+    }
+
     public int capacity() {
         return demoteRow.length;
     }

@@ -308,9 +308,10 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
      * planned now, or (unless {@code mayWait}) when the device has not finished the copies of the
      * chunks whose buffers this one reuses (a step boundary does not wait for them: a later one
      * starts the chunk). {@code bounded}: a step boundary's plan, which passes over at most
-     * {@code limit} rows in use, whether or not it finds a move (see {@link MoveChunk#bounded}).
+     * {@code limit} rows in use, whether or not it finds a move (see {@link MoveChunk#bounded}),
+     * and stops planning at {@code deadline} ({@link System#nanoTime}; 0: none).
      */
-    boolean start(int limit, boolean mayWait, boolean bounded) {
+    boolean start(int limit, boolean mayWait, boolean bounded, long deadline) {
         if (open) {
             throw new IllegalStateException("a chunk is still in transit: publish it first");
         }
@@ -320,6 +321,7 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
         }
         chunk.limit(limit);
         chunk.bounded(bounded);
+        chunk.deadline(deadline);
         plannedAt = inUse.mark(); // planChunk leaves the rows batches in flight now use
         long planStart = System.nanoTime();
         boolean planned = hotSets.planChunk(chunk);

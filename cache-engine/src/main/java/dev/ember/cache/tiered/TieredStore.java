@@ -1258,6 +1258,7 @@ public final class TieredStore implements AutoCloseable {
         joinStaging(); // the hot tier's maps may change here
         long cpu0 = THREAD_CPU.getCurrentThreadCpuTime();
         long t0 = System.nanoTime();
+        boundaryStart = t0;
         long waited0 = mover.waitNanos();
         long deferrals0 = mover.deferrals();
         long calls0 = mover.tierCalls();
@@ -1332,6 +1333,25 @@ public final class TieredStore implements AutoCloseable {
         mover.publish();
         c.retarget(hotSets);
         retargeted(c.hotSet());
+    }
+
+    /** Nanoseconds after a step boundary's start at which its move planning stops (0: never). */
+    private long planNanos;
+    /** When the step boundary under way started ({@link System#nanoTime}). */
+    private long boundaryStart;
+
+    /**
+     * Step boundaries stop planning moves {@code micros} after they start (0, the default: they
+     * plan a whole chunk): what a plan did not reach waits for the next boundary. Bounds a
+     * boundary's time where checking rows in use is slow (right after a retarget, or on a busy
+     * host), at the cost of moves spread over more boundaries. Which boundary a row moves at then
+     * depends on timing (it already does on the cold tier's), never a value.
+     */
+    public void stopPlanningAfter(long micros) {
+        if (micros < 0) {
+            throw new IllegalArgumentException("planning time must be >= 0 microseconds, got " + micros);
+        }
+        this.planNanos = micros * 1000;
     }
 
     /** Makes {@code target}'s rows the target hot set; rows move at the next step boundaries. */
@@ -1414,7 +1434,7 @@ public final class TieredStore implements AutoCloseable {
         if (boundary) {
             phases.movePublishing.add(planned - start);
         }
-        for (int c = 0; c < chunks && mover.start(moves, wait, boundary); c++) {
+        for (int c = 0; c < chunks && mover.start(moves, wait, boundary, boundary && planNanos > 0 ? boundaryStart + planNanos : 0); c++) {
             if (c + 1 < chunks) {
                 mover.publish();
             }
@@ -1463,14 +1483,14 @@ public final class TieredStore implements AutoCloseable {
                         + " catch up (the knob's thread replayed up to its freezes for %.3f ms); the knob's evaluations"
                         + " took %.1f ms in all on its thread, the longest %.1f ms; its choices waited"
                         + " for %.3f ms; %d demoted rows written behind, %d promoted"
-                        + " rows re-read, %d planned moves dropped, %d passed over at planning (rows in use), %d chunks put off for the device's"
+                        + " rows re-read, %d planned moves dropped, %d passed over at planning (rows in use), %d plans stopped at the boundary's planning time, %d chunks put off for the device's"
                         + " copies; %d hot-tier resizes took %.3f ms, %d retargets"
                         + " adopted a stale preparation, %d preparations rebased before due; %s; %s", mover.waitNanos() / 1e6,
                 popularity == null ? 0.0 : popularity.caughtUpWaitNanos() / 1e6,
                 popularity == null ? 0.0 : popularity.replayToFreezeNanos() / 1e6,
                 knob == null ? 0.0 : knob.evaluationNanos() / 1e6, knob == null ? 0.0 : knob.longestEvaluationNanos() / 1e6,
                 knob == null ? 0.0 : knob.waitedNanos() / 1e6, mover.rowsWritten(), mover.rowsReread(),
-                mover.promotionsDropped(), hotSets.deferredMoves(), mover.deviceBehind(), resizes, resizeNanos / 1e6, hotSets.slowRetargets(), hotSets.rebases(),
+                mover.promotionsDropped(), hotSets.deferredMoves(), hotSets.lateStops(), mover.deviceBehind(), resizes, resizeNanos / 1e6, hotSets.slowRetargets(), hotSets.rebases(),
                 counting == null ? "no popularity counted (resident)" : counting.describe(), backgroundPriority());
     }
 

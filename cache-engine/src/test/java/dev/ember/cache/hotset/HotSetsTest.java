@@ -103,6 +103,36 @@ class HotSetsTest {
     }
 
     @Test
+    void aBoundedPlanStopsAtItsDeadlineAndTheNextTakesUpWhereItStopped() {
+        List<Set<Long>> cur = emptySets();
+        for (long r = 0; r < 1_000; r++) {
+            cur.get(1).add(r);
+        }
+        HotSets sets = new HotSets(HotSetTest.hotSet(0, cur));
+        sets.trackRowsInUse((t, row) -> t == 1 && row % 2 == 1);
+        sets.retarget(HotSetTest.hotSet(1, emptySets()));
+        MoveChunk chunk = new MoveChunk(200);
+        chunk.bounded(true);
+        chunk.deadline(System.nanoTime() - 1); // already past: the plan reads the clock after CLOCK_ROWS rows
+        assertTrue(sets.planChunk(chunk));
+        assertEquals(HotSets.CLOCK_ROWS / 2, chunk.size(), "half of the first rows looked at are in use");
+        assertEquals(HotSets.CLOCK_ROWS / 2, sets.deferredMoves());
+        assertEquals(1, sets.lateStops());
+        sets.commit(chunk);
+        chunk.deadline(0); // none
+        assertTrue(sets.planChunk(chunk));
+        assertEquals(HotSets.CLOCK_ROWS, chunk.demoteRow(0), "taken up after the rows the late plan looked at");
+        assertEquals(200, chunk.size(), "no deadline: a whole chunk");
+        assertEquals(1, sets.lateStops());
+        sets.commit(chunk);
+        chunk.bounded(false);
+        chunk.deadline(System.nanoTime() - 1); // a plan that is not bounded has no deadline
+        assertTrue(sets.planChunk(chunk));
+        assertTrue(chunk.size() > HotSets.CLOCK_ROWS);
+        assertEquals(1, sets.lateStops());
+    }
+
+    @Test
     void aBoundedPlanLooksAtNoMoreThanAChunksWorthOfRowsInUseEvenWhenItPlansNothing() {
         List<Set<Long>> cur = emptySets();
         for (long r = 0; r < 1_000; r++) {

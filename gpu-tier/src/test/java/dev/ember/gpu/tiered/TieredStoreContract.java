@@ -238,6 +238,28 @@ abstract class TieredStoreContract {
         }
     }
 
+    /**
+     * Boundaries whose planning stops almost at once (a microsecond: each plan looks at a few
+     * rows) spread the moves over more boundaries: every value still equals the reference, and
+     * the hot set still reaches the knob's target.
+     */
+    @Test
+    void boundariesThatStopPlanningEarlyMoveRowsLaterAndChangeNoValue() {
+        Workload w = new Workload(23, ROWS, 64, DIM);
+        ReferenceRows ref = new ReferenceRows(specs(), 42);
+        try (Rig rig = new Rig(dir.resolve("late"), config(w, 4, 1).withChunks(64, 1), true)) {
+            rig.tiered.stopPlanningAfter(1);
+            rig.run(w, 0, 40, 2, ref, step -> { });
+            assertTrue(rig.tiered.hotSets().lateStops() > 0, "plans stopped at their deadline");
+            assertTrue(rig.tiered.hotSets().promotedRows() > 0, "rows still moved");
+            assertRowsEqual(ref, rig.allRows());
+            rig.tiered.settle();
+            assertTrue(rig.tiered.hotSet().sameRows(rig.tiered.hotSets().target()), "settled on the target");
+            assertRowsEqual(ref, rig.allRows());
+            assertThrows(IllegalArgumentException.class, () -> rig.tiered.stopPlanningAfter(-1));
+        }
+    }
+
     @Test
     void aSubmitWithAnIdOutsideItsTableIsRefusedAndTheStoreGoesOnExactly() {
         Workload w = new Workload(5, ROWS, 48, DIM);

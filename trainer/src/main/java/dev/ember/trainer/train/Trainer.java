@@ -104,6 +104,19 @@ public final class Trainer {
      * 1.84M samples/s (docs/runs/2026-11-27-H200-seventh). 2 re-tiered a drift too slowly for
      * TieredDriftTest (95% of the oracle's hit rate within W steps); 1 passes it.
      */
+    static long movePlanMicros() {
+        return dev.ember.cache.settings.Settings.wholeNumber("ember.move.planMicros", MOVE_PLAN_MICROS, n -> n >= 0,
+                "a step boundary's move planning time needs a whole number of microseconds >= 0 (0: no limit)");
+    }
+
+    /**
+     * Microseconds after a step boundary's start at which its move planning stops, by default
+     * ({@code -Dember.move.planMicros}; 0: none): checking whether rows are in use costs 0.2-1 us a
+     * row, the most right after a retarget, when a plan of 384 rows each way took 0.75-0.82 ms of
+     * boundaries of 1.03-1.13 ms on an H200 (docs/runs/2026-11-28-H200-twelfth).
+     */
+    public static final int MOVE_PLAN_MICROS = 400;
+
     static int moveChunkRows() {
         return dev.ember.cache.settings.Settings.wholeNumber("ember.move.chunkRows", MOVE_CHUNK_ROWS, n -> n >= 1,
                 "the moves a step boundary makes each way need a whole number >= 1");
@@ -666,6 +679,7 @@ public final class Trainer {
                 .withHostThreads(Math.max(1, Math.min(8, settings.threads())))
                 .withResident(mode == Mode.DEVICE);
         TieredStore tiered = TieredStore.open(store, rig.pool, config);
+        tiered.stopPlanningAfter(movePlanMicros());
         long first = settings.resume() ? store.lastCheckpoint().step() : 0;
         try {
             // device: one batch ahead, so its deduplication overlaps the device's step
