@@ -43,7 +43,10 @@ import java.util.concurrent.atomic.LongAdder;
  *   <li>a promoted row a batch applied since the plan missed (the {@link WriteBehind.Watcher}
  *       marks it) may have been written after the read: taken from the newest batch still writing
  *       it, or, when that write has landed, read again from the cold tier here (a few rows, with a
- *       reader of the step thread's own, so no write of the table holds it up);</li>
+ *       reader of the step thread's own) when publishing waits anyway ({@link #publish}); a step
+ *       boundary ({@link #publishIfDone}) leaves such a row for a later chunk instead: the cold
+ *       tier's locks are shared with the write-behind's threads, which run at a lower priority, so
+ *       a read there could hold the step up for as long as one of them waits for a core;</li>
  *   <li>else the bytes read are the row's newest value, and a demoted row's cold copy is current.</li>
  * </ul>
  * Then the demotions leave the hot tier ({@link HotTier#evict}: their cold copy is current, nothing
@@ -174,6 +177,13 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
     private long demoted;
     private final LongAdder fromWriteBacks;
     private final LongAdder reread = new LongAdder();
+    private long rereadNanos;
+    private final LongAdder rereadsPutOff = new LongAdder();
+    /**
+     * {@code -Dember.move.rereadAtBoundary=true}: step boundaries read promoted rows written since
+     * their read again, as {@link #publish} does, rather than leave them for a later chunk (for comparison).
+     */
+    static final boolean REREAD_AT_BOUNDARY = Boolean.getBoolean("ember.move.rereadAtBoundary");
     private final LongAdder dropped = new LongAdder();
     private final LongAdder readWaitNanos = new LongAdder();
     private final LongAdder rowsWritten = new LongAdder();
@@ -279,6 +289,16 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
     /** Promoted rows read again from the cold tier at publishing (a batch's write landed after the read). */
     long rowsReread() {
         return reread.sum();
+    }
+
+    /** Step-thread nanoseconds reading those rows again so far. */
+    long rereadNanos() {
+        return rereadNanos;
+    }
+
+    /** Promoted rows a step boundary left for a later chunk rather than read again (written since their read). */
+    long rereadsPutOff() {
+        return rereadsPutOff.sum();
     }
 
     /**
@@ -389,7 +409,7 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
             deferrals.increment();
             return false;
         }
-        publish();
+        publish(REREAD_AT_BOUNDARY);
         return true;
     }
 
@@ -441,6 +461,14 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
      * the chunk is published. No-op when none is in transit.
      */
     void publish() {
+        publish(true);
+    }
+
+    /**
+     * As {@link #publish()}; unless {@code mayReadCold}, a promoted row whose newest bytes are back
+     * in the cold tier is left for a later chunk rather than read again.
+     */
+    private void publish(boolean mayReadCold) {
         if (!open) {
             return;
         }
@@ -453,7 +481,7 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
             d = demoteClean();
             p = keepPromotionsNotInUse(planned - d);
             for (int g = 0; g < groups; g++) {
-                p -= settleGroup(g);
+                p -= settleGroup(g, mayReadCold);
             }
             promoteKept();
         } catch (RuntimeException e) {
@@ -822,7 +850,7 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
      * newest bytes are still on their way back from the device (the step just applied missed it)
      * is dropped rather than waited for: it stays pending. Returns how many were dropped.
      */
-    private int settleGroup(int g) {
+    private int settleGroup(int g, boolean mayReadCold) {
         landedAsking++;
         int t = groupTable[g];
         int s = groupStart[g];
@@ -843,13 +871,20 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
             } else if (e != null) {
                 promoteBytes.put((s + k) * rowBytes, e.missAll, (e.missStart[t] + e.missIndex[t].get(row)) * rowBytes, rowBytes);
                 fromWriteBacks.increment();
-            } else {
+            } else if (mayReadCold) {
                 rereadRows[again] = row; // its write landed after the read began: the cold tier has it now
                 rereadAt[again++] = s + k;
+            } else {
+                keep[s + k] = false; // the same, at a step boundary: a later chunk reads it
+                dropped.increment();
+                rereadsPutOff.increment();
+                late++;
             }
         }
         if (again > 0) {
+            long r0 = System.nanoTime();
             stepReaders[t].gather(rereadRows, again, rereadBytes);
+            rereadNanos += System.nanoTime() - r0;
             for (int j = 0; j < again; j++) {
                 promoteBytes.put(rereadAt[j] * rowBytes, rereadBytes, j * rowBytes, rowBytes);
             }

@@ -161,17 +161,24 @@ public final class StepPhases {
     public final LongAdder slowMovePublishing = new LongAdder();
     public final LongAdder slowMovePlanning = new LongAdder();
     public final LongAdder slowMoveGrouping = new LongAdder();
+    /** A boundary over this is slow (re-tiering's stall target). */
+    static final long SLOW_NANOS = 1_000_000;
     /**
      * The first {@value #SLOW_KEPT} boundaries over 1 ms, when they ended (milliseconds of the
-     * JVM's uptime, to lay beside a GC or safepoint log's uptime), how long they took and the
-     * step thread's CPU in them (nanoseconds). Step thread only.
+     * JVM's uptime, to lay beside a GC or safepoint log's uptime), how long they took, the step
+     * thread's CPU in them, the promoted rows it read again from the cold tier and the time that
+     * took, and its wait for a core (-1: not read; {@code -Dember.boundary.runDelay=true}); times
+     * in nanoseconds. Step thread only.
      * <pre>
-     *  slowAt: | boundary 0: uptime ms, nanos, CPU nanos | boundary 1: ... |   3 longs each
+     *  slowAt: | boundary 0: uptime ms, nanos, CPU, re-read rows, re-read nanos, run delay | boundary 1: ... |
      * </pre>
      */
     static final int SLOW_KEPT = 16;
-    private final long[] slowAt = new long[3 * SLOW_KEPT];
+    private static final int SLOW_FIELDS = 6;
+    private final long[] slowAt = new long[SLOW_FIELDS * SLOW_KEPT];
     private int slowKept;
+    /** Where the boundary just recorded keeps its detail, or -1 when it was not kept. */
+    private int detailAt = -1;
     /** The JVM's uptime and the nano clock at one moment, to turn nano clock readings into uptime. */
     private final long uptimeBaseMillis = java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime();
     private final long uptimeBaseNanos = System.nanoTime();
@@ -194,7 +201,8 @@ public final class StepPhases {
         if (deferred) {
             deferredPublishes.increment();
         }
-        if (nanos > 1_000_000) {
+        detailAt = -1;
+        if (nanos > SLOW_NANOS) {
             slowBoundaries.increment();
             slowTotal.add(nanos);
             slowMoveWaits.add(moveWait);
@@ -210,10 +218,12 @@ public final class StepPhases {
             slowMovePlanning.add(movePlan);
             slowMoveGrouping.add(moveGroup);
             if (slowKept < SLOW_KEPT) {
-                int k = 3 * slowKept++;
+                int k = SLOW_FIELDS * slowKept++;
                 slowAt[k] = uptimeBaseMillis + (System.nanoTime() - uptimeBaseNanos) / 1_000_000;
                 slowAt[k + 1] = nanos;
                 slowAt[k + 2] = cpuNanos;
+                slowAt[k + 5] = -1;
+                detailAt = k;
             }
         }
         if (nanos > longestBoundary.get()) {
@@ -257,12 +267,40 @@ public final class StepPhases {
                 perBatch(writeBehindLongestParts), (double) writeBehindRows.sum() / Math.max(1, writeBehindBatches.sum()));
     }
 
-    /** The boundaries over 1 ms kept: "at 12.345 s 2.10 ms (CPU 0.30)" each, by the JVM's uptime at their end. */
+    /**
+     * What the boundary just recorded by {@link #boundary} spent beyond its split, when it was over
+     * 1 ms and among those kept: promoted rows read again from the cold tier and the nanoseconds
+     * that took, and the step thread's wait for a core (-1: not read).
+     */
+    void slowBoundaryDetail(long rereadRows, long rereadNanos, long runDelayNanos) {
+        int k = detailAt;
+        if (k < 0) {
+            return; // not kept: 16 were
+        }
+        detailAt = -1;
+        slowAt[k + 3] = rereadRows;
+        slowAt[k + 4] = rereadNanos;
+        slowAt[k + 5] = runDelayNanos;
+    }
+
+    /**
+     * The boundaries over 1 ms kept, by the JVM's uptime at their end: "at 12.345 s 2.10 ms (CPU
+     * 0.30)" each, with "; 12 rows re-read in 1.20 ms" when it read promoted rows again and
+     * "; waiting for a core 1.50 ms" when the run delay was read.
+     */
     public String slowBoundaryTimes() {
         StringBuilder b = new StringBuilder();
         for (int i = 0; i < slowKept; i++) {
-            b.append(i == 0 ? "" : ", ").append(String.format("at %.3f s %.2f ms (CPU %.2f)", slowAt[3 * i] / 1e3,
-                    slowAt[3 * i + 1] / 1e6, slowAt[3 * i + 2] / 1e6));
+            int k = SLOW_FIELDS * i;
+            b.append(i == 0 ? "" : ", ").append(String.format("at %.3f s %.2f ms (CPU %.2f", slowAt[k] / 1e3,
+                    slowAt[k + 1] / 1e6, slowAt[k + 2] / 1e6));
+            if (slowAt[k + 3] > 0) {
+                b.append(String.format("; %d rows re-read in %.2f ms", slowAt[k + 3], slowAt[k + 4] / 1e6));
+            }
+            if (slowAt[k + 5] >= 0) {
+                b.append(String.format("; waiting for a core %.2f ms", slowAt[k + 5] / 1e6));
+            }
+            b.append(')');
         }
         return b.length() == 0 ? "none" : b.toString();
     }

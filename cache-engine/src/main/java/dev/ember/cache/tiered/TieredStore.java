@@ -18,6 +18,7 @@ import dev.ember.cache.popularity.DecayingCounters;
 import dev.ember.cache.store.Store;
 import dev.ember.cache.table.RowLayout;
 import dev.ember.cache.table.TableSpec;
+import dev.ember.cache.threads.RunDelay;
 import java.io.ByteArrayInputStream;
 import java.io.DataInputStream;
 import java.io.IOException;
@@ -207,6 +208,15 @@ public final class TieredStore implements AutoCloseable {
      */
     public static final String STAGE_BEHIND_PROPERTY = "ember.stage.behind";
     private final boolean stageBehind;
+    /**
+     * {@code -Dember.boundary.runDelay=true}: each step boundary reads how long the step thread
+     * waited for a core ({@link RunDelay}, about 2 us a read), kept with the boundaries over 1 ms to
+     * tell a busy host from a thread blocked. Off by default: a diagnosis, not a figure.
+     */
+    public static final String RUN_DELAY_PROPERTY = "ember.boundary.runDelay";
+    private final boolean readRunDelay = Boolean.getBoolean(RUN_DELAY_PROPERTY);
+    /** The step thread's run delay reader (opened by the first boundary to read it; null until then or where none). */
+    private RunDelay runDelay;
     /** Bulk copies (checkpoint write-back, reopen, resident loads) go in chunks of this many rows. */
     private static final int IO_ROWS = 8192;
     private final long[] ioRows = new long[IO_ROWS];
@@ -1257,8 +1267,11 @@ public final class TieredStore implements AutoCloseable {
     public void endStep(long step, boolean move) {
         joinStaging(); // the hot tier's maps may change here
         long cpu0 = THREAD_CPU.getCurrentThreadCpuTime();
+        long delay0 = runDelayNanos();
         long t0 = System.nanoTime();
         boundaryStart = t0;
+        long reread0 = mover.rowsReread();
+        long rereadNanos0 = mover.rereadNanos();
         long waited0 = mover.waitNanos();
         long deferrals0 = mover.deferrals();
         long calls0 = mover.tierCalls();
@@ -1294,7 +1307,13 @@ public final class TieredStore implements AutoCloseable {
             if (choice != null) {
                 tRetarget = System.nanoTime();
                 lastChoice = choice;
-                mover.publish(); // a retarget publishes the chunk in transit (waiting only with waitAtBoundary)
+                // A retarget publishes the chunk in transit (its cold-tier work done unless waitAtBoundary,
+                // which waits for it and reads rows written since their read again, as publishing elsewhere does).
+                if (waitAtBoundary) {
+                    mover.publish();
+                } else {
+                    mover.publishIfDone();
+                }
                 published = System.nanoTime() - tRetarget;
                 choice.retarget(hotSets); // differences prepared on the knob's thread
                 retargeted(choice.hotSet());
@@ -1313,6 +1332,27 @@ public final class TieredStore implements AutoCloseable {
                 mover.tierCalls() - calls0, mover.tierRows() - rows0, mover.tierNanos() - tierNanos0,
                 tRetarget == 0 ? 0 : published - (waited1 - waited0), THREAD_CPU.getCurrentThreadCpuTime() - cpu0,
                 phases.movePublishing.sum() - publishing0, mover.planNanos() - plan0, mover.groupNanos() - group0);
+        if (t3 - t0 > StepPhases.SLOW_NANOS) {
+            phases.slowBoundaryDetail(mover.rowsReread() - reread0, mover.rereadNanos() - rereadNanos0,
+                    delay0 < 0 ? -1 : runDelayNanos() - delay0);
+        }
+    }
+
+    /** The step thread's run delay so far, or -1 when not read ({@link #RUN_DELAY_PROPERTY}) or not counted. */
+    private long runDelayNanos() {
+        if (!readRunDelay) {
+            return -1;
+        }
+        if (runDelay == null || !runDelay.ownedByCurrentThread()) {
+            if (runDelay != null) {
+                runDelay.close();
+            }
+            runDelay = RunDelay.open();
+            if (runDelay == null) {
+                return -1;
+            }
+        }
+        return runDelay.nanos();
     }
 
     /**
@@ -1461,6 +1501,15 @@ public final class TieredStore implements AutoCloseable {
         return mover.rowsReread();
     }
 
+    /**
+     * Promotions a step boundary left for a later chunk because a batch's write-back of the row
+     * landed after the chunk read it: publishing at a boundary reads nothing from the cold tier
+     * ({@link #rowsRereadForPromotion} counts those read again where publishing waits anyway).
+     */
+    public long promotionsPutOffForRereads() {
+        return mover.rereadsPutOff();
+    }
+
     /** Step boundaries that started no chunk because the device was still copying the chunks before. */
     public long chunksPutOffForTheDevice() {
         return mover.deviceBehind();
@@ -1483,13 +1532,13 @@ public final class TieredStore implements AutoCloseable {
                         + " catch up (the knob's thread replayed up to its freezes for %.3f ms); the knob's evaluations"
                         + " took %.1f ms in all on its thread, the longest %.1f ms; its choices waited"
                         + " for %.3f ms; %d demoted rows written behind, %d promoted"
-                        + " rows re-read, %d planned moves dropped, %d passed over at planning (rows in use), %d plans stopped at the boundary's planning time, %d chunks put off for the device's"
+                        + " rows re-read (%d left for a later chunk at a boundary), %d planned moves dropped, %d passed over at planning (rows in use), %d plans stopped at the boundary's planning time, %d chunks put off for the device's"
                         + " copies; %d hot-tier resizes took %.3f ms, %d retargets"
                         + " adopted a stale preparation, %d preparations rebased before due; %s; %s", mover.waitNanos() / 1e6,
                 popularity == null ? 0.0 : popularity.caughtUpWaitNanos() / 1e6,
                 popularity == null ? 0.0 : popularity.replayToFreezeNanos() / 1e6,
                 knob == null ? 0.0 : knob.evaluationNanos() / 1e6, knob == null ? 0.0 : knob.longestEvaluationNanos() / 1e6,
-                knob == null ? 0.0 : knob.waitedNanos() / 1e6, mover.rowsWritten(), mover.rowsReread(),
+                knob == null ? 0.0 : knob.waitedNanos() / 1e6, mover.rowsWritten(), mover.rowsReread(), mover.rereadsPutOff(),
                 mover.promotionsDropped(), hotSets.deferredMoves(), hotSets.lateStops(), mover.deviceBehind(), resizes, resizeNanos / 1e6, hotSets.slowRetargets(), hotSets.rebases(),
                 counting == null ? "no popularity counted (resident)" : counting.describe(), backgroundPriority());
     }
@@ -1826,6 +1875,9 @@ public final class TieredStore implements AutoCloseable {
             }
             if (knob != null) {
                 knob.close();
+            }
+            if (runDelay != null) {
+                runDelay.close();
             }
             if (mbeans != null) {
                 mbeans.close();

@@ -31,4 +31,28 @@ class StepPhasesTest {
         assertEquals(StepPhases.SLOW_KEPT, p.slowBoundaryTimes().split(", ").length, "the first ones kept");
         assertEquals(1 + 2 * StepPhases.SLOW_KEPT, p.slowBoundaries.sum(), "all counted");
     }
+
+    @Test
+    void aKeptBoundarysDetailNamesItsReReadsAndItsWaitForACoreWhenRead() {
+        StepPhases p = new StepPhases();
+        boundary(p, 4_000_000, 300_000);
+        p.slowBoundaryDetail(12, 3_500_000, -1);
+        boundary(p, 500_000, 400_000);
+        p.slowBoundaryDetail(3, 100_000, 50_000); // not slow: nothing kept to add it to
+        boundary(p, 2_000_000, 1_900_000);
+        p.slowBoundaryDetail(0, 0, 20_000);
+        String[] kept = p.slowBoundaryTimes().split(", ");
+        assertEquals(2, kept.length, p.slowBoundaryTimes());
+        assertTrue(kept[0].endsWith("4.00 ms (CPU 0.30; 12 rows re-read in 3.50 ms)"), kept[0]);
+        assertTrue(kept[1].endsWith("2.00 ms (CPU 1.90; waiting for a core 0.02 ms)"), kept[1]);
+        for (int i = 0; i < 2 * StepPhases.SLOW_KEPT; i++) {
+            boundary(p, 3_000_000, 0);
+            p.slowBoundaryDetail(7, 1_000_000, 0);
+        }
+        String[] all = p.slowBoundaryTimes().split(", ");
+        assertEquals(StepPhases.SLOW_KEPT, all.length);
+        assertTrue(all[0].endsWith("(CPU 0.30; 12 rows re-read in 3.50 ms)"), "boundaries past those kept change none: " + all[0]);
+        assertTrue(all[StepPhases.SLOW_KEPT - 1].endsWith("(CPU 0.00; 7 rows re-read in 1.00 ms; waiting for a core 0.00 ms)"),
+                all[StepPhases.SLOW_KEPT - 1]);
+    }
 }

@@ -19,6 +19,11 @@ class LaggingTieredStoreTest extends TieredStoreContract {
         return FaultyDevice.eventsLagging(new HostDevice(), 2);
     }
 
+    @Override
+    protected boolean eventsAnswerLate() {
+        return true;
+    }
+
     /** Re-tiering every step with lookahead: the boundaries put chunks off and drop late rows, and nothing is lost. */
     @Test
     void boundariesThatFindTheDeviceBehindPutChunksOffAndLoseNothing() {

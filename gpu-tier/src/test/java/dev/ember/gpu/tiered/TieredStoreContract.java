@@ -54,6 +54,16 @@ abstract class TieredStoreContract {
 
     protected abstract Device openDevice();
 
+    /**
+     * Whether the device's events answer "not done" for a while after the work is done (a test
+     * device): then a promoted row a batch still writes back is mostly left for a later chunk
+     * (its read-back not known to have landed), so whether any is taken from the batch depends on
+     * the threads' timing, and the tests that count such rows only check the values.
+     */
+    protected boolean eventsAnswerLate() {
+        return false;
+    }
+
     Device device() {
         if (device == null) {
             device = openDevice();
@@ -428,9 +438,11 @@ abstract class TieredStoreContract {
             TieredStore tiered = TieredStore.open(store, pool, config(w, 1, 0).withChunks(32, 2), lagging);
             try (Rig rig = new Rig(store, pool, tiered)) {
                 rig.run(w, 0, 40, 2, ref, step -> { });
-                assertTrue(rig.tiered.rowsPromotedFromWriteBacks() > 0,
-                        "some rows were promoted from a batch still writing them back");
                 assertRowsEqual(ref, rig.allRows());
+                if (!eventsAnswerLate()) {
+                    assertTrue(rig.tiered.rowsPromotedFromWriteBacks() > 0,
+                            "some rows were promoted from a batch still writing them back: " + rig.tiered.moveWaits());
+                }
             }
         } finally {
             lagging.shutdownNow();
@@ -449,40 +461,7 @@ abstract class TieredStoreContract {
     void promotionsTakeTheNewestBytesWhetherTheWritesSinceTheirReadLandedOrNot() {
         Workload w = new Workload(23, ROWS, 64, DIM);
         TieredConfig c = config(w, 3, 1).withChunks(24, 1);
-        java.util.concurrent.ExecutorService atOnce = new java.util.concurrent.AbstractExecutorService() {
-            private volatile boolean shut;
-
-            @Override
-            public void execute(Runnable r) {
-                r.run();
-            }
-
-            @Override
-            public void shutdown() {
-                shut = true;
-            }
-
-            @Override
-            public List<Runnable> shutdownNow() {
-                shut = true;
-                return List.of();
-            }
-
-            @Override
-            public boolean isShutdown() {
-                return shut;
-            }
-
-            @Override
-            public boolean isTerminated() {
-                return shut;
-            }
-
-            @Override
-            public boolean awaitTermination(long timeout, java.util.concurrent.TimeUnit unit) {
-                return true;
-            }
-        };
+        java.util.concurrent.ExecutorService atOnce = writesAtOnce();
         java.util.concurrent.ExecutorService late = new java.util.concurrent.ThreadPoolExecutor(1, 1, 0,
                 java.util.concurrent.TimeUnit.MILLISECONDS, new java.util.concurrent.LinkedBlockingQueue<>()) {
             @Override
@@ -522,6 +501,65 @@ abstract class TieredStoreContract {
         }
         assertTrue(hot[0].sameRows(hot[1]), "the same hot set whatever the write-backs' timing");
         assertEquals(hot[0].generation(), hot[1].generation());
+    }
+
+    /**
+     * The same writes done inside apply, with step boundaries that do not wait (the default): a
+     * promoted row written since its read is left for a later chunk, never read again from the
+     * cold tier at the boundary (the write-behind's threads share its locks), and every row still
+     * equals the reference.
+     */
+    @Test
+    void boundariesLeavePromotedRowsWrittenSinceTheirReadForALaterChunkAndEveryValueStaysExact() {
+        Workload w = new Workload(23, ROWS, 64, DIM);
+        ReferenceRows ref = new ReferenceRows(specs(), 42);
+        Store store = Store.create(dir.resolve("w"), StoreConfig.builder().tables(specs()).seed(42).threads(2).jmx(false).build());
+        SlotPool pool = new SlotPool(device(), specs().get(0).layout(), 64 * 1024);
+        try (Rig rig = new Rig(store, pool, TieredStore.open(store, pool, config(w, 3, 1).withChunks(24, 1), writesAtOnce()))) {
+            rig.run(w, 0, 45, 0, ref, step -> { });
+            assertTrue(rig.tiered.promotionsPutOffForRereads() > 0, "promoted rows written since their read were left for later");
+            assertEquals(0, rig.tiered.rowsRereadForPromotion(), "no boundary read the cold tier");
+            assertTrue(rig.tiered.hotSet().totalHotRows() > 0, "rows moved");
+            assertRowsEqual(ref, rig.allRows());
+        }
+    }
+
+    /** An executor that runs each task in the caller: a write-behind whose writes land inside apply. */
+    private static java.util.concurrent.ExecutorService writesAtOnce() {
+        return new java.util.concurrent.AbstractExecutorService() {
+            private volatile boolean shut;
+
+            @Override
+            public void execute(Runnable r) {
+                r.run();
+            }
+
+            @Override
+            public void shutdown() {
+                shut = true;
+            }
+
+            @Override
+            public List<Runnable> shutdownNow() {
+                shut = true;
+                return List.of();
+            }
+
+            @Override
+            public boolean isShutdown() {
+                return shut;
+            }
+
+            @Override
+            public boolean isTerminated() {
+                return shut;
+            }
+
+            @Override
+            public boolean awaitTermination(long timeout, java.util.concurrent.TimeUnit unit) {
+                return true;
+            }
+        };
     }
 
     /**
