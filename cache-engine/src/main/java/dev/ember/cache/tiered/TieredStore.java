@@ -217,6 +217,8 @@ public final class TieredStore implements AutoCloseable {
     private final boolean readRunDelay = Boolean.getBoolean(RUN_DELAY_PROPERTY);
     /** The step thread's run delay reader (opened by the first boundary to read it; null until then or where none). */
     private RunDelay runDelay;
+    /** Stacks of slow boundaries ({@code -Dember.boundary.watch=true}), or null. */
+    private final BoundaryWatch watch = BoundaryWatch.wanted() ? new BoundaryWatch() : null;
     /** Bulk copies (checkpoint write-back, reopen, resident loads) go in chunks of this many rows. */
     private static final int IO_ROWS = 8192;
     private final long[] ioRows = new long[IO_ROWS];
@@ -1270,6 +1272,9 @@ public final class TieredStore implements AutoCloseable {
         long delay0 = runDelayNanos();
         long t0 = System.nanoTime();
         boundaryStart = t0;
+        if (watch != null) {
+            watch.begin(t0);
+        }
         long reread0 = mover.rowsReread();
         long rereadNanos0 = mover.rereadNanos();
         long waited0 = mover.waitNanos();
@@ -1332,6 +1337,9 @@ public final class TieredStore implements AutoCloseable {
                 mover.tierCalls() - calls0, mover.tierRows() - rows0, mover.tierNanos() - tierNanos0,
                 tRetarget == 0 ? 0 : published - (waited1 - waited0), THREAD_CPU.getCurrentThreadCpuTime() - cpu0,
                 phases.movePublishing.sum() - publishing0, mover.planNanos() - plan0, mover.groupNanos() - group0);
+        if (watch != null) {
+            watch.end();
+        }
         if (t3 - t0 > StepPhases.SLOW_NANOS) {
             phases.slowBoundaryDetail(mover.rowsReread() - reread0, mover.rereadNanos() - rereadNanos0,
                     delay0 < 0 ? -1 : runDelayNanos() - delay0);
@@ -1499,6 +1507,14 @@ public final class TieredStore implements AutoCloseable {
     /** Promoted rows read again from the cold tier when published (a batch's write landed after the move's read). */
     public long rowsRereadForPromotion() {
         return mover.rowsReread();
+    }
+
+    /**
+     * The step thread's state and stack in step boundaries that ran past 1 ms, one a line (the
+     * first 16), with {@code -Dember.boundary.watch=true}; null without it.
+     */
+    public String slowBoundaryStacks() {
+        return watch == null ? null : watch.samples();
     }
 
     /**
@@ -1878,6 +1894,9 @@ public final class TieredStore implements AutoCloseable {
             }
             if (runDelay != null) {
                 runDelay.close();
+            }
+            if (watch != null) {
+                watch.close();
             }
             if (mbeans != null) {
                 mbeans.close();

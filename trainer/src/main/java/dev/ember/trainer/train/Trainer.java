@@ -549,6 +549,10 @@ public final class Trainer {
                     LOG.info("{}: tiered store: {}", mode.label(), tiered.phases().perStep(step - first));
                     LOG.info("{}: step boundaries over 1 ms, by the JVM's uptime at their end: {}", mode.label(),
                             tiered.phases().slowBoundaryTimes());
+                    if (tiered.slowBoundaryStacks() != null) {
+                        LOG.info("{}: the step thread in boundaries past 1 ms (-Dember.boundary.watch):\n  {}", mode.label(),
+                                tiered.slowBoundaryStacks());
+                    }
                     LOG.info("{}: re-tiering behind the steps: {}", mode.label(), tiered.moveWaits());
                     if (fae != null) {
                         LOG.info("{}: between steps: {}", mode.label(), fae.windowTimes());
