@@ -405,6 +405,7 @@ public final class Trainer {
             long start = System.nanoTime();
             long cpuStart = processCpuNanos();
             dev.ember.gpu.device.DeviceCalls.Counts calls0 = rig.device.calls().counts();
+            CollectorTimes collected0 = CollectorTimes.now();
             LOG.debug("training from step {}", first);
             // Where a device failure leaves the state (see afterDeviceFault): between a batch's lookup and
             // the end of its rows' update a step is half done. fae's position counts the batches reported
@@ -549,6 +550,7 @@ public final class Trainer {
                     LOG.info("{}: tiered store: {}", mode.label(), tiered.phases().perStep(step - first));
                     LOG.info("{}: step boundaries over 1 ms, by the JVM's uptime at their end: {}", mode.label(),
                             tiered.phases().slowBoundaryTimes());
+                    LOG.info("{}: the JVM's collections while it trained: {}", mode.label(), CollectorTimes.now().since(collected0));
                     if (tiered.slowBoundaryStacks() != null) {
                         LOG.info("{}: the step thread in boundaries past 1 ms (-Dember.boundary.watch):\n  {}", mode.label(),
                                 tiered.slowBoundaryStacks());
