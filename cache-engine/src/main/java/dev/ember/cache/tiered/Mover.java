@@ -409,8 +409,16 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
             deferrals.increment();
             return false;
         }
-        publish(REREAD_AT_BOUNDARY);
+        publishAtBoundary();
         return true;
+    }
+
+    /**
+     * As {@link #publish()} at a step boundary: a promoted row written since its read is left for a
+     * later chunk rather than read again from the cold tier (unless {@link #REREAD_AT_BOUNDARY}).
+     */
+    void publishAtBoundary() {
+        publish(REREAD_AT_BOUNDARY);
     }
 
     private void countCall(int rows, long startNanos) {

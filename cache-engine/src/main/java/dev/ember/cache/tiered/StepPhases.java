@@ -120,6 +120,11 @@ public final class StepPhases {
      * less any wait for its cold-tier work; the new target; fitting the hot tier to it).
      */
     public final LongAdder retargets = new LongAdder();
+    /**
+     * Promoted rows read again from the cold tier inside step boundaries: none unless every boundary
+     * waits ({@code -Dember.move.waitAtBoundary=true}) or {@code -Dember.move.rereadAtBoundary=true}.
+     */
+    public final LongAdder boundaryRereads = new LongAdder();
     /** Step boundaries that left the chunk in transit for later (its cold-tier work was not done). */
     public final LongAdder deferredPublishes = new LongAdder();
     /** Step boundaries that put a knob's choice off because the chunk in transit's cold-tier work was not done. */

@@ -1295,7 +1295,7 @@ public final class TieredStore implements AutoCloseable {
             // An evaluation reads the counts of this step: frozen by the counting thread once it has them.
             KnobChoice choice = knob.onStep(step, drainCounting, countedThrough);
             if (choice != null && deferredChoice != null) {
-                adoptDeferredChoice(); // a second choice before the first was taken (not seen: choices come a period apart)
+                adoptDeferredChoice(true); // a second choice before the first was taken (not seen: choices come a period apart)
             }
             if (choice == null && deferredChoice != null && (waitAtBoundary || mover.coldWorkDone())) {
                 choice = deferredChoice;
@@ -1312,13 +1312,7 @@ public final class TieredStore implements AutoCloseable {
             if (choice != null) {
                 tRetarget = System.nanoTime();
                 lastChoice = choice;
-                // A retarget publishes the chunk in transit (its cold-tier work done unless waitAtBoundary,
-                // which waits for it and reads rows written since their read again, as publishing elsewhere does).
-                if (waitAtBoundary) {
-                    mover.publish();
-                } else {
-                    mover.publishIfDone();
-                }
+                publishBeforeRetarget(true); // its cold-tier work is done unless waitAtBoundary, which waits
                 published = System.nanoTime() - tRetarget;
                 choice.retarget(hotSets); // differences prepared on the knob's thread
                 retargeted(choice.hotSet());
@@ -1340,8 +1334,12 @@ public final class TieredStore implements AutoCloseable {
         if (watch != null) {
             watch.end();
         }
+        long reread = mover.rowsReread() - reread0;
+        if (reread > 0) {
+            phases.boundaryRereads.add(reread);
+        }
         if (t3 - t0 > StepPhases.SLOW_NANOS) {
-            phases.slowBoundaryDetail(mover.rowsReread() - reread0, mover.rereadNanos() - rereadNanos0,
+            phases.slowBoundaryDetail(reread, mover.rereadNanos() - rereadNanos0,
                     delay0 < 0 ? -1 : runDelayNanos() - delay0);
         }
     }
@@ -1370,17 +1368,34 @@ public final class TieredStore implements AutoCloseable {
      */
     private KnobChoice deferredChoice;
 
-    /** Adopts the knob's choice put off at a boundary, if any, waiting for the chunk in transit. */
-    private void adoptDeferredChoice() {
+    /**
+     * Adopts the knob's choice put off at a boundary, if any, waiting for the chunk in transit;
+     * {@code atBoundary}: at a step boundary.
+     */
+    private void adoptDeferredChoice(boolean atBoundary) {
         KnobChoice c = deferredChoice;
         if (c == null) {
             return;
         }
         deferredChoice = null;
         lastChoice = c;
-        mover.publish();
+        publishBeforeRetarget(atBoundary);
         c.retarget(hotSets);
         retargeted(c.hotSet());
+    }
+
+    /**
+     * Publishes the chunk in transit before a retarget, waiting for its cold-tier work. At a step
+     * boundary ({@code atBoundary}) a promoted row written since its read is left for a later chunk
+     * rather than read again from the cold tier, unless every boundary waits ({@code waitAtBoundary}:
+     * then which rows move depends only on the calls, so it reads them as publishing elsewhere does).
+     */
+    private void publishBeforeRetarget(boolean atBoundary) {
+        if (atBoundary && !waitAtBoundary) {
+            mover.publishAtBoundary();
+        } else {
+            mover.publish();
+        }
     }
 
     /** Nanoseconds after a step boundary's start at which its move planning stops (0: never). */
@@ -1803,7 +1818,7 @@ public final class TieredStore implements AutoCloseable {
         if (heldOnly) {
             mover.abandon(); // the device failed: nothing more moves (the chunk's moves stay pending)
         } else {
-            adoptDeferredChoice(); // the knob's state saved below counts it as adopted
+            adoptDeferredChoice(false); // the knob's state saved below counts it as adopted
             mover.publish();
         }
         writeBehind.finishAll();

@@ -10,18 +10,24 @@ import java.util.List;
  * short ones and its "Cycles" bean the concurrent work, which stops no thread).
  */
 final class CollectorTimes {
-    private final List<GarbageCollectorMXBean> beans;
+    private final String[] names;
     private final long[] counts;
     private final long[] millis;
 
     private CollectorTimes(List<GarbageCollectorMXBean> beans) {
-        this.beans = beans;
+        this.names = new String[beans.size()];
         this.counts = new long[beans.size()];
         this.millis = new long[beans.size()];
         for (int i = 0; i < beans.size(); i++) {
+            names[i] = beans.get(i).getName();
             counts[i] = beans.get(i).getCollectionCount();
             millis[i] = beans.get(i).getCollectionTime();
         }
+    }
+
+    /** Where collector {@code name} is in {@code t}, or -1 (a collector that was not there counts from 0). */
+    private static int indexOf(CollectorTimes t, String name) {
+        return java.util.Arrays.asList(t.names).indexOf(name);
     }
 
     /** The collectors' counts and times now. */
@@ -33,10 +39,10 @@ final class CollectorTimes {
     String since(CollectorTimes before) {
         StringBuilder b = new StringBuilder();
         for (int i = 0; i < counts.length; i++) {
-            int j = before.beans.indexOf(beans.get(i));
+            int j = indexOf(before, names[i]);
             long c = counts[i] - (j < 0 ? 0 : before.counts[j]);
             long ms = millis[i] - (j < 0 ? 0 : before.millis[j]);
-            b.append(i == 0 ? "" : ", ").append(beans.get(i).getName()).append(' ').append(c).append(" in ").append(ms).append(" ms");
+            b.append(i == 0 ? "" : ", ").append(names[i]).append(' ').append(c).append(" in ").append(ms).append(" ms");
         }
         return b.length() == 0 ? "no collector reported" : b.toString();
     }
@@ -45,7 +51,7 @@ final class CollectorTimes {
     long collectionsSince(CollectorTimes before) {
         long n = 0;
         for (int i = 0; i < counts.length; i++) {
-            int j = before.beans.indexOf(beans.get(i));
+            int j = indexOf(before, names[i]);
             n += counts[i] - (j < 0 ? 0 : before.counts[j]);
         }
         return n;
