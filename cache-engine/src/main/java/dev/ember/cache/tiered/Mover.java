@@ -41,12 +41,16 @@ import java.util.concurrent.atomic.LongAdder;
  *       for each demotion dropped one more promotion goes, so the hot rows stay within the bytes
  *       the plan allowed;</li>
  *   <li>a promoted row a batch applied since the plan missed (the {@link WriteBehind.Watcher}
- *       marks it) may have been written after the read: taken from the newest batch still writing
- *       it, or, when that write has landed, read again from the cold tier here (a few rows, with a
- *       reader of the step thread's own) when publishing waits anyway ({@link #publish}); a step
- *       boundary ({@link #publishIfDone}) leaves such a row for a later chunk instead: the cold
- *       tier's locks are shared with the write-behind's threads, which run at a lower priority, so
- *       a read there could hold the step up for as long as one of them waits for a core;</li>
+ *       marks it) may have been written after the read: taken from the newest batch that wrote
+ *       it, still writing or landed and not reused since ({@link WriteBehind#newestKeeping}: a
+ *       batch keeps its bytes until it is submitted again), or, when that batch was reused, read
+ *       again from the cold tier here (a few rows, with a reader of the step thread's own) when
+ *       publishing waits anyway ({@link #publish}); a step boundary ({@link #publishIfDone})
+ *       leaves such a row for a later chunk instead: the cold tier's locks are shared with the
+ *       write-behind's threads, which run at a lower priority, so a read there could hold the step
+ *       up for as long as one of them waits for a core. (Before batches kept their bytes, a row
+ *       every batch uses was written again between every read and publishing: on a fast write-behind
+ *       boundaries put it off time after time and the hottest rows stayed cold);</li>
  *   <li>else the bytes read are the row's newest value, and a demoted row's cold copy is current.</li>
  * </ul>
  * Then the demotions leave the hot tier ({@link HotTier#evict}: their cold copy is current, nothing
@@ -871,7 +875,7 @@ final class Mover implements WriteBehind.Watcher, AutoCloseable {
             if (!keep[s + k] || !touched[s + k]) {
                 continue;
             }
-            StepBatch e = writeBehind.newestWith(t, row);
+            StepBatch e = writeBehind.newestKeeping(t, row);
             if (e != null && !landed(e)) {
                 keep[s + k] = false;
                 dropped.increment();

@@ -163,7 +163,7 @@ public final class TieredStore implements AutoCloseable {
     /** Applied batches' misses on their way to the cold tier, behind the steps. */
     private final WriteBehind writeBehind;
     /** The write-behind thread's per-table threads. */
-    /** Rows promoted from the bytes of a batch still writing them back (not from the cold tier). */
+    /** Rows promoted from the bytes of a batch that wrote them back (still writing, or landed and not reused), not from the cold tier. */
     private final LongAdder promotedFromWriteBacks = new LongAdder();
     private final TableWorkers writeWorkers;
     /** Writers of the write-back's parts, [table][part of the table], made at first use (see {@link #WRITE_PART_ROWS}). */
@@ -404,7 +404,10 @@ public final class TieredStore implements AutoCloseable {
 
     // ------------------------------------------------------------------ batches
 
-    /** Rows promoted from the bytes of a batch that was still writing them back to the cold tier. */
+    /**
+     * Rows promoted from the bytes of a batch that wrote them back to the cold tier, its write still
+     * under way or landed and the batch not submitted again since, rather than read from the tier.
+     */
     public long rowsPromotedFromWriteBacks() {
         return promotedFromWriteBacks.sum();
     }
@@ -462,6 +465,7 @@ public final class TieredStore implements AutoCloseable {
         if (b.state == StepBatch.WRITING) {
             writeBehind.finish(b);
         }
+        writeBehind.reuse(b);
         if (b.area >= 0) {
             areaTaken[b.area] = false;
         }
@@ -566,6 +570,7 @@ public final class TieredStore implements AutoCloseable {
         if (b.state == StepBatch.WRITING) {
             writeBehind.finish(b); // its buffers are about to be refilled
         }
+        writeBehind.reuse(b);
         long tWritten = System.nanoTime();
         if (!config.resident()) {
             tier.awaitReserved(b.hot); // its last copies from and into the miss buffer are done

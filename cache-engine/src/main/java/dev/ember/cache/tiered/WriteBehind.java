@@ -16,10 +16,19 @@ import java.util.concurrent.Future;
  * uses this.
  *
  * <p>Moves ({@link Mover}) read their promotions behind the steps and hear through a
- * {@link Watcher} of every batch started since, whose writes that read may have missed.
+ * {@link Watcher} of every batch started since, whose writes that read may have missed. A batch
+ * whose write has landed keeps its bytes until it is submitted again or closed: publishing a move
+ * takes such a row from it ({@link #newestKeeping}) rather than read the cold tier again.
  */
 final class WriteBehind implements AutoCloseable {
     private final ArrayDeque<StepBatch> writing = new ArrayDeque<>();
+    /**
+     * Batches whose write has landed and whose buffers still hold their misses' bytes, oldest
+     * first, all older than the writing ones: a run of the latest landed, since reusing one drops
+     * it and every one landed before it ({@link #reuse}), so none is ever older than a batch
+     * reused, whose newer bytes it would otherwise stand for.
+     */
+    private final ArrayDeque<StepBatch> kept = new ArrayDeque<>();
     private final ExecutorService executor;
     private final boolean own;
     private Watcher watcher;
@@ -91,6 +100,7 @@ final class WriteBehind implements AutoCloseable {
             w.writeBack = null;
             w.state = StepBatch.OPEN;
             BackgroundWork.await(f, "a write-back to the cold tier");
+            kept.addLast(w);
             if (w == upTo) {
                 return;
             }
@@ -101,6 +111,18 @@ final class WriteBehind implements AutoCloseable {
     void reap() {
         while (!writing.isEmpty() && writing.peekFirst().writeBack.isDone()) {
             finish(writing.peekFirst());
+        }
+    }
+
+    /**
+     * {@code b}'s buffers are about to change (a submit, a close): it no longer keeps its misses'
+     * bytes, nor does any batch landed before it. Call after finishing its write.
+     */
+    void reuse(StepBatch b) {
+        if (kept.contains(b)) {
+            while (kept.pollFirst() != b) {
+                // the older ones go too
+            }
         }
     }
 
@@ -125,6 +147,25 @@ final class WriteBehind implements AutoCloseable {
     StepBatch newestWith(int t, long row) {
         StepBatch found = null;
         for (StepBatch b : writing) {
+            if (b.missIndex[t].get(row) >= 0) {
+                found = b; // oldest first: the last match is the newest
+            }
+        }
+        return found;
+    }
+
+    /**
+     * The newest applied batch whose buffers hold {@code row} of table {@code t} among its misses
+     * (a writing one, else one landed and kept), or null: where a row written by a batch since it
+     * was read from the cold tier has its newest bytes, unless a batch that wrote it since was
+     * reused (then the cold tier has them).
+     */
+    StepBatch newestKeeping(int t, long row) {
+        StepBatch found = newestWith(t, row);
+        if (found != null) {
+            return found;
+        }
+        for (StepBatch b : kept) {
             if (b.missIndex[t].get(row) >= 0) {
                 found = b; // oldest first: the last match is the newest
             }

@@ -73,21 +73,17 @@ class CountingBehindTest {
     }
 
     private static Run run(Workload w, TieredConfig config, Path storeDir, boolean behind) {
-        String before = System.getProperty(PROPERTY);
-        String waitBefore = System.getProperty(TieredStore.WAIT_AT_BOUNDARY_PROPERTY);
-        System.setProperty(PROPERTY, Boolean.toString(behind));
-        System.setProperty(TieredStore.WAIT_AT_BOUNDARY_PROPERTY, "true");
         int tables = TieredStoreContract.ROWS.length;
         int depth = 3;
         List<HotSet> hotSets = new ArrayList<>();
         List<byte[]> blobs = new ArrayList<>();
-        try (Store store = Store.create(storeDir, StoreConfig.builder().tables(TieredStoreContract.specs()).seed(42)
+        try (SystemProperty counting = SystemProperty.set(PROPERTY, Boolean.toString(behind));
+             SystemProperty wait = SystemProperty.set(TieredStore.WAIT_AT_BOUNDARY_PROPERTY, "true");
+             Store store = Store.create(storeDir, StoreConfig.builder().tables(TieredStoreContract.specs()).seed(42)
                 .threads(2).jmx(false).build());
              HostDevice device = new HostDevice();
              SlotPool pool = new SlotPool(device, TieredStoreContract.specs().get(0).layout(), 64 * 1024);
              TieredStore tiered = TieredStore.open(store, pool, config)) {
-            restore(PROPERTY, before);
-            restore(TieredStore.WAIT_AT_BOUNDARY_PROPERTY, waitBefore);
             ArrayDeque<StepBatch> free = new ArrayDeque<>();
             ArrayDeque<StepBatch> queued = new ArrayDeque<>();
             List<StepBatch> all = new ArrayList<>();
@@ -127,17 +123,6 @@ class CountingBehindTest {
             tiered.knob().toBytes(); // completes the evaluation under way and thaws the counters
             byte[] counters = tiered.popularity().toBytes();
             return new Run(hotSets, blobs, counters, allRows(tiered), tiered.moveWaits());
-        } finally {
-            restore(PROPERTY, before);
-            restore(TieredStore.WAIT_AT_BOUNDARY_PROPERTY, waitBefore);
-        }
-    }
-
-    private static void restore(String property, String before) {
-        if (before == null) {
-            System.clearProperty(property);
-        } else {
-            System.setProperty(property, before);
         }
     }
 

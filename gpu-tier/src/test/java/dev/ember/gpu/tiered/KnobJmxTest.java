@@ -23,7 +23,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** A budget set through a real JMX connector on 127.0.0.1 takes effect at the knob's next evaluation. */
+/**
+ * A budget set through a real JMX connector on 127.0.0.1 takes effect at the knob's next evaluation.
+ * Every boundary waits for the moves' cold-tier work ({@code -Dember.move.waitAtBoundary=true}), so
+ * what has moved after a number of steps depends on the steps alone, never on how fast the machine's
+ * threads ran (on a busy CI machine, nothing had published within the first 12 steps).
+ */
 class KnobJmxTest {
     @TempDir
     Path dir;
@@ -35,7 +40,8 @@ class KnobJmxTest {
         int rowBytes = TieredStoreContract.specs().get(0).layout().bytesPerRow();
         TieredConfig config = TieredStoreContract.config(w, 5, 0).withBudget(Budget.ofBytes(40L * rowBytes))
                 .withChunks(256, 4);
-        try (LoopbackJmxServer jmx = LoopbackJmxServer.start();
+        try (SystemProperty wait = SystemProperty.set(TieredStore.WAIT_AT_BOUNDARY_PROPERTY, "true");
+             LoopbackJmxServer jmx = LoopbackJmxServer.start();
              Store store = Store.create(dir, StoreConfig.builder().tables(TieredStoreContract.specs()).seed(1).build());
              HostDevice device = new HostDevice();
              SlotPool pool = new SlotPool(device, TieredStoreContract.specs().get(0).layout(), 64 * 1024);

@@ -74,9 +74,8 @@ class TieredDriftTest {
         long hot = 0;
         long all = 0;
         long end = DRIFT + W + MEASURED;
-        String waitBefore = System.getProperty(TieredStore.WAIT_AT_BOUNDARY_PROPERTY);
-        System.setProperty(TieredStore.WAIT_AT_BOUNDARY_PROPERTY, "true");
-        try (Store store = Store.create(dir, StoreConfig.builder().tables(specs).seed(1).jmx(false).build());
+        try (SystemProperty wait = SystemProperty.set(TieredStore.WAIT_AT_BOUNDARY_PROPERTY, "true");
+             Store store = Store.create(dir, StoreConfig.builder().tables(specs).seed(1).jmx(false).build());
              HostDevice device = new HostDevice();
              SlotPool pool = new SlotPool(device, specs.get(0).layout(), 1 << 16);
              TieredStore tiered = TieredStore.open(store, pool, config);
@@ -94,12 +93,6 @@ class TieredDriftTest {
                 tiered.gather(batch, null);
                 tiered.apply(batch, grads, 0.01f, 0);
                 tiered.endStep(step + 1);
-            }
-        } finally {
-            if (waitBefore == null) {
-                System.clearProperty(TieredStore.WAIT_AT_BOUNDARY_PROPERTY);
-            } else {
-                System.setProperty(TieredStore.WAIT_AT_BOUNDARY_PROPERTY, waitBefore);
             }
         }
         // Oracle: the top BUDGET_ROWS (table, row) pairs by post-drift frequency, over many post-drift batches.
