@@ -172,14 +172,16 @@ public final class StepPhases {
      * The first {@value #SLOW_KEPT} boundaries over 1 ms, when they ended (milliseconds of the
      * JVM's uptime, to lay beside a GC or safepoint log's uptime), how long they took, the step
      * thread's CPU in them, the promoted rows it read again from the cold tier and the time that
-     * took, and its wait for a core (-1: not read; {@code -Dember.boundary.runDelay=true}); times
-     * in nanoseconds. Step thread only.
+     * took, its wait for a core (-1: not read; {@code -Dember.boundary.runDelay=true}), and its
+     * minor and major page faults and voluntary and involuntary context switches in them (-1: not
+     * read); times in nanoseconds. Step thread only.
      * <pre>
-     *  slowAt: | boundary 0: uptime ms, nanos, CPU, re-read rows, re-read nanos, run delay | boundary 1: ... |
+     *  slowAt: | boundary 0: uptime ms, nanos, CPU, re-read rows, re-read nanos, run delay,
+     *          |   minor faults, major faults, voluntary switches, involuntary switches | boundary 1: ... |
      * </pre>
      */
     static final int SLOW_KEPT = 16;
-    private static final int SLOW_FIELDS = 6;
+    private static final int SLOW_FIELDS = 10;
     private final long[] slowAt = new long[SLOW_FIELDS * SLOW_KEPT];
     private int slowKept;
     /** Where the boundary just recorded keeps its detail, or -1 when it was not kept. */
@@ -228,6 +230,7 @@ public final class StepPhases {
                 slowAt[k + 1] = nanos;
                 slowAt[k + 2] = cpuNanos;
                 slowAt[k + 5] = -1;
+                slowAt[k + 6] = -1;
                 detailAt = k;
             }
         }
@@ -275,9 +278,11 @@ public final class StepPhases {
     /**
      * What the boundary just recorded by {@link #boundary} spent beyond its split, when it was over
      * 1 ms and among those kept: promoted rows read again from the cold tier and the nanoseconds
-     * that took, and the step thread's wait for a core (-1: not read).
+     * that took, the step thread's wait for a core (-1: not read), and its faults and switches
+     * ({@link dev.ember.cache.threads.ThreadEvents}'s counts at the boundary's start, null when not
+     * read, and at its end).
      */
-    void slowBoundaryDetail(long rereadRows, long rereadNanos, long runDelayNanos) {
+    void slowBoundaryDetail(long rereadRows, long rereadNanos, long runDelayNanos, long[] eventsBefore, long[] eventsAfter) {
         int k = detailAt;
         if (k < 0) {
             return; // not kept: 16 were
@@ -286,12 +291,18 @@ public final class StepPhases {
         slowAt[k + 3] = rereadRows;
         slowAt[k + 4] = rereadNanos;
         slowAt[k + 5] = runDelayNanos;
+        if (eventsBefore != null) {
+            for (int i = 0; i < 4; i++) {
+                slowAt[k + 6 + i] = eventsAfter[i] - eventsBefore[i];
+            }
+        }
     }
 
     /**
      * The boundaries over 1 ms kept, by the JVM's uptime at their end: "at 12.345 s 2.10 ms (CPU
-     * 0.30)" each, with "; 12 rows re-read in 1.20 ms" when it read promoted rows again and
-     * "; waiting for a core 1.50 ms" when the run delay was read.
+     * 0.30)" each, with "; 12 rows re-read in 1.20 ms" when it read promoted rows again,
+     * "; waiting for a core 1.50 ms" when the run delay was read and "; faults 3 minor 0 major;
+     * switches 1 blocked 0 preempted" when the faults and switches were.
      */
     public String slowBoundaryTimes() {
         StringBuilder b = new StringBuilder();
@@ -304,6 +315,10 @@ public final class StepPhases {
             }
             if (slowAt[k + 5] >= 0) {
                 b.append(String.format("; waiting for a core %.2f ms", slowAt[k + 5] / 1e6));
+            }
+            if (slowAt[k + 6] >= 0) {
+                b.append(String.format("; faults %d minor %d major; switches %d blocked %d preempted", slowAt[k + 6],
+                        slowAt[k + 7], slowAt[k + 8], slowAt[k + 9]));
             }
             b.append(')');
         }

@@ -19,6 +19,7 @@ import dev.ember.cache.store.Store;
 import dev.ember.cache.table.RowLayout;
 import dev.ember.cache.table.TableSpec;
 import dev.ember.cache.threads.RunDelay;
+import dev.ember.cache.threads.ThreadEvents;
 import java.io.ByteArrayInputStream;
 import java.io.DataInputStream;
 import java.io.IOException;
@@ -210,13 +211,19 @@ public final class TieredStore implements AutoCloseable {
     private final boolean stageBehind;
     /**
      * {@code -Dember.boundary.runDelay=true}: each step boundary reads how long the step thread
-     * waited for a core ({@link RunDelay}, about 2 us a read), kept with the boundaries over 1 ms to
-     * tell a busy host from a thread blocked. Off by default: a diagnosis, not a figure.
+     * waited for a core ({@link RunDelay}, about 2 us a read) and its page faults and context
+     * switches ({@link ThreadEvents}, a few us), kept with the boundaries over 1 ms to tell a busy
+     * host from a thread blocked, and a blocked one faulting pages in from one waiting on a lock.
+     * Off by default: a diagnosis, not a figure.
      */
     public static final String RUN_DELAY_PROPERTY = "ember.boundary.runDelay";
     private final boolean readRunDelay = Boolean.getBoolean(RUN_DELAY_PROPERTY);
     /** The step thread's run delay reader (opened by the first boundary to read it; null until then or where none). */
     private RunDelay runDelay;
+    /** The step thread's faults and switches reader, opened beside {@link #runDelay}; its counts at the boundary's start and end. */
+    private ThreadEvents threadEvents;
+    private final long[] events0 = new long[ThreadEvents.COUNTS];
+    private final long[] events1 = new long[ThreadEvents.COUNTS];
     /** Stacks of slow boundaries ({@code -Dember.boundary.watch=true}), or null. */
     private final BoundaryWatch watch = BoundaryWatch.wanted() ? new BoundaryWatch() : null;
     /** Bulk copies (checkpoint write-back, reopen, resident loads) go in chunks of this many rows. */
@@ -1275,6 +1282,7 @@ public final class TieredStore implements AutoCloseable {
         joinStaging(); // the hot tier's maps may change here
         long cpu0 = THREAD_CPU.getCurrentThreadCpuTime();
         long delay0 = runDelayNanos();
+        boolean events = readThreadEvents(events0);
         long t0 = System.nanoTime();
         boundaryStart = t0;
         if (watch != null) {
@@ -1344,8 +1352,9 @@ public final class TieredStore implements AutoCloseable {
             phases.boundaryRereads.add(reread);
         }
         if (t3 - t0 > StepPhases.SLOW_NANOS) {
+            boolean eventsRead = events && readThreadEvents(events1);
             phases.slowBoundaryDetail(reread, mover.rereadNanos() - rereadNanos0,
-                    delay0 < 0 ? -1 : runDelayNanos() - delay0);
+                    delay0 < 0 ? -1 : runDelayNanos() - delay0, eventsRead ? events0 : null, events1);
         }
     }
 
@@ -1364,6 +1373,23 @@ public final class TieredStore implements AutoCloseable {
             }
         }
         return runDelay.nanos();
+    }
+
+    /** The step thread's faults and switches so far into {@code into}; false when not read ({@link #RUN_DELAY_PROPERTY}) or not shown. */
+    private boolean readThreadEvents(long[] into) {
+        if (!readRunDelay) {
+            return false;
+        }
+        if (threadEvents == null || !threadEvents.ownedByCurrentThread()) {
+            if (threadEvents != null) {
+                threadEvents.close();
+            }
+            threadEvents = ThreadEvents.open();
+            if (threadEvents == null) {
+                return false;
+            }
+        }
+        return threadEvents.read(into);
     }
 
     /**
@@ -1914,6 +1940,9 @@ public final class TieredStore implements AutoCloseable {
             }
             if (runDelay != null) {
                 runDelay.close();
+            }
+            if (threadEvents != null) {
+                threadEvents.close();
             }
             if (watch != null) {
                 watch.close();

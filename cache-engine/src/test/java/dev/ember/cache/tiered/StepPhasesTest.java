@@ -33,21 +33,25 @@ class StepPhasesTest {
     }
 
     @Test
-    void aKeptBoundarysDetailNamesItsReReadsAndItsWaitForACoreWhenRead() {
+    void aKeptBoundarysDetailNamesItsReReadsItsWaitForACoreAndItsFaultsAndSwitchesWhenRead() {
         StepPhases p = new StepPhases();
         boundary(p, 4_000_000, 300_000);
-        p.slowBoundaryDetail(12, 3_500_000, -1);
+        p.slowBoundaryDetail(12, 3_500_000, -1, null, null);
         boundary(p, 500_000, 400_000);
-        p.slowBoundaryDetail(3, 100_000, 50_000); // not slow: nothing kept to add it to
+        p.slowBoundaryDetail(3, 100_000, 50_000, null, null); // not slow: nothing kept to add it to
         boundary(p, 2_000_000, 1_900_000);
-        p.slowBoundaryDetail(0, 0, 20_000);
+        p.slowBoundaryDetail(0, 0, 20_000, null, null);
+        boundary(p, 5_000_000, 200_000);
+        p.slowBoundaryDetail(0, 0, 10_000, new long[] {100, 7, 40, 9}, new long[] {103, 7, 41, 11});
         String[] kept = p.slowBoundaryTimes().split(", ");
-        assertEquals(2, kept.length, p.slowBoundaryTimes());
+        assertEquals(3, kept.length, p.slowBoundaryTimes());
         assertTrue(kept[0].endsWith("4.00 ms (CPU 0.30; 12 rows re-read in 3.50 ms)"), kept[0]);
         assertTrue(kept[1].endsWith("2.00 ms (CPU 1.90; waiting for a core 0.02 ms)"), kept[1]);
+        assertTrue(kept[2].endsWith("5.00 ms (CPU 0.20; waiting for a core 0.01 ms; faults 3 minor 0 major;"
+                + " switches 1 blocked 2 preempted)"), kept[2]);
         for (int i = 0; i < 2 * StepPhases.SLOW_KEPT; i++) {
             boundary(p, 3_000_000, 0);
-            p.slowBoundaryDetail(7, 1_000_000, 0);
+            p.slowBoundaryDetail(7, 1_000_000, 0, null, null);
         }
         String[] all = p.slowBoundaryTimes().split(", ");
         assertEquals(StepPhases.SLOW_KEPT, all.length);
