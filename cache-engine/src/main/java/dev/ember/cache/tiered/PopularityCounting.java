@@ -67,6 +67,15 @@ final class PopularityCounting implements AutoCloseable {
     /** About 50 us of spinning before an idle counting thread parks (a step hands over twice). */
     private static final int SPINS = 2_000;
     private static final long WAIT_PARK_NANOS = 10_000;
+    /**
+     * Whether a step mark ({@link #advanceTo}, at every step boundary) wakes a sleeping counting
+     * thread ({@code -Dember.count.wakeAtStepMarks=true}); by default it does not, and the next
+     * batch handed over, a knob's evaluation or anything that waits for the counts wakes it: a
+     * clock move needs no hurry, and a thread woken at a boundary on a host with no core free
+     * took the step thread's (dev box, 2 cores, fae: 3-9 boundaries over 1 ms a run, each
+     * waiting 1.2-3.7 ms for a core, against 1-2 counting on the step thread).
+     */
+    static final boolean WAKE_AT_STEP_MARKS = Boolean.getBoolean("ember.count.wakeAtStepMarks");
 
     /** The ring's size: {@link #RING_PROPERTY}, else 32; a bad value is refused naming the property. */
     static int ringSize() {
@@ -246,7 +255,11 @@ final class PopularityCounting implements AutoCloseable {
         stepOf[k] = step;
         clock = step;
         heldByStepThread = false;
-        publish();
+        if (WAKE_AT_STEP_MARKS) {
+            publish();
+        } else {
+            published.set(++tail); // no wake-up: see WAKE_AT_STEP_MARKS
+        }
     }
 
     /**
@@ -296,6 +309,9 @@ final class PopularityCounting implements AutoCloseable {
     private void awaitDone(long upTo) {
         if (done.get() >= upTo) {
             return;
+        }
+        if (sleeping) {
+            LockSupport.unpark(thread); // a step mark handed over without waking it may be what is left
         }
         long start = System.nanoTime();
         for (int spins = 0; done.get() < upTo; spins++) {
@@ -426,6 +442,11 @@ final class PopularityCounting implements AutoCloseable {
     /** The most batches handed over and not yet counted at once (the last one included). */
     int mostBehind() {
         return mostBehind;
+    }
+
+    /** Whether the counting thread is parked, out of work (tests). */
+    boolean countingThreadAsleep() {
+        return behind && sleeping;
     }
 
     /** One line for a run's log. */

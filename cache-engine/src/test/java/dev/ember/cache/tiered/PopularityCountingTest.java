@@ -60,6 +60,30 @@ class PopularityCountingTest {
         compare(3, 0, 50, 120, 15, true); // lag 0: drains and evaluates on the step thread, handed over or not
     }
 
+    /**
+     * A step mark, handed over at every step boundary, leaves a counting thread that ran out of
+     * work asleep (waking it there gave it the step thread's core on a busy host); whatever waits
+     * for the counts wakes it, and the mark is counted then.
+     */
+    @Test
+    void aStepMarkLeavesTheCountingThreadAsleepAndADrainWakesIt() throws Exception {
+        List<TableSpec> specs = specs();
+        DecayingCounters counters = new DecayingCounters(specs, DecayingCounters.decayForHalfLife(50));
+        try (PopularityCounting counting = PopularityCounting.behind(counters, specs.size(), SAMPLES, 1)) {
+            long until = System.nanoTime() + 10_000_000_000L;
+            while (!counting.countingThreadAsleep() && System.nanoTime() < until) {
+                Thread.sleep(1);
+            }
+            assertTrue(counting.countingThreadAsleep(), "with nothing to count, the counting thread parks");
+            counting.advanceTo(7);
+            Thread.sleep(50);
+            assertTrue(counting.countingThreadAsleep(), "a step mark alone does not wake it");
+            assertEquals(0, counters.clock(), "nor is it counted yet");
+            counting.drain();
+            assertEquals(7, counters.clock(), "a drain wakes it and waits for the mark");
+        }
+    }
+
     private static void compare(int period, int lag, double halfLife, int steps, long seed, boolean handOver) {
         List<TableSpec> specs = specs();
         double decay = DecayingCounters.decayForHalfLife(halfLife);
