@@ -16,14 +16,22 @@ import net.openhft.affinity.Affinity;
  * (its CPU time a third of their wall time).
  *
  * <p>{@code -Dember.background.nice=N} (default {@value #DEFAULT_NICE}; 0 leaves threads as they
- * are). Linux only (elsewhere, or if the call fails, threads keep their priority; the first
- * failure is kept for {@link #problem()}). Raising one's own nice value needs no privilege.
+ * are). {@code -Dember.background.policy=batch} also puts them in Linux's {@code SCHED_BATCH}
+ * class, whose threads never preempt a running thread when they wake (the scheduler's tick
+ * shares the cores out instead): a background thread woken by the step thread, at a step boundary
+ * say, on a host with no core free otherwise may take the step thread's core for a slice.
+ * Linux only (elsewhere, or if a call fails, threads keep their priority; the first failure is
+ * kept for {@link #problem()}). Raising one's own nice value, or moving between the two
+ * non-real-time classes, needs no privilege.
  */
 public final class BackgroundPriority {
     /** The nice value given by default: a fifth of the CPU share of a nice-0 thread when both want a core. */
     public static final int DEFAULT_NICE = 7;
     public static final String NICE_PROPERTY = "ember.background.nice";
     private static final int PRIO_PROCESS = 0; // with a thread id: that thread alone (Linux)
+    public static final String POLICY_PROPERTY = "ember.background.policy";
+    /** Linux's SCHED_BATCH (sched.h). */
+    static final int SCHED_BATCH = 3;
 
     private static final AtomicInteger LOWERED = new AtomicInteger();
     private static final AtomicReference<String> PROBLEM = new AtomicReference<>();
@@ -32,6 +40,9 @@ public final class BackgroundPriority {
         int setpriority(int which, int who, int prio);
 
         int getpriority(int which, int who);
+
+        /** {@code param}: one int, the static priority (0 for the non-real-time classes). */
+        int sched_setscheduler(int pid, int policy, int[] param);
     }
 
     private static final class Holder {
@@ -46,24 +57,54 @@ public final class BackgroundPriority {
         return Integer.getInteger(NICE_PROPERTY, DEFAULT_NICE);
     }
 
-    /** Lowers the calling thread's priority to {@link #nice()}; returns whether it did. */
+    /** Whether background threads go into SCHED_BATCH ({@link #POLICY_PROPERTY}: batch or normal). */
+    public static boolean batchPolicy() {
+        String p = System.getProperty(POLICY_PROPERTY, "normal").trim();
+        if (!p.equals("batch") && !p.equals("normal")) {
+            throw new IllegalArgumentException("-D" + POLICY_PROPERTY + " must be batch or normal, got '" + p + "'");
+        }
+        return p.equals("batch");
+    }
+
+    /**
+     * Lowers the calling thread's priority to {@link #nice()}, and puts it in SCHED_BATCH when
+     * {@link #batchPolicy()}; returns whether it changed either.
+     */
     public static boolean lowerThisThread() {
         int nice = nice();
-        if (nice <= 0 || !Platform.isLinux()) {
+        boolean batch;
+        try {
+            batch = batchPolicy();
+        } catch (IllegalArgumentException e) {
+            PROBLEM.compareAndSet(null, e.getMessage());
+            batch = false;
+        }
+        if ((nice <= 0 && !batch) || !Platform.isLinux()) {
             return false;
         }
         try {
             int tid = Affinity.getThreadId();
+            boolean changed = false;
+            if (batch) {
+                if (Holder.C.sched_setscheduler(tid, SCHED_BATCH, new int[] {0}) != 0) {
+                    PROBLEM.compareAndSet(null, "sched_setscheduler(" + tid + ", SCHED_BATCH) failed with errno " + Native.getLastError());
+                } else {
+                    changed = true;
+                }
+            }
             int target = Math.min(19, nice);
-            if (Holder.C.getpriority(PRIO_PROCESS, tid) >= target) {
-                return false; // already that low (a process started under nice): raising it needs privilege
+            // At or below the target already (a process started under nice): raising it needs privilege.
+            if (nice > 0 && Holder.C.getpriority(PRIO_PROCESS, tid) < target) {
+                if (Holder.C.setpriority(PRIO_PROCESS, tid, target) != 0) {
+                    PROBLEM.compareAndSet(null, "setpriority(" + tid + ", " + nice + ") failed with errno " + Native.getLastError());
+                } else {
+                    changed = true;
+                }
             }
-            if (Holder.C.setpriority(PRIO_PROCESS, tid, target) != 0) {
-                PROBLEM.compareAndSet(null, "setpriority(" + tid + ", " + nice + ") failed with errno " + Native.getLastError());
-                return false;
+            if (changed) {
+                LOWERED.incrementAndGet();
             }
-            LOWERED.incrementAndGet();
-            return true;
+            return changed;
         } catch (LinkageError | RuntimeException e) {
             PROBLEM.compareAndSet(null, "lowering a thread's priority failed: " + e);
             return false;

@@ -244,6 +244,7 @@ public final class TieredStore implements AutoCloseable {
 
     private TieredStore(Store store, HotTier tier, TieredConfig config, ExecutorService givenWriteBehind,
                         ExecutorService givenMoveThreads) {
+        dev.ember.cache.threads.BackgroundPriority.batchPolicy(); // a bad -Dember.background.policy fails here, before any thread
         this.store = store;
         this.tier = tier;
         this.config = config;
@@ -1609,7 +1610,8 @@ public final class TieredStore implements AutoCloseable {
         String problem = dev.ember.cache.threads.BackgroundPriority.problem();
         return problem != null ? "background threads keep their priority: " + problem
                 : dev.ember.cache.threads.BackgroundPriority.lowered() + " background threads at nice "
-                        + dev.ember.cache.threads.BackgroundPriority.nice();
+                        + dev.ember.cache.threads.BackgroundPriority.nice()
+                        + (dev.ember.cache.threads.BackgroundPriority.batchPolicy() ? " in SCHED_BATCH" : "");
     }
 
     private void promoteAll(int t, RoaringBitmap rows) {
