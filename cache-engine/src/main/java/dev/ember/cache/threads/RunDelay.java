@@ -59,16 +59,7 @@ public final class RunDelay implements AutoCloseable {
         while (i < end && text.get(i) != ' ') {
             i++; // the time on a core
         }
-        long wait = 0;
-        int digits = 0;
-        for (i++; i < end; i++, digits++) {
-            byte c = text.get(i);
-            if (c < '0' || c > '9') {
-                break;
-            }
-            wait = wait * 10 + (c - '0');
-        }
-        return digits == 0 ? -1 : wait;
+        return ProcText.number(text, i + 1, end);
     }
 
     @Override

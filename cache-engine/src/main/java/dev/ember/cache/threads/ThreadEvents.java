@@ -86,8 +86,8 @@ public final class ThreadEvents implements AutoCloseable {
         if (minor < 0 || major < 0) {
             return false;
         }
-        into[0] = number(minor, end);
-        into[1] = number(major, end);
+        into[0] = ProcText.number(text, minor, end);
+        into[1] = ProcText.number(text, major, end);
         if (!fill(status)) {
             return false;
         }
@@ -97,8 +97,8 @@ public final class ThreadEvents implements AutoCloseable {
         if (v < 0 || n < 0) {
             return false;
         }
-        into[2] = number(skipBlanks(v + VOLUNTARY.length, end), end);
-        into[3] = number(skipBlanks(n + INVOLUNTARY.length, end), end);
+        into[2] = ProcText.number(text, skipBlanks(v + VOLUNTARY.length, end), end);
+        into[3] = ProcText.number(text, skipBlanks(n + INVOLUNTARY.length, end), end);
         return into[0] >= 0 && into[1] >= 0 && into[2] >= 0 && into[3] >= 0;
     }
 
@@ -146,20 +146,6 @@ public final class ThreadEvents implements AutoCloseable {
             i++;
         }
         return i;
-    }
-
-    /** The decimal number at {@code i}, or -1 when there is none. */
-    private long number(int i, int end) {
-        long v = 0;
-        int digits = 0;
-        for (; i < end; i++, digits++) {
-            byte c = text.get(i);
-            if (c < '0' || c > '9') {
-                break;
-            }
-            v = v * 10 + (c - '0');
-        }
-        return digits == 0 ? -1 : v;
     }
 
     @Override

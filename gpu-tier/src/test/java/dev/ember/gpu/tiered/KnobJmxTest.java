@@ -49,12 +49,7 @@ class KnobJmxTest {
              JMXConnector client = JMXConnectorFactory.connect(jmx.address())) {
             MBeanServerConnection conn = client.getMBeanServerConnection();
             KnobMXBean knob = JMX.newMXBeanProxy(conn, MBeans.knobName(), KnobMXBean.class);
-            TieredStoreContract.Rig rig = new TieredStoreContract() {
-                @Override
-                protected dev.ember.gpu.device.Device openDevice() {
-                    return device;
-                }
-            }.new Rig(store, pool, tiered);
+            TieredStoreContract.Rig rig = TieredStoreContract.rigOver(store, pool, tiered, device);
             rig.run(w, 0, 12, 0, null, step -> { });
             assertEquals(40L * rowBytes, knob.getBudgetBytes());
             long before = knob.getBytesUsed();

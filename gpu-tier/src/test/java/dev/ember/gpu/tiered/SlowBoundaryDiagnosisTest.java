@@ -50,12 +50,7 @@ class SlowBoundaryDiagnosisTest {
              HostDevice device = new HostDevice();
              SlotPool pool = new SlotPool(device, TieredStoreContract.specs().get(0).layout(), 64 * 1024);
              TieredStore tiered = TieredStore.open(store, pool, config, null, slowMoves)) {
-            TieredStoreContract.Rig rig = new TieredStoreContract() {
-                @Override
-                protected dev.ember.gpu.device.Device openDevice() {
-                    return device;
-                }
-            }.new Rig(store, pool, tiered);
+            TieredStoreContract.Rig rig = TieredStoreContract.rigOver(store, pool, tiered, device);
             rig.run(w, 0, 20, 0, null, step -> { });
             String slow = tiered.phases().slowBoundaryTimes();
             Matcher m = Pattern.compile("waiting for a core [0-9.]+ ms; faults \\d+ minor \\d+ major; switches (\\d+) blocked \\d+ preempted")

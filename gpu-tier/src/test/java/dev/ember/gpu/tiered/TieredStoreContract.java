@@ -87,6 +87,16 @@ abstract class TieredStoreContract {
     }
 
     /** One tiered store over a fresh store and slot pool, closed together. */
+    /** A rig over a store, pool and tiered store the caller opened (and closes) on {@code device}, outside any contract subclass. */
+    static Rig rigOver(Store store, SlotPool pool, TieredStore tiered, Device device) {
+        return new TieredStoreContract() {
+            @Override
+            protected Device openDevice() {
+                return device;
+            }
+        }.new Rig(store, pool, tiered);
+    }
+
     final class Rig implements AutoCloseable {
         final Store store;
         final SlotPool pool;
