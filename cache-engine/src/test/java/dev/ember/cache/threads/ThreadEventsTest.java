@@ -65,7 +65,8 @@ class ThreadEventsTest {
             }
             long[] after = new long[ThreadEvents.COUNTS];
             assertTrue(e.read(after));
-            assertTrue(after[0] + after[1] - before[0] - before[1] >= pages / 2, "touching " + pages
+            // A fault may map a large folio of several pages at once (file systems with them), so not one a page.
+            assertTrue(after[0] + after[1] - before[0] - before[1] >= pages / 32, "touching " + pages
                     + " fresh mapped pages faulted: " + (after[0] - before[0]) + " minor, " + (after[1] - before[1]) + " major");
             assertTrue(after[2] - before[2] >= 5, "five sleeps are five voluntary switches at least: " + (after[2] - before[2]));
             assertTrue(after[3] >= before[3], "involuntary switches only grow");
