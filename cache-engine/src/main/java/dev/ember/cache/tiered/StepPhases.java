@@ -292,7 +292,7 @@ public final class StepPhases {
         slowAt[k + 4] = rereadNanos;
         slowAt[k + 5] = runDelayNanos;
         if (eventsBefore != null) {
-            for (int i = 0; i < 4; i++) {
+            for (int i = 0; i < dev.ember.cache.threads.ThreadEvents.COUNTS; i++) {
                 slowAt[k + 6 + i] = eventsAfter[i] - eventsBefore[i];
             }
         }
